@@ -1,0 +1,125 @@
+"""The one decorator every route goes through.
+
+It registers the route with its OpenAPI description (so the published spec cannot drift from the app),
+authenticates the caller, enforces the role and, for unit-scoped paths, the unit, maps domain errors to
+the JSON error shape, and serialises the result."""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from chalice import Blueprint, CORSConfig, Response
+from chalice.app import Request
+
+from chalicelib.config import settings
+from chalicelib.domain.access import Actor, require_ministry, require_unit
+from chalicelib.errors import BadRequestError, PayloadTooLargeError, maps_errors
+from chalicelib.runtime import runtime
+
+JSON_TYPE = "application/json; charset=utf-8"
+MAX_JSON_BODY = 64 * 1024
+CORS = CORSConfig(allow_origin=settings().cors_origin, max_age=600,
+                  allow_headers=["Authorization", "X-Survey-Token", "Content-Type"],
+                  expose_headers=["Retry-After", "Content-Disposition"])
+
+
+@dataclass
+class RouteSpec:
+    path: str
+    method: str
+    summary: str
+    auth: bool
+    roles: tuple[str, ...]
+    request: dict | None
+    response: dict | None
+    status: int
+    content_types: list[str] | None
+    query: dict[str, dict] = field(default_factory=dict)
+    produces: str = "application/json"
+    errors: tuple[int, ...] = ()
+
+
+SPECS: list[RouteSpec] = []
+
+
+@dataclass
+class Ctx:
+    """What a view needs from the request, already checked."""
+    request: Request
+    actor: Actor | None
+    token_hash: str | None
+    source_ip: str
+    now: datetime
+
+    def json(self) -> dict:
+        raw = self.request.raw_body or b""
+        if len(raw) > MAX_JSON_BODY:
+            raise PayloadTooLargeError("Nội dung yêu cầu quá lớn.")
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise BadRequestError("Nội dung yêu cầu phải là JSON hợp lệ (UTF-8).") from None
+        if not isinstance(body, dict):
+            raise BadRequestError("Nội dung yêu cầu phải là một đối tượng JSON.")
+        return body
+
+    def query(self, name: str, default: str | None = None) -> str | None:
+        params = self.request.query_params or {}
+        return params.get(name, default)
+
+    def suffix(self) -> str:
+        return runtime.random_bytes(4).hex()
+
+
+def source_ip(request: Request) -> str:
+    """API Gateway's view of the peer; never a client-sent X-Forwarded-For."""
+    return ((request.context or {}).get("identity") or {}).get("sourceIp") or "0.0.0.0"
+
+
+def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, auth: bool = True,
+          roles: tuple[str, ...] = (), request: dict | None = None, response: dict | None = None,
+          status: int = 200, content_types: list[str] | None = None, query: dict[str, dict] | None = None,
+          produces: str = "application/json", errors: tuple[int, ...] = ()) -> Callable:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        SPECS.append(RouteSpec(path, method, summary, auth, roles, request, response, status, content_types,
+                               query or {}, produces, errors))
+        unit_scoped = "{unit}" in path
+
+        @maps_errors
+        @functools.wraps(view)
+        def handler(**params: str) -> Any:
+            from chalicelib.services import auth as auth_service
+
+            req = bp.current_request
+            ip = source_ip(req)
+            now = runtime.now()
+            actor, token_hash = None, None
+            if auth:
+                actor, token_hash = auth_service.authenticate(req.headers.get("authorization"), ip, now)
+                if "ministry" in roles:
+                    require_ministry(actor)
+                if unit_scoped:
+                    require_unit(actor, params["unit"])
+            result = view(Ctx(req, actor, token_hash, ip, now), **params)
+            if isinstance(result, Response):
+                return result
+            return Response(body=json.dumps(result, ensure_ascii=False), status_code=status,
+                            headers={"Content-Type": JSON_TYPE, "Cache-Control": "no-store"})
+
+        kwargs: dict[str, Any] = {"methods": [method], "cors": CORS}
+        if content_types:
+            kwargs["content_types"] = content_types
+        bp.route(path, **kwargs)(handler)
+        return handler
+
+    return decorate
+
+
+def path_params(path: str) -> list[str]:
+    return re.findall(r"{(\w+)}", path)

@@ -1,0 +1,63 @@
+"""JSON Schemas of request and response bodies, published in the OpenAPI document."""
+from __future__ import annotations
+
+STR = {"type": "string"}
+NSTR = {"type": ["string", "null"]}
+INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
+
+
+def obj(required: list[str] | None = None, **props: dict) -> dict:
+    return {"type": "object", "properties": props, "required": required or list(props),
+            "additionalProperties": True}
+
+
+def arr(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+ERROR = obj(code=STR, message=STR, details=arr({}))
+
+LOGIN_REQ = {"type": "object", "required": ["username", "password"], "additionalProperties": False,
+             "properties": {"username": {"type": "string", "maxLength": 64},
+                            "password": {"type": "string", "maxLength": 256}}}
+LOGIN_RES = obj(token=STR, role={"type": "string", "enum": ["ministry", "province"]}, unit=NSTR, username=STR,
+                display_name=STR, expires_at={"type": "string", "format": "date-time"},
+                must_change_password=BOOL)
+PASSWORD_REQ = {"type": "object", "required": ["current_password", "new_password"], "additionalProperties": False,
+                "properties": {"current_password": STR, "new_password": {"type": "string", "maxLength": 128}}}
+OK = obj(ok=BOOL)
+ME = obj(username=STR, role=STR, unit=NSTR, display_name=STR, source_ip=STR)
+
+PHASE = obj(code=STR, name=STR, opens_at=STR, closes_at=STR, opens_label=STR, deadline_label=STR,
+            state={"type": "string", "enum": ["upcoming", "open", "closed"]}, seconds_left=INT, extended=BOOL)
+CAMPAIGN_SUMMARY = obj(id=STR, name=STR, year=INT, timezone=STR, phases=arr(PHASE))
+CAMPAIGN_LIST = obj(items=arr(CAMPAIGN_SUMMARY))
+GROUP = obj(["code", "name"], code=STR, name=STR, questionnaires=arr(STR), priority=INT)
+UNIT = obj(code=STR, name=STR, full_name=STR, focal_person_set=BOOL, extensions=arr(PHASE))
+CAMPAIGN_DETAIL = obj(id=STR, name=STR, year=INT, timezone=STR, phases=arr(PHASE), groups=arr(GROUP),
+                      questionnaires={"type": "object"}, units=arr(UNIT))
+CAMPAIGN_CREATE = {
+    "type": "object", "required": ["id", "name", "groups", "phases", "units"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,31}$"}, "name": STR, "year": INT,
+        "timezone": STR, "groups": arr(obj(["code", "name"], code=STR, name=STR, questionnaires=arr(STR))),
+        "questionnaires": {"type": "object"},
+        "phases": arr(obj(["code", "opens", "closes"], code=STR, opens=STR, closes=STR)),
+        "units": arr(obj(["code", "name"], code=STR, name=STR, full_name=STR))}}
+PHASE_PATCH = {"type": "object", "required": ["closes", "reason"], "additionalProperties": False,
+               "properties": {"closes": {"type": "string", "description": "YYYY-MM-DD (hết ngày, giờ địa phương) "
+                                                                          "hoặc thời điểm ISO 8601"},
+                              "opens": STR, "unit": {"type": "string", "description": "chỉ gia hạn cho đơn vị này"},
+                              "reason": {"type": "string", "maxLength": 500}}}
+PHASE_CHANGED = obj(campaign=STR, unit=NSTR, phase=PHASE)
+FOCAL_REQ = {"type": "object", "required": ["full_name", "position", "mobile"],
+             "properties": {"full_name": {"type": "string", "maxLength": 120},
+                            "position": {"type": "string", "maxLength": 120},
+                            "mobile": {"type": "string", "maxLength": 20}}}
+FOCAL = obj(full_name=NSTR, position=NSTR, mobile=NSTR, updated_at=NSTR, updated_at_label=NSTR, updated_by=NSTR)
+NOTIFICATIONS = obj(items=arr(obj(id=STR, at=STR, at_label=STR, kind=STR, title=STR, message=STR)))
+AUDIT = obj(items=arr(obj(at=STR, at_label=STR, actor=STR, role=STR, unit=NSTR, action=STR, target=NSTR,
+                          campaign=NSTR, source_ip=NSTR, details={"type": "object"})),
+            next_cursor=NSTR)
+HEALTH = obj(status=STR, stage=STR, time=STR, source_ip=STR)

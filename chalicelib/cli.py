@@ -1,0 +1,102 @@
+"""Admin command line: `python -m chalicelib.cli <command>` (see --help)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> None:
+    from chalicelib.store.bootstrap import ensure_resources
+
+    created = ensure_resources()
+    print(f"Tài nguyên đã sẵn sàng ({len(created)} mới tạo): {', '.join(created) or 'không có'}")
+
+
+def cmd_create_campaign(args: argparse.Namespace) -> None:
+    from chalicelib.runtime import runtime
+    from chalicelib.services import campaigns
+
+    result = campaigns.create_from_files(args.source, runtime.now(), runtime.random_bytes)
+    print(f"Đã tạo đợt đánh giá {result['id']}." if result else f"Đợt đánh giá {args.source} đã có, bỏ qua.")
+
+
+def _write_credentials(issued: list[dict], json_path: str | None, workbook_path: str | None) -> None:
+    if json_path:
+        path = Path(json_path)
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"admin": None, "units": {}}
+        for item in issued:
+            entry = {"username": item["username"], "password": item["password"]}
+            if item["unit"]:
+                data["units"][item["unit"]] = entry
+            else:
+                data["admin"] = entry
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        tmp.replace(path)
+    if workbook_path and issued:
+        from chalicelib.formats.credentials_xlsx import credentials_workbook
+
+        Path(workbook_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(workbook_path).write_bytes(credentials_workbook(issued))
+
+
+def cmd_accounts(args: argparse.Namespace) -> None:
+    from chalicelib.formats import datafiles
+    from chalicelib.runtime import runtime
+    from chalicelib.services import accounts
+
+    _, units = datafiles.load_campaign(args.campaign)
+    issued = accounts.provision(units, runtime.now(), runtime.random_bytes, reset=args.reset,
+                                must_change=not args.no_force_change)
+    _write_credentials(issued, args.credentials, args.workbook)
+    print(f"Đã cấp {len(issued)} tài khoản" + (f"; sổ tài khoản: {args.workbook}" if args.workbook and issued else "."))
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    """Local and demo stages: campaigns 2021 and demo, accounts, and a credentials file that is always complete."""
+    from chalicelib.formats import datafiles
+    from chalicelib.runtime import runtime
+    from chalicelib.services import accounts, campaigns
+
+    for name in ("2021", "demo"):
+        result = campaigns.create_from_files(name, runtime.now(), runtime.random_bytes)
+        print(f"Đợt đánh giá {name}: {'đã tạo' if result else 'đã có'}")
+    _, units = datafiles.load_campaign("2021")
+    known = Path(args.credentials).exists() if args.credentials else True
+    issued = accounts.provision(units, runtime.now(), runtime.random_bytes, reset=not known, must_change=False)
+    _write_credentials(issued, args.credentials, args.workbook)
+    print(f"Tài khoản: {len(issued)} được cấp mới" if issued else "Tài khoản: đã có")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.cli",
+                                     description="Công cụ quản trị phần mềm Chỉ số CCHC")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("bootstrap", help="tạo bảng, bucket, hàng đợi (chạy cục bộ/thử nghiệm)").set_defaults(
+        func=cmd_bootstrap)
+    p = sub.add_parser("create-campaign", help="tạo đợt đánh giá từ tệp dữ liệu (tên trong chalicelib/data "
+                                               "hoặc đường dẫn .json)")
+    p.add_argument("source")
+    p.set_defaults(func=cmd_create_campaign)
+    p = sub.add_parser("accounts", help="cấp tài khoản Bộ và từng đơn vị, xuất sổ tài khoản .xlsx")
+    p.add_argument("--campaign", default="2021", help="đợt đánh giá có danh sách đơn vị")
+    p.add_argument("--workbook", default="credentials.xlsx")
+    p.add_argument("--credentials", default=None, help="tệp JSON ghi tên đăng nhập và mật khẩu (chỉ cục bộ)")
+    p.add_argument("--reset", action="store_true", help="cấp lại mật khẩu cho tất cả tài khoản")
+    p.add_argument("--no-force-change", action="store_true")
+    p.set_defaults(func=cmd_accounts)
+    p = sub.add_parser("seed", help="dữ liệu cục bộ: đợt 2021, đợt demo, tài khoản")
+    p.add_argument("--credentials", default=".local/credentials.json")
+    p.add_argument("--workbook", default=".local/credentials.xlsx")
+    p.set_defaults(func=cmd_seed)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Settings read once from the environment; stages differ only in these values."""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_prefix: str
+    exports_bucket: str
+    evidence_bucket: str
+    site_url: str
+    cors_origin: str
+    mail_from: str
+    mail_mode: str  # "ses" or "smtp"
+    session_hours: int
+    password_scrypt_n: int
+    jobs_queue: str
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage in ("local", "test")
+
+
+@functools.lru_cache(maxsize=1)
+def settings() -> Settings:
+    env = os.environ.get
+    stage = env("CCHC_STAGE", "local")
+    prefix = env("CCHC_TABLE_PREFIX", f"cchc-{stage}-")
+    return Settings(
+        stage=stage,
+        region=env("AWS_REGION") or env("AWS_DEFAULT_REGION") or "ap-southeast-1",
+        table_prefix=prefix,
+        exports_bucket=env("CCHC_EXPORTS_BUCKET", f"{prefix}exports"),
+        evidence_bucket=env("CCHC_EVIDENCE_BUCKET", f"{prefix}evidence"),
+        site_url=env("CCHC_SITE_URL", "http://127.0.0.1:8080").rstrip("/"),
+        cors_origin=env("CCHC_CORS_ORIGIN", "*"),
+        mail_from=env("CCHC_MAIL_FROM", "chisocchc@moha.gov.vn"),
+        mail_mode=env("CCHC_MAIL_MODE", "ses"),
+        session_hours=int(env("CCHC_SESSION_HOURS", "8")),
+        password_scrypt_n=int(env("CCHC_SCRYPT_N", str(2**14))),
+        jobs_queue=env("CCHC_JOBS_QUEUE", f"{prefix}jobs"),
+    )

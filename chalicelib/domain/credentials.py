@@ -1,0 +1,102 @@
+"""Passwords, session tokens and the login throttle.
+
+Passwords are hashed with scrypt (memory-hard, in the standard library); session and survey tokens are
+256-bit random values of which only a SHA-256 hash is stored."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+SCRYPT_R, SCRYPT_P = 8, 1
+
+
+def hash_password(password: str, salt: bytes, n: int) -> str:
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P,
+                            maxmem=256 * n * SCRYPT_R, dklen=32)
+    b64 = base64.urlsafe_b64encode
+    return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        assert scheme == "scrypt"
+        expected = base64.urlsafe_b64decode(digest)
+        actual = hashlib.scrypt(password.encode("utf-8"), salt=base64.urlsafe_b64decode(salt),
+                                n=int(n), r=int(r), p=int(p), maxmem=256 * int(n) * int(r), dklen=len(expected))
+    except (ValueError, AssertionError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """The rule a new password breaks, in Vietnamese, or None."""
+    if len(password) < 10:
+        return "Mật khẩu mới phải có ít nhất 10 ký tự."
+    if len(password) > 128:
+        return "Mật khẩu mới dài tối đa 128 ký tự."
+    if username.lower() in password.lower():
+        return "Mật khẩu mới không được chứa tên đăng nhập."
+    kinds = sum([any(c.islower() for c in password), any(c.isupper() for c in password),
+                 any(c.isdigit() for c in password), any(not c.isalnum() for c in password)])
+    if kinds < 3:
+        return "Mật khẩu mới cần có ít nhất 3 trong 4 loại ký tự: chữ thường, chữ hoa, chữ số, ký tự đặc biệt."
+    return None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token(random_bytes: bytes) -> str:
+    """A URL-safe token from 32 random bytes (256 bits)."""
+    return base64.urlsafe_b64encode(random_bytes).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """Failed logins: after `free` failures each further attempt must wait (doubling from `base_delay`),
+    and after `lock_after` failures within `window` the key is locked for `lock_for`."""
+    free: int
+    base_delay: timedelta
+    lock_after: int
+    lock_for: timedelta
+    window: timedelta
+
+
+ACCOUNT_POLICY = ThrottlePolicy(free=3, base_delay=timedelta(seconds=2), lock_after=10,
+                                lock_for=timedelta(minutes=15), window=timedelta(minutes=30))
+IP_POLICY = ThrottlePolicy(free=10, base_delay=timedelta(seconds=1), lock_after=30,
+                           lock_for=timedelta(minutes=15), window=timedelta(minutes=30))
+
+
+def wait_seconds(policy: ThrottlePolicy, failures: int, last_failure: datetime | None,
+                 locked_until: datetime | None, now: datetime) -> int:
+    """Seconds the caller must still wait before another attempt (0 = may try now)."""
+    if locked_until and now < locked_until:
+        return int((locked_until - now).total_seconds()) + 1
+    if last_failure is None or now - last_failure > policy.window or failures < policy.free:
+        return 0
+    delay = policy.base_delay * (2 ** (failures - policy.free))
+    ready = last_failure + min(delay, policy.lock_for)
+    return int((ready - now).total_seconds()) + 1 if now < ready else 0
+
+
+def lock_until(policy: ThrottlePolicy, failures: int, now: datetime) -> datetime | None:
+    return now + policy.lock_for if failures >= policy.lock_after else None
+
+
+_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I: read aloud or copied
+
+
+def generate_password(random_bytes: bytes) -> str:
+    """A 14-character password to hand out on paper: letters and digits that cannot be confused, plus
+    one separator, always satisfying `password_problem`. Needs at least 14 random bytes."""
+    chars = [_ALPHABET[b % len(_ALPHABET)] for b in random_bytes[:12]]
+    chars[0] = "ABCDEFGHJKLMNPQRSTUVWXYZ"[random_bytes[12] % 24]
+    chars[1] = "abcdefghjkmnpqrstuvwxyz"[random_bytes[13] % 23]
+    chars[2] = "23456789"[random_bytes[0] % 8]
+    return "".join(chars[:6]) + "-" + "".join(chars[6:]) + "#"

@@ -1,0 +1,1 @@
+"""Bytes and files in and out: campaign data files, workbooks, mail."""

@@ -1,0 +1,26 @@
+"""Campaign data shipped with the app under chalicelib/data/ (or any directory given)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def load_campaign(name_or_path: str) -> tuple[dict, list[dict]]:
+    """Read a campaign definition and its units. A definition may name a `base` campaign whose keys it
+    inherits (the demo campaign is 2021 with other dates), and a `units_file` relative to the data dir."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = DATA_DIR / "campaigns" / f"{name_or_path}.json"
+    definition = json.loads(path.read_text(encoding="utf-8"))
+    if "base" in definition:
+        base, _ = load_campaign(str(path.parent / f"{definition['base']}.json"))
+        definition = {**base, **{k: v for k, v in definition.items() if k != "base"}}
+    units_ref = definition.get("units_file")
+    if units_ref:
+        raw = json.loads((DATA_DIR / units_ref).read_text(encoding="utf-8"))
+        units = raw["provinces"] if isinstance(raw, dict) and "provinces" in raw else raw.get("units", raw)
+    else:
+        units = definition.get("units", [])
+    return definition, units

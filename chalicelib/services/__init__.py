@@ -1,0 +1,1 @@
+"""One function per user action. Dependencies (actor, clock, randomness) come in as arguments."""

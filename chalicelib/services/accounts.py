@@ -1,0 +1,48 @@
+"""Provisioning accounts: one for the ministry's admin, one per unit (province)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from chalicelib.config import settings
+from chalicelib.domain import credentials as cred
+from chalicelib.domain.access import MINISTRY, PROVINCE, SYSTEM
+from chalicelib.services import audit
+from chalicelib.store import accounts as store
+from chalicelib.store.models import AccountModel
+
+ADMIN_USERNAME = "admin"
+
+
+def province_username(unit: str) -> str:
+    return f"tinh{unit}".lower()
+
+
+def provision(units: list[dict], now: datetime, random_bytes: Callable[[int], bytes], *,
+              reset: bool = False, must_change: bool = True) -> list[dict]:
+    """Create the admin and one account per unit where missing (or give every one a new password with
+    `reset`). Returns the credentials created or reset, the only time a password is known in clear."""
+    wanted = [{"username": ADMIN_USERNAME, "role": MINISTRY, "unit": None,
+               "display_name": "Vụ Cải cách hành chính, Bộ Nội vụ"}]
+    wanted += [{"username": province_username(u["code"]), "role": PROVINCE, "unit": u["code"],
+                "display_name": f"Sở Nội vụ {u.get('full_name') or u['name']}", "unit_name": u["name"]}
+               for u in units]
+    issued = []
+    for spec in wanted:
+        existing = store.find_account(spec["username"])
+        if existing and not reset:
+            continue
+        password = cred.generate_password(random_bytes(16))
+        hashed = cred.hash_password(password, random_bytes(16), settings().password_scrypt_n)
+        if existing:
+            store.set_password(spec["username"], hashed, now, must_change=must_change)
+            store.delete_sessions_of(spec["username"])
+            action = "account_password_reset"
+        else:
+            store.create_account(AccountModel(username=spec["username"], role=spec["role"], unit=spec["unit"],
+                                              display_name=spec["display_name"], password_hash=hashed,
+                                              must_change_password=must_change, created_at=now))
+            action = "account_created"
+        audit.record(SYSTEM, action, now, target=spec["username"], unit=spec["unit"], suffix=random_bytes(4).hex())
+        issued.append({**spec, "password": password})
+    return issued

@@ -1,0 +1,59 @@
+"""Audit entries for every state change, and the ministry's view of them."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from chalicelib.domain.access import Actor, require_ministry
+from chalicelib.domain.timefmt import local_datetime, parse_iso, utc_iso
+from chalicelib.errors import ValidationError
+from chalicelib.store import audit as audit_store
+from chalicelib.store.models import AuditModel, NotificationModel
+
+
+def record(actor: Actor, action: str, now: datetime, *, target: str | None = None, cid: str | None = None,
+           unit: str | None = None, details: dict | None = None, suffix: str) -> None:
+    audit_store.append(AuditModel(
+        month=now.strftime("%Y-%m"), sk=audit_store.sort_key(now, suffix), at=now, actor=actor.username,
+        role=actor.role, unit_key=unit or actor.unit or "-", action=action, target=target, cid=cid,
+        source_ip=actor.source_ip, details=details))
+
+
+def entry_dict(item: AuditModel) -> dict:
+    return {"at": utc_iso(item.at), "at_label": local_datetime(item.at), "actor": item.actor, "role": item.role,
+            "unit": None if item.unit_key == "-" else item.unit_key, "action": item.action,
+            "target": item.target, "campaign": item.cid, "source_ip": item.source_ip,
+            "details": item.details or {}}
+
+
+def search(actor: Actor, now: datetime, *, start: str | None, end: str | None, unit: str | None,
+           who: str | None, action: str | None, cid: str | None, limit: int, cursor: str | None) -> dict:
+    require_ministry(actor)
+    try:
+        end_at = parse_iso(end) if end else now
+        start_at = parse_iso(start) if start else end_at - timedelta(days=90)
+    except ValueError:
+        raise ValidationError("Thời gian lọc không hợp lệ (dùng định dạng ISO 8601 có múi giờ).",
+                              details=[{"field": "from/to"}]) from None
+    if start_at > end_at:
+        raise ValidationError("Thời điểm bắt đầu phải trước thời điểm kết thúc.", details=[{"field": "from"}])
+    if end_at - start_at > timedelta(days=3660):
+        raise ValidationError("Khoảng thời gian lọc tối đa 10 năm.", details=[{"field": "from"}])
+    try:
+        items, next_cursor = audit_store.query(start=start_at, end=end_at, unit=unit, actor=who, action=action,
+                                               cid=cid, limit=max(1, min(limit, 200)), cursor=cursor)
+    except (ValueError, KeyError, TypeError):
+        raise ValidationError("Con trỏ phân trang không hợp lệ.", details=[{"field": "cursor"}]) from None
+    return {"items": [entry_dict(i) for i in items], "next_cursor": next_cursor}
+
+
+def notify(cid: str, units: list[str], now: datetime, kind: str, title: str, message: str, key: str) -> None:
+    """One notification per unit; `key` makes a repeated call overwrite rather than duplicate."""
+    audit_store.add_notifications([
+        NotificationModel(unit_key=f"{cid}#{unit}", sk=audit_store.sort_key(now, key), at=now, kind=kind,
+                          title=title, message=message) for unit in units])
+
+
+def notifications(cid: str, unit: str, limit: int = 100) -> dict:
+    return {"items": [{"id": n.sk, "at": utc_iso(n.at), "at_label": local_datetime(n.at), "kind": n.kind,
+                       "title": n.title, "message": n.message}
+                      for n in audit_store.list_notifications(f"{cid}#{unit}", limit)]}

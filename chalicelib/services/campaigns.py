@@ -1,0 +1,183 @@
+"""Campaigns, their phases and deadlines, and the scheduled closing of phases."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain import campaign as campaign_rules
+from chalicelib.domain import phases as phase_rules
+from chalicelib.domain.access import SYSTEM, Actor, require_ministry, require_unit
+from chalicelib.domain.text import clean
+from chalicelib.domain.timefmt import utc_iso
+from chalicelib.errors import NotFoundError, PhaseClosedError, ValidationError
+from chalicelib.formats import datafiles
+from chalicelib.services import audit
+from chalicelib.store import campaigns as store
+from chalicelib.store.models import CampaignModel, UnitModel
+
+
+def create(actor: Actor, definition: dict, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+    """The ministry creates a campaign from its data (units, groups, questionnaires, phases)."""
+    require_ministry(actor)
+    units = definition.get("units")
+    if not isinstance(units, list):
+        raise ValidationError("Thiếu danh sách đơn vị (units).", details=[{"field": "units"}])
+    built = campaign_rules.build(definition, units, now.astimezone(
+        ZoneInfo(definition.get("timezone") or "Asia/Ho_Chi_Minh")).date())
+    item = store.create_campaign(built, now)
+    audit.record(actor, "campaign_created", now, target=built["id"], cid=built["id"],
+                 details={"units": len(built["units"])}, suffix=random_bytes(4).hex())
+    return summary(item, now)
+
+
+def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict | None:
+    """Seed a shipped campaign if it is not there yet; None when it already exists."""
+    definition, units = datafiles.load_campaign(name)
+    if store.find_campaign(definition["id"]):
+        return None
+    ministry = Actor("system", "ministry", None, "Hệ thống")
+    return create(ministry, {**definition, "units": units}, now, random_bytes)
+
+
+def phase_windows(campaign: CampaignModel, unit: UnitModel | None) -> dict[str, phase_rules.PhaseWindow]:
+    return phase_rules.windows(campaign.phases, unit.extensions.as_dict() if unit else None)
+
+
+def summary(campaign: CampaignModel, now: datetime, unit: UnitModel | None = None) -> dict:
+    return {"id": campaign.cid, "name": campaign.name, "year": int(campaign.year), "timezone": campaign.timezone,
+            "phases": [w.to_dict(now, campaign.timezone) for w in phase_windows(campaign, unit).values()]}
+
+
+def list_for(actor: Actor, now: datetime) -> dict:
+    items = []
+    for campaign in store.list_campaigns():
+        unit = None
+        if not actor.is_ministry:
+            try:
+                unit = store.get_unit(campaign.cid, actor.unit or "")
+            except NotFoundError:
+                continue  # a province sees only the campaigns it takes part in
+        items.append(summary(campaign, now, unit))
+    items.sort(key=lambda c: (-c["year"], c["id"]))
+    return {"items": items}
+
+
+def detail(actor: Actor, cid: str, now: datetime) -> dict:
+    campaign = store.get_campaign(cid)
+    if actor.is_ministry:
+        units = store.list_units(cid)
+        own = None
+    else:
+        own = store.get_unit(cid, actor.unit or "")
+        units = [own]
+    result = summary(campaign, now, own)
+    result["groups"] = campaign.groups
+    result["questionnaires"] = campaign.questionnaires
+    result["units"] = [unit_dict(u, campaign, now) for u in units]
+    return result
+
+
+def unit_dict(unit: UnitModel, campaign: CampaignModel, now: datetime) -> dict:
+    extensions = unit.extensions.as_dict()
+    return {"code": unit.unit, "name": unit.name, "full_name": unit.full_name,
+            "focal_person_set": bool(unit.focal_person),
+            "extensions": [w.to_dict(now, campaign.timezone) for code, w in phase_windows(campaign, unit).items()
+                           if code in extensions and w.extended]}
+
+
+def require_open(cid: str, unit_code: str, phase: str, now: datetime) -> tuple[CampaignModel, UnitModel]:
+    """Refuse a write with 423 unless `phase` is open for this unit now (its own extension included)."""
+    campaign = store.get_campaign(cid)
+    unit = store.get_unit(cid, unit_code)
+    window = phase_windows(campaign, unit).get(phase)
+    if window is None:
+        raise PhaseClosedError(f"Đợt đánh giá này không có giai đoạn “{phase_rules.PHASES.get(phase, phase)}”.")
+    if window.state(now) != "open":
+        raise PhaseClosedError(phase_rules.closed_message(window, now, campaign.timezone),
+                               details=[{"phase": phase, "state": window.state(now)}])
+    return campaign, unit
+
+
+def _bound(value: object, field: str, tz: str, closing: bool) -> datetime:
+    try:
+        return phase_rules.resolve_bound(str(value), tz, closing=closing)
+    except (ValueError, TypeError):
+        raise ValidationError("Thời hạn không hợp lệ: dùng ngày YYYY-MM-DD hoặc thời điểm ISO 8601.",
+                              details=[{"field": field}]) from None
+
+
+def change_phase(actor: Actor, cid: str, phase: str, body: dict, now: datetime,
+                 random_bytes: Callable[[int], bytes]) -> dict:
+    """The ministry moves a phase's close (and optionally open) for everyone, or extends it for one unit.
+
+    A date closes at the end of that day, local time. A unit's extension must end after the common close."""
+    require_ministry(actor)
+    campaign = store.get_campaign(cid)
+    tz = campaign.timezone
+    if phase not in {p["code"] for p in campaign.phases}:
+        raise NotFoundError(f"Đợt đánh giá này không có giai đoạn “{phase}”.")
+    reason = clean(body.get("reason"))
+    if not reason:
+        raise ValidationError("Vui lòng nêu lý do điều chỉnh thời hạn.", details=[{"field": "reason"}])
+    if len(reason) > 500:
+        raise ValidationError("Lý do dài tối đa 500 ký tự.", details=[{"field": "reason"}])
+    if "closes" not in body:
+        raise ValidationError("Thiếu thời hạn mới (closes).", details=[{"field": "closes"}])
+    closes = _bound(body["closes"], "closes", tz, closing=True)
+    common = phase_rules.windows(campaign.phases)[phase]
+    unit_code = body.get("unit")
+    suffix = random_bytes(4).hex()
+    if unit_code:
+        unit = store.get_unit(cid, str(unit_code))
+        if closes <= common.closes_at:
+            raise ValidationError("Thời hạn gia hạn cho đơn vị phải sau thời hạn chung của giai đoạn.",
+                                  details=[{"field": "closes"}])
+        store.set_unit_extension(cid, unit.unit, phase, utc_iso(closes))
+        targets = [unit.unit]
+        window = phase_windows(campaign, store.get_unit(cid, unit.unit))[phase]
+    else:
+        opens = _bound(body["opens"], "opens", tz, closing=False) if body.get("opens") else common.opens_at
+        if closes <= opens:
+            raise ValidationError("Thời hạn đóng phải sau thời điểm mở.", details=[{"field": "closes"}])
+        phases = [dict(p, opens_at=utc_iso(opens), closes_at=utc_iso(closes), extended=closes > common.closes_at)
+                  if p["code"] == phase else p for p in campaign.phases]
+        store.save_phases(campaign, phases)
+        targets = [u.unit for u in store.list_units(cid)]
+        window = phase_rules.windows(phases)[phase]
+    info = window.to_dict(now, tz)
+    audit.record(actor, "phase_changed", now, target=phase, cid=cid, unit=unit_code,
+                 details={"closes_at": info["closes_at"], "reason": reason}, suffix=suffix)
+    audit.notify(cid, targets, now, "phase_changed", f"Điều chỉnh thời hạn: {window.name}",
+                 f"Bộ Nội vụ điều chỉnh thời hạn “{window.name}” đến {info['deadline_label']}. Lý do: {reason}",
+                 suffix)
+    return {"campaign": cid, "unit": unit_code, "phase": info}
+
+
+def close_due_phases(now: datetime, random_bytes: Callable[[int], bytes]) -> int:
+    """Scheduled: for every unit whose phase has passed its deadline, announce the closing once
+    (notification + audit). Re-running is harmless; an extension re-arms the announcement."""
+    announced = 0
+    for campaign in store.list_campaigns():
+        for unit in store.list_units(campaign.cid):
+            marks = unit.closed_marks.as_dict()
+            for code, window in phase_windows(campaign, unit).items():
+                closes = utc_iso(window.closes_at)
+                if window.state(now) != "closed" or marks.get(code) == closes:
+                    continue
+                if not store.mark_closed(campaign.cid, unit.unit, code, closes):
+                    continue
+                info = window.to_dict(now, campaign.timezone)
+                suffix = random_bytes(4).hex()
+                audit.notify(campaign.cid, [unit.unit], now, "phase_closed", f"Đã khóa: {window.name}",
+                             f"Giai đoạn “{window.name}” đã kết thúc ({info['deadline_label']}); "
+                             "phần mềm đã tự động khóa chức năng này.", suffix)
+                audit.record(SYSTEM, "phase_closed", now, target=code, cid=campaign.cid, unit=unit.unit,
+                             details={"closes_at": closes}, suffix=suffix)
+                announced += 1
+    return announced
+
+
+def unit_access(actor: Actor, cid: str, unit: str) -> UnitModel:
+    require_unit(actor, unit)
+    return store.get_unit(cid, unit)

@@ -1,0 +1,1 @@
+"""PynamoDB models and the queries the services need. Conditions and transactions live here."""

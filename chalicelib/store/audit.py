@@ -1,0 +1,78 @@
+"""The audit log: append-only, partitioned by month, with indexes by unit and by actor."""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+from typing import Iterator
+
+from chalicelib.store.models import AuditModel, NotificationModel
+
+
+def sort_key(now: datetime, suffix: str) -> str:
+    return f"{now.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{suffix}"
+
+
+def append(entry: AuditModel) -> None:
+    entry.save(condition=AuditModel.sk.does_not_exist())
+
+
+def _months_back(start: datetime, end: datetime) -> Iterator[str]:
+    year, month = end.year, end.month
+    while (year, month) >= (start.year, start.month):
+        yield f"{year:04d}-{month:02d}"
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+
+
+def query(*, start: datetime, end: datetime, unit: str | None, actor: str | None, action: str | None,
+          cid: str | None, limit: int, cursor: str | None) -> tuple[list[AuditModel], str | None]:
+    """Newest first. Uses the unit or actor index when filtered by them, else walks month partitions."""
+    lo, hi = sort_key(start, ""), sort_key(end, "~")
+    filt = None
+    for cond in ([AuditModel.action == action] if action else []) + ([AuditModel.cid == cid] if cid else []) \
+            + ([AuditModel.actor == actor] if actor and unit else []):
+        filt = cond if filt is None else filt & cond
+    state = json.loads(base64.urlsafe_b64decode(cursor.encode())) if cursor else {}
+    items: list[AuditModel] = []
+
+    def run(results) -> dict | None:
+        for item in results:
+            items.append(item)
+            if len(items) >= limit:
+                return results.last_evaluated_key
+        return None
+
+    if unit or actor:
+        index = AuditModel.by_unit if unit else AuditModel.by_actor
+        results = index.query(unit or actor, AuditModel.sk.between(lo, hi), filter_condition=filt,
+                              scan_index_forward=False, last_evaluated_key=state.get("lek"))
+        lek = run(results)
+        return items, _cursor({"lek": lek}) if lek else None
+
+    months = list(_months_back(start, end))
+    if state.get("month"):
+        months = months[months.index(state["month"]):] if state["month"] in months else []
+    for i, month in enumerate(months):
+        results = AuditModel.query(month, AuditModel.sk.between(lo, hi), filter_condition=filt,
+                                   scan_index_forward=False,
+                                   last_evaluated_key=state.get("lek") if i == 0 else None)
+        lek = run(results)
+        if len(items) >= limit:
+            if lek:
+                return items, _cursor({"month": month, "lek": lek})
+            return items, (_cursor({"month": months[i + 1]}) if i + 1 < len(months) else None)
+    return items, None
+
+
+def _cursor(state: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+
+
+def add_notifications(items: list[NotificationModel]) -> None:
+    with NotificationModel.batch_write() as batch:
+        for item in items:
+            batch.save(item)
+
+
+def list_notifications(unit_key: str, limit: int) -> list[NotificationModel]:
+    return list(NotificationModel.query(unit_key, scan_index_forward=False, limit=limit))

@@ -1,0 +1,133 @@
+"""Tables, designed from the access patterns (DESIGN.md §5): every request-path read is a GetItem or Query."""
+from __future__ import annotations
+
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, MapAttribute, NumberAttribute,
+                                 TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+
+_S = settings()
+
+
+def _meta(name: str) -> type:
+    return type("Meta", (), {"table_name": f"{_S.table_prefix}{name}", "region": _S.region,
+                             "billing_mode": "PAY_PER_REQUEST"})
+
+
+class CampaignModel(Model):
+    """All campaigns share one partition so listing them is a Query."""
+    Meta = _meta("campaigns")
+    pk = UnicodeAttribute(hash_key=True, default="CAMPAIGN")
+    cid = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    year = NumberAttribute()
+    timezone = UnicodeAttribute()
+    groups = JSONAttribute()
+    questionnaires = JSONAttribute(default=dict)
+    phases = JSONAttribute()  # [{"code","name","opens_at","closes_at","extended"?}] in campaign order
+    created_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class UnitModel(Model):
+    """One unit (province) of a campaign, with its per-unit state."""
+    Meta = _meta("units")
+    cid = UnicodeAttribute(hash_key=True)
+    unit = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    full_name = UnicodeAttribute()
+    focal_person = JSONAttribute(null=True)
+    extensions = MapAttribute(default=dict)  # phase code -> ISO close instant for this unit only
+    closed_marks = MapAttribute(default=dict)  # phase code -> ISO close instant already announced
+
+
+class AccountModel(Model):
+    Meta = _meta("accounts")
+    username = UnicodeAttribute(hash_key=True)
+    role = UnicodeAttribute()  # "ministry" | "province"
+    unit = UnicodeAttribute(null=True)
+    display_name = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    must_change_password = BooleanAttribute(default=True)
+    password_changed_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class SessionsByUser(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+    username = UnicodeAttribute(hash_key=True)
+
+
+class SessionModel(Model):
+    Meta = _meta("sessions")
+    token_hash = UnicodeAttribute(hash_key=True)
+    username = UnicodeAttribute()
+    role = UnicodeAttribute()
+    unit = UnicodeAttribute(null=True)
+    display_name = UnicodeAttribute()
+    source_ip = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+    by_user = SessionsByUser()
+
+
+class ThrottleModel(Model):
+    """Failed-login counters per account and per source IP."""
+    Meta = _meta("throttles")
+    key = UnicodeAttribute(hash_key=True)
+    failures = NumberAttribute(default=0)
+    last_failure_at = UTCDateTimeAttribute(null=True)
+    locked_until = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class AuditByUnit(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_unit"
+        projection = AllProjection()
+    unit_key = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class AuditByActor(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_actor"
+        projection = AllProjection()
+    actor = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class AuditModel(Model):
+    """Append-only: entries are only ever put with attribute_not_exists."""
+    Meta = _meta("audit")
+    month = UnicodeAttribute(hash_key=True)  # "2026-11" (UTC), keeps partitions bounded
+    sk = UnicodeAttribute(range_key=True)  # "<ISO instant>#<random>"
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute()
+    role = UnicodeAttribute()
+    unit_key = UnicodeAttribute()  # the unit acted on or acting, "-" when none
+    action = UnicodeAttribute()
+    target = UnicodeAttribute(null=True)
+    cid = UnicodeAttribute(null=True)
+    source_ip = UnicodeAttribute(null=True)
+    details = JSONAttribute(null=True)
+    by_unit = AuditByUnit()
+    by_actor = AuditByActor()
+
+
+class NotificationModel(Model):
+    Meta = _meta("notifications")
+    unit_key = UnicodeAttribute(hash_key=True)  # "<cid>#<unit>"
+    sk = UnicodeAttribute(range_key=True)  # "<ISO instant>#<key>"
+    at = UTCDateTimeAttribute()
+    kind = UnicodeAttribute()
+    title = UnicodeAttribute()
+    message = UnicodeAttribute()
+
+
+ALL_MODELS: list[type[Model]] = [CampaignModel, UnitModel, AccountModel, SessionModel, ThrottleModel,
+                                 AuditModel, NotificationModel]

@@ -1,0 +1,79 @@
+"""Every route of the app, enumerated from the app itself, refuses callers who don't belong.
+
+A new route is covered automatically: it must be described in the OpenAPI registry, refuse anonymous
+callers unless public, refuse a foreign province on unit-scoped paths, and refuse provinces unless it is
+listed below as a province's route."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app import app
+from chalicelib.api.routing import SPECS
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/auth/login")}
+# Routes a province may call (on its own unit where the path has one). Anything else is ministry-only.
+PROVINCE_MAY = {
+    ("POST", "/auth/logout"), ("POST", "/auth/password"), ("GET", "/me"), ("GET", "/campaigns"),
+    ("GET", "/campaigns/{cid}"),
+    ("GET", "/campaigns/{cid}/units/{unit}/focal-person"), ("PUT", "/campaigns/{cid}/units/{unit}/focal-person"),
+    ("GET", "/campaigns/{cid}/units/{unit}/notifications"),
+}
+SAMPLE = {"cid": "demo", "unit": "01", "phase": "roster"}
+
+ROUTES = sorted((method, path) for path, methods in app.routes.items() for method in methods)
+
+
+def concrete(path: str, **override: str) -> str:
+    values = {**SAMPLE, **override}
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", value)
+    return path.replace("{", "").replace("}", "")
+
+
+def body_for(method: str, path: str):
+    spec = next(s for s in SPECS if s.path == path and s.method == method)
+    if spec.content_types and "application/json" not in spec.content_types:
+        return {"content-type": spec.content_types[0]}, b"PK\x03\x04"
+    return {"content-type": "application/json"}, b"{}"
+
+
+def test_every_route_is_described_in_the_registry():
+    described = {(s.method, s.path) for s in SPECS}
+    assert set(ROUTES) == described
+
+
+@pytest.mark.parametrize("method, path", ROUTES)
+def test_no_session_gets_401_except_on_public_routes(api, seeded, method, path):
+    headers, raw = body_for(method, path)
+    r = api.call(method, concrete(path), headers=headers, raw=raw)
+    if (method, path) in PUBLIC:
+        assert r.status_code != 401
+    else:
+        assert r.status_code == 401, (method, path, r.body)
+        assert r.data["code"] == "unauthenticated"
+
+
+@pytest.mark.parametrize("method, path", [r for r in ROUTES if "{unit}" in r[1]])
+def test_a_foreign_province_is_refused_on_every_unit_scoped_route(api, tokens, clock, method, path):
+    clock.at(datetime.now(VN))
+    headers, raw = body_for(method, path)
+    r = api.call(method, concrete(path, unit="01"), token=tokens["02"], headers=headers, raw=raw)
+    assert r.status_code in (403, 404), (method, path, r.status_code)
+
+
+@pytest.mark.parametrize("method, path", [r for r in ROUTES if r not in PROVINCE_MAY | PUBLIC])
+def test_a_province_is_refused_on_every_ministry_route(api, tokens, clock, method, path):
+    clock.at(datetime.now(VN))
+    headers, raw = body_for(method, path)
+    r = api.call(method, concrete(path, unit="02"), token=tokens["02"], headers=headers, raw=raw)
+    assert r.status_code == 403, (method, path, r.status_code, r.body)
+
+
+@pytest.mark.parametrize("method, path", [r for r in ROUTES if "{unit}" in r[1] and r in PROVINCE_MAY])
+def test_a_province_reaches_its_own_units_routes(api, tokens, clock, method, path):
+    clock.at(datetime.now(VN))
+    headers, raw = body_for(method, path)
+    r = api.call(method, concrete(path, unit="02"), token=tokens["02"], headers=headers, raw=raw)
+    assert r.status_code not in (401, 403), (method, path, r.status_code, r.body)

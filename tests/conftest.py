@@ -1,0 +1,122 @@
+"""Shared fixtures: moto in-process (mock_aws), the app's real resources, seeded campaigns and accounts.
+
+Environment is set before anything from chalicelib is imported: settings are read once."""
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "ap-southeast-1", "AWS_REGION": "ap-southeast-1",
+    "CCHC_STAGE": "test", "CCHC_TABLE_PREFIX": "cchc-test-",
+    # A cheaper scrypt cost keeps 64 accounts per test fast; the production cost is asserted separately.
+    "CCHC_SCRYPT_N": "1024",
+})
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+import pytest  # noqa: E402
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from chalicelib.runtime import runtime  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class FixedClock:
+    """Pins runtime.now() for a test; `at` moves it."""
+
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def at(self, moment: datetime) -> None:
+        self.moment = moment
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fixed = FixedClock(datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc))
+    monkeypatch.setattr(runtime, "now", fixed)
+    return fixed
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        from chalicelib.store.bootstrap import ensure_resources
+
+        ensure_resources()
+        yield
+
+
+class Api:
+    """chalice.test.Client with JSON, bearer tokens and a chosen source IP."""
+
+    def __init__(self, client: Client):
+        self.client = client
+
+    def call(self, method: str, path: str, body=None, token: str | None = None, ip: str = "127.0.0.1",
+             headers: dict | None = None, raw: bytes | None = None):
+        hdrs = {"content-type": "application/json"}
+        if token:
+            hdrs["authorization"] = f"Bearer {token}"
+        hdrs.update(headers or {})
+        self.client.http._local_gateway.event_converter.LOCAL_SOURCE_IP = ip
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        response = self.client.http.request(method, path, headers=hdrs, body=data)
+        response.headers = {k.lower(): v for k, v in response.headers.items()}
+        response.data = json.loads(response.body) if response.body and response.headers.get(
+            "content-type", "").startswith("application/json") else None
+        return response
+
+    def login(self, username: str, password: str, ip: str = "127.0.0.1") -> str:
+        response = self.call("POST", "/auth/login", {"username": username, "password": password}, ip=ip)
+        assert response.status_code == 200, response.body
+        return response.data["token"]
+
+
+@pytest.fixture
+def api(aws):
+    from app import app
+
+    with Client(app) as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def seeded(aws, clock):
+    """Campaigns 2021 and demo and every account; returns {"admin": (user, pw), "01": (user, pw), ...}."""
+    from chalicelib.formats import datafiles
+    from chalicelib.services import accounts, campaigns
+
+    for name in ("2021", "demo"):
+        campaigns.create_from_files(name, clock(), runtime.random_bytes)
+    _, units = datafiles.load_campaign("2021")
+    issued = accounts.provision(units, clock(), runtime.random_bytes, must_change=False)
+    return {(i["unit"] or "admin"): (i["username"], i["password"]) for i in issued}
+
+
+class Tokens:
+    """Bearer tokens by account ("admin", "01", ...), logged in at the test clock's current time and
+    logged in again when the test has moved the clock past the session's life."""
+
+    def __init__(self, api: Api, seeded: dict, clock: FixedClock):
+        self.api, self.seeded, self.clock, self.cache = api, seeded, clock, {}
+
+    def __getitem__(self, who: str) -> str:
+        token, at = self.cache.get(who, (None, None))
+        if token is None or abs((self.clock() - at).total_seconds()) > 3600:
+            token, at = self.api.login(*self.seeded[who]), self.clock()
+            self.cache[who] = (token, at)
+        return token
+
+
+@pytest.fixture
+def tokens(api, seeded, clock):
+    return Tokens(api, seeded, clock)

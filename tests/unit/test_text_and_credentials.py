@@ -1,0 +1,70 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.domain import credentials as cred
+from chalicelib.domain.text import clean, fold, normalise_mobile
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("0912 345 678", "0912345678"), ("0912.345.678", "0912345678"), ("+84912345678", "0912345678"),
+    ("84912345678", "0912345678"), ("912345678", "0912345678"), ("0381234567", "0381234567"),
+])
+def test_vietnamese_mobile_numbers_are_normalised(raw, expected):
+    assert normalise_mobile(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["02438123456", "0112345678", "09123456789", "abc", "", "0912-345"])
+def test_landlines_and_malformed_numbers_are_not_mobiles(raw):
+    assert normalise_mobile(raw) is None
+
+
+def test_text_is_nfc_trimmed_and_spaces_folded_including_non_breaking():
+    assert clean("  Nguye\u0302\u0303n\u00a0 Va\u0306n   A ") == "Nguyễn Văn A"
+    assert fold("Sở  Nội Vụ") == fold("so noi vu") == "so noi vu"
+
+
+def test_a_password_verifies_only_against_its_own_hash():
+    stored = cred.hash_password("Mật-khẩu-1", b"s" * 16, n=1024)
+    assert stored.startswith("scrypt$1024$")
+    assert cred.verify_password("Mật-khẩu-1", stored)
+    assert not cred.verify_password("Mật-khẩu-2", stored)
+    assert not cred.verify_password("x", "garbage")
+
+
+def test_production_password_hashing_is_memory_hard_by_default():
+    import os
+    saved = os.environ.pop("CCHC_SCRYPT_N")
+    try:
+        from chalicelib.config import settings
+        settings.cache_clear()
+        assert settings().password_scrypt_n == 2 ** 14  # 128 * n * r bytes = 16 MiB per hash
+    finally:
+        os.environ["CCHC_SCRYPT_N"] = saved
+        settings.cache_clear()
+
+
+def test_generated_passwords_satisfy_the_password_rules_and_differ():
+    import secrets
+    passwords = {cred.generate_password(secrets.token_bytes(16)) for _ in range(200)}
+    assert len(passwords) == 200
+    assert all(cred.password_problem(p, "tinh01") is None for p in passwords)
+
+
+def test_password_rules_are_explained_in_vietnamese():
+    assert "10 ký tự" in cred.password_problem("ngắn", "u")
+    assert "tên đăng nhập" in cred.password_problem("tinh01-Abc-123", "tinh01")
+
+
+def test_failed_logins_are_free_then_slowed_by_doubling_delays_then_locked():
+    now = datetime(2022, 1, 5, tzinfo=timezone.utc)
+    policy = cred.ACCOUNT_POLICY
+    assert cred.wait_seconds(policy, 2, now, None, now) == 0
+    assert cred.wait_seconds(policy, 3, now, None, now) == 3  # 2 s delay, rounded up
+    assert cred.wait_seconds(policy, 5, now, None, now) == 9
+    assert cred.wait_seconds(policy, 5, now, None, now + timedelta(seconds=9)) == 0
+    assert cred.lock_until(policy, 9, now) is None
+    until = cred.lock_until(policy, 10, now)
+    assert cred.wait_seconds(policy, 10, now, until, now + timedelta(minutes=1)) == 14 * 60 + 1
+    assert cred.wait_seconds(policy, 10, now, until, until) == 0  # one more try once the lock ends...
+    assert cred.lock_until(policy, 11, until) == until + policy.lock_for  # ...and a failure locks again
