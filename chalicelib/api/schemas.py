@@ -57,7 +57,7 @@ FOCAL_REQ = {"type": "object", "required": ["full_name", "position", "mobile"],
                             "mobile": {"type": "string", "maxLength": 20}}}
 FOCAL = obj(full_name=NSTR, position=NSTR, mobile=NSTR, updated_at=NSTR, updated_at_label=NSTR, updated_by=NSTR)
 NOTIFICATIONS = obj(items=arr(obj(id=STR, at=STR, at_label=STR, kind=STR, title=STR, message=STR)))
-AUDIT = obj(items=arr(obj(at=STR, at_label=STR, actor=STR, role=STR, unit=NSTR, action=STR, target=NSTR,
+AUDIT = obj(items=arr(obj(id=STR, at=STR, at_label=STR, actor=STR, role=STR, unit=NSTR, action=STR, target=NSTR,
                           campaign=NSTR, source_ip=NSTR, details={"type": "object"})),
             next_cursor=NSTR)
 HEALTH = obj(status=STR, stage=STR, time=STR, source_ip=STR)

@@ -19,7 +19,7 @@ def record(actor: Actor, action: str, now: datetime, *, target: str | None = Non
 
 
 def entry_dict(item: AuditModel) -> dict:
-    return {"at": utc_iso(item.at), "at_label": local_datetime(item.at), "actor": item.actor, "role": item.role,
+    return {"id": item.sk, "at": utc_iso(item.at), "at_label": local_datetime(item.at), "actor": item.actor, "role": item.role,
             "unit": None if item.unit_key == "-" else item.unit_key, "action": item.action,
             "target": item.target, "campaign": item.cid, "source_ip": item.source_ip,
             "details": item.details or {}}

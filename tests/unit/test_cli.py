@@ -1,0 +1,41 @@
+import json
+
+from openpyxl import load_workbook
+
+from chalicelib import cli
+from chalicelib.domain.credentials import verify_password
+from chalicelib.store.models import AccountModel
+
+
+def test_the_accounts_command_creates_every_account_and_a_credentials_workbook(aws, tmp_path):
+    workbook, creds = tmp_path / "tai-khoan.xlsx", tmp_path / "credentials.json"
+    cli.main(["accounts", "--campaign", "2021", "--workbook", str(workbook), "--credentials", str(creds)])
+    data = json.loads(creds.read_text(encoding="utf-8"))
+    assert data["admin"]["username"] == "admin" and len(data["units"]) == 63
+    sheet = load_workbook(workbook).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:6] == ("STT", "Mã đơn vị", "Đơn vị", "Vai trò", "Tên đăng nhập", "Mật khẩu")
+    assert len(rows) == 65 and rows[2][1:3] == ("01", "Hà Nội")
+    account = AccountModel.get(rows[2][4])
+    assert verify_password(rows[2][5], account.password_hash) and account.must_change_password
+    assert rows[2][5] not in account.password_hash
+
+
+def test_running_it_again_keeps_existing_accounts_unless_reset(aws, tmp_path):
+    cli.main(["accounts", "--workbook", str(tmp_path / "a.xlsx")])
+    before = AccountModel.get("tinh01").password_hash
+    cli.main(["accounts", "--workbook", str(tmp_path / "b.xlsx")])
+    assert not (tmp_path / "b.xlsx").exists() and AccountModel.get("tinh01").password_hash == before
+    cli.main(["accounts", "--reset", "--workbook", str(tmp_path / "c.xlsx")])
+    assert AccountModel.get("tinh01").password_hash != before
+
+
+def test_seed_creates_both_campaigns_once_and_a_complete_credentials_file(aws, tmp_path, capsys):
+    creds = tmp_path / "credentials.json"
+    cli.main(["seed", "--credentials", str(creds), "--workbook", str(tmp_path / "c.xlsx")])
+    cli.main(["seed", "--credentials", str(creds), "--workbook", str(tmp_path / "c.xlsx")])
+    out = capsys.readouterr().out
+    assert "Đợt đánh giá 2021: đã tạo" in out and "Đợt đánh giá demo: đã có" in out
+    data = json.loads(creds.read_text(encoding="utf-8"))
+    assert len(data["units"]) == 63
+    assert verify_password(data["units"]["01"]["password"], AccountModel.get("tinh01").password_hash)
