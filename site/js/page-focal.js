@@ -1,0 +1,106 @@
+// The province's IT focal person: load, edit, save; locked outside the focal_person phase.
+import * as api from './api.js';
+import * as ui from './ui.js';
+
+const { el } = ui;
+const PHASE = 'focal_person';
+const current = api.requireSession('province');
+
+const form = document.getElementById('focal-form');
+const fieldset = document.getElementById('focal-fieldset');
+const fields = {
+  full_name: document.getElementById('full_name'),
+  position: document.getElementById('position'),
+  mobile: document.getElementById('mobile'),
+};
+const button = document.getElementById('save-button');
+const box = document.getElementById('form-message');
+const context = document.getElementById('context');
+const phaseInfo = document.getElementById('phase-info');
+const lastSaved = document.getElementById('last-saved');
+let cid = null;
+
+function lockedText(phase) {
+  if (!phase) return 'Đợt đánh giá này không có giai đoạn cử cán bộ đầu mối.';
+  if (ui.currentState(phase) === 'upcoming') {
+    return `Giai đoạn “${phase.name}” chưa mở (mở từ ngày ${phase.opens_label}). Chưa thể cập nhật thông tin.`;
+  }
+  return `Đã hết thời hạn “${phase.name}” (${phase.deadline_label}). `
+    + 'Phần mềm đã tự động khóa; liên hệ Bộ Nội vụ nếu cần gia hạn.';
+}
+
+function lock(message) {
+  fieldset.disabled = true;
+  form.classList.add('locked');
+  ui.show(box, 'error', message);
+}
+
+function renderPhase(phase) {
+  ui.clear(phaseInfo);
+  if (!phase) return;
+  const state = ui.currentState(phase);
+  phaseInfo.append(ui.stateBadge(state));
+  if (phase.extended) phaseInfo.append(ui.extendedBadge());
+  phaseInfo.append(el('span', {}, `Thời hạn: ${phase.deadline_label}`));
+  if (state === 'open') {
+    phaseInfo.append(el('span', {}, '· ', ui.countdown(phase.closes_at, () => {
+      renderPhase(phase);
+      lock(lockedText(phase));
+    })));
+  }
+}
+
+function fill(focal) {
+  for (const [name, input] of Object.entries(fields)) input.value = focal[name] || '';
+  lastSaved.textContent = focal.updated_at_label
+    ? `Cập nhật lần cuối lúc ${focal.updated_at_label}${focal.updated_by ? ` (tài khoản ${focal.updated_by})` : ''}.`
+    : 'Đơn vị chưa khai báo cán bộ đầu mối.';
+}
+
+async function start() {
+  ui.mountAccount(current);
+  try {
+    const list = await api.campaigns();
+    const items = list.items || [];
+    const campaign = ui.chooseCampaign(items);
+    if (!campaign) {
+      lock('Đơn vị chưa tham gia đợt đánh giá nào.');
+      return;
+    }
+    cid = campaign.id;
+    ui.rememberCampaign(cid);
+    document.getElementById('back-link').href = `/tinh/?dot=${encodeURIComponent(cid)}`;
+    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
+      'Đơn vị: ', el('strong', {}, current.displayName || current.unit || ''));
+    ui.learnServerClock(campaign.phases);
+    const phase = campaign.phases.find((p) => p.code === PHASE);
+    renderPhase(phase);
+    fill(await api.focalPerson(cid, current.unit));
+    if (!phase || ui.currentState(phase) !== 'open') lock(lockedText(phase));
+    else fieldset.disabled = false;
+  } catch (error) {
+    if (error.status !== 401) ui.show(box, 'error', ui.errorText(error));
+  }
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (!cid || fieldset.disabled) return;
+  ui.clearFieldErrors(form);
+  ui.show(box, 'info', '');
+  try {
+    const saved = await ui.busy(button, 'Đang lưu…', () => api.saveFocalPerson(cid, current.unit, {
+      full_name: fields.full_name.value, position: fields.position.value, mobile: fields.mobile.value,
+    }));
+    fill(saved);
+    ui.show(box, 'success', `Đã lưu lúc ${saved.updated_at_label || ui.formatDateTime(ui.serverNow())}.`);
+  } catch (error) {
+    if (error.status === 423) {
+      lock(ui.errorText(error));
+      return;
+    }
+    ui.reportError(box, error, fields);
+  }
+});
+
+if (current) start();

@@ -1,0 +1,119 @@
+// Province home: the campaign's phases with live countdowns, the focal person, the unit's notifications.
+import * as api from './api.js';
+import * as ui from './ui.js';
+
+const { el } = ui;
+const current = api.requireSession('province');
+
+const box = document.getElementById('page-message');
+const select = document.getElementById('dot');
+const phaseList = document.getElementById('phases');
+const notificationList = document.getElementById('notifications');
+const focalSummary = document.getElementById('focal-summary');
+const focalLink = document.getElementById('focal-link');
+
+function phaseItem(phase, onExpire) {
+  const state = phase.state;
+  const badges = el('span', { class: 'badges' }, ui.stateBadge(state), phase.extended ? ui.extendedBadge() : null);
+  const facts = el('dl', { class: 'facts' },
+    el('div', {}, el('dt', {}, 'Mở từ ngày'), el('dd', {}, phase.opens_label)),
+    el('div', {}, el('dt', {}, 'Thời hạn'), el('dd', {}, phase.deadline_label)));
+  let remaining = null;
+  if (state === 'open') {
+    remaining = el('p', { class: 'remaining' }, ui.countdown(phase.closes_at, onExpire));
+  } else if (state === 'upcoming') {
+    remaining = el('p', { class: 'remaining muted' }, `Chưa mở, mở từ ngày ${phase.opens_label}`);
+  }
+  return el('li', { class: `phase phase-${state}`, dataset: { phase: phase.code, state } },
+    el('div', { class: 'phase-head' }, el('h3', {}, phase.name), badges),
+    facts, remaining);
+}
+
+function renderPhases(campaign, reload) {
+  ui.clear(phaseList).append(...campaign.phases.map((p) => phaseItem(p, reload)));
+  phaseList.removeAttribute('aria-busy');
+}
+
+function renderFocal(focal, phase, cid) {
+  focalLink.href = `/tinh/dau-moi.html?dot=${encodeURIComponent(cid)}`;
+  if (focal && focal.full_name) {
+    focalSummary.replaceChildren(
+      el('strong', {}, focal.full_name),
+      `, ${focal.position || ''}`,
+      focal.mobile ? ` — điện thoại ${focal.mobile}` : '',
+      focal.updated_at_label ? el('span', { class: 'muted' }, ` (cập nhật ${focal.updated_at_label})`) : '');
+    focalLink.textContent = phase && phase.state === 'open' ? 'Sửa thông tin cán bộ đầu mối'
+      : 'Xem thông tin cán bộ đầu mối';
+  } else {
+    focalSummary.textContent = 'Đơn vị chưa cử cán bộ đầu mối công nghệ thông tin.';
+    focalLink.textContent = phase && phase.state === 'open' ? 'Khai báo cán bộ đầu mối'
+      : 'Xem thông tin cán bộ đầu mối';
+  }
+}
+
+function renderNotifications(items) {
+  ui.clear(notificationList);
+  notificationList.removeAttribute('aria-busy');
+  if (!items.length) {
+    notificationList.append(el('li', { class: 'empty' }, 'Chưa có thông báo nào.'));
+    return;
+  }
+  notificationList.append(...items.map((n) => el('li', { class: `notification kind-${n.kind || 'info'}` },
+    el('p', { class: 'notification-head' },
+      el('strong', {}, n.title),
+      ' ',
+      el('time', { datetime: n.at, class: 'muted' }, n.at_label || ui.formatDateTime(n.at))),
+    el('p', {}, n.message))));
+}
+
+async function load(cid, items) {
+  const campaign = items.find((c) => c.id === cid);
+  if (!campaign) return;
+  ui.learnServerClock(campaign.phases);
+  const reload = () => window.setTimeout(() => refresh(cid), 1500);
+  renderPhases(campaign, reload);
+  const focalPhase = campaign.phases.find((p) => p.code === 'focal_person');
+  const [focal, notes] = await Promise.allSettled([
+    api.focalPerson(cid, current.unit), api.notifications(cid, current.unit)]);
+  if (focal.status === 'fulfilled') renderFocal(focal.value, focalPhase, cid);
+  else focalSummary.textContent = ui.errorText(focal.reason);
+  if (notes.status === 'fulfilled') renderNotifications(notes.value.items || []);
+  else {
+    ui.clear(notificationList).append(el('li', { class: 'empty' }, ui.errorText(notes.reason)));
+    notificationList.removeAttribute('aria-busy');
+  }
+}
+
+async function refresh(cid) {
+  try {
+    const list = await api.campaigns();
+    await load(cid, list.items || []);
+  } catch (error) {
+    ui.show(box, 'error', ui.errorText(error));
+  }
+}
+
+async function start() {
+  ui.mountAccount(current, { home: false });
+  try {
+    const [me, list] = await Promise.all([api.me(), api.campaigns()]);
+    const name = me.display_name || me.username;
+    document.getElementById('page-title').textContent = name;
+    document.getElementById('account-name').textContent = name;
+    ui.setTitle(name);
+    const items = list.items || [];
+    if (!items.length) {
+      ui.show(box, 'info', 'Đơn vị chưa tham gia đợt đánh giá nào.');
+      ui.clear(phaseList).removeAttribute('aria-busy');
+      return;
+    }
+    const chosen = ui.chooseCampaign(items);
+    ui.rememberCampaign(chosen.id);
+    ui.fillCampaignSelect(select, items, chosen.id, (cid) => refresh(cid));
+    await load(chosen.id, items);
+  } catch (error) {
+    if (error.status !== 401) ui.show(box, 'error', ui.errorText(error));
+  }
+}
+
+if (current) start();

@@ -1,0 +1,161 @@
+"""Browser tests: the whole stack on free ports in a temporary directory, driven by real Chromium.
+
+The stack is assembled from the launcher's own pieces (dev/stack.py, dev/serve_api.py):
+- moto in its own process (`python -m dev.stack moto`), so its state never mixes with the in-process
+  `mock_aws` of the API tests that may run in the same pytest session;
+- the tables and the seed (campaigns 2021 and demo, every account) through `python -m chalicelib.cli`;
+- the API on chalice's local server (`dev/serve_api.py`), the site with its generated /config.js (SiteServer).
+Every process is started in its own session and stopped by its id when the module's tests are done.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).resolve().parent / ".artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from dev.stack import (DEFAULT_REGION, SiteServer, aws_environment, child_environment,  # noqa: E402
+                       free_port, stage_environment, wait_for_http)
+
+
+@dataclass
+class Stack:
+    site_url: str
+    api_url: str
+    credentials: dict
+
+    def login_of(self, who: str) -> tuple[str, str]:
+        entry = self.credentials["admin"] if who == "admin" else self.credentials["units"][who]
+        return entry["username"], entry["password"]
+
+
+def _start(argv: list[str], env: dict, log: Path) -> subprocess.Popen:
+    handle = log.open("wb")
+    try:
+        return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    finally:
+        handle.close()
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    """SIGTERM to the process group this fixture created (by its id), SIGKILL if it lingers."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+def _tail(path: Path, chars: int = 3000) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser-stack")
+    moto_port, api_port = free_port(), free_port()
+    moto_url, api_url = f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{api_port}"
+    site = SiteServer(ROOT / "site", tmp / "outbox", api_url, "127.0.0.1", 0).start()
+    overrides = {"CCHC_STAGE": "test", "CCHC_TABLE_PREFIX": "cchc-browser-", "CCHC_SCRYPT_N": "1024",
+                 "CCHC_SITE_URL": site.url, "CCHC_MAIL_MODE": "ses"}
+    env = child_environment({})
+    env.update(stage_environment(ROOT, "local"))
+    env.update(overrides)
+    env.update(aws_environment(moto_url, DEFAULT_REGION))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+
+    procs: list[subprocess.Popen] = []
+    try:
+        moto = _start([sys.executable, "-m", "dev.stack", "moto", "--port", str(moto_port)], env, tmp / "moto.log")
+        procs.append(moto)
+        # The API starts while the data is being seeded: it touches AWS only when a request comes.
+        api = _start([sys.executable, str(ROOT / "dev" / "serve_api.py"), "--host", "127.0.0.1",
+                      "--port", str(api_port), "--stage", "local", "--project-dir", str(ROOT),
+                      *[a for k, v in overrides.items() for a in ("--env", f"{k}={v}")]], env, tmp / "api.log")
+        procs.append(api)
+        wait_for_http(moto_url + "/moto-api/", timeout=30, proc=moto)
+        credentials = tmp / "credentials.json"
+        for args in (["bootstrap"],
+                     ["seed", "--credentials", str(credentials), "--workbook", str(tmp / "c.xlsx")]):
+            done = subprocess.run([sys.executable, "-m", "chalicelib.cli", *args], env=env, cwd=ROOT,
+                                  capture_output=True, timeout=120)
+            assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+        try:
+            wait_for_http(api_url + "/health", timeout=30, proc=api)
+        except (RuntimeError, TimeoutError) as exc:
+            raise AssertionError(f"{exc}\n{_tail(tmp / 'api.log')}") from None
+        yield Stack(site.url, api_url, json.loads(credentials.read_text(encoding="utf-8")))
+    finally:
+        site.stop()
+        for proc in reversed(procs):
+            _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class PageErrors(list):
+    """JavaScript errors and failed module loads seen by a page; a test ends by asserting there were none."""
+
+
+@pytest.fixture
+def new_page(browser, stack):
+    """new_page(width=1280, height=900) -> a page in a fresh context (own sessionStorage), Vietnamese locale.
+
+    The browser's own time zone is not Vietnam's: dates on the pages must come out in Asia/Ho_Chi_Minh anyway."""
+    contexts, errors = [], PageErrors()
+
+    def make(width: int = 1280, height: int = 900):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN",
+                                      timezone_id="Europe/London", base_url=stack.site_url)
+        context.set_default_timeout(8000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+        # Refused API calls and the aborted ones a test provokes log "Failed to load resource": not script errors.
+        page.on("console", lambda msg: errors.append(f"console.{msg.type}: {msg.text}")
+                if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+        return page
+
+    make.errors = errors
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
