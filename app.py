@@ -1,13 +1,13 @@
 """The Chalice app: registers blueprints, schedules and queue handlers. No logic lives here."""
 from chalice import Chalice, Rate
 
-from chalicelib.api import auth, campaigns, system, units
+from chalicelib.api import auth, campaigns, roster, system, units
 from chalicelib.config import settings
 
 app = Chalice(app_name="cchc")
-app.api.binary_types.append("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+app.api.binary_types.extend(roster.BINARY)
 
-for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp):
+for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp, roster.bp):
     app.register_blueprint(blueprint)
 
 

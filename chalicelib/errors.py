@@ -18,10 +18,11 @@ class DomainError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, details: list[Any] | None = None, code: str | None = None,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.details = details or []
+        self.extra = extra or {}
         if code:
             self.code = code
         self.headers = headers or {}
@@ -71,8 +72,10 @@ class RateLimitedError(DomainError):
         self.retry_after = retry_after
 
 
-def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
-    return {"code": code, "message": message, "details": details or []}
+def error_body(code: str, message: str, details: list[Any] | None = None,
+               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON error shape; `extra` carries what a failed action still reports (e.g. an import's counts)."""
+    return {**(extra or {}), "code": code, "message": message, "details": details or []}
 
 
 def maps_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -85,7 +88,7 @@ def maps_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except DomainError as exc:
             return Response(
-                body=json.dumps(error_body(exc.code, exc.message, exc.details), ensure_ascii=False),
+                body=json.dumps(error_body(exc.code, exc.message, exc.details, exc.extra), ensure_ascii=False),
                 status_code=exc.status,
                 headers={"Content-Type": "application/json; charset=utf-8", **exc.headers},
             )

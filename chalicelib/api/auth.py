@@ -20,14 +20,14 @@ def login(ctx: Ctx) -> dict:
                       ctx.source_ip, ctx.now, runtime.random_bytes)
 
 
-@route(bp, "/auth/logout", "POST", summary="Đăng xuất", response=s.OK)
+@route(bp, "/auth/logout", "POST", summary="Đăng xuất", response=s.OK, before_password_change=True)
 def logout(ctx: Ctx) -> dict:
     auth.logout(ctx.actor, ctx.token_hash, ctx.now, ctx.suffix())
     return {"ok": True}
 
 
 @route(bp, "/auth/password", "POST", summary="Đổi mật khẩu", request=s.PASSWORD_REQ, response=s.OK,
-       errors=(400, 422))
+       errors=(400, 422), before_password_change=True)
 def change_password(ctx: Ctx) -> dict:
     body = ctx.json()
     current, new = body.get("current_password"), body.get("new_password")
@@ -36,8 +36,8 @@ def change_password(ctx: Ctx) -> dict:
     return {"ok": True}
 
 
-@route(bp, "/me", summary="Tài khoản đang đăng nhập", response=s.ME)
+@route(bp, "/me", summary="Tài khoản đang đăng nhập", response=s.ME, before_password_change=True)
 def me(ctx: Ctx) -> dict:
     a = ctx.actor
     return {"username": a.username, "role": a.role, "unit": a.unit, "display_name": a.display_name,
-            "source_ip": ctx.source_ip}
+            "source_ip": ctx.source_ip, "must_change_password": a.must_change_password}

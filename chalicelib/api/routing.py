@@ -17,7 +17,7 @@ from chalice.app import Request
 
 from chalicelib.config import settings
 from chalicelib.domain.access import Actor, require_ministry, require_unit
-from chalicelib.errors import BadRequestError, PayloadTooLargeError, maps_errors
+from chalicelib.errors import BadRequestError, ForbiddenError, PayloadTooLargeError, maps_errors
 from chalicelib.runtime import runtime
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -85,7 +85,8 @@ def source_ip(request: Request) -> str:
 def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, auth: bool = True,
           roles: tuple[str, ...] = (), request: dict | None = None, response: dict | None = None,
           status: int = 200, content_types: list[str] | None = None, query: dict[str, dict] | None = None,
-          produces: str = "application/json", errors: tuple[int, ...] = ()) -> Callable:
+          produces: str = "application/json", errors: tuple[int, ...] = (),
+          before_password_change: bool = False) -> Callable:
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         SPECS.append(RouteSpec(path, method, summary, auth, roles, request, response, status, content_types,
                                query or {}, produces, errors))
@@ -102,6 +103,9 @@ def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, auth: 
             actor, token_hash = None, None
             if auth:
                 actor, token_hash = auth_service.authenticate(req.headers.get("authorization"), ip, now)
+                if actor.must_change_password and not before_password_change:
+                    raise ForbiddenError("Bạn cần đổi mật khẩu được cấp trước khi sử dụng phần mềm.",
+                                         code="password_change_required")
                 if "ministry" in roles:
                     require_ministry(actor)
                 if unit_scoped:

@@ -27,7 +27,7 @@ LOGIN_RES = obj(token=STR, role={"type": "string", "enum": ["ministry", "provinc
 PASSWORD_REQ = {"type": "object", "required": ["current_password", "new_password"], "additionalProperties": False,
                 "properties": {"current_password": STR, "new_password": {"type": "string", "maxLength": 128}}}
 OK = obj(ok=BOOL)
-ME = obj(username=STR, role=STR, unit=NSTR, display_name=STR, source_ip=STR)
+ME = obj(username=STR, role=STR, unit=NSTR, display_name=STR, source_ip=STR, must_change_password=BOOL)
 
 PHASE = obj(code=STR, name=STR, opens_at=STR, closes_at=STR, opens_label=STR, deadline_label=STR,
             state={"type": "string", "enum": ["upcoming", "open", "closed"]}, seconds_left=INT, extended=BOOL)
@@ -61,3 +61,27 @@ AUDIT = obj(items=arr(obj(id=STR, at=STR, at_label=STR, actor=STR, role=STR, uni
                           campaign=NSTR, source_ip=NSTR, details={"type": "object"})),
             next_cursor=NSTR)
 HEALTH = obj(status=STR, stage=STR, time=STR, source_ip=STR)
+
+ROW_ERROR = obj(["row", "column", "message"], row={"type": ["integer", "null"]}, column=NSTR, field=NSTR,
+                message=STR)
+GROUP_COUNT = obj(group=STR, name=STR, count=INT)
+ROSTER_STATUS = obj(status={"type": "string", "enum": ["draft", "submitted"]}, total=INT, counts=arr(GROUP_COUNT),
+                    submitted_at=NSTR, submitted_at_label=NSTR, submitted_by=NSTR, updated_at_label=NSTR,
+                    version=INT)
+ROSTER_IMPORT = obj(["accepted", "rejected", "errors"], accepted=INT, rejected=INT, errors=arr(ROW_ERROR),
+                    warnings=arr(ROW_ERROR), encodings=arr(obj(encoding=STR, cells=INT, message=STR)),
+                    mode=STR, rows=INT, header_row=INT, added=INT, updated=INT, unchanged=INT, removed=INT,
+                    total=INT, counts={"type": "object"}, error_workbook_url=STR)
+_RESPONDENT_FIELDS = {"full_name": {"type": "string", "maxLength": 100}, "position": {"type": "string",
+                                                                                      "maxLength": 150},
+                      "agency": {"type": "string", "maxLength": 200}, "group": STR,
+                      "email": {"type": "string", "maxLength": 254}, "phone": NSTR, "note": NSTR, "ministry": NSTR}
+RESPONDENT_REQ = {"type": "object", "required": ["full_name", "position", "agency", "group", "email"],
+                  "properties": _RESPONDENT_FIELDS}
+RESPONDENT_PATCH = {"type": "object", "properties": _RESPONDENT_FIELDS}
+RESPONDENT = obj(rid=STR, full_name=STR, position=STR, agency=STR, group=STR, group_name=STR, email=STR,
+                 phone=NSTR, note=NSTR, ministry=NSTR, ministry_source=NSTR, questionnaires=arr(STR), updated_at=STR)
+ROSTER_PAGE = {**ROSTER_STATUS, "properties": {**ROSTER_STATUS["properties"], "items": arr(RESPONDENT),
+                                               "next_cursor": NSTR},
+               "required": ROSTER_STATUS["required"] + ["items", "next_cursor"]}
+REASON = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "maxLength": 500}}}

@@ -16,6 +16,7 @@ class Actor:
     unit: str | None
     display_name: str = ""
     source_ip: str | None = None
+    must_change_password: bool = False
 
     @property
     def is_ministry(self) -> bool:

@@ -62,7 +62,8 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
         if closes <= opens:
             err(f"phases[{i}]", f"Giai đoạn {code} đóng trước khi mở.")
         phases.append({"code": code, "name": clean(phase.get("name")) or PHASES[code],
-                       "opens_at": utc_iso(opens), "closes_at": utc_iso(closes)})
+                       "opens_at": utc_iso(opens), "closes_at": utc_iso(closes),
+                       "audience": "ministry" if phase.get("audience") == "ministry" else "all"})
     if len({p["code"] for p in phases}) != len(phases):
         err("phases", "Một giai đoạn được khai báo hai lần.")
 
@@ -79,8 +80,17 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
     if len({u["code"] for u in clean_units}) != len(clean_units):
         err("units", "Mã đơn vị bị trùng.")
 
+    departments = []
+    for i, dept in enumerate(definition.get("departments") or []):
+        dept_name, ministry = clean(dept.get("name")), clean(dept.get("ministry"))
+        if not dept_name or not ministry:
+            err(f"departments[{i}]", "Mỗi sở, ngành cần có tên và bộ chủ quản.")
+            continue
+        departments.append({"name": dept_name, "ministry": ministry})
+    exempt = [clean(m) for m in definition.get("ministry_exempt") or []]
+
     if errors:
         raise ValidationError("Dữ liệu đợt đánh giá không hợp lệ.", details=errors)
     return {"id": cid, "name": name, "year": int(definition.get("year") or today.year), "timezone": tz,
             "groups": groups, "questionnaires": definition.get("questionnaires") or {},
-            "phases": phases, "units": clean_units}
+            "phases": phases, "units": clean_units, "departments": departments, "ministry_exempt": exempt}

@@ -39,3 +39,46 @@ def normalise_mobile(value: object) -> str | None:
     elif len(digits) == 9 and not digits.startswith("0"):
         digits = "0" + digits
     return digits if _MOBILE.match(digits) else None
+
+
+# Landlines: 0 + 2-digit area code starting with 2 + 8 digits (11 digits since 2017).
+_LANDLINE = re.compile(r"^02\d{9}$")
+
+
+def normalise_phone(value: object) -> str | None:
+    """A Vietnamese mobile or landline as digits with its leading 0, or None when it is neither."""
+    mobile = normalise_mobile(value)
+    if mobile:
+        return mobile
+    digits = re.sub(r"[\s.\-()]", "", clean(value))
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) == 12:
+        digits = "0" + digits[2:]
+    elif len(digits) == 10 and digits.startswith("2"):
+        digits = "0" + digits
+    return digits if _LANDLINE.match(digits) else None
+
+
+# One address, the practical subset of RFC 5321 that government and public mail systems accept.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                    r"[A-Za-z]{2,24}$")
+
+
+def email_problem(value: str) -> str | None:
+    """Why `value` is not one valid e-mail address (Vietnamese), or None."""
+    if not value:
+        return "Thiếu địa chỉ email."
+    if re.search(r"[,;\s]", value) or value.count("@") > 1:
+        return "Mỗi ô chỉ ghi một địa chỉ email."
+    if len(value) > 254 or not _EMAIL.match(value):
+        return f"Địa chỉ email “{value}” không hợp lệ."
+    local = value.split("@", 1)[0]
+    if local.startswith(".") or local.endswith(".") or ".." in local or len(local) > 64:
+        return f"Địa chỉ email “{value}” không hợp lệ."
+    return None
+
+
+def normalise_email(value: str) -> str:
+    """The key that identifies a person: e-mail in lower case (mailbox names are case-insensitive in practice)."""
+    return clean(value).strip("<>").lower()

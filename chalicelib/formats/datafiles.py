@@ -17,6 +17,10 @@ def load_campaign(name_or_path: str) -> tuple[dict, list[dict]]:
     if "base" in definition:
         base, _ = load_campaign(str(path.parent / f"{definition['base']}.json"))
         definition = {**base, **{k: v for k, v in definition.items() if k != "base"}}
+    if definition.get("departments_file"):
+        raw = json.loads((DATA_DIR / definition["departments_file"]).read_text(encoding="utf-8"))
+        definition["departments"] = [{"name": d["name"], "ministry": d["ministry"]}
+                                     for part in ("in_every_province", "in_some_provinces") for d in raw.get(part, [])]
     units_ref = definition.get("units_file")
     if units_ref:
         raw = json.loads((DATA_DIR / units_ref).read_text(encoding="utf-8"))

@@ -35,7 +35,8 @@ def login(username: str, password: str, source_ip: str, now: datetime,
     username = (username or "").strip().lower()
     if not username or not password:
         raise ValidationError("Vui lòng nhập tên đăng nhập và mật khẩu.",
-                              details=[{"field": f} for f in ("username", "password")
+                              details=[{"field": f, "message": f"Vui lòng nhập {label}."}
+                                       for f, label in (("username", "tên đăng nhập"), ("password", "mật khẩu"))
                                        if not (username if f == "username" else password)])
     if len(username) > 64 or len(password) > 256:
         raise AuthenticationError("Tên đăng nhập hoặc mật khẩu không đúng.")
@@ -74,7 +75,8 @@ def login(username: str, password: str, source_ip: str, now: datetime,
     expires = now + timedelta(hours=settings().session_hours)
     store.put_session(SessionModel(token_hash=cred.token_hash(token), username=account.username,
                                    role=account.role, unit=account.unit, display_name=account.display_name,
-                                   source_ip=source_ip, created_at=now, expires_at=expires))
+                                   source_ip=source_ip, created_at=now, expires_at=expires,
+                                   must_change_password=bool(account.must_change_password)))
     actor = Actor(account.username, account.role, account.unit, account.display_name, source_ip)
     audit.record(actor, "login", now, target=account.username, suffix=random_bytes(4).hex())
     return {"token": token, "role": account.role, "unit": account.unit, "username": account.username,
@@ -91,7 +93,8 @@ def authenticate(authorization: str | None, source_ip: str, now: datetime) -> tu
     session = store.find_session(digest)
     if session is None or session.expires_at <= now:
         raise AuthenticationError("Phiên đăng nhập đã hết hạn hoặc không hợp lệ. Vui lòng đăng nhập lại.")
-    return Actor(session.username, session.role, session.unit, session.display_name, source_ip), digest
+    return Actor(session.username, session.role, session.unit, session.display_name, source_ip,
+                 bool(session.must_change_password)), digest
 
 
 def logout(actor: Actor, token_hash: str, now: datetime, suffix: str) -> None:
@@ -103,14 +106,16 @@ def change_password(actor: Actor, token_hash: str, current: str, new: str, now: 
                     random_bytes: Callable[[int], bytes]) -> None:
     account = store.find_account(actor.username)
     if account is None or not cred.verify_password(current or "", account.password_hash):
-        raise ValidationError("Mật khẩu hiện tại không đúng.", details=[{"field": "current_password"}])
+        raise ValidationError("Mật khẩu hiện tại không đúng.",
+                              details=[{"field": "current_password", "message": "Mật khẩu hiện tại không đúng."}])
     problem = cred.password_problem(new or "", actor.username)
+    if new and new == current:
+        problem = "Mật khẩu mới phải khác mật khẩu hiện tại."
     if problem:
-        raise ValidationError(problem, details=[{"field": "new_password"}])
-    if new == current:
-        raise ValidationError("Mật khẩu mới phải khác mật khẩu hiện tại.", details=[{"field": "new_password"}])
+        raise ValidationError(problem, details=[{"field": "new_password", "message": problem}])
     store.set_password(actor.username, cred.hash_password(new, random_bytes(16), settings().password_scrypt_n),
                        now, must_change=False)
+    store.clear_must_change(token_hash)
     ended = store.delete_sessions_of(actor.username, keep=token_hash)
     audit.record(actor, "password_changed", now, target=actor.username, details={"other_sessions_ended": ended},
                  suffix=random_bytes(4).hex())

@@ -45,8 +45,11 @@ def phase_windows(campaign: CampaignModel, unit: UnitModel | None) -> dict[str, 
 
 
 def summary(campaign: CampaignModel, now: datetime, unit: UnitModel | None = None) -> dict:
+    """A province (`unit` given) is shown only the phases that concern it, not the ministry's own (appraisal)."""
+    hidden = {p["code"] for p in campaign.phases if p.get("audience") == "ministry"} if unit else set()
     return {"id": campaign.cid, "name": campaign.name, "year": int(campaign.year), "timezone": campaign.timezone,
-            "phases": [w.to_dict(now, campaign.timezone) for w in phase_windows(campaign, unit).values()]}
+            "phases": [w.to_dict(now, campaign.timezone) for code, w in phase_windows(campaign, unit).items()
+                       if code not in hidden]}
 
 
 def list_for(actor: Actor, now: datetime) -> dict:

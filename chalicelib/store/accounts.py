@@ -44,6 +44,11 @@ def find_session(token_hash: str) -> SessionModel | None:
         return None
 
 
+def clear_must_change(token_hash: str) -> None:
+    SessionModel(token_hash=token_hash).update(actions=[SessionModel.must_change_password.set(False)],
+                                               condition=SessionModel.token_hash.exists())
+
+
 def delete_session(token_hash: str) -> None:
     SessionModel(token_hash=token_hash).delete()
 

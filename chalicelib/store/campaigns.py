@@ -39,7 +39,8 @@ def create_campaign(built: dict, now: datetime) -> CampaignModel:
                                  full_name=unit["full_name"]))
     item = CampaignModel(cid=built["id"], name=built["name"], year=built["year"], timezone=built["timezone"],
                          groups=built["groups"], questionnaires=built["questionnaires"],
-                         phases=built["phases"], created_at=now)
+                         phases=built["phases"], departments=built["departments"],
+                         ministry_exempt=built["ministry_exempt"], created_at=now)
     try:
         item.save()  # VersionAttribute makes the first save conditional on absence
     except PutError as exc:

@@ -27,6 +27,8 @@ class CampaignModel(Model):
     groups = JSONAttribute()
     questionnaires = JSONAttribute(default=dict)
     phases = JSONAttribute()  # [{"code","name","opens_at","closes_at","extended"?}] in campaign order
+    departments = JSONAttribute(default=list)  # [{"name", "ministry"}]: provincial departments and ministries
+    ministry_exempt = JSONAttribute(default=list)  # ministries whose leaders get no "managing ministry" form
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
@@ -41,6 +43,37 @@ class UnitModel(Model):
     focal_person = JSONAttribute(null=True)
     extensions = MapAttribute(default=dict)  # phase code -> ISO close instant for this unit only
     closed_marks = MapAttribute(default=dict)  # phase code -> ISO close instant already announced
+    # The roster: rows live in RespondentModel under the current generation; swapping `roster_gen` in one
+    # conditional write is what makes an import of thousands of rows all-or-nothing.
+    roster_gen = UnicodeAttribute(null=True)
+    roster_version = NumberAttribute(default=0)
+    roster_status = UnicodeAttribute(default="draft")  # "draft" | "submitted"
+    roster_counts = MapAttribute(default=dict)  # group code -> respondents
+    roster_seq = NumberAttribute(default=0)  # last row order handed out
+    roster_updated_at = UTCDateTimeAttribute(null=True)
+    roster_submitted_at = UTCDateTimeAttribute(null=True)
+    roster_submitted_by = UnicodeAttribute(null=True)
+
+
+class RespondentModel(Model):
+    """One person on a unit's roster. `sk` = "<generation>#<rid>"; rid = "<order:06d>-<random>" so a
+    Query returns the roster in its order and a row keeps its rid across imports."""
+    Meta = _meta("respondents")
+    unit_key = UnicodeAttribute(hash_key=True)  # "<cid>#<unit>"
+    sk = UnicodeAttribute(range_key=True)
+    rid = UnicodeAttribute()
+    full_name = UnicodeAttribute()
+    position = UnicodeAttribute()
+    agency = UnicodeAttribute()
+    group = UnicodeAttribute()
+    email = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    ministry = UnicodeAttribute(null=True)
+    ministry_source = UnicodeAttribute(null=True)
+    questionnaires = JSONAttribute()
+    search = UnicodeAttribute()  # folded name and e-mail, for search
+    updated_at = UTCDateTimeAttribute()
 
 
 class AccountModel(Model):
@@ -70,6 +103,7 @@ class SessionModel(Model):
     unit = UnicodeAttribute(null=True)
     display_name = UnicodeAttribute()
     source_ip = UnicodeAttribute(null=True)
+    must_change_password = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
     by_user = SessionsByUser()
@@ -129,5 +163,5 @@ class NotificationModel(Model):
     message = UnicodeAttribute()
 
 
-ALL_MODELS: list[type[Model]] = [CampaignModel, UnitModel, AccountModel, SessionModel, ThrottleModel,
+ALL_MODELS: list[type[Model]] = [CampaignModel, UnitModel, RespondentModel, AccountModel, SessionModel, ThrottleModel,
                                  AuditModel, NotificationModel]

@@ -84,7 +84,7 @@ def test_a_password_change_checks_the_rules_and_ends_other_sessions(api, seeded)
     user, password = seeded["01"]
     first, second = api.login(user, password), api.login(user, password)
     weak = api.call("POST", "/auth/password", {"current_password": password, "new_password": "ngan"}, token=first)
-    assert weak.status_code == 422 and weak.data["details"] == [{"field": "new_password"}]
+    assert weak.status_code == 422 and weak.data["details"][0]["field"] == "new_password"
     wrong = api.call("POST", "/auth/password", {"current_password": "x", "new_password": "Moi-Mat-Khau-9"},
                      token=first)
     assert wrong.status_code == 422 and wrong.data["message"] == "Mật khẩu hiện tại không đúng."
@@ -100,3 +100,23 @@ def test_a_password_change_checks_the_rules_and_ends_other_sessions(api, seeded)
 def test_a_malformed_body_gets_a_vietnamese_400(api, seeded):
     r = api.call("POST", "/auth/login", raw=b"{not json")
     assert r.status_code == 400 and r.data["code"] == "bad_request" and "JSON" in r.data["message"]
+
+
+def test_an_account_with_a_handed_out_password_must_change_it_before_anything_else(api, aws, clock):
+    from chalicelib.formats import datafiles
+    from chalicelib.runtime import runtime
+    from chalicelib.services import accounts, campaigns
+
+    campaigns.create_from_files("2021", clock(), runtime.random_bytes)
+    _, units = datafiles.load_campaign("2021")
+    issued = {i["username"]: i["password"] for i in accounts.provision(units[:1], clock(), runtime.random_bytes)}
+    login = api.call("POST", "/auth/login", {"username": "tinh01", "password": issued["tinh01"]})
+    assert login.data["must_change_password"] is True
+    token = login.data["token"]
+    blocked = api.call("GET", "/campaigns", token=token)
+    assert blocked.status_code == 403 and blocked.data["code"] == "password_change_required"
+    assert api.call("GET", "/me", token=token).data["must_change_password"] is True
+    changed = api.call("POST", "/auth/password", {"current_password": issued["tinh01"],
+                                                  "new_password": "Mat-Khau-Rieng-2022"}, token=token)
+    assert changed.status_code == 200
+    assert api.call("GET", "/campaigns", token=token).status_code == 200

@@ -100,3 +100,9 @@ def test_changing_a_phase_needs_a_reason_and_a_valid_date(api, tokens):
     unknown = api.call("PATCH", "/campaigns/2021/phases/tet", {"closes": "2022-01-20", "reason": "x"},
                        token=tokens["admin"])
     assert unknown.status_code == 404
+
+
+def test_a_province_is_not_shown_the_ministrys_own_appraisal_phase(api, tokens):
+    province = {p["code"] for p in api.call("GET", "/campaigns/2021", token=tokens["01"]).data["phases"]}
+    ministry = {p["code"] for p in api.call("GET", "/campaigns/2021", token=tokens["admin"]).data["phases"]}
+    assert "appraisal" in ministry and "appraisal" not in province

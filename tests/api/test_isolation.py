@@ -18,7 +18,10 @@ PROVINCE_MAY = {
     ("POST", "/auth/logout"), ("POST", "/auth/password"), ("GET", "/me"), ("GET", "/campaigns"),
     ("GET", "/campaigns/{cid}"),
     ("GET", "/campaigns/{cid}/units/{unit}/focal-person"), ("PUT", "/campaigns/{cid}/units/{unit}/focal-person"),
-    ("GET", "/campaigns/{cid}/units/{unit}/notifications"),
+    ("GET", "/campaigns/{cid}/units/{unit}/notifications"), ("GET", "/campaigns/{cid}/roster-template.xlsx"),
+    ("POST", "/campaigns/{cid}/units/{unit}/roster/imports"), ("GET", "/campaigns/{cid}/units/{unit}/roster"),
+    ("POST", "/campaigns/{cid}/units/{unit}/roster"), ("PATCH", "/campaigns/{cid}/units/{unit}/roster/{rid}"),
+    ("DELETE", "/campaigns/{cid}/units/{unit}/roster/{rid}"), ("POST", "/campaigns/{cid}/units/{unit}/roster/submit"),
 }
 SAMPLE = {"cid": "demo", "unit": "01", "phase": "roster"}
 

@@ -1,0 +1,13 @@
+"""Writing cells safely: text that a spreadsheet would run as a formula stays text."""
+from __future__ import annotations
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def append_row(ws, values: list[object]) -> None:
+    """Append a row; any text starting with =, +, -, @, tab or CR is stored as a string cell, so Excel and
+    LibreOffice show it verbatim instead of evaluating it (CSV/formula injection)."""
+    ws.append(values)
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+            cell.data_type = "s"

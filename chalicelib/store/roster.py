@@ -1,0 +1,132 @@
+"""A unit's roster: generations of rows swapped in by one conditional write, and single-row changes in
+transactions guarded by the unit's roster version (no lost updates, no half-written import)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.config import settings
+from chalicelib.errors import ConflictError
+from chalicelib.store.errors import condition_failed
+from chalicelib.store.models import RespondentModel, UnitModel
+
+CHANGED = "Danh sách vừa được thay đổi bởi một thao tác khác (hoặc đã được gửi). Vui lòng tải lại trang và thử lại."
+
+
+def key(cid: str, unit: str) -> str:
+    return f"{cid}#{unit}"
+
+
+def rows(cid: str, unit: str, gen: str | None) -> list[RespondentModel]:
+    if not gen:
+        return []
+    return list(RespondentModel.query(key(cid, unit), RespondentModel.sk.startswith(f"{gen}#")))
+
+
+def page(cid: str, unit: str, gen: str | None, *, group: str | None, search: str | None, limit: int,
+         start: str | None) -> tuple[list[RespondentModel], str | None]:
+    """One page in roster order, filtered on the server side; `start` is the last rid of the previous page."""
+    if not gen:
+        return [], None
+    cond = None
+    if group:
+        cond = RespondentModel.group == group
+    if search:
+        match = RespondentModel.search.contains(search)
+        cond = match if cond is None else cond & match
+    range_cond = RespondentModel.sk.startswith(f"{gen}#")
+    if start:
+        range_cond = RespondentModel.sk.between(f"{gen}#{start}\x00", f"{gen}#\uffff")
+    items: list[RespondentModel] = []
+    results = RespondentModel.query(key(cid, unit), range_cond, filter_condition=cond, page_size=max(limit, 100))
+    for item in results:
+        items.append(item)
+        if len(items) > limit:
+            break
+    more = len(items) > limit
+    items = items[:limit]
+    return items, (items[-1].rid if more and items else None)
+
+
+def write_generation(items: list[RespondentModel]) -> None:
+    with RespondentModel.batch_write() as batch:
+        for item in items:
+            batch.save(item)
+
+
+def swap_generation(cid: str, unit: str, new_gen: str, expected_version: int, counts: dict[str, int], seq: int,
+                    now: datetime) -> None:
+    """Make `new_gen` the roster, only if nobody changed the roster since it was read and it is still a draft."""
+    try:
+        UnitModel(cid=cid, unit=unit).update(
+            actions=[UnitModel.roster_gen.set(new_gen), UnitModel.roster_version.set(expected_version + 1),
+                     UnitModel.roster_counts.set(counts), UnitModel.roster_seq.set(seq),
+                     UnitModel.roster_updated_at.set(now)],
+            condition=_unchanged(expected_version))
+    except UpdateError as exc:
+        if condition_failed(exc):
+            raise ConflictError(CHANGED) from None
+        raise
+
+
+def _unchanged(expected_version: int):
+    version_ok = (UnitModel.roster_version == expected_version) if expected_version else (
+        UnitModel.roster_version.does_not_exist() | (UnitModel.roster_version == 0))
+    return UnitModel.unit.exists() & version_ok & (
+        UnitModel.roster_status.does_not_exist() | (UnitModel.roster_status == "draft"))
+
+
+def delete_generations_except(cid: str, unit: str, keep: str) -> int:
+    """Remove rows of replaced generations and of imports that never completed."""
+    stale = [item for item in RespondentModel.query(key(cid, unit), attributes_to_get=["unit_key", "sk"])
+             if not item.sk.startswith(f"{keep}#")]
+    with RespondentModel.batch_write() as batch:
+        for item in stale:
+            batch.delete(item)
+    return len(stale)
+
+
+def change_row(cid: str, unit: str, expected_version: int, *, put: RespondentModel | None = None,
+               delete: RespondentModel | None = None, count_delta: dict[str, int], seq: int | None,
+               now: datetime) -> None:
+    """Add, replace or delete one row together with the unit's counters, in one transaction."""
+    actions = [UnitModel.roster_version.set(expected_version + 1), UnitModel.roster_updated_at.set(now)]
+    for group, delta in count_delta.items():
+        if delta:
+            counter = UnitModel.roster_counts[group]
+            actions.append(counter.set((counter | 0) + delta))  # "|" is if_not_exists
+    if seq is not None:
+        actions.append(UnitModel.roster_seq.set(seq))
+    try:
+        with TransactWrite(connection=Connection(region=settings().region)) as tx:
+            tx.update(UnitModel(cid=cid, unit=unit), actions=actions, condition=_unchanged(expected_version))
+            if delete is not None and (put is None or put.sk != delete.sk):
+                tx.delete(delete, condition=RespondentModel.sk.exists())
+            if put is not None:
+                tx.save(put)
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            raise ConflictError(CHANGED) from None
+        raise
+
+
+def set_status(cid: str, unit: str, expected_version: int, status: str, who: str | None, now: datetime) -> None:
+    expected_status = "draft" if status == "submitted" else "submitted"
+    actions = [UnitModel.roster_status.set(status), UnitModel.roster_version.set(expected_version + 1)]
+    if status == "submitted":
+        actions += [UnitModel.roster_submitted_at.set(now), UnitModel.roster_submitted_by.set(who)]
+    else:
+        actions += [UnitModel.roster_submitted_at.remove(), UnitModel.roster_submitted_by.remove()]
+    try:
+        UnitModel(cid=cid, unit=unit).update(
+            actions=actions,
+            condition=UnitModel.unit.exists() & (UnitModel.roster_version == expected_version) & (
+                UnitModel.roster_status == expected_status if status == "draft" else
+                UnitModel.roster_status.does_not_exist() | (UnitModel.roster_status == "draft")))
+    except UpdateError as exc:
+        if condition_failed(exc):
+            raise ConflictError(CHANGED) from None
+        raise
