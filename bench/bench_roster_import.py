@@ -29,7 +29,7 @@ AGENCIES = ["HĐND tỉnh", "Sở Y tế", "Phòng Kế hoạch, Sở Tài chín
 def workbook() -> bytes:
     from openpyxl import Workbook
 
-    from builders import HEADER
+    from builders import HEADER, person
 
     wb = Workbook()
     ws = wb.active
@@ -37,8 +37,7 @@ def workbook() -> bytes:
     ws.append(HEADER)
     for i in range(1, ROWS + 1):
         g = i % 4
-        ws.append([i, f"Nguyễn Văn Thành {i}", "Phó Giám đốc", AGENCIES[g], GROUPS[g], f"nguoi{i}@hagiang.gov.vn",
-                   f"09{i:08d}", None])
+        ws.append(person(i, group=GROUPS[g], agency=AGENCIES[g]))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -148,6 +148,7 @@ def import_workbook(actor: Actor, cid: str, unit: str, data: bytes, mode: str, n
             final[record["email"]] = (old.rid, record)
     removed = sum(1 for email in by_email if email not in final)
     gen = f"g{now.strftime('%Y%m%d%H%M%S')}{random_bytes(3).hex()}"
+    store.begin_generation(cid, unit, gen)
     store.write_generation([_item(cid, unit, gen, rid, record, now) for rid, record in final.values()])
     counts: dict[str, int] = {}
     for _, record in final.values():
@@ -155,9 +156,9 @@ def import_workbook(actor: Actor, cid: str, unit: str, data: bytes, mode: str, n
     try:
         store.swap_generation(cid, unit, gen, int(unit_item.roster_version or 0), counts, seq, now)
     except ConflictError:
-        store.delete_generations_except(cid, unit, unit_item.roster_gen or "-")
+        store.sweep(cid, unit, [], {gen})
         raise
-    store.delete_generations_except(cid, unit, gen)
+    store.sweep(cid, unit, existing, set(unit_item.roster_pending or ()) - {gen})
     audit.record(actor, "roster_imported", now, target=unit, cid=cid, unit=unit,
                  details={"mode": mode, "rows": len(sheet.rows), "added": added, "updated": updated,
                           "removed": removed, "total": len(final), "encodings": sheet.conversions}, suffix=random_bytes(4).hex())
@@ -230,6 +231,7 @@ def add_row(actor: Actor, cid: str, unit: str, body: dict, now: datetime,
     seq = int(unit_item.roster_seq or 0) + 1
     item = _item(cid, unit, gen, _new_rid(seq, random_bytes), record, now)
     if not unit_item.roster_gen:
+        store.begin_generation(cid, unit, gen)
         store.write_generation([item])
         store.swap_generation(cid, unit, gen, int(unit_item.roster_version or 0), {record["group"]: 1}, seq, now)
     else:

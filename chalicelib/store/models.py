@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, MapAttribute, NumberAttribute,
-                                 TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute)
+                                 TTLAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute,
+                                 VersionAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -50,6 +51,7 @@ class UnitModel(Model):
     roster_status = UnicodeAttribute(default="draft")  # "draft" | "submitted"
     roster_counts = MapAttribute(default=dict)  # group code -> respondents
     roster_seq = NumberAttribute(default=0)  # last row order handed out
+    roster_pending = UnicodeSetAttribute(null=True)  # generations being written; leftovers of a crash are swept
     roster_updated_at = UTCDateTimeAttribute(null=True)
     roster_submitted_at = UTCDateTimeAttribute(null=True)
     roster_submitted_by = UnicodeAttribute(null=True)

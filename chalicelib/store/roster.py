@@ -51,6 +51,12 @@ def page(cid: str, unit: str, gen: str | None, *, group: str | None, search: str
     return items, (items[-1].rid if more and items else None)
 
 
+def begin_generation(cid: str, unit: str, gen: str) -> None:
+    """Record that `gen` is being written, so rows left by a crash before the swap can be found and swept."""
+    UnitModel(cid=cid, unit=unit).update(actions=[UnitModel.roster_pending.add({gen})],
+                                         condition=UnitModel.unit.exists())
+
+
 def write_generation(items: list[RespondentModel]) -> None:
     with RespondentModel.batch_write() as batch:
         for item in items:
@@ -62,7 +68,8 @@ def swap_generation(cid: str, unit: str, new_gen: str, expected_version: int, co
     """Make `new_gen` the roster, only if nobody changed the roster since it was read and it is still a draft."""
     try:
         UnitModel(cid=cid, unit=unit).update(
-            actions=[UnitModel.roster_gen.set(new_gen), UnitModel.roster_version.set(expected_version + 1),
+            actions=[UnitModel.roster_gen.set(new_gen), UnitModel.roster_pending.delete({new_gen}),
+                     UnitModel.roster_version.set(expected_version + 1),
                      UnitModel.roster_counts.set(counts), UnitModel.roster_seq.set(seq),
                      UnitModel.roster_updated_at.set(now)],
             condition=_unchanged(expected_version))
@@ -79,13 +86,18 @@ def _unchanged(expected_version: int):
         UnitModel.roster_status.does_not_exist() | (UnitModel.roster_status == "draft"))
 
 
-def delete_generations_except(cid: str, unit: str, keep: str) -> int:
-    """Remove rows of replaced generations and of imports that never completed."""
-    stale = [item for item in RespondentModel.query(key(cid, unit), attributes_to_get=["unit_key", "sk"])
-             if not item.sk.startswith(f"{keep}#")]
+def sweep(cid: str, unit: str, replaced: list[RespondentModel], abandoned: set[str]) -> int:
+    """Delete the rows of the replaced generation (already known) and of generations whose writing was
+    abandoned (a crash or a lost race), then forget those generations."""
+    stale = list(replaced)
+    for gen in abandoned:
+        stale += list(RespondentModel.query(key(cid, unit), RespondentModel.sk.startswith(f"{gen}#"),
+                                            attributes_to_get=["unit_key", "sk"]))
     with RespondentModel.batch_write() as batch:
         for item in stale:
             batch.delete(item)
+    if abandoned:
+        UnitModel(cid=cid, unit=unit).update(actions=[UnitModel.roster_pending.delete(abandoned)])
     return len(stale)
 
 

@@ -275,3 +275,19 @@ def test_a_whole_file_typed_in_tcvn3_headers_included_is_read(api, tokens, open_
     assert [i["agency"] for i in items] == ["Sở Y tế tỉnh Bến Tre", "Sở Tư pháp tỉnh Bến Tre", "Sở Nội vụ tỉnh Bến Tre"]
     assert items[0]["note"] == "Ghi chú" and items[2]["full_name"] == "Cao Thị Linh"
     assert [i["ministry"] for i in items] == ["Bộ Y tế", "Bộ Tư pháp", "Bộ Nội vụ"]
+
+
+def test_rows_of_an_import_that_died_before_its_swap_are_invisible_and_swept_by_the_next(api, tokens, open_roster,
+                                                                                         clock):
+    from chalicelib.services.roster import _item
+    from chalicelib.store import roster as store
+
+    upload(api, tokens["01"], roster_workbook([person(1)]))
+    # what a Lambda killed between writing its rows and swapping the generation leaves behind
+    store.begin_generation("2021", "01", "gdead")
+    store.write_generation([_item("2021", "01", "gdead", f"{i:06d}-dead", {
+        "full_name": "Người Dở Dang", "position": "x", "agency": "x", "group": "2", "email": f"d{i}@x.vn",
+        "questionnaires": ["locality"]}, clock()) for i in range(30)])
+    assert roster(api, tokens["01"])["total"] == 1 and len(roster(api, tokens["01"])["items"]) == 1
+    upload(api, tokens["01"], roster_workbook([person(1), person(2)]))
+    assert len(stored_items()) == 2 and roster(api, tokens["01"])["total"] == 2
