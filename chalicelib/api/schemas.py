@@ -34,7 +34,9 @@ PHASE = obj(code=STR, name=STR, opens_at=STR, closes_at=STR, opens_label=STR, de
 CAMPAIGN_SUMMARY = obj(id=STR, name=STR, year=INT, timezone=STR, phases=arr(PHASE))
 CAMPAIGN_LIST = obj(items=arr(CAMPAIGN_SUMMARY))
 GROUP = obj(["code", "name"], code=STR, name=STR, questionnaires=arr(STR), priority=INT)
-UNIT = obj(code=STR, name=STR, full_name=STR, focal_person_set=BOOL, extensions=arr(PHASE))
+UNIT = obj(code=STR, name=STR, full_name=STR, focal_person_set=BOOL, extensions=arr(PHASE),
+           roster_status={"type": "string", "enum": ["draft", "submitted"]}, roster_total=INT,
+           roster_submitted_at=NSTR)
 CAMPAIGN_DETAIL = obj(id=STR, name=STR, year=INT, timezone=STR, phases=arr(PHASE), groups=arr(GROUP),
                       questionnaires={"type": "object"}, units=arr(UNIT))
 CAMPAIGN_CREATE = {

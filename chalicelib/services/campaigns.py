@@ -85,6 +85,9 @@ def unit_dict(unit: UnitModel, campaign: CampaignModel, now: datetime) -> dict:
     extensions = unit.extensions.as_dict()
     return {"code": unit.unit, "name": unit.name, "full_name": unit.full_name,
             "focal_person_set": bool(unit.focal_person),
+            "roster_status": unit.roster_status or "draft",
+            "roster_total": sum(int(v) for v in unit.roster_counts.as_dict().values()),
+            "roster_submitted_at": utc_iso(unit.roster_submitted_at) if unit.roster_submitted_at else None,
             "extensions": [w.to_dict(now, campaign.timezone) for code, w in phase_windows(campaign, unit).items()
                            if code in extensions and w.extended]}
 
