@@ -9,13 +9,33 @@ from chalicelib.config import settings
 from chalicelib.store.models import ALL_MODELS
 
 
+def _add_missing_indexes(ddb, model) -> list[str]:
+    """A table restored from an older local snapshot gains the global indexes added to its model since."""
+    table = model.Meta.table_name
+    existing = {i["IndexName"] for i in ddb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])}
+    schema = model._get_schema()
+    added = []
+    for index in schema["global_secondary_indexes"]:
+        if index["index_name"] in existing:
+            continue
+        ddb.update_table(TableName=table, AttributeDefinitions=index["attribute_definitions"],
+                         GlobalSecondaryIndexUpdates=[{"Create": {
+                             "IndexName": index["index_name"], "KeySchema": index["key_schema"],
+                             "Projection": index["projection"]}}])
+        added.append(f"{table}.{index['index_name']}")
+    return added
+
+
 def ensure_resources() -> list[str]:
     cfg = settings()
     created = []
+    ddb = boto3.client("dynamodb", region_name=cfg.region)
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(wait=True)
             created.append(model.Meta.table_name)
+        else:
+            created += _add_missing_indexes(ddb, model)
     s3 = boto3.client("s3", region_name=cfg.region)
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for bucket in (cfg.exports_bucket, cfg.evidence_bucket):

@@ -1,0 +1,17 @@
+import boto3
+
+from chalicelib.store.bootstrap import ensure_resources
+from chalicelib.store.models import AuditModel
+
+
+def test_bootstrap_is_idempotent_and_adds_an_index_a_restored_table_lacks(aws):
+    ddb = boto3.client("dynamodb")
+    ddb.delete_table(TableName=AuditModel.Meta.table_name)
+    ddb.create_table(TableName=AuditModel.Meta.table_name, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "month", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "month", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}])
+    added = ensure_resources()
+    assert sorted(added) == [f"{AuditModel.Meta.table_name}.by_actor", f"{AuditModel.Meta.table_name}.by_unit"]
+    assert ensure_resources() == []
