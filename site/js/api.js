@@ -4,6 +4,8 @@
 // - The bearer token and the account summary live in sessionStorage: closing the tab ends the session here.
 // - Every failure is thrown as an ApiError carrying status, message (Vietnamese, shown to people) and details.
 // - A 401 on an authenticated call clears the session and sends the user to the login page.
+// - Binary transfers: the roster template comes through fetch as a Blob; a roster upload goes through
+//   XMLHttpRequest, the one browser API that reports upload progress.
 
 const FALLBACK_API_URL = 'http://127.0.0.1:8000';
 const SESSION_KEY = 'cchc.session';
@@ -21,13 +23,14 @@ export const MESSAGES = {
 };
 
 export class ApiError extends Error {
-  constructor(status, message, { code = null, details = [], retryAfter = null } = {}) {
+  constructor(status, message, { code = null, details = [], retryAfter = null, body = null } = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status; // 0 when the server could not be reached
     this.code = code;
     this.details = Array.isArray(details) ? details : [];
     this.retryAfter = retryAfter;
+    this.body = body && typeof body === 'object' ? body : {}; // the whole error answer (e.g. an import's report)
   }
 
   /** Field errors as {field: message}; a detail without its own message gets the error's message. */
@@ -135,33 +138,40 @@ async function request(method, path, { body, auth = true } = {}) {
     clearTimeout(timer);
   }
 
-  let data = null;
   const text = await response.text().catch(() => '');
-  if (text) {
+  if (response.ok) {
+    if (!text) return null;
     try {
-      data = JSON.parse(text);
+      return JSON.parse(text);
     } catch {
-      data = null;
+      throw new ApiError(response.status, MESSAGES.badResponse);
     }
   }
-  if (response.ok) {
-    if (data === null && text) throw new ApiError(response.status, MESSAGES.badResponse);
-    return data;
-  }
+  throw errorFrom(response.status, text, response.headers.get('Retry-After'), auth);
+}
 
+/** The ApiError for a failed answer (status, raw text); a 401 on an authenticated call ends the session. */
+function errorFrom(status, text, retryAfter, auth) {
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
   const message = data && typeof data.message === 'string' && data.message
     ? data.message
-    : `${MESSAGES.badResponse} (mã lỗi ${response.status})`;
-  const retry = Number.parseInt(response.headers.get('Retry-After') || '', 10);
-  const error = new ApiError(response.status, message, {
+    : `${MESSAGES.badResponse} (mã lỗi ${status})`;
+  const retry = Number.parseInt(retryAfter || '', 10);
+  const error = new ApiError(status, message, {
     code: data && data.code,
     details: data && data.details,
     retryAfter: Number.isFinite(retry) ? retry : null,
+    body: data,
   });
-  if (response.status === 401 && auth) {
+  if (status === 401 && auth) {
     toLogin(message || MESSAGES.expired);
   }
-  throw error;
+  return error;
 }
 
 const enc = encodeURIComponent;
@@ -244,4 +254,149 @@ export function saveFocalPerson(cid, unit, { full_name, position, mobile }) {
 
 export function notifications(cid, unit) {
   return request('GET', `/campaigns/${enc(cid)}/units/${enc(unit)}/notifications`);
+}
+
+// ---- roster ----------------------------------------------------------------------------------------------
+
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+export const MAX_IMPORT_BYTES = 4 * 1024 * 1024; // the API refuses larger bodies with 413
+const UPLOAD_TIMEOUT_MS = 180000;
+
+/** The file name a Content-Disposition header offers (RFC 5987 filename* first), else `fallback`. */
+export function dispositionFilename(header, fallback) {
+  const value = String(header || '');
+  const star = /filename\*\s*=\s*([^']*)'[^']*'([^;]+)/i.exec(value);
+  if (star) {
+    try {
+      return decodeURIComponent(star[2].trim().replace(/^"|"$/g, ''));
+    } catch {
+      /* a malformed encoding falls through to the plain name */
+    }
+  }
+  const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(value);
+  const name = plain ? plain[1].trim() : fallback;
+  // Only a base name: nothing from the server may steer where the file lands.
+  return String(name || fallback).replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '-');
+}
+
+/**
+ * GET /campaigns/{cid}/roster-template.xlsx → {blob, filename}.
+ * Accept carries only the xlsx type: API Gateway decides on binary answers from the first Accept value alone.
+ */
+export async function rosterTemplate(cid) {
+  const current = session();
+  if (!current) {
+    toLogin(MESSAGES.expired);
+    throw new ApiError(401, MESSAGES.expired);
+  }
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+  let response;
+  let blob;
+  try {
+    response = await fetch(`${apiUrl()}/campaigns/${enc(cid)}/roster-template.xlsx`, {
+      method: 'GET', cache: 'no-store', credentials: 'omit', signal: controller.signal,
+      headers: { Accept: XLSX_TYPE, Authorization: `Bearer ${current.token}` },
+    });
+    if (response.ok) blob = await response.blob();
+  } catch (err) {
+    throw new ApiError(0, err && err.name === 'AbortError' ? MESSAGES.timeout : MESSAGES.network);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!response.ok) {
+    const text = await response.text().catch(() => '');
+    throw errorFrom(response.status, text, response.headers.get('Retry-After'), true);
+  }
+  const filename = dispositionFilename(response.headers.get('Content-Disposition'),
+    `mau-danh-sach-dieu-tra-xhh-${cid}.xlsx`);
+  return { blob, filename };
+}
+
+/**
+ * POST the workbook as the raw body to …/roster/imports?mode=merge|replace, with XMLHttpRequest so the upload can
+ * report progress. onProgress(fraction 0..1 | null when unknown) while sending; onSent() once the last byte is out
+ * and the server is checking. Resolves with the import report; rejects with an ApiError whose `body` carries the
+ * server's whole answer (errors, error_workbook_url, counts…).
+ */
+export function importRoster(cid, unit, file, mode, { onProgress = null, onSent = null } = {}) {
+  return new Promise((resolve, reject) => {
+    const current = session();
+    if (!current) {
+      toLogin(MESSAGES.expired);
+      reject(new ApiError(401, MESSAGES.expired));
+      return;
+    }
+    const xhr = new XMLHttpRequest();
+    const query = new URLSearchParams({ mode }).toString();
+    xhr.open('POST', `${apiUrl()}/campaigns/${enc(cid)}/units/${enc(unit)}/roster/imports?${query}`);
+    xhr.timeout = UPLOAD_TIMEOUT_MS;
+    xhr.withCredentials = false;
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('Content-Type', XLSX_TYPE);
+    xhr.setRequestHeader('Authorization', `Bearer ${current.token}`);
+    let sent = false;
+    const markSent = () => {
+      if (sent) return;
+      sent = true;
+      if (onSent) onSent();
+    };
+    xhr.upload.addEventListener('progress', (event) => {
+      if (onProgress) onProgress(event.lengthComputable && event.total ? event.loaded / event.total : null);
+    });
+    xhr.upload.addEventListener('load', markSent);
+    xhr.addEventListener('load', () => {
+      markSent();
+      if (xhr.status >= 200 && xhr.status < 300) {
+        try {
+          resolve(JSON.parse(xhr.responseText));
+        } catch {
+          reject(new ApiError(xhr.status, MESSAGES.badResponse));
+        }
+        return;
+      }
+      reject(errorFrom(xhr.status, xhr.responseText, xhr.getResponseHeader('Retry-After'), true));
+    });
+    xhr.addEventListener('error', () => reject(new ApiError(0, MESSAGES.network)));
+    xhr.addEventListener('timeout', () => reject(new ApiError(0, MESSAGES.timeout)));
+    xhr.addEventListener('abort', () => reject(new ApiError(0, MESSAGES.network)));
+    xhr.send(file);
+  });
+}
+
+function rosterPath(cid, unit, rest = '') {
+  return `/campaigns/${enc(cid)}/units/${enc(unit)}/roster${rest}`;
+}
+
+/** GET one page of the roster: {status, total, counts, submitted_at…, items, next_cursor}. */
+export function roster(cid, unit, { group = '', q = '', limit = 50, cursor = '' } = {}) {
+  const params = new URLSearchParams();
+  if (group) params.set('group', group);
+  if (q) params.set('q', q);
+  if (limit) params.set('limit', String(limit));
+  if (cursor) params.set('cursor', cursor);
+  const query = params.toString();
+  return request('GET', rosterPath(cid, unit, query ? `?${query}` : ''));
+}
+
+export function addRespondent(cid, unit, person) {
+  return request('POST', rosterPath(cid, unit), { body: person });
+}
+
+export function updateRespondent(cid, unit, rid, changes) {
+  return request('PATCH', rosterPath(cid, unit, `/${enc(rid)}`), { body: changes });
+}
+
+export function deleteRespondent(cid, unit, rid) {
+  return request('DELETE', rosterPath(cid, unit, `/${enc(rid)}`));
+}
+
+/** "Gửi danh sách về Bộ Nội vụ": the roster's new status. */
+export function submitRoster(cid, unit) {
+  return request('POST', rosterPath(cid, unit, '/submit'), { body: {} });
+}
+
+/** The ministry reopens a sent roster (reason required). */
+export function reopenRoster(cid, unit, reason) {
+  return request('DELETE', rosterPath(cid, unit, '/submit'), { body: { reason } });
 }

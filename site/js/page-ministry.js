@@ -1,4 +1,5 @@
-// Ministry home: a campaign's phases and deadlines, changing a deadline (all units or one), the units table.
+// Ministry home: a campaign's phases and deadlines, changing a deadline (all units or one), the units table (each
+// unit's roster status and size, linked to the unit's page).
 import * as api from './api.js';
 import * as ui from './ui.js';
 
@@ -37,14 +38,26 @@ function extensionText(unit) {
   return (unit.extensions || []).map((x) => `${x.name}: ${x.deadline_label}`).join('; ');
 }
 
-function renderUnits(units) {
+function rosterCell(unit) {
+  if (unit.roster_status === 'submitted') {
+    const when = unit.roster_submitted_at ? ui.formatDateTime(unit.roster_submitted_at) : '';
+    return el('td', { class: 'roster-cell' }, el('span', { class: 'yes' }, 'Đã gửi'),
+      when ? el('span', { class: 'muted nowrap' }, ` ${when}`) : null);
+  }
+  return el('td', { class: 'roster-cell' }, el('span', { class: 'no' }, 'Chưa gửi'));
+}
+
+function renderUnits(units, cid) {
   rows = units.map((u) => {
     const extensions = extensionText(u);
+    const href = `/bo/don-vi.html?dot=${encodeURIComponent(cid)}&don-vi=${encodeURIComponent(u.code)}`;
     const tr = el('tr', { dataset: { unit: u.code } },
       el('td', { class: 'code' }, u.code),
-      el('th', { scope: 'row' }, u.name),
+      el('th', { scope: 'row' }, el('a', { href }, u.name)),
       el('td', {}, u.full_name),
       el('td', {}, u.focal_person_set ? el('span', { class: 'yes' }, 'Có') : el('span', { class: 'no' }, 'Chưa')),
+      rosterCell(u),
+      el('td', { class: 'code' }, String(u.roster_total || 0)),
       el('td', {}, extensions || '—'));
     return { tr, key: ui.fold(`${u.code} ${u.name} ${u.full_name}`) };
   });
@@ -94,7 +107,7 @@ async function load(cid) {
     ui.learnServerClock(detail.phases);
     ui.setTitle(`Quản lý ${detail.name}`);
     renderPhases(detail.phases);
-    renderUnits(detail.units || []);
+    renderUnits(detail.units || [], detail.id);
     fillForm(detail);
   } catch (error) {
     if (error.status !== 401) ui.show(box, 'error', ui.errorText(error));

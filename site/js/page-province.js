@@ -1,4 +1,5 @@
-// Province home: the campaign's phases with live countdowns, the focal person, the unit's notifications.
+// Province home: the campaign's phases with live countdowns, the focal person, the roster's status, the unit's
+// notifications.
 import * as api from './api.js';
 import * as ui from './ui.js';
 
@@ -11,6 +12,8 @@ const phaseList = document.getElementById('phases');
 const notificationList = document.getElementById('notifications');
 const focalSummary = document.getElementById('focal-summary');
 const focalLink = document.getElementById('focal-link');
+const rosterSummary = document.getElementById('roster-summary');
+const rosterLink = document.getElementById('roster-link');
 
 function phaseItem(phase, onExpire) {
   const state = phase.state;
@@ -51,19 +54,17 @@ function renderFocal(focal, phase, cid) {
   }
 }
 
-function renderNotifications(items) {
-  ui.clear(notificationList);
-  notificationList.removeAttribute('aria-busy');
-  if (!items.length) {
-    notificationList.append(el('li', { class: 'empty' }, 'Chưa có thông báo nào.'));
+function renderRoster(detail, cid) {
+  rosterLink.href = `/tinh/danh-sach.html?dot=${encodeURIComponent(cid)}`;
+  const own = (detail.units || []).find((u) => u.code === current.unit);
+  if (!own) {
+    rosterSummary.textContent = 'Chưa có thông tin danh sách.';
     return;
   }
-  notificationList.append(...items.map((n) => el('li', { class: `notification kind-${n.kind || 'info'}` },
-    el('p', { class: 'notification-head' },
-      el('strong', {}, n.title),
-      ' ',
-      el('time', { datetime: n.at, class: 'muted' }, n.at_label || ui.formatDateTime(n.at))),
-    el('p', {}, n.message))));
+  const sent = own.roster_status === 'submitted' && own.roster_submitted_at
+    ? ` lúc ${ui.formatDateTime(own.roster_submitted_at)}` : '';
+  rosterSummary.replaceChildren(ui.rosterBadge(own.roster_status), `${sent} — `,
+    el('strong', {}, `${own.roster_total || 0} người`));
 }
 
 async function load(cid, items) {
@@ -73,11 +74,16 @@ async function load(cid, items) {
   const reload = () => window.setTimeout(() => refresh(cid), 1500);
   renderPhases(campaign, reload);
   const focalPhase = campaign.phases.find((p) => p.code === 'focal_person');
-  const [focal, notes] = await Promise.allSettled([
-    api.focalPerson(cid, current.unit), api.notifications(cid, current.unit)]);
+  const [focal, notes, detail] = await Promise.allSettled([
+    api.focalPerson(cid, current.unit), api.notifications(cid, current.unit), api.campaign(cid)]);
   if (focal.status === 'fulfilled') renderFocal(focal.value, focalPhase, cid);
   else focalSummary.textContent = ui.errorText(focal.reason);
-  if (notes.status === 'fulfilled') renderNotifications(notes.value.items || []);
+  if (detail.status === 'fulfilled') renderRoster(detail.value, cid);
+  else {
+    rosterLink.href = `/tinh/danh-sach.html?dot=${encodeURIComponent(cid)}`;
+    rosterSummary.textContent = ui.errorText(detail.reason);
+  }
+  if (notes.status === 'fulfilled') ui.renderNotifications(notificationList, notes.value.items || []);
   else {
     ui.clear(notificationList).append(el('li', { class: 'empty' }, ui.errorText(notes.reason)));
     notificationList.removeAttribute('aria-busy');

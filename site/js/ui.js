@@ -1,5 +1,6 @@
 // Shared page helpers: DOM building (text only, never HTML from data), Vietnamese date/time formatting,
-// phase badges and countdowns, messages and field errors, the account header, the campaign selector.
+// phase badges and countdowns, messages and field errors, the account header, notifications, the campaign selector,
+// dialogs, and the roster table shared by the province's and the ministry's pages.
 
 import * as api from './api.js';
 
@@ -307,6 +308,24 @@ export function mountAccount(current, { home = true } = {}) {
   );
 }
 
+// ---- notifications ---------------------------------------------------------------------------------------
+
+/** Fills a <ul> with a unit's notifications (newest first, as the API sends them). */
+export function renderNotifications(list, items) {
+  clear(list);
+  list.removeAttribute('aria-busy');
+  if (!items.length) {
+    list.append(el('li', { class: 'empty' }, 'Chưa có thông báo nào.'));
+    return;
+  }
+  list.append(...items.map((n) => el('li', { class: `notification kind-${n.kind || 'info'}` },
+    el('p', { class: 'notification-head' },
+      el('strong', {}, n.title),
+      ' ',
+      el('time', { datetime: n.at, class: 'muted' }, n.at_label || formatDateTime(n.at))),
+    el('p', {}, n.message))));
+}
+
 // ---- campaign selection ----------------------------------------------------------------------------------
 
 export function campaignParam() {
@@ -343,4 +362,232 @@ export function fold(text) {
 
 export function setTitle(text) {
   document.title = `${text} — Chỉ số CCHC`;
+}
+
+/** fn after `ms` of quiet (e.g. a search box that asks the server as the user types). */
+export function debounce(fn, ms = 350) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+/** "4,5 MB" */
+export function formatMegabytes(bytes) {
+  return `${(bytes / 1048576).toLocaleString('vi-VN', { maximumFractionDigits: 1 })} MB`;
+}
+
+/** Offers a Blob as a download under `filename` (the browser's own save flow). */
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const link = el('a', { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+// ---- dialogs ---------------------------------------------------------------------------------------------
+
+/**
+ * Opens a <dialog> modally (the rest of the page is inert, Escape closes it) and gives the focus back to what
+ * had it when the dialog closes. `focus`: the element to start on (else the dialog's first field).
+ */
+export function openDialog(dialog, { focus = null } = {}) {
+  const opener = document.activeElement;
+  dialog.addEventListener('close', () => {
+    if (opener && opener.isConnected && typeof opener.focus === 'function') opener.focus();
+  }, { once: true });
+  dialog.showModal();
+  if (focus) focus.focus();
+}
+
+let dialogSeq = 0;
+
+/**
+ * A confirmation dialog built from text nodes. Resolves true when the user confirms, false on Hủy or Escape.
+ * confirmDialog({title, body: [nodes or strings], confirmLabel, cancelLabel, danger, focusCancel})
+ */
+export function confirmDialog({ title, body = [], confirmLabel = 'Đồng ý', cancelLabel = 'Hủy', danger = false,
+  focusCancel = false }) {
+  dialogSeq += 1;
+  const titleId = `confirm-title-${dialogSeq}`;
+  const bodyId = `confirm-body-${dialogSeq}`;
+  const ok = el('button', { type: 'button', class: danger ? 'primary danger' : 'primary' }, confirmLabel);
+  const cancel = el('button', { type: 'button' }, cancelLabel);
+  const dialog = el('dialog', { class: 'dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId },
+    el('h2', { id: titleId }, title),
+    el('div', { id: bodyId, class: 'dialog-body' }, body),
+    el('div', { class: 'actions' }, ok, cancel));
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    let answer = false;
+    ok.addEventListener('click', () => {
+      answer = true;
+      dialog.close();
+    });
+    cancel.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(answer);
+    });
+    openDialog(dialog, { focus: focusCancel ? cancel : ok });
+  });
+}
+
+// ---- roster ----------------------------------------------------------------------------------------------
+
+export const ROSTER_STATUS = { draft: 'Bản nháp', submitted: 'Đã gửi Bộ Nội vụ' };
+export const QUESTIONNAIRES = { locality: 'Địa phương', ministry: 'Bộ chủ quản' };
+
+export function rosterBadge(status) {
+  const state = status === 'submitted' ? 'submitted' : 'draft';
+  return el('span', { class: `badge badge-roster-${state}` }, ROSTER_STATUS[state]);
+}
+
+/** "Đã gửi Bộ Nội vụ lúc 09:00 10/01/2022" / "Bản nháp". */
+export function rosterStatusText(status, submittedAt, submittedAtLabel = null) {
+  if (status !== 'submitted') return ROSTER_STATUS.draft;
+  const when = submittedAtLabel || (submittedAt ? formatDateTime(submittedAt) : '');
+  return when ? `${ROSTER_STATUS.submitted} lúc ${when}` : ROSTER_STATUS.submitted;
+}
+
+export function groupLabel(group) {
+  return `${group.code}. ${group.name}`;
+}
+
+/** The per-group totals as a list: "1. Đại biểu HĐND cấp tỉnh: 3 người". */
+export function groupCounts(counts) {
+  return el('ul', { class: 'group-counts' }, (counts || []).map((c) => el('li', { dataset: { group: c.group } },
+    el('span', { class: 'group-name' }, `${c.group}. ${c.name}`),
+    el('strong', { class: 'group-count' }, `${c.count} người`))));
+}
+
+/**
+ * The roster table with its group filter, search box (debounced) and Trang trước / Trang sau paging over the
+ * API's next_cursor (a stack of the cursors that opened each page). The page supplies the elements by id:
+ * #roster-group, #roster-q, #roster-table (tbody), #roster-count, #roster-prev, #roster-next, #roster-page.
+ * actions(item, stt) → nodes for the last cell (none: a read-only table). onLoaded(page) gets every answer.
+ */
+export function rosterBrowser({ cid, unit, groups, limit = 50, actions = null, onLoaded = null, onError = null }) {
+  const groupSelect = document.getElementById('roster-group');
+  const search = document.getElementById('roster-q');
+  const table = document.getElementById('roster-table');
+  const body = table.querySelector('tbody');
+  const count = document.getElementById('roster-count');
+  const prev = document.getElementById('roster-prev');
+  const next = document.getElementById('roster-next');
+  const pageInfo = document.getElementById('roster-page');
+  const columns = table.querySelectorAll('thead th').length;
+
+  clear(groupSelect).append(el('option', { value: '' }, 'Tất cả các nhóm'),
+    ...groups.map((g) => el('option', { value: g.code }, groupLabel(g))));
+
+  let cursors = [''];
+  let index = 0;
+  let nextCursor = null;
+  let seq = 0;
+  let last = null;
+
+  function row(item, stt) {
+    const questionnaires = (item.questionnaires || []).map((q) => QUESTIONNAIRES[q] || q).join(', ');
+    return el('tr', { dataset: { rid: item.rid } },
+      el('td', { class: 'code' }, String(stt)),
+      el('th', { scope: 'row' }, item.full_name),
+      el('td', {}, item.position),
+      el('td', {}, item.agency),
+      el('td', {}, item.group_name || item.group),
+      el('td', { class: 'email' }, item.email),
+      el('td', { class: 'nowrap' }, item.phone || '—'),
+      el('td', {}, item.ministry || '—'),
+      el('td', {}, questionnaires || '—'),
+      actions ? el('td', { class: 'row-actions' }, actions(item, stt)) : null);
+  }
+
+  function filtered() {
+    return Boolean(groupSelect.value || search.value.trim());
+  }
+
+  function render(page) {
+    const items = page.items || [];
+    const first = index * limit + 1;
+    clearBusy();
+    clear(body);
+    if (!items.length) {
+      body.append(el('tr', {}, el('td', { colspan: columns, class: 'empty' },
+        filtered() ? 'Không có người nào phù hợp với điều kiện lọc.' : 'Danh sách chưa có người nào.')));
+    } else {
+      body.append(...items.map((item, i) => row(item, first + i)));
+    }
+    const range = items.length ? `${first}–${first + items.length - 1}` : '0';
+    count.textContent = filtered()
+      ? `Kết quả lọc: đang hiển thị ${range}${page.next_cursor ? ' (còn trang sau)' : ''}. `
+        + `Toàn bộ danh sách có ${page.total} người.`
+      : `Danh sách có ${page.total} người${items.length ? `; đang hiển thị ${range}` : ''}.`;
+    prev.disabled = index === 0;
+    next.disabled = !page.next_cursor;
+    pageInfo.textContent = `Trang ${index + 1}`;
+  }
+
+  function clearBusy() {
+    table.removeAttribute('aria-busy');
+  }
+
+  async function load() {
+    seq += 1;
+    const mine = seq;
+    table.setAttribute('aria-busy', 'true');
+    try {
+      const page = await api.roster(cid, unit, {
+        group: groupSelect.value, q: search.value.trim(), limit, cursor: cursors[index] });
+      if (mine !== seq) return null;
+      if (!(page.items || []).length && index > 0) { // the last rows of this page were removed
+        index -= 1;
+        cursors = cursors.slice(0, index + 1);
+        return load();
+      }
+      nextCursor = page.next_cursor;
+      last = page;
+      render(page);
+      if (onLoaded) onLoaded(page);
+      return page;
+    } catch (error) {
+      if (mine !== seq) return null;
+      clearBusy();
+      if (onError) onError(error);
+      return null;
+    }
+  }
+
+  function reset() {
+    cursors = [''];
+    index = 0;
+    return load();
+  }
+
+  prev.addEventListener('click', () => {
+    if (index === 0) return;
+    index -= 1;
+    cursors = cursors.slice(0, index + 1);
+    load();
+  });
+  next.addEventListener('click', () => {
+    if (!nextCursor) return;
+    cursors = cursors.slice(0, index + 1);
+    cursors.push(nextCursor);
+    index += 1;
+    load();
+  });
+  groupSelect.addEventListener('change', reset);
+  const searchLater = debounce(reset, 350);
+  search.addEventListener('input', searchLater);
+  search.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      reset();
+    }
+  });
+
+  return { load, reset, reload: load, last: () => last };
 }

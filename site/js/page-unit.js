@@ -1,0 +1,139 @@
+// The ministry's view of one unit in a campaign: focal person, roster status and counts, the read-only roster
+// table, reopening a sent roster (with a reason), the unit's notifications.
+import * as api from './api.js';
+import * as ui from './ui.js';
+
+const { el } = ui;
+const PHASE = 'roster';
+const current = api.requireSession('ministry');
+
+const params = new URLSearchParams(window.location.search);
+const cid = params.get('dot');
+const code = params.get('don-vi');
+
+const pageBox = document.getElementById('page-message');
+const title = document.getElementById('page-title');
+const context = document.getElementById('context');
+const focalSummary = document.getElementById('focal-summary');
+const statusNode = document.getElementById('roster-status');
+const deadlineNode = document.getElementById('roster-deadline');
+const totalNode = document.getElementById('roster-total');
+const countsNode = document.getElementById('roster-counts');
+const reopenForm = document.getElementById('reopen-form');
+const reopenBox = document.getElementById('reopen-message');
+const reason = document.getElementById('reason');
+const reopenButton = document.getElementById('reopen-button');
+const listBox = document.getElementById('list-message');
+const notificationList = document.getElementById('notifications');
+
+let browser = null;
+
+function renderFocal(focal) {
+  if (focal && focal.full_name) {
+    focalSummary.replaceChildren(
+      el('strong', {}, focal.full_name),
+      focal.position ? `, ${focal.position}` : '',
+      focal.mobile ? ` — điện thoại ${focal.mobile}` : '',
+      focal.updated_at_label ? el('span', { class: 'muted' }, ` (cập nhật ${focal.updated_at_label})`) : '');
+  } else {
+    focalSummary.textContent = 'Đơn vị chưa cử cán bộ đầu mối công nghệ thông tin.';
+  }
+}
+
+function renderPhase(phase) {
+  ui.clear(deadlineNode);
+  if (!phase) {
+    deadlineNode.textContent = '—';
+    return;
+  }
+  const state = ui.currentState(phase);
+  deadlineNode.append(el('span', {}, phase.deadline_label), ' ', ui.stateBadge(state),
+    ...(phase.extended ? [' ', ui.extendedBadge()] : []));
+  if (state === 'open') deadlineNode.append(' ', ui.countdown(phase.closes_at, () => renderPhase(phase)));
+}
+
+function renderStatus(page) {
+  ui.clear(statusNode).append(ui.rosterBadge(page.status));
+  if (page.status === 'submitted') {
+    const when = page.submitted_at_label || ui.formatDateTime(page.submitted_at);
+    if (when) statusNode.append(' ', el('span', {}, `lúc ${when}`));
+    if (page.submitted_by) statusNode.append(' ', el('span', { class: 'muted' }, `(tài khoản ${page.submitted_by})`));
+  } else if (page.updated_at_label) {
+    statusNode.append(' ', el('span', { class: 'muted' }, `(cập nhật lần cuối lúc ${page.updated_at_label})`));
+  }
+  totalNode.textContent = `${page.total} người`;
+  ui.clear(countsNode).append(ui.groupCounts(page.counts));
+  reopenForm.hidden = page.status !== 'submitted';
+}
+
+async function loadNotifications() {
+  try {
+    const notes = await api.notifications(cid, code);
+    ui.renderNotifications(notificationList, notes.items || []);
+  } catch (error) {
+    ui.clear(notificationList).append(el('li', { class: 'empty' }, ui.errorText(error)));
+    notificationList.removeAttribute('aria-busy');
+  }
+}
+
+reopenForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  ui.clearFieldErrors(reopenForm);
+  ui.show(reopenBox, 'info', '');
+  const text = reason.value.trim();
+  if (!text) {
+    ui.setFieldError(reason, 'Vui lòng nêu lý do mở lại danh sách.');
+    ui.show(reopenBox, 'error', 'Chưa mở lại được. Vui lòng nêu lý do.');
+    reason.focus();
+    return;
+  }
+  try {
+    const result = await ui.busy(reopenButton, 'Đang mở lại…', () => api.reopenRoster(cid, code, text));
+    reason.value = '';
+    renderStatus({ ...(browser.last() || {}), ...result });
+    ui.show(reopenBox, 'success', 'Đã mở lại danh sách; đơn vị đã được thông báo kèm lý do.');
+    await Promise.all([browser.reload(), loadNotifications()]);
+  } catch (error) {
+    if (error.status === 401) return;
+    ui.reportError(reopenBox, error, { reason });
+    if (error.status === 409) await browser.reload();
+  }
+});
+
+async function start() {
+  ui.mountAccount(current);
+  if (!cid || !code) {
+    ui.show(pageBox, 'error', 'Thiếu đợt đánh giá hoặc mã đơn vị trong địa chỉ trang.');
+    return;
+  }
+  document.getElementById('back-link').href = `/bo/?dot=${encodeURIComponent(cid)}`;
+  try {
+    const campaign = await api.campaign(cid);
+    const unit = (campaign.units || []).find((u) => u.code === code);
+    if (!unit) {
+      ui.show(pageBox, 'error', `Không tìm thấy đơn vị mã “${code}” trong đợt đánh giá này.`);
+      return;
+    }
+    title.textContent = unit.full_name || unit.name;
+    ui.setTitle(unit.full_name || unit.name);
+    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
+      'Mã đơn vị: ', el('strong', {}, unit.code));
+    ui.learnServerClock(campaign.phases);
+    // The unit's own deadline: its extension when it has one.
+    const extended = (unit.extensions || []).find((p) => p.code === PHASE);
+    renderPhase(extended || campaign.phases.find((p) => p.code === PHASE) || null);
+    browser = ui.rosterBrowser({
+      cid, unit: code, groups: campaign.groups || [], onLoaded: renderStatus,
+      onError: (error) => {
+        if (error.status !== 401) ui.show(listBox, 'error', ui.errorText(error));
+      },
+    });
+    const [focal] = await Promise.allSettled([api.focalPerson(cid, code), browser.load(), loadNotifications()]);
+    if (focal.status === 'fulfilled') renderFocal(focal.value);
+    else focalSummary.textContent = ui.errorText(focal.reason);
+  } catch (error) {
+    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+  }
+}
+
+if (current) start();
