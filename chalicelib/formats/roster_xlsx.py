@@ -291,8 +291,8 @@ def template(campaign_name: str, groups: list[dict], deadline_label: str) -> byt
 
 def error_workbook(rows: list[tuple[int, dict]], errors: dict[int, list[tuple[str, str]]],
                    groups: list[dict]) -> bytes:
-    """The uploaded rows in the template's layout, bad cells highlighted, reasons in a last column,
-    rows with errors first, so the clerk fixes them in Excel and uploads the file again."""
+    """The uploaded rows in the template's layout and in their order, bad cells highlighted with the reason
+    in a comment and in a last column, so the clerk fixes them in Excel and uploads the file again."""
     from openpyxl import Workbook
     from openpyxl.comments import Comment
 
@@ -304,8 +304,7 @@ def error_workbook(rows: list[tuple[int, dict]], errors: dict[int, list[tuple[st
     ws.cell(1, reason_col).font, ws.cell(1, reason_col).fill = st["header_font"], st["bad"]
     ws.cell(1, reason_col).font = st["bad_font"]
     ws.column_dimensions[ws.cell(1, reason_col).column_letter].width = 70
-    ordered = sorted(rows, key=lambda r: (r[0] not in errors, r[0]))
-    for number, values in ordered:
+    for number, values in rows:
         append_row(ws, [values.get(k) for k in TEMPLATE_KEYS])
         problems = errors.get(number, [])
         for key, message in problems:

@@ -62,7 +62,7 @@ def _record(item: RespondentModel) -> dict:
 
 
 def row_view(item: RespondentModel, group_names: dict[str, str]) -> dict:
-    return {"rid": item.rid, **_record(item), "group_name": group_names.get(item.group, item.group),
+    return {"rid": item.rid, "order": int(item.rid.split("-", 1)[0]), **_record(item), "group_name": group_names.get(item.group, item.group),
             "updated_at": utc_iso(item.updated_at)}
 
 
@@ -245,7 +245,10 @@ def update_row(actor: Actor, cid: str, unit: str, rid: str, body: dict, now: dat
                random_bytes: Callable[[int], bytes]) -> dict:
     campaign, unit_item = _open_draft(actor, cid, unit, now)
     old = _find(cid, unit, unit_item.roster_gen, rid)
-    record = _validated(campaign, {**_record(old), **body})
+    current = _record(old)
+    if old.ministry_source != "override":
+        current["ministry"] = None  # derived from the agency: derive it again from the edited agency
+    record = _validated(campaign, {**current, **body})
     if record["email"] != old.email:
         _email_taken(cid, unit, unit_item.roster_gen, record["email"], rid)
     item = _item(cid, unit, unit_item.roster_gen, rid, record, now)

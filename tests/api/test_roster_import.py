@@ -183,15 +183,15 @@ def test_one_bad_row_rejects_the_whole_file_and_offers_a_marked_error_workbook(a
     wb = load_workbook(io.BytesIO(fetch(r.data["error_workbook_url"])))
     sheet = wb["Danh sách"]
     assert sheet["J1"].value.startswith("Lý do lỗi")
-    assert sheet["F2"].value == "khong-phai-email" and sheet["F2"].fill.fgColor.rgb.endswith("FFC7CE")
-    assert sheet["J2"].value.startswith("Dòng 3: [Email]")
-    assert sheet.max_row == 5  # every uploaded row, the bad ones first, so the fixed file is complete
+    assert sheet["F3"].value == "khong-phai-email" and sheet["F3"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert sheet["J3"].value.startswith("Dòng 3: [Email]") and sheet["J2"].value is None
+    assert sheet.max_row == 5  # every uploaded row in its order, so the fixed file is complete
 
 
 def test_the_fixed_error_workbook_imports(api, tokens, open_roster):
     r = upload(api, tokens["01"], roster_workbook([person(1), person(2, email="sai")]))
     wb = load_workbook(io.BytesIO(fetch(r.data["error_workbook_url"])))
-    wb["Danh sách"]["F2"] = "nguoi2@hagiang.gov.vn"
+    wb["Danh sách"]["F3"] = "nguoi2@hagiang.gov.vn"
     out = io.BytesIO()
     wb.save(out)
     fixed = upload(api, tokens["01"], out.getvalue())
