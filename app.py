@@ -1,13 +1,13 @@
 """The Chalice app: registers blueprints, schedules and queue handlers. No logic lives here."""
 from chalice import Chalice, Rate
 
-from chalicelib.api import auth, campaigns, roster, system, units
+from chalicelib.api import auth, campaigns, dispatch, questionnaires, roster, system, units
 from chalicelib.config import settings
 
 app = Chalice(app_name="cchc")
 app.api.binary_types.extend(roster.BINARY)
 
-for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp, roster.bp):
+for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp, roster.bp, dispatch.bp, questionnaires.bp):
     app.register_blueprint(blueprint)
 
 
@@ -18,6 +18,50 @@ def close_phases(event):
     from chalicelib.services import campaigns as campaign_service
 
     return {"announced": campaign_service.close_due_phases(runtime.now(), runtime.random_bytes)}
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="auto-reminders")
+def auto_reminders(event):
+    """On the campaign's configured days before the survey deadline, remind everyone who has not answered."""
+    from chalicelib.runtime import runtime
+    from chalicelib.services import dispatch as dispatch_service
+
+    return {"units": dispatch_service.auto_reminders(runtime.now(), runtime.random_bytes)}
+
+
+@app.on_sqs_message(queue=settings().jobs_queue, batch_size=1, name="jobs")
+def run_jobs(event):
+    """One unit's dispatch or reminders per message; a failure leaves the message for SQS to deliver again."""
+    import json
+
+    from chalicelib.runtime import runtime
+    from chalicelib.services import dispatch as dispatch_service
+
+    for record in event:
+        dispatch_service.run_job(json.loads(record.body), runtime.now(), runtime.random_bytes)
+
+
+@app.on_sqs_message(queue=settings().mail_queue, batch_size=1, maximum_concurrency=2, name="mail")
+def send_mail(event):
+    """Send a batch of rendered mails at the account's rate."""
+    import json
+
+    from chalicelib.runtime import runtime
+    from chalicelib.services import mailing
+
+    for record in event:
+        mailing.send_batch(json.loads(record.body), runtime.now)
+
+
+@app.on_sns_message(topic=settings().mail_events_topic, name="mail-events")
+def mail_events(event):
+    """SES bounces and complaints: mark the link so the province can correct the address."""
+    import json
+
+    from chalicelib.runtime import runtime
+    from chalicelib.services import mailing
+
+    mailing.handle_mail_event(json.loads(event.message), runtime.now())
 
 
 settings()  # fail fast on bad configuration at cold start

@@ -20,6 +20,14 @@ class Settings:
     session_hours: int
     password_scrypt_n: int
     jobs_queue: str
+    mail_queue: str
+    mail_events_topic: str
+    mail_consumers: int
+    mail_max_rate: float  # 0 = the account's rate as read from SES; a lower value caps it
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str
+    smtp_password: str
 
     @property
     def is_local(self) -> bool:
@@ -44,4 +52,12 @@ def settings() -> Settings:
         session_hours=int(env("CCHC_SESSION_HOURS", "8")),
         password_scrypt_n=int(env("CCHC_SCRYPT_N", str(2**14))),
         jobs_queue=env("CCHC_JOBS_QUEUE", f"{prefix}jobs"),
+        mail_queue=env("CCHC_MAIL_QUEUE", f"{prefix}mail"),
+        mail_events_topic=env("CCHC_MAIL_EVENTS_TOPIC", f"{prefix}mail-events"),
+        mail_consumers=int(env("CCHC_MAIL_CONSUMERS", "2")),
+        mail_max_rate=float(env("CCHC_MAIL_MAX_RATE", "0")),
+        smtp_host=env("CCHC_SMTP_HOST", ""),
+        smtp_port=int(env("CCHC_SMTP_PORT", "587")),
+        smtp_user=env("CCHC_SMTP_USER", ""),
+        smtp_password=env("CCHC_SMTP_PASSWORD", ""),
     )

@@ -48,6 +48,11 @@ def clock(monkeypatch):
 
 @pytest.fixture
 def aws():
+    from chalicelib.store import files, mailer, queues
+
+    for cached in (files._s3, mailer._ses, queues._sqs, queues._url):
+        cached.cache_clear()  # clients made under one test's moto must not serve the next test
+    mailer._quota.clear()
     with mock_aws():
         from chalicelib.store.bootstrap import ensure_resources
 

@@ -81,9 +81,19 @@ _RESPONDENT_FIELDS = {"full_name": {"type": "string", "maxLength": 100}, "positi
 RESPONDENT_REQ = {"type": "object", "required": ["full_name", "position", "agency", "group", "email"],
                   "properties": _RESPONDENT_FIELDS}
 RESPONDENT_PATCH = {"type": "object", "properties": _RESPONDENT_FIELDS}
-RESPONDENT = obj(rid=STR, full_name=STR, position=STR, agency=STR, group=STR, group_name=STR, email=STR,
+RESPONDENT = obj(rid=STR, order=INT, full_name=STR, position=STR, agency=STR, group=STR, group_name=STR, email=STR,
                  phone=NSTR, note=NSTR, ministry=NSTR, ministry_source=NSTR, questionnaires=arr(STR), updated_at=STR)
 ROSTER_PAGE = {**ROSTER_STATUS, "properties": {**ROSTER_STATUS["properties"], "items": arr(RESPONDENT),
                                                "next_cursor": NSTR},
                "required": ROSTER_STATUS["required"] + ["items", "next_cursor"]}
 REASON = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "maxLength": 500}}}
+
+DISPATCH_REQ = {"type": "object", "properties": {"units": {"type": "array", "items": STR}}}
+DISPATCH_RUN = obj(run=STR, started_at=STR, started_at_label=STR, started_by=STR, units=arr(STR), units_total=INT,
+                   units_done=INT, links_issued=INT, mails_queued=INT, mails_sent=INT, mails_failed=INT,
+                   finished=BOOL)
+DISPATCH_RUNS = obj(runs=arr(DISPATCH_RUN))
+REMINDERS_REQ = {"type": "object", "properties": {"rids": {"type": "array", "items": STR}}}
+REMINDERS = obj(queued=INT, recent=INT, answered=INT, undeliverable=INT)
+EMAIL_REQ = {"type": "object", "required": ["email"], "properties": {"email": {"type": "string", "maxLength": 254}}}
+EMAIL_CORRECTED = obj(rid=STR, email=STR, reissued=INT)

@@ -93,4 +93,6 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
         raise ValidationError("Dữ liệu đợt đánh giá không hợp lệ.", details=errors)
     return {"id": cid, "name": name, "year": int(definition.get("year") or today.year), "timezone": tz,
             "groups": groups, "questionnaires": definition.get("questionnaires") or {},
-            "phases": phases, "units": clean_units, "departments": departments, "ministry_exempt": exempt}
+            "phases": phases, "units": clean_units, "departments": departments, "ministry_exempt": exempt,
+            "reminder_days": sorted({int(d) for d in definition.get("reminder_days") or [] if int(d) >= 0},
+                                    reverse=True)}

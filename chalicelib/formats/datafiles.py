@@ -28,3 +28,18 @@ def load_campaign(name_or_path: str) -> tuple[dict, list[dict]]:
     else:
         units = definition.get("units", [])
     return definition, units
+
+
+def load_questionnaires(definition: dict) -> dict[str, dict]:
+    """The questionnaires a campaign definition ships: `questionnaire_files` maps a qid ("locality-1") to a JSON
+    file relative to the data dir; several qids may share a file, whose title may hold "{group}" (the group's
+    name). Returns {qid: questionnaire definition} (validated by the caller)."""
+    names = {str(g.get("code")): g.get("name", "") for g in definition.get("groups") or []}
+    result = {}
+    for qid, ref in (definition.get("questionnaire_files") or {}).items():
+        data = json.loads((DATA_DIR / ref).read_text(encoding="utf-8"))
+        group = qid.split("-", 1)[-1]
+        if isinstance(data.get("title"), str):
+            data["title"] = data["title"].replace("{group}", names.get(group, group))
+        result[qid] = data
+    return result

@@ -12,7 +12,7 @@ from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import utc_iso
 from chalicelib.errors import NotFoundError, PhaseClosedError, ValidationError
 from chalicelib.formats import datafiles
-from chalicelib.services import audit
+from chalicelib.services import audit, questionnaires
 from chalicelib.store import campaigns as store
 from chalicelib.store.models import CampaignModel, UnitModel
 
@@ -34,6 +34,8 @@ def create(actor: Actor, definition: dict, now: datetime, random_bytes: Callable
 def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict | None:
     """Seed a shipped campaign if it is not there yet; None when it already exists."""
     definition, units = datafiles.load_campaign(name)
+    # Sample questionnaires first (validated, put only where absent): a campaign seeded before it had them gets them.
+    questionnaires.seed(definition, datafiles.load_questionnaires(definition), now)
     if store.find_campaign(definition["id"]):
         return None
     ministry = Actor("system", "ministry", None, "Hệ thống")

@@ -43,10 +43,15 @@ def ensure_resources() -> list[str]:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": cfg.region})
             created.append(bucket)
     sqs = boto3.client("sqs", region_name=cfg.region)
-    dlq = sqs.create_queue(QueueName=f"{cfg.jobs_queue}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sqs.create_queue(QueueName=cfg.jobs_queue, Attributes={
-        "VisibilityTimeout": "360",
-        "RedrivePolicy": f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"5"}}'})
-    boto3.client("ses", region_name=cfg.region).verify_email_identity(EmailAddress=cfg.mail_from)
+    for queue in (cfg.jobs_queue, cfg.mail_queue):
+        dlq = sqs.create_queue(QueueName=f"{queue}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sqs.create_queue(QueueName=queue, Attributes={
+            "VisibilityTimeout": "960",
+            "RedrivePolicy": f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"5"}}'})
+    ses = boto3.client("ses", region_name=cfg.region)
+    ses.verify_email_identity(EmailAddress=cfg.mail_from)
+    topic = boto3.client("sns", region_name=cfg.region).create_topic(Name=cfg.mail_events_topic)["TopicArn"]
+    for kind in ("Bounce", "Complaint", "Delivery"):
+        ses.set_identity_notification_topic(Identity=cfg.mail_from, NotificationType=kind, SnsTopic=topic)
     return created

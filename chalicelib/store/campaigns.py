@@ -40,7 +40,8 @@ def create_campaign(built: dict, now: datetime) -> CampaignModel:
     item = CampaignModel(cid=built["id"], name=built["name"], year=built["year"], timezone=built["timezone"],
                          groups=built["groups"], questionnaires=built["questionnaires"],
                          phases=built["phases"], departments=built["departments"],
-                         ministry_exempt=built["ministry_exempt"], created_at=now)
+                         ministry_exempt=built["ministry_exempt"], reminder_days=built["reminder_days"],
+                         created_at=now)
     try:
         item.save()  # VersionAttribute makes the first save conditional on absence
     except PutError as exc:
@@ -58,6 +59,22 @@ def save_phases(campaign: CampaignModel, phases: list[dict]) -> None:
     except PutError as exc:
         if condition_failed(exc):
             raise ConflictError("Đợt đánh giá vừa được người khác cập nhật. Vui lòng tải lại và thử lại.") from None
+        raise
+
+
+def mark_auto_reminder(cid: str, key: str) -> bool:
+    """True only for the first caller: automatic reminders of one day start once (a concurrent change of the
+    campaign also answers False; the next scheduler tick tries again)."""
+    campaign = get_campaign(cid)  # updates carry the version condition of VersionAttribute
+    try:
+        campaign.update(
+            actions=[CampaignModel.auto_reminders_done.add({key})],
+            condition=CampaignModel.auto_reminders_done.does_not_exist() |
+            ~CampaignModel.auto_reminders_done.contains(key))
+        return True
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
         raise
 
 

@@ -1,7 +1,7 @@
 """Tables, designed from the access patterns (DESIGN.md §5): every request-path read is a GetItem or Query."""
 from __future__ import annotations
 
-from pynamodb.attributes import (BooleanAttribute, JSONAttribute, MapAttribute, NumberAttribute,
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute, NumberAttribute,
                                  TTLAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute,
                                  VersionAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
@@ -30,6 +30,8 @@ class CampaignModel(Model):
     phases = JSONAttribute()  # [{"code","name","opens_at","closes_at","extended"?}] in campaign order
     departments = JSONAttribute(default=list)  # [{"name", "ministry"}]: provincial departments and ministries
     ministry_exempt = JSONAttribute(default=list)  # ministries whose leaders get no "managing ministry" form
+    reminder_days = JSONAttribute(default=list)  # automatic reminders this many days before the survey deadline
+    auto_reminders_done = UnicodeSetAttribute(null=True)  # "<deadline date>:<days left>" already started
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
@@ -52,6 +54,8 @@ class UnitModel(Model):
     roster_counts = MapAttribute(default=dict)  # group code -> respondents
     roster_seq = NumberAttribute(default=0)  # last row order handed out
     roster_pending = UnicodeSetAttribute(null=True)  # generations being written; leftovers of a crash are swept
+    dispatch_lease = UTCDateTimeAttribute(null=True)  # one dispatch job per unit at a time
+    dispatch_notified = UnicodeAttribute(null=True)  # the run whose "mails are out" notice was given
     roster_updated_at = UTCDateTimeAttribute(null=True)
     roster_submitted_at = UTCDateTimeAttribute(null=True)
     roster_submitted_by = UnicodeAttribute(null=True)
@@ -76,6 +80,86 @@ class RespondentModel(Model):
     questionnaires = JSONAttribute()
     search = UnicodeAttribute()  # folded name and e-mail, for search
     updated_at = UTCDateTimeAttribute()
+
+
+class LinkModel(Model):
+    """One survey link: a respondent × a questionnaire purpose. The slot key makes a second live link for the
+    same pair impossible; the tokens that open it live in TokenModel (only their hashes are stored)."""
+    Meta = _meta("links")
+    unit_key = UnicodeAttribute(hash_key=True)  # "<cid>#<unit>"
+    slot = UnicodeAttribute(range_key=True)  # "<rid>#<purpose>"
+    rid = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    qid = UnicodeAttribute()
+    q_version = NumberAttribute()
+    group = UnicodeAttribute()
+    email = UnicodeAttribute()
+    full_name = UnicodeAttribute()
+    state = UnicodeAttribute()  # issued | sent | opened | submitted | bounced | failed
+    token_hashes = ListAttribute(of=UnicodeAttribute, default=list)  # every live token (one per mail sent)
+    queued_at = UTCDateTimeAttribute(null=True)  # last mail handed to the mail queue
+    issued_at = UTCDateTimeAttribute()
+    sent_at = UTCDateTimeAttribute(null=True)
+    last_mail_at = UTCDateTimeAttribute(null=True)
+    reminders = NumberAttribute(default=0)
+    problem = UnicodeAttribute(null=True)  # bounce or failure reason
+    opened_at = UTCDateTimeAttribute(null=True)
+    submitted_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+
+
+class TokenModel(Model):
+    """token hash -> link. Several tokens may open one link (the invitation's and each reminder's)."""
+    Meta = _meta("tokens")
+    token_hash = UnicodeAttribute(hash_key=True)
+    unit_key = UnicodeAttribute()
+    slot = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    issued_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class MailModel(Model):
+    """Every message handed to the mail service, by its message id (bounces and complaints refer to it)."""
+    Meta = _meta("mails")
+    message_id = UnicodeAttribute(hash_key=True)
+    unit_key = UnicodeAttribute()
+    slot = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    sent_at = UTCDateTimeAttribute()
+    outcome = UnicodeAttribute(default="sent")
+    detail = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class StatsModel(Model):
+    """Counters kept on write: links by current state, per unit ("all") and per "<group>#<purpose>"."""
+    Meta = _meta("stats")
+    unit_key = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    issued = NumberAttribute(default=0)
+    sent = NumberAttribute(default=0)
+    opened = NumberAttribute(default=0)
+    submitted = NumberAttribute(default=0)
+    bounced = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    reminders = NumberAttribute(default=0)
+
+
+class DispatchModel(Model):
+    """One dispatch run started by the ministry, with its progress."""
+    Meta = _meta("dispatches")
+    cid = UnicodeAttribute(hash_key=True)
+    run = UnicodeAttribute(range_key=True)  # "<ISO instant>#<random>", newest last
+    started_by = UnicodeAttribute()
+    started_at = UTCDateTimeAttribute()
+    units = JSONAttribute()
+    units_done = NumberAttribute(default=0)
+    links_issued = NumberAttribute(default=0)
+    mails_queued = NumberAttribute(default=0)
+    mails_sent = NumberAttribute(default=0)
+    mails_failed = NumberAttribute(default=0)
+    finished_at = UTCDateTimeAttribute(null=True)
 
 
 class AccountModel(Model):
@@ -165,5 +249,26 @@ class NotificationModel(Model):
     message = UnicodeAttribute()
 
 
-ALL_MODELS: list[type[Model]] = [CampaignModel, UnitModel, RespondentModel, AccountModel, SessionModel, ThrottleModel,
-                                 AuditModel, NotificationModel]
+class QuestionnaireModel(Model):
+    """One questionnaire of a campaign: qid = "<purpose>-<group>" ("locality-1", "ministry-2"). The current
+    version only; `version` goes up by one on each change and a change is refused once `locked` (links sent)."""
+    Meta = _meta("questionnaires")
+    cid = UnicodeAttribute(hash_key=True)
+    qid = UnicodeAttribute(range_key=True)
+    purpose = UnicodeAttribute()  # "locality" | "ministry"
+    group = UnicodeAttribute()
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    version = NumberAttribute()
+    sections = JSONAttribute()
+    sample = BooleanAttribute(default=False)
+    locked = BooleanAttribute(default=False)
+    locked_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+    updated_by = UnicodeAttribute()
+
+
+ALL_MODELS: list[type[Model]] = [CampaignModel, UnitModel, RespondentModel, LinkModel, TokenModel, MailModel,
+                                 StatsModel, DispatchModel, AccountModel, SessionModel, ThrottleModel,
+                                 AuditModel, NotificationModel,
+                                 QuestionnaireModel]

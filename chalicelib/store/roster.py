@@ -20,10 +20,12 @@ def key(cid: str, unit: str) -> str:
     return f"{cid}#{unit}"
 
 
-def rows(cid: str, unit: str, gen: str | None) -> list[RespondentModel]:
+def rows(cid: str, unit: str, gen: str | None, attributes: list[str] | None = None) -> list[RespondentModel]:
+    """The current roster in its order; `attributes` limits what is read (dispatch needs only a few)."""
     if not gen:
         return []
-    return list(RespondentModel.query(key(cid, unit), RespondentModel.sk.startswith(f"{gen}#")))
+    return list(RespondentModel.query(key(cid, unit), RespondentModel.sk.startswith(f"{gen}#"),
+                                      attributes_to_get=attributes))
 
 
 def page(cid: str, unit: str, gen: str | None, *, group: str | None, search: str | None, limit: int,

@@ -1,0 +1,113 @@
+"""Dispatch of 60,000 links (63 units): issue the links, render every mail and hand it to the mail queue, against
+its floor measured in the same run on the same store (moto in-process): a batch write of the same items (links
+and token records) plus rendering the same mails. Also the peak memory of one unit's job.
+Budgets (DESIGN.md §8): ratio ≤ 1.5; peak memory ≤ 256 MB per unit job."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+import tracemalloc
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "ap-southeast-1",
+                   "CCHC_STAGE": "bench", "CCHC_TABLE_PREFIX": "cchc-bench-", "CCHC_SCRYPT_N": "1024"})
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from moto import mock_aws  # noqa: E402
+
+BUDGET, MEMORY_BUDGET_MB = 1.5, 256
+LINKS = int(os.environ.get("BENCH_LINKS", "60000"))
+GROUPS = [("1", "HĐND tỉnh", ["locality"]), ("2", "Sở Y tế", ["locality", "ministry"]),
+          ("3", "Phòng Kế hoạch, Sở Tài chính", ["locality", "ministry"]), ("4", "UBND huyện", ["locality"])]
+
+
+def seed_rosters(units: list[str], per_unit: int, now) -> None:
+    """Submitted rosters written straight to the store (their import is benchmarked elsewhere)."""
+    from builders import name
+    from chalicelib.store import roster as roster_store
+    from chalicelib.store.models import RespondentModel
+
+    for unit in units:
+        items = []
+        for i in range(per_unit):
+            code, agency, purposes = GROUPS[i % 4]
+            items.append(RespondentModel(
+                unit_key=f"demo#{unit}", sk=f"gbench#{i:06d}-bench", rid=f"{i:06d}-bench", full_name=name(i),
+                position="Phó Giám đốc", agency=agency, group=code, email=f"nguoi{i}@{unit}.gov.vn",
+                questionnaires=purposes, search="x", updated_at=now, ministry="Bộ Y tế" if code in "23" else None))
+        roster_store.write_generation(items)
+        roster_store.swap_generation("demo", unit, "gbench", 0, {}, per_unit, now)
+        roster_store.set_status("demo", unit, 1, "submitted", "bench", now)
+
+
+def floor(unit_items: list, now) -> float:
+    """Batch-write the same links and tokens, render the same mails."""
+    from chalicelib.domain.credentials import new_token, token_hash
+    from chalicelib.formats import mail
+    from chalicelib.store.models import LinkModel, TokenModel
+
+    start = time.perf_counter()
+    with LinkModel.batch_write() as links, TokenModel.batch_write() as tokens:
+        for unit, rows in unit_items:
+            for row in rows:
+                for purpose in row.questionnaires:
+                    token = new_token(os.urandom(32))
+                    digest = token_hash(token)
+                    link = LinkModel(unit_key=f"floor#{unit}", slot=f"{row.rid}#{purpose}", rid=row.rid,
+                                     purpose=purpose, qid=f"{purpose}-{row.group}", q_version=1, group=row.group,
+                                     email=row.email, full_name=row.full_name, state="issued",
+                                     token_hashes=[digest], issued_at=now, queued_at=now, updated_at=now)
+                    links.save(link)
+                    tokens.save(TokenModel(token_hash=digest, unit_key=link.unit_key, slot=link.slot,
+                                           kind="invite", issued_at=now, expires_at=now + timedelta(days=90)))
+                    mail.render({"kind": "invite", "full_name": row.full_name, "questionnaire": "Phiếu mẫu",
+                                 "campaign": "Đợt thử nghiệm", "group": "Lãnh đạo cấp sở", "unit": "Tỉnh",
+                                 "deadline": "hết ngày 20/02/2022", "url": f"https://x/khao-sat/#{token}",
+                                 "subject": "Mời trả lời"})
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    with mock_aws():
+        from chalicelib.runtime import runtime
+        from chalicelib.services import campaigns, dispatch
+        from chalicelib.store import roster as roster_store
+        from chalicelib.store.bootstrap import ensure_resources
+        from chalicelib.store.campaigns import list_units
+
+        ensure_resources()
+        now = runtime.now()
+        campaigns.create_from_files("demo", now, runtime.random_bytes)
+        units = [u.unit for u in list_units("demo")]
+        per_unit = round(LINKS / 1.5 / len(units))  # groups 2 and 3 answer two questionnaires: 1.5 links a person
+        seed_rosters(units, per_unit, now)
+        # the first unit's job runs under tracemalloc for its peak memory; the other 62 are timed
+        tracemalloc.start()
+        from chalicelib.store.campaigns import get_campaign
+
+        forms = dispatch._lock_questionnaires(get_campaign("demo"), now)
+        first = dispatch.dispatch_unit("demo", units[0], "bench-run", runtime.now(), runtime.random_bytes, forms)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        timed_units = units[1:]
+        unit_items = [(u, roster_store.rows("demo", u, "gbench")) for u in timed_units]
+        floor_s = floor(unit_items, now)
+        del unit_items
+        issued = first["issued"]
+        start = time.perf_counter()
+        for unit in timed_units:
+            issued += dispatch.dispatch_unit("demo", unit, "bench-run", runtime.now(), runtime.random_bytes,
+                                             forms)["issued"]
+        ours = time.perf_counter() - start
+    print(f"dispatch {issued} links over {len(units)} units: {ours:.1f} s; floor (batch write + render): "
+          f"{floor_s:.1f} s; peak memory of one unit's job: {peak / 1048576:.0f} MB (traced)")
+    print(f"BENCH dispatch ratio={ours / floor_s:.2f} budget={BUDGET}")
+    print(f"BENCH dispatch_unit_memory_mb ratio={peak / 1048576 / MEMORY_BUDGET_MB:.2f} budget=1.0")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+"""Survey dispatch: issuing links, queuing their mails, reminders, and correcting bounced addresses.
+
+The ministry starts a run; one job per unit goes through SQS so a unit is one bounded Lambda run. A unit's job
+is safe to run twice: a link is keyed by respondent × questionnaire, so it is created once; a link whose mail
+already left is never mailed again by dispatch; one job per unit runs at a time (a lease)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Callable, Iterator
+
+from chalicelib.config import settings
+from chalicelib.domain import links as rules
+from chalicelib.domain.access import SYSTEM, Actor, require_ministry, require_unit
+from chalicelib.domain.credentials import new_token, token_hash
+from chalicelib.domain.text import email_problem, normalise_email
+from chalicelib.domain.timefmt import local_datetime, utc_iso
+from chalicelib.errors import ConflictError, NotFoundError, ValidationError
+from chalicelib.services import audit, campaigns
+from chalicelib.store import campaigns as campaign_store
+from chalicelib.store import links as store
+from chalicelib.store import queues
+from chalicelib.store import roster as roster_store
+from chalicelib.store.models import CampaignModel, DispatchModel, LinkModel, TokenModel, UnitModel
+
+CHUNK = 500  # respondents handled per write/queue round: bounds a job's memory
+MAILS_PER_MESSAGE = 50  # rendered mails per SQS message, compressed (well under 256 KB)
+IN_FLIGHT = timedelta(hours=2)  # a queued invitation younger than this is not re-issued by a new run
+REMINDER_INTERVAL = timedelta(hours=24)
+
+
+def start(actor: Actor, cid: str, units: list[str] | None, now: datetime,
+          random_bytes: Callable[[int], bytes]) -> dict:
+    """Ministry: dispatch to the chosen units, or to every unit whose roster was sent."""
+    require_ministry(actor)
+    campaign = campaign_store.get_campaign(cid)
+    all_units = {u.unit: u for u in campaign_store.list_units(cid)}
+    if units:
+        unknown = sorted(set(units) - set(all_units))
+        if unknown:
+            raise ValidationError(f"Không có đơn vị: {', '.join(unknown)}.", details=[{"field": "units"}])
+        chosen = [all_units[u] for u in units]
+    else:
+        chosen = list(all_units.values())
+    ready = [u.unit for u in chosen if u.roster_status == "submitted"]
+    not_ready = [u.unit for u in chosen if u.roster_status != "submitted"]
+    if units and not_ready:
+        raise ConflictError(f"Đơn vị chưa gửi danh sách: {', '.join(not_ready)}.",
+                            details=[{"field": "units", "units": not_ready}])
+    if not ready:
+        raise ConflictError("Chưa có đơn vị nào gửi danh sách để phát hành phiếu khảo sát.")
+    for code in ready:
+        campaigns.require_open(cid, code, "survey", now)
+    forms = _lock_questionnaires(campaign, now)
+    run = f"{utc_iso(now)}#{random_bytes(3).hex()}"
+    store.create_run(DispatchModel(cid=cid, run=run, started_by=actor.username, started_at=now, units=ready))
+    queues.send(settings().jobs_queue, [{"type": "dispatch_unit", "cid": cid, "unit": code, "run": run,
+                                         "questionnaires": forms} for code in ready])
+    audit.record(actor, "dispatch_started", now, target=run, cid=cid, details={"units": ready},
+                 suffix=random_bytes(4).hex())
+    return run_view(store.runs(cid, 1)[0], campaign)
+
+
+def _lock_questionnaires(campaign: CampaignModel, now: datetime) -> dict[str, list]:
+    """Freeze every questionnaire the campaign's groups answer before any link for it exists; the versions
+    locked are the ones the links carry. "<group>#<purpose>" -> [qid, version, title]."""
+    from chalicelib.services import questionnaires
+
+    forms = {}
+    for group in campaign.groups:
+        for purpose in group.get("questionnaires") or ["locality"]:
+            qid, _, title = questionnaires.for_respondent(campaign.cid, group["code"], purpose)
+            forms[f"{group['code']}#{purpose}"] = [qid, questionnaires.lock(campaign.cid, qid, now), title]
+    return forms
+
+
+def run_view(run: DispatchModel, campaign: CampaignModel | None = None) -> dict:
+    return {"run": run.run, "started_at": utc_iso(run.started_at), "started_at_label": local_datetime(run.started_at),
+            "started_by": run.started_by, "units": run.units, "units_total": len(run.units),
+            "units_done": int(run.units_done), "links_issued": int(run.links_issued),
+            "mails_queued": int(run.mails_queued), "mails_sent": int(run.mails_sent),
+            "mails_failed": int(run.mails_failed),
+            "finished": int(run.units_done) >= len(run.units) and
+            int(run.mails_sent) + int(run.mails_failed) >= int(run.mails_queued)}
+
+
+def progress(actor: Actor, cid: str) -> dict:
+    require_ministry(actor)
+    campaign_store.get_campaign(cid)
+    return {"runs": [run_view(r) for r in store.runs(cid)]}
+
+
+def _mail_context(campaign: CampaignModel, unit: UnitModel, link: LinkModel, kind: str, token: str,
+                  deadline: str, titles: dict[str, str], groups: dict[str, str]) -> dict:
+    from chalicelib.formats import mail
+
+    title = titles.get(link.qid) or rules.PURPOSE_NAMES.get(link.purpose, link.purpose)
+    ctx = {"kind": kind, "full_name": link.full_name, "questionnaire": title, "campaign": campaign.name,
+           "group": groups.get(link.group, link.group), "unit": unit.full_name, "deadline": deadline,
+           "url": rules.survey_url(settings().site_url, token)}
+    ctx["subject"] = mail.subject(kind, int(campaign.year), title)
+    html, text = mail.render(ctx)
+    return {"unit_key": link.unit_key, "slot": link.slot, "token": token, "to": link.email,
+            "subject": ctx["subject"], "html": html, "text": text}
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _questionnaires(cid: str) -> Callable[[str, str], tuple[str, int, str]]:
+    from chalicelib.services import questionnaires
+
+    cache: dict[tuple[str, str], tuple[str, int, str]] = {}
+
+    def lookup(group: str, purpose: str) -> tuple[str, int, str]:
+        if (group, purpose) not in cache:
+            cache[(group, purpose)] = questionnaires.for_respondent(cid, group, purpose)
+        return cache[(group, purpose)]
+    return lookup
+
+
+def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_bytes: Callable[[int], bytes],
+                  forms: dict[str, list]) -> dict:
+    """The job of one unit: issue the links its roster needs and queue their invitations. `forms` are the
+    questionnaires the run locked ("<group>#<purpose>" -> [qid, version, title])."""
+    if not store.acquire_lease(cid, unit_code, now, now + timedelta(minutes=15)):
+        raise ConflictError(f"Đơn vị {unit_code} đang được phát hành phiếu; thử lại sau.")
+    try:
+        campaign = campaign_store.get_campaign(cid)
+        unit = campaign_store.get_unit(cid, unit_code)
+        window = campaigns.phase_windows(campaign, unit)["survey"]
+        if unit.roster_status != "submitted" or window.state(now) != "open":
+            store.run_progress(cid, run, units_done=1)
+            return {"unit": unit_code, "issued": 0, "queued": 0, "skipped": True}
+        deadline = window.to_dict(now, campaign.timezone)["deadline_label"]
+        unit_key = roster_store.key(cid, unit_code)
+        existing = {link.slot: link for link in store.unit_links(unit_key)}
+        titles = {qid: title for qid, _, title in forms.values()}
+        groups = {g["code"]: g["name"] for g in campaign.groups}
+        token_expiry = window.closes_at + timedelta(days=30)
+        issued = queued = 0
+        counts: dict[str, dict[str, int]] = {}
+        roster = roster_store.rows(cid, unit_code, unit.roster_gen,
+                                   attributes=["unit_key", "sk", "rid", "group", "questionnaires", "email", "full_name"])
+        for rows in _chunks(roster, CHUNK):
+            new_links, tokens, mails = [], [], []
+            for row in rows:
+                for purpose in row.questionnaires:
+                    key = rules.slot(row.rid, purpose)
+                    link = existing.get(key)
+                    if link is not None and (link.state != "issued" or
+                                             (link.queued_at and now - link.queued_at < IN_FLIGHT)):
+                        continue  # mailed already, or its invitation is still on its way
+                    token = new_token(random_bytes(32))
+                    digest = token_hash(token)
+                    qid, version, _ = forms[f"{row.group}#{purpose}"]
+                    if link is None:
+                        link = LinkModel(unit_key=unit_key, slot=key, rid=row.rid, purpose=purpose, qid=qid,
+                                         q_version=version, group=row.group, email=row.email,
+                                         full_name=row.full_name, state="issued", token_hashes=[digest],
+                                         issued_at=now, queued_at=now, updated_at=now)
+                        new_links.append(link)
+                        for stat in ("all", f"{row.group}#{purpose}"):
+                            counts.setdefault(stat, {}).setdefault("issued", 0)
+                            counts[stat]["issued"] += 1
+                        issued += 1
+                    elif not store.update_link(link, [LinkModel.token_hashes.set([digest]),
+                                                      LinkModel.queued_at.set(now), LinkModel.updated_at.set(now)],
+                                               condition=LinkModel.state == "issued"):
+                        continue
+                    else:  # an invitation that never left (a job died): a fresh token, the old one was never seen
+                        store.delete_tokens(list(link.token_hashes))
+                        link.token_hashes = [digest]
+                    tokens.append(TokenModel(token_hash=digest, unit_key=unit_key, slot=key, kind="invite",
+                                             issued_at=now, expires_at=token_expiry))
+                    mails.append(_mail_context(campaign, unit, link, "invite", token, deadline, titles, groups))
+            store.write_issued(new_links, tokens)
+            queues.send_mail_batches([{"kind": "invite", "run": run, "cid": cid, "queued_at": utc_iso(now),
+                                       "mails": batch} for batch in _chunks(mails, MAILS_PER_MESSAGE)])
+            queued += len(mails)
+        store.add_counts(unit_key, counts)
+        store.run_progress(cid, run, units_done=1, links_issued=issued, mails_queued=queued)
+        if queued:
+            audit.notify(cid, [unit_code], now, "dispatch", "Bộ Nội vụ đã phát hành phiếu khảo sát",
+                         f"Bộ Nội vụ đã phát hành {queued} phiếu khảo sát cho các đối tượng của đơn vị; thư mời "
+                         f"đang được gửi. Thời hạn trả lời: {deadline}.", random_bytes(4).hex())
+        audit.record(SYSTEM, "dispatch_unit_done", now, target=run, cid=cid, unit=unit_code,
+                     details={"issued": issued, "queued": queued}, suffix=random_bytes(4).hex())
+        return {"unit": unit_code, "issued": issued, "queued": queued, "skipped": False}
+    finally:
+        store.release_lease(cid, unit_code)
+
+
+def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: datetime,
+           random_bytes: Callable[[int], bytes]) -> dict:
+    """Re-send to those who have not answered, at most once per interval per respondent; each with a fresh
+    token (earlier ones stay valid) and recorded."""
+    require_unit(actor, unit_code)
+    campaign, unit = campaigns.require_open(cid, unit_code, "survey", now)
+    window = campaigns.phase_windows(campaign, unit)["survey"]
+    deadline = window.to_dict(now, campaign.timezone)["deadline_label"]
+    unit_key = roster_store.key(cid, unit_code)
+    wanted = set(rids or [])
+    groups = {g["code"]: g["name"] for g in campaign.groups}
+    titles = {}
+    lookup = _questionnaires(cid)
+    result = {"queued": 0, "recent": 0, "answered": 0, "undeliverable": 0}
+    mails, tokens = [], []
+    for link in store.unit_links(unit_key):
+        if wanted and link.rid not in wanted:
+            continue
+        if link.state == "submitted":
+            result["answered"] += 1
+            continue
+        if link.state not in rules.REMINDABLE:
+            result["undeliverable"] += 1
+            continue
+        if link.last_mail_at and now - link.last_mail_at < REMINDER_INTERVAL:
+            result["recent"] += 1
+            continue
+        token = new_token(random_bytes(32))
+        digest = token_hash(token)
+        claimed = store.update_link(link, [LinkModel.last_mail_at.set(now), LinkModel.queued_at.set(now),
+                                           LinkModel.token_hashes.set(LinkModel.token_hashes.append([digest]))],
+                                    condition=LinkModel.state.is_in(*rules.REMINDABLE) & (
+                                        LinkModel.last_mail_at.does_not_exist() |
+                                        (LinkModel.last_mail_at < now - REMINDER_INTERVAL)))
+        if not claimed:
+            result["recent"] += 1
+            continue
+        titles[link.qid] = lookup(link.group, link.purpose)[2]
+        tokens.append(TokenModel(token_hash=digest, unit_key=unit_key, slot=link.slot, kind="reminder",
+                                 issued_at=now, expires_at=window.closes_at + timedelta(days=30)))
+        mails.append(_mail_context(campaign, unit, link, "reminder", token, deadline, titles, groups))
+    store.write_issued([], tokens)
+    queues.send_mail_batches([{"kind": "reminder", "cid": cid, "queued_at": utc_iso(now), "mails": batch}
+                              for batch in _chunks(mails, MAILS_PER_MESSAGE)])
+    result["queued"] = len(mails)
+    audit.record(actor, "reminders_queued", now, target=unit_code, cid=cid, unit=unit_code,
+                 details={**result, "selected": len(wanted)}, suffix=random_bytes(4).hex())
+    return result
+
+
+def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, now: datetime,
+                  random_bytes: Callable[[int], bytes]) -> dict:
+    """The province fixes a respondent's address (after a bounce): the old links die, new ones are mailed."""
+    require_unit(actor, unit_code)
+    campaign, unit = campaigns.require_open(cid, unit_code, "survey", now)
+    email = normalise_email(email or "")
+    problem = email_problem(email)
+    if problem:
+        raise ValidationError(problem, details=[{"field": "email", "message": problem}])
+    rows = roster_store.rows(cid, unit_code, unit.roster_gen)
+    row = next((r for r in rows if r.rid == rid), None)
+    if row is None:
+        raise NotFoundError("Không tìm thấy người này trong danh sách.")
+    if any(r.email == email and r.rid != rid for r in rows):
+        raise ValidationError(f"Email “{email}” đã dùng cho người khác trong danh sách.",
+                              details=[{"field": "email", "message": "Email đã có trong danh sách."}])
+    unit_key = roster_store.key(cid, unit_code)
+    links = [link for link in store.unit_links(unit_key, rid) if link.state != "submitted"]
+    if not links:
+        raise ConflictError("Người này không còn phiếu nào chờ trả lời.")
+    from chalicelib.store.models import RespondentModel
+
+    RespondentModel(unit_key=unit_key, sk=f"{unit.roster_gen}#{rid}").update(
+        actions=[RespondentModel.email.set(email), RespondentModel.updated_at.set(now)],
+        condition=RespondentModel.sk.exists())
+    window = campaigns.phase_windows(campaign, unit)["survey"]
+    deadline = window.to_dict(now, campaign.timezone)["deadline_label"]
+    groups = {g["code"]: g["name"] for g in campaign.groups}
+    lookup = _questionnaires(cid)
+    mails, tokens = [], []
+    for link in links:
+        old_tokens = list(link.token_hashes)
+        token = new_token(random_bytes(32))
+        digest = token_hash(token)
+        if not store.move(link, "issued", rules.CORRECTABLE, now, actions=[
+                LinkModel.email.set(email), LinkModel.token_hashes.set([digest]), LinkModel.problem.remove(),
+                LinkModel.queued_at.set(now)]):
+            continue
+        store.delete_tokens(old_tokens)
+        link.email = email
+        tokens.append(TokenModel(token_hash=digest, unit_key=unit_key, slot=link.slot, kind="invite",
+                                 issued_at=now, expires_at=window.closes_at + timedelta(days=30)))
+        mails.append(_mail_context(campaign, unit, link, "invite", token, deadline,
+                                   {link.qid: lookup(link.group, link.purpose)[2]}, groups))
+    store.write_issued([], tokens)
+    queues.send_mail_batches([{"kind": "invite", "cid": cid, "queued_at": utc_iso(now), "mails": mails}])
+    audit.record(actor, "respondent_email_corrected", now, target=rid, cid=cid, unit=unit_code,
+                 details={"links": len(mails)}, suffix=random_bytes(4).hex())
+    return {"rid": rid, "email": email, "reissued": len(mails)}
+
+
+def auto_reminders(now: datetime, random_bytes: Callable[[int], bytes]) -> int:
+    """Scheduled daily: on the campaign's configured days before the survey deadline, queue a reminder job per
+    unit (once per day, whichever scheduler tick comes first)."""
+    started = 0
+    for campaign in campaign_store.list_campaigns():
+        days = campaign.reminder_days or []
+        window = campaigns.phase_windows(campaign, None).get("survey")
+        if not days or window is None or window.state(now) != "open":
+            continue
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(campaign.timezone)
+        left = ((window.closes_at - timedelta(seconds=1)).astimezone(zone).date() - now.astimezone(zone).date()).days
+        deadline_day = (window.closes_at - timedelta(seconds=1)).astimezone(zone).date().isoformat()
+        if left not in days or not campaign_store.mark_auto_reminder(campaign.cid, f"{deadline_day}:{left}"):
+            continue
+        units = [u.unit for u in campaign_store.list_units(campaign.cid) if u.roster_status == "submitted"]
+        queues.send(settings().jobs_queue, [{"type": "remind_unit", "cid": campaign.cid, "unit": u} for u in units])
+        audit.record(SYSTEM, "auto_reminders_started", now, cid=campaign.cid, details={"days_left": left,
+                                                                                        "units": len(units)},
+                     suffix=random_bytes(4).hex())
+        started += len(units)
+    return started
+
+
+def run_job(body: dict, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+    """The jobs queue's handler: one message, one bounded unit of work."""
+    if body.get("type") == "dispatch_unit":
+        return dispatch_unit(body["cid"], body["unit"], body["run"], now, random_bytes, body["questionnaires"])
+    if body.get("type") == "remind_unit":
+        return remind(SYSTEM_MINISTRY, body["cid"], body["unit"], None, now, random_bytes)
+    raise ValueError(f"unknown job {body.get('type')!r}")
+
+
+SYSTEM_MINISTRY = Actor(username="system", role="ministry", unit=None, display_name="Hệ thống")

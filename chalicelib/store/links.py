@@ -1,0 +1,148 @@
+"""Links, their tokens and the counters kept on every change of a link's state."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.config import settings
+from chalicelib.store.errors import condition_failed
+from chalicelib.store.models import DispatchModel, LinkModel, MailModel, StatsModel, TokenModel, UnitModel
+
+
+def unit_links(unit_key: str, rid: str | None = None) -> list[LinkModel]:
+    if rid:
+        return list(LinkModel.query(unit_key, LinkModel.slot.startswith(f"{rid}#")))
+    return list(LinkModel.query(unit_key))
+
+
+def get_link(unit_key: str, slot: str) -> LinkModel | None:
+    try:
+        return LinkModel.get(unit_key, slot)
+    except LinkModel.DoesNotExist:
+        return None
+
+
+def get_token(token_hash: str) -> TokenModel | None:
+    try:
+        return TokenModel.get(token_hash)
+    except TokenModel.DoesNotExist:
+        return None
+
+
+def write_issued(links: list[LinkModel], tokens: list[TokenModel]) -> None:
+    with LinkModel.batch_write() as batch:
+        for link in links:
+            batch.save(link)
+    with TokenModel.batch_write() as batch:
+        for token in tokens:
+            batch.save(token)
+
+
+def delete_tokens(hashes: list[str]) -> None:
+    with TokenModel.batch_write() as batch:
+        for h in hashes:
+            batch.delete(TokenModel(token_hash=h))
+
+
+def add_counts(unit_key: str, deltas: dict[str, dict[str, int]]) -> None:
+    """deltas: stats key ("all" or "<group>#<purpose>") -> {state: +n/-n}."""
+    for key, changes in deltas.items():
+        actions = [getattr(StatsModel, state).add(n) for state, n in changes.items() if n]
+        if actions:
+            StatsModel(unit_key=unit_key, key=key).update(actions=actions)
+
+
+def stats(unit_key: str) -> list[StatsModel]:
+    return list(StatsModel.query(unit_key))
+
+
+def move(link: LinkModel, to_state: str, from_states: tuple[str, ...], now: datetime, *,
+         actions: list | None = None, need_token: str | None = None) -> bool:
+    """Change a link's state and its counters in one transaction, only if it is still in the state it was read
+    in (one of `from_states`) and still holds `need_token`. False when someone else moved it first."""
+    if link.state not in from_states:
+        return False
+    condition = LinkModel.state == link.state
+    if need_token:
+        condition &= LinkModel.token_hashes.contains(need_token)
+    updates = [LinkModel.state.set(to_state), LinkModel.updated_at.set(now)] + (actions or [])
+    try:
+        with TransactWrite(connection=Connection(region=settings().region)) as tx:
+            tx.update(link, actions=updates, condition=condition)
+            if link.state != to_state:
+                counts = [getattr(StatsModel, to_state).add(1), getattr(StatsModel, link.state).add(-1)]
+                for key in ("all", f"{link.group}#{link.purpose}"):
+                    tx.update(StatsModel(unit_key=link.unit_key, key=key), actions=counts)
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    link.state = to_state
+    return True
+
+
+def update_link(link: LinkModel, actions: list, condition=None) -> bool:
+    try:
+        link.update(actions=actions, condition=condition)
+        return True
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+
+
+def record_mail(mail: MailModel) -> None:
+    mail.save()
+
+
+def find_mail(message_id: str) -> MailModel | None:
+    try:
+        return MailModel.get(message_id)
+    except MailModel.DoesNotExist:
+        return None
+
+
+def acquire_lease(cid: str, unit: str, now: datetime, until: datetime) -> bool:
+    try:
+        UnitModel(cid=cid, unit=unit).update(
+            actions=[UnitModel.dispatch_lease.set(until)],
+            condition=UnitModel.unit.exists() & (UnitModel.dispatch_lease.does_not_exist() |
+                                                 (UnitModel.dispatch_lease < now)))
+        return True
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+
+
+def release_lease(cid: str, unit: str) -> None:
+    UnitModel(cid=cid, unit=unit).update(actions=[UnitModel.dispatch_lease.remove()])
+
+
+def mark_notified(cid: str, unit: str, run: str) -> bool:
+    try:
+        UnitModel(cid=cid, unit=unit).update(
+            actions=[UnitModel.dispatch_notified.set(run)],
+            condition=UnitModel.dispatch_notified.does_not_exist() | (UnitModel.dispatch_notified != run))
+        return True
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+
+
+def create_run(run: DispatchModel) -> None:
+    run.save(condition=DispatchModel.run.does_not_exist())
+
+
+def runs(cid: str, limit: int = 10) -> list[DispatchModel]:
+    return list(DispatchModel.query(cid, scan_index_forward=False, limit=limit))
+
+
+def run_progress(cid: str, run: str, **adds: int) -> None:
+    actions = [getattr(DispatchModel, k).add(v) for k, v in adds.items() if v]
+    if actions:
+        DispatchModel(cid=cid, run=run).update(actions=actions)

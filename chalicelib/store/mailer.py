@@ -1,0 +1,80 @@
+"""Handing a MIME message to the mail service: SES (production, and moto locally) or a government SMTP server."""
+from __future__ import annotations
+
+import functools
+import time
+
+from chalicelib.config import settings
+
+
+class ThrottledError(Exception):
+    """The mail service asks us to slow down; retry later."""
+
+
+class RejectedError(Exception):
+    """The mail service refused this message for good (bad address, unverified sender …)."""
+
+
+@functools.lru_cache(maxsize=1)
+def _ses():
+    import boto3
+
+    return boto3.client("ses", region_name=settings().region)
+
+
+_quota: dict[str, float] = {}
+
+
+def max_send_rate() -> float:
+    """Messages per second this sender may use: the account's SES rate (read, cached 5 minutes) shared among
+    the mail consumers, never above CCHC_MAIL_MAX_RATE when that is set."""
+    cfg = settings()
+    if cfg.mail_mode == "smtp":
+        return cfg.mail_max_rate or 5.0
+    if not _quota or time.monotonic() - _quota["at"] > 300:
+        _quota.update(rate=float(_ses().get_send_quota()["MaxSendRate"]), at=time.monotonic())
+    rate = _quota["rate"] / max(1, cfg.mail_consumers)
+    return min(rate, cfg.mail_max_rate) if cfg.mail_max_rate else rate
+
+
+def send_raw(sender: str, to: str, raw: bytes) -> str:
+    """Send and return the message id."""
+    cfg = settings()
+    if cfg.mail_mode == "smtp":
+        return _send_smtp(sender, to, raw)
+    from botocore.exceptions import ClientError
+
+    try:
+        return _ses().send_raw_email(Source=sender, Destinations=[to], RawMessage={"Data": raw})["MessageId"]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", "")
+        if code in ("Throttling", "ThrottlingException", "TooManyRequestsException") or "Maximum sending rate" in message:
+            raise ThrottledError(message) from exc
+        if code in ("MessageRejected", "InvalidParameterValue", "MailFromDomainNotVerifiedException"):
+            raise RejectedError(message or code) from exc
+        raise
+
+
+def _send_smtp(sender: str, to: str, raw: bytes) -> str:
+    import email
+    import smtplib
+
+    cfg = settings()
+    message_id = email.message_from_bytes(raw)["Message-ID"] or ""
+    try:
+        with smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=30) as smtp:
+            smtp.ehlo()
+            if smtp.has_extn("starttls"):
+                smtp.starttls()
+                smtp.ehlo()
+            if cfg.smtp_user:
+                smtp.login(cfg.smtp_user, cfg.smtp_password)
+            smtp.sendmail(sender, [to], raw)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise RejectedError(str(exc)) from exc
+    except smtplib.SMTPResponseException as exc:
+        if 400 <= exc.smtp_code < 500:
+            raise ThrottledError(str(exc)) from exc
+        raise RejectedError(str(exc)) from exc
+    return message_id.strip("<>")

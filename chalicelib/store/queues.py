@@ -1,0 +1,55 @@
+"""SQS: jobs fanned out one per unit, and batches of mail for the sender."""
+from __future__ import annotations
+
+import functools
+import json
+
+from chalicelib.config import settings
+
+
+@functools.lru_cache(maxsize=1)
+def _sqs():
+    import boto3
+
+    return boto3.client("sqs", region_name=settings().region)
+
+
+@functools.lru_cache(maxsize=4)
+def _url(name: str) -> str:
+    return _sqs().get_queue_url(QueueName=name)["QueueUrl"]
+
+
+def send(queue: str, bodies: list[dict]) -> None:
+    """Send messages in batches of 10 (the SQS limit); a partial failure raises so nothing is silently lost."""
+    url = _url(queue)
+    for start in range(0, len(bodies), 10):
+        chunk = bodies[start:start + 10]
+        result = _sqs().send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "MessageBody": json.dumps(body, ensure_ascii=False)} for i, body in enumerate(chunk)])
+        if result.get("Failed"):
+            raise RuntimeError(f"SQS refused {len(result['Failed'])} messages: {result['Failed'][0]}")
+
+
+def send_job(body: dict) -> None:
+    send(settings().jobs_queue, [body])
+
+
+def send_mail_batches(batches: list[dict]) -> None:
+    """Rendered mails travel compressed (HTML shrinks about tenfold): fewer and cheaper SQS messages."""
+    send(settings().mail_queue, [{**b, "mails": pack(b["mails"])} for b in batches])
+
+
+def pack(items: list[dict]) -> str:
+    import base64
+    import zlib
+
+    return base64.b64encode(zlib.compress(json.dumps(items, ensure_ascii=False).encode(), 6)).decode()
+
+
+def unpack(data: str | list) -> list[dict]:
+    import base64
+    import zlib
+
+    if isinstance(data, list):
+        return data
+    return json.loads(zlib.decompress(base64.b64decode(data)))
