@@ -1,13 +1,13 @@
 """The Chalice app: registers blueprints, schedules and queue handlers. No logic lives here."""
 from chalice import Chalice, Rate
 
-from chalicelib.api import auth, campaigns, dispatch, questionnaires, roster, system, units
+from chalicelib.api import auth, campaigns, dispatch, questionnaires, roster, survey, system, units
 from chalicelib.config import settings
 
 app = Chalice(app_name="cchc")
 app.api.binary_types.extend(roster.BINARY)
 
-for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp, roster.bp, dispatch.bp, questionnaires.bp):
+for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp, roster.bp, dispatch.bp, questionnaires.bp, survey.bp):
     app.register_blueprint(blueprint)
 
 

@@ -19,7 +19,9 @@ def document() -> dict:
                     "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                                    for p in path_params(spec.path)]
                     + [{"name": name, "in": "query", "required": False, "schema": schema}
-                       for name, schema in spec.query.items()]}
+                       for name, schema in spec.query.items()]
+                    + [{"name": name, "in": "header", "required": True, "schema": schema}
+                       for name, schema in spec.headers.items()]}
         content = {spec.produces: {"schema": spec.response or {}}}
         op["responses"] = {str(spec.status): {"description": "Thành công", "content": content}}
         errors = set(spec.errors)

@@ -41,6 +41,7 @@ class RouteSpec:
     query: dict[str, dict] = field(default_factory=dict)
     produces: str = "application/json"
     errors: tuple[int, ...] = ()
+    headers: dict[str, dict] = field(default_factory=dict)
 
 
 SPECS: list[RouteSpec] = []
@@ -55,9 +56,9 @@ class Ctx:
     source_ip: str
     now: datetime
 
-    def json(self) -> dict:
+    def json(self, limit: int = MAX_JSON_BODY) -> dict:
         raw = self.request.raw_body or b""
-        if len(raw) > MAX_JSON_BODY:
+        if len(raw) > limit:
             raise PayloadTooLargeError("Nội dung yêu cầu quá lớn.")
         if not raw.strip():
             return {}
@@ -86,10 +87,10 @@ def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, auth: 
           roles: tuple[str, ...] = (), request: dict | None = None, response: dict | None = None,
           status: int = 200, content_types: list[str] | None = None, query: dict[str, dict] | None = None,
           produces: str = "application/json", errors: tuple[int, ...] = (),
-          before_password_change: bool = False) -> Callable:
+          before_password_change: bool = False, headers: dict[str, dict] | None = None) -> Callable:
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         SPECS.append(RouteSpec(path, method, summary, auth, roles, request, response, status, content_types,
-                               query or {}, produces, errors))
+                               query or {}, produces, errors, headers or {}))
         unit_scoped = "{unit}" in path
 
         @maps_errors

@@ -97,3 +97,18 @@ REMINDERS_REQ = {"type": "object", "properties": {"rids": {"type": "array", "ite
 REMINDERS = obj(queued=INT, recent=INT, answered=INT, undeliverable=INT)
 EMAIL_REQ = {"type": "object", "required": ["email"], "properties": {"email": {"type": "string", "maxLength": 254}}}
 EMAIL_CORRECTED = obj(rid=STR, email=STR, reissued=INT)
+
+_OPTION = obj(value=STR, label=STR)
+_QUESTION = obj(id=STR, text=STR, type={"type": "string", "enum": ["single", "multi", "text"]}, required=BOOL,
+                max_length={"type": ["integer", "null"]}, options=arr(_OPTION))
+SURVEY = obj(state={"type": "string", "enum": ["open", "submitted"]},
+             campaign=obj(id=STR, name=STR, year=INT), unit=obj(code=STR, name=STR, full_name=STR),
+             group=obj(code=STR, name=STR), purpose=STR, purpose_name=STR, qid=STR, version=INT,
+             questionnaire=obj(title=STR, description=STR, sample=BOOL,
+                               sections=arr(obj(title=STR, questions=arr(_QUESTION)))),
+             deadline_label=STR, closes_at=STR, seconds_left=INT,
+             draft={"type": ["object", "null"]}, submitted_at=NSTR, submitted_at_label=NSTR, receipt=NSTR,
+             confidentiality=STR)
+ANSWERS_REQ = {"type": "object", "required": ["answers"], "properties": {"answers": {"type": "object"}}}
+DRAFT_SAVED = obj(saved_at=STR, saved_at_label=STR)
+RECEIPT = obj(receipt=STR, submitted_at=STR, submitted_at_label=STR)

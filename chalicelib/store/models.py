@@ -56,6 +56,7 @@ class UnitModel(Model):
     roster_pending = UnicodeSetAttribute(null=True)  # generations being written; leftovers of a crash are swept
     dispatch_lease = UTCDateTimeAttribute(null=True)  # one dispatch job per unit at a time
     dispatch_notified = UnicodeAttribute(null=True)  # the run whose "mails are out" notice was given
+    annulled_at = UTCDateTimeAttribute(null=True)  # the ministry cancelled this unit's survey results
     roster_updated_at = UTCDateTimeAttribute(null=True)
     roster_submitted_at = UTCDateTimeAttribute(null=True)
     roster_submitted_by = UnicodeAttribute(null=True)
@@ -103,9 +104,39 @@ class LinkModel(Model):
     last_mail_at = UTCDateTimeAttribute(null=True)
     reminders = NumberAttribute(default=0)
     problem = UnicodeAttribute(null=True)  # bounce or failure reason
+    # paradata for the integrity rules: the first interaction and the submit, with where they came from
     opened_at = UTCDateTimeAttribute(null=True)
+    open_ip = UnicodeAttribute(null=True)
+    open_ua = UnicodeAttribute(null=True)
     submitted_at = UTCDateTimeAttribute(null=True)
+    submit_ip = UnicodeAttribute(null=True)
+    submit_ua = UnicodeAttribute(null=True)
+    seconds_spent = NumberAttribute(null=True)
+    receipt = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+
+
+class ResponseModel(Model):
+    """Submitted answers, stored apart from who gave them: no respondent id, name or e-mail here."""
+    Meta = _meta("responses")
+    unit_key = UnicodeAttribute(hash_key=True)  # "<cid>#<unit>"
+    response_id = UnicodeAttribute(range_key=True)  # random
+    qid = UnicodeAttribute()
+    q_version = NumberAttribute()
+    group = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    answers = JSONAttribute()
+    scores = JSONAttribute()
+    submitted_at = UTCDateTimeAttribute()
+
+
+class DraftModel(Model):
+    """Answers saved as the respondent goes; deleted at submit, expire after the campaign."""
+    Meta = _meta("drafts")
+    link_key = UnicodeAttribute(hash_key=True)  # "<unit_key>|<slot>"
+    answers = JSONAttribute()
+    saved_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
 
 
 class TokenModel(Model):
@@ -268,7 +299,8 @@ class QuestionnaireModel(Model):
     updated_by = UnicodeAttribute()
 
 
-ALL_MODELS: list[type[Model]] = [CampaignModel, UnitModel, RespondentModel, LinkModel, TokenModel, MailModel,
+ALL_MODELS: list[type[Model]] = [CampaignModel, UnitModel, RespondentModel, LinkModel, ResponseModel, DraftModel,
+                                 TokenModel, MailModel,
                                  StatsModel, DispatchModel, AccountModel, SessionModel, ThrottleModel,
                                  AuditModel, NotificationModel,
                                  QuestionnaireModel]

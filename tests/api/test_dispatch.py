@@ -1,56 +1,19 @@
 """Dispatch, mail, reminders and bounces, through the real handlers on moto (SQS, SES, SNS events)."""
 import json
 from datetime import datetime, timedelta
-from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ses.models import ses_backends
 
 from builders import person, roster_workbook
+from outbox import REGION, body_text, drain, run_all, sent_mails, ses_backend
 from chalicelib.config import settings
 from chalicelib.store.models import LinkModel, MailModel, StatsModel, TokenModel
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-REGION = "ap-southeast-1"
-
-
-def ses_backend():
-    return ses_backends[DEFAULT_ACCOUNT_ID][REGION]
-
-
-def sent_mails():
-    """Every message moto's SES accepted, parsed."""
-    return [message_from_bytes(m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data,
-                               policy=policy.default) for m in ses_backend().sent_messages]
-
-
-def body_text(msg) -> str:
-    return msg.get_body(preferencelist=("plain",)).get_content()
-
-
-def drain(api, queue: str, handler: str) -> int:
-    """Deliver every waiting message of `queue` to the app's handler, as Lambda's event source would."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-    delivered = 0
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=0).get("Messages", [])
-        if not got:
-            return delivered
-        event = api.client.events.generate_sqs_event(message_bodies=[got[0]["Body"]], queue_name=queue)
-        api.client.lambda_.invoke(handler, event)
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
-        delivered += 1
-
-
-def run_all(api):
-    drain(api, settings().jobs_queue, "jobs")
-    drain(api, settings().mail_queue, "mail")
 
 
 @pytest.fixture

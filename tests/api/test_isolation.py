@@ -12,7 +12,9 @@ from app import app
 from chalicelib.api.routing import SPECS
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/auth/login")}
+PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/auth/login"),
+          # the respondent's routes: no account, the link's token is the credential
+          ("GET", "/survey"), ("PUT", "/survey/draft"), ("POST", "/survey/submit")}
 # Routes a province may call (on its own unit where the path has one). Anything else is ministry-only.
 PROVINCE_MAY = {
     ("POST", "/auth/logout"), ("POST", "/auth/password"), ("GET", "/me"), ("GET", "/campaigns"),

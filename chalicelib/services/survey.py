@@ -1,0 +1,196 @@
+"""The respondent's survey: reading the questionnaire behind a link, drafts, and the exactly-once submit.
+
+A token is looked up by its hash only. Unknown and malformed tokens take the same path and get the same answer;
+an IP that guesses too often is refused (429). Opening never consumes a link; the first interaction (a draft
+save) records the open with its time, IP and user agent; a submit consumes it, once."""
+from __future__ import annotations
+
+import functools
+import time
+from datetime import datetime, timedelta
+from typing import Callable
+
+from chalicelib.domain import links as link_rules
+from chalicelib.domain import questionnaire as q_rules
+from chalicelib.domain.credentials import token_hash
+from chalicelib.domain.timefmt import local_datetime, utc_iso
+from chalicelib.errors import ConflictError, DomainError, PhaseClosedError, RateLimitedError
+from chalicelib.store import campaigns as campaign_store
+from chalicelib.store import links as link_store
+from chalicelib.store import survey as store
+from chalicelib.store.models import CampaignModel, LinkModel, ResponseModel, UnitModel
+
+MISS_WINDOW = timedelta(minutes=10)
+MISS_LIMIT = 20  # unknown tokens per IP per window: with 2^256 tokens, guessing is hopeless anyway
+CONFIDENTIALITY = ("Nội dung trả lời được lưu tách khỏi thông tin cá nhân của Ông/Bà, chỉ Bộ Nội vụ được xem để "
+                   "tổng hợp, xác định Chỉ số cải cách hành chính; địa phương chỉ biết Ông/Bà đã trả lời hay chưa.")
+UNKNOWN = "Đường dẫn khảo sát không đúng hoặc không còn hiệu lực. Vui lòng mở lại đường dẫn trong thư mời mới nhất."
+_CACHE_SECONDS = 30.0
+
+
+class LinkGoneError(DomainError):
+    status, code = 404, "link_unknown"
+
+
+def _cached(seconds: float) -> Callable:
+    """A short in-process cache for data that changes rarely (campaigns, locked questionnaires)."""
+    def decorate(func: Callable) -> Callable:
+        store_: dict = {}
+
+        @functools.wraps(func)
+        def wrapper(*args):
+            hit = store_.get(args)
+            if hit and time.monotonic() - hit[0] < seconds:
+                return hit[1]
+            value = func(*args)
+            store_[args] = (time.monotonic(), value)
+            return value
+        wrapper.cache_clear = store_.clear  # type: ignore[attr-defined]
+        return wrapper
+    return decorate
+
+
+@_cached(_CACHE_SECONDS)
+def _campaign(cid: str) -> CampaignModel:
+    return campaign_store.get_campaign(cid)
+
+
+@_cached(3600.0)
+def _questionnaire(cid: str, qid: str, version: int) -> dict:
+    """Links carry the version locked at dispatch; a locked questionnaire never changes."""
+    from chalicelib.services import questionnaires
+
+    stored_version, definition = questionnaires.content(cid, qid)
+    if stored_version != version:
+        raise ConflictError("Phiếu khảo sát đã thay đổi phiên bản; vui lòng liên hệ Bộ Nội vụ.")
+    return definition
+
+
+def _resolve(token: str | None, ip: str, now: datetime) -> tuple[LinkModel, str]:
+    """The link behind a token, refusing guessers, unknown and revoked tokens alike."""
+    if store.misses(ip, now, MISS_WINDOW) >= MISS_LIMIT:
+        raise RateLimitedError("Có quá nhiều lần mở đường dẫn không hợp lệ từ địa chỉ mạng này. Vui lòng thử lại "
+                               "sau ít phút.", int(MISS_WINDOW.total_seconds()))
+    digest = token_hash((token or "").strip()[:200])
+    record = link_store.get_token(digest)
+    link = link_store.get_link(record.unit_key, record.slot) if record else None
+    if link is None or digest not in (link.token_hashes or []):
+        store.count_miss(ip, now, MISS_WINDOW)
+        raise LinkGoneError(UNKNOWN)
+    return link, digest
+
+
+def _context(link: LinkModel, now: datetime, *, writing: bool) -> tuple[CampaignModel, UnitModel, dict]:
+    cid, unit_code = link.unit_key.split("#", 1)
+    campaign = _campaign(cid)
+    unit = campaign_store.get_unit(cid, unit_code)
+    from chalicelib.services import campaigns
+
+    window = campaigns.phase_windows(campaign, unit)["survey"]
+    if unit.annulled_at:
+        raise PhaseClosedError("Kết quả khảo sát của địa phương này đã bị hủy theo quyết định của Bộ Nội vụ; phiếu "
+                               "không còn được tiếp nhận.", code="results_annulled")
+    if window.state(now) != "open" and (writing or link.state != "submitted"):
+        info = window.to_dict(now, campaign.timezone)
+        if window.state(now) == "upcoming":
+            raise PhaseClosedError(f"Đợt khảo sát chưa bắt đầu (mở từ ngày {info['opens_label']}).",
+                                   code="survey_closed")
+        raise PhaseClosedError(f"Đợt khảo sát đã kết thúc ({info['deadline_label']}); phiếu không còn được tiếp "
+                               "nhận.", code="survey_closed")
+    return campaign, unit, window.to_dict(now, campaign.timezone)
+
+
+def open_survey(token: str | None, ip: str, now: datetime) -> dict:
+    """Read-only: mail scanners may open links; nothing is recorded or consumed here."""
+    link, _ = _resolve(token, ip, now)
+    campaign, unit, window = _context(link, now, writing=False)
+    definition = _questionnaire(campaign.cid, link.qid, int(link.q_version))
+    draft = store.get_draft(link) if link.state != "submitted" else None
+    groups = {g["code"]: g["name"] for g in campaign.groups}
+    return {
+        "state": "submitted" if link.state == "submitted" else "open",
+        "campaign": {"id": campaign.cid, "name": campaign.name, "year": int(campaign.year)},
+        "unit": {"code": unit.unit, "name": unit.name, "full_name": unit.full_name},
+        "group": {"code": link.group, "name": groups.get(link.group, link.group)},
+        "purpose": link.purpose, "purpose_name": link_rules.PURPOSE_NAMES.get(link.purpose, link.purpose),
+        "qid": link.qid, "version": int(link.q_version), "questionnaire": _public(definition),
+        "deadline_label": window["deadline_label"], "closes_at": window["closes_at"],
+        "seconds_left": window["seconds_left"],
+        "draft": {"answers": draft.answers, "saved_at": utc_iso(draft.saved_at),
+                  "saved_at_label": local_datetime(draft.saved_at)} if draft else None,
+        "submitted_at": utc_iso(link.submitted_at) if link.submitted_at else None,
+        "submitted_at_label": local_datetime(link.submitted_at) if link.submitted_at else None,
+        "receipt": link.receipt, "confidentiality": CONFIDENTIALITY,
+    }
+
+
+def _public(definition: dict) -> dict:
+    """What the form needs: no scores or criteria (they would tell respondents how answers count)."""
+    return {"title": definition["title"], "description": definition.get("description") or "",
+            "sample": bool(definition.get("sample")),
+            "sections": [{"title": s["title"], "questions": [
+                {"id": q["id"], "text": q["text"], "type": q["type"], "required": q["required"],
+                 "max_length": q.get("max_length"),
+                 "options": [{"value": o["value"], "label": o["label"]} for o in q.get("options", [])]}
+                for q in s["questions"]]} for s in definition["sections"]]}
+
+
+def _already(link: LinkModel) -> ConflictError:
+    when = local_datetime(link.submitted_at) if link.submitted_at else ""
+    return ConflictError(f"Phiếu này đã được gửi lúc {when}; mỗi phiếu chỉ gửi được một lần.",
+                         code="already_submitted",
+                         extra={"submitted_at": utc_iso(link.submitted_at) if link.submitted_at else None,
+                                "submitted_at_label": when, "receipt": link.receipt})
+
+
+def save_draft(token: str | None, answers: object, ip: str, ua: str, now: datetime) -> dict:
+    link, _ = _resolve(token, ip, now)
+    campaign, _, window = _context(link, now, writing=True)
+    if link.state == "submitted":
+        raise _already(link)
+    definition = _questionnaire(campaign.cid, link.qid, int(link.q_version))
+    clean = q_rules.validate_answers(definition, answers if isinstance(answers, dict) else {}, complete=False)
+    if link.state == "sent" and link.opened_at is None:
+        store.record_open(link, now, ip, ua)
+    closes = datetime.fromisoformat(window["closes_at"].replace("Z", "+00:00"))
+    store.save_draft(link, clean, now, closes + timedelta(days=30))
+    return {"saved_at": utc_iso(now), "saved_at_label": local_datetime(now)}
+
+
+def submit(token: str | None, answers: object, ip: str, ua: str, now: datetime,
+           random_bytes: Callable[[int], bytes]) -> dict:
+    """Exactly once: any number of concurrent submits of one link store one response; the others get 409."""
+    link, digest = _resolve(token, ip, now)
+    campaign, _, _ = _context(link, now, writing=True)
+    if link.state == "submitted":
+        raise _already(link)
+    definition = _questionnaire(campaign.cid, link.qid, int(link.q_version))
+    clean = q_rules.validate_answers(definition, answers if isinstance(answers, dict) else {}, complete=True)
+    receipt = _receipt(random_bytes(5))
+    response = ResponseModel(unit_key=link.unit_key, response_id=random_bytes(12).hex(), qid=link.qid,
+                             q_version=int(link.q_version), group=link.group, purpose=link.purpose, answers=clean,
+                             scores=q_rules.score(definition, clean), submitted_at=now)
+    for _ in range(3):  # a concurrent first-open may move the link between our read and our write
+        if store.submit(link, digest, response, now, ip=ip, ua=ua, receipt=receipt):
+            store.delete_draft(link)
+            return {"receipt": receipt, "submitted_at": utc_iso(now), "submitted_at_label": local_datetime(now)}
+        fresh = link_store.get_link(link.unit_key, link.slot)
+        if fresh is None or digest not in (fresh.token_hashes or []):
+            raise LinkGoneError(UNKNOWN)
+        if fresh.state == "submitted":
+            raise _already(fresh)
+        link = fresh
+    raise ConflictError("Phiếu đang được cập nhật; vui lòng gửi lại.")
+
+
+def _receipt(raw: bytes) -> str:
+    """A short code people can read out: 8 characters from an alphabet without look-alikes, as XXXX-XXXX."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    number = int.from_bytes(raw, "big")
+    chars = []
+    for _ in range(8):
+        number, index = divmod(number, len(alphabet))
+        chars.append(alphabet[index])
+    return "".join(chars[:4]) + "-" + "".join(chars[4:])
+
+

@@ -1,0 +1,92 @@
+"""The respondent's side: drafts, the first interaction, the exactly-once submit, and guessing limits."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.config import settings
+from chalicelib.store.errors import condition_failed
+from chalicelib.store.models import DraftModel, LinkModel, ResponseModel, StatsModel, ThrottleModel
+
+
+def link_key(link: LinkModel) -> str:
+    return f"{link.unit_key}|{link.slot}"
+
+
+def get_draft(link: LinkModel) -> DraftModel | None:
+    try:
+        return DraftModel.get(link_key(link))
+    except DraftModel.DoesNotExist:
+        return None
+
+
+def save_draft(link: LinkModel, answers: dict, now: datetime, expires: datetime) -> None:
+    DraftModel(link_key=link_key(link), answers=answers, saved_at=now, expires_at=expires).save()
+
+
+def delete_draft(link: LinkModel) -> None:
+    DraftModel(link_key=link_key(link)).delete()
+
+
+def record_open(link: LinkModel, now: datetime, ip: str, ua: str) -> bool:
+    """The first interaction (not the first GET, which mail scanners make): sent → opened, once."""
+    try:
+        with TransactWrite(connection=Connection(region=settings().region)) as tx:
+            tx.update(link, actions=[LinkModel.state.set("opened"), LinkModel.opened_at.set(now),
+                                     LinkModel.open_ip.set(ip), LinkModel.open_ua.set(ua[:400]),
+                                     LinkModel.updated_at.set(now)],
+                      condition=(LinkModel.state == "sent") & LinkModel.opened_at.does_not_exist())
+            for key in ("all", f"{link.group}#{link.purpose}"):
+                tx.update(StatsModel(unit_key=link.unit_key, key=key),
+                          actions=[StatsModel.opened.add(1), StatsModel.sent.add(-1)])
+        return True
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+
+
+def submit(link: LinkModel, digest: str, response: ResponseModel, now: datetime, *, ip: str, ua: str,
+           receipt: str) -> bool:
+    """One conditional transaction: the link moves to submitted only from the state it was read in and while it
+    still holds this token; the response (without identity) is written with it; the counters move too.
+    False when the condition fails (another submit won, or the link changed)."""
+    first_seen = link.opened_at or now
+    actions = [LinkModel.state.set("submitted"), LinkModel.submitted_at.set(now), LinkModel.submit_ip.set(ip),
+               LinkModel.submit_ua.set(ua[:400]), LinkModel.receipt.set(receipt), LinkModel.updated_at.set(now),
+               LinkModel.seconds_spent.set(max(0, int((now - first_seen).total_seconds())))]
+    if link.opened_at is None:
+        actions += [LinkModel.opened_at.set(now), LinkModel.open_ip.set(ip), LinkModel.open_ua.set(ua[:400])]
+    try:
+        with TransactWrite(connection=Connection(region=settings().region)) as tx:
+            tx.update(link, actions=actions,
+                      condition=(LinkModel.state == link.state) & LinkModel.token_hashes.contains(digest))
+            tx.save(response, condition=ResponseModel.response_id.does_not_exist())
+            for key in ("all", f"{link.group}#{link.purpose}"):
+                tx.update(StatsModel(unit_key=link.unit_key, key=key),
+                          actions=[StatsModel.submitted.add(1), getattr(StatsModel, link.state).add(-1)])
+        return True
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+
+
+def count_miss(ip: str, now: datetime, window: timedelta) -> int:
+    """Count one unknown-token attempt from `ip` in the current window; returns the count so far."""
+    bucket = int(now.timestamp() // window.total_seconds())
+    item = ThrottleModel(key=f"survey-miss:{ip}:{bucket}")
+    item.update(actions=[ThrottleModel.failures.add(1), ThrottleModel.expires_at.set(now + window * 2)])
+    return int(item.failures)
+
+
+def misses(ip: str, now: datetime, window: timedelta) -> int:
+    bucket = int(now.timestamp() // window.total_seconds())
+    try:
+        return int(ThrottleModel.get(f"survey-miss:{ip}:{bucket}").failures)
+    except ThrottleModel.DoesNotExist:
+        return 0
+

@@ -1,0 +1,175 @@
+"""The respondent's survey through the API: reading, drafts, the exactly-once submit, abuse limits."""
+import json
+import threading
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import boto3
+import pytest
+
+from builders import person, roster_workbook
+from outbox import run_all, sent_mails, ses_backend, token_of
+from chalicelib.store.models import DraftModel, LinkModel, ResponseModel, StatsModel
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def links(api, tokens, clock):
+    """Demo campaign, unit 01: `n` respondents of group 1 dispatched; returns their tokens from the mails."""
+    def make(n: int = 2) -> list[str]:
+        ses_backend().max_send_rate = 1000
+        rows = [person(i, group="1", agency="HĐND tỉnh") for i in range(1, n + 1)]
+        r = api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"],
+                     headers={"content-type": XLSX}, raw=roster_workbook(rows))
+        assert r.status_code == 200, r.data
+        api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"])
+        assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
+        run_all(api)
+        return [token_of(m) for m in sent_mails()]
+    return make
+
+
+def get(api, token, ip="10.20.0.1"):
+    return api.call("GET", "/survey", headers={"x-survey-token": token}, ip=ip)
+
+
+def answers_for(survey: dict, pick: int = 0) -> dict:
+    out = {}
+    for section in survey["questionnaire"]["sections"]:
+        for q in section["questions"]:
+            if q["type"] == "single":
+                out[q["id"]] = q["options"][pick % len(q["options"])]["value"]
+            elif q["type"] == "multi":
+                out[q["id"]] = [q["options"][0]["value"]]
+            elif q["required"]:
+                out[q["id"]] = "Ý kiến"
+    return out
+
+
+def test_opening_a_link_shows_the_questionnaire_and_changes_nothing(api, links):
+    [token, _] = links()
+    before = LinkModel.get("demo#01", LinkModel.query("demo#01").next().slot)
+    r = get(api, token)
+    assert r.status_code == 200, r.data
+    body = r.data
+    assert body["state"] == "open" and body["unit"]["name"] == "Hà Nội"
+    assert body["group"]["name"] == "Đại biểu HĐND cấp tỉnh" and body["purpose_name"] == "Phiếu đánh giá địa phương"
+    assert body["questionnaire"]["sample"] is True and "Bảo mật" not in body["confidentiality"][:0]
+    assert all("score" not in o for s in body["questionnaire"]["sections"] for q in s["questions"]
+               for o in q["options"])
+    after = [link for link in LinkModel.query("demo#01")]
+    assert {link.state for link in after} == {"sent"} and all(link.opened_at is None for link in after)
+    assert before.state == "sent"
+
+
+def test_a_draft_is_saved_restored_and_its_first_save_records_the_open(api, links):
+    [token, _] = links()
+    survey = get(api, token).data
+    some = dict(list(answers_for(survey).items())[:3])
+    r = api.call("PUT", "/survey/draft", {"answers": some}, headers={"x-survey-token": token,
+                                                                      "user-agent": "Mozilla/5.0 Test"}, ip="10.20.0.7")
+    assert r.status_code == 200 and r.data["saved_at_label"]
+    assert get(api, token).data["draft"]["answers"] == some
+    opened = [link for link in LinkModel.query("demo#01") if link.state == "opened"]
+    assert len(opened) == 1 and opened[0].open_ip == "10.20.0.7" and opened[0].open_ua == "Mozilla/5.0 Test"
+    assert int(StatsModel.get("demo#01", "all").opened) == 1
+
+
+def test_a_submit_stores_the_answers_apart_from_the_identity_and_only_once(api, links, clock):
+    [token, _] = links()
+    survey = get(api, token).data
+    api.call("PUT", "/survey/draft", {"answers": {}}, headers={"x-survey-token": token})
+    clock.at(clock() + timedelta(minutes=12))
+    r = api.call("POST", "/survey/submit", {"answers": answers_for(survey)}, headers={"x-survey-token": token},
+                 ip="10.20.0.9")
+    assert r.status_code == 201, r.data
+    assert len(r.data["receipt"]) == 9 and r.data["receipt"][4] == "-"
+    [response] = list(ResponseModel.query("demo#01"))
+    stored = json.dumps(response.attribute_values, default=str)
+    link = next(link for link in LinkModel.query("demo#01") if link.state == "submitted")
+    assert link.email not in stored and link.full_name not in stored and link.rid not in stored
+    assert link.seconds_spent == 720 and link.submit_ip == "10.20.0.9" and link.receipt == r.data["receipt"]
+    assert DraftModel.count() == 0
+    again = api.call("POST", "/survey/submit", {"answers": answers_for(survey)}, headers={"x-survey-token": token})
+    assert again.status_code == 409 and again.data["code"] == "already_submitted"
+    assert again.data["submitted_at_label"] == r.data["submitted_at_label"]
+    reopened = get(api, token).data
+    assert reopened["state"] == "submitted" and reopened["receipt"] == r.data["receipt"]
+    assert len(list(ResponseModel.query("demo#01"))) == 1
+    totals = StatsModel.get("demo#01", "all")
+    assert (int(totals.submitted), int(totals.sent) + int(totals.opened)) == (1, 1)
+
+
+def test_answers_are_checked_against_the_questionnaire_naming_each_question(api, links):
+    [token, _] = links()
+    survey = get(api, token).data
+    first = survey["questionnaire"]["sections"][0]["questions"][0]
+    partial = answers_for(survey)
+    del partial[first["id"]]
+    r = api.call("POST", "/survey/submit", {"answers": partial}, headers={"x-survey-token": token})
+    assert r.status_code == 422 and r.data["details"][0]["question"] == first["id"]
+    bad = api.call("PUT", "/survey/draft", {"answers": {first["id"]: "không-có"}}, headers={"x-survey-token": token})
+    assert bad.status_code == 422 and bad.data["details"][0]["question"] == first["id"]
+    assert list(ResponseModel.query("demo#01")) == []
+
+
+def test_unknown_and_malformed_tokens_get_the_same_answer_and_guessers_are_stopped(api, links):
+    [token, _] = links()
+    unknown = get(api, "A" * 43, ip="10.99.0.1")
+    malformed = get(api, "<script>", ip="10.99.0.1")
+    missing = api.call("GET", "/survey", ip="10.99.0.1")
+    assert unknown.status_code == malformed.status_code == missing.status_code == 404
+    assert unknown.body == malformed.body == missing.body
+    for i in range(17):
+        get(api, f"guess{i}", ip="10.99.0.1")
+    blocked = get(api, token, ip="10.99.0.1")
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    assert get(api, token, ip="10.99.0.2").status_code == 200
+
+
+def test_after_the_deadline_a_link_no_longer_works(api, links, clock):
+    [token, other] = links()
+    survey = get(api, token).data
+    assert api.call("POST", "/survey/submit", {"answers": answers_for(survey)},
+                    headers={"x-survey-token": other}).status_code == 201
+    clock.at(clock() + timedelta(days=62))
+    closed = get(api, token)
+    assert closed.status_code == 423 and closed.data["code"] == "survey_closed"
+    late = api.call("POST", "/survey/submit", {"answers": answers_for(survey)}, headers={"x-survey-token": token})
+    assert late.status_code == 423
+    assert get(api, other).data["state"] == "submitted"  # a respondent can still see their receipt
+
+
+def test_a_body_over_the_limit_is_refused(api, links):
+    [token, _] = links()
+    r = api.call("PUT", "/survey/draft", raw=b'{"answers": {"x": "' + b"a" * 300_000 + b'"}}',
+                 headers={"x-survey-token": token})
+    assert r.status_code == 413
+
+
+def test_two_hundred_concurrent_submits_at_twenty_links_store_exactly_twenty_responses(api, links):
+    tokens = links(20)
+    assert len(tokens) == 20
+    survey = get(api, tokens[0]).data
+    answers = answers_for(survey)
+    statuses, lock = [], threading.Lock()
+    barrier = threading.Barrier(40)
+
+    def fire(token: str) -> None:
+        barrier.wait()
+        r = api.call("POST", "/survey/submit", {"answers": answers}, headers={"x-survey-token": token})
+        with lock:
+            statuses.append(r.status_code)
+
+    for wave in range(5):  # 5 waves of 40 threads: 10 submits per link in all
+        threads = [threading.Thread(target=fire, args=(tokens[(wave * 40 + i) % 20],)) for i in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(statuses) == 200
+    assert statuses.count(201) == 20 and statuses.count(409) == 180
+    assert len(list(ResponseModel.query("demo#01"))) == 20
+    assert int(StatsModel.get("demo#01", "all").submitted) == 20
