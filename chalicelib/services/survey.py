@@ -67,15 +67,16 @@ def _questionnaire(cid: str, qid: str, version: int) -> dict:
 
 
 def _resolve(token: str | None, ip: str, now: datetime) -> tuple[LinkModel, str]:
-    """The link behind a token, refusing guessers, unknown and revoked tokens alike."""
-    if store.misses(ip, now, MISS_WINDOW) >= MISS_LIMIT:
-        raise RateLimitedError("Có quá nhiều lần mở đường dẫn không hợp lệ từ địa chỉ mạng này. Vui lòng thử lại "
-                               "sau ít phút.", int(MISS_WINDOW.total_seconds()))
+    """The link behind a token. Unknown, malformed and revoked tokens take one path and get one answer; an IP
+    that keeps presenting them is answered 429 (a valid link is still served: respondents of one office share an
+    address, and nobody finds a valid 256-bit token by guessing)."""
     digest = token_hash((token or "").strip()[:200])
     record = link_store.get_token(digest)
     link = link_store.get_link(record.unit_key, record.slot) if record else None
     if link is None or digest not in (link.token_hashes or []):
-        store.count_miss(ip, now, MISS_WINDOW)
+        if store.count_miss(ip, now, MISS_WINDOW) > MISS_LIMIT:
+            raise RateLimitedError("Có quá nhiều lần mở đường dẫn không hợp lệ từ địa chỉ mạng này. Vui lòng thử "
+                                   "lại sau ít phút.", int(MISS_WINDOW.total_seconds()))
         raise LinkGoneError(UNKNOWN)
     return link, digest
 
@@ -94,7 +95,7 @@ def _context(link: LinkModel, now: datetime, *, writing: bool) -> tuple[Campaign
         info = window.to_dict(now, campaign.timezone)
         if window.state(now) == "upcoming":
             raise PhaseClosedError(f"Đợt khảo sát chưa bắt đầu (mở từ ngày {info['opens_label']}).",
-                                   code="survey_closed")
+                                   code="survey_not_open")
         raise PhaseClosedError(f"Đợt khảo sát đã kết thúc ({info['deadline_label']}); phiếu không còn được tiếp "
                                "nhận.", code="survey_closed")
     return campaign, unit, window.to_dict(now, campaign.timezone)

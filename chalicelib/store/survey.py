@@ -83,10 +83,3 @@ def count_miss(ip: str, now: datetime, window: timedelta) -> int:
     return int(item.failures)
 
 
-def misses(ip: str, now: datetime, window: timedelta) -> int:
-    bucket = int(now.timestamp() // window.total_seconds())
-    try:
-        return int(ThrottleModel.get(f"survey-miss:{ip}:{bucket}").failures)
-    except ThrottleModel.DoesNotExist:
-        return 0
-

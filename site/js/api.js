@@ -6,6 +6,7 @@
 // - A 401 on an authenticated call clears the session and sends the user to the login page.
 // - Binary transfers: the roster template comes through fetch as a Blob; a roster upload goes through
 //   XMLHttpRequest, the one browser API that reports upload progress.
+// - A respondent's survey calls carry no session: the link's token goes in the X-Survey-Token header only.
 
 const FALLBACK_API_URL = 'http://127.0.0.1:8000';
 const SESSION_KEY = 'cchc.session';
@@ -110,8 +111,8 @@ export function requireSession(role = null) {
 
 // ---- transport -------------------------------------------------------------------------------------------
 
-async function request(method, path, { body, auth = true } = {}) {
-  const headers = { Accept: 'application/json' };
+async function request(method, path, { body, auth = true, extraHeaders = null, keepalive = false } = {}) {
+  const headers = { Accept: 'application/json', ...(extraHeaders || {}) };
   const current = session();
   if (auth) {
     if (!current) {
@@ -125,6 +126,8 @@ async function request(method, path, { body, auth = true } = {}) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  // keepalive lets a request outlive the page (a draft saved as the tab closes); browsers cap it at 64 KB.
+  if (keepalive && (!init.body || new TextEncoder().encode(init.body).length < 60000)) init.keepalive = true;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
   init.signal = controller.signal;
@@ -399,4 +402,30 @@ export function submitRoster(cid, unit) {
 /** The ministry reopens a sent roster (reason required). */
 export function reopenRoster(cid, unit, reason) {
   return request('DELETE', rosterPath(cid, unit, '/submit'), { body: { reason } });
+}
+
+// ---- survey (the respondent's link) ------------------------------------------------------------------------
+//
+// The link's token travels only in the X-Survey-Token header: never in a URL (server logs, Referer, history).
+// These calls carry no session: a respondent has no account.
+
+const SURVEY_HEADER = 'X-Survey-Token';
+
+function surveyRequest(method, path, token, options = {}) {
+  return request(method, path, { ...options, auth: false, extraHeaders: { [SURVEY_HEADER]: token } });
+}
+
+/** GET /survey: the questionnaire, the respondent's unit and group, the deadline, the draft or the receipt. */
+export function survey(token) {
+  return surveyRequest('GET', '/survey', token);
+}
+
+/** PUT /survey/draft {answers} → {saved_at, saved_at_label}. `keepalive`: may finish after the page is gone. */
+export function saveSurveyDraft(token, answers, { keepalive = false } = {}) {
+  return surveyRequest('PUT', '/survey/draft', token, { body: { answers }, keepalive });
+}
+
+/** POST /survey/submit {answers} → {receipt, submitted_at, submitted_at_label}; a link submits once (409). */
+export function submitSurvey(token, answers) {
+  return surveyRequest('POST', '/survey/submit', token, { body: { answers } });
 }

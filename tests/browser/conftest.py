@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -28,8 +28,28 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from dev.stack import (DEFAULT_REGION, SiteServer, aws_environment, child_environment,  # noqa: E402
-                       free_port, stage_environment, wait_for_http)
+from dev.stack import (DEFAULT_REGION, DataJsonMailSource, OutboxWriter, SiteServer,  # noqa: E402
+                       aws_environment, child_environment, free_port, stage_environment, wait_for_http)
+
+
+# Run in a child process with the stack's environment: the queue handlers of the app, fed from moto's SQS the way
+# the launcher's workers feed them (dev/stack.py QueueRunner), without the scheduled handlers (whose notifications
+# other tests would see). Stops once the queues have stayed empty for a moment after handling something.
+_DRAIN = """
+import os, sys, time
+from dev.stack import QueueRunner, load_chalice_app, sqs_sources
+overrides = {k: v for k, v in os.environ.items() if k.startswith("CCHC_")}
+app, config = load_chalice_app(sys.argv[1], "local", overrides)
+endpoint, region = os.environ["AWS_ENDPOINT_URL"], os.environ["AWS_REGION"]
+runners = [QueueRunner(app, source, endpoint, config, region) for source in sqs_sources(app)]
+deadline, handled, idle = time.monotonic() + float(sys.argv[2]), 0, 0
+while time.monotonic() < deadline and (idle < 3 or not handled):
+    done = sum(r.run_once(wait_seconds=0) for r in runners)
+    handled, idle = handled + done, 0 if done else idle + 1
+    if not done:
+        time.sleep(0.3)
+print(handled)
+"""
 
 
 @dataclass
@@ -37,10 +57,26 @@ class Stack:
     site_url: str
     api_url: str
     credentials: dict
+    moto_url: str = ""
+    env: dict = field(default_factory=dict, repr=False)
+    outbox: Path | None = None  # the folder the site's /outbox/ page shows
 
     def login_of(self, who: str) -> tuple[str, str]:
         entry = self.credentials["admin"] if who == "admin" else self.credentials["units"][who]
         return entry["username"], entry["password"]
+
+    def drain_queues(self, timeout: float = 60.0) -> int:
+        """Deliver the waiting SQS messages (dispatch jobs, then their mails) to the app's handlers; returns how
+        many were handled."""
+        done = subprocess.run([sys.executable, "-c", _DRAIN, str(ROOT), str(timeout)], env=self.env, cwd=ROOT,
+                              capture_output=True, timeout=timeout + 60)
+        assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+        return int(done.stdout.decode().strip().splitlines()[-1])
+
+    def collect_mail(self) -> list[Path]:
+        """The outbox writer's job, done once: every mail moto's SES accepted since the last call becomes an .eml
+        in the outbox (shown at /outbox/ on the site). Returns the new files."""
+        return OutboxWriter(self.outbox, DataJsonMailSource(self.moto_url)).poll_once()
 
 
 def _start(argv: list[str], env: dict, log: Path) -> subprocess.Popen:
@@ -107,7 +143,8 @@ def stack(tmp_path_factory):
             wait_for_http(api_url + "/health", timeout=30, proc=api)
         except (RuntimeError, TimeoutError) as exc:
             raise AssertionError(f"{exc}\n{_tail(tmp / 'api.log')}") from None
-        yield Stack(site.url, api_url, json.loads(credentials.read_text(encoding="utf-8")))
+        yield Stack(site.url, api_url, json.loads(credentials.read_text(encoding="utf-8")), moto_url, env,
+                    tmp / "outbox")
     finally:
         site.stop()
         for proc in reversed(procs):
