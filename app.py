@@ -1,13 +1,14 @@
 """The Chalice app: registers blueprints, schedules and queue handlers. No logic lives here."""
 from chalice import Chalice, Rate
 
-from chalicelib.api import auth, campaigns, dispatch, questionnaires, roster, survey, system, units
+from chalicelib.api import auth, campaigns, dispatch, progress, questionnaires, roster, survey, system, units
 from chalicelib.config import settings
 
 app = Chalice(app_name="cchc")
 app.api.binary_types.extend(roster.BINARY)
 
-for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp, roster.bp, dispatch.bp, questionnaires.bp, survey.bp):
+for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp, roster.bp, dispatch.bp, questionnaires.bp, survey.bp,
+                  progress.bp):
     app.register_blueprint(blueprint)
 
 

@@ -42,6 +42,9 @@ def roster_workbook(rows: list[list], *, header: list | None = None, above: list
     ws.append(header or HEADER)
     for row in rows:
         ws.append(row)
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # typed as text (Excel's leading apostrophe), not a formula
     for ref in merges:
         ws.merge_cells(ref)
     out = io.BytesIO()

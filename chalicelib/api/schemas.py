@@ -112,3 +112,20 @@ SURVEY = obj(state={"type": "string", "enum": ["open", "submitted"]},
 ANSWERS_REQ = {"type": "object", "required": ["answers"], "properties": {"answers": {"type": "object"}}}
 DRAFT_SAVED = obj(saved_at=STR, saved_at_label=STR)
 RECEIPT = obj(receipt=STR, submitted_at=STR, submitted_at_label=STR)
+
+_COUNTS = {s: INT for s in ("issued", "sent", "opened", "submitted", "bounced", "failed", "total", "reminders",
+                            "mailed")}
+COUNTS = obj(**_COUNTS, rate={"type": "number"})
+_LINK_STATUS = obj(purpose=STR, purpose_name=STR, state=STR, state_name=STR, sent_at=NSTR, opened_at=NSTR,
+                   submitted_at=NSTR, submitted_at_label=NSTR, reminders=INT, problem=NSTR)
+_PERSON = obj(rid=STR, order=INT, full_name=STR, position=NSTR, agency=NSTR, group=STR, group_name=STR, email=STR,
+              links=arr(_LINK_STATUS))
+UNIT_PROGRESS = obj(["campaign", "unit", "totals", "by_group"], campaign=STR,
+                    unit=obj(code=STR, name=STR, full_name=STR), roster_status=STR, annulled=BOOL, totals=COUNTS,
+                    by_group=arr(obj(group=STR, group_name=STR, purpose=STR, purpose_name=STR, **_COUNTS,
+                                     rate={"type": "number"})),
+                    people_total=INT, matched=INT, offset=INT, limit=INT, people=arr(_PERSON))
+NATIONAL_PROGRESS = obj(campaign=STR, name=STR, rosters_submitted=INT, totals=COUNTS,
+                        units=arr(obj(code=STR, name=STR, roster_status=STR, roster_total=INT, annulled=BOOL,
+                                      **_COUNTS, rate={"type": "number"})))
+EXPORT_LINK = obj(url=STR, filename=STR, size=INT, expires_in=INT)

@@ -142,7 +142,8 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
         issued = queued = 0
         counts: dict[str, dict[str, int]] = {}
         roster = roster_store.rows(cid, unit_code, unit.roster_gen,
-                                   attributes=["unit_key", "sk", "rid", "group", "questionnaires", "email", "full_name"])
+                                   attributes=["unit_key", "sk", "rid", "group", "questionnaires", "email", "full_name",
+                                               "agency", "position"])
         for rows in _chunks(roster, CHUNK):
             new_links, tokens, mails = [], [], []
             for row in rows:
@@ -158,7 +159,8 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
                     if link is None:
                         link = LinkModel(unit_key=unit_key, slot=key, rid=row.rid, purpose=purpose, qid=qid,
                                          q_version=version, group=row.group, email=row.email,
-                                         full_name=row.full_name, state="issued", token_hashes=[digest],
+                                         full_name=row.full_name, agency=row.agency, position=row.position,
+                                         state="issued", token_hashes=[digest],
                                          issued_at=now, queued_at=now, updated_at=now)
                         new_links.append(link)
                         for stat in ("all", f"{row.group}#{purpose}"):

@@ -96,6 +96,8 @@ class LinkModel(Model):
     group = UnicodeAttribute()
     email = UnicodeAttribute()
     full_name = UnicodeAttribute()
+    agency = UnicodeAttribute(null=True)  # copied from the roster so progress is one Query
+    position = UnicodeAttribute(null=True)
     state = UnicodeAttribute()  # issued | sent | opened | submitted | bounced | failed
     token_hashes = ListAttribute(of=UnicodeAttribute, default=list)  # every live token (one per mail sent)
     queued_at = UTCDateTimeAttribute(null=True)  # last mail handed to the mail queue

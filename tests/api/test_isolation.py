@@ -24,6 +24,7 @@ PROVINCE_MAY = {
     ("POST", "/campaigns/{cid}/units/{unit}/roster/imports"), ("GET", "/campaigns/{cid}/units/{unit}/roster"),
     ("POST", "/campaigns/{cid}/units/{unit}/roster"), ("PATCH", "/campaigns/{cid}/units/{unit}/roster/{rid}"),
     ("DELETE", "/campaigns/{cid}/units/{unit}/roster/{rid}"), ("POST", "/campaigns/{cid}/units/{unit}/roster/submit"),
+    ("GET", "/campaigns/{cid}/units/{unit}/progress"), ("GET", "/campaigns/{cid}/units/{unit}/progress.xlsx"),
     ("POST", "/campaigns/{cid}/units/{unit}/reminders"), ("POST", "/campaigns/{cid}/units/{unit}/roster/{rid}/email"),
     ("GET", "/campaigns/{cid}/questionnaires"), ("GET", "/campaigns/{cid}/questionnaires/{qid}"),
     ("GET", "/campaigns/{cid}/questionnaires/{qid}/workbook"),

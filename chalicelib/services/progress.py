@@ -1,0 +1,147 @@
+"""Survey progress ("Chi tiết tiến độ khảo sát"): who has answered, never what.
+
+A province's progress is one Query of its links plus its counters (kept on every state change, so a submit shows
+within seconds); the ministry's national view reads every unit's counters in one batch."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from chalicelib.domain import links as rules
+from chalicelib.domain.access import Actor, require_ministry, require_unit
+from chalicelib.domain.text import fold
+from chalicelib.domain.timefmt import local_datetime, utc_iso
+from chalicelib.errors import ValidationError
+from chalicelib.store import campaigns as campaign_store
+from chalicelib.store import files
+from chalicelib.store import links as link_store
+from chalicelib.store.models import LinkModel, StatsModel
+
+STATES = ("issued", "sent", "opened", "submitted", "bounced", "failed")
+FILTER_STATES = ("not_sent", "sent", "opened", "submitted", "bounced", "pending")
+
+
+def _rate(submitted: int, total: int) -> float:
+    return round(100.0 * submitted / total, 1) if total else 0.0
+
+
+def _counts(item: StatsModel | None) -> dict:
+    values = {s: max(0, int(getattr(item, s) or 0)) if item else 0 for s in STATES}
+    total = sum(values.values())
+    return {**values, "total": total, "reminders": int(item.reminders or 0) if item else 0,
+            "mailed": values["sent"] + values["opened"] + values["submitted"],
+            "rate": _rate(values["submitted"], total)}
+
+
+def _link_view(link: LinkModel) -> dict:
+    def at(value):
+        return utc_iso(value) if value else None
+
+    return {"purpose": link.purpose, "purpose_name": rules.PURPOSE_NAMES.get(link.purpose, link.purpose),
+            "state": link.state, "state_name": rules.STATE_NAMES.get(link.state, link.state),
+            "sent_at": at(link.sent_at), "opened_at": at(link.opened_at), "submitted_at": at(link.submitted_at),
+            "submitted_at_label": local_datetime(link.submitted_at) if link.submitted_at else None,
+            "reminders": int(link.reminders or 0), "problem": link.problem}
+
+
+def _matches(person: dict, status: str | None) -> bool:
+    states = {link["state"] for link in person["links"]}
+    return {None: True, "not_sent": bool(states & {"issued", "failed"}), "sent": "sent" in states,
+            "opened": "opened" in states, "submitted": states == {"submitted"}, "bounced": "bounced" in states,
+            "pending": bool(states - {"submitted"})}[status]
+
+
+def unit_progress(actor: Actor, cid: str, unit: str, *, group: str | None = None, status: str | None = None,
+                  agency: str | None = None, search: str | None = None, limit: int | None = 50, offset: int = 0,
+                  people: bool = True) -> dict:
+    """Totals per group and questionnaire, and a page of respondents with each link's status (`limit=None`:
+    everyone, for exports)."""
+    require_unit(actor, unit)
+    if status and status not in FILTER_STATES:
+        raise ValidationError(f"Trạng thái lọc không hợp lệ; chọn một trong: {', '.join(FILTER_STATES)}.",
+                              details=[{"field": "status"}])
+    campaign = campaign_store.get_campaign(cid)
+    unit_item = campaign_store.get_unit(cid, unit)
+    unit_key = f"{cid}#{unit}"
+    stats = {s.key: s for s in link_store.stats(unit_key)}
+    groups = {g["code"]: g["name"] for g in campaign.groups}
+    breakdown = []
+    for g in campaign.groups:
+        for purpose in g.get("questionnaires") or ["locality"]:
+            counts = _counts(stats.get(f"{g['code']}#{purpose}"))
+            if counts["total"]:
+                breakdown.append({"group": g["code"], "group_name": g["name"], "purpose": purpose,
+                                  "purpose_name": rules.PURPOSE_NAMES.get(purpose, purpose), **counts})
+    result = {"campaign": cid, "unit": {"code": unit, "name": unit_item.name, "full_name": unit_item.full_name},
+              "roster_status": unit_item.roster_status or "draft",
+              "annulled": bool(unit_item.annulled_at), "totals": _counts(stats.get("all")), "by_group": breakdown}
+    if not people:
+        return result
+    persons: dict[str, dict] = {}
+    for link in link_store.unit_links(unit_key):  # one Query; answers are never read here
+        person = persons.get(link.rid)
+        if person is None:
+            person = persons[link.rid] = {"rid": link.rid, "order": int(link.rid.split("-", 1)[0]),
+                                          "full_name": link.full_name, "position": link.position,
+                                          "agency": link.agency, "group": link.group,
+                                          "group_name": groups.get(link.group, link.group), "email": link.email,
+                                          "links": []}
+        person["links"].append(_link_view(link))
+    wanted_agency = fold(agency) if agency else None
+    wanted = fold(search) if search else None
+    selected = [p for p in persons.values()
+                if (not group or p["group"] == group) and _matches(p, status)
+                and (not wanted_agency or wanted_agency in fold(p["agency"] or ""))
+                and (not wanted or wanted in fold(f"{p['full_name']} {p['email']}"))]
+    limit = max(1, min(limit, 500)) if limit is not None else max(1, len(selected))
+    result.update({"people_total": len(persons), "matched": len(selected), "offset": offset, "limit": limit,
+                   "people": selected[offset:offset + limit]})
+    return result
+
+
+def national(actor: Actor, cid: str, sort: str = "code") -> dict:
+    require_ministry(actor)
+    campaign = campaign_store.get_campaign(cid)
+    units = campaign_store.list_units(cid)
+    stats = {s.unit_key: s for s in StatsModel.batch_get([(f"{cid}#{u.unit}", "all") for u in units])}
+    rows = []
+    for u in units:
+        counts = _counts(stats.get(f"{cid}#{u.unit}"))
+        rows.append({"code": u.unit, "name": u.name, "roster_status": u.roster_status or "draft",
+                     "roster_total": sum(int(v) for v in u.roster_counts.as_dict().values()),
+                     "annulled": bool(u.annulled_at), **counts})
+    keys: dict[str, Callable] = {"code": lambda r: r["code"], "name": lambda r: fold(r["name"]),
+                                 "rate": lambda r: (-r["rate"], r["code"]),
+                                 "submitted": lambda r: (-r["submitted"], r["code"]),
+                                 "bounced": lambda r: (-r["bounced"], r["code"])}
+    if sort not in keys:
+        raise ValidationError(f"Sắp xếp theo: {', '.join(keys)}.", details=[{"field": "sort"}])
+    rows.sort(key=keys[sort])
+    totals = {s: sum(r[s] for r in rows) for s in (*STATES, "total", "reminders", "mailed")}
+    totals["rate"] = _rate(totals["submitted"], totals["total"])
+    return {"campaign": cid, "name": campaign.name, "units": rows, "totals": totals,
+            "rosters_submitted": sum(1 for r in rows if r["roster_status"] == "submitted")}
+
+
+def unit_export(actor: Actor, cid: str, unit: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+    from chalicelib.formats import progress_xlsx
+
+    data = unit_progress(actor, cid, unit, limit=None)
+    content = progress_xlsx.unit_workbook(data, local_datetime(now))
+    name = f"tien-do-khao-sat-{cid}-{unit}.xlsx"
+    return _link(f"exports/{cid}/{unit}/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, name, now)
+
+
+def national_export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+    from chalicelib.formats import progress_xlsx
+
+    content = progress_xlsx.national_workbook(national(actor, cid), local_datetime(now))
+    name = f"tien-do-khao-sat-{cid}-toan-quoc.xlsx"
+    return _link(f"exports/{cid}/national/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, name, now)
+
+
+def _link(key: str, content: bytes, name: str, now: datetime) -> dict:
+    from chalicelib.formats.roster_xlsx import XLSX
+
+    url = files.put_export(key, content, XLSX, name, expires=900)
+    return {"url": url, "filename": name, "size": len(content), "expires_in": 900}
