@@ -1,14 +1,15 @@
 """The Chalice app: registers blueprints, schedules and queue handlers. No logic lives here."""
 from chalice import Chalice, Rate
 
-from chalicelib.api import auth, campaigns, dispatch, progress, questionnaires, roster, survey, system, units
+from chalicelib.api import (auth, campaigns, dispatch, integrity, progress, questionnaires, roster, survey, system,
+                            units)
 from chalicelib.config import settings
 
 app = Chalice(app_name="cchc")
 app.api.binary_types.extend(roster.BINARY)
 
 for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp, roster.bp, dispatch.bp, questionnaires.bp, survey.bp,
-                  progress.bp):
+                  progress.bp, integrity.bp):
     app.register_blueprint(blueprint)
 
 
@@ -28,6 +29,15 @@ def auto_reminders(event):
     from chalicelib.services import dispatch as dispatch_service
 
     return {"units": dispatch_service.auto_reminders(runtime.now(), runtime.random_bytes)}
+
+
+@app.schedule(Rate(30, unit=Rate.MINUTES), name="integrity-scan")
+def integrity_scan(event):
+    """Incremental integrity scan of every campaign whose survey is running."""
+    from chalicelib.runtime import runtime
+    from chalicelib.services import integrity as integrity_service
+
+    return {"units": integrity_service.scheduled_scan(runtime.now())}
 
 
 @app.on_sqs_message(queue=settings().jobs_queue, batch_size=1, name="jobs")

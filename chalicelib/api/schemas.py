@@ -129,3 +129,9 @@ NATIONAL_PROGRESS = obj(campaign=STR, name=STR, rosters_submitted=INT, totals=CO
                         units=arr(obj(code=STR, name=STR, roster_status=STR, roster_total=INT, annulled=BOOL,
                                       **_COUNTS, rate={"type": "number"})))
 EXPORT_LINK = obj(url=STR, filename=STR, size=INT, expires_in=INT)
+
+INTEGRITY = obj(["campaign", "units"], campaign=STR, scanned=INT, thresholds={"type": "object"},
+                units=arr(obj(unit=STR, name=STR, score=INT, flagged=BOOL, flags=arr({"type": "object"}),
+                              submitted=INT, responses=INT, scanned_at=STR, scanned_at_label=STR, annulled=BOOL,
+                              annul_reason=NSTR)))
+ANNULMENT = obj(unit=STR, annulled=BOOL, annulled_at=NSTR, annulled_by=NSTR, reason=NSTR)

@@ -117,7 +117,8 @@ def national(actor: Actor, cid: str, sort: str = "code") -> dict:
     if sort not in keys:
         raise ValidationError(f"Sắp xếp theo: {', '.join(keys)}.", details=[{"field": "sort"}])
     rows.sort(key=keys[sort])
-    totals = {s: sum(r[s] for r in rows) for s in (*STATES, "total", "reminders", "mailed")}
+    counted = [r for r in rows if not r["annulled"]]  # annulled results leave every aggregate
+    totals = {s: sum(r[s] for r in counted) for s in (*STATES, "total", "reminders", "mailed")}
     totals["rate"] = _rate(totals["submitted"], totals["total"])
     return {"campaign": cid, "name": campaign.name, "units": rows, "totals": totals,
             "rosters_submitted": sum(1 for r in rows if r["roster_status"] == "submitted")}

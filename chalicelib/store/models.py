@@ -57,6 +57,8 @@ class UnitModel(Model):
     dispatch_lease = UTCDateTimeAttribute(null=True)  # one dispatch job per unit at a time
     dispatch_notified = UnicodeAttribute(null=True)  # the run whose "mails are out" notice was given
     annulled_at = UTCDateTimeAttribute(null=True)  # the ministry cancelled this unit's survey results
+    annulled_by = UnicodeAttribute(null=True)
+    annul_reason = UnicodeAttribute(null=True)
     roster_updated_at = UTCDateTimeAttribute(null=True)
     roster_submitted_at = UTCDateTimeAttribute(null=True)
     roster_submitted_by = UnicodeAttribute(null=True)
@@ -195,6 +197,19 @@ class DispatchModel(Model):
     finished_at = UTCDateTimeAttribute(null=True)
 
 
+class IntegrityModel(Model):
+    """The last integrity scan of a unit: flags, risk score and evidence (ministry only)."""
+    Meta = _meta("integrity")
+    cid = UnicodeAttribute(hash_key=True)
+    unit = UnicodeAttribute(range_key=True)
+    score = NumberAttribute()
+    flags = JSONAttribute()
+    submitted = NumberAttribute()
+    responses = NumberAttribute()
+    activity = UnicodeAttribute()  # the unit's counters when scanned: unchanged means nothing new to scan
+    scanned_at = UTCDateTimeAttribute()
+
+
 class AccountModel(Model):
     Meta = _meta("accounts")
     username = UnicodeAttribute(hash_key=True)
@@ -303,6 +318,6 @@ class QuestionnaireModel(Model):
 
 ALL_MODELS: list[type[Model]] = [CampaignModel, UnitModel, RespondentModel, LinkModel, ResponseModel, DraftModel,
                                  TokenModel, MailModel,
-                                 StatsModel, DispatchModel, AccountModel, SessionModel, ThrottleModel,
+                                 StatsModel, DispatchModel, IntegrityModel, AccountModel, SessionModel, ThrottleModel,
                                  AuditModel, NotificationModel,
                                  QuestionnaireModel]

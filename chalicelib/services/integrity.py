@@ -1,0 +1,142 @@
+"""Integrity: scanning units for interference, the ministry's review, and annulling a unit's survey results.
+
+Scans are incremental (a unit whose counters have not moved since its last scan is skipped) and their results
+are stored, so the ministry's page is one Query. Annulled results stay stored for audit but leave every
+aggregate; annulment is reversible; both directions need a reason, are audited and notified to the province."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Callable
+
+from chalicelib.domain import integrity as rules
+from chalicelib.domain.access import Actor, require_ministry
+from chalicelib.domain.text import clean
+from chalicelib.domain.timefmt import local_datetime, utc_iso
+from chalicelib.errors import ConflictError, ValidationError
+from chalicelib.services import audit
+from chalicelib.store import campaigns as campaign_store
+from chalicelib.store import integrity as store
+from chalicelib.store import links as link_store
+from chalicelib.store.models import IntegrityModel
+
+
+def _question_counts(cid: str, qids: set[str]) -> dict[str, int]:
+    from chalicelib.services import questionnaires
+
+    counts = {}
+    for qid in qids:
+        _, definition = questionnaires.content(cid, qid)
+        counts[qid] = sum(len(s["questions"]) for s in definition["sections"])
+    return counts
+
+
+def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> IntegrityModel | None:
+    unit_key = f"{cid}#{unit}"
+    totals = next((s for s in link_store.stats(unit_key) if s.key == "all"), None)
+    activity = f"{int(totals.opened) if totals else 0}:{int(totals.submitted) if totals else 0}"
+    previous = store.get(cid, unit)
+    if previous is not None and previous.activity == activity and not force:
+        return None
+    links = [rules.LinkFacts(link.slot, link.rid, link.qid, link.open_ip, link.open_ua, link.submit_ip,
+                             link.submit_ua, link.submitted_at, int(link.seconds_spent) if link.seconds_spent
+                             is not None else None, agency=link.agency or "")
+             for link in link_store.unit_links(unit_key)]
+    responses = [rules.ResponseFacts(r.response_id, r.qid, r.answers, r.submitted_at)
+                 for r in store.responses(unit_key)]
+    province_ips = store.login_addresses(unit, now - timedelta(days=365), now)
+    result = rules.evaluate(links, responses, province_ips, _question_counts(cid, {f.qid for f in links}))
+    item = IntegrityModel(cid=cid, unit=unit, score=result["score"], flags=result["flags"],
+                          submitted=result["submitted"], responses=result["responses"], activity=activity,
+                          scanned_at=now)
+    store.save(item)
+    return item
+
+
+def scan(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+    require_ministry(actor)
+    campaign_store.get_campaign(cid)
+    scanned = sum(1 for u in campaign_store.list_units(cid) if scan_unit(cid, u.unit, now) is not None)
+    audit.record(actor, "integrity_scanned", now, cid=cid, details={"units_scanned": scanned},
+                 suffix=random_bytes(4).hex())
+    return {**review(actor, cid), "scanned": scanned}
+
+
+def scheduled_scan(now: datetime) -> int:
+    """Every campaign whose survey is open (or closed less than a week ago)."""
+    from chalicelib.services import campaigns
+
+    scanned = 0
+    for campaign in campaign_store.list_campaigns():
+        window = campaigns.phase_windows(campaign, None).get("survey")
+        if window is None or now < window.opens_at or now > window.closes_at + timedelta(days=7):
+            continue
+        scanned += sum(1 for u in campaign_store.list_units(campaign.cid)
+                       if scan_unit(campaign.cid, u.unit, now) is not None)
+    return scanned
+
+
+def review(actor: Actor, cid: str) -> dict:
+    """Units by risk, with flags and evidence: for the ministry only."""
+    require_ministry(actor)
+    campaign_store.get_campaign(cid)
+    units = {u.unit: u for u in campaign_store.list_units(cid)}
+    items = []
+    for item in store.by_campaign(cid):
+        unit = units.get(item.unit)
+        items.append({"unit": item.unit, "name": unit.name if unit else item.unit, "score": int(item.score),
+                      "flagged": rules.flagged({"score": int(item.score)}), "flags": item.flags,
+                      "submitted": int(item.submitted), "responses": int(item.responses),
+                      "scanned_at": utc_iso(item.scanned_at), "scanned_at_label": local_datetime(item.scanned_at),
+                      "annulled": bool(unit and unit.annulled_at),
+                      "annul_reason": unit.annul_reason if unit else None})
+    items.sort(key=lambda i: (-i["score"], i["unit"]))
+    return {"campaign": cid, "units": items, "thresholds": rules.thresholds_dict()}
+
+
+def _reason(value: object) -> str:
+    reason = clean(value if isinstance(value, str) else "")
+    if not reason:
+        raise ValidationError("Vui lòng nêu lý do.", details=[{"field": "reason", "message": "Vui lòng nêu lý do."}])
+    if len(reason) > 1000:
+        raise ValidationError("Lý do dài tối đa 1000 ký tự.", details=[{"field": "reason"}])
+    return reason
+
+
+def annul(actor: Actor, cid: str, unit: str, reason: object, now: datetime,
+          random_bytes: Callable[[int], bytes]) -> dict:
+    require_ministry(actor)
+    text = _reason(reason)
+    unit_item = campaign_store.get_unit(cid, unit)
+    if not store.set_annulled(cid, unit, now, actor.username, text):
+        raise ConflictError(f"Kết quả khảo sát của {unit_item.full_name} đã bị hủy trước đó.")
+    suffix = random_bytes(4).hex()
+    audit.record(actor, "survey_annulled", now, target=unit, cid=cid, unit=unit, details={"reason": text},
+                 suffix=suffix)
+    audit.notify(cid, [unit, "ministry"], now, "survey_annulled", "Hủy kết quả khảo sát",
+                 f"Bộ Nội vụ đã hủy toàn bộ kết quả khảo sát của {unit_item.full_name} do phát hiện can thiệp trái "
+                 f"quy định vào việc trả lời phiếu. Lý do: {text}", suffix)
+    return status(cid, unit)
+
+
+def reinstate(actor: Actor, cid: str, unit: str, reason: object, now: datetime,
+              random_bytes: Callable[[int], bytes]) -> dict:
+    require_ministry(actor)
+    text = _reason(reason)
+    unit_item = campaign_store.get_unit(cid, unit)
+    if not store.clear_annulled(cid, unit):
+        raise ConflictError(f"Kết quả khảo sát của {unit_item.full_name} không bị hủy.")
+    suffix = random_bytes(4).hex()
+    audit.record(actor, "survey_reinstated", now, target=unit, cid=cid, unit=unit, details={"reason": text},
+                 suffix=suffix)
+    audit.notify(cid, [unit, "ministry"], now, "survey_reinstated", "Khôi phục kết quả khảo sát",
+                 f"Bộ Nội vụ đã khôi phục kết quả khảo sát của {unit_item.full_name}. Lý do: {text}", suffix)
+    return status(cid, unit)
+
+
+def status(cid: str, unit: str) -> dict:
+    item = campaign_store.get_unit(cid, unit)
+    return {"unit": unit, "annulled": bool(item.annulled_at),
+            "annulled_at": utc_iso(item.annulled_at) if item.annulled_at else None,
+            "annulled_by": item.annulled_by, "reason": item.annul_reason}
+
+

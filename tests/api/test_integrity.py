@@ -1,0 +1,72 @@
+"""Integrity scans, the ministry's review, annulment and reinstatement, through the API."""
+import pytest
+
+from builders import person, roster_workbook
+from outbox import run_all, sent_mails, ses_backend, token_of
+from chalicelib.store.models import AuditModel, ResponseModel
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def answered(api, tokens, clock):
+    """Unit 01 (demo): 8 delegates; 6 answer from one computer within minutes (one official filling in)."""
+    ses_backend().max_send_rate = 1000
+    rows = [person(i, group="1", agency="HĐND tỉnh") for i in range(1, 9)]
+    api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"], headers={"content-type": XLSX},
+             raw=roster_workbook(rows))
+    api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"])
+    api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"])
+    run_all(api)
+    links = [token_of(m) for m in sent_mails()]
+    survey = api.call("GET", "/survey", headers={"x-survey-token": links[0]}).data
+    answers = {q["id"]: q["options"][0]["value"] if q["type"] == "single" else [q["options"][0]["value"]]
+               for s in survey["questionnaire"]["sections"] for q in s["questions"] if q["type"] != "text"}
+    for token in links[:6]:
+        r = api.call("POST", "/survey/submit", {"answers": answers}, headers={"x-survey-token": token,
+                                                                             "user-agent": "Chrome/120"},
+                     ip="10.77.0.5")
+        assert r.status_code == 201
+    return links
+
+
+def test_a_scan_flags_the_unit_with_explainable_evidence_for_the_ministry_only(api, tokens, answered):
+    r = api.call("POST", "/campaigns/demo/integrity/scan", token=tokens["admin"])
+    assert r.status_code == 200 and r.data["scanned"] >= 1
+    [unit] = [u for u in r.data["units"] if u["unit"] == "01"]
+    assert unit["flagged"] and {"shared_ip", "shared_device", "too_fast", "straight_lining"} <= {
+        f["rule"] for f in unit["flags"]}
+    evidence = next(f for f in unit["flags"] if f["rule"] == "shared_ip")["evidence"][0]
+    assert evidence["address"] == "10.77.0.5" and evidence["respondents"] == 6 and len(evidence["links"]) == 6
+    again = api.call("POST", "/campaigns/demo/integrity/scan", token=tokens["admin"]).data
+    assert again["scanned"] == 0  # nothing moved since: incremental
+    for path in ("/campaigns/demo/integrity", "/campaigns/demo/integrity/scan"):
+        method = "POST" if path.endswith("scan") else "GET"
+        assert api.call(method, path, token=tokens["01"]).status_code == 403
+    assert "shared_ip" not in api.call("GET", "/campaigns/demo/units/01/progress", token=tokens["01"]).body.decode()
+
+
+def test_annulment_needs_a_reason_removes_the_unit_from_aggregates_and_is_reversible(api, tokens, answered):
+    before = api.call("GET", "/campaigns/demo/progress", token=tokens["admin"]).data["totals"]["submitted"]
+    assert before == 6
+    assert api.call("POST", "/campaigns/demo/units/01/annulment", {}, token=tokens["admin"]).status_code == 422
+    assert api.call("POST", "/campaigns/demo/units/01/annulment", {"reason": "x"}, token=tokens["01"]).status_code == 403
+    r = api.call("POST", "/campaigns/demo/units/01/annulment", {"reason": "Một người trả lời thay nhiều người"},
+                 token=tokens["admin"])
+    assert r.status_code == 201 and r.data["annulled"] and r.data["annulled_by"] == "admin"
+    assert api.call("POST", "/campaigns/demo/units/01/annulment", {"reason": "lần hai"},
+                    token=tokens["admin"]).status_code == 409
+    national = api.call("GET", "/campaigns/demo/progress", token=tokens["admin"]).data
+    assert national["totals"]["submitted"] == 0 and national["units"][0]["annulled"]
+    assert len(list(ResponseModel.query("demo#01"))) == 6  # kept for audit
+    closed = api.call("GET", "/survey", headers={"x-survey-token": answered[7]})
+    assert closed.status_code == 423 and closed.data["code"] == "results_annulled"
+    notes = api.call("GET", "/campaigns/demo/units/01/notifications", token=tokens["01"]).data["items"]
+    [note] = [n for n in notes if n["title"] == "Hủy kết quả khảo sát"]
+    assert "Một người trả lời thay" in note["message"]
+    back = api.call("DELETE", "/campaigns/demo/units/01/annulment", {"reason": "Đã xác minh lại"},
+                    token=tokens["admin"])
+    assert back.status_code == 200 and not back.data["annulled"]
+    assert api.call("GET", "/campaigns/demo/progress", token=tokens["admin"]).data["totals"]["submitted"] == 6
+    actions = {e.action for e in AuditModel.scan()}
+    assert {"survey_annulled", "survey_reinstated"} <= actions
