@@ -6,6 +6,7 @@ already left is never mailed again by dispatch; one job per unit runs at a time 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Callable, Iterator
 
 from chalicelib.config import settings
@@ -135,15 +136,13 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
             return {"unit": unit_code, "issued": 0, "queued": 0, "skipped": True}
         deadline = window.to_dict(now, campaign.timezone)["deadline_label"]
         unit_key = roster_store.key(cid, unit_code)
-        existing = {link.slot: link for link in store.unit_links(unit_key)}
+        existing = {link.slot: link for link in store.unit_links(unit_key)} if store.has_links(unit_key) else {}
         titles = {qid: title for qid, _, title in forms.values()}
         groups = {g["code"]: g["name"] for g in campaign.groups}
         token_expiry = window.closes_at + timedelta(days=30)
         issued = queued = 0
         counts: dict[str, dict[str, int]] = {}
-        roster = roster_store.rows(cid, unit_code, unit.roster_gen,
-                                   attributes=["unit_key", "sk", "rid", "group", "questionnaires", "email", "full_name",
-                                               "agency", "position"])
+        roster = _sent_roster(cid, unit_code, unit)
         for rows in _chunks(roster, CHUNK):
             new_links, tokens, mails = [], [], []
             for row in rows:
@@ -177,11 +176,14 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
                     tokens.append(TokenModel(token_hash=digest, unit_key=unit_key, slot=key, kind="invite",
                                              issued_at=now, expires_at=token_expiry))
                     mails.append(_mail_context(campaign, unit, link, "invite", token, deadline, titles, groups))
+            # links, then their counters, then their mails: a job that dies before its counters has queued no
+            # mail for these links, so its retry (which trusts the counters to know links exist) may redo them
             store.write_issued(new_links, tokens)
+            store.add_counts(unit_key, counts)
+            counts = {}
             queues.send_mail_batches([{"kind": "invite", "run": run, "cid": cid, "queued_at": utc_iso(now),
                                        "mails": batch} for batch in _chunks(mails, MAILS_PER_MESSAGE)])
             queued += len(mails)
-        store.add_counts(unit_key, counts)
         store.run_progress(cid, run, units_done=1, links_issued=issued, mails_queued=queued)
         if queued:
             audit.notify(cid, [unit_code], now, "dispatch", "Bộ Nội vụ đã phát hành phiếu khảo sát",
@@ -192,6 +194,15 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
         return {"unit": unit_code, "issued": issued, "queued": queued, "skipped": False}
     finally:
         store.release_lease(cid, unit_code)
+
+
+def _sent_roster(cid: str, unit_code: str, unit: UnitModel) -> list[SimpleNamespace]:
+    """The roster as the province sent it (its frozen copy; the live rows for rosters sent before copies existed)."""
+    from chalicelib.store import files
+
+    if unit.roster_snapshot:
+        return [SimpleNamespace(**row) for row in files.get_snapshot(unit.roster_snapshot)]
+    return roster_store.rows(cid, unit_code, unit.roster_gen)
 
 
 def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: datetime,

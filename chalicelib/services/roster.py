@@ -278,7 +278,11 @@ def submit(actor: Actor, cid: str, unit: str, now: datetime, random_bytes: Calla
     campaign, unit_item = _open_draft(actor, cid, unit, now)
     if not sum(int(v) for v in unit_item.roster_counts.as_dict().values()):
         raise ValidationError("Danh sách chưa có người nào; hãy nhập danh sách trước khi gửi.")
-    store.set_status(cid, unit, int(unit_item.roster_version or 0), "submitted", actor.username, now)
+    version = int(unit_item.roster_version or 0)
+    # the roster exactly as sent: what the ministry received, and what dispatch reads in one request
+    snapshot = f"rosters/{cid}/{unit}/v{version + 1}-{random_bytes(4).hex()}.json.gz"
+    files.put_snapshot(snapshot, [{"rid": r.rid, **_record(r)} for r in store.rows(cid, unit, unit_item.roster_gen)])
+    store.set_status(cid, unit, version, "submitted", actor.username, now, snapshot=snapshot)
     suffix = random_bytes(4).hex()
     audit.record(actor, "roster_submitted", now, target=unit, cid=cid, unit=unit,
                  details={"counts": unit_item.roster_counts.as_dict()}, suffix=suffix)

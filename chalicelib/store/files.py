@@ -22,5 +22,22 @@ def put_export(key: str, data: bytes, content_type: str, filename: str, expires:
     return _s3().generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires)
 
 
+def put_snapshot(key: str, rows: list[dict]) -> None:
+    """A frozen copy of a roster as sent (compressed JSON in the evidence bucket)."""
+    import gzip
+    import json
+
+    _s3().put_object(Bucket=settings().evidence_bucket, Key=key, ContentType="application/json",
+                     ContentEncoding="gzip", Body=gzip.compress(json.dumps(rows, ensure_ascii=False).encode(), 6))
+
+
+def get_snapshot(key: str) -> list[dict]:
+    import gzip
+    import json
+
+    body = _s3().get_object(Bucket=settings().evidence_bucket, Key=key)["Body"].read()
+    return json.loads(gzip.decompress(body))
+
+
 def get_export(key: str) -> bytes:
     return _s3().get_object(Bucket=settings().exports_bucket, Key=key)["Body"].read()

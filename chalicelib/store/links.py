@@ -18,6 +18,15 @@ def unit_links(unit_key: str, rid: str | None = None) -> list[LinkModel]:
     return list(LinkModel.query(unit_key))
 
 
+def has_links(unit_key: str) -> bool:
+    """Whether a unit has any link yet (its counters exist), without reading its links."""
+    try:
+        total = StatsModel.get(unit_key, "all", consistent_read=True)
+    except StatsModel.DoesNotExist:
+        return False
+    return any(int(getattr(total, s) or 0) for s in ("issued", "sent", "opened", "submitted", "bounced", "failed"))
+
+
 def get_link(unit_key: str, slot: str) -> LinkModel | None:
     try:
         return LinkModel.get(unit_key, slot)

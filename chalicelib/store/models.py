@@ -62,6 +62,7 @@ class UnitModel(Model):
     roster_updated_at = UTCDateTimeAttribute(null=True)
     roster_submitted_at = UTCDateTimeAttribute(null=True)
     roster_submitted_by = UnicodeAttribute(null=True)
+    roster_snapshot = UnicodeAttribute(null=True)  # S3 key of the roster exactly as sent to the ministry
 
 
 class RespondentModel(Model):

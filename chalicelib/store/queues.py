@@ -43,7 +43,7 @@ def pack(items: list[dict]) -> str:
     import base64
     import zlib
 
-    return base64.b64encode(zlib.compress(json.dumps(items, ensure_ascii=False).encode(), 6)).decode()
+    return base64.b64encode(zlib.compress(json.dumps(items, ensure_ascii=False).encode(), 1)).decode()
 
 
 def unpack(data: str | list) -> list[dict]:

@@ -127,11 +127,14 @@ def change_row(cid: str, unit: str, expected_version: int, *, put: RespondentMod
         raise
 
 
-def set_status(cid: str, unit: str, expected_version: int, status: str, who: str | None, now: datetime) -> None:
+def set_status(cid: str, unit: str, expected_version: int, status: str, who: str | None, now: datetime,
+               snapshot: str | None = None) -> None:
     expected_status = "draft" if status == "submitted" else "submitted"
     actions = [UnitModel.roster_status.set(status), UnitModel.roster_version.set(expected_version + 1)]
     if status == "submitted":
         actions += [UnitModel.roster_submitted_at.set(now), UnitModel.roster_submitted_by.set(who)]
+        if snapshot:
+            actions.append(UnitModel.roster_snapshot.set(snapshot))
     else:
         actions += [UnitModel.roster_submitted_at.remove(), UnitModel.roster_submitted_by.remove()]
     try:
