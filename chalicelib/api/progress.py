@@ -12,7 +12,8 @@ bp = Blueprint(__name__)
 UNIT = "/campaigns/{cid}/units/{unit}"
 FILTERS = {"group": {"type": "string"}, "status": {"type": "string", "enum": list(progress.FILTER_STATES)},
            "agency": {"type": "string"}, "q": {"type": "string"},
-           "limit": {"type": "integer", "minimum": 1, "maximum": 500}, "offset": {"type": "integer", "minimum": 0}}
+           "limit": {"type": "integer", "minimum": 1, "maximum": 500}, "offset": {"type": "integer", "minimum": 0},
+           "people": {"type": "string", "enum": ["true", "false"]}}
 
 
 def _int(ctx: Ctx, name: str, default: int) -> int:
@@ -27,7 +28,7 @@ def _int(ctx: Ctx, name: str, default: int) -> int:
 def unit_progress(ctx: Ctx, cid: str, unit: str) -> dict:
     return progress.unit_progress(ctx.actor, cid, unit, group=ctx.query("group"), status=ctx.query("status"),
                                   agency=ctx.query("agency"), search=ctx.query("q"), limit=_int(ctx, "limit", 50),
-                                  offset=_int(ctx, "offset", 0))
+                                  offset=_int(ctx, "offset", 0), people=ctx.query("people", "true") != "false")
 
 
 @route(bp, f"{UNIT}/progress.xlsx", summary="Xuất tiến độ khảo sát của đơn vị (đường dẫn tải tệp .xlsx)",

@@ -116,7 +116,8 @@ RECEIPT = obj(receipt=STR, submitted_at=STR, submitted_at_label=STR)
 _COUNTS = {s: INT for s in ("issued", "sent", "opened", "submitted", "bounced", "failed", "total", "reminders",
                             "mailed")}
 COUNTS = obj(**_COUNTS, rate={"type": "number"})
-_LINK_STATUS = obj(purpose=STR, purpose_name=STR, state=STR, state_name=STR, sent_at=NSTR, opened_at=NSTR,
+_LINK_STATUS = obj(purpose=STR, purpose_name=STR, state=STR, state_name=STR, sent_at=NSTR, sent_at_label=NSTR,
+                   opened_at=NSTR,
                    submitted_at=NSTR, submitted_at_label=NSTR, reminders=INT, problem=NSTR)
 _PERSON = obj(rid=STR, order=INT, full_name=STR, position=NSTR, agency=NSTR, group=STR, group_name=STR, email=STR,
               links=arr(_LINK_STATUS))

@@ -52,7 +52,7 @@ def unit_workbook(data: dict, generated: str) -> bytes:
         for link in person["links"]:
             append_row(people, [person["order"], person["full_name"], person["position"], person["agency"],
                                 person["group_name"], person["email"], link["purpose_name"], link["state_name"],
-                                link["sent_at"] or "", link["submitted_at_label"] or "", link["reminders"],
+                                link["sent_at_label"] or "", link["submitted_at_label"] or "", link["reminders"],
                                 link["problem"] or ""])
     people.freeze_panes = "A2"
     for col, width in zip("ABCDEFGHIJKL", (6, 26, 22, 34, 28, 30, 28, 14, 22, 18, 10, 40)):

@@ -39,7 +39,8 @@ def _link_view(link: LinkModel) -> dict:
 
     return {"purpose": link.purpose, "purpose_name": rules.PURPOSE_NAMES.get(link.purpose, link.purpose),
             "state": link.state, "state_name": rules.STATE_NAMES.get(link.state, link.state),
-            "sent_at": at(link.sent_at), "opened_at": at(link.opened_at), "submitted_at": at(link.submitted_at),
+            "sent_at": at(link.sent_at), "sent_at_label": local_datetime(link.sent_at) if link.sent_at else None,
+            "opened_at": at(link.opened_at), "submitted_at": at(link.submitted_at),
             "submitted_at_label": local_datetime(link.submitted_at) if link.submitted_at else None,
             "reminders": int(link.reminders or 0), "problem": link.problem}
 

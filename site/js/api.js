@@ -429,3 +429,61 @@ export function saveSurveyDraft(token, answers, { keepalive = false } = {}) {
 export function submitSurvey(token, answers) {
   return surveyRequest('POST', '/survey/submit', token, { body: { answers } });
 }
+
+// ---- dispatch and progress -------------------------------------------------------------------------------
+
+/** POST /campaigns/{cid}/dispatch: {} dispatches to every unit whose roster was sent, {units} to those. → a run. */
+export function startDispatch(cid, units = null) {
+  return request('POST', `/campaigns/${enc(cid)}/dispatch`, { body: units ? { units } : {} });
+}
+
+/** GET /campaigns/{cid}/dispatch → {runs: [...]} (newest first): units_done/units_total, mails…, finished. */
+export function dispatchRuns(cid) {
+  return request('GET', `/campaigns/${enc(cid)}/dispatch`);
+}
+
+function unitPath(cid, unit, rest) {
+  return `/campaigns/${enc(cid)}/units/${enc(unit)}${rest}`;
+}
+
+/**
+ * GET a unit's survey progress: totals, by_group, and a page of people (each link's status, never the answers).
+ * Filters: group, status (not_sent|sent|opened|submitted|bounced|pending), agency, q; paging: offset, limit.
+ */
+export function unitProgress(cid, unit, { group = '', status = '', agency = '', q = '', offset = 0, limit = 50, people = true } = {}) {
+  const params = new URLSearchParams();
+  if (!people) params.set('people', 'false');
+  if (group) params.set('group', group);
+  if (status) params.set('status', status);
+  if (agency) params.set('agency', agency);
+  if (q) params.set('q', q);
+  if (offset) params.set('offset', String(offset));
+  if (limit) params.set('limit', String(limit));
+  return request('GET', unitPath(cid, unit, `/progress?${params.toString()}`));
+}
+
+/** GET …/progress.xlsx → {url, filename, size, expires_in}: a short-lived link to the workbook. */
+export function unitProgressExport(cid, unit) {
+  return request('GET', unitPath(cid, unit, '/progress.xlsx'));
+}
+
+/** POST …/reminders: {rids} for the chosen respondents, none for every non-responder → {queued, recent, answered,
+ * undeliverable} (counted per questionnaire link). */
+export function sendReminders(cid, unit, rids = null) {
+  return request('POST', unitPath(cid, unit, '/reminders'), { body: rids && rids.length ? { rids } : {} });
+}
+
+/** POST …/roster/{rid}/email {email}: corrects a bounced address and mails the respondent a new link. */
+export function correctEmail(cid, unit, rid, email) {
+  return request('POST', rosterPath(cid, unit, `/${enc(rid)}/email`), { body: { email } });
+}
+
+/** GET /campaigns/{cid}/progress?sort=code|name|rate|submitted|bounced: every unit and the national totals. */
+export function nationalProgress(cid, sort = 'code') {
+  return request('GET', `/campaigns/${enc(cid)}/progress?${new URLSearchParams({ sort }).toString()}`);
+}
+
+/** GET /campaigns/{cid}/progress.xlsx → {url, filename, …}. */
+export function nationalProgressExport(cid) {
+  return request('GET', `/campaigns/${enc(cid)}/progress.xlsx`);
+}

@@ -1,5 +1,6 @@
-// Ministry home: a campaign's phases and deadlines, changing a deadline (all units or one), the units table (each
-// unit's roster status and size, linked to the unit's page).
+// Ministry home: a campaign's phases and deadlines, dispatching the survey to the units whose roster was sent (with
+// the runs' progress, polled every 5 s while one is running), changing a deadline (all units or one), the units
+// table (each unit's roster status and size, linked to the unit's page).
 import * as api from './api.js';
 import * as ui from './ui.js';
 
@@ -22,8 +23,136 @@ const closes = document.getElementById('closes');
 const reason = document.getElementById('reason');
 const button = document.getElementById('deadline-button');
 
+const dispatchSummary = document.getElementById('dispatch-summary');
+const dispatchBox = document.getElementById('dispatch-message');
+const dispatchButton = document.getElementById('dispatch-button');
+const nationalLink = document.getElementById('national-link');
+const runList = document.getElementById('runs');
+
+const POLL_MS = 5000;
+
 let detail = null;
 let rows = [];
+let pollTimer = null;
+let pollFor = null; // the campaign whose runs are being followed
+const running = new Set(); // runs seen unfinished: their end is announced once
+
+// ---- dispatch ----------------------------------------------------------------------------------------------
+
+function readyUnits() {
+  return (detail && detail.units || []).filter((u) => u.roster_status === 'submitted');
+}
+
+function surveyPhase() {
+  return detail && detail.phases.find((p) => p.code === 'survey');
+}
+
+function renderDispatch() {
+  const ready = readyUnits().length;
+  const total = (detail.units || []).length;
+  const phase = surveyPhase();
+  const state = phase ? ui.currentState(phase) : null;
+  const parts = [el('strong', {}, `${ready}/${total} đơn vị`), ' đã gửi danh sách đối tượng điều tra XHH.'];
+  if (phase) {
+    parts.push(' Giai đoạn “', phase.name, '”: ', ui.stateBadge(state), ` (thời hạn ${phase.deadline_label}).`);
+  }
+  dispatchSummary.replaceChildren(...parts);
+  dispatchButton.disabled = !ready || state !== 'open';
+  nationalLink.href = `/bo/tien-do.html?dot=${encodeURIComponent(detail.id)}`;
+}
+
+function progressRow(id, label, value, max) {
+  return el('div', { class: 'upload-progress' },
+    el('label', { for: id }, label),
+    el('progress', { id, max: String(Math.max(1, max)), value: String(Math.min(value, Math.max(1, max))) }));
+}
+
+function runItem(run, index) {
+  const mailsDone = run.mails_sent + run.mails_failed;
+  const facts = [['Đường dẫn đã cấp', run.links_issued], ['Thư cần gửi', run.mails_queued],
+    ['Thư đã gửi', run.mails_sent], ['Thư gửi lỗi', run.mails_failed]];
+  return el('li', { class: 'run', dataset: { run: run.run, finished: String(run.finished) } },
+    el('p', { class: 'run-head' },
+      el('strong', {}, `Phát hành lúc ${run.started_at_label || ui.formatDateTime(run.started_at)}`),
+      el('span', { class: `badge ${run.finished ? 'badge-run-finished' : 'badge-run-running'}` },
+        run.finished ? 'Hoàn tất' : 'Đang phát hành'),
+      el('span', { class: 'muted' }, `${run.units_total} đơn vị · tài khoản ${run.started_by}`)),
+    progressRow(`run-units-${index}`, `Đơn vị đã xử lý: ${run.units_done}/${run.units_total}`, run.units_done,
+      run.units_total),
+    progressRow(`run-mails-${index}`, `Thư đã xử lý: ${mailsDone}/${run.mails_queued}`, mailsDone,
+      run.mails_queued),
+    el('dl', { class: 'summary' }, facts.map(([name, value]) => el('div', {},
+      el('dt', {}, name), el('dd', {}, ui.formatNumber(value))))));
+}
+
+function renderRuns(runs) {
+  const shown = runs.slice(0, 5);
+  if (!shown.length) {
+    ui.clear(runList).append(el('li', { class: 'empty' }, 'Chưa phát hành lần nào.'));
+    return;
+  }
+  ui.clear(runList).append(...shown.map(runItem));
+  for (const run of runs) {
+    if (!run.finished) running.add(run.run);
+    else if (running.delete(run.run)) {
+      ui.show(dispatchBox, 'success', `Đã phát hành xong lần lúc ${run.started_at_label}: ${run.units_done} đơn vị, `
+        + `${run.mails_sent} thư đã gửi${run.mails_failed ? `, ${run.mails_failed} thư gửi lỗi` : ''}.`);
+    }
+  }
+}
+
+function stopPolling() {
+  clearTimeout(pollTimer);
+  pollTimer = null;
+}
+
+async function loadRuns(cid) {
+  stopPolling();
+  pollFor = cid;
+  try {
+    const result = await api.dispatchRuns(cid);
+    if (pollFor !== cid) return;
+    const runs = result.runs || [];
+    renderRuns(runs);
+    if (runs.some((r) => !r.finished)) pollTimer = setTimeout(() => loadRuns(cid), POLL_MS);
+  } catch (error) {
+    if (pollFor !== cid || error.status === 401) return;
+    ui.show(dispatchBox, 'error', `Chưa tải được tiến độ phát hành: ${ui.errorText(error)}`);
+    pollTimer = setTimeout(() => loadRuns(cid), POLL_MS * 2);
+  }
+}
+
+dispatchButton.addEventListener('click', async () => {
+  if (!detail) return;
+  const cid = detail.id;
+  const ready = readyUnits();
+  const yes = await ui.confirmDialog({
+    title: 'Phát hành phiếu khảo sát?',
+    body: [
+      el('p', {}, 'Có ', el('strong', {}, `${ready.length} đơn vị`), ` (trên tổng số ${detail.units.length}) đã gửi `
+        + 'danh sách đối tượng điều tra XHH. Phần mềm gửi thư mời trả lời phiếu khảo sát tới mọi người trong danh '
+        + 'sách của các đơn vị này.'),
+      el('p', {}, 'Người đã nhận thư từ lần phát hành trước không bị gửi trùng. Sau khi phát hành, nội dung phiếu '
+        + 'không thể thay đổi.'),
+    ],
+    confirmLabel: `Phát hành tới ${ready.length} đơn vị`,
+  });
+  if (!yes) return;
+  ui.show(dispatchBox, 'info', '');
+  try {
+    const run = await ui.busy(dispatchButton, 'Đang phát hành…', () => api.startDispatch(cid));
+    ui.show(dispatchBox, 'info', `Đã bắt đầu phát hành tới ${run.units_total} đơn vị. Tiến độ tự động cập nhật `
+      + 'mỗi 5 giây.');
+    running.add(run.run);
+    await loadRuns(cid);
+  } catch (error) {
+    if (error.status !== 401) ui.show(dispatchBox, 'error', ui.errorText(error));
+  } finally {
+    if (detail) renderDispatch();
+  }
+});
+
+// ---- phases and units --------------------------------------------------------------------------------------
 
 function renderPhases(phases) {
   ui.clear(phaseBody).append(...phases.map((p) => el('tr', { dataset: { phase: p.code } },
@@ -101,16 +230,28 @@ function scope() {
   return form.querySelector('input[name="scope"]:checked').value;
 }
 
+let loadSeq = 0;
+
 async function load(cid) {
+  loadSeq += 1;
+  const mine = loadSeq;
   try {
-    detail = await api.campaign(cid);
+    const fresh = await api.campaign(cid);
+    if (mine !== loadSeq) return; // another campaign was chosen meanwhile: its answer wins
+    detail = fresh;
     ui.learnServerClock(detail.phases);
     ui.setTitle(`Quản lý ${detail.name}`);
     renderPhases(detail.phases);
+    renderDispatch();
     renderUnits(detail.units || [], detail.id);
     fillForm(detail);
+    if (pollFor !== cid) {
+      running.clear();
+      ui.show(dispatchBox, 'info', '');
+    }
+    loadRuns(cid);
   } catch (error) {
-    if (error.status !== 401) ui.show(box, 'error', ui.errorText(error));
+    if (mine === loadSeq && error.status !== 401) ui.show(box, 'error', ui.errorText(error));
   }
 }
 

@@ -1,5 +1,5 @@
-// Province home: the campaign's phases with live countdowns, the focal person, the roster's status, the unit's
-// notifications.
+// Province home: the campaign's phases with live countdowns, the focal person, the roster's status, the link to
+// the survey progress, the unit's notifications.
 import * as api from './api.js';
 import * as ui from './ui.js';
 
@@ -14,6 +14,7 @@ const focalSummary = document.getElementById('focal-summary');
 const focalLink = document.getElementById('focal-link');
 const rosterSummary = document.getElementById('roster-summary');
 const rosterLink = document.getElementById('roster-link');
+const progressLink = document.getElementById('progress-link');
 
 function phaseItem(phase, onExpire) {
   const state = phase.state;
@@ -71,6 +72,7 @@ async function load(cid, items) {
   const campaign = items.find((c) => c.id === cid);
   if (!campaign) return;
   ui.learnServerClock(campaign.phases);
+  progressLink.href = `/tinh/tien-do.html?dot=${encodeURIComponent(cid)}`;
   const reload = () => window.setTimeout(() => refresh(cid), 1500);
   renderPhases(campaign, reload);
   const focalPhase = campaign.phases.find((p) => p.code === 'focal_person');

@@ -1,5 +1,6 @@
 // The ministry's view of one unit in a campaign: focal person, roster status and counts, the read-only roster
-// table, reopening a sent roster (with a reason), the unit's notifications.
+// table, reopening a sent roster (with a reason), the unit's survey progress (totals, chart, the respondents' link
+// statuses), the unit's notifications.
 import * as api from './api.js';
 import * as ui from './ui.js';
 
@@ -26,7 +27,18 @@ const reopenButton = document.getElementById('reopen-button');
 const listBox = document.getElementById('list-message');
 const notificationList = document.getElementById('notifications');
 
+const progressTotals = document.getElementById('progress-totals');
+const progressChart = document.getElementById('progress-chart');
+const peopleBox = document.getElementById('people-message');
+
 let browser = null;
+
+function renderProgress(data) {
+  progressTotals.removeAttribute('aria-busy');
+  ui.clear(progressTotals).append(ui.progressSummary(data.totals));
+  if (data.annulled) progressTotals.append(el('p', { class: 'notice' }, 'Kết quả khảo sát của đơn vị đã bị hủy.'));
+  ui.clear(progressChart).append(ui.groupChart(data.by_group));
+}
 
 function renderFocal(focal) {
   if (focal && focal.full_name) {
@@ -128,7 +140,15 @@ async function start() {
         if (error.status !== 401) ui.show(listBox, 'error', ui.errorText(error));
       },
     });
-    const [focal] = await Promise.allSettled([api.focalPerson(cid, code), browser.load(), loadNotifications()]);
+    const people = ui.progressBrowser({
+      cid, unit: code, groups: campaign.groups || [], onLoaded: renderProgress,
+      onError: (error) => {
+        progressTotals.removeAttribute('aria-busy');
+        if (error.status !== 401) ui.show(peopleBox, 'error', ui.errorText(error));
+      },
+    });
+    const [focal] = await Promise.allSettled([api.focalPerson(cid, code), browser.load(), people.load(),
+      loadNotifications()]);
     if (focal.status === 'fulfilled') renderFocal(focal.value);
     else focalSummary.textContent = ui.errorText(focal.reason);
   } catch (error) {

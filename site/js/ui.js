@@ -1,6 +1,6 @@
 // Shared page helpers: DOM building (text only, never HTML from data), Vietnamese date/time formatting,
 // phase badges and countdowns, messages and field errors, the account header, notifications, the campaign selector,
-// dialogs, and the roster table shared by the province's and the ministry's pages.
+// dialogs, the roster and progress tables shared by the province's and the ministry's pages, bar charts as SVG.
 
 import * as api from './api.js';
 
@@ -590,4 +590,379 @@ export function rosterBrowser({ cid, unit, groups, limit = 50, actions = null, o
   });
 
   return { load, reset, reload: load, last: () => last };
+}
+
+// ---- downloads from a link -------------------------------------------------------------------------------
+
+/**
+ * Downloads from a short-lived link the API handed out (an export on S3): the file's own Content-Disposition
+ * names it, so the page stays where it is.
+ */
+export function downloadFrom(url, filename) {
+  const link = el('a', { href: url, download: filename || true, rel: 'noopener', hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+// ---- numbers ---------------------------------------------------------------------------------------------
+
+const numberFormat = new Intl.NumberFormat('vi-VN');
+const percentFormat = new Intl.NumberFormat('vi-VN', { minimumFractionDigits: 0, maximumFractionDigits: 1 });
+
+/** "1.234" */
+export function formatNumber(value) {
+  return numberFormat.format(Number(value) || 0);
+}
+
+/** "45,5%" */
+export function formatPercent(rate) {
+  return `${percentFormat.format(Number(rate) || 0)}%`;
+}
+
+// ---- charts ----------------------------------------------------------------------------------------------
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function svgEl(tag, attrs = {}, text = null) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value !== null && value !== undefined) node.setAttribute(key, String(value));
+  }
+  if (text !== null) node.textContent = String(text);
+  return node;
+}
+
+/** Splits a label into at most two lines of about `width` characters, at a space. */
+function wrapLabel(text, width = 44) {
+  const value = String(text || '');
+  if (value.length <= width) return [value];
+  const cut = value.lastIndexOf(' ', width);
+  const at = cut > width / 2 ? cut : width;
+  const rest = value.slice(at).trim();
+  return [value.slice(0, at).trim(), rest.length > width ? `${rest.slice(0, width - 1)}…` : rest];
+}
+
+let chartSeq = 0;
+
+/**
+ * A horizontal bar chart of percentages as inline SVG (no library), with its data as a visually hidden table.
+ * The SVG is one image for assistive technology (role="img", aria-label); the table carries the numbers.
+ * Widths are percentages of the SVG's own width, so text keeps its size on a phone.
+ * barChart({label, rows: [{label, value 0..100, text}], caption, head: [..], cells: (row) => [..], empty})
+ */
+export function barChart({ label, rows, caption, head, cells, empty = 'Chưa có số liệu.' }) {
+  chartSeq += 1;
+  const tableId = `chart-data-${chartSeq}`;
+  const figure = el('figure', { class: 'chart' });
+  if (!rows.length) {
+    figure.append(el('p', { class: 'empty' }, empty));
+    return figure;
+  }
+  const PLOT = 0.8; // the share of the width the 100% bar takes; the rest holds the value labels
+  const LINE = 18;
+  const BAR = 18;
+  const GAP = 14;
+  const TOP = 4;
+  const svg = svgEl('svg', { role: 'img', 'aria-label': `${label}. Số liệu chi tiết ở bảng ngay sau biểu đồ.`,
+    width: '100%', class: 'bar-chart', focusable: 'false' });
+  const grid = svgEl('g', { class: 'chart-grid', 'aria-hidden': 'true' });
+  const bars = svgEl('g');
+  svg.append(grid, bars);
+  let y = TOP;
+  for (const row of rows) {
+    const value = Math.max(0, Math.min(100, Number(row.value) || 0));
+    const lines = wrapLabel(row.label);
+    const g = svgEl('g', { class: 'chart-row' });
+    lines.forEach((line, i) => g.append(svgEl('text', { class: 'chart-label', x: 0, y: y + LINE * (i + 1) - 4 },
+      line)));
+    const barTop = y + LINE * lines.length + 2;
+    g.append(svgEl('rect', { class: 'chart-track', x: 0, y: barTop, width: `${PLOT * 100}%`, height: BAR }));
+    if (value > 0) {
+      g.append(svgEl('rect', { class: 'chart-bar', x: 0, y: barTop, width: `${PLOT * value}%`, height: BAR,
+        'data-value': value }));
+    }
+    g.append(svgEl('text', { class: 'chart-value', x: `${PLOT * value + 1}%`, y: barTop + BAR - 4 },
+      row.text || formatPercent(value)));
+    bars.append(g);
+    y = barTop + BAR + GAP;
+  }
+  const axisTop = y;
+  for (const tick of [0, 25, 50, 75, 100]) {
+    const x = `${PLOT * tick}%`;
+    grid.append(svgEl('line', { x1: x, x2: x, y1: TOP, y2: axisTop - 4, class: 'chart-gridline' }));
+    grid.append(svgEl('text', { class: 'chart-axis', x, y: axisTop + 12,
+      'text-anchor': tick === 0 ? 'start' : 'middle' }, `${tick}%`));
+  }
+  svg.setAttribute('height', String(axisTop + 18));
+  // A table is as wide as its content whatever its width says: the hidden box around it does the clipping.
+  const table = el('table', { id: tableId, class: 'chart-data' },
+    el('caption', {}, caption),
+    el('thead', {}, el('tr', {}, head.map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, rows.map((row) => {
+      const values = cells(row);
+      return el('tr', {}, el('th', { scope: 'row' }, values[0]), values.slice(1).map((v) => el('td', {}, v)));
+    })));
+  figure.append(svg, el('div', { class: 'visually-hidden' }, table));
+  return figure;
+}
+
+// ---- survey progress -------------------------------------------------------------------------------------
+
+/** The status filter of the progress table (API values → Vietnamese). */
+export const PROGRESS_FILTERS = {
+  pending: 'Chưa trả lời',
+  not_sent: 'Chưa gửi thư',
+  sent: 'Đã gửi thư, chưa mở',
+  opened: 'Đã mở phiếu, chưa gửi',
+  submitted: 'Đã trả lời',
+  bounced: 'Thư bị trả lại',
+};
+
+export const LINK_STATES = {
+  issued: 'Chưa gửi', sent: 'Đã gửi', opened: 'Đã mở', submitted: 'Đã trả lời', bounced: 'Thư bị trả lại',
+  failed: 'Gửi lỗi',
+};
+
+export function linkBadge(state, name = null) {
+  return el('span', { class: `badge badge-link badge-link-${state}`, dataset: { state } },
+    name || LINK_STATES[state] || state);
+}
+
+/** The totals of a unit or of the nation as a summary list (dl.summary), rate first. */
+export function progressSummary(totals) {
+  const t = totals || {};
+  const items = [
+    ['rate', 'Tỷ lệ trả lời', formatPercent(t.rate)],
+    ['total', 'Số phiếu', formatNumber(t.total)],
+    ['mailed', 'Đã gửi thư', formatNumber(t.mailed)],
+    ['opened', 'Đã mở', formatNumber(t.opened)],
+    ['submitted', 'Đã trả lời', formatNumber(t.submitted)],
+    ['bounced', 'Thư bị trả lại', formatNumber(t.bounced)],
+    ['not_sent', 'Chưa gửi', formatNumber((t.issued || 0) + (t.failed || 0))],
+  ];
+  return el('dl', { class: 'summary progress-summary' }, items.map(([key, name, value]) => el('div',
+    { dataset: { total: key }, class: key === 'rate' ? 'summary-rate' : null },
+    el('dt', {}, name), el('dd', {}, value))));
+}
+
+/** The response rate per group and questionnaire of a unit's progress as a bar chart. */
+export function groupChart(byGroup) {
+  const several = new Set();
+  const seen = new Set();
+  for (const g of byGroup || []) {
+    if (seen.has(g.group)) several.add(g.group);
+    seen.add(g.group);
+  }
+  const rows = (byGroup || []).map((g) => ({
+    label: several.has(g.group) ? `${g.group}. ${g.group_name} — ${g.purpose_name}` : `${g.group}. ${g.group_name}`,
+    value: g.rate,
+    text: `${formatPercent(g.rate)} (${formatNumber(g.submitted)}/${formatNumber(g.total)})`,
+    g,
+  }));
+  return barChart({
+    label: 'Biểu đồ tỷ lệ trả lời theo nhóm đối tượng và phiếu',
+    caption: 'Tỷ lệ trả lời theo nhóm đối tượng và phiếu',
+    rows,
+    head: ['Nhóm đối tượng', 'Phiếu', 'Số phiếu', 'Đã gửi thư', 'Đã trả lời', 'Thư bị trả lại', 'Tỷ lệ trả lời'],
+    cells: ({ g }) => [`${g.group}. ${g.group_name}`, g.purpose_name, formatNumber(g.total), formatNumber(g.mailed),
+      formatNumber(g.submitted), formatNumber(g.bounced), formatPercent(g.rate)],
+    empty: 'Chưa phát hành phiếu khảo sát nên chưa có số liệu.',
+  });
+}
+
+function linkTimes(link) {
+  const parts = [];
+  if (link.sent_at) parts.push(`gửi ${formatDateTime(link.sent_at)}`);
+  if (link.opened_at) parts.push(`mở ${formatDateTime(link.opened_at)}`);
+  if (link.submitted_at) parts.push(`trả lời ${link.submitted_at_label || formatDateTime(link.submitted_at)}`);
+  if (link.reminders) parts.push(`đã nhắc ${link.reminders} lần`);
+  return parts.join(' · ');
+}
+
+/** Whether a respondent still has a questionnaire to answer. */
+export function pending(person) {
+  return (person.links || []).some((l) => l.state !== 'submitted');
+}
+
+/**
+ * The respondents' progress table with its filters (group, status, agency, search) and offset paging. The page
+ * supplies the elements by id: #pp-group, #pp-status, #pp-agency, #pp-q, #pp-table, #pp-count, #pp-prev,
+ * #pp-next, #pp-page (and #pp-all, the header checkbox, when `selectable`).
+ * selectable: a checkbox per respondent who has not answered; onSelect(Map rid → name) on every change.
+ * actions(person) → nodes for the last cell. onLoaded(data) gets every answer (its totals and by_group too).
+ */
+export function progressBrowser({ cid, unit, groups, limit = 50, selectable = false, onSelect = null,
+  actions = null, onLoaded = null, onError = null }) {
+  const groupSelect = document.getElementById('pp-group');
+  const statusSelect = document.getElementById('pp-status');
+  const agency = document.getElementById('pp-agency');
+  const search = document.getElementById('pp-q');
+  const table = document.getElementById('pp-table');
+  const body = table.querySelector('tbody');
+  const count = document.getElementById('pp-count');
+  const prev = document.getElementById('pp-prev');
+  const next = document.getElementById('pp-next');
+  const pageInfo = document.getElementById('pp-page');
+  const all = selectable ? document.getElementById('pp-all') : null;
+  const columns = table.querySelectorAll('thead th').length;
+
+  clear(groupSelect).append(el('option', { value: '' }, 'Tất cả các nhóm'),
+    ...groups.map((g) => el('option', { value: g.code }, groupLabel(g))));
+  clear(statusSelect).append(el('option', { value: '' }, 'Tất cả trạng thái'),
+    ...Object.entries(PROGRESS_FILTERS).map(([value, name]) => el('option', { value }, name)));
+
+  const selected = new Map();
+  let offset = 0;
+  let seq = 0;
+  let last = null;
+  let boxes = [];
+
+  function changed() {
+    if (all) {
+      const open = boxes.filter((b) => !b.disabled);
+      const on = open.filter((b) => b.checked).length;
+      all.checked = open.length > 0 && on === open.length;
+      all.indeterminate = on > 0 && on < open.length;
+      all.disabled = !open.length;
+    }
+    if (onSelect) onSelect(selected);
+  }
+
+  function linkList(person) {
+    return el('ul', { class: 'link-statuses' }, (person.links || []).map((link) => el('li', {
+      dataset: { purpose: link.purpose, state: link.state } },
+    el('span', { class: 'link-purpose' }, link.purpose_name || QUESTIONNAIRES[link.purpose] || link.purpose),
+    ' ', linkBadge(link.state, link.state_name),
+    linkTimes(link) ? el('span', { class: 'link-times muted' }, linkTimes(link)) : null,
+    link.problem ? el('span', { class: 'link-problem' }, link.problem) : null)));
+  }
+
+  function row(person) {
+    let check = null;
+    if (selectable) {
+      const box = el('input', { type: 'checkbox', class: 'pick', value: person.rid,
+        'aria-label': `Chọn ${person.full_name}`, disabled: !pending(person), checked: selected.has(person.rid) });
+      box.addEventListener('change', () => {
+        if (box.checked) selected.set(person.rid, person.full_name);
+        else selected.delete(person.rid);
+        changed();
+      });
+      boxes.push(box);
+      check = el('td', { class: 'pick-cell' }, box);
+    }
+    return el('tr', { dataset: { rid: person.rid } },
+      check,
+      el('td', { class: 'code' }, String(person.order)),
+      el('th', { scope: 'row' }, person.full_name),
+      el('td', {}, person.position || '—'),
+      el('td', {}, person.agency || '—'),
+      el('td', {}, person.group_name || person.group),
+      el('td', { class: 'email' }, person.email),
+      el('td', { class: 'links-cell' }, linkList(person)),
+      actions ? el('td', { class: 'row-actions' }, actions(person)) : null);
+  }
+
+  function filtered() {
+    return Boolean(groupSelect.value || statusSelect.value || agency.value.trim() || search.value.trim());
+  }
+
+  function render(data) {
+    const people = data.people || [];
+    const first = (data.offset || 0) + 1;
+    table.removeAttribute('aria-busy');
+    boxes = [];
+    clear(body);
+    if (!people.length) {
+      let text = 'Chưa phát hành phiếu khảo sát cho đơn vị nên chưa có người nhận nào.';
+      if (data.people_total) {
+        text = filtered() ? 'Không có người nào phù hợp với điều kiện lọc.' : 'Không còn người nào.';
+      }
+      body.append(el('tr', {}, el('td', { colspan: columns, class: 'empty' }, text)));
+    } else {
+      body.append(...people.map(row));
+    }
+    const range = people.length ? `${first}–${first + people.length - 1}` : '0';
+    count.textContent = filtered()
+      ? `Có ${formatNumber(data.matched)} người phù hợp (trong ${formatNumber(data.people_total)} người)`
+        + `${people.length ? `; đang hiển thị ${range}` : ''}.`
+      : `Có ${formatNumber(data.people_total || 0)} người nhận phiếu`
+        + `${people.length ? `; đang hiển thị ${range}` : ''}.`;
+    const pages = Math.max(1, Math.ceil((data.matched || 0) / limit));
+    prev.disabled = offset === 0;
+    next.disabled = offset + limit >= (data.matched || 0);
+    pageInfo.textContent = `Trang ${Math.floor(offset / limit) + 1}/${pages}`;
+    changed();
+  }
+
+  async function load() {
+    seq += 1;
+    const mine = seq;
+    table.setAttribute('aria-busy', 'true');
+    try {
+      const data = await api.unitProgress(cid, unit, { group: groupSelect.value, status: statusSelect.value,
+        agency: agency.value.trim(), q: search.value.trim(), offset, limit });
+      if (mine !== seq) return null;
+      if (!(data.people || []).length && offset > 0 && data.matched) { // fewer people match than before
+        offset = Math.max(0, Math.floor((data.matched - 1) / limit) * limit);
+        return load();
+      }
+      last = data;
+      render(data);
+      if (onLoaded) onLoaded(data);
+      return data;
+    } catch (error) {
+      if (mine !== seq) return null;
+      table.removeAttribute('aria-busy');
+      if (onError) onError(error);
+      return null;
+    }
+  }
+
+  function reset() {
+    offset = 0;
+    return load();
+  }
+
+  if (all) {
+    all.addEventListener('change', () => {
+      for (const box of boxes) {
+        if (box.disabled) continue;
+        box.checked = all.checked;
+        const person = (last.people || []).find((p) => p.rid === box.value);
+        if (box.checked) selected.set(box.value, person ? person.full_name : box.value);
+        else selected.delete(box.value);
+      }
+      changed();
+    });
+  }
+  prev.addEventListener('click', () => {
+    offset = Math.max(0, offset - limit);
+    load();
+  });
+  next.addEventListener('click', () => {
+    offset += limit;
+    load();
+  });
+  groupSelect.addEventListener('change', reset);
+  statusSelect.addEventListener('change', reset);
+  const later = debounce(reset, 350);
+  for (const input of [agency, search]) {
+    input.addEventListener('input', later);
+    input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        reset();
+      }
+    });
+  }
+
+  return {
+    load, reset, reload: load, last: () => last, selected: () => selected,
+    clearSelection() {
+      selected.clear();
+      for (const box of boxes) box.checked = false;
+      changed();
+    },
+  };
 }

@@ -4,7 +4,6 @@ import threading
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 
 from builders import person, roster_workbook
@@ -151,7 +150,23 @@ def test_a_body_over_the_limit_is_refused(api, links):
     assert r.status_code == 413
 
 
-def test_two_hundred_concurrent_submits_at_twenty_links_store_exactly_twenty_responses(api, links):
+@pytest.fixture
+def atomic_requests(monkeypatch):
+    """DynamoDB applies each request atomically; moto in-process does not guard its state against threads, so a
+    lock around each emulated request gives it the service's per-request atomicity (and nothing more)."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    original = BotocoreStubber.__call__
+
+    def serialized(self, event_name, request, **kwargs):
+        with lock:
+            return original(self, event_name, request, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
+
+
+def test_two_hundred_concurrent_submits_at_twenty_links_store_exactly_twenty_responses(api, links, atomic_requests):
     tokens = links(20)
     assert len(tokens) == 20
     survey = get(api, tokens[0]).data

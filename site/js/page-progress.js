@@ -1,0 +1,244 @@
+// "Chi tiết tiến độ khảo sát" for a province: its totals and response rate (refreshed every 30 s while the page is
+// visible), the rate per group and questionnaire as a chart, the respondents' link statuses with filters and
+// paging, reminders for the chosen (or all) non-responders, correcting a bounced address, the workbook export and
+// the unit's notifications.
+import * as api from './api.js';
+import * as ui from './ui.js';
+
+const { el } = ui;
+const PAGE_SIZE = 50;
+const REFRESH_MS = 30000;
+const current = api.requireSession('province');
+
+const pageBox = document.getElementById('page-message');
+const context = document.getElementById('context');
+const totalsNode = document.getElementById('totals');
+const updated = document.getElementById('updated');
+const chartNode = document.getElementById('chart');
+const listBox = document.getElementById('list-message');
+const remindBox = document.getElementById('remind-message');
+const remindSelected = document.getElementById('remind-selected');
+const remindAll = document.getElementById('remind-all');
+const exportButton = document.getElementById('export-button');
+const exportBox = document.getElementById('export-message');
+const notificationList = document.getElementById('notifications');
+
+const dialog = document.getElementById('email-dialog');
+const emailForm = document.getElementById('email-form');
+const emailPerson = document.getElementById('email-person');
+const emailProblem = document.getElementById('email-problem');
+const emailBox = document.getElementById('email-message');
+const emailInput = document.getElementById('email-input');
+const emailSave = document.getElementById('email-save');
+const emailCancel = document.getElementById('email-cancel');
+
+let cid = null;
+let unit = null;
+let browser = null;
+let editing = null; // the respondent whose address is being corrected
+let lastRefresh = 0;
+let refreshing = false;
+
+// ---- totals and chart ------------------------------------------------------------------------------------
+
+function renderTotals(data) {
+  lastRefresh = Date.now();
+  totalsNode.removeAttribute('aria-busy');
+  ui.clear(totalsNode).append(ui.progressSummary(data.totals));
+  if (data.annulled) {
+    totalsNode.append(el('p', { class: 'notice' }, 'Kết quả khảo sát của đơn vị đã bị hủy.'));
+  }
+  ui.clear(chartNode).append(ui.groupChart(data.by_group));
+  updated.textContent = `Cập nhật lúc ${ui.formatDateTime(new Date())}. `
+    + 'Số liệu tự động cập nhật mỗi 30 giây khi trang đang mở.';
+  const open = (data.totals && data.totals.total) > 0;
+  remindAll.disabled = !open;
+}
+
+/** Totals and chart only (one person asked for): the table and its selection stay as they are. */
+async function refreshTotals() {
+  if (!cid || refreshing) return;
+  refreshing = true;
+  try {
+    renderTotals(await api.unitProgress(cid, unit, { people: false }));  // counters only: no link is read
+  } catch (error) {
+    if (error.status !== 401) updated.textContent = `Chưa cập nhật được số liệu: ${ui.errorText(error)}`;
+  } finally {
+    refreshing = false;
+  }
+}
+
+function startAutoRefresh() {
+  window.setInterval(() => {
+    if (document.visibilityState === 'visible') refreshTotals();
+  }, REFRESH_MS);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && Date.now() - lastRefresh >= REFRESH_MS) refreshTotals();
+  });
+}
+
+// ---- reminders -------------------------------------------------------------------------------------------
+
+function onSelect(selected) {
+  const n = selected.size;
+  remindSelected.disabled = n === 0;
+  remindSelected.textContent = n ? `Nhắc những người đã chọn (${n})` : 'Nhắc những người đã chọn';
+}
+
+/** The API counts questionnaire links, not people: a person with two questionnaires counts twice. */
+function reminderText(result) {
+  const parts = [result.queued ? `Đang gửi ${result.queued} thư nhắc.` : 'Không có thư nhắc nào được gửi.'];
+  if (result.recent) {
+    parts.push(`${result.recent} phiếu vừa được gửi thư trong vòng 24 giờ qua nên chưa nhắc lại `
+      + '(mỗi người được nhắc tối đa một lần trong 24 giờ).');
+  }
+  if (result.answered) parts.push(`${result.answered} phiếu đã được trả lời nên không cần nhắc.`);
+  if (result.undeliverable) {
+    parts.push(`${result.undeliverable} phiếu chưa gửi được thư hoặc thư bị trả lại nên không nhắc được; `
+      + 'hãy kiểm tra và sửa email của những người này.');
+  }
+  return parts.join(' ');
+}
+
+async function remind(button, rids) {
+  ui.show(remindBox, 'info', '');
+  try {
+    const result = await ui.busy(button, 'Đang gửi thư nhắc…', () => api.sendReminders(cid, unit, rids));
+    ui.show(remindBox, result.queued ? 'success' : 'info', reminderText(result));
+    browser.clearSelection();
+    await Promise.all([browser.reload(), refreshTotals()]);
+  } catch (error) {
+    if (error.status !== 401) ui.show(remindBox, 'error', ui.errorText(error));
+  } finally {
+    onSelect(browser.selected());
+  }
+}
+
+remindSelected.addEventListener('click', () => {
+  const rids = [...browser.selected().keys()];
+  if (rids.length) remind(remindSelected, rids);
+});
+
+remindAll.addEventListener('click', async () => {
+  const yes = await ui.confirmDialog({
+    title: 'Nhắc tất cả người chưa trả lời?',
+    body: [el('p', {}, 'Phần mềm gửi thư nhắc tới mọi người chưa trả lời phiếu của đơn vị, trừ những người đã được '
+      + 'gửi thư trong vòng 24 giờ qua và những người có thư bị trả lại.')],
+    confirmLabel: 'Gửi thư nhắc',
+  });
+  if (yes) remind(remindAll, null);
+});
+
+// ---- correcting a bounced address ------------------------------------------------------------------------
+
+function rowActions(person) {
+  const bounced = (person.links || []).find((l) => l.state === 'bounced' || l.state === 'failed');
+  if (!bounced) return [];
+  const button = el('button', { type: 'button', class: 'small', 'aria-label': `Sửa email của ${person.full_name}` },
+    'Sửa email');
+  button.addEventListener('click', () => openEmailDialog(person, bounced));
+  return [button];
+}
+
+function openEmailDialog(person, link) {
+  editing = person;
+  ui.clearFieldErrors(emailForm);
+  ui.show(emailBox, 'info', '');
+  emailPerson.textContent = `${person.full_name} (${person.email})`;
+  emailProblem.textContent = link.problem || (link.state === 'failed' ? 'Thư không gửi được.' : 'Thư bị trả lại.');
+  emailInput.value = person.email;
+  ui.openDialog(dialog, { focus: emailInput });
+  emailInput.select();
+}
+
+emailCancel.addEventListener('click', () => dialog.close());
+
+emailForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (!editing) return;
+  ui.clearFieldErrors(emailForm);
+  ui.show(emailBox, 'info', '');
+  const value = emailInput.value.trim();
+  if (!value) {
+    ui.setFieldError(emailInput, 'Vui lòng nhập email mới.');
+    emailInput.focus();
+    return;
+  }
+  try {
+    const result = await ui.busy(emailSave, 'Đang lưu…', () => api.correctEmail(cid, unit, editing.rid, value));
+    const name = editing.full_name;
+    dialog.close();
+    ui.show(listBox, 'success', `Đã sửa email của ${name} thành ${result.email} và gửi lại ${result.reissued} `
+      + 'phiếu với đường dẫn mới.');
+    await Promise.all([browser.reload(), refreshTotals()]);
+  } catch (error) {
+    if (error.status === 401) return;
+    ui.reportError(emailBox, error, { email: emailInput });
+  }
+});
+
+dialog.addEventListener('close', () => {
+  editing = null;
+});
+
+// ---- export ----------------------------------------------------------------------------------------------
+
+exportButton.addEventListener('click', async () => {
+  if (!cid) return;
+  ui.show(exportBox, 'info', '');
+  try {
+    const file = await ui.busy(exportButton, 'Đang tạo tệp…', () => api.unitProgressExport(cid, unit));
+    ui.downloadFrom(file.url, file.filename);
+    ui.show(exportBox, 'success', `Đã tạo tệp ${file.filename}; trình duyệt đang tải xuống.`);
+  } catch (error) {
+    if (error.status !== 401) ui.show(exportBox, 'error', ui.errorText(error));
+  }
+});
+
+// ---- start -----------------------------------------------------------------------------------------------
+
+async function loadNotifications() {
+  try {
+    const notes = await api.notifications(cid, unit);
+    ui.renderNotifications(notificationList, notes.items || []);
+  } catch (error) {
+    ui.clear(notificationList).append(el('li', { class: 'empty' }, ui.errorText(error)));
+    notificationList.removeAttribute('aria-busy');
+  }
+}
+
+async function start() {
+  ui.mountAccount(current);
+  unit = current.unit;
+  try {
+    const list = await api.campaigns();
+    const chosen = ui.chooseCampaign(list.items || []);
+    if (!chosen) {
+      totalsNode.removeAttribute('aria-busy');
+      ui.clear(totalsNode);
+      ui.show(pageBox, 'info', 'Đơn vị chưa tham gia đợt đánh giá nào.');
+      return;
+    }
+    cid = chosen.id;
+    ui.rememberCampaign(cid);
+    document.getElementById('back-link').href = `/tinh/?dot=${encodeURIComponent(cid)}`;
+    const campaign = await api.campaign(cid);
+    const own = (campaign.units || []).find((u) => u.code === unit) || {};
+    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
+      'Đơn vị: ', el('strong', {}, own.full_name || current.displayName || unit || ''));
+    ui.setTitle(`Chi tiết tiến độ khảo sát — ${campaign.name}`);
+    browser = ui.progressBrowser({
+      cid, unit, groups: campaign.groups || [], limit: PAGE_SIZE, selectable: true, onSelect,
+      actions: rowActions, onLoaded: renderTotals,
+      onError: (error) => {
+        if (error.status !== 401) ui.show(listBox, 'error', ui.errorText(error));
+      },
+    });
+    await Promise.all([browser.load(), loadNotifications()]);
+    startAutoRefresh();
+  } catch (error) {
+    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+  }
+}
+
+if (current) start();

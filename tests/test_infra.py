@@ -1,0 +1,424 @@
+"""The deployable templates that `make package` writes (out/<stage>/sam.json): every table the code names with its
+keys, indexes and TTL; exactly the permissions the code needs; queues with dead-letter queues; private buckets.
+
+`make package` runs once for the session; it needs PyPI (chalice fetches the Lambda wheels), not AWS."""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from pynamodb.attributes import TTLAttribute
+from pynamodb.indexes import GlobalSecondaryIndex
+
+from chalicelib.config import settings
+from chalicelib.store.models import ALL_MODELS
+from infra import needs as code_needs
+from infra import policy as policy_file
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = ("dev", "prod")
+CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+BUDGET_MB = 50
+VISIBILITY_FACTOR = 6  # AWS: a source queue's visibility timeout is at least 6 x its function's timeout
+
+
+@pytest.fixture(scope="session")
+def templates() -> dict[str, dict]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CCHC_", "AWS_"))}  # not the tests' stage
+    result = subprocess.run(["make", "--no-print-directory", "package"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return {stage: json.loads((ROOT / "out" / stage / "sam.json").read_text(encoding="utf-8")) for stage in STAGES}
+
+
+@pytest.fixture(scope="session")
+def derived() -> code_needs.Needs:
+    return code_needs.derive()
+
+
+def prefix_of(stage: str) -> str:
+    return CONFIG["stages"][stage]["environment_variables"]["CCHC_TABLE_PREFIX"]
+
+
+def suffix(name: str) -> str:
+    """A resource name without the test stage's prefix: the part every stage shares."""
+    prefix = settings().table_prefix
+    assert name.startswith(prefix), name
+    return name[len(prefix):]
+
+
+def of_type(template: dict, kind: str) -> dict[str, dict]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def functions(template: dict) -> dict[str, dict]:
+    return of_type(template, "AWS::Serverless::Function")
+
+
+# --- tables -------------------------------------------------------------------------------------------------------
+
+def expected_table(model) -> dict:
+    """What the model says, read from its attributes (not from the schema infra/build.py uses)."""
+    attrs = model.get_attributes()
+    hash_key = next(a.attr_name for a in attrs.values() if a.is_hash_key)
+    range_key = next((a.attr_name for a in attrs.values() if a.is_range_key), None)
+    indexes = {}
+    for value in vars(model).values():
+        if isinstance(value, GlobalSecondaryIndex):
+            keys = {a.attr_name: ("HASH" if a.is_hash_key else "RANGE")
+                    for a in value.Meta.attributes.values() if a.is_hash_key or a.is_range_key}
+            indexes[value.Meta.index_name] = (keys, value.Meta.projection.projection_type)
+    key_types = {a.attr_name: a.attr_type for a in attrs.values() if a.is_hash_key or a.is_range_key}
+    for value in vars(model).values():
+        if isinstance(value, GlobalSecondaryIndex):
+            key_types.update({a.attr_name: a.attr_type for a in value.Meta.attributes.values()
+                              if a.is_hash_key or a.is_range_key})
+    ttl = [a.attr_name for a in attrs.values() if isinstance(a, TTLAttribute)]
+    return {"keys": {hash_key: "HASH", **({range_key: "RANGE"} if range_key else {})}, "indexes": indexes,
+            "types": key_types, "ttl": ttl[0] if ttl else None}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_table_the_code_names_exists_with_its_keys_indexes_and_ttl(templates, stage):
+    tables = {t["Properties"]["TableName"]: t for t in of_type(templates[stage], "AWS::DynamoDB::Table").values()}
+    names = {prefix_of(stage) + suffix(model.Meta.table_name): model for model in ALL_MODELS}
+    assert set(tables) == set(names), "one table per model in ALL_MODELS, and no other"
+    for name, model in names.items():
+        props, want = tables[name]["Properties"], expected_table(model)
+        assert {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]} == want["keys"], name
+        assert props["KeySchema"][0]["KeyType"] == "HASH", name
+        assert {d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]} == want["types"], name
+        got_indexes = {i["IndexName"]: ({k["AttributeName"]: k["KeyType"] for k in i["KeySchema"]},
+                                        i["Projection"]["ProjectionType"])
+                       for i in props.get("GlobalSecondaryIndexes", [])}
+        assert got_indexes == want["indexes"], name
+        if want["ttl"]:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": want["ttl"], "Enabled": True}, name
+        else:
+            assert "TimeToLiveSpecification" not in props, name
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_tables_are_on_demand_with_point_in_time_recovery_and_prod_cannot_be_deleted(templates, stage):
+    for logical, table in of_type(templates[stage], "AWS::DynamoDB::Table").items():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST", logical
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, logical
+        assert props["DeletionProtectionEnabled"] is (stage == "prod"), logical
+        kept = "Retain" if stage == "prod" else "Delete"
+        assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == (kept, kept), logical
+
+
+# --- permissions --------------------------------------------------------------------------------------------------
+
+def resource_key(template: dict, resource, stage: str) -> tuple:
+    """An IAM Resource (with intrinsics) -> what it designates, in the terms of infra/needs.py."""
+    res = template["Resources"]
+    if resource == "*":
+        return ("*",)
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        logical, attr = resource["Fn::GetAtt"]
+        assert attr == "Arn", resource
+        kind = res[logical]["Type"]
+        if kind == "AWS::DynamoDB::Table":
+            return ("table", table_suffix(res[logical], stage))
+        if kind == "AWS::SQS::Queue":
+            return ("queue", queue_setting(res[logical], stage))
+        if kind == "AWS::Logs::LogGroup":
+            return ("logs", logical)
+        raise AssertionError(f"unexpected resource {logical} ({kind})")
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        text = resource["Fn::Sub"] if isinstance(resource["Fn::Sub"], str) else resource["Fn::Sub"][0]
+        if m := re.fullmatch(r"\$\{(\w+)\.Arn\}/index/([\w.-]+)", text):
+            return ("table", f"{table_suffix(res[m[1]], stage)}/index/{m[2]}")
+        if m := re.fullmatch(r"\$\{(\w+)\.Arn\}/\*", text):
+            assert res[m[1]]["Type"] == "AWS::S3::Bucket", m[1]
+            return ("objects", bucket_setting(template, m[1]))
+        if m := re.fullmatch(r"arn:\$\{AWS::Partition\}:ses:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+                             r"(identity|configuration-set)/\$\{(\w+)\}", text):
+            return ("ses", m[1], m[2])
+    raise AssertionError(f"a resource this test cannot read: {resource}")
+
+
+def table_suffix(table: dict, stage: str) -> str:
+    name = table["Properties"]["TableName"]
+    assert name.startswith(prefix_of(stage)), name
+    return name[len(prefix_of(stage)):]
+
+
+def queue_setting(queue: dict, stage: str) -> str:
+    """The settings attribute (jobs_queue, …) whose value, in that stage, is this queue's name."""
+    name = queue["Properties"]["QueueName"]
+    cfg = settings()
+    found = [attr for attr in vars(cfg) if attr.endswith("_queue")
+             and prefix_of(stage) + suffix(getattr(cfg, attr)) == name]
+    assert len(found) == 1, (name, found)
+    return found[0]
+
+
+def settings_env() -> dict[str, str]:
+    """settings attribute -> the environment variable chalicelib/config.py reads it from."""
+    tree = ast.parse((ROOT / "chalicelib" / "config.py").read_text(encoding="utf-8"))
+    out = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and isinstance(node.value, ast.Call):
+            call = node.value
+            if isinstance(call.func, ast.Name) and call.func.id == "env" and call.args:
+                out[node.arg] = call.args[0].value
+    return out
+
+
+def bucket_setting(template: dict, logical: str) -> str:
+    """The settings attribute the functions find this bucket by (its env var refers to the bucket)."""
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    found = [attr for attr, var in settings_env().items() if variables.get(var) == {"Ref": logical}]
+    assert len(found) == 1, (logical, found)
+    return found[0]
+
+
+def needed(needs: code_needs.Needs) -> set[tuple]:
+    out = set()
+    for need in needs.found:
+        if need.service == "dynamodb":
+            out.add((f"dynamodb:{need.action}", ("table", need.resource)))
+        elif need.service == "s3":
+            out.add((f"s3:{need.action}", ("objects", need.resource)))
+        elif need.service == "sqs":
+            out.add((f"sqs:{need.action}", ("queue", need.resource)))
+        elif need.service == "ses" and need.resource == "*":
+            out.add((f"ses:{need.action}", ("*",)))
+        elif need.service == "ses":  # from the sender's address, its domain, through the stage's configuration set
+            out |= {(f"ses:{need.action}", ("ses", "identity", "MailFrom")),
+                    (f"ses:{need.action}", ("ses", "identity", "Domain")),
+                    (f"ses:{need.action}", ("ses", "configuration-set", "MailConfigurationSet"))}
+        else:
+            raise AssertionError(f"this test does not know {need}")
+    return out
+
+
+def grants(template: dict, document: dict, stage: str) -> set[tuple]:
+    out = set()
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow" and set(statement) <= {"Sid", "Effect", "Action", "Resource"}, statement
+        actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in actions:
+            assert "*" not in action, statement
+            for resource in resources:
+                out.add((action, resource_key(template, resource, stage)))
+    return out
+
+
+def test_the_code_calls_nothing_the_policy_generator_cannot_place(derived):
+    assert derived.unresolved == []
+    assert policy_file.render(derived) == policy_file.POLICY_FILE.read_text(encoding="utf-8"), \
+        ".chalice/policy.json is not what the code needs: run `make policy` and review the diff"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_function_may_do_exactly_what_the_code_does_and_nothing_broader(templates, derived, stage):
+    template = templates[stage]
+    want = needed(derived)
+    assert want, "the derivation found no calls at all"
+    execution = {p["Properties"]["Roles"][0]["Ref"]: p for p in of_type(template, "AWS::IAM::Policy").values()}
+    for logical, function in functions(template).items():
+        role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        role = template["Resources"][role_id]["Properties"]
+        assert "ManagedPolicyArns" not in role and len(role["Policies"]) == 1, role_id
+        granted = grants(template, role["Policies"][0]["PolicyDocument"], stage)
+        assert not want - granted, f"{logical} lacks {sorted(want - granted)}"
+        assert not granted - want, f"{logical} may do more than the code does: {sorted(granted - want)}"
+        # its own execution policy: only its own logs, and receiving from its own queue
+        own = grants(template, execution[role_id]["Properties"]["PolicyDocument"], stage)
+        consumed = {queue_setting(template["Resources"][q], stage) for q in sqs_queues_of(template, function)}
+        assert own == {("logs:CreateLogStream", ("logs", f"{logical}LogGroup")),
+                       ("logs:PutLogEvents", ("logs", f"{logical}LogGroup"))} | {
+            (action, ("queue", q)) for q in consumed
+            for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")}, logical
+    attached = {r["Ref"] for p in of_type(template, "AWS::IAM::Policy").values() for r in p["Properties"]["Roles"]}
+    assert len(attached) == len(of_type(template, "AWS::IAM::Policy")) == len(functions(template))
+    assert not of_type(template, "AWS::IAM::ManagedPolicy")
+
+
+def test_resources_are_named_not_wildcarded_except_where_aws_offers_nothing_narrower():
+    """Table and index ARNs by logical id; objects of the stage's own buckets; GetSendQuota has no resource type."""
+    document = json.loads(policy_file.POLICY_FILE.read_text(encoding="utf-8"))
+    for statement in document["Statement"]:
+        for resource in statement["Resource"]:
+            text = json.dumps(resource)
+            if resource == "*":
+                assert statement["Action"] == ["ses:GetSendQuota"], statement
+            elif "*" in text:
+                assert re.fullmatch(r'\{"Fn::Sub": "\$\{\w+Bucket\.Arn\}/\*"\}', text), statement
+
+
+# --- queues, topics, schedules, functions -------------------------------------------------------------------------
+
+def sqs_queues_of(template: dict, function: dict) -> list[str]:
+    """The logical ids of the queues a function consumes (chalice names them by ARN string)."""
+    by_name = {q["Properties"]["QueueName"]: k for k, q in of_type(template, "AWS::SQS::Queue").items()}
+    out = []
+    for event in function["Properties"].get("Events", {}).values():
+        if event["Type"] == "SQS":
+            name = event["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[-1]
+            assert name in by_name, f"no queue named {name}"
+            out.append(by_name[name])
+    return out
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_queue_has_a_dead_letter_queue_and_outlasts_its_function(templates, stage):
+    template = templates[stage]
+    consumed = set()
+    for logical, function in functions(template).items():
+        for queue_id in sqs_queues_of(template, function):
+            consumed.add(queue_id)
+            queue = template["Resources"][queue_id]["Properties"]
+            assert queue_id in function["DependsOn"], "the queue exists before its event source mapping"
+            assert queue["VisibilityTimeout"] >= VISIBILITY_FACTOR * function["Properties"]["Timeout"], logical
+            redrive = queue["RedrivePolicy"]
+            dlq = template["Resources"][redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]
+            assert dlq["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" not in dlq["Properties"]
+            assert redrive["maxReceiveCount"] >= 5
+            assert dlq["Properties"]["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+            assert queue["SqsManagedSseEnabled"] and dlq["Properties"]["SqsManagedSseEnabled"]
+    cfg = settings()
+    assert {template["Resources"][q]["Properties"]["QueueName"] for q in consumed} == {
+        prefix_of(stage) + suffix(cfg.jobs_queue), prefix_of(stage) + suffix(cfg.mail_queue)}
+    dead = {q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            for q in of_type(template, "AWS::SQS::Queue").values() if "RedrivePolicy" in q["Properties"]}
+    assert set(of_type(template, "AWS::SQS::Queue")) == consumed | dead, "every queue is consumed or a DLQ"
+    alarmed = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+               for a in of_type(template, "AWS::CloudWatch::Alarm").values() if "Dimensions" in a["Properties"]}
+    assert dead <= alarmed, "someone hears of a dead letter"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_ses_bounces_and_complaints_reach_the_mail_events_function(templates, stage):
+    template = templates[stage]
+    topic_name = prefix_of(stage) + suffix(settings().mail_events_topic)
+    [(handler, event)] = [(k, e) for k, f in functions(template).items()
+                          for e in f["Properties"].get("Events", {}).values() if e["Type"] == "SNS"]
+    assert event["Properties"]["Topic"]["Fn::Sub"].endswith(f":{topic_name}")
+    [topic_id] = [k for k, t in of_type(template, "AWS::SNS::Topic").items()
+                  if t["Properties"]["TopicName"] == {"Fn::Sub": "${Prefix}" + suffix(settings().mail_events_topic)}]
+    assert template["Parameters"]["Prefix"]["AllowedValues"] == [prefix_of(stage)]
+    assert topic_id in functions(template)[handler]["DependsOn"]
+    [destination] = of_type(template, "AWS::SES::ConfigurationSetEventDestination").values()
+    dest = destination["Properties"]["EventDestination"]
+    assert {"bounce", "complaint"} <= set(dest["MatchingEventTypes"]) and dest["Enabled"]
+    assert dest["SnsDestination"]["TopicARN"] == {"Ref": topic_id}
+    [policy] = of_type(template, "AWS::SNS::TopicPolicy").values()
+    assert policy["Properties"]["Topics"] == [{"Ref": topic_id}]
+    assert policy["Properties"]["PolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ses.amazonaws.com"}
+    identity = of_type(template, "AWS::SES::EmailIdentity")
+    assert all(i["Properties"]["ConfigurationSetAttributes"]["ConfigurationSetName"] == {"Ref": "MailConfigurationSet"}
+               for i in identity.values())
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_schedules_are_chalices_every_app_schedule_fires(templates, stage):
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    scheduled = [d for node in tree.body if isinstance(node, ast.FunctionDef) for d in node.decorator_list
+                 if isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "schedule"]
+    events = [e["Properties"]["Schedule"] for f in functions(templates[stage]).values()
+              for e in f["Properties"].get("Events", {}).values() if e["Type"] == "Schedule"]
+    assert len(events) == len(scheduled) > 0
+    assert all(re.fullmatch(r"(rate|cron)\(.+\)", e) for e in events)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_function_has_a_name_a_size_and_its_own_log_group(templates, stage):
+    template = templates[stage]
+    names = set()
+    for logical, function in functions(template).items():
+        props = function["Properties"]
+        assert props["FunctionName"].startswith(prefix_of(stage)), logical
+        names.add(props["FunctionName"])
+        assert 1 <= props["Timeout"] <= 900 and 128 <= props["MemorySize"] <= 10240, logical
+        log_group = template["Resources"][f"{logical}LogGroup"]["Properties"]
+        assert log_group["LogGroupName"] == f"/aws/lambda/{props['FunctionName']}"
+        assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert {f"{logical}LogGroup", f"{logical}ExecutionPolicy"} <= set(function["DependsOn"])
+        assert props["Environment"]["Variables"]["CCHC_STAGE"] == stage
+    assert len(names) == len(functions(template))
+    assert functions(template)["APIHandler"]["Properties"]["Timeout"] <= 30  # API Gateway stops waiting at 29 s
+
+
+# --- buckets and the site -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_buckets_are_private_encrypted_and_reached_only_over_tls(templates, stage):
+    template = templates[stage]
+    buckets = of_type(template, "AWS::S3::Bucket")
+    policies = {p["Properties"]["Bucket"]["Ref"]: p["Properties"]["PolicyDocument"]
+                for p in of_type(template, "AWS::S3::BucketPolicy").values()}
+    assert set(buckets) == {"SiteBucket", "EvidenceBucket", "ExportsBucket"}
+    for logical, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                                           "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+        [rule] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+        assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+        statements = policies[logical]["Statement"]
+        assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                   for s in statements), logical
+        for s in statements:
+            if s["Effect"] == "Allow":  # only CloudFront, only for this distribution, only reading the site
+                assert logical == "SiteBucket" and s["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+                assert s["Action"] == "s3:GetObject" and "AWS:SourceArn" in s["Condition"]["StringEquals"]
+    [expiry] = buckets["ExportsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert expiry["Status"] == "Enabled" and expiry["ExpirationInDays"]
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    for attr, var in settings_env().items():  # every bucket the code names is one of the stage's
+        if attr.endswith("_bucket"):
+            assert env[var]["Ref"] in buckets, attr
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_site_is_served_by_cloudfront_through_origin_access_control(templates, stage):
+    template = templates[stage]
+    [distribution] = of_type(template, "AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    [origin] = config["Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": ["SiteBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    control = template["Resources"]["SiteOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (control["OriginAccessControlOriginType"], control["SigningBehavior"]) == ("s3", "always")
+    outputs = template["Outputs"]
+    assert {"EndpointURL", "SiteBucketName", "SiteDistributionId", "SiteUrl"} <= set(outputs), "make site reads them"
+
+
+# --- the package --------------------------------------------------------------------------------------------------
+
+def test_the_deployment_package_stays_under_its_budget(templates):
+    with zipfile.ZipFile(ROOT / "out" / "dev" / "deployment.zip") as archive:
+        unzipped = sum(info.file_size for info in archive.infolist())
+        names = archive.namelist()
+    assert unzipped / 1e6 <= BUDGET_MB
+    assert "app.py" in names and "chalicelib/config.py" in names
+    assert not [n for n in names if n.startswith(("tests/", "dev/", "infra/", "site/", "bench/"))]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_stage_parameters_file_fits_the_template(templates, stage):
+    """`make deploy` passes infra/params/<stage>.json: every key a parameter, every parameter without default given."""
+    given = json.loads((ROOT / "infra" / "params" / f"{stage}.json").read_text(encoding="utf-8"))["Parameters"]
+    parameters = templates[stage]["Parameters"]
+    assert set(given) <= set(parameters)
+    assert {name for name, p in parameters.items() if "Default" not in p} <= set(given)
+    for name, value in given.items():
+        assert isinstance(value, str), name
+        if "AllowedValues" in parameters[name]:
+            assert value in [str(v) for v in parameters[name]["AllowedValues"]], name
+        if "AllowedPattern" in parameters[name]:
+            assert re.fullmatch(parameters[name]["AllowedPattern"], value), name
