@@ -125,7 +125,8 @@ UNIT_PROGRESS = obj(["campaign", "unit", "totals", "by_group"], campaign=STR,
                     unit=obj(code=STR, name=STR, full_name=STR), roster_status=STR, annulled=BOOL, totals=COUNTS,
                     by_group=arr(obj(group=STR, group_name=STR, purpose=STR, purpose_name=STR, **_COUNTS,
                                      rate={"type": "number"})),
-                    people_total=INT, matched=INT, offset=INT, limit=INT, people=arr(_PERSON))
+                    people_total=INT, matched=INT, offset=INT, limit=INT, people=arr(_PERSON),
+                    by_day=arr(obj(date=STR, label=STR, submitted=INT)))
 NATIONAL_PROGRESS = obj(campaign=STR, name=STR, rosters_submitted=INT, totals=COUNTS,
                         units=arr(obj(code=STR, name=STR, roster_status=STR, roster_total=INT, annulled=BOOL,
                                       **_COUNTS, rate={"type": "number"})))

@@ -30,9 +30,11 @@ class Thresholds:
     burst_share: float = 0.5  # share of a unit's submissions …
     burst_minutes: int = 30  # … inside one window this long
     burst_min_submissions: int = 12
+    link_devices: int = 3  # one link used from this many different addresses or devices …
+    link_devices_links: int = 3  # … for at least this many links
     weights: dict = field(default_factory=lambda: {
         "shared_ip": 25, "shared_device": 30, "province_ip": 45, "identical_answers": 40, "too_fast": 25,
-        "straight_lining": 20, "burst": 20})
+        "straight_lining": 20, "burst": 20, "link_many_devices": 25})
 
 
 RULE_NAMES = {
@@ -43,6 +45,7 @@ RULE_NAMES = {
     "too_fast": "Thời gian trả lời nhanh hơn mức có thể đọc phiếu",
     "straight_lining": "Nhiều phiếu chọn cùng một mức cho mọi câu",
     "burst": "Phần lớn phiếu của địa phương được gửi dồn trong một khoảng thời gian ngắn",
+    "link_many_devices": "Một đường dẫn được dùng từ nhiều địa chỉ mạng hoặc thiết bị khác nhau",
 }
 
 
@@ -58,6 +61,7 @@ class LinkFacts:
     submitted_at: datetime | None
     seconds_spent: int | None
     agency: str = ""
+    seen: frozenset = frozenset()  # "<ip> | <user agent>" of each interaction
 
 
 @dataclass
@@ -178,6 +182,14 @@ def evaluate(links: list[LinkFacts], responses: list[ResponseFacts], province_ip
         if best[0] >= t.burst_share * len(times):
             flags["burst"] = {"evidence": {"submissions": best[0], "of": len(times),
                                            "from": times[best[1]].isoformat(), "to": times[best[2]].isoformat()}}
+
+    roaming = []
+    for link in links:
+        addresses = {s.split(" | ", 1)[0] for s in link.seen}
+        if len(addresses) >= t.link_devices or len(link.seen) >= t.link_devices:
+            roaming.append({"link": link.slot, "addresses": sorted(addresses)[:10], "devices": len(link.seen)})
+    if len(roaming) >= t.link_devices_links:
+        flags["link_many_devices"] = {"evidence": roaming[:50]}
 
     score = min(100, sum(t.weights.get(rule, 0) for rule in flags))
     return {"score": score, "flags": [{"rule": rule, "name": RULE_NAMES[rule], **detail}

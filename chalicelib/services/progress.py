@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from chalicelib.domain import links as rules
 from chalicelib.domain.access import Actor, require_ministry, require_unit
@@ -79,7 +80,12 @@ def unit_progress(actor: Actor, cid: str, unit: str, *, group: str | None = None
     if not people:
         return result
     persons: dict[str, dict] = {}
+    days: dict[str, int] = {}
+    zone = ZoneInfo(campaign.timezone)
     for link in link_store.unit_links(unit_key):  # one Query; answers are never read here
+        if link.submitted_at:
+            day = link.submitted_at.astimezone(zone).date().isoformat()
+            days[day] = days.get(day, 0) + 1
         person = persons.get(link.rid)
         if person is None:
             person = persons[link.rid] = {"rid": link.rid, "order": int(link.rid.split("-", 1)[0]),
@@ -95,7 +101,9 @@ def unit_progress(actor: Actor, cid: str, unit: str, *, group: str | None = None
                 and (not wanted_agency or wanted_agency in fold(p["agency"] or ""))
                 and (not wanted or wanted in fold(f"{p['full_name']} {p['email']}"))]
     limit = max(1, min(limit, 500)) if limit is not None else max(1, len(selected))
-    result.update({"people_total": len(persons), "matched": len(selected), "offset": offset, "limit": limit,
+    result.update({"by_day": [{"date": d, "label": f"{d[8:10]}/{d[5:7]}/{d[:4]}", "submitted": n}
+                              for d, n in sorted(days.items())],
+                   "people_total": len(persons), "matched": len(selected), "offset": offset, "limit": limit,
                    "people": selected[offset:offset + limit]})
     return result
 

@@ -153,6 +153,8 @@ def save_draft(token: str | None, answers: object, ip: str, ua: str, now: dateti
     clean = q_rules.validate_answers(definition, answers if isinstance(answers, dict) else {}, complete=False)
     if link.state == "sent" and link.opened_at is None:
         store.record_open(link, now, ip, ua)
+    if store.device(ip, ua) not in (link.seen or set()):
+        store.record_seen(link, ip, ua)
     closes = datetime.fromisoformat(window["closes_at"].replace("Z", "+00:00"))
     store.save_draft(link, clean, now, closes + timedelta(days=30))
     return {"saved_at": utc_iso(now), "saved_at_label": local_datetime(now)}

@@ -118,6 +118,7 @@ class LinkModel(Model):
     submit_ua = UnicodeAttribute(null=True)
     seconds_spent = NumberAttribute(null=True)
     receipt = UnicodeAttribute(null=True)
+    seen = UnicodeSetAttribute(null=True)  # "<ip> | <user agent>" of every interaction (drafts, submit)
     updated_at = UTCDateTimeAttribute()
 
 

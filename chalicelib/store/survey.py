@@ -27,6 +27,15 @@ def save_draft(link: LinkModel, answers: dict, now: datetime, expires: datetime)
     DraftModel(link_key=link_key(link), answers=answers, saved_at=now, expires_at=expires).save()
 
 
+def device(ip: str, ua: str) -> str:
+    return f"{ip} | {ua[:160]}"
+
+
+def record_seen(link: LinkModel, ip: str, ua: str) -> None:
+    """Remember where the link is used from (a set: repeated saves from one device add nothing)."""
+    link.update(actions=[LinkModel.seen.add({device(ip, ua)})])
+
+
 def delete_draft(link: LinkModel) -> None:
     DraftModel(link_key=link_key(link)).delete()
 
@@ -60,6 +69,7 @@ def submit(link: LinkModel, digest: str, response: ResponseModel, now: datetime,
                LinkModel.seconds_spent.set(max(0, int((now - first_seen).total_seconds())))]
     if link.opened_at is None:
         actions += [LinkModel.opened_at.set(now), LinkModel.open_ip.set(ip), LinkModel.open_ua.set(ua[:400])]
+    actions.append(LinkModel.seen.add({device(ip, ua)}))
     try:
         with TransactWrite(connection=Connection(region=settings().region)) as tx:
             tx.update(link, actions=actions,

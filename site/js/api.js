@@ -487,3 +487,26 @@ export function nationalProgress(cid, sort = 'code') {
 export function nationalProgressExport(cid) {
   return request('GET', `/campaigns/${enc(cid)}/progress.xlsx`);
 }
+
+// ---- integrity (ministry only) -----------------------------------------------------------------------------
+
+/** GET /campaigns/{cid}/integrity → {campaign, units: [{unit, name, score, flagged, flags, …}], thresholds}. */
+export function integrity(cid) {
+  return request('GET', `/campaigns/${enc(cid)}/integrity`);
+}
+
+/** POST …/integrity/scan: scans the units with new activity now → the same answer plus `scanned`. */
+export function scanIntegrity(cid) {
+  return request('POST', `/campaigns/${enc(cid)}/integrity/scan`, { body: {} });
+}
+
+/** POST …/units/{unit}/annulment {reason} → {unit, annulled, annulled_at, annulled_by, reason} (422 without a
+ * reason, 409 when already annulled). */
+export function annulUnit(cid, unit, reason) {
+  return request('POST', unitPath(cid, unit, '/annulment'), { body: { reason } });
+}
+
+/** DELETE …/units/{unit}/annulment {reason}: reinstates an annulled unit's results (409 when not annulled). */
+export function reinstateUnit(cid, unit, reason) {
+  return request('DELETE', unitPath(cid, unit, '/annulment'), { body: { reason } });
+}

@@ -27,6 +27,7 @@ const dispatchSummary = document.getElementById('dispatch-summary');
 const dispatchBox = document.getElementById('dispatch-message');
 const dispatchButton = document.getElementById('dispatch-button');
 const nationalLink = document.getElementById('national-link');
+const integrityLink = document.getElementById('integrity-link');
 const runList = document.getElementById('runs');
 
 const POLL_MS = 5000;
@@ -59,6 +60,7 @@ function renderDispatch() {
   dispatchSummary.replaceChildren(...parts);
   dispatchButton.disabled = !ready || state !== 'open';
   nationalLink.href = `/bo/tien-do.html?dot=${encodeURIComponent(detail.id)}`;
+  integrityLink.href = `/bo/kiem-tra.html?dot=${encodeURIComponent(detail.id)}`;
 }
 
 function progressRow(id, label, value, max) {

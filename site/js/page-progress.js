@@ -38,6 +38,7 @@ let browser = null;
 let editing = null; // the respondent whose address is being corrected
 let lastRefresh = 0;
 let refreshing = false;
+let lastByDay = null;
 
 // ---- totals and chart ------------------------------------------------------------------------------------
 
@@ -49,6 +50,8 @@ function renderTotals(data) {
     totalsNode.append(el('p', { class: 'notice' }, 'Kết quả khảo sát của đơn vị đã bị hủy.'));
   }
   ui.clear(chartNode).append(ui.groupChart(data.by_group));
+  if (data.by_day) lastByDay = data.by_day;  // counters-only refreshes carry no daily series: keep the last one
+  if (lastByDay) chartNode.append(ui.dayChart(lastByDay));
   updated.textContent = `Cập nhật lúc ${ui.formatDateTime(new Date())}. `
     + 'Số liệu tự động cập nhật mỗi 30 giây khi trang đang mở.';
   const open = (data.totals && data.totals.total) > 0;

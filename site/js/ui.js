@@ -771,6 +771,20 @@ export function groupChart(byGroup) {
   });
 }
 
+/** Questionnaires answered per day (local dates) as a bar chart: when people answered, reminders' effect. */
+export function dayChart(byDay) {
+  const days = byDay || [];
+  const most = Math.max(1, ...days.map((d) => d.submitted));
+  return barChart({
+    label: 'Biểu đồ số phiếu được trả lời theo ngày',
+    caption: 'Số phiếu được trả lời theo ngày',
+    rows: days.map((d) => ({ label: d.label, value: (100 * d.submitted) / most, text: formatNumber(d.submitted), d })),
+    head: ['Ngày', 'Số phiếu được trả lời'],
+    cells: ({ d }) => [d.label, formatNumber(d.submitted)],
+    empty: 'Chưa có phiếu nào được trả lời.',
+  });
+}
+
 function linkTimes(link) {
   const parts = [];
   if (link.sent_at) parts.push(`gửi ${formatDateTime(link.sent_at)}`);

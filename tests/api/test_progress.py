@@ -70,6 +70,7 @@ def test_counts_follow_every_state_change(api, tokens, dispatched):
     assert api.call("POST", "/survey/submit", {"answers": answers}, headers={"x-survey-token": token}).status_code == 201
     p = progress(api, tokens["01"])
     assert (p["totals"]["opened"], p["totals"]["submitted"], p["totals"]["rate"]) == (0, 1, 25.0)
+    assert [d["submitted"] for d in p["by_day"]] == [1] and p["by_day"][0]["label"].count("/") == 2
     by = {(g["group"], g["purpose"]): g for g in p["by_group"]}
     assert by[("2", "locality")]["submitted"] + by[("2", "ministry")]["submitted"] == 1
     national = api.call("GET", "/campaigns/demo/progress?sort=rate", token=tokens["admin"]).data

@@ -73,6 +73,7 @@ def test_a_draft_is_saved_restored_and_its_first_save_records_the_open(api, link
     assert get(api, token).data["draft"]["answers"] == some
     opened = [link for link in LinkModel.query("demo#01") if link.state == "opened"]
     assert len(opened) == 1 and opened[0].open_ip == "10.20.0.7" and opened[0].open_ua == "Mozilla/5.0 Test"
+    assert opened[0].seen == {"10.20.0.7 | Mozilla/5.0 Test"}  # where the link is used from, for integrity
     assert int(StatsModel.get("demo#01", "all").opened) == 1
 
 

@@ -128,11 +128,11 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     expect(total(page, "submitted")).to_have_text("0")
     expect(total(page, "not_sent")).to_have_text("0")
     expect(total(page, "rate")).to_have_text("0%")
-    chart = page.locator("#chart svg[role='img']")
+    chart = page.locator("#chart figure:first-of-type svg[role='img']")
     expect(chart).to_be_visible()
     assert "tỷ lệ trả lời" in chart.get_attribute("aria-label")
-    expect(page.locator("#chart .chart-row")).to_have_count(2)
-    data_table = page.locator("#chart .visually-hidden table.chart-data")
+    expect(page.locator("#chart figure:first-of-type .chart-row")).to_have_count(2)
+    data_table = page.locator("#chart figure:first-of-type .visually-hidden table.chart-data")
     expect(data_table.locator("tbody tr")).to_have_count(2)
     expect(data_table.locator("caption")).to_have_text("Tỷ lệ trả lời theo nhóm đối tượng và phiếu")
     expect(page.locator("#pp-table tbody tr")).to_have_count(2)
@@ -154,8 +154,11 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     expect(total(page, "rate")).to_have_text("50%")
     expect(row_of(page, DELEGATE_NAME).locator(".badge-link")).to_have_text("Đã trả lời")
     expect(row_of(page, DELEGATE_NAME).locator(".link-times")).to_contain_text("trả lời ")
-    expect(page.locator("#chart .chart-bar[data-value='100']")).to_have_count(1)
+    expect(page.locator("#chart figure:first-of-type .chart-bar[data-value='100']")).to_have_count(1)
     expect(data_table.locator("tbody")).to_contain_text("100%")
+    by_day = page.locator("#chart figure:nth-of-type(2)")  # answers per day
+    expect(by_day.locator("svg[role='img']")).to_be_visible()
+    expect(by_day.locator(".chart-row")).to_have_count(1)
     assert_accessible(page, "province progress")
     page.screenshot(path=str(artifacts / "progress-province.png"), full_page=True)
 
@@ -242,7 +245,7 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     phone = new_page(width=375, height=800)
     log_in(phone, stack, UNIT)
     phone.goto("/tinh/tien-do.html?dot=demo")
-    expect(phone.locator("#chart svg[role='img']")).to_be_visible()
+    expect(phone.locator("#chart figure:first-of-type svg[role='img']")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     phone.screenshot(path=str(artifacts / "progress-province-phone.png"), full_page=True)
 

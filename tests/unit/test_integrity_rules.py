@@ -97,3 +97,14 @@ def test_thresholds_are_configurable():
     links = honest_links(20) + [link(100 + i, ip="10.9.9.9", ua=f"UA{i}", minutes=i * 5) for i in range(4)]
     assert "shared_ip" not in rules(evaluate(links, responses(24), set(), Q))
     assert "shared_ip" in rules(evaluate(links, responses(24), set(), Q, Thresholds(ip_respondents=4)))
+
+
+def test_links_used_from_many_addresses_or_devices_are_flagged():
+    def roaming(i):
+        item = link(100 + i, minutes=i * 300)
+        item.seen = frozenset({f"10.0.{i}.{k} | UA{k}" for k in range(3)})
+        return item
+    assert "link_many_devices" in rules(evaluate(honest_links(20) + [roaming(i) for i in range(3)], responses(23),
+                                                 set(), Q))
+    two = honest_links(20) + [roaming(i) for i in range(2)]
+    assert "link_many_devices" not in rules(evaluate(two, responses(22), set(), Q))

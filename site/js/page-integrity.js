@@ -1,0 +1,370 @@
+// The ministry's integrity review (issue 7 §3): the units of a campaign by risk, each with its flags and their
+// evidence in plain Vietnamese (a disclosure row per unit), an on-demand scan, and annulling or reinstating a unit's
+// survey results, each with a required reason given in a dialog.
+import * as api from './api.js';
+import * as ui from './ui.js';
+
+const { el } = ui;
+const COLUMNS = 9;
+const FLAG_THRESHOLD = 40; // the API's default; the answer's thresholds do not carry it
+const current = api.requireSession('ministry');
+
+const pageBox = document.getElementById('page-message');
+const select = document.getElementById('dot');
+const scanButton = document.getElementById('scan-button');
+const scanBox = document.getElementById('scan-message');
+const table = document.getElementById('integrity-table');
+const body = table.querySelector('tbody');
+const count = document.getElementById('unit-count');
+const backLink = document.getElementById('back-link');
+
+let cid = null;
+let seq = 0;
+const expanded = new Set(); // units whose evidence is open, kept across reloads
+
+// ---- formatting ------------------------------------------------------------------------------------------
+
+function level(score) {
+  if (score >= FLAG_THRESHOLD) return { key: 'high', name: 'Cao' };
+  if (score > 0) return { key: 'medium', name: 'Trung bình' };
+  return { key: 'low', name: 'Thấp' };
+}
+
+function scoreBadge(score) {
+  const value = Number(score) || 0;
+  const { key, name } = level(value);
+  return el('span', { class: `badge badge-risk badge-risk-${key}`, dataset: { level: key } },
+    `${value}/100 · ${name}`);
+}
+
+/** "từ 09:05 đến 09:12 ngày 12/03/2025", or both full instants when the days differ. */
+function span(from, to) {
+  if (!from) return '';
+  if (!to || from === to) return `lúc ${ui.formatDateTime(from)}`;
+  const a = ui.formatDateTime(from);
+  const b = ui.formatDateTime(to);
+  const dayA = ui.formatDate(from);
+  if (dayA === ui.formatDate(to)) return `từ ${a.slice(0, 5)} đến ${b.slice(0, 5)} ngày ${dayA}`;
+  return `từ ${a} đến ${b}`;
+}
+
+function share(value) {
+  return ui.formatPercent((Number(value) || 0) * 100);
+}
+
+/** A compact list of link or response ids. */
+function idList(label, ids) {
+  const items = (ids || []).map(String);
+  return el('div', { class: 'evidence-ids' },
+    el('span', { class: 'evidence-label' }, `${label} (${ui.formatNumber(items.length)}):`), ' ',
+    el('ul', { class: 'id-list' }, items.map((id) => el('li', {}, el('code', {}, id)))));
+}
+
+function fact(label, value) {
+  return el('li', {}, el('span', { class: 'evidence-label' }, `${label}: `), value);
+}
+
+function questionnaireName(qid) {
+  const text = String(qid || '');
+  const known = Object.entries(ui.QUESTIONNAIRES).find(([key]) => text === key || text.endsWith(key));
+  return known ? `Phiếu ${known[1]}` : `Phiếu ${text}`;
+}
+
+function sharedEvidence(item, device) {
+  const [address, agent] = String(item.address || '').split(' | ');
+  return el('li', { class: 'evidence-item' },
+    el('ul', { class: 'evidence-facts' },
+      fact('Địa chỉ mạng', el('code', {}, address)),
+      device && agent ? fact('Trình duyệt', el('code', {}, agent)) : null,
+      fact('Số người trả lời', ui.formatNumber(item.respondents)),
+      item.from ? fact('Thời gian gửi phiếu', span(item.from, item.to)) : null),
+    idList('Mã đường dẫn', item.links));
+}
+
+function listEvidence(flag) {
+  const evidence = flag.evidence;
+  const items = Array.isArray(evidence) ? evidence : [];
+  switch (flag.rule) {
+    case 'shared_ip':
+    case 'shared_device':
+      return el('ul', { class: 'evidence-list' }, items.map((item) => sharedEvidence(item, flag.rule === 'shared_device')));
+    case 'province_ip':
+      return el('ul', { class: 'evidence-list' }, items.map((item) => el('li', { class: 'evidence-item' },
+        'Đường dẫn ', el('code', {}, String(item.link)), ` được ${item.when === 'mở' ? 'mở' : 'gửi'} từ địa chỉ `,
+        el('code', {}, String(item.address)), ' (địa chỉ tài khoản tỉnh đã đăng nhập).')));
+    case 'identical_answers':
+      return el('ul', { class: 'evidence-list' }, items.map((item) => el('li', { class: 'evidence-item' },
+        el('p', {}, `${questionnaireName(item.questionnaire)}: ${ui.formatNumber(item.responses)} phiếu có câu trả lời `
+          + `${item.kind || 'giống nhau'}.`),
+        idList('Mã phiếu', item.ids))));
+    case 'too_fast':
+      return el('div', {},
+        flag.share !== undefined ? el('p', {}, `Chiếm ${share(flag.share)} số phiếu đã gửi của đơn vị.`) : null,
+        el('ul', { class: 'evidence-list compact' }, items.map((item) => el('li', {},
+          'Đường dẫn ', el('code', {}, String(item.link)),
+          `: trả lời trong ${ui.formatNumber(item.seconds)} giây (cần ít nhất ${ui.formatNumber(item.minimum)} giây).`))));
+    case 'straight_lining':
+      return el('div', {},
+        flag.share !== undefined ? el('p', {}, `Chiếm ${share(flag.share)} số phiếu của đơn vị.`) : null,
+        idList('Mã phiếu', items));
+    case 'link_many_devices':
+      return el('ul', { class: 'evidence-list' }, items.map((item) => el('li', { class: 'evidence-item' },
+        'Đường dẫn ', el('code', {}, String(item.link)),
+        `: dùng từ ${ui.formatNumber(item.devices)} thiết bị, ${ui.formatNumber((item.addresses || []).length)} `
+          + 'địa chỉ mạng ',
+        el('ul', { class: 'id-list' }, (item.addresses || []).map((a) => el('li', {}, el('code', {}, String(a))))))));
+    case 'burst': {
+      const b = evidence && !Array.isArray(evidence) ? evidence : {};
+      const part = b.of ? ` (${ui.formatPercent((b.submissions / b.of) * 100)})` : '';
+      return el('p', {}, `${ui.formatNumber(b.submissions)} trên ${ui.formatNumber(b.of)} phiếu đã gửi${part} được `
+        + `gửi ${span(b.from, b.to)}.`);
+    }
+    default:
+      return genericEvidence(evidence);
+  }
+}
+
+/** An unknown rule's evidence, shown as plain text (never markup). */
+function genericEvidence(evidence) {
+  const items = Array.isArray(evidence) ? evidence : [evidence];
+  return el('ul', { class: 'evidence-list compact' }, items.map((item) => el('li', {},
+    item && typeof item === 'object'
+      ? Object.entries(item).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join(' · ')
+      : String(item))));
+}
+
+function evidencePanel(unit) {
+  const flags = unit.flags || [];
+  if (!flags.length) return el('p', { class: 'muted' }, 'Không phát hiện dấu hiệu can thiệp nào ở lần quét gần nhất.');
+  return el('ol', { class: 'flag-list' }, flags.map((flag) => el('li', { class: 'flag', dataset: { rule: flag.rule } },
+    el('p', { class: 'flag-name' }, el('strong', {}, flag.name || flag.rule)),
+    listEvidence(flag))));
+}
+
+// ---- table -----------------------------------------------------------------------------------------------
+
+function annulCell(unit) {
+  if (!unit.annulled) return el('td', {}, el('span', { class: 'badge badge-valid' }, 'Còn hiệu lực'));
+  return el('td', {}, el('span', { class: 'badge badge-annulled' }, 'Đã hủy kết quả'),
+    unit.annul_reason ? el('span', { class: 'annul-reason muted' }, `Lý do: ${unit.annul_reason}`) : null);
+}
+
+function rows(unit) {
+  const detailId = `evidence-${unit.unit}`;
+  const open = expanded.has(unit.unit);
+  const toggle = el('button', { type: 'button', class: 'small disclosure', 'aria-expanded': String(open),
+    'aria-controls': detailId, 'aria-label': `Xem bằng chứng — ${unit.name}` }, 'Xem bằng chứng');
+  const detail = el('tr', { id: detailId, class: 'evidence-row', hidden: !open, dataset: { unit: unit.unit } },
+    el('td', { colspan: COLUMNS },
+      el('h3', { class: 'evidence-heading' }, `Dấu hiệu và bằng chứng — ${unit.name}`),
+      evidencePanel(unit)));
+  toggle.addEventListener('click', () => {
+    const now = toggle.getAttribute('aria-expanded') !== 'true';
+    toggle.setAttribute('aria-expanded', String(now));
+    detail.hidden = !now;
+    if (now) expanded.add(unit.unit);
+    else expanded.delete(unit.unit);
+  });
+  const action = unit.annulled
+    ? el('button', { type: 'button', class: 'small', 'aria-label': `Khôi phục kết quả — ${unit.name}` },
+      'Khôi phục kết quả')
+    : el('button', { type: 'button', class: 'small danger-outline',
+      'aria-label': `Hủy kết quả khảo sát — ${unit.name}` }, 'Hủy kết quả khảo sát');
+  action.addEventListener('click', () => reasonDialog(unit, unit.annulled ? 'reinstate' : 'annul'));
+  const flags = (unit.flags || []).length;
+  const main = el('tr', { dataset: { unit: unit.unit, flagged: String(Boolean(unit.flagged)),
+    annulled: String(Boolean(unit.annulled)) }, class: unit.flagged ? 'flagged' : null },
+  el('td', { class: 'code' }, unit.unit),
+  el('th', { scope: 'row' }, unit.name),
+  el('td', {}, scoreBadge(unit.score)),
+  el('td', {}, unit.flagged ? el('span', { class: 'no' }, 'Có') : el('span', { class: 'yes' }, 'Không')),
+  el('td', { class: 'num' }, ui.formatNumber(flags)),
+  el('td', { class: 'num' }, ui.formatNumber(unit.submitted)),
+  el('td', {}, unit.scanned_at ? el('time', { datetime: unit.scanned_at },
+    unit.scanned_at_label || ui.formatDateTime(unit.scanned_at)) : '—'),
+  annulCell(unit),
+  el('td', { class: 'row-actions' }, toggle, action));
+  return [main, detail];
+}
+
+function render(data) {
+  const units = [...(data.units || [])].sort((a, b) => (b.score - a.score) || String(a.unit).localeCompare(b.unit));
+  ui.clear(body);
+  if (!units.length) {
+    body.append(el('tr', {}, el('td', { colspan: COLUMNS, class: 'empty' },
+      'Chưa có kết quả quét nào cho đợt đánh giá này. Bấm «Quét ngay» để quét.')));
+  } else {
+    body.append(...units.flatMap(rows));
+  }
+  table.removeAttribute('aria-busy');
+  const flagged = units.filter((u) => u.flagged).length;
+  const annulled = units.filter((u) => u.annulled).length;
+  count.textContent = `${units.length} đơn vị đã được quét; ${flagged} đơn vị có dấu hiệu can thiệp`
+    + `${annulled ? `; ${annulled} đơn vị đã bị hủy kết quả` : ''}.`;
+}
+
+async function load() {
+  if (!cid) return null;
+  seq += 1;
+  const mine = seq;
+  table.setAttribute('aria-busy', 'true');
+  try {
+    const data = await api.integrity(cid);
+    if (mine !== seq) return null;
+    render(data);
+    return data;
+  } catch (error) {
+    if (mine !== seq) return null;
+    table.removeAttribute('aria-busy');
+    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+    return null;
+  }
+}
+
+// ---- scan ------------------------------------------------------------------------------------------------
+
+scanButton.addEventListener('click', async () => {
+  if (!cid) return;
+  ui.show(scanBox, 'info', '');
+  try {
+    seq += 1; // a load still on its way must not overwrite the scan's answer
+    const data = await ui.busy(scanButton, 'Đang quét…', () => api.scanIntegrity(cid));
+    render(data);
+    const flagged = (data.units || []).filter((u) => u.flagged).length;
+    const scanned = Number(data.scanned) || 0;
+    ui.show(scanBox, 'success', scanned
+      ? `Đã quét ${scanned} đơn vị có hoạt động mới lúc ${ui.formatDateTime(new Date())}. `
+        + `${flagged} đơn vị có dấu hiệu can thiệp.`
+      : `Không có hoạt động mới kể từ lần quét trước; kết quả giữ nguyên. ${flagged} đơn vị có dấu hiệu can thiệp.`);
+  } catch (error) {
+    if (error.status !== 401) ui.show(scanBox, 'error', ui.errorText(error));
+  }
+});
+
+// ---- annul and reinstate ---------------------------------------------------------------------------------
+
+const ACTIONS = {
+  annul: {
+    title: (u) => `Hủy kết quả khảo sát của ${u.name}?`,
+    body: (u) => [
+      `Toàn bộ kết quả khảo sát của ${u.name} sẽ bị loại khỏi mọi số liệu tổng hợp, tệp xuất và điểm số; `
+        + 'các phiếu vẫn được lưu để phục vụ kiểm tra.',
+      'Đơn vị nhận được thông báo kèm lý do. Việc hủy được ghi nhật ký và có thể khôi phục lại sau.',
+    ],
+    confirm: 'Hủy kết quả khảo sát',
+    busy: 'Đang hủy…',
+    call: (u, reason) => api.annulUnit(cid, u.unit, reason),
+    done: (u) => `Đã hủy kết quả khảo sát của ${u.name}.`,
+    danger: true,
+  },
+  reinstate: {
+    title: (u) => `Khôi phục kết quả khảo sát của ${u.name}?`,
+    body: (u) => [
+      `Kết quả khảo sát của ${u.name} sẽ được tính lại vào số liệu tổng hợp, tệp xuất và điểm số.`,
+      'Đơn vị nhận được thông báo kèm lý do. Việc khôi phục được ghi nhật ký.',
+    ],
+    confirm: 'Khôi phục kết quả',
+    busy: 'Đang khôi phục…',
+    call: (u, reason) => api.reinstateUnit(cid, u.unit, reason),
+    done: (u) => `Đã khôi phục kết quả khảo sát của ${u.name}.`,
+    danger: false,
+  },
+};
+
+let dialogSeq = 0;
+
+function reasonDialog(unit, kind) {
+  const action = ACTIONS[kind];
+  dialogSeq += 1;
+  const titleId = `reason-title-${dialogSeq}`;
+  const bodyId = `reason-body-${dialogSeq}`;
+  const fieldId = `reason-${dialogSeq}`;
+  const hintId = `reason-hint-${dialogSeq}`;
+  const box = ui.messageBox(`reason-message-${dialogSeq}`);
+  const textarea = el('textarea', { id: fieldId, name: 'reason', rows: 4, maxlength: 1000, required: true,
+    'aria-required': 'true', 'aria-describedby': hintId });
+  const ok = el('button', { type: 'submit', class: action.danger ? 'primary danger' : 'primary' }, action.confirm);
+  const cancel = el('button', { type: 'button' }, 'Đóng');
+  const form = el('form', { novalidate: true },
+    el('div', { class: 'field' },
+      el('label', { for: fieldId }, 'Lý do (bắt buộc)'),
+      el('p', { class: 'hint', id: hintId }, 'Lý do được ghi vào nhật ký và gửi kèm thông báo tới đơn vị. '
+        + 'Tối đa 1000 ký tự.'),
+      textarea),
+    box,
+    el('div', { class: 'actions' }, ok, cancel));
+  const dialog = el('dialog', { class: 'dialog reason-dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId,
+    dataset: { kind, unit: unit.unit } },
+  el('h2', { id: titleId }, action.title(unit)),
+  el('div', { id: bodyId, class: 'dialog-body' }, action.body(unit).map((text) => el('p', {}, text))),
+  form);
+  document.body.append(dialog);
+  cancel.addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', () => dialog.remove());
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    ui.clearFieldErrors(form);
+    ui.show(box, 'info', '');
+    const reason = textarea.value.trim();
+    if (!reason) {
+      ui.setFieldError(textarea, 'Vui lòng nêu lý do.');
+      textarea.focus();
+      return;
+    }
+    try {
+      await ui.busy(ok, action.busy, () => action.call(unit, reason));
+    } catch (error) {
+      if (error.status === 401) return;
+      if (error.status === 422) {
+        const marked = ui.showFieldErrors(error, { reason: textarea });
+        if (!marked.length) ui.setFieldError(textarea, ui.errorText(error));
+        textarea.focus();
+        return;
+      }
+      ui.show(box, 'error', ui.errorText(error));
+      if (error.status === 409) load(); // someone else changed it: show the current state
+      return;
+    }
+    dialog.close();
+    ui.show(pageBox, 'success', action.done(unit));
+    await load();
+  });
+  ui.openDialog(dialog, { focus: textarea });
+}
+
+// ---- start -----------------------------------------------------------------------------------------------
+
+function follow(value) {
+  cid = value;
+  backLink.href = `/bo/?dot=${encodeURIComponent(cid)}`;
+  ui.show(scanBox, 'info', '');
+}
+
+async function start() {
+  ui.mountAccount(current);
+  try {
+    const list = await api.campaigns();
+    const items = list.items || [];
+    if (!items.length) {
+      table.removeAttribute('aria-busy');
+      ui.show(pageBox, 'info', 'Chưa có đợt đánh giá nào.');
+      return;
+    }
+    const chosen = ui.chooseCampaign(items);
+    follow(chosen.id);
+    ui.rememberCampaign(cid);
+    ui.setTitle(`Rà soát can thiệp — ${chosen.name}`);
+    ui.fillCampaignSelect(select, items, cid, (value) => {
+      follow(value);
+      const picked = items.find((c) => c.id === value);
+      ui.setTitle(`Rà soát can thiệp — ${picked ? picked.name : value}`);
+      expanded.clear();
+      load();
+    });
+    await load();
+  } catch (error) {
+    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+  }
+}
+
+if (current) start();
