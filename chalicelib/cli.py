@@ -73,6 +73,65 @@ def cmd_seed(args: argparse.Namespace) -> None:
     print(f"Tài khoản: {len(issued)} được cấp mới" if issued else "Tài khoản: đã có")
 
 
+def _admin():
+    from chalicelib.domain.access import Actor
+
+    return Actor("admin-cli", "ministry", None, "Quản trị (dòng lệnh)")
+
+
+def _report_error(exc) -> None:
+    details = "".join(f"\n  - {d.get('row') or d.get('field') or ''} {d.get('message', '')}" for d in exc.details
+                      if isinstance(d, dict))
+    print(f"Lỗi: {exc.message}{details}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def cmd_import_questionnaire(args: argparse.Namespace) -> None:
+    from chalicelib.errors import DomainError
+    from chalicelib.runtime import runtime
+    from chalicelib.services import questionnaires
+
+    data = Path(args.file).read_bytes()
+    try:
+        if args.file.endswith(".xlsx"):
+            result = questionnaires.import_workbook(_admin(), args.campaign, args.qid, data, runtime.now(),
+                                                    runtime.random_bytes)
+        else:
+            result = questionnaires.replace(_admin(), args.campaign, args.qid, json.loads(data.decode("utf-8")),
+                                            runtime.now(), runtime.random_bytes)
+    except DomainError as exc:
+        _report_error(exc)
+    print(f"Phiếu {args.qid} của đợt {args.campaign}: phiên bản {result['version']}.")
+
+
+def cmd_dispatch(args: argparse.Namespace) -> None:
+    from chalicelib.errors import DomainError
+    from chalicelib.runtime import runtime
+    from chalicelib.services import dispatch
+
+    try:
+        run = dispatch.start(_admin(), args.campaign, args.units or None, runtime.now(), runtime.random_bytes)
+    except DomainError as exc:
+        _report_error(exc)
+    print(f"Đã bắt đầu phát hành phiếu cho {run['units_total']} đơn vị (lượt {run['run']}); theo dõi tiến độ tại "
+          "trang Bộ Nội vụ hoặc GET /campaigns/{cid}/dispatch.")
+
+
+def cmd_export_progress(args: argparse.Namespace) -> None:
+    from chalicelib.errors import DomainError
+    from chalicelib.formats import progress_xlsx
+    from chalicelib.domain.timefmt import local_datetime
+    from chalicelib.runtime import runtime
+    from chalicelib.services import progress
+
+    try:
+        data = progress.national(_admin(), args.campaign)
+    except DomainError as exc:
+        _report_error(exc)
+    Path(args.out).write_bytes(progress_xlsx.national_workbook(data, local_datetime(runtime.now())))
+    print(f"Đã xuất tiến độ khảo sát toàn quốc của đợt {args.campaign}: {args.out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli",
                                      description="Công cụ quản trị phần mềm Chỉ số CCHC")
@@ -90,6 +149,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--reset", action="store_true", help="cấp lại mật khẩu cho tất cả tài khoản")
     p.add_argument("--no-force-change", action="store_true")
     p.set_defaults(func=cmd_accounts)
+    p = sub.add_parser("import-questionnaire", help="nhập phiếu khảo sát (JSON hoặc .xlsx theo mẫu xuất ra)")
+    p.add_argument("campaign")
+    p.add_argument("qid", help="mã phiếu, ví dụ locality-2, ministry-3")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import_questionnaire)
+    p = sub.add_parser("dispatch", help="phát hành phiếu khảo sát cho các đơn vị đã gửi danh sách")
+    p.add_argument("campaign")
+    p.add_argument("units", nargs="*", help="mã đơn vị (mặc định: tất cả đơn vị đã gửi danh sách)")
+    p.set_defaults(func=cmd_dispatch)
+    p = sub.add_parser("export-progress", help="xuất tiến độ khảo sát toàn quốc ra tệp .xlsx")
+    p.add_argument("campaign")
+    p.add_argument("--out", default="tien-do-khao-sat.xlsx")
+    p.set_defaults(func=cmd_export_progress)
     p = sub.add_parser("seed", help="dữ liệu cục bộ: đợt 2021, đợt demo, tài khoản")
     p.add_argument("--credentials", default=".local/credentials.json")
     p.add_argument("--workbook", default=".local/credentials.xlsx")
@@ -99,4 +171,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

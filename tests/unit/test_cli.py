@@ -39,3 +39,24 @@ def test_seed_creates_both_campaigns_once_and_a_complete_credentials_file(aws, t
     data = json.loads(creds.read_text(encoding="utf-8"))
     assert len(data["units"]) == 63
     assert verify_password(data["units"]["01"]["password"], AccountModel.get("tinh01").password_hash)
+
+
+def test_the_cli_imports_a_questionnaire_starts_dispatch_and_exports_progress(aws, tmp_path, capsys):
+    from chalicelib.runtime import runtime
+    from chalicelib.services import campaigns
+    from chalicelib.services.questionnaires import content
+
+    campaigns.create_from_files("demo", runtime.now(), runtime.random_bytes)
+    version, definition = content("demo", "locality-1")
+    definition["title"] = "Phiếu đánh giá địa phương (bản chính thức)"
+    source = tmp_path / "phieu.json"
+    source.write_text(json.dumps(definition, ensure_ascii=False), encoding="utf-8")
+    cli.main(["import-questionnaire", "demo", "locality-1", str(source)])
+    assert content("demo", "locality-1")[0] == version + 1
+    import pytest
+    with pytest.raises(SystemExit):
+        cli.main(["dispatch", "demo"])  # no roster sent yet: a clear refusal
+    assert "Chưa có đơn vị nào gửi danh sách" in capsys.readouterr().err
+    out = tmp_path / "tien-do.xlsx"
+    cli.main(["export-progress", "demo", "--out", str(out)])
+    assert load_workbook(out)["Toàn quốc"]["A4"].value == "Mã"
