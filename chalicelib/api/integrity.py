@@ -21,7 +21,7 @@ def review(ctx: Ctx, cid: str) -> dict:
 @route(bp, "/campaigns/{cid}/integrity/scan", "POST", roles=("ministry",), summary="Quét ngay các đơn vị",
        response=s.INTEGRITY, errors=(404,))
 def scan(ctx: Ctx, cid: str) -> dict:
-    return integrity.scan(ctx.actor, cid, ctx.now, runtime.random_bytes)
+    return integrity.run_scan(ctx.actor, cid, ctx.now, runtime.random_bytes)
 
 
 @route(bp, "/campaigns/{cid}/units/{unit}/annulment", "POST", roles=("ministry",),

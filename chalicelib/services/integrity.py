@@ -52,7 +52,7 @@ def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> Int
     return item
 
 
-def scan(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+def run_scan(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
     require_ministry(actor)
     campaign_store.get_campaign(cid)
     scanned = sum(1 for u in campaign_store.list_units(cid) if scan_unit(cid, u.unit, now) is not None)
