@@ -183,7 +183,7 @@ function rows(unit) {
   el('td', {}, unit.scanned_at ? el('time', { datetime: unit.scanned_at },
     unit.scanned_at_label || ui.formatDateTime(unit.scanned_at)) : '—'),
   annulCell(unit),
-  el('td', { class: 'row-actions' }, toggle, action));
+  el('td', {}, el('div', { class: 'row-actions' }, toggle, action)));
   return [main, detail];
 }
 

@@ -156,7 +156,8 @@ def test_the_ministry_scans_sees_the_evidence_annuls_and_reinstates_a_unit(stack
     expect(shared).to_contain_text("Mã đường dẫn (6):")
     expect(shared.locator(".id-list li")).to_have_count(6)
     expect(detail.locator('li.flag[data-rule="shared_device"]')).to_contain_text("Trình duyệt: Mozilla/5.0 Chrome/120")
-    page.screenshot(path=str(artifacts / "integrity-evidence.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "integrity-evidence.png"), full_page=True,
+                    clip={"x": 0, "y": 0, "width": 1280, "height": 1400})
     assert_accessible(page, "integrity review with evidence open")
     toggle.click()
     expect(detail).to_be_hidden()
