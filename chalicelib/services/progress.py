@@ -139,7 +139,7 @@ def unit_export(actor: Actor, cid: str, unit: str, now: datetime, random_bytes: 
     data = unit_progress(actor, cid, unit, limit=None)
     content = progress_xlsx.unit_workbook(data, local_datetime(now))
     name = f"tien-do-khao-sat-{cid}-{unit}.xlsx"
-    return _link(f"exports/{cid}/{unit}/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, name, now)
+    return _link(f"exports/{cid}/{unit}/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, name)
 
 
 def national_export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
@@ -147,10 +147,10 @@ def national_export(actor: Actor, cid: str, now: datetime, random_bytes: Callabl
 
     content = progress_xlsx.national_workbook(national(actor, cid), local_datetime(now))
     name = f"tien-do-khao-sat-{cid}-toan-quoc.xlsx"
-    return _link(f"exports/{cid}/national/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, name, now)
+    return _link(f"exports/{cid}/national/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, name)
 
 
-def _link(key: str, content: bytes, name: str, now: datetime) -> dict:
+def _link(key: str, content: bytes, name: str) -> dict:
     from chalicelib.formats.roster_xlsx import XLSX
 
     url = files.put_export(key, content, XLSX, name, expires=900)
