@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from email import message_from_bytes, policy
+from urllib.parse import unquote, urlparse
 
 import boto3
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -48,3 +49,11 @@ def drain(api, queue: str, handler: str) -> int:
 def run_all(api) -> None:
     drain(api, settings().jobs_queue, "jobs")
     drain(api, settings().mail_queue, "mail")
+
+
+def download(url: str) -> bytes:
+    """The object behind a presigned export link (path-style or virtual-hosted URL)."""
+    parsed, bucket = urlparse(url), settings().exports_bucket
+    path = unquote(parsed.path).lstrip("/")
+    key = path if parsed.hostname.startswith(bucket) else path.split("/", 1)[1]
+    return boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"].read()

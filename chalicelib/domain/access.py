@@ -24,6 +24,8 @@ class Actor:
 
 
 SYSTEM = Actor(username="system", role="system", unit=None, display_name="Hệ thống")
+# the platform acting with the ministry's rights (seeding shipped campaigns, scheduled reminders)
+SYSTEM_MINISTRY = Actor(username="system", role=MINISTRY, unit=None, display_name="Hệ thống")
 
 
 def require_ministry(actor: Actor) -> None:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain import campaign as campaign_rules
 from chalicelib.domain import phases as phase_rules
-from chalicelib.domain.access import SYSTEM, Actor, require_ministry, require_unit
+from chalicelib.domain.access import SYSTEM, SYSTEM_MINISTRY, Actor, require_ministry, require_unit
 from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import utc_iso
 from chalicelib.errors import NotFoundError, PhaseClosedError, ValidationError
@@ -38,8 +38,7 @@ def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], by
     questionnaires.seed(definition, datafiles.load_questionnaires(definition), now)
     if store.find_campaign(definition["id"]):
         return None
-    ministry = Actor("system", "ministry", None, "Hệ thống")
-    return create(ministry, {**definition, "units": units}, now, random_bytes)
+    return create(SYSTEM_MINISTRY, {**definition, "units": units}, now, random_bytes)
 
 
 def phase_windows(campaign: CampaignModel, unit: UnitModel | None) -> dict[str, phase_rules.PhaseWindow]:

@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 
 from chalicelib.config import settings
 from chalicelib.domain import links as rules
-from chalicelib.domain.access import SYSTEM, Actor, require_ministry, require_unit
+from chalicelib.domain.access import SYSTEM, SYSTEM_MINISTRY, Actor, require_ministry, require_unit
 from chalicelib.domain.credentials import new_token, token_hash
 from chalicelib.domain.text import email_problem, normalise_email
 from chalicelib.domain.timefmt import local_datetime, utc_iso
@@ -339,5 +339,3 @@ def run_job(body: dict, now: datetime, random_bytes: Callable[[int], bytes]) -> 
         return remind(SYSTEM_MINISTRY, body["cid"], body["unit"], None, now, random_bytes)
     raise ValueError(f"unknown job {body.get('type')!r}")
 
-
-SYSTEM_MINISTRY = Actor(username="system", role="ministry", unit=None, display_name="Hệ thống")

@@ -1,26 +1,18 @@
 """Progress for a province and the nation: counters through every state change, no answers, safe exports."""
 import io
 import json
-from urllib.parse import unquote, urlparse
 
-import boto3
 import pytest
 from openpyxl import load_workbook
 
 from builders import person, roster_workbook
-from outbox import drain, run_all, sent_mails, ses_backend, token_of
+from outbox import download, drain, run_all, sent_mails, ses_backend, token_of
 from chalicelib.config import settings
 from chalicelib.store.models import MailModel
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HOSTILE = '=HYPERLINK("http://evil.example","Bấm vào đây")'
 
-
-def fetch(url: str) -> bytes:
-    parsed, bucket = urlparse(url), settings().exports_bucket
-    path = unquote(parsed.path).lstrip("/")
-    key = path if parsed.hostname.startswith(bucket) else path.split("/", 1)[1]
-    return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 @pytest.fixture
@@ -105,17 +97,17 @@ def test_filters_search_and_paging(api, tokens, dispatched):
 def test_exports_neutralise_formulas_in_every_cell(api, tokens, dispatched):
     link = api.call("GET", "/campaigns/demo/units/01/progress.xlsx", token=tokens["01"]).data
     assert link["filename"] == "tien-do-khao-sat-demo-01.xlsx"
-    wb = load_workbook(io.BytesIO(fetch(link["url"])))
+    wb = load_workbook(io.BytesIO(download(link["url"])))
     assert wb.sheetnames == ["Tổng hợp", "Chi tiết"]
     detail = wb["Chi tiết"]
     cells = [c for row in detail.iter_rows() for c in row]
     hostile = [c for c in cells if isinstance(c.value, str) and c.value.startswith(("=", "+"))]
     assert {c.value for c in hostile} == {HOSTILE, "+Đại biểu"}
     assert all(c.data_type == "s" for c in hostile)  # stored as text, never as a formula
-    raw = fetch(link["url"])
+    raw = download(link["url"])
     import zipfile
     sheet_xml = zipfile.ZipFile(io.BytesIO(raw)).read("xl/worksheets/sheet2.xml").decode()
     assert "<f>" not in sheet_xml
     national = api.call("GET", "/campaigns/demo/progress.xlsx", token=tokens["admin"]).data
-    rows = list(load_workbook(io.BytesIO(fetch(national["url"])))["Toàn quốc"].iter_rows(values_only=True))
+    rows = list(load_workbook(io.BytesIO(download(national["url"])))["Toàn quốc"].iter_rows(values_only=True))
     assert rows[3][:2] == ("Mã", "Đơn vị") and rows[-1][1] == "Toàn quốc"

@@ -1,15 +1,13 @@
 import io
 import unicodedata
 from datetime import datetime
-from urllib.parse import unquote, urlparse
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 from openpyxl import load_workbook
 
 from builders import HEADER, person, roster_workbook, with_cached_formula
-from chalicelib.config import settings
+from outbox import download
 from chalicelib.store.models import RespondentModel
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -34,13 +32,6 @@ def roster(api, token, query=""):
 def stored_items():
     return list(RespondentModel.scan())
 
-
-def fetch(url: str) -> bytes:
-    """Download a presigned link's object (path-style or virtual-hosted URL)."""
-    parsed, bucket = urlparse(url), settings().exports_bucket
-    path = unquote(parsed.path).lstrip("/")
-    key = path if parsed.hostname.startswith(bucket) else path.split("/", 1)[1]
-    return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def test_the_template_is_built_from_the_campaigns_groups(api, tokens):
@@ -180,7 +171,7 @@ def test_one_bad_row_rejects_the_whole_file_and_offers_a_marked_error_workbook(a
                                                                    (4, "Số điện thoại")}
     assert "chưa lưu dòng nào" in r.data["message"]
     assert stored_items() == [] and roster(api, tokens["01"])["total"] == 0
-    wb = load_workbook(io.BytesIO(fetch(r.data["error_workbook_url"])))
+    wb = load_workbook(io.BytesIO(download(r.data["error_workbook_url"])))
     sheet = wb["Danh sách"]
     assert sheet["J1"].value.startswith("Lý do lỗi")
     assert sheet["F3"].value == "khong-phai-email" and sheet["F3"].fill.fgColor.rgb.endswith("FFC7CE")
@@ -190,7 +181,7 @@ def test_one_bad_row_rejects_the_whole_file_and_offers_a_marked_error_workbook(a
 
 def test_the_fixed_error_workbook_imports(api, tokens, open_roster):
     r = upload(api, tokens["01"], roster_workbook([person(1), person(2, email="sai")]))
-    wb = load_workbook(io.BytesIO(fetch(r.data["error_workbook_url"])))
+    wb = load_workbook(io.BytesIO(download(r.data["error_workbook_url"])))
     wb["Danh sách"]["F3"] = "nguoi2@hagiang.gov.vn"
     out = io.BytesIO()
     wb.save(out)
