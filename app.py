@@ -1,21 +1,22 @@
 """The Chalice app: registers blueprints, schedules and queue handlers. No logic lives here."""
 from chalice import Chalice, Rate
 
-from chalicelib.api import (auth, campaigns, dispatch, integrity, progress, questionnaires, roster, survey, system,
-                            units)
+from chalicelib.api import (assessment, auth, campaigns, dispatch, integrity, progress, questionnaires, roster,
+                            survey, system, units)
 from chalicelib.config import settings
 
 app = Chalice(app_name="cchc")
 app.api.binary_types.extend(roster.BINARY)
 
 for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp, roster.bp, dispatch.bp, questionnaires.bp, survey.bp,
-                  progress.bp, integrity.bp):
+                  progress.bp, integrity.bp, assessment.bp):
     app.register_blueprint(blueprint)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="close-phases")
 def close_phases(event):
-    """Announce closed phases to their units (the locks themselves are enforced on every write)."""
+    """Announce closed phases to their units and lock the self-assessments still open at their deadline (the
+    phase locks themselves are enforced on every write)."""
     from chalicelib.runtime import runtime
     from chalicelib.services import campaigns as campaign_service
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from chalicelib.domain.phases import PHASES, resolve_bound
 from chalicelib.domain.text import clean
@@ -14,6 +15,47 @@ from chalicelib.errors import ValidationError
 
 _CID = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 _UNIT = re.compile(r"^[A-Za-z0-9]{1,8}$")
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+
+
+def zone_name(value: object) -> str | None:
+    """`value` when it names an IANA time zone, else None (a campaign's data comes from people and the API)."""
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError; paths are ValueErrors
+        return None
+    return value
+
+
+def _entries(value: object, field: str, err) -> list[tuple[int, dict]]:
+    """The objects of a list in the definition, each with its index; anything else is reported, not trusted."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        err(field, "Phải là một danh sách.")
+        return []
+    out = []
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            out.append((i, item))
+        else:
+            err(f"{field}[{i}]", "Phải là một đối tượng.")
+    return out
+
+
+def _whole(value: object) -> int | None:
+    """An integer given as a number or as digits, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e9:
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,9}", value.strip()):
+        return int(value)
+    return None
 
 
 def build(definition: dict, units: list[dict], today: date) -> dict:
@@ -31,26 +73,35 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
     name = clean(definition.get("name"))
     if not name:
         err("name", "Thiếu tên đợt đánh giá.")
-    tz = definition.get("timezone") or "Asia/Ho_Chi_Minh"
+    tz = zone_name(definition.get("timezone") or DEFAULT_TZ)
+    if tz is None:
+        err("timezone", "Múi giờ không hợp lệ (tên theo IANA, ví dụ Asia/Ho_Chi_Minh).")
+        tz = DEFAULT_TZ
+    year = _whole(definition.get("year") or today.year)
+    if year is None or not 2000 <= year <= 2999:
+        err("year", "Năm đánh giá không hợp lệ.")
 
     groups = []
-    for i, group in enumerate(definition.get("groups") or []):
+    for i, group in _entries(definition.get("groups"), "groups", err):
         code, gname = str(group.get("code", "")).strip(), clean(group.get("name"))
+        questionnaires, priority = group.get("questionnaires") or ["locality"], _whole(group.get("priority", 0))
         if not code or not gname:
             err(f"groups[{i}]", "Mỗi nhóm đối tượng cần có mã và tên.")
             continue
-        groups.append({"code": code, "name": gname,
-                       "questionnaires": list(group.get("questionnaires") or ["locality"]),
-                       "priority": int(group.get("priority", 0))})
+        if not isinstance(questionnaires, list) or not all(isinstance(q, str) for q in questionnaires) \
+                or priority is None:
+            err(f"groups[{i}]", "Danh sách phiếu (questionnaires) hoặc thứ tự ưu tiên (priority) không hợp lệ.")
+            continue
+        groups.append({"code": code, "name": gname, "questionnaires": list(questionnaires), "priority": priority})
     if not groups:
         err("groups", "Đợt đánh giá cần ít nhất một nhóm đối tượng khảo sát.")
     if len({g["code"] for g in groups}) != len(groups):
         err("groups", "Mã nhóm đối tượng bị trùng.")
 
     phases = []
-    for i, phase in enumerate(definition.get("phases") or []):
+    for i, phase in _entries(definition.get("phases"), "phases", err):
         code = phase.get("code")
-        if code not in PHASES:
+        if not isinstance(code, str) or code not in PHASES:
             err(f"phases[{i}].code", f"Giai đoạn không hợp lệ: {code!r}.")
             continue
         try:
@@ -68,7 +119,7 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
         err("phases", "Một giai đoạn được khai báo hai lần.")
 
     clean_units = []
-    for i, unit in enumerate(units):
+    for i, unit in _entries(units, "units", err):
         code, uname = str(unit.get("code", "")).strip(), clean(unit.get("name"))
         if not _UNIT.match(code) or not uname:
             err(f"units[{i}]", "Mỗi đơn vị cần mã (chữ, số) và tên.")
@@ -81,18 +132,55 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
         err("units", "Mã đơn vị bị trùng.")
 
     departments = []
-    for i, dept in enumerate(definition.get("departments") or []):
+    for i, dept in _entries(definition.get("departments"), "departments", err):
         dept_name, ministry = clean(dept.get("name")), clean(dept.get("ministry"))
         if not dept_name or not ministry:
             err(f"departments[{i}]", "Mỗi sở, ngành cần có tên và bộ chủ quản.")
             continue
         departments.append({"name": dept_name, "ministry": ministry})
-    exempt = [clean(m) for m in definition.get("ministry_exempt") or []]
+    exempt_raw = definition.get("ministry_exempt") or []
+    if not isinstance(exempt_raw, list):
+        err("ministry_exempt", "Phải là một danh sách.")
+        exempt_raw = []
+    exempt = [clean(m) for m in exempt_raw]
+    reminder_raw = definition.get("reminder_days") or []
+    reminder_days = [_whole(d) for d in reminder_raw] if isinstance(reminder_raw, list) else [None]
+    if any(d is None for d in reminder_days):
+        err("reminder_days", "Số ngày nhắc trước hạn phải là các số nguyên.")
+    questionnaires_map = definition.get("questionnaires") or {}
+    if not isinstance(questionnaires_map, dict):
+        err("questionnaires", "Phải là một đối tượng.")
+    grades = _grades(definition.get("grades"), err)
 
     if errors:
         raise ValidationError("Dữ liệu đợt đánh giá không hợp lệ.", details=errors)
-    return {"id": cid, "name": name, "year": int(definition.get("year") or today.year), "timezone": tz,
-            "groups": groups, "questionnaires": definition.get("questionnaires") or {},
+    return {"id": cid, "name": name, "year": year, "timezone": tz,
+            "groups": groups, "questionnaires": questionnaires_map,
             "phases": phases, "units": clean_units, "departments": departments, "ministry_exempt": exempt,
-            "reminder_days": sorted({int(d) for d in definition.get("reminder_days") or [] if int(d) >= 0},
-                                    reverse=True)}
+            "reminder_days": sorted({d for d in reminder_days if d is not None and d >= 0}, reverse=True),
+            "grades": grades}
+
+
+DEFAULT_GRADES = [{"code": "A", "name": "Nhóm A", "min": 90}, {"code": "B", "name": "Nhóm B", "min": 80},
+                  {"code": "C", "name": "Nhóm C", "min": 0}]
+
+
+def _grades(raw: object, err) -> list[dict]:
+    """The index groups of the ranking (A ≥ 90, B 80–90, C < 80 unless the campaign says otherwise): highest
+    minimum first, the last one starting at 0 so every index has a group."""
+    if raw is None:
+        return [dict(g) for g in DEFAULT_GRADES]
+    grades = []
+    if isinstance(raw, list):
+        for i, grade in enumerate(raw):
+            code = clean(grade.get("code")) if isinstance(grade, dict) else ""
+            minimum = grade.get("min") if isinstance(grade, dict) else None
+            if not code or isinstance(minimum, bool) or not isinstance(minimum, (int, float)) \
+                    or not 0 <= minimum <= 100:
+                err(f"grades[{i}]", "Mỗi nhóm xếp loại cần mã (A, B, …) và ngưỡng điểm tối thiểu từ 0 đến 100.")
+                continue
+            grades.append({"code": code, "name": clean(grade.get("name")) or f"Nhóm {code}", "min": minimum})
+    grades.sort(key=lambda g: -float(g["min"]))
+    if not grades or grades[-1]["min"] != 0 or len({g["min"] for g in grades}) != len(grades):
+        err("grades", "Các nhóm xếp loại cần ngưỡng khác nhau và nhóm thấp nhất bắt đầu từ 0 điểm.")
+    return grades

@@ -43,3 +43,8 @@ def load_questionnaires(definition: dict) -> dict[str, dict]:
             data["title"] = data["title"].replace("{group}", names.get(group, group))
         result[qid] = data
     return result
+
+
+def load_json(ref: str) -> dict:
+    """A JSON file shipped in the data dir (`ref` relative to it, e.g. "frameworks/sample-2021-province.json")."""
+    return json.loads((DATA_DIR / ref).read_text(encoding="utf-8"))

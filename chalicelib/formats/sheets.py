@@ -1,10 +1,12 @@
 """Writing cells safely: text that a spreadsheet would run as a formula stays text."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def append_row(ws, values: list[object]) -> None:
+def append_row(ws, values: Sequence[object]) -> None:
     """Append a row; any text starting with =, +, -, @, tab or CR is stored as a string cell, so Excel and
     LibreOffice show it verbatim instead of evaluating it (CSV/formula injection)."""
     ws.append(values)

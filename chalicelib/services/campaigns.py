@@ -23,8 +23,8 @@ def create(actor: Actor, definition: dict, now: datetime, random_bytes: Callable
     units = definition.get("units")
     if not isinstance(units, list):
         raise ValidationError("Thiếu danh sách đơn vị (units).", details=[{"field": "units"}])
-    built = campaign_rules.build(definition, units, now.astimezone(
-        ZoneInfo(definition.get("timezone") or "Asia/Ho_Chi_Minh")).date())
+    zone = campaign_rules.zone_name(definition.get("timezone")) or campaign_rules.DEFAULT_TZ  # build() reports it
+    built = campaign_rules.build(definition, units, now.astimezone(ZoneInfo(zone)).date())
     item = store.create_campaign(built, now)
     audit.record(actor, "campaign_created", now, target=built["id"], cid=built["id"],
                  details={"units": len(built["units"])}, suffix=random_bytes(4).hex())
@@ -36,6 +36,9 @@ def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], by
     definition, units = datafiles.load_campaign(name)
     # Sample questionnaires first (validated, put only where absent): a campaign seeded before it had them gets them.
     questionnaires.seed(definition, datafiles.load_questionnaires(definition), now)
+    from chalicelib.services import assessment  # imports this module
+
+    assessment.seed(definition, now)
     if store.find_campaign(definition["id"]):
         return None
     return create(SYSTEM_MINISTRY, {**definition, "units": units}, now, random_bytes)
@@ -172,13 +175,22 @@ def close_due_phases(now: datetime, random_bytes: Callable[[int], bytes]) -> int
                 closes = utc_iso(window.closes_at)
                 if window.state(now) != "closed" or marks.get(code) == closes:
                     continue
+                suffix = random_bytes(4).hex()
+                locked = False
+                if code == "self_assessment":  # lock first: a crash before the mark repeats it harmlessly
+                    from chalicelib.services import assessment  # imports this module
+
+                    locked = assessment.lock_at_deadline(campaign.cid, unit.unit, now, random_bytes(4).hex())
                 if not store.mark_closed(campaign.cid, unit.unit, code, closes):
                     continue
                 info = window.to_dict(now, campaign.timezone)
-                suffix = random_bytes(4).hex()
-                audit.notify(campaign.cid, [unit.unit], now, "phase_closed", f"Đã khóa: {window.name}",
-                             f"Giai đoạn “{window.name}” đã kết thúc ({info['deadline_label']}); "
-                             "phần mềm đã tự động khóa chức năng này.", suffix)
+                message = (f"Giai đoạn “{window.name}” đã kết thúc ({info['deadline_label']}); "
+                           "phần mềm đã tự động khóa chức năng này.")
+                if locked:
+                    message += (" Bản tự đánh giá chưa được phê duyệt đã được khóa với các điểm đã nhập và "
+                                "chuyển Bộ Nội vụ thẩm định.")
+                audit.notify(campaign.cid, [unit.unit], now, "phase_closed", f"Đã khóa: {window.name}", message,
+                             suffix)
                 audit.record(SYSTEM, "phase_closed", now, target=code, cid=campaign.cid, unit=unit.unit,
                              details={"closes_at": closes}, suffix=suffix)
                 announced += 1

@@ -41,7 +41,7 @@ def create_campaign(built: dict, now: datetime) -> CampaignModel:
                          groups=built["groups"], questionnaires=built["questionnaires"],
                          phases=built["phases"], departments=built["departments"],
                          ministry_exempt=built["ministry_exempt"], reminder_days=built["reminder_days"],
-                         created_at=now)
+                         grades=built["grades"], created_at=now)
     try:
         item.save()  # VersionAttribute makes the first save conditional on absence
     except PutError as exc:

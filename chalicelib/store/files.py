@@ -41,3 +41,46 @@ def get_snapshot(key: str) -> list[dict]:
 
 def get_export(key: str) -> bytes:
     return _s3().get_object(Bucket=settings().exports_bucket, Key=key)["Body"].read()
+
+
+# ---------------------------------------------------------------------------------- evidence (self-assessment)
+
+def presign_upload(key: str, content_type: str, filename: str, max_bytes: int, expires: int = 900) -> dict:
+    """A presigned POST the browser uses to send one evidence file straight to S3 (size-limited, fixed key and
+    type). The original file name travels percent-encoded in the object's metadata."""
+    bucket = settings().evidence_bucket
+    name = quote(filename, safe="")
+    fields = {"Content-Type": content_type, "x-amz-meta-filename": name}
+    conditions = [{"Content-Type": content_type}, {"x-amz-meta-filename": name},
+                  ["content-length-range", 1, max_bytes]]
+    return _s3().generate_presigned_post(bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires)
+
+
+def uploaded(key: str, head_bytes: int = 16) -> dict | None:
+    """What arrived at `key`: size, metadata and its first bytes (to check the type by content); None if nothing."""
+    from botocore.exceptions import ClientError
+
+    bucket = settings().evidence_bucket
+    try:
+        head = _s3().head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    size = int(head.get("ContentLength") or 0)
+    first = b""
+    if size:
+        first = _s3().get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{head_bytes - 1}")["Body"].read()
+    return {"size": size, "metadata": head.get("Metadata") or {}, "content_type": head.get("ContentType"),
+            "head": first[:head_bytes]}
+
+
+def delete_evidence(key: str) -> None:
+    _s3().delete_object(Bucket=settings().evidence_bucket, Key=key)
+
+
+def evidence_link(key: str, filename: str, expires: int = 900) -> str:
+    disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return _s3().generate_presigned_url("get_object", Params={
+        "Bucket": settings().evidence_bucket, "Key": key, "ResponseContentDisposition": disposition},
+        ExpiresIn=expires)

@@ -32,6 +32,7 @@ class CampaignModel(Model):
     ministry_exempt = JSONAttribute(default=list)  # ministries whose leaders get no "managing ministry" form
     reminder_days = JSONAttribute(default=list)  # automatic reminders this many days before the survey deadline
     auto_reminders_done = UnicodeSetAttribute(null=True)  # "<deadline date>:<days left>" already started
+    grades = JSONAttribute(null=True)  # [{"code", "name", "min"}], highest first: the index groups (A, B, C)
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
@@ -318,8 +319,55 @@ class QuestionnaireModel(Model):
     updated_by = UnicodeAttribute()
 
 
+class FrameworkModel(Model):
+    """A campaign's scoring framework (domain/framework.py), normalised; `version` goes up by one on each import."""
+    Meta = _meta("frameworks")
+    cid = UnicodeAttribute(hash_key=True)
+    definition = JSONAttribute()
+    version = NumberAttribute()
+    sample = BooleanAttribute(default=False)
+    updated_at = UTCDateTimeAttribute()
+    updated_by = UnicodeAttribute()
+
+
+class AssessmentModel(Model):
+    """One unit's self-assessment as a whole: its state (draft → approved by the province's leadership, or locked
+    at the deadline; the ministry may reopen it), the approval, and when the ministry published its appraisal.
+    `revision` goes up with every change of a self-score, so an approval is of exactly what was checked."""
+    Meta = _meta("assessments")
+    cid = UnicodeAttribute(hash_key=True)
+    unit = UnicodeAttribute(range_key=True)
+    state = UnicodeAttribute(default="draft")  # draft | approved | locked
+    revision = NumberAttribute(default=0)
+    approval = JSONAttribute(null=True)
+    approved_at = UTCDateTimeAttribute(null=True)
+    locked_at = UTCDateTimeAttribute(null=True)
+    reopened = JSONAttribute(null=True)  # [{"at", "by", "reason", "state"}]
+    published_at = UTCDateTimeAttribute(null=True)
+    published_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+class AssessmentItemModel(Model):
+    """One line of a unit's self-assessment: the province's score, note, evidence (or the explanation why there is
+    none) and, beside it, the ministry's appraisal. Imported lines (SIPAS …) carry only the ministry's value."""
+    Meta = _meta("assessment_items")
+    unit_key = UnicodeAttribute(hash_key=True)  # "<cid>#<unit>"
+    code = UnicodeAttribute(range_key=True)
+    score = NumberAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    explanation = UnicodeAttribute(null=True)
+    evidence = JSONAttribute(null=True)  # [{"id", "key", "filename", "size", "content_type", "uploaded_at"}]
+    updated_at = UTCDateTimeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+    appraisal_score = NumberAttribute(null=True)
+    appraisal_comment = UnicodeAttribute(null=True)
+    appraised_at = UTCDateTimeAttribute(null=True)
+    appraised_by = UnicodeAttribute(null=True)
+
+
 ALL_MODELS: list[type[Model]] = [CampaignModel, UnitModel, RespondentModel, LinkModel, ResponseModel, DraftModel,
                                  TokenModel, MailModel,
                                  StatsModel, DispatchModel, IntegrityModel, AccountModel, SessionModel, ThrottleModel,
                                  AuditModel, NotificationModel,
-                                 QuestionnaireModel]
+                                 QuestionnaireModel, FrameworkModel, AssessmentModel, AssessmentItemModel]

@@ -28,6 +28,10 @@ PROVINCE_MAY = {
     ("POST", "/campaigns/{cid}/units/{unit}/reminders"), ("POST", "/campaigns/{cid}/units/{unit}/roster/{rid}/email"),
     ("GET", "/campaigns/{cid}/questionnaires"), ("GET", "/campaigns/{cid}/questionnaires/{qid}"),
     ("GET", "/campaigns/{cid}/questionnaires/{qid}/workbook"),
+    ("GET", "/campaigns/{cid}/framework"), ("GET", "/campaigns/{cid}/units/{unit}/assessment"),
+    ("PUT", "/campaigns/{cid}/units/{unit}/assessment/items/{code}"),
+    ("POST", "/campaigns/{cid}/units/{unit}/assessment/evidence"),
+    ("POST", "/campaigns/{cid}/units/{unit}/assessment/approve"),
 }
 SAMPLE = {"cid": "demo", "unit": "01", "phase": "roster"}
 

@@ -1,0 +1,74 @@
+"""The PAR Index results of a campaign (issue 8.5): every unit's points per part and field, index, rank and grade,
+for the ministry, and the results workbook."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from chalicelib.domain import par_index
+from chalicelib.domain.access import Actor, require_ministry
+from chalicelib.domain.campaign import DEFAULT_GRADES
+from chalicelib.domain.questionnaire import max_points, parse_qid
+from chalicelib.domain.timefmt import local_datetime, utc_iso
+from chalicelib.services.assessment import framework_of
+from chalicelib.store import assessment as store
+from chalicelib.store import campaigns as campaign_store
+from chalicelib.store import files
+from chalicelib.store import integrity as integrity_store
+from chalicelib.store import questionnaires as questionnaire_store
+
+
+def _best(cid: str) -> dict[str, dict]:
+    """The most one respondent can give each criterion, per locality questionnaire."""
+    return {item.qid: max_points({"sections": item.sections}) for item in questionnaire_store.list_for(cid)
+            if (parse_qid(item.qid) or ("",))[0] == "locality"}
+
+
+def compute(cid: str) -> dict:
+    campaign = campaign_store.get_campaign(cid)
+    definition, version = framework_of(cid)
+    grades = list(campaign.grades or DEFAULT_GRADES)
+    best = _best(cid)
+    states = {a.unit: a for a in store.list_for(cid)}
+    rows = []
+    for unit in campaign_store.list_units(cid):
+        lines = {line.code: {"score": line.score, "appraisal_score": line.appraisal_score}
+                 for line in store.items(cid, unit.unit)}
+        annulled = bool(unit.annulled_at)
+        responses = [] if annulled else [
+            {"group": r.group, "qid": r.qid, "scores": r.scores or {}}
+            for r in integrity_store.responses(f"{cid}#{unit.unit}") if r.purpose == "locality"]
+        result = par_index.unit_result(definition, par_index.UnitInput(unit.unit, unit.name, lines, responses,
+                                                                       annulled), best, grades)
+        record = states.get(unit.unit)
+        result["assessment_state"] = record.state if record else "draft"
+        result["appraisal_published"] = bool(record and record.published_at)
+        rows.append(result)
+    ranked = par_index.rank(rows)
+    counts = {g["code"]: sum(1 for r in ranked if r["grade"] == g["code"]) for g in grades}
+    average = round(sum(r["index"] for r in ranked) / len(ranked), 2) if ranked else 0
+    return {"campaign": cid, "name": campaign.name, "framework": {"title": definition["title"],
+                                                                  "sample": definition["sample"],
+                                                                  "version": version},
+            "maximum": definition["maximum"], "grades": grades, "average": average, "grade_counts": counts,
+            "fields": [{"code": f["code"], "name": f["name"], "max": f["max"]} for f in definition["fields"]],
+            "units": ranked}
+
+
+def results(actor: Actor, cid: str) -> dict:
+    require_ministry(actor)
+    return compute(cid)
+
+
+def export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+    from chalicelib.formats import results_xlsx
+    from chalicelib.formats.roster_xlsx import XLSX
+
+    require_ministry(actor)
+    data = compute(cid)
+    definition, _ = framework_of(cid)
+    content = results_xlsx.workbook(data, definition, local_datetime(now))
+    name = f"ket-qua-chi-so-cchc-{cid}.xlsx"
+    url = files.put_export(f"exports/{cid}/results/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, XLSX,
+                           name, expires=900)
+    return {"url": url, "filename": name, "size": len(content), "expires_in": 900}
