@@ -132,6 +132,41 @@ def cmd_export_progress(args: argparse.Namespace) -> None:
     print(f"Đã xuất tiến độ khảo sát toàn quốc của đợt {args.campaign}: {args.out}")
 
 
+def cmd_import_framework(args: argparse.Namespace) -> None:
+    from chalicelib.errors import DomainError
+    from chalicelib.runtime import runtime
+    from chalicelib.services import assessment
+
+    data = Path(args.file).read_bytes()
+    suffix = runtime.random_bytes(4).hex()
+    try:
+        if args.file.endswith(".xlsx"):
+            result = assessment.import_framework_workbook(_admin(), args.campaign, data, runtime.now(), suffix)
+        else:
+            result = assessment.replace_framework(_admin(), args.campaign, json.loads(data.decode("utf-8")),
+                                                  runtime.now(), suffix)
+    except DomainError as exc:
+        _report_error(exc)
+    print(f"Bộ tiêu chí của đợt {args.campaign}: phiên bản {result['version']}, {len(result['fields'])} lĩnh vực, "
+          f"tổng {result['maximum']} điểm.")
+
+
+def cmd_export_results(args: argparse.Namespace) -> None:
+    from chalicelib.domain.timefmt import local_datetime
+    from chalicelib.errors import DomainError
+    from chalicelib.formats import results_xlsx
+    from chalicelib.runtime import runtime
+    from chalicelib.services import assessment, results
+
+    try:
+        data = results.results(_admin(), args.campaign)
+        definition, _ = assessment.framework_of(args.campaign)
+    except DomainError as exc:
+        _report_error(exc)
+    Path(args.out).write_bytes(results_xlsx.workbook(data, definition, local_datetime(runtime.now())))
+    print(f"Đã xuất kết quả Chỉ số CCHC của đợt {args.campaign} ({len(data['units'])} đơn vị): {args.out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli",
                                      description="Công cụ quản trị phần mềm Chỉ số CCHC")
@@ -162,6 +197,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("campaign")
     p.add_argument("--out", default="tien-do-khao-sat.xlsx")
     p.set_defaults(func=cmd_export_progress)
+    p = sub.add_parser("import-framework", help="nhập bộ tiêu chí (JSON hoặc .xlsx theo mẫu xuất ra)")
+    p.add_argument("campaign")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import_framework)
+    p = sub.add_parser("export-results", help="xuất kết quả Chỉ số CCHC ra tệp .xlsx")
+    p.add_argument("campaign")
+    p.add_argument("--out", default="ket-qua-chi-so-cchc.xlsx")
+    p.set_defaults(func=cmd_export_results)
     p = sub.add_parser("seed", help="dữ liệu cục bộ: đợt 2021, đợt demo, tài khoản")
     p.add_argument("--credentials", default=".local/credentials.json")
     p.add_argument("--workbook", default=".local/credentials.xlsx")

@@ -60,3 +60,29 @@ def test_the_cli_imports_a_questionnaire_starts_dispatch_and_exports_progress(aw
     out = tmp_path / "tien-do.xlsx"
     cli.main(["export-progress", "demo", "--out", str(out)])
     assert load_workbook(out)["Toàn quốc"]["A4"].value == "Mã"
+
+
+def test_the_cli_imports_a_framework_and_exports_the_results(aws, tmp_path, capsys):
+    import pytest
+
+    from chalicelib.formats.datafiles import load_json
+    from chalicelib.runtime import runtime
+    from chalicelib.services import campaigns
+
+    campaigns.create_from_files("demo", runtime.now(), runtime.random_bytes)
+    framework = load_json("frameworks/sample-2021-province.json")
+    framework["title"] = "Bộ tiêu chí chính thức (thử)"
+    source = tmp_path / "bo-tieu-chi.json"
+    source.write_text(json.dumps(framework, ensure_ascii=False), encoding="utf-8")
+    cli.main(["import-framework", "demo", str(source)])
+    assert "phiên bản 2, 8 lĩnh vực, tổng 100 điểm" in capsys.readouterr().out
+    framework["fields"][0]["max"] = 99
+    source.write_text(json.dumps(framework, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(SystemExit):
+        cli.main(["import-framework", "demo", str(source)])
+    assert "khác tổng điểm các mục con" in capsys.readouterr().err
+    out = tmp_path / "ket-qua.xlsx"
+    cli.main(["export-results", "demo", "--out", str(out)])
+    book = load_workbook(out)
+    assert book.sheetnames[0] == "Tổng hợp" and len(book.sheetnames) == 9
+    assert book["Tổng hợp"].max_row == 4 + 63
