@@ -10,6 +10,7 @@ publishes the appraisal to the province."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Callable
 from urllib.parse import unquote
@@ -35,6 +36,7 @@ APPRAISAL = "appraisal"
 MAX_TEXT = 2000
 STATE_LABELS = {"draft": "Đang nhập", "approved": "Đã phê duyệt, gửi Bộ Nội vụ", "locked": "Đã khóa (hết hạn)"}
 REPORT = "report"
+_EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 # ------------------------------------------------------------------------------------------------ framework
@@ -302,7 +304,7 @@ def _evidence_key(cid: str, unit: str, evidence_id: str) -> str:
 def _arrived(cid: str, unit: str, evidence_id: object, field: str, now: datetime) -> dict:
     """Check a newly attached upload by its content: it must be there, within the size limit, of an accepted kind
     (a file that is not what its name says is deleted)."""
-    if not isinstance(evidence_id, str) or not evidence_id.isalnum() or len(evidence_id) > 64:
+    if not isinstance(evidence_id, str) or not _EVIDENCE_ID.fullmatch(evidence_id):
         raise ValidationError("Mã tệp kiểm chứng không hợp lệ.", details=[{"field": field}])
     key = _evidence_key(cid, unit, evidence_id)
     found = files.uploaded(key)

@@ -147,8 +147,10 @@ def test_evidence_goes_straight_to_storage_and_is_checked_by_content_on_arrival(
         Bucket=settings().evidence_bucket, Prefix="evidence/2021/01/assessment/").get("Contents", [])]
     assert any(k.endswith(good) for k in keys) and not any(k.endswith(fake) for k in keys)
     # an id never uploaded, or of another kind of file
-    r = api.call("PUT", f"{A}/items/1.2", {"evidence": ["abc123"]}, token=scoring)
+    r = api.call("PUT", f"{A}/items/1.2", {"evidence": ["ab" * 16]}, token=scoring)
     assert r.status_code == 422 and "chưa được tải lên xong" in r.data["message"]
+    r = api.call("PUT", f"{A}/items/1.2", {"evidence": ["../../2021/02/assessment/x"]}, token=scoring)
+    assert r.status_code == 422 and r.data["message"] == "Mã tệp kiểm chứng không hợp lệ."
     r = api.call("POST", f"{A}/evidence", {"code": "1.2", "filename": "virus.exe", "size": 10}, token=scoring)
     assert r.status_code == 422 and "chỉ nhận PDF" in r.data["message"]
     r = api.call("POST", f"{A}/evidence", {"code": "1.2", "filename": "big.pdf", "size": 21 * 1024 * 1024},
