@@ -510,3 +510,110 @@ export function annulUnit(cid, unit, reason) {
 export function reinstateUnit(cid, unit, reason) {
   return request('DELETE', unitPath(cid, unit, '/annulment'), { body: { reason } });
 }
+
+// ---- self-assessment, appraisal and the index (issue 8) ----------------------------------------------------
+
+/** GET /campaigns/{cid}/framework: the criteria tree (fields → criteria → sub-criteria) with maxima and methods. */
+export function framework(cid) {
+  return request('GET', `/campaigns/${enc(cid)}/framework`);
+}
+
+function assessmentPath(cid, unit, rest = '') {
+  return unitPath(cid, unit, `/assessment${rest}`);
+}
+
+/** GET a unit's assessment: state, phase, approval, totals and the tree with every leaf's scores and evidence. */
+export function assessment(cid, unit) {
+  return request('GET', assessmentPath(cid, unit));
+}
+
+/** PUT a self-scored leaf {score, note, explanation, evidence: [ids]} → {item, totals, fields}. */
+export function saveAssessmentItem(cid, unit, code, { score, note, explanation, evidence }) {
+  return request('PUT', assessmentPath(cid, unit, `/items/${enc(code)}`), {
+    body: { score, note, explanation, evidence },
+  });
+}
+
+/** POST …/assessment/evidence {code (a leaf's or "report"), filename, content_type, size}
+ * → {evidence_id, url, fields, max_bytes, expires_in}: where the browser then posts the file itself. */
+export function evidenceUpload(cid, unit, { code, filename, content_type, size }) {
+  return request('POST', assessmentPath(cid, unit, '/evidence'), { body: { code, filename, content_type, size } });
+}
+
+export const EVIDENCE_MESSAGES = {
+  storage: 'Không tải được tệp lên kho lưu trữ. Vui lòng thử lại.',
+  tooLarge: 'Tệp vượt quá dung lượng cho phép.',
+  expired: 'Đường dẫn tải tệp đã hết hạn. Vui lòng chọn tệp và tải lên lại.',
+};
+
+/** S3's error code in an XML answer ("EntityTooLarge", "AccessDenied" …), or null. */
+function storageErrorCode(text) {
+  const match = /<Code>([^<]+)<\/Code>/.exec(String(text || ''));
+  return match ? match[1] : null;
+}
+
+/**
+ * Posts a file to a presigned S3 POST (multipart/form-data: every policy field first, the file last as "file"),
+ * with XMLHttpRequest for its upload progress. The storage is not our API: no session header goes with it.
+ * onProgress(fraction 0..1 | null when unknown). Resolves when the storage has accepted the file.
+ */
+export function uploadToStorage(url, fields, file, { onProgress = null } = {}) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const [key, value] of Object.entries(fields || {})) form.append(key, value);
+    form.append('file', file, file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', url);
+    xhr.timeout = 15 * 60 * 1000; // 20 MB on a slow provincial line
+    xhr.withCredentials = false;
+    xhr.upload.addEventListener('progress', (event) => {
+      if (onProgress) onProgress(event.lengthComputable && event.total ? event.loaded / event.total : null);
+    });
+    xhr.addEventListener('load', () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve();
+        return;
+      }
+      const code = storageErrorCode(xhr.responseText);
+      let message = `${EVIDENCE_MESSAGES.storage} (mã lỗi ${xhr.status})`;
+      if (code === 'EntityTooLarge') message = EVIDENCE_MESSAGES.tooLarge;
+      else if (code === 'AccessDenied' || code === 'ExpiredToken') message = EVIDENCE_MESSAGES.expired;
+      reject(new ApiError(xhr.status, message, { code }));
+    });
+    xhr.addEventListener('error', () => reject(new ApiError(0, MESSAGES.network)));
+    xhr.addEventListener('timeout', () => reject(new ApiError(0, MESSAGES.timeout)));
+    xhr.addEventListener('abort', () => reject(new ApiError(0, MESSAGES.network)));
+    xhr.send(form);
+  });
+}
+
+/** POST …/assessment/approve {leader_name, leader_position, decision_number, decision_date: "dd/mm/yyyy", report}
+ * → the assessment (state "approved"); 422 lists in `details` every item that still blocks approval. */
+export function approveAssessment(cid, unit, body) {
+  return request('POST', assessmentPath(cid, unit, '/approve'), { body });
+}
+
+/** DELETE …/assessment/approve {reason}: the ministry reopens an approved (or locked) assessment → the view. */
+export function reopenAssessment(cid, unit, reason) {
+  return request('DELETE', assessmentPath(cid, unit, '/approve'), { body: { reason } });
+}
+
+/** PUT …/items/{code}/appraisal {score, comment} (ministry) → {item, totals}. */
+export function saveAppraisal(cid, unit, code, { score, comment }) {
+  return request('PUT', assessmentPath(cid, unit, `/items/${enc(code)}/appraisal`), { body: { score, comment } });
+}
+
+/** POST …/assessment/publish (ministry): the unit then sees the appraised scores → the view. */
+export function publishAppraisal(cid, unit) {
+  return request('POST', assessmentPath(cid, unit, '/publish'), { body: {} });
+}
+
+/** GET /campaigns/{cid}/results: every unit's index, rank, grade and parts, the grade counts and the average. */
+export function results(cid) {
+  return request('GET', `/campaigns/${enc(cid)}/results`);
+}
+
+/** GET /campaigns/{cid}/results.xlsx → {url, filename, expires_in}. */
+export function resultsExport(cid) {
+  return request('GET', `/campaigns/${enc(cid)}/results.xlsx`);
+}

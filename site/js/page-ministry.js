@@ -1,6 +1,7 @@
 // Ministry home: a campaign's phases and deadlines, dispatching the survey to the units whose roster was sent (with
-// the runs' progress, polled every 5 s while one is running), changing a deadline (all units or one), the units
-// table (each unit's roster status and size, linked to the unit's page).
+// the runs' progress, polled every 5 s while one is running), the links to the appraisal and the index results,
+// changing a deadline (all units or one), the units table (each unit's roster status and size, linked to the unit's
+// page).
 import * as api from './api.js';
 import * as ui from './ui.js';
 
@@ -28,6 +29,8 @@ const dispatchBox = document.getElementById('dispatch-message');
 const dispatchButton = document.getElementById('dispatch-button');
 const nationalLink = document.getElementById('national-link');
 const integrityLink = document.getElementById('integrity-link');
+const appraisalLink = document.getElementById('appraisal-link');
+const resultsLink = document.getElementById('results-link');
 const runList = document.getElementById('runs');
 
 const POLL_MS = 5000;
@@ -61,6 +64,8 @@ function renderDispatch() {
   dispatchButton.disabled = !ready || state !== 'open';
   nationalLink.href = `/bo/tien-do.html?dot=${encodeURIComponent(detail.id)}`;
   integrityLink.href = `/bo/kiem-tra.html?dot=${encodeURIComponent(detail.id)}`;
+  appraisalLink.href = `/bo/tham-dinh.html?dot=${encodeURIComponent(detail.id)}`;
+  resultsLink.href = `/bo/ket-qua.html?dot=${encodeURIComponent(detail.id)}`;
 }
 
 function progressRow(id, label, value, max) {

@@ -1,5 +1,5 @@
-// Province home: the campaign's phases with live countdowns, the focal person, the roster's status, the link to
-// the survey progress, the unit's notifications.
+// Province home: the campaign's phases with live countdowns, the focal person, the roster's status, the links to
+// the survey progress and the self-assessment, the unit's notifications.
 import * as api from './api.js';
 import * as ui from './ui.js';
 
@@ -15,6 +15,7 @@ const focalLink = document.getElementById('focal-link');
 const rosterSummary = document.getElementById('roster-summary');
 const rosterLink = document.getElementById('roster-link');
 const progressLink = document.getElementById('progress-link');
+const assessmentLink = document.getElementById('assessment-link');
 
 function phaseItem(phase, onExpire) {
   const state = phase.state;
@@ -73,6 +74,7 @@ async function load(cid, items) {
   if (!campaign) return;
   ui.learnServerClock(campaign.phases);
   progressLink.href = `/tinh/tien-do.html?dot=${encodeURIComponent(cid)}`;
+  assessmentLink.href = `/tinh/tu-danh-gia.html?dot=${encodeURIComponent(cid)}`;
   const reload = () => window.setTimeout(() => refresh(cid), 1500);
   renderPhases(campaign, reload);
   const focalPhase = campaign.phases.find((p) => p.code === 'focal_person');

@@ -119,6 +119,8 @@ async function start() {
     return;
   }
   document.getElementById('back-link').href = `/bo/?dot=${encodeURIComponent(cid)}`;
+  document.getElementById('appraisal-link').href = `/bo/tham-dinh.html?dot=${encodeURIComponent(cid)}`
+    + `&unit=${encodeURIComponent(code)}`;
   try {
     const campaign = await api.campaign(cid);
     const unit = (campaign.units || []).find((u) => u.code === code);

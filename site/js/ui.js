@@ -649,9 +649,10 @@ let chartSeq = 0;
  * A horizontal bar chart of percentages as inline SVG (no library), with its data as a visually hidden table.
  * The SVG is one image for assistive technology (role="img", aria-label); the table carries the numbers.
  * Widths are percentages of the SVG's own width, so text keeps its size on a phone.
- * barChart({label, rows: [{label, value 0..100, text}], caption, head: [..], cells: (row) => [..], empty})
+ * barChart({label, rows: [{label, value 0..100, text}], caption, head: [..], cells: (row) => [..], empty, tick})
+ * tick(n) labels the axis at 0, 25, 50, 75, 100 (percentages by default; points for an index out of 100).
  */
-export function barChart({ label, rows, caption, head, cells, empty = 'Chưa có số liệu.' }) {
+export function barChart({ label, rows, caption, head, cells, empty = 'Chưa có số liệu.', tick: tickLabel = null }) {
   chartSeq += 1;
   const tableId = `chart-data-${chartSeq}`;
   const figure = el('figure', { class: 'chart' });
@@ -692,7 +693,7 @@ export function barChart({ label, rows, caption, head, cells, empty = 'Chưa có
     const x = `${PLOT * tick}%`;
     grid.append(svgEl('line', { x1: x, x2: x, y1: TOP, y2: axisTop - 4, class: 'chart-gridline' }));
     grid.append(svgEl('text', { class: 'chart-axis', x, y: axisTop + 12,
-      'text-anchor': tick === 0 ? 'start' : 'middle' }, `${tick}%`));
+      'text-anchor': tick === 0 ? 'start' : 'middle' }, tickLabel ? tickLabel(tick) : `${tick}%`));
   }
   svg.setAttribute('height', String(axisTop + 18));
   // A table is as wide as its content whatever its width says: the hidden box around it does the clipping.

@@ -1,0 +1,552 @@
+// The ministry's appraisal of one unit's self-assessment (issue 8): choose the campaign and the unit (?dot=&unit=),
+// the unit's state and approval, then the criteria tree side by side: the unit's self-score, note, explanation and
+// evidence | the appraised score and comment, saved one item at a time (self-scored lines once the unit approved or
+// was locked; imported lines such as SIPAS whenever the appraisal phase is open), with running totals of both;
+// publishing the appraisal to the unit (confirmed in a dialog) and reopening the unit's form with a reason.
+import * as api from './api.js';
+import * as ui from './ui.js';
+import * as A from './assessment-ui.js';
+
+const { el } = ui;
+const current = api.requireSession('ministry');
+
+const pageBox = document.getElementById('page-message');
+const campaignSelect = document.getElementById('dot');
+const unitSelect = document.getElementById('unit');
+const backLink = document.getElementById('back-link');
+const resultsLink = document.getElementById('results-link');
+const stateNode = document.getElementById('assess-state');
+const deadlineNode = document.getElementById('assess-deadline');
+const appraisalDeadline = document.getElementById('appraisal-deadline');
+const selfTotalNode = document.getElementById('self-total');
+const appraisedTotalNode = document.getElementById('appraised-total');
+const publishedNode = document.getElementById('published');
+const approvalFacts = document.getElementById('approval-facts');
+const frameworkNote = document.getElementById('framework-note');
+const notice = document.getElementById('appraise-notice');
+const reopenedNode = document.getElementById('reopened');
+const actionBox = document.getElementById('action-message');
+const publishButton = document.getElementById('publish-button');
+const reopenButton = document.getElementById('reopen-button');
+const tree = document.getElementById('tree');
+
+let cid = null;
+let code = null; // the unit
+let detail = null; // GET /campaigns/{cid}
+let view = null;
+let seq = 0;
+const items = new Map(); // leaf code → {node, refs, dirty, busy}
+const totalNodes = new Map(); // parent code → its appraised running total
+
+// ---- helpers ---------------------------------------------------------------------------------------------
+
+function submitted() {
+  return Boolean(view && (view.state === 'approved' || view.state === 'locked'));
+}
+
+/** Whether the ministry may enter an appraisal for this leaf now. */
+function appraisable(node) {
+  if (!view || !view.appraisable) return false;
+  if (node.method === 'imported') return true;
+  return node.method === 'self' && submitted();
+}
+
+function unitName() {
+  return (view && view.unit_name) || (detail && (detail.units || []).find((u) => u.code === code)?.name) || code;
+}
+
+function appraisalPhase() {
+  return detail ? (detail.phases || []).find((p) => p.code === 'appraisal') || null : null;
+}
+
+function fact(label, value) {
+  return el('div', {}, el('dt', {}, label), el('dd', {}, value));
+}
+
+// ---- status ----------------------------------------------------------------------------------------------
+
+function noticeText() {
+  if (!view.appraisable) {
+    const phase = appraisalPhase();
+    if (phase && ui.currentState(phase) === 'upcoming') {
+      return `Giai đoạn “${phase.name}” chưa mở (mở từ ngày ${phase.opens_label}); chưa thể nhập điểm thẩm định.`;
+    }
+    return 'Giai đoạn thẩm định không mở; điểm thẩm định chỉ để xem.';
+  }
+  if (!submitted()) {
+    return 'Đơn vị chưa phê duyệt báo cáo tự đánh giá: các mục tự chấm chỉ thẩm định được sau khi đơn vị phê duyệt '
+      + 'hoặc hết thời hạn tự đánh giá. Các mục lấy từ nguồn khác (SIPAS…) nhập được ngay.';
+  }
+  return null;
+}
+
+function renderStatus() {
+  ui.clear(stateNode).append(A.assessmentBadge(view.state, view.state_label));
+  if (view.state === 'approved' && view.approval && view.approval.approved_at) {
+    stateNode.append(' ', el('span', {}, `lúc ${ui.formatDateTime(view.approval.approved_at)}`));
+  } else if (view.state === 'locked' && view.locked_at) {
+    stateNode.append(' ', el('span', {}, `lúc ${ui.formatDateTime(view.locked_at)}`));
+  }
+  ui.clear(deadlineNode).append(...A.phaseFacts(view.phase));
+  ui.clear(appraisalDeadline).append(...A.phaseFacts(appraisalPhase(), () => setTimeout(load, 1500)));
+  const t = view.totals || {};
+  selfTotalNode.textContent = A.outOf(t.self, t.self_max);
+  ui.clear(publishedNode).append(view.appraisal_published
+    ? el('span', { class: 'badge badge-published' }, `Đã công bố${view.published_at
+      ? ` lúc ${ui.formatDateTime(view.published_at)}` : ''}`)
+    : el('span', { class: 'badge badge-unpublished' }, 'Chưa công bố'));
+  const a = view.approval;
+  ui.clear(approvalFacts);
+  if (a) {
+    approvalFacts.append(el('h3', { class: 'approval-heading' }, 'Phê duyệt của đơn vị'),
+      el('dl', { class: 'facts approval-facts' },
+        fact('Lãnh đạo phê duyệt', a.leader_name),
+        fact('Chức vụ', a.leader_position),
+        fact('Số quyết định, văn bản', a.decision_number),
+        fact('Ngày ký', a.decision_date),
+        a.report ? fact('Báo cáo đã ký', el('span', {}, A.evidenceLink(a.report))) : null,
+        a.approved_at ? fact('Phê duyệt trên phần mềm lúc', ui.formatDateTime(a.approved_at)) : null));
+  }
+  const fw = view.framework || {};
+  frameworkNote.replaceChildren(`Bộ tiêu chí: ${fw.title || '—'}`, fw.version ? ` (phiên bản ${fw.version})` : '',
+    `; tổng điểm tối đa: ${A.formatScore(fw.maximum)}.`,
+    fw.sample ? ' ' : null, fw.sample ? el('span', { class: 'badge badge-sample' }, 'Bộ tiêu chí mẫu') : null);
+  const text = noticeText();
+  notice.hidden = !text;
+  notice.textContent = text || '';
+  ui.clear(reopenedNode);
+  if ((view.reopened || []).length) {
+    reopenedNode.append(el('ul', { class: 'plain-list reopened-list' }, view.reopened.map((r) => el('li', {},
+      `Đã mở lại lúc ${ui.formatDateTime(r.at)}${r.by ? ` (tài khoản ${r.by})` : ''}`,
+      r.reason ? `. Lý do: ${r.reason}` : '.'))));
+  }
+  publishButton.disabled = !submitted();
+  publishButton.textContent = view.appraisal_published ? 'Công bố lại kết quả thẩm định' : 'Công bố kết quả thẩm định';
+  reopenButton.disabled = !submitted();
+}
+
+// ---- totals ----------------------------------------------------------------------------------------------
+
+function counted(leaf) {
+  return leaf.method === 'self' || leaf.method === 'imported';
+}
+
+/** The appraised points of a leaf now: what is typed when valid, else the saved appraisal, else the self-score. */
+function liveAppraised(leaf) {
+  const item = items.get(leaf.code);
+  if (item && item.refs.score.value.trim()) {
+    const { value, error } = A.readScore(item.refs.score, leaf);
+    if (!error) return value;
+  }
+  if (leaf.appraisal && leaf.appraisal.score !== null && leaf.appraisal.score !== undefined) {
+    return leaf.appraisal.score;
+  }
+  return leaf.method === 'self' ? leaf.score : null;
+}
+
+function renderTotals() {
+  if (!view) return;
+  const live = A.totals(view.fields, liveAppraised, counted);
+  for (const [nodeCode, node] of totalNodes) {
+    const sum = live.get(nodeCode);
+    if (sum) node.textContent = A.outOf(sum.total, sum.max);
+  }
+  const all = live.get('');
+  const server = view.totals && view.totals.appraised;
+  const differs = server !== null && server !== undefined && Math.abs(Number(server) - all.total) > 1e-9;
+  appraisedTotalNode.textContent = `${A.outOf(all.total, all.max)}${differs ? ` (đã lưu: ${A.formatScore(server)})` : ''}`;
+}
+
+// ---- the tree --------------------------------------------------------------------------------------------
+
+function selfCell(node) {
+  if (node.method === 'survey') {
+    return el('td', { class: 'self-cell muted' }, 'Tính từ kết quả điều tra xã hội học.');
+  }
+  if (node.method === 'imported') {
+    return el('td', { class: 'self-cell muted' }, 'Nguồn khác: Bộ Nội vụ nhập điểm ở cột thẩm định.');
+  }
+  return el('td', { class: 'self-cell' },
+    el('p', { class: 'self-score' }, node.score === null || node.score === undefined
+      ? el('span', { class: 'no' }, 'Chưa chấm') : el('strong', {}, A.outOf(node.score, node.max))),
+    node.note ? el('p', { class: 'self-text' }, el('span', { class: 'evidence-label' }, 'Ghi chú: '), node.note) : null,
+    node.explanation ? el('p', { class: 'self-text' }, el('span', { class: 'evidence-label' }, 'Giải trình: '),
+      node.explanation) : null,
+    A.evidenceList(node.evidence || []));
+}
+
+function appraisalCell(node) {
+  if (node.method === 'survey') return el('td', { class: 'appraisal-cell muted' }, '—');
+  const s = A.slug(node.code);
+  const ids = { score: `appraised-${s}`, comment: `comment-${s}` };
+  const open = appraisable(node);
+  const saved = node.appraisal || null;
+  const where = el('span', { class: 'visually-hidden' }, ` mục ${node.code}`);
+  const hint = node.method === 'self' && (!saved || saved.score === null || saved.score === undefined)
+    ? `${A.scoreHint(node)} Chưa nhập thì tính bằng điểm tự chấm.` : A.scoreHint(node);
+  const score = A.scoreInput(ids.score, node, saved ? saved.score : null, { 'aria-describedby': `${ids.score}-hint` });
+  const comment = el('textarea', { id: ids.comment, rows: 2, maxlength: 2000 });
+  comment.value = saved ? saved.comment || '' : '';
+  const save = el('button', { type: 'button', class: 'small primary', 'aria-label': `Lưu thẩm định mục ${node.code}` },
+    'Lưu');
+  const state = el('p', { class: 'save-state', role: 'status' },
+    saved && saved.at ? `Đã lưu lúc ${ui.formatDateTime(saved.at)}.` : '');
+  const box = ui.messageBox(`message-${s}`);
+  const cell = el('td', { class: 'appraisal-cell' },
+    el('fieldset', { class: 'leaf-controls', disabled: !open },
+      el('legend', { class: 'visually-hidden' }, `Thẩm định mục ${node.code}`),
+      el('div', { class: 'field score-field' },
+        el('label', { for: ids.score }, 'Điểm thẩm định', where.cloneNode(true)),
+        el('p', { class: 'hint', id: `${ids.score}-hint` }, hint),
+        score),
+      el('div', { class: 'field' }, el('label', { for: ids.comment }, 'Ý kiến thẩm định', where.cloneNode(true)),
+        comment),
+      el('div', { class: 'leaf-actions', hidden: !open }, save, state),
+      box));
+  const item = { node, refs: { score, comment, save, state, box, cell }, dirty: false, busy: false };
+  items.set(node.code, item);
+  const changed = () => {
+    const a = item.node.appraisal || {};
+    const savedScore = a.score === null || a.score === undefined ? '' : String(a.score);
+    const typed = score.value.trim();
+    const sameScore = typed === savedScore || (typed !== '' && savedScore !== '' && Number(typed) === Number(savedScore));
+    item.dirty = !(sameScore && comment.value.trim() === (a.comment || ''));
+    if (item.dirty) {
+      state.textContent = 'Có thay đổi chưa lưu.';
+      state.dataset.kind = 'dirty';
+    }
+    renderTotals();
+  };
+  score.addEventListener('input', () => {
+    if (score.getAttribute('aria-invalid') === 'true' && !A.readScore(score, node).error) ui.setFieldError(score, '');
+    changed();
+  });
+  score.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      saveAppraisal(item);
+    }
+  });
+  comment.addEventListener('input', changed);
+  save.addEventListener('click', () => saveAppraisal(item));
+  return cell;
+}
+
+async function saveAppraisal(item) {
+  if (!appraisable(item.node) || item.busy) return;
+  const { refs } = item;
+  ui.setFieldError(refs.score, '');
+  ui.show(refs.box, 'info', '');
+  const { value, error } = A.readScore(refs.score, item.node, { required: true });
+  if (error) {
+    ui.setFieldError(refs.score, error);
+    refs.state.textContent = 'Chưa lưu.';
+    refs.state.dataset.kind = 'error';
+    refs.score.focus();
+    return;
+  }
+  item.busy = true;
+  refs.save.disabled = true;
+  refs.save.setAttribute('aria-busy', 'true');
+  refs.state.textContent = 'Đang lưu…';
+  refs.state.dataset.kind = 'busy';
+  try {
+    const answer = await api.saveAppraisal(cid, code, item.node.code, { score: value,
+      comment: refs.comment.value.trim() });
+    const node = answer.item || {};
+    item.node.appraisal = node.appraisal || { score: value, comment: refs.comment.value.trim(),
+      at: new Date().toISOString() };
+    if (answer.totals) view.totals = { ...view.totals, ...answer.totals };
+    refs.score.value = String(item.node.appraisal.score);
+    refs.comment.value = item.node.appraisal.comment || '';
+    item.dirty = false;
+    refs.state.textContent = `Đã lưu lúc ${ui.formatDateTime(item.node.appraisal.at || new Date())}.`;
+    refs.state.dataset.kind = 'saved';
+    renderTotals();
+  } catch (err) {
+    if (err.status === 401) return;
+    refs.state.textContent = 'Chưa lưu.';
+    refs.state.dataset.kind = 'error';
+    const marked = ui.showFieldErrors(err, { score: refs.score, comment: refs.comment });
+    ui.show(refs.box, 'error', ui.errorText(err));
+    if (marked.length) marked[0].focus();
+    if (err.status === 409 || err.status === 423) setTimeout(load, 1500);
+  } finally {
+    item.busy = false;
+    refs.save.disabled = false;
+    refs.save.removeAttribute('aria-busy');
+  }
+}
+
+function nodeTitle(node) {
+  return [el('span', { class: 'node-code' }, `${node.code}.`), ' ', node.name];
+}
+
+function rows(node, depth) {
+  const s = A.slug(node.code);
+  if (!A.isLeaf(node)) {
+    const total = el('strong', { class: 'running-total' });
+    totalNodes.set(node.code, total);
+    const own = el('tr', { class: `group-row depth-${depth}`, dataset: { code: node.code } },
+      el('th', { scope: 'row' }, nodeTitle(node)),
+      el('td', { class: 'num' }, A.formatScore(node.max)),
+      el('td', { class: 'self-cell' }, node.self_max ? ['Cộng: ', el('strong', {}, A.outOf(node.self_total,
+        node.self_max))] : el('span', { class: 'muted' }, 'Không có mục tự chấm')),
+      el('td', { class: 'appraisal-cell' }, 'Cộng: ', total));
+    return [own, ...node.children.flatMap((c) => rows(c, depth + 1))];
+  }
+  return [el('tr', { class: `leaf-row depth-${depth}`, id: `leaf-${s}`, dataset: { code: node.code, method: node.method } },
+    el('th', { scope: 'row' }, el('span', { class: 'leaf-name' }, nodeTitle(node)), ' ', A.methodBadge(node),
+      node.guidance ? el('span', { class: 'hint leaf-guidance' }, node.guidance) : null),
+    el('td', { class: 'num' }, A.formatScore(node.max)),
+    selfCell(node),
+    appraisalCell(node))];
+}
+
+function fieldTable(field) {
+  const s = A.slug(field.code);
+  const headingId = `field-${s}-title`;
+  const total = el('strong', { class: 'running-total' });
+  totalNodes.set(field.code, total);
+  return el('section', { class: 'appraisal-field', id: `field-${s}`, 'aria-labelledby': headingId,
+    dataset: { code: field.code } },
+  el('h3', { id: headingId }, `${field.code}. ${field.name}`),
+  el('p', { class: 'node-totals' }, `Điểm tối đa: ${A.formatScore(field.max)} · Tự chấm: `,
+    field.self_max ? el('strong', {}, A.outOf(field.self_total, field.self_max)) : 'không có mục tự chấm',
+    ' · Thẩm định: ', total),
+  el('div', { class: 'table-wrap', role: 'region', 'aria-labelledby': headingId, tabindex: '0' },
+    el('table', { class: 'appraisal-table' },
+      el('thead', {}, el('tr', {},
+        el('th', { scope: 'col' }, 'Tiêu chí, tiêu chí thành phần'),
+        el('th', { scope: 'col', class: 'num' }, 'Tối đa'),
+        el('th', { scope: 'col' }, 'Đơn vị tự chấm'),
+        el('th', { scope: 'col' }, 'Thẩm định'))),
+      el('tbody', {}, field.children.length ? field.children.flatMap((c) => rows(c, 1)) : rows(field, 0)))));
+}
+
+function renderTree() {
+  items.clear();
+  totalNodes.clear();
+  const fields = view.fields || [];
+  ui.clear(tree).append(...fields.map(fieldTable));
+  if (!fields.length) tree.append(el('p', { class: 'empty' }, 'Đợt đánh giá chưa có khung tiêu chí.'));
+  tree.removeAttribute('aria-busy');
+  renderTotals();
+}
+
+function show(answer) {
+  view = answer;
+  ui.setTitle(`Thẩm định — ${unitName()}`);
+  renderStatus();
+  renderTree();
+}
+
+// ---- publish and reopen ----------------------------------------------------------------------------------
+
+function unsaved() {
+  return [...items.values()].filter((i) => i.dirty).map((i) => i.node.code);
+}
+
+publishButton.addEventListener('click', async () => {
+  if (!view || !submitted()) return;
+  ui.show(actionBox, 'info', '');
+  const pending = unsaved();
+  const yes = await ui.confirmDialog({
+    title: `Công bố kết quả thẩm định của ${unitName()}?`,
+    body: [
+      el('p', {}, `Đơn vị sẽ thấy điểm thẩm định và ý kiến thẩm định bên cạnh điểm tự chấm của từng mục, và nhận được `
+        + 'thông báo.'),
+      el('p', {}, 'Tổng điểm thẩm định: ', el('strong', {}, appraisedTotalNode.textContent), '.'),
+      pending.length ? el('p', { class: 'notice' }, `${pending.length} mục có thay đổi chưa lưu sẽ không được công bố: `
+        + `${pending.join(', ')}.`) : null,
+    ],
+    confirmLabel: 'Công bố',
+  });
+  if (!yes) return;
+  try {
+    const answer = await ui.busy(publishButton, 'Đang công bố…', () => api.publishAppraisal(cid, code));
+    show(answer);
+    ui.show(actionBox, 'success', `Đã công bố kết quả thẩm định của ${unitName()}; đơn vị đã được thông báo.`);
+  } catch (err) {
+    if (err.status === 401) return;
+    ui.show(actionBox, 'error', ui.errorText(err));
+    if (err.status === 409) load();
+  } finally {
+    if (view) renderStatus();
+  }
+});
+
+let dialogSeq = 0;
+
+function reopenDialog() {
+  dialogSeq += 1;
+  const titleId = `reason-title-${dialogSeq}`;
+  const bodyId = `reason-body-${dialogSeq}`;
+  const fieldId = `reason-${dialogSeq}`;
+  const hintId = `reason-hint-${dialogSeq}`;
+  const box = ui.messageBox(`reason-message-${dialogSeq}`);
+  const textarea = el('textarea', { id: fieldId, name: 'reason', rows: 4, maxlength: 500, required: true,
+    'aria-required': 'true', 'aria-describedby': hintId });
+  const ok = el('button', { type: 'submit', class: 'primary danger' }, 'Mở lại để đơn vị sửa');
+  const cancel = el('button', { type: 'button' }, 'Đóng');
+  const form = el('form', { novalidate: true },
+    el('div', { class: 'field' },
+      el('label', { for: fieldId }, 'Lý do mở lại (bắt buộc)'),
+      el('p', { class: 'hint', id: hintId }, 'Lý do được ghi vào nhật ký và gửi kèm thông báo tới đơn vị. '
+        + 'Tối đa 500 ký tự.'),
+      textarea),
+    box,
+    el('div', { class: 'actions' }, ok, cancel));
+  const name = unitName();
+  const dialog = el('dialog', { class: 'dialog reason-dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId,
+    dataset: { kind: 'reopen', unit: code } },
+  el('h2', { id: titleId }, `Mở lại bản tự đánh giá của ${name}?`),
+  el('div', { id: bodyId, class: 'dialog-body' },
+    el('p', {}, `${name} sẽ sửa được điểm tự chấm và phải phê duyệt lại báo cáo. Phê duyệt hiện tại được lưu vào `
+      + 'lịch sử.'),
+    view.state === 'locked' || (view.phase && ui.currentState(view.phase) !== 'open')
+      ? el('p', { class: 'notice' }, 'Thời hạn tự đánh giá của đơn vị đã hết: hãy gia hạn riêng cho đơn vị ở trang '
+        + 'quản lý đợt đánh giá để đơn vị sửa được.') : null),
+  form);
+  document.body.append(dialog);
+  cancel.addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', () => dialog.remove());
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    ui.clearFieldErrors(form);
+    ui.show(box, 'info', '');
+    const reason = textarea.value.trim();
+    if (!reason) {
+      ui.setFieldError(textarea, 'Vui lòng nêu lý do mở lại.');
+      textarea.focus();
+      return;
+    }
+    let answer;
+    try {
+      answer = await ui.busy(ok, 'Đang mở lại…', () => api.reopenAssessment(cid, code, reason));
+    } catch (err) {
+      if (err.status === 401) return;
+      if (err.status === 422) {
+        const marked = ui.showFieldErrors(err, { reason: textarea });
+        if (!marked.length) ui.setFieldError(textarea, ui.errorText(err));
+        textarea.focus();
+        return;
+      }
+      ui.show(box, 'error', ui.errorText(err));
+      if (err.status === 409) load();
+      return;
+    }
+    dialog.close();
+    show(answer);
+    ui.show(actionBox, 'success', `Đã mở lại bản tự đánh giá của ${name}; đơn vị đã được thông báo kèm lý do.`);
+  });
+  ui.openDialog(dialog, { focus: textarea });
+}
+
+reopenButton.addEventListener('click', () => {
+  if (view && submitted()) reopenDialog();
+});
+
+// ---- load ------------------------------------------------------------------------------------------------
+
+async function load() {
+  if (!cid || !code) return;
+  seq += 1;
+  const mine = seq;
+  tree.setAttribute('aria-busy', 'true');
+  try {
+    const answer = await api.assessment(cid, code);
+    if (mine !== seq) return;
+    show(answer);
+  } catch (error) {
+    if (mine !== seq) return;
+    tree.removeAttribute('aria-busy');
+    ui.clear(tree);
+    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+  }
+}
+
+function remember() {
+  const url = new URL(window.location.href);
+  url.searchParams.set('dot', cid);
+  url.searchParams.delete('don-vi');
+  if (code) url.searchParams.set('unit', code);
+  window.history.replaceState(null, '', url);
+  backLink.href = `/bo/?dot=${encodeURIComponent(cid)}`;
+  resultsLink.href = `/bo/ket-qua.html?dot=${encodeURIComponent(cid)}`;
+}
+
+async function chooseCampaign(value, wantedUnit = null) {
+  cid = value;
+  ui.show(pageBox, 'info', '');
+  ui.show(actionBox, 'info', '');
+  detail = await api.campaign(cid);
+  ui.learnServerClock(detail.phases);
+  const units = detail.units || [];
+  const chosen = units.find((u) => u.code === (wantedUnit || code)) || units[0] || null;
+  code = chosen ? chosen.code : null;
+  ui.clear(unitSelect).append(...units.map((u) => el('option', { value: u.code, selected: u.code === code },
+    `${u.code} — ${u.name}`)));
+  remember();
+  if (!code) {
+    tree.removeAttribute('aria-busy');
+    ui.clear(tree);
+    ui.show(pageBox, 'info', 'Đợt đánh giá chưa có đơn vị nào.');
+    return;
+  }
+  await load();
+}
+
+unitSelect.addEventListener('change', async () => {
+  const wantedUnit = unitSelect.value;
+  const pending = unsaved();
+  if (pending.length) {
+    unitSelect.value = code; // stays until the user decides
+    const yes = await ui.confirmDialog({
+      title: 'Chuyển sang đơn vị khác?',
+      body: [el('p', {}, `${pending.length} mục có điểm thẩm định chưa lưu (${pending.join(', ')}); `
+        + 'các thay đổi này sẽ bị bỏ.')],
+      confirmLabel: 'Bỏ thay đổi và chuyển', focusCancel: true,
+    });
+    if (!yes) return;
+    unitSelect.value = wantedUnit;
+  }
+  code = wantedUnit;
+  remember();
+  ui.show(actionBox, 'info', '');
+  load();
+});
+
+window.addEventListener('beforeunload', (event) => {
+  if (unsaved().length) {
+    event.preventDefault();
+    event.returnValue = '';
+  }
+});
+
+async function start() {
+  ui.mountAccount(current);
+  const params = new URLSearchParams(window.location.search);
+  const wantedUnit = params.get('unit') || params.get('don-vi');
+  try {
+    const list = await api.campaigns();
+    const campaigns = list.items || [];
+    if (!campaigns.length) {
+      tree.removeAttribute('aria-busy');
+      ui.clear(tree);
+      ui.show(pageBox, 'info', 'Chưa có đợt đánh giá nào.');
+      return;
+    }
+    const chosen = ui.chooseCampaign(campaigns);
+    ui.fillCampaignSelect(campaignSelect, campaigns, chosen.id, (value) => {
+      chooseCampaign(value).catch((error) => {
+        if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+      });
+    });
+    await chooseCampaign(chosen.id, wantedUnit);
+  } catch (error) {
+    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+  }
+}
+
+if (current) start();
