@@ -211,9 +211,11 @@ def test_after_the_deadline_writes_are_refused_and_the_schedule_locks_every_open
     assert r.status_code == 423 and "15/02/2022" in r.data["message"]
     clock.at(datetime(2022, 2, 16, 0, 5, tzinfo=VN))
     run_schedule(api)
-    for unit in ("01", "79", "96"):
-        view = api.call("GET", f"/campaigns/2021/units/{unit}/assessment", token=tokens["admin"]).data
-        assert view["state"] == "locked" and view["state_label"] == "Đã khóa (hết hạn)", unit
+    states = {u["unit"]: u["assessment_state"] for u in
+              api.call("GET", "/campaigns/2021/results", token=tokens["admin"]).data["units"]}
+    assert len(states) == 63 and set(states.values()) == {"locked"}
+    view = api.call("GET", "/campaigns/2021/units/96/assessment", token=tokens["admin"]).data
+    assert view["state"] == "locked" and view["state_label"] == "Đã khóa (hết hạn)"
     view = api.call("GET", A, token=tokens["01"]).data
     assert view["state"] == "locked" and view["editable"] is False and view["totals"]["self"] == 1.5
     notes = api.call("GET", "/campaigns/2021/units/01/notifications", token=tokens["01"]).data["items"]
