@@ -107,7 +107,7 @@ def replace_framework(ctx: Ctx, cid: str) -> dict:
         raise PayloadTooLargeError("Nội dung bộ tiêu chí quá lớn (tối đa 1 MB).")
     try:
         body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, integers over 4,300 digits, nesting too deep
         raise BadRequestError("Nội dung yêu cầu phải là JSON hợp lệ (UTF-8).") from None
     if not isinstance(body, dict):
         raise BadRequestError("Nội dung yêu cầu phải là một đối tượng JSON.")

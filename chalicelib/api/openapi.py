@@ -35,7 +35,9 @@ def document() -> dict:
         if spec.request is not None:
             types = spec.content_types or ["application/json"]
             op["requestBody"] = {"required": True, "content": {t: {"schema": spec.request} for t in types}}
-            errors |= {400, 413}
+            errors |= {400, 413, 415}  # 415: a Content-Type not listed in the request body's content
+        if spec.produces != "application/json":
+            errors |= {400}  # a file is sent only to a client whose Accept header takes it (API Gateway's rule)
         for code in sorted(errors):
             op["responses"][str(code)] = {"description": STATUS_TEXT.get(code, "Lỗi"),
                                           "content": {"application/json": {"schema": {"$ref":

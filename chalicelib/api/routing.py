@@ -17,11 +17,12 @@ from chalice.app import Request
 
 from chalicelib.config import settings
 from chalicelib.domain.access import Actor, require_ministry, require_unit
-from chalicelib.errors import BadRequestError, ForbiddenError, PayloadTooLargeError, maps_errors
+from chalicelib.errors import BadRequestError, ForbiddenError, PayloadTooLargeError, error_body, maps_errors
 from chalicelib.runtime import runtime
 
 JSON_TYPE = "application/json; charset=utf-8"
-MAX_JSON_BODY = 64 * 1024
+# Generous enough that an over-long field is refused by its own rule, naming the field, rather than by this limit.
+MAX_JSON_BODY = 256 * 1024
 CORS = CORSConfig(allow_origin=settings().cors_origin, max_age=600,
                   allow_headers=["Authorization", "X-Survey-Token", "Content-Type"],
                   expose_headers=["Retry-After", "Content-Disposition"])
@@ -59,12 +60,12 @@ class Ctx:
     def json(self, limit: int = MAX_JSON_BODY) -> dict:
         raw = self.request.raw_body or b""
         if len(raw) > limit:
-            raise PayloadTooLargeError("Nội dung yêu cầu quá lớn.")
+            raise PayloadTooLargeError(f"Nội dung yêu cầu quá lớn (tối đa {limit // 1024} KB).")
         if not raw.strip():
             return {}
         try:
             body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # bad UTF-8 or JSON, integers over 4,300 digits, nesting too deep
             raise BadRequestError("Nội dung yêu cầu phải là JSON hợp lệ (UTF-8).") from None
         if not isinstance(body, dict):
             raise BadRequestError("Nội dung yêu cầu phải là một đối tượng JSON.")
@@ -117,9 +118,10 @@ def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, auth: 
             return Response(body=json.dumps(result, ensure_ascii=False), status_code=status,
                             headers={"Content-Type": JSON_TYPE, "Cache-Control": "no-store"})
 
-        kwargs: dict[str, Any] = {"methods": [method], "cors": CORS}
-        if content_types:
-            kwargs["content_types"] = content_types
+        # chalice refuses a request whose Content-Type is not listed (415, answered by chalice_errors_in_our_shape);
+        # a route that takes no body has nothing to refuse.
+        kwargs: dict[str, Any] = {"methods": [method], "cors": CORS,
+                                  "content_types": content_types or (["application/json"] if request else ["*/*"])}
         bp.route(path, **kwargs)(handler)
         return handler
 
@@ -128,3 +130,39 @@ def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, auth: 
 
 def path_params(path: str) -> list[str]:
     return re.findall(r"{(\w+)}", path)
+
+
+_CHALICE_MESSAGES = {
+    405: "Đường dẫn này không hỗ trợ phương thức {method}.",
+    500: "Đã xảy ra lỗi hệ thống. Vui lòng thử lại sau.",
+}
+
+
+def chalice_errors_in_our_shape(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """HTTP middleware: the answers chalice gives by itself, before or after a view (a Content-Type the route does not
+    take, a binary file asked for without a matching Accept header, an unknown method, a crash outside a view), get
+    the API's JSON error shape and a Vietnamese message like every other error (DESIGN.md §6)."""
+    response = get_response(event)
+    body = response.body
+    if not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
+        return response
+    status = response.status_code
+    method = (event.method or "").upper() if event is not None else ""
+    resource = ((event.context or {}).get("resourcePath") if event is not None else None) or ""
+    spec = next((s for s in SPECS if s.path == resource and s.method == method), None)
+    headers = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
+    if status == 415:
+        sent = str(event.headers.get("content-type") or "") if event is not None and event.headers else ""
+        accepted = ", ".join((spec.content_types if spec and spec.content_types else None) or ["application/json"])
+        code, message = "unsupported_media_type", (f"Kiểu nội dung “{sent[:100]}” không được chấp nhận; hãy gửi "
+                                                  f"nội dung kiểu {accepted} (tiêu đề Content-Type).")
+    elif status == 400 and spec is not None and spec.produces != "application/json":
+        code, message = "bad_request", f"Yêu cầu tải tệp cần tiêu đề Accept: {spec.produces} (hoặc */*)."
+    elif status >= 500:
+        code, message = "internal_error", _CHALICE_MESSAGES[500]
+    else:
+        code = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(
+            status, "bad_request")
+        message = _CHALICE_MESSAGES.get(status, "Yêu cầu không hợp lệ.").format(method=method)
+    return Response(body=json.dumps(error_body(code, message), ensure_ascii=False), status_code=status,
+                    headers={**headers, "Content-Type": JSON_TYPE})

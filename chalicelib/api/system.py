@@ -4,12 +4,14 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import schemas as s
-from chalicelib.api.routing import Ctx, route
+from chalicelib.api.routing import Ctx, chalice_errors_in_our_shape, route
 from chalicelib.config import settings
 from chalicelib.domain.timefmt import utc_iso
 from chalicelib.services import audit
 
 bp = Blueprint(__name__)
+# Registered with this blueprint, it applies to every route of the app.
+bp.register_middleware(chalice_errors_in_our_shape, "http")
 
 _AUDIT_QUERY = {
     "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"},

@@ -62,17 +62,24 @@ def resolve_bound(value: str, tz: str, *, closing: bool, today: date | None = No
     an ISO datetime with offset, or a relative day "+N"/"-N" counted from `today` (for demo campaigns)."""
     value = value.strip()
     zone = ZoneInfo(tz)
-    if value[:1] in "+-" and value[1:].isdigit():
-        if today is None:
-            raise ValueError("relative bound needs today")
-        value = (today + timedelta(days=int(value))).isoformat()
-    if len(value) == 10:
-        day = date.fromisoformat(value)
-        if closing:
-            day += timedelta(days=1)
-        return datetime.combine(day, time(0, 0), tzinfo=zone)
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    try:
+        if value[:1] in "+-" and value[1:].isdigit():
+            if today is None:
+                raise ValueError("relative bound needs today")
+            value = (today + timedelta(days=int(value))).isoformat()
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            if closing:
+                day += timedelta(days=1)
+            moment = datetime.combine(day, time(0, 0), tzinfo=zone)
+        else:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    except OverflowError:
+        raise ValueError(f"bound out of range: {value!r}") from None
+    if not 1970 <= moment.year <= 2999:  # far dates overflow when shown in another zone (year 1 or 9999)
+        raise ValueError(f"bound out of range: {value!r}")
+    return moment
 
 
 def windows(phases: list[dict], unit_extensions: dict[str, str] | None = None) -> dict[str, PhaseWindow]:

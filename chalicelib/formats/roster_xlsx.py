@@ -6,9 +6,11 @@ encoding, blank and trailing rows, numbers stored as text or as numbers (phones 
 or VNI encodings (converted to Unicode and reported)."""
 from __future__ import annotations
 
+import bisect
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -24,8 +26,17 @@ TEXT_KEYS = ("full_name", "position", "agency", "group", "note", "ministry")
 MAX_ROWS = 10_000
 MAX_UNZIPPED = 120 * 1024 * 1024
 MAX_RATIO = 150
+# Cells in all the worksheets of an upload. A full roster (10,000 rows × 9 columns) has 90,000; a forged sheet of
+# millions of tiny cells fits within the unzipped limit yet would take openpyxl minutes to parse, so it is counted
+# (one streaming pass, no parse) and refused first.
+MAX_CELLS = 500_000
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
 HEADER_SCAN = 15
 ENCODING_NAMES = {"TCVN3": "TCVN3 (ABC)", "VNI": "VNI"}
+# What a damaged or forged part raises while it is read: a checksum or size that lies (a zip bomb's trick), bad
+# deflate data, XML cut short, malformed or over-amplified (entity bombs), references to cells, strings or styles
+# that do not exist.
+BROKEN = (zipfile.BadZipFile, zlib.error, EOFError, SyntaxError, ValueError, KeyError, IndexError)
 
 
 @dataclass
@@ -56,6 +67,29 @@ def _check_container(data: bytes) -> None:
             for i in infos):
         raise PayloadTooLargeError("Tệp Excel quá lớn sau khi giải nén; vui lòng chỉ giữ danh sách đối tượng "
                                    f"(tối đa {MAX_ROWS:,} dòng)".replace(",", ".") + ".")
+    try:
+        cells = sum(_count_cells(archive, i) for i in infos
+                    if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml"))
+    except BROKEN:
+        raise ValidationError("Tệp Excel bị hỏng hoặc không đầy đủ; không đọc được.") from None
+    if cells > MAX_CELLS:
+        raise PayloadTooLargeError(f"Tệp Excel có quá nhiều ô dữ liệu (hơn {MAX_CELLS:,} ô); vui lòng chỉ giữ danh sách "
+                                   f"đối tượng (tối đa {MAX_ROWS:,} dòng) trong tệp.".replace(",", "."))
+
+
+def _count_cells(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """The <c> elements of a worksheet part, counted while it is inflated 1 MB at a time (never held whole)."""
+    count, tail = 0, b""
+    with archive.open(info) as part:
+        while chunk := part.read(1 << 20):
+            block = tail + chunk
+            cut = block.rfind(b"<")  # a cell tag holds one "<": none straddles the cut
+            cut = cut if cut >= 0 else len(block)
+            count += len(_CELL_TAG.findall(block, 0, cut))
+            tail = block[cut:][:64]
+            if count > MAX_CELLS:
+                return count
+    return count + len(_CELL_TAG.findall(tail))
 
 
 def _merged_ranges(archive: zipfile.ZipFile, path: str) -> list[tuple[int, int, int, int]]:
@@ -94,11 +128,14 @@ def read_roster(data: bytes) -> ParsedSheet:
         for ws in sheets:
             if not hasattr(ws, "_worksheet_path"):
                 continue  # chartsheets
+            ws.reset_dimensions()  # the <dimension> a file declares may be stale or forged: read the rows it has
             head = [list(values) for values in ws.iter_rows(max_row=HEADER_SCAN, values_only=True)]
             head = [_decode_header(values) for values in head]
             found = find_header(head)
             if found:
                 return _read_sheet(wb, ws, data, *found)
+    except BROKEN:  # read-only sheets are parsed as they are read: a damaged part shows only now
+        raise ValidationError("Không đọc được tệp Excel: tệp bị hỏng hoặc không đúng định dạng .xlsx.") from None
     finally:
         wb.close()
     labels = ", ".join(COLUMNS[k][0] for k in ("full_name", "position", "agency", "group", "email"))
@@ -121,7 +158,10 @@ def _read_sheet(wb, ws, data: bytes, header_index: int, columns: dict[str, int])
     parsed = ParsedSheet(rows=[], header_row=header_row, columns=columns)
     formulas: list[tuple[int, str]] = []
     grid: dict[int, dict[str, object]] = {}
+    spans = _row_spans(merged)
     for number, values in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
+        if not any(v is not None for v in values) and not _covered(spans, number):
+            continue  # blank rows (a stray cell far below yields a million) are not kept unless a merge fills them
         row = {key: (values[i] if i < len(values) else None) for key, i in columns.items()}
         for key, value in row.items():
             if isinstance(value, str) and value.startswith("="):
@@ -130,7 +170,7 @@ def _read_sheet(wb, ws, data: bytes, header_index: int, columns: dict[str, int])
         if len(grid) > MAX_ROWS + 1000:
             raise PayloadTooLargeError(f"Danh sách tối đa {MAX_ROWS:,} dòng.".replace(",", "."))
     if formulas:
-        cached = load_cached_values(data, ws.title, header_row, columns)
+        cached = load_cached_values(data, ws.title, header_row, columns, {number for number, _ in formulas})
         for number, key in formulas:
             value = cached.get(number, {}).get(key)
             grid[number][key] = value
@@ -181,16 +221,35 @@ def _read_sheet(wb, ws, data: bytes, header_index: int, columns: dict[str, int])
     return parsed
 
 
-def load_cached_values(data: bytes, title: str, header_row: int, columns: dict[str, int]) -> dict[int, dict]:
-    """The values Excel saved for formula cells (a second, read-only pass only when formulas exist)."""
+def _row_spans(merged: list[tuple[int, int, int, int]]) -> list[tuple[int, int]]:
+    """The rows covered by merged ranges, as sorted disjoint (first, last) spans."""
+    spans: list[tuple[int, int]] = []
+    for first, last in sorted((r[0], r[2]) for r in merged):
+        if spans and first <= spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], last))
+        else:
+            spans.append((first, last))
+    return spans
+
+
+def _covered(spans: list[tuple[int, int]], number: int) -> bool:
+    at = bisect.bisect_right(spans, (number, float("inf"))) - 1
+    return at >= 0 and spans[at][0] <= number <= spans[at][1]
+
+
+def load_cached_values(data: bytes, title: str, header_row: int, columns: dict[str, int],
+                       rows: set[int] | None = None) -> dict[int, dict]:
+    """The values Excel saved for formula cells (a second, read-only pass only when formulas exist), for the
+    given `rows` (every row when None)."""
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         ws = wb[title]
+        ws.reset_dimensions()
         return {number: {key: (values[i] if i < len(values) else None) for key, i in columns.items()}
                 for number, values in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True),
-                                                start=header_row + 1)}
+                                                start=header_row + 1) if rows is None or number in rows}
     finally:
         wb.close()
 

@@ -90,3 +90,54 @@ def test_a_province_reaches_its_own_units_routes(api, tokens, clock, method, pat
     headers, raw = body_for(method, path)
     r = api.call(method, concrete(path, unit="02"), token=tokens["02"], headers=headers, raw=raw)
     assert r.status_code not in (401, 403), (method, path, r.status_code, r.body)
+
+
+# ---- the respondent's link token is no session, and a session is no link --------------------------------------
+
+SURVEY = {r for r in ROUTES if r[1].startswith("/survey")}
+
+
+@pytest.fixture
+def survey_token(api, tokens, clock):
+    """A real link token, issued the way respondents get theirs: roster sent, dispatch, the mail read back."""
+    from builders import person, roster_workbook
+    from outbox import run_all, sent_mails, ses_backend, token_of
+
+    ses_backend().max_send_rate = 1000
+    r = api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"], raw=roster_workbook(
+        [person(1, group="1", agency="HĐND tỉnh")]), headers={"content-type": body_for(
+            "POST", "/campaigns/{cid}/units/{unit}/roster/imports")[0]["content-type"]})
+    assert r.status_code == 200, r.body
+    assert api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"]).status_code == 200
+    assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
+    run_all(api)
+    [mail] = sent_mails()
+    token = token_of(mail)
+    assert api.call("GET", "/survey", headers={"x-survey-token": token}).status_code == 200  # a working link
+    return token
+
+
+def test_a_survey_link_token_opens_no_other_route_as_bearer_or_as_survey_header(api, survey_token):
+    wrong = []
+    for method, path in sorted(set(ROUTES) - PUBLIC):
+        headers, raw = body_for(method, path)
+        for sent in ({"authorization": f"Bearer {survey_token}"}, {"x-survey-token": survey_token}):
+            r = api.call(method, concrete(path), headers={**headers, **sent}, raw=raw)
+            if r.status_code != 401 or r.data.get("code") != "unauthenticated":
+                wrong.append((method, path, list(sent), r.status_code, r.body[:200]))
+    assert wrong == []
+
+
+def test_a_session_token_sent_as_a_survey_link_gets_the_unknown_link_answer(api, tokens, survey_token):
+    unknown = api.call("GET", "/survey", headers={"x-survey-token": "x" * 43}, ip="10.77.0.1")
+    assert unknown.status_code == 404 and unknown.data["code"] == "link_unknown"
+    wrong = []
+    for n, (who, (method, path)) in enumerate((w, r) for w in ("01", "admin") for r in sorted(SURVEY)):
+        headers, raw = body_for(method, path)
+        for k, sent in enumerate(({"x-survey-token": tokens[who]},
+                                  {"x-survey-token": tokens[who], "authorization": f"Bearer {tokens[who]}"},
+                                  {"authorization": f"Bearer {tokens[who]}"})):
+            r = api.call(method, path, headers={**headers, **sent}, raw=raw, ip=f"10.77.{n}.{k + 2}")
+            if (r.status_code, r.data) != (404, unknown.data):
+                wrong.append((who, method, path, list(sent), r.status_code, r.body[:200]))
+    assert wrong == []
