@@ -1,15 +1,15 @@
 """The Chalice app: registers blueprints, schedules and queue handlers. No logic lives here."""
 from chalice import Chalice, Rate
 
-from chalicelib.api import (assessment, auth, campaigns, dispatch, integrity, progress, questionnaires, roster,
-                            survey, system, units)
+from chalicelib.api import (assessment, auth, campaigns, dispatch, integrity, progress, questionnaires, responses,
+                            roster, survey, system, units)
 from chalicelib.config import settings
 
 app = Chalice(app_name="cchc")
 app.api.binary_types.extend(roster.BINARY)
 
 for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp, roster.bp, dispatch.bp, questionnaires.bp, survey.bp,
-                  progress.bp, integrity.bp, assessment.bp):
+                  progress.bp, integrity.bp, responses.bp, assessment.bp):
     app.register_blueprint(blueprint)
 
 

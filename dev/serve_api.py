@@ -23,7 +23,8 @@ from dev.stack import install_parent_watchdog, load_chalice_app, parse_env_pairs
 
 def create_server(project_dir: str, stage: str, host: str, port: int, overrides: dict[str, str] | None = None):
     from chalice.cli import validate_routes
-    from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+    from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer,
+                               ThreadedHTTPServer)
 
     class PeerAddressRequestHandler(ChaliceRequestHandler):
         """ChaliceRequestHandler whose gateway reports the connection's peer as the event's sourceIp."""
@@ -34,12 +35,18 @@ def create_server(project_dir: str, stage: str, host: str, port: int, overrides:
             # handled; the converter's class-level LOCAL_SOURCE_IP is shadowed on this instance only.
             self.local_gateway.event_converter.LOCAL_SOURCE_IP = self.client_address[0]
 
+    class BurstServer(ThreadedHTTPServer):
+        """chalice's thread-per-connection server with a listen backlog for bursts: with its default of 5, a few
+        dozen clients connecting at once get their connections reset (tests/reliability/test_load_loopback.py)."""
+
+        request_queue_size = 128
+
     app, config = load_chalice_app(project_dir, stage, overrides)
     validate_routes(app.routes)
     # What chalice.local.create_local_server does, so current_request is per thread.
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
-    return LocalDevServer(app, config, host, port, handler_cls=PeerAddressRequestHandler)
+    return LocalDevServer(app, config, host, port, handler_cls=PeerAddressRequestHandler, server_cls=BurstServer)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -368,6 +368,30 @@ def _tables_written(op: str, body: dict) -> set[str] | None:
     return None
 
 
+def serialise_dynamodb(app: Callable) -> Callable:
+    """WSGI middleware: one DynamoDB request at a time.
+
+    moto applies a TransactWriteItems item by item and, when a condition fails, puts back copies of whole tables
+    taken when the transaction began. Beside other requests (the server is threaded), two transactions can then
+    both pass their conditions, and a rollback reverts writes other requests made meanwhile: concurrent survey
+    submits stored more responses than links (tests/reliability/test_load_loopback.py). DynamoDB isolates
+    transactions; run alone, moto's do too. It costs little: the emulator holds one interpreter lock anyway."""
+    lock = threading.Lock()
+
+    def call(environ: dict, start_response: Callable):
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return app(environ, start_response)
+        with lock:
+            result = app(environ, start_response)
+            try:
+                return [b"".join(result)]
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+
+    return call
+
+
 class MotoServer:
     """moto's ThreadedMotoServer on `host:port`, optionally behind a ChangeTracker.
 
@@ -388,7 +412,7 @@ class MotoServer:
                 from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
                                                            create_backend_app)
 
-                app = DomainDispatcherApplication(create_backend_app)
+                app = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
                 if tracker_ref is not None:
                     app = tracker_ref.wrap(app)
                 self._server = make_server(self._ip_address, self._port, app, True,

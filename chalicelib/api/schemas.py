@@ -137,3 +137,10 @@ INTEGRITY = obj(["campaign", "units"], campaign=STR, scanned=INT, thresholds={"t
                               submitted=INT, responses=INT, scanned_at=STR, scanned_at_label=STR, annulled=BOOL,
                               annul_reason=NSTR)))
 ANNULMENT = obj(unit=STR, annulled=BOOL, annulled_at=NSTR, annulled_by=NSTR, reason=NSTR)
+
+SURVEY_RESPONSES = obj(["campaign", "unit", "annulled", "count", "items", "next_cursor"], campaign=STR,
+                       unit=obj(code=STR, name=STR, full_name=STR), annulled=BOOL, count=INT,
+                       items=arr(obj(id=STR, qid=STR, version=INT, title=NSTR, purpose=STR, purpose_name=STR,
+                                     group=obj(code=STR, name=STR), answers={"type": "object"},
+                                     scores={"type": "object"})),
+                       next_cursor=NSTR)

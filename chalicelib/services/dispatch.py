@@ -53,12 +53,13 @@ def start(actor: Actor, cid: str, units: list[str] | None, now: datetime,
         campaigns.require_open(cid, code, "survey", now)
     forms = _lock_questionnaires(campaign, now)
     run = f"{utc_iso(now)}#{random_bytes(3).hex()}"
-    store.create_run(DispatchModel(cid=cid, run=run, started_by=actor.username, started_at=now, units=ready))
+    created = DispatchModel(cid=cid, run=run, started_by=actor.username, started_at=now, units=ready)
+    store.create_run(created)
     queues.send(settings().jobs_queue, [{"type": "dispatch_unit", "cid": cid, "unit": code, "run": run,
                                          "questionnaires": forms} for code in ready])
     audit.record(actor, "dispatch_started", now, target=run, cid=cid, details={"units": ready},
                  suffix=random_bytes(4).hex())
-    return run_view(store.runs(cid, 1)[0], campaign)
+    return run_view(created, campaign)  # this run (the newest one may be another caller's, started meanwhile)
 
 
 def _lock_questionnaires(campaign: CampaignModel, now: datetime) -> dict[str, list]:
@@ -124,15 +125,24 @@ def _questionnaires(cid: str) -> Callable[[str, str], tuple[str, int, str]]:
 def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_bytes: Callable[[int], bytes],
                   forms: dict[str, list]) -> dict:
     """The job of one unit: issue the links its roster needs and queue their invitations. `forms` are the
-    questionnaires the run locked ("<group>#<purpose>" -> [qid, version, title])."""
+    questionnaires the run locked ("<group>#<purpose>" -> [qid, version, title]).
+
+    SQS may deliver the job again, after it finished or after it died at any step. The unit records each chunk
+    of respondents whose links were written, counted and mailed (with the run's progress, once), and the job as a
+    whole: a delivery of a finished job does nothing, a retried one starts at the chunk that was cut short. There,
+    every link of this run still waiting is queued afresh (the attempt that died may not have queued it; if it did,
+    that mail's token is no longer the link's and the sender drops it), and the chunk's new links are counted once."""
     if not store.acquire_lease(cid, unit_code, now, now + timedelta(minutes=15)):
         raise ConflictError(f"Đơn vị {unit_code} đang được phát hành phiếu; thử lại sau.")
     try:
         campaign = campaign_store.get_campaign(cid)
         unit = campaign_store.get_unit(cid, unit_code)
+        done = unit.dispatch_done or set()
+        if run in done:
+            return {"unit": unit_code, "issued": 0, "queued": 0, "skipped": True}
         window = campaigns.phase_windows(campaign, unit)["survey"]
         if unit.roster_status != "submitted" or window.state(now) != "open":
-            store.run_progress(cid, run, units_done=1)
+            store.mark_done(cid, unit_code, run, run, units_done=1)
             return {"unit": unit_code, "issued": 0, "queued": 0, "skipped": True}
         deadline = window.to_dict(now, campaign.timezone)["deadline_label"]
         unit_key = roster_store.key(cid, unit_code)
@@ -141,17 +151,20 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
         groups = {g["code"]: g["name"] for g in campaign.groups}
         token_expiry = window.closes_at + timedelta(days=30)
         issued = queued = 0
-        counts: dict[str, dict[str, int]] = {}
         roster = _sent_roster(cid, unit_code, unit)
-        for rows in _chunks(roster, CHUNK):
+        for number, rows in enumerate(_chunks(roster, CHUNK)):
+            mark = f"{run}#{number}"
+            if mark in done:
+                continue  # done by an attempt that died later
             new_links, tokens, mails = [], [], []
+            counts: dict[str, dict[str, int]] = {}
             for row in rows:
                 for purpose in row.questionnaires:
                     key = rules.slot(row.rid, purpose)
                     link = existing.get(key)
-                    if link is not None and (link.state != "issued" or
-                                             (link.queued_at and now - link.queued_at < IN_FLIGHT)):
-                        continue  # mailed already, or its invitation is still on its way
+                    if link is not None and (link.state != "issued" or (
+                            link.queued_run != run and link.queued_at and now - link.queued_at < IN_FLIGHT)):
+                        continue  # mailed already, or another run's invitation is still on its way
                     token = new_token(random_bytes(32))
                     digest = token_hash(token)
                     qid, version, _ = forms[f"{row.group}#{purpose}"]
@@ -159,38 +172,41 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
                         link = LinkModel(unit_key=unit_key, slot=key, rid=row.rid, purpose=purpose, qid=qid,
                                          q_version=version, group=row.group, email=row.email,
                                          full_name=row.full_name, agency=row.agency, position=row.position,
-                                         state="issued", token_hashes=[digest],
+                                         state="issued", token_hashes=[digest], issued_run=run, queued_run=run,
                                          issued_at=now, queued_at=now, updated_at=now)
                         new_links.append(link)
+                    elif not store.update_link(link, [LinkModel.token_hashes.set([digest]),
+                                                      LinkModel.queued_at.set(now), LinkModel.queued_run.set(run),
+                                                      LinkModel.updated_at.set(now)],
+                                               condition=LinkModel.state == "issued"):
+                        continue
+                    else:  # an invitation that never left (a job died): a fresh token; a mail with the old one
+                        store.delete_tokens(list(link.token_hashes))  # (if it was queued) is dropped unsent
+                        link.token_hashes = [digest]
+                    if link.issued_run == run:  # this run's link, new now or written by an attempt that died
                         for stat in ("all", f"{row.group}#{purpose}"):
                             counts.setdefault(stat, {}).setdefault("issued", 0)
                             counts[stat]["issued"] += 1
-                        issued += 1
-                    elif not store.update_link(link, [LinkModel.token_hashes.set([digest]),
-                                                      LinkModel.queued_at.set(now), LinkModel.updated_at.set(now)],
-                                               condition=LinkModel.state == "issued"):
-                        continue
-                    else:  # an invitation that never left (a job died): a fresh token, the old one was never seen
-                        store.delete_tokens(list(link.token_hashes))
-                        link.token_hashes = [digest]
                     tokens.append(TokenModel(token_hash=digest, unit_key=unit_key, slot=key, kind="invite",
                                              issued_at=now, expires_at=token_expiry))
                     mails.append(_mail_context(campaign, unit, link, "invite", token, deadline, titles, groups))
-            # links, then their counters, then their mails: a job that dies before its counters has queued no
-            # mail for these links, so its retry (which trusts the counters to know links exist) may redo them
+            # links, then their counters (once per chunk, whichever attempt gets there), then their mails, then the
+            # chunk's mark: a job that dies before its counters has queued no mail for these links, so its retry
+            # (which trusts the counters to know links exist) may write them again
             store.write_issued(new_links, tokens)
-            store.add_counts(unit_key, counts)
-            counts = {}
+            store.add_counts(unit_key, counts, once=mark)
             queues.send_mail_batches([{"kind": "invite", "run": run, "cid": cid, "queued_at": utc_iso(now),
                                        "mails": batch} for batch in _chunks(mails, MAILS_PER_MESSAGE)])
-            queued += len(mails)
-        store.run_progress(cid, run, units_done=1, links_issued=issued, mails_queued=queued)
+            chunk_issued = counts.get("all", {}).get("issued", 0)
+            store.mark_done(cid, unit_code, run, mark, links_issued=chunk_issued, mails_queued=len(mails))
+            issued, queued = issued + chunk_issued, queued + len(mails)
         if queued:
             audit.notify(cid, [unit_code], now, "dispatch", "Bộ Nội vụ đã phát hành phiếu khảo sát",
                          f"Bộ Nội vụ đã phát hành {queued} phiếu khảo sát cho các đối tượng của đơn vị; thư mời "
                          f"đang được gửi. Thời hạn trả lời: {deadline}.", random_bytes(4).hex())
         audit.record(SYSTEM, "dispatch_unit_done", now, target=run, cid=cid, unit=unit_code,
                      details={"issued": issued, "queued": queued}, suffix=random_bytes(4).hex())
+        store.mark_done(cid, unit_code, run, run, units_done=1)
         return {"unit": unit_code, "issued": issued, "queued": queued, "skipped": False}
     finally:
         store.release_lease(cid, unit_code)

@@ -58,31 +58,32 @@ def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], 
             message_id = _send_paced(link.email, raw, monotonic, sleep)
         except mailer.RejectedError as exc:
             if kind == "invite":
-                store.move(link, "failed", ("issued",), now(), actions=[LinkModel.problem.set(str(exc)[:500])])
+                store.move(link, "failed", ("issued",), now(), actions=[LinkModel.problem.set(str(exc)[:500])],
+                           progress=_run_counter(body, "mails_failed"))
             result["failed"] += 1
-            _progress(body, mails_failed=1)
             continue
         at = now()
         store.record_mail(MailModel(message_id=message_id, unit_key=link.unit_key, slot=link.slot, kind=kind,
                                     sent_at=at, expires_at=at.replace(year=at.year + 1)))
         if kind == "invite":
             store.move(link, "sent", ("issued",), at, need_token=digest,
-                       actions=[LinkModel.sent_at.set(at), LinkModel.last_mail_at.set(at)])
+                       actions=[LinkModel.sent_at.set(at), LinkModel.last_mail_at.set(at)],
+                       progress=_run_counter(body, "mails_sent"))
         else:
             store.update_link(link, [LinkModel.reminders.add(1), LinkModel.last_mail_at.set(at)])
             store.add_counts(link.unit_key, {"all": {"reminders": 1}, f"{link.group}#{link.purpose}": {"reminders": 1}})
         result["sent"] += 1
         touched.add(link.unit_key)
-        _progress(body, mails_sent=1)
     if kind == "invite" and body.get("run"):
         for unit_key in touched:
             _notify_when_out(body["run"], unit_key, now())
     return result
 
 
-def _progress(body: dict, **adds: int) -> None:
-    if body.get("run"):
-        store.run_progress(body["cid"], body["run"], **adds)
+def _run_counter(body: dict, counter: str) -> tuple[str, str, str] | None:
+    """The dispatch run's counter an invitation's outcome moves: in the transaction that moves its link, so a
+    batch delivered again after a crash counts each link once."""
+    return (body["cid"], body["run"], counter) if body.get("run") else None
 
 
 def _still_wanted(link: LinkModel | None, kind: str, digest: str, queued_at: datetime,

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.config import settings
+from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import DispatchModel, LinkModel, MailModel, StatsModel, TokenModel, UnitModel
 
@@ -56,12 +55,23 @@ def delete_tokens(hashes: list[str]) -> None:
             batch.delete(TokenModel(token_hash=h))
 
 
-def add_counts(unit_key: str, deltas: dict[str, dict[str, int]]) -> None:
-    """deltas: stats key ("all" or "<group>#<purpose>") -> {state: +n/-n}."""
+def add_counts(unit_key: str, deltas: dict[str, dict[str, int]], once: str | None = None) -> None:
+    """deltas: stats key ("all" or "<group>#<purpose>") -> {state: +n/-n}. With `once`, each counter takes the
+    deltas only the first time they come with that key (a job that died after counting counts again when retried)."""
     for key, changes in deltas.items():
         actions = [getattr(StatsModel, state).add(n) for state, n in changes.items() if n]
-        if actions:
+        if not actions:
+            continue
+        if once is None:
             StatsModel(unit_key=unit_key, key=key).update(actions=actions)
+            continue
+        try:
+            StatsModel(unit_key=unit_key, key=key).update(
+                actions=actions + [StatsModel.applied.add({once})],
+                condition=StatsModel.applied.does_not_exist() | ~StatsModel.applied.contains(once))
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
 
 
 def stats(unit_key: str) -> list[StatsModel]:
@@ -69,9 +79,11 @@ def stats(unit_key: str) -> list[StatsModel]:
 
 
 def move(link: LinkModel, to_state: str, from_states: tuple[str, ...], now: datetime, *,
-         actions: list | None = None, need_token: str | None = None) -> bool:
+         actions: list | None = None, need_token: str | None = None,
+         progress: tuple[str, str, str] | None = None) -> bool:
     """Change a link's state and its counters in one transaction, only if it is still in the state it was read
-    in (one of `from_states`) and still holds `need_token`. False when someone else moved it first."""
+    in (one of `from_states`) and still holds `need_token`. False when someone else moved it first.
+    `progress` (campaign, run, counter): a dispatch run's counter that goes up by one with it."""
     if link.state not in from_states:
         return False
     condition = LinkModel.state == link.state
@@ -79,12 +91,15 @@ def move(link: LinkModel, to_state: str, from_states: tuple[str, ...], now: date
         condition &= LinkModel.token_hashes.contains(need_token)
     updates = [LinkModel.state.set(to_state), LinkModel.updated_at.set(now)] + (actions or [])
     try:
-        with TransactWrite(connection=Connection(region=settings().region)) as tx:
+        with TransactWrite(connection=transactions()) as tx:
             tx.update(link, actions=updates, condition=condition)
             if link.state != to_state:
                 counts = [getattr(StatsModel, to_state).add(1), getattr(StatsModel, link.state).add(-1)]
                 for key in ("all", f"{link.group}#{link.purpose}"):
                     tx.update(StatsModel(unit_key=link.unit_key, key=key), actions=counts)
+            if progress:
+                cid, run, counter = progress
+                tx.update(DispatchModel(cid=cid, run=run), actions=[getattr(DispatchModel, counter).add(1)])
     except TransactWriteError as exc:
         if condition_failed(exc):
             return False
@@ -151,7 +166,20 @@ def runs(cid: str, limit: int = 10) -> list[DispatchModel]:
     return list(DispatchModel.query(cid, scan_index_forward=False, limit=limit))
 
 
-def run_progress(cid: str, run: str, **adds: int) -> None:
+def mark_done(cid: str, unit: str, run: str, mark: str, **adds: int) -> bool:
+    """Record on the unit, together with what it adds to the run's progress and only once, that a part of the
+    unit's job (`mark`: "<run>#<chunk>") or the whole of it (`mark` = run) is done. False when an earlier
+    delivery of the same job got there first."""
     actions = [getattr(DispatchModel, k).add(v) for k, v in adds.items() if v]
-    if actions:
-        DispatchModel(cid=cid, run=run).update(actions=actions)
+    try:
+        with TransactWrite(connection=transactions()) as tx:
+            tx.update(UnitModel(cid=cid, unit=unit), actions=[UnitModel.dispatch_done.add({mark})],
+                      condition=UnitModel.unit.exists() & (UnitModel.dispatch_done.does_not_exist() |
+                                                           ~UnitModel.dispatch_done.contains(mark)))
+            if actions:
+                tx.update(DispatchModel(cid=cid, run=run), actions=actions)
+        return True
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            return False
+        raise

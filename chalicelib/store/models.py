@@ -57,6 +57,7 @@ class UnitModel(Model):
     roster_pending = UnicodeSetAttribute(null=True)  # generations being written; leftovers of a crash are swept
     dispatch_lease = UTCDateTimeAttribute(null=True)  # one dispatch job per unit at a time
     dispatch_notified = UnicodeAttribute(null=True)  # the run whose "mails are out" notice was given
+    dispatch_done = UnicodeSetAttribute(null=True)  # "<run>#<chunk>" and "<run>" of this unit's finished job parts
     annulled_at = UTCDateTimeAttribute(null=True)  # the ministry cancelled this unit's survey results
     annulled_by = UnicodeAttribute(null=True)
     annul_reason = UnicodeAttribute(null=True)
@@ -105,6 +106,8 @@ class LinkModel(Model):
     state = UnicodeAttribute()  # issued | sent | opened | submitted | bounced | failed
     token_hashes = ListAttribute(of=UnicodeAttribute, default=list)  # every live token (one per mail sent)
     queued_at = UTCDateTimeAttribute(null=True)  # last mail handed to the mail queue
+    issued_run = UnicodeAttribute(null=True)  # the dispatch run that created the link
+    queued_run = UnicodeAttribute(null=True)  # the dispatch run that last queued its invitation
     issued_at = UTCDateTimeAttribute()
     sent_at = UTCDateTimeAttribute(null=True)
     last_mail_at = UTCDateTimeAttribute(null=True)
@@ -182,6 +185,7 @@ class StatsModel(Model):
     bounced = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
     reminders = NumberAttribute(default=0)
+    applied = UnicodeSetAttribute(null=True)  # keys of deltas applied once only (a retried dispatch job's)
 
 
 class DispatchModel(Model):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.config import settings
 from chalicelib.errors import ConflictError
+from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import RespondentModel, UnitModel
 
@@ -115,7 +114,7 @@ def change_row(cid: str, unit: str, expected_version: int, *, put: RespondentMod
     if seq is not None:
         actions.append(UnitModel.roster_seq.set(seq))
     try:
-        with TransactWrite(connection=Connection(region=settings().region)) as tx:
+        with TransactWrite(connection=transactions()) as tx:
             tx.update(UnitModel(cid=cid, unit=unit), actions=actions, condition=_unchanged(expected_version))
             if delete is not None and (put is None or put.sk != delete.sk):
                 tx.delete(delete, condition=RespondentModel.sk.exists())

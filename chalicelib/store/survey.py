@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.config import settings
+from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import DraftModel, LinkModel, ResponseModel, StatsModel, ThrottleModel
 
@@ -43,7 +42,7 @@ def delete_draft(link: LinkModel) -> None:
 def record_open(link: LinkModel, now: datetime, ip: str, ua: str) -> bool:
     """The first interaction (not the first GET, which mail scanners make): sent → opened, once."""
     try:
-        with TransactWrite(connection=Connection(region=settings().region)) as tx:
+        with TransactWrite(connection=transactions()) as tx:
             tx.update(link, actions=[LinkModel.state.set("opened"), LinkModel.opened_at.set(now),
                                      LinkModel.open_ip.set(ip), LinkModel.open_ua.set(ua[:400]),
                                      LinkModel.updated_at.set(now)],
@@ -71,7 +70,7 @@ def submit(link: LinkModel, digest: str, response: ResponseModel, now: datetime,
         actions += [LinkModel.opened_at.set(now), LinkModel.open_ip.set(ip), LinkModel.open_ua.set(ua[:400])]
     actions.append(LinkModel.seen.add({device(ip, ua)}))
     try:
-        with TransactWrite(connection=Connection(region=settings().region)) as tx:
+        with TransactWrite(connection=transactions()) as tx:
             tx.update(link, actions=actions,
                       condition=(LinkModel.state == link.state) & LinkModel.token_hashes.contains(digest))
             tx.save(response, condition=ResponseModel.response_id.does_not_exist())
@@ -93,3 +92,18 @@ def count_miss(ip: str, now: datetime, window: timedelta) -> int:
     return int(item.failures)
 
 
+def responses_page(unit_key: str, *, limit: int, after: str | None,
+                   qid: str | None) -> tuple[list[ResponseModel], str | None]:
+    """One page of a unit's stored responses (one Query, in response-id order, which is random and so says
+    nothing about who answered when); `after` is the last response id of the previous page."""
+    range_cond = ResponseModel.response_id > after if after else None
+    results = ResponseModel.query(unit_key, range_cond, filter_condition=(ResponseModel.qid == qid) if qid else None,
+                                  page_size=max(limit, 100))
+    items: list[ResponseModel] = []
+    for item in results:
+        items.append(item)
+        if len(items) > limit:
+            break
+    more = len(items) > limit
+    items = items[:limit]
+    return items, (items[-1].response_id if more and items else None)
