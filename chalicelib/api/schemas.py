@@ -7,9 +7,17 @@ INT = {"type": "integer"}
 BOOL = {"type": "boolean"}
 
 
-def obj(required: list[str] | None = None, **props: dict) -> dict:
-    return {"type": "object", "properties": props, "required": required or list(props),
-            "additionalProperties": True}
+def obj(required: list[str] | None = None, /, **props: dict) -> dict:
+    """An object schema. `required` is positional-only, so a property that happens to be named "required" (a
+    question's flag, for one) stays a property instead of being taken for the list of required names."""
+    names = list(props) if required is None else list(required)
+    unknown = [n for n in names if n not in props]
+    if unknown:
+        raise ValueError(f"required names without a property: {unknown}")
+    schema: dict = {"type": "object", "properties": props, "additionalProperties": True}
+    if names:
+        schema["required"] = names
+    return schema
 
 
 def arr(items: dict) -> dict:

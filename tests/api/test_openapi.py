@@ -33,3 +33,42 @@ def test_cors_lets_the_static_site_send_bearer_tokens(api):
         headers={"origin": "http://127.0.0.1:8080", "access-control-request-method": "GET"})
     assert r["statusCode"] == 200
     assert "Authorization" in r["headers"]["Access-Control-Allow-Headers"]
+
+
+def test_the_openapi_document_is_valid_for_a_standard_validator(api):
+    # client generators reject documents a standard validator rejects
+    from openapi_spec_validator import validate
+
+    doc = api.call("GET", "/openapi.json").data
+    validate(doc)
+    question = doc["components"]["schemas"].get("Question") or _find_question(doc)
+    assert question["properties"]["required"] == {"type": "boolean"}
+
+
+def _find_question(doc: dict) -> dict:
+    """The question schema wherever the document inlines it (an object with text, type and required)."""
+    found: list[dict] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict) and {"text", "type", "required"} <= set(props):
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+    assert found, "no question schema in the document"
+    return found[0]
+
+
+def test_a_schema_helper_cannot_swallow_a_property_named_required():
+    from chalicelib.api.schemas import BOOL, STR, obj
+
+    schema = obj(text=STR, required=BOOL)
+    assert schema["properties"]["required"] == BOOL
+    assert schema["required"] == ["text", "required"]
+    assert obj(["text"], text=STR, required=BOOL)["required"] == ["text"]
