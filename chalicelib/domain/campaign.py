@@ -1,7 +1,7 @@
 """A campaign is data: its units, respondent groups, questionnaires and phases.
 
-The 2021 campaign has 63 units and 4 groups; a campaign with 34 units and no district level is
-another data file, not a code change."""
+The 2021 campaign has 63 provinces, 19 ministries and agencies and 4 groups; a campaign with 34 units and no
+district level is another data file, not a code change."""
 from __future__ import annotations
 
 import re
@@ -16,6 +16,18 @@ from chalicelib.errors import ValidationError
 _CID = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 _UNIT = re.compile(r"^[A-Za-z0-9]{1,8}$")
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+
+# Units are of two kinds: provinces (assessed by their own officials' survey and self-assessment) and ministries and
+# ministerial-level agencies (assessed by their self-assessment and by the provincial departments they direct).
+PROVINCE, MINISTRY = "province", "ministry"
+UNIT_KINDS = (PROVINCE, MINISTRY)
+# The questionnaire purpose whose answers measure each kind of unit.
+PURPOSE_OF_KIND = {PROVINCE: "locality", MINISTRY: "ministry"}
+# A province's code starts with a digit ("01" … "96") and a ministry's with a letter ("BNV", "TTCP"), so no code
+# of one kind can ever be read as the other's, in any campaign.
+_CODE_OF_KIND = {PROVINCE: re.compile(r"^[0-9]"), MINISTRY: re.compile(r"^[A-Za-z]")}
+_CODE_RULE = {PROVINCE: "mã tỉnh, thành phố phải bắt đầu bằng chữ số (ví dụ 01).",
+              MINISTRY: "mã bộ, ngành phải bắt đầu bằng chữ cái (ví dụ BNV)."}
 
 
 def zone_name(value: object) -> str | None:
@@ -61,7 +73,10 @@ def _whole(value: object) -> int | None:
 def build(definition: dict, units: list[dict], today: date) -> dict:
     """Validate a campaign definition and resolve its phase bounds into instants.
 
-    Returns {"id", "name", "year", "timezone", "groups", "questionnaires", "phases", "units"}."""
+    Returns {"id", "name", "year", "timezone", "groups", "questionnaires", "phases", "units", "departments",
+    "ministry_exempt", "reminder_days", "grades"}; each unit is {"code", "name", "full_name", "kind", "ranked"}
+    (kind "province" and ranked true where the definition says nothing). A campaign needs at least one province;
+    its ministries are optional."""
     errors: list[dict] = []
 
     def err(field: str, message: str) -> None:
@@ -121,13 +136,24 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
     clean_units = []
     for i, unit in _entries(units, "units", err):
         code, uname = str(unit.get("code", "")).strip(), clean(unit.get("name"))
+        kind, ranked = unit.get("kind") or PROVINCE, unit.get("ranked", True)
         if not _UNIT.match(code) or not uname:
             err(f"units[{i}]", "Mỗi đơn vị cần mã (chữ, số) và tên.")
             continue
+        if kind not in UNIT_KINDS:
+            err(f"units[{i}].kind", f"Loại đơn vị “{kind}” không hợp lệ: “province” (tỉnh, thành phố) hoặc "
+                                    "“ministry” (bộ, cơ quan ngang bộ).")
+            continue
+        if not isinstance(ranked, bool):
+            err(f"units[{i}].ranked", "Trường ranked (có xếp hạng hay không) phải là true hoặc false.")
+            continue
+        if not _CODE_OF_KIND[kind].match(code):
+            err(f"units[{i}].code", f"Mã {code}: " + _CODE_RULE[kind])
+            continue
         clean_units.append({"code": code, "name": uname,
-                            "full_name": clean(unit.get("full_name")) or uname})
-    if not clean_units:
-        err("units", "Đợt đánh giá cần ít nhất một đơn vị.")
+                            "full_name": clean(unit.get("full_name")) or uname, "kind": kind, "ranked": ranked})
+    if not any(u["kind"] == PROVINCE for u in clean_units):
+        err("units", "Đợt đánh giá cần ít nhất một đơn vị (tỉnh, thành phố).")
     if len({u["code"] for u in clean_units}) != len(clean_units):
         err("units", "Mã đơn vị bị trùng.")
 
@@ -184,3 +210,8 @@ def _grades(raw: object, err) -> list[dict]:
     if not grades or grades[-1]["min"] != 0 or len({g["min"] for g in grades}) != len(grades):
         err("grades", "Các nhóm xếp loại cần ngưỡng khác nhau và nhóm thấp nhất bắt đầu từ 0 điểm.")
     return grades
+
+
+def units_of(units: list[dict], kind: str) -> list[dict]:
+    """The units of one kind, in their order (a unit stored before units had kinds is a province)."""
+    return [u for u in units if (u.get("kind") or PROVINCE) == kind]

@@ -1,5 +1,5 @@
 """Roster rules: the template's columns, one respondent per row, validation, deduplication and the
-questionnaires each respondent must answer (DESIGN.md §5, §7; the ministry's letter 23/BNV-CCHC).
+questionnaires each respondent must answer (the ministry's letter 23/BNV-CCHC).
 
 Pure: rows come in as plain values (already read from the workbook), results go out as dicts."""
 from __future__ import annotations
@@ -91,14 +91,33 @@ def _words(text: str, joiner: str) -> list[str]:
     return [w for w in re.sub(r"[^a-z0-9 ]+", " " if joiner == " va " else "", folded).split() if w]
 
 
+def ministry_unit_code(ministry: str | None, ministry_units: list[dict]) -> str | None:
+    """The code of the campaign's ministry unit named `ministry` (case, accents' encoding and spacing do not
+    matter), or None when that ministry is not assessed in the campaign."""
+    if not ministry:
+        return None
+    wanted = header_key(ministry)
+    for unit in ministry_units:
+        if header_key(unit["name"]) == wanted or header_key(unit.get("full_name") or "") == wanted:
+            return unit["code"]
+    return None
+
+
 class MinistryResolver:
-    """Which ministry directs an agency, from the campaign's list of provincial departments.
+    """Which ministry directs an agency, from the campaign's list of provincial departments, and which of the
+    campaign's ministry units that is.
 
     Matches the department's name inside the agency text (so "Phòng Tổ chức, Sở Y tế tỉnh X" is Sở Y tế),
-    tolerant of case, accents, "Sở" and abbreviations (UBND; acronyms such as GD&ĐT, SNV, Sở TN&MT)."""
+    tolerant of case, accents, "Sở" and abbreviations (UBND; acronyms such as GD&ĐT, SNV, Sở TN&MT).
 
-    def __init__(self, departments: list[dict]):
-        self.ministries = sorted({d["ministry"] for d in departments})
+    `ministry_units` are the campaign's units of kind "ministry" ({"code", "name"}). When there are some, a
+    respondent evaluates their managing ministry only if it is one of them: a department whose ministry is not
+    assessed that year (Văn phòng UBND → Văn phòng Chính phủ in 2021) answers no managing-ministry questionnaire.
+    A campaign without ministry units keeps the questionnaire for every department, evaluating no unit."""
+
+    def __init__(self, departments: list[dict], ministry_units: list[dict] | None = None):
+        self.ministry_units = [u for u in ministry_units or [] if (u.get("kind") or "ministry") == "ministry"]
+        self.ministries = sorted({d["ministry"] for d in departments} | {u["name"] for u in self.ministry_units})
         self._by_phrase: list[tuple[str, str]] = []
         self._by_acronym: dict[str, str] = {}
         for dept in departments:
@@ -116,6 +135,17 @@ class MinistryResolver:
             words = [w for w in header_key(name).split() if w != "va"]
             if words and words[0] == "bo":
                 self._ministry_keys.setdefault("b" + "".join(w[0] for w in words[1:]), name)
+        for unit in self.ministry_units:  # a unit's code ("BNV", "TTCP") names it too
+            self._ministry_keys.setdefault(header_key(unit["code"]), unit["name"])
+
+    @property
+    def assesses_ministries(self) -> bool:
+        """True when the campaign has ministry units (only their departments then evaluate a ministry)."""
+        return bool(self.ministry_units)
+
+    def unit_of(self, ministry: str | None) -> str | None:
+        """The ministry unit a respondent managed by `ministry` evaluates; None when it is not assessed."""
+        return ministry_unit_code(ministry, self.ministry_units)
 
     def from_agency(self, agency: str) -> tuple[str | None, list[str]]:
         """(ministry, []) when one ministry fits, (None, candidates) when several do, (None, []) when none."""
@@ -156,7 +186,11 @@ class RowResult:
 
 def validate_row(row: int, values: dict[str, object], groups: list[Group], resolver: MinistryResolver,
                  ministry_exempt: set[str] | None = None) -> RowResult:
-    """Check one respondent; every problem is reported against its column with a Vietnamese reason."""
+    """Check one respondent; every problem is reported against its column with a Vietnamese reason.
+
+    The record names the managing ministry (`ministry`, its name, and how it was found, `ministry_source`) and the
+    ministry unit the respondent evaluates (`ministry_unit`, a unit code, or None when they evaluate none); the
+    "ministry" questionnaire is in `questionnaires` only for a respondent who evaluates a ministry."""
     errors: list[tuple[str, str]] = []
     text = {key: clean(values.get(key)) for key in COLUMNS}
     for key, label in (("full_name", "Họ và tên"), ("position", "Chức vụ"), ("agency", "Cơ quan, đơn vị công tác")):
@@ -183,7 +217,7 @@ def validate_row(row: int, values: dict[str, object], groups: list[Group], resol
             errors.append(("phone", f"Số điện thoại “{text['phone']}” không hợp lệ (di động 10 số hoặc cố định "
                                     "11 số, bắt đầu bằng 0)."))
     questionnaires: list[str] = list(group.questionnaires) if group else []
-    ministry, ministry_source = None, None
+    ministry, ministry_source, ministry_unit = None, None, None
     if group and "ministry" in questionnaires:
         if text["ministry"]:
             ministry, ministry_source = resolver.from_override(text["ministry"]), "override"
@@ -197,8 +231,11 @@ def validate_row(row: int, values: dict[str, object], groups: list[Group], resol
                        else "không nhận ra sở, ngành trong tên cơ quan")
                 errors.append(("ministry", f"Không xác định được bộ chủ quản của “{text['agency']}” ({why}); "
                                            "ghi rõ ở cột Bộ chủ quản."))
-        if ministry and ministry in (ministry_exempt or set()):
+        ministry_unit = resolver.unit_of(ministry)
+        if ministry and (ministry in (ministry_exempt or set())
+                         or (resolver.assesses_ministries and ministry_unit is None)):
             questionnaires = [q for q in questionnaires if q != "ministry"]
+            ministry_unit = None
     else:
         questionnaires = [q for q in questionnaires if q != "ministry"]
     if errors:
@@ -206,8 +243,8 @@ def validate_row(row: int, values: dict[str, object], groups: list[Group], resol
     return RowResult(row, {
         "full_name": text["full_name"], "position": text["position"], "agency": text["agency"],
         "group": group.code, "email": email, "phone": phone, "note": text["note"] or None,
-        "ministry": ministry, "ministry_source": ministry_source, "questionnaires": questionnaires,
-        "row": row}, [])
+        "ministry": ministry, "ministry_source": ministry_source, "ministry_unit": ministry_unit,
+        "questionnaires": questionnaires, "row": row}, [])
 
 
 @dataclass

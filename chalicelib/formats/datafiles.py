@@ -7,9 +7,14 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
-def load_campaign(name_or_path: str) -> tuple[dict, list[dict]]:
-    """Read a campaign definition and its units. A definition may name a `base` campaign whose keys it
-    inherits (the demo campaign is 2021 with other dates), and a `units_file` relative to the data dir."""
+def load_campaign(name_or_path: str, kinds: tuple[str, ...] = ("province",)) -> tuple[dict, list[dict]]:
+    """Read a campaign definition and its units of the given `kinds`. A definition may name a `base` campaign whose
+    keys it inherits (the demo campaign is 2021 with other dates), a `units_file` (the provinces, or any units
+    carrying their `kind`) and a `ministries_file` (the ministries and agencies assessed that year: its `assessed`
+    entries become units of kind "ministry"), both relative to the data dir.
+
+    Every unit carries `kind` ("province" where absent) and `ranked` (true where absent). Only provinces are
+    returned unless `kinds` asks for more: pass `UNIT_KINDS` for every unit, ministries after the provinces."""
     path = Path(name_or_path)
     if not path.suffix:
         path = DATA_DIR / "campaigns" / f"{name_or_path}.json"
@@ -24,10 +29,39 @@ def load_campaign(name_or_path: str) -> tuple[dict, list[dict]]:
     units_ref = definition.get("units_file")
     if units_ref:
         raw = json.loads((DATA_DIR / units_ref).read_text(encoding="utf-8"))
-        units = raw["provinces"] if isinstance(raw, dict) and "provinces" in raw else raw.get("units", raw)
+        if isinstance(raw, dict) and "provinces" in raw:
+            # a list of provinces: its own "kind" (tinh, thanh_pho_truc_thuoc_tw) is the province's type
+            units = [{**{k: v for k, v in u.items() if k != "kind"}, "type": u.get("kind"), "kind": "province"}
+                     if isinstance(u, dict) and "kind" in u else u for u in raw["provinces"]]
+        else:
+            units = raw.get("units", raw) if isinstance(raw, dict) else raw
     else:
         units = definition.get("units", [])
-    return definition, units
+    units = [_with_kind(u, "province") for u in units]
+    if definition.get("ministries_file"):
+        raw = json.loads((DATA_DIR / definition["ministries_file"]).read_text(encoding="utf-8"))
+        units += [_with_kind({**u, "kind": "ministry"}, "ministry") for u in raw.get("assessed", [])]
+    return definition, [u for u in units if not isinstance(u, dict) or u["kind"] in kinds]
+
+
+UNIT_KINDS = ("province", "ministry")
+
+
+def _with_kind(unit: object, default: str) -> object:
+    """A unit as read, with its kind and whether it is ranked made explicit (anything not an object is left for the
+    campaign's validation to report)."""
+    if not isinstance(unit, dict):
+        return unit
+    return {**unit, "kind": unit.get("kind") or default, "ranked": unit.get("ranked", True)}
+
+
+def framework_files(definition: dict) -> dict[str, str]:
+    """The frameworks a campaign definition ships, per unit kind: `framework_file` is the provinces' one,
+    `framework_files` maps other kinds ("ministry") to theirs, each relative to the data dir."""
+    refs = {"province": definition["framework_file"]} if definition.get("framework_file") else {}
+    extra = definition.get("framework_files") or {}
+    refs.update({str(k): str(v) for k, v in extra.items()} if isinstance(extra, dict) else {})
+    return refs
 
 
 def load_questionnaires(definition: dict) -> dict[str, dict]:
