@@ -1,14 +1,15 @@
-"""The scoring framework as data (issue 8.1): fields (lĩnh vực) → criteria (tiêu chí) → sub-criteria (tiêu chí
+"""The scoring framework as data: fields (lĩnh vực) → criteria (tiêu chí) → sub-criteria (tiêu chí
 thành phần), each with a code, a Vietnamese name and a maximum; every leaf has a scoring method:
 
-- ``self``: the province scores itself (with evidence) and the ministry appraises (tự chấm, thẩm định);
+- ``self``: the assessed unit (a province, or a ministry) scores itself (with evidence) and the Ministry of Home
+  Affairs appraises (tự chấm, thẩm định);
 - ``survey``: measured by the survey of leaders and managers (điều tra xã hội học), from the answers;
 - ``imported``: taken from outside the platform (SIPAS satisfaction index, socio-economic impact), entered by the
   ministry.
 
 A definition is plain JSON:
 
-    {"title", "sample", "maximum",
+    {"title", "sample", "maximum", "kind": "province" | "ministry" (optional: the kind of unit it is for),
      "survey_average": "groups" | "respondents",
      "fields": [{"code": "1", "name", "max", "guidance",
                  "criteria": [{"code": "1.1", "name", "max", "method", "step", "guidance",
@@ -16,7 +17,9 @@ A definition is plain JSON:
 
 Rules an import must meet: a title; codes unique, shaped "1", "1.2", "1.2.3" and nested under their parent's
 code; a parent's maximum equals the sum of its children's; the fields add up to the declared maximum; every leaf
-has a method and a positive maximum that is a multiple of its step. Pure: no I/O; errors are `ValidationError`s
+has a method and a positive maximum that is a multiple of its step; every criterion that a scored question of
+the questionnaires measuring that kind of unit names is a survey leaf. A campaign has one framework per unit kind
+(the provinces', and the ministries' where it assesses ministries). Pure: no I/O; errors are `ValidationError`s
 whose details name the code and the field.
 """
 from __future__ import annotations
@@ -24,8 +27,12 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from chalicelib.domain.campaign import MINISTRY, PROVINCE, PURPOSE_OF_KIND, UNIT_KINDS
+from chalicelib.domain.questionnaire import parse_qid, questions
 from chalicelib.domain.text import clean, fold
 from chalicelib.errors import ValidationError
+
+KIND_NAMES = {PROVINCE: "các tỉnh, thành phố", MINISTRY: "các bộ, cơ quan ngang bộ"}
 
 METHODS = ("self", "survey", "imported")
 METHOD_LABELS = {"self": "Tự chấm, thẩm định", "survey": "Điều tra xã hội học",
@@ -167,13 +174,43 @@ def _node(raw: object, level: int, parent: str, where: str, seen: set[str], erro
 _LEVEL_NAMES = {0: "lĩnh vực: 1, 2, …", 1: "tiêu chí: 1.1, 1.2, …", 2: "tiêu chí thành phần: 1.1.1, …"}
 
 
-def validate_definition(data: object, survey_criteria: dict[str, list[str]] | None = None) -> dict:
+def survey_criteria(questionnaires: dict[str, dict], kind: str = PROVINCE) -> dict[str, list[str]]:
+    """criterion → the questionnaires (qids) whose scored questions measure it, among the questionnaires that
+    measure units of `kind`: the locality questionnaires for provinces, the managing-ministry ones for ministries.
+    `questionnaires` maps qids ("locality-2", "ministry-3") to definitions holding their `sections`."""
+    purpose = PURPOSE_OF_KIND[kind]
+    found: dict[str, list[str]] = {}
+    for qid, definition in sorted(questionnaires.items()):
+        slot = parse_qid(qid)
+        if not slot or slot[0] != purpose:
+            continue
+        for question in questions(definition):
+            if question.get("criterion") and question.get("type") in ("single", "multi"):
+                where = found.setdefault(question["criterion"], [])
+                if qid not in where:
+                    where.append(qid)
+    return found
+
+
+def validate_definition(data: object, survey_criteria: dict[str, list[str]] | None = None,
+                        kind: str | None = None) -> dict:
     """The normalised framework, or ValidationError listing every problem. `survey_criteria` maps each criterion
-    code the campaign's locality questionnaires measure to the questionnaires naming it: each must be a leaf of
-    the framework measured by the survey."""
+    code the questionnaires measuring this kind of unit name to those questionnaires (see `survey_criteria`): each
+    must be a leaf of the framework measured by the survey.
+
+    `kind` is the kind of unit the framework is for ("province" or "ministry"); a definition may say it too
+    (`kind`), and the two must agree. The normalised framework carries it ("province" when neither says)."""
     if not isinstance(data, dict):
         raise ValidationError("Bộ tiêu chí phải là một đối tượng JSON.", details=[{"field": "framework"}])
     errors = _Errors()
+    declared_kind = data.get("kind") or None
+    if declared_kind is not None and declared_kind not in UNIT_KINDS:
+        errors.add("", "kind", "Loại đơn vị của bộ tiêu chí (kind) phải là “province” (tỉnh, thành phố) hoặc "
+                               "“ministry” (bộ, cơ quan ngang bộ).")
+    elif declared_kind is not None and kind is not None and declared_kind != kind:
+        errors.add("", "kind", f"Đây là bộ tiêu chí dành cho {KIND_NAMES[declared_kind]}, không dùng được cho "
+                               f"{KIND_NAMES[kind]}.")
+    unit_kind = kind or (declared_kind if declared_kind in UNIT_KINDS else None) or PROVINCE
     title = clean(data.get("title"))
     if not title:
         errors.add("", "title", "Thiếu tên bộ tiêu chí (title).")
@@ -209,7 +246,7 @@ def validate_definition(data: object, survey_criteria: dict[str, list[str]] | No
                                             "nhưng mục này không phải tiêu chí đo bằng điều tra xã hội học.")
     if errors.items:
         raise ValidationError(f"Bộ tiêu chí có {len(errors.items)} lỗi, chưa được lưu.", details=errors.items)
-    return {"title": title, "sample": bool(data.get("sample")), "survey_average": average,
+    return {"title": title, "sample": bool(data.get("sample")), "kind": unit_kind, "survey_average": average,
             "maximum": number(declared) if declared is not None else 100, "fields": fields}
 
 
