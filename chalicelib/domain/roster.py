@@ -188,9 +188,11 @@ def validate_row(row: int, values: dict[str, object], groups: list[Group], resol
                  ministry_exempt: set[str] | None = None) -> RowResult:
     """Check one respondent; every problem is reported against its column with a Vietnamese reason.
 
-    The record names the managing ministry (`ministry`, its name, and how it was found, `ministry_source`) and the
-    ministry unit the respondent evaluates (`ministry_unit`, a unit code, or None when they evaluate none); the
-    "ministry" questionnaire is in `questionnaires` only for a respondent who evaluates a ministry."""
+    The record names the managing ministry (`ministry`, its name, and how it was found, `ministry_source`). In a
+    campaign with ministry units it also names the unit the respondent evaluates (`ministry_unit`, a unit code, or
+    None when they evaluate none), and the "ministry" questionnaire is in `questionnaires` only for a respondent
+    who evaluates one; a campaign without ministry units gets records of the same shape as before units had
+    kinds (no `ministry_unit`: read it as None)."""
     errors: list[tuple[str, str]] = []
     text = {key: clean(values.get(key)) for key in COLUMNS}
     for key, label in (("full_name", "Họ và tên"), ("position", "Chức vụ"), ("agency", "Cơ quan, đơn vị công tác")):
@@ -240,11 +242,13 @@ def validate_row(row: int, values: dict[str, object], groups: list[Group], resol
         questionnaires = [q for q in questionnaires if q != "ministry"]
     if errors:
         return RowResult(row, None, errors)
-    return RowResult(row, {
+    record = {
         "full_name": text["full_name"], "position": text["position"], "agency": text["agency"],
         "group": group.code, "email": email, "phone": phone, "note": text["note"] or None,
-        "ministry": ministry, "ministry_source": ministry_source, "ministry_unit": ministry_unit,
-        "questionnaires": questionnaires, "row": row}, [])
+        "ministry": ministry, "ministry_source": ministry_source, "questionnaires": questionnaires, "row": row}
+    if resolver.assesses_ministries:
+        record["ministry_unit"] = ministry_unit
+    return RowResult(row, record, [])
 
 
 @dataclass
