@@ -398,6 +398,42 @@ def test_the_site_is_served_by_cloudfront_through_origin_access_control(template
     assert {"EndpointURL", "SiteBucketName", "SiteDistributionId", "SiteUrl"} <= set(outputs), "make site reads them"
 
 
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_site_is_served_with_its_security_headers_and_the_api_answers_uncacheable(templates, stage):
+    """CloudFront adds the CSP (connections only to the API and the evidence bucket, never framed), HSTS, nosniff
+    and no referrer; the local site server sends the same policy (dev/stack.py site_headers). API Gateway's own
+    answers carry the API's headers."""
+    import sys
+    sys.path.insert(0, str(ROOT))
+    from dev.stack import site_headers
+
+    template = templates[stage]
+    [distribution] = of_type(template, "AWS::CloudFront::Distribution").values()
+    behaviour = distribution["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
+    [(logical, policy)] = of_type(template, "AWS::CloudFront::ResponseHeadersPolicy").items()
+    assert behaviour["ResponseHeadersPolicyId"] == {"Ref": logical}
+    security = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert all(header["Override"] for header in security.values())
+    csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    directives = {d.split()[0]: d.split()[1:] for d in csp.split(";")}
+    assert directives["connect-src"] == ["https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+                                         "https://${EvidenceBucket.DomainName}",
+                                         "https://${EvidenceBucket.RegionalDomainName}"]
+    local = {d.split()[0]: d.split()[1:] for d in site_headers("http://a:1", "http://b:2")[
+        "Content-Security-Policy"].split(";")}
+    assert local.pop("connect-src") == ["http://a:1", "http://b:2"]
+    assert {k: v for k, v in directives.items() if k != "connect-src"} == local == {
+        "default-src": ["'self'"], "frame-ancestors": ["'none'"], "object-src": ["'none'"], "base-uri": ["'self'"],
+        "form-action": ["'self'"]}
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer" and "ContentTypeOptions" in security
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert responses[kind]["ResponseParameters"]["Headers"] == {"Cache-Control": "'no-store'",
+                                                                    "X-Content-Type-Options": "'nosniff'"}
+
+
 # --- the package --------------------------------------------------------------------------------------------------
 
 def test_the_deployment_package_stays_under_its_budget(templates):
