@@ -399,6 +399,31 @@ def test_the_site_is_served_by_cloudfront_through_origin_access_control(template
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_the_evidence_bucket_takes_posts_from_the_site_and_forgets_uploads_never_attached(templates, stage):
+    """Real S3 enforces CORS (moto does not): without the rule, uploads from the page fail in production. The
+    uploads' prefix is where the code's presigned POSTs point; nothing else in the bucket expires early."""
+    template = templates[stage]
+    props = template["Resources"]["EvidenceBucket"]["Properties"]
+    [rule] = props["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["POST"]
+    assert rule["AllowedOrigins"] == {"Fn::If": ["HasSiteDomain", [{"Fn::Sub": "https://${SiteDomain}"}],
+                                                 ["https://*.cloudfront.net"]]}
+    assert "AllowedHeaders" not in rule or rule["AllowedHeaders"] != ["*"]
+    site_url = template["Globals"]["Function"]["Environment"]["Variables"]["CCHC_SITE_URL"]
+    assert site_url["Fn::If"][1] == {"Fn::Sub": "https://${SiteDomain}"}  # the same origin as the site's
+    assert site_url["Fn::If"][2]["Fn::Sub"].endswith("${SiteDistribution.DomainName}")  # *.cloudfront.net
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    uploads = rules["unattached-uploads"]
+    source = (ROOT / "chalicelib" / "services" / "assessment.py").read_text(encoding="utf-8")
+    upload_prefix = re.search(r'def _evidence_key\(.*?\n\s+return f"([a-z-]+/)', source, re.S)[1]
+    assert (uploads["Status"], uploads["Prefix"], uploads["ExpirationInDays"]) == ("Enabled", upload_prefix, 1)
+    assert uploads["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    for other in rules.values():  # every other rule keeps current objects (the rosters as sent, pinned files)
+        assert other is uploads or ("ExpirationInDays" not in other and "ExpirationDate" not in other)
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_the_site_is_served_with_its_security_headers_and_the_api_answers_uncacheable(templates, stage):
     """CloudFront adds the CSP (connections only to the API and the evidence bucket, never framed), HSTS, nosniff
     and no referrer; the local site server sends the same policy (dev/stack.py site_headers). API Gateway's own
