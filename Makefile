@@ -44,7 +44,7 @@ package: $(STAMP)  ## out/<stage>/: sam.json (chalice's template merged with inf
 	  rm -rf out/$$stage/chalice; \
 	done
 
-policy:  ## regenerate .chalice/policy.json from what the code calls (review the diff)
+policy:  ## regenerate .chalice/policy-<function>.json from what each function's code calls (review the diff)
 	$(PY) -m infra.policy
 
 lint: package  ## cfn-lint on the packaged templates; the IAM policy matches the code; ruff and mypy on the code

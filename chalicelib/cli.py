@@ -23,7 +23,28 @@ def cmd_create_campaign(args: argparse.Namespace) -> None:
     print(f"Đã tạo đợt đánh giá {result['id']}." if result else f"Đợt đánh giá {args.source} đã có, bỏ qua.")
 
 
+def write_private(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` readable and writable by its owner only (0600), atomically: the bytes go to a fresh
+    temporary file created with that mode (never a moment readable by others, whatever the umask), which then
+    replaces the target (an existing file with wider permissions is replaced, not reused)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)  # O_CREAT's mode is already 0600 less the umask; make it exact
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _write_credentials(issued: list[dict], json_path: str | None, workbook_path: str | None) -> None:
+    """The passwords just issued, in the local JSON file and the workbook handed out: both owner-only (0600)."""
     if json_path:
         path = Path(json_path)
         data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"admin": None, "units": {}}
@@ -33,16 +54,11 @@ def _write_credentials(issued: list[dict], json_path: str | None, workbook_path:
                 data["units"][item["unit"]] = entry
             else:
                 data["admin"] = entry
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-        os.chmod(tmp, 0o600)
-        tmp.replace(path)
+        write_private(path, json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
     if workbook_path and issued:
         from chalicelib.formats.credentials_xlsx import credentials_workbook
 
-        Path(workbook_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(workbook_path).write_bytes(credentials_workbook(issued))
+        write_private(workbook_path, credentials_workbook(issued))
 
 
 def cmd_accounts(args: argparse.Namespace) -> None:

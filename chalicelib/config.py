@@ -28,6 +28,8 @@ class Settings:
     smtp_port: int
     smtp_user: str
     smtp_password: str
+    smtp_security: str  # "starttls" (submission, port 587) or "tls" (TLS from the first byte, port 465)
+    smtp_ca_bundle: str  # PEM file of the CAs to trust for the SMTP server ("" = the system's)
 
     @property
     def is_local(self) -> bool:
@@ -60,4 +62,6 @@ def settings() -> Settings:
         smtp_port=int(env("CCHC_SMTP_PORT", "587")),
         smtp_user=env("CCHC_SMTP_USER", ""),
         smtp_password=env("CCHC_SMTP_PASSWORD", ""),
+        smtp_security=env("CCHC_SMTP_SECURITY", "starttls"),
+        smtp_ca_bundle=env("CCHC_SMTP_CA_BUNDLE", ""),
     )

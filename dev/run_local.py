@@ -282,7 +282,7 @@ class Launcher:
         self.outbox.start(on_mail=lambda path: say(f"[thư] {path.name}"),
                           on_error=lambda exc: say(f"✗ Lỗi khi ghi thư ra .local/outbox: {exc}"))
         self.site = SiteServer(self.project_dir / "site", self.outbox_dir, self.api_url, "127.0.0.1",
-                               self.site_port).start()
+                               self.site_port, upload_url=self.moto_url).start()
 
         self.api = Child("api", [sys.executable, str(ROOT / "dev" / "serve_api.py"), "--host", "127.0.0.1",
                                  "--port", str(self.api_port), "--stage", self.stage,

@@ -1277,14 +1277,36 @@ def _page(title: str, body: str, refresh: bool = False) -> bytes:
             f"<main>{body}</main></body></html>").encode("utf-8")
 
 
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def site_headers(api_url: str, upload_url: str) -> dict[str, str]:
+    """The security headers of every page of the site: those CloudFront's response headers policy adds in a
+    deployment (infra/template.yaml, SiteResponseHeaders), with the local API and storage as the only places a
+    page may connect to. HSTS is sent as there, though browsers ignore it over plain http."""
+    connect = " ".join(dict.fromkeys(_origin(u) for u in (api_url, upload_url) if u))
+    return {
+        "Content-Security-Policy": f"default-src 'self'; connect-src {connect}; frame-ancestors 'none'; "
+                                   "object-src 'none'; base-uri 'self'; form-action 'self'",
+        "Strict-Transport-Security": "max-age=63072000",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    }
+
+
 class SiteServer:
-    """ThreadingHTTPServer for `site_dir` on host:port, with a generated /config.js and the outbox page."""
+    """ThreadingHTTPServer for `site_dir` on host:port, with a generated /config.js and the outbox page.
+    Site pages carry `site_headers`; `upload_url` is where the browser posts evidence files (moto locally)."""
 
     def __init__(self, site_dir: str | Path, outbox_dir: str | Path, api_url: str,
-                 host: str = "127.0.0.1", port: int = 8080):
+                 host: str = "127.0.0.1", port: int = 8080, upload_url: str = ""):
         self.site_dir = Path(site_dir)
         self.outbox_dir = Path(outbox_dir)
         self.api_url = api_url
+        self.upload_url = upload_url or os.environ.get("AWS_ENDPOINT_URL", "")
         self.host, self.port = host, port
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -1296,6 +1318,9 @@ class SiteServer:
     def start(self) -> "SiteServer":
         server = self
         config_js = ("window.CCHC_CONFIG = " + json.dumps({"apiUrl": self.api_url}) + ";\n").encode("utf-8")
+        security = site_headers(self.api_url, self.upload_url)
+        # The outbox is a local tool, not the site: it frames each mail's HTML under its own sandbox policy.
+        outbox_security = {k: v for k, v in security.items() if k in ("X-Content-Type-Options", "Referrer-Policy")}
 
         class Handler(SimpleHTTPRequestHandler):
             extensions_map = {**SimpleHTTPRequestHandler.extensions_map,
@@ -1313,6 +1338,9 @@ class SiteServer:
 
             def end_headers(self) -> None:
                 self.send_header("Cache-Control", "no-store")
+                outbox = self.path == "/outbox" or self.path.startswith("/outbox/")
+                for name, value in (outbox_security if outbox else security).items():
+                    self.send_header(name, value)
                 super().end_headers()
 
             def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:

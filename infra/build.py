@@ -212,6 +212,19 @@ def queues(ref: str, name: str, consumer_timeout: int) -> dict[str, dict]:
     }
 
 
+# What API Gateway answers by itself (an unknown path, a throttled or oversized request, its own 5xx) never reaches
+# the function: those answers get the API's headers here (chalicelib/api/routing.py API_HEADERS gives them to the
+# function's own answers).
+GATEWAY_HEADERS = {"Cache-Control": "'no-store'", "X-Content-Type-Options": "'nosniff'"}
+
+
+def gateway_responses(base: dict) -> dict[str, dict]:
+    if base["Resources"].get("RestAPI", {}).get("Type") != "AWS::Serverless::Api":
+        return {}
+    return {"RestAPI": {"Properties": {"GatewayResponses": {
+        kind: {"ResponseParameters": {"Headers": dict(GATEWAY_HEADERS)}} for kind in ("DEFAULT_4XX", "DEFAULT_5XX")}}}}
+
+
 def build(stage: str, base: dict) -> dict:
     use_stage(stage)
     from chalicelib.config import settings
@@ -221,7 +234,7 @@ def build(stage: str, base: dict) -> dict:
     params = template["Parameters"]
     params["Stage"].update(Default=stage, AllowedValues=[stage])
     params["Prefix"].update(Default=prefix, AllowedValues=[prefix])
-    generated = {**tables(stage), **functions(base, template, prefix)}
+    generated = {**tables(stage), **functions(base, template, prefix), **gateway_responses(base)}
     clash = set(generated) & set(template["Resources"])
     if clash:
         raise SystemExit(f"infra/template.yaml defines generated resources: {sorted(clash)}")

@@ -1,6 +1,7 @@
 """What the deployed code asks of AWS, read from its source (no AWS, no app import).
 
-The IAM policy of the Lambda functions (`.chalice/policy.json`, written by `infra/policy.py`) is generated from this,
+The IAM policies of the Lambda functions (`.chalice/policy-<function>.json`, written by `infra/policy.py`) are
+generated from this (per function: `derive_per_function`),
 and `tests/test_infra.py` checks the packaged template against it: everything found here is granted, nothing else.
 
 How calls are recognised (a small, flow-insensitive type inference over the AST of `app.py` and `chalicelib/`):
@@ -396,47 +397,190 @@ def _settings_refs(nodes: Iterable[ast.AST]) -> set[str]:
             and node.attr.endswith(tuple(RESOURCE_SETTINGS.values()))}
 
 
-def _scopes(code: _Code, module: str, rel: str, tree: ast.Module) -> Iterable[_Scope]:
-    top = [stmt for stmt in tree.body if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
-    yield _Scope(code, module, rel, top, None)
+ScopeKey = tuple[str, str]  # (module, "<module>" | "function" | "Class" | "Class.method")
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _scopes(code: _Code, module: str, rel: str, tree: ast.Module) -> Iterable[tuple[ScopeKey, _Scope, list]]:
+    """Every scope of a module with its key and the decorators that wrap it (they run when it is called)."""
+    top = [stmt for stmt in tree.body if not isinstance(stmt, (*_DEFS, ast.ClassDef))]
+    yield (module, "<module>"), _Scope(code, module, rel, top, None), []
     for stmt in tree.body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield _Scope(code, module, rel, stmt.body, stmt.args)
+        if isinstance(stmt, _DEFS):
+            yield (module, stmt.name), _Scope(code, module, rel, stmt.body, stmt.args), stmt.decorator_list
         elif isinstance(stmt, ast.ClassDef):
+            body = [item for item in stmt.body if not isinstance(item, _DEFS)]
+            yield (module, stmt.name), _Scope(code, module, rel, body, None), stmt.decorator_list + stmt.bases
             for item in stmt.body:
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    yield _Scope(code, module, rel, item.body, item.args)
+                if isinstance(item, _DEFS):
+                    yield ((module, f"{stmt.name}.{item.name}"), _Scope(code, module, rel, item.body, item.args),
+                           item.decorator_list)
+
+
+@dataclass
+class Graph:
+    """Per scope: its own needs, and the scopes it may run (every function, class or module it names)."""
+    needs: dict[ScopeKey, Needs] = field(default_factory=dict)
+    edges: dict[ScopeKey, set[ScopeKey]] = field(default_factory=lambda: defaultdict(set))
+
+    def reach(self, roots: Iterable[ScopeKey]) -> set[ScopeKey]:
+        seen: set[ScopeKey] = set()
+        todo = [r for r in roots if r in self.needs]
+        while todo:
+            key = todo.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            todo.extend(k for k in self.edges[key] if k not in seen and k in self.needs)
+        return seen
+
+    def union(self, keys: Iterable[ScopeKey]) -> Needs:
+        out = Needs()
+        for key in keys:
+            for need, where in self.needs[key].found.items():
+                out.found[need] |= where
+            out.unresolved += self.needs[key].unresolved
+        return out
+
+
+def _graph(root: Path) -> Graph:
+    code = _Code(root, tables())
+    graph = Graph()
+    members: dict[ScopeKey, list[ScopeKey]] = defaultdict(list)  # a class -> its methods
+    referenced: dict[ScopeKey, list[tuple[_Scope, list]]] = {}
+    for module, (rel, tree) in code.modules.items():
+        if rel in NOT_RUN_IN_LAMBDA:
+            continue
+        module_refs = _settings_refs(ast.walk(tree))
+        for key, scope, wrappers in _scopes(code, module, rel, tree):
+            if "." in key[1]:
+                members[(module, key[1].split(".")[0])].append(key)
+            needs = graph.needs[key] = Needs()
+            _resolve_clients(scope.collect(needs), module_refs, needs)
+            referenced[key] = [(scope, scope.nodes + [n for w in wrappers for n in ast.walk(w)])]
+    for key, [(scope, nodes)] in referenced.items():
+        targets = graph.edges[key]
+        targets.add((key[0], "<module>"))  # a module's import-time code runs before any of its functions
+        for name in members.get(key, []):
+            targets.add(name)  # a class brings its methods (called through instances the analysis cannot type)
+        for node in nodes:
+            if not isinstance(node, (ast.Name, ast.Attribute)):
+                continue
+            for t in scope.type(node):
+                if t[0] == "module":
+                    targets.add((t[1], "<module>"))
+                elif t[0] == "func":
+                    targets |= _target(code, graph, t[1], t[2])
+                elif t[0] == "class":
+                    targets |= _target(code, graph, _model_module(code, t[1]), t[1])
+        targets.discard(key)
+    for key, methods in members.items():
+        graph.edges[key] |= set(methods)
+    return graph
+
+
+def _model_module(code: _Code, model: str) -> str:
+    return next((mod for mod, (_, tree) in code.modules.items() for node in tree.body
+                 if isinstance(node, ast.ClassDef) and node.name == model), "")
+
+
+def _target(code: _Code, graph: Graph, module: str, name: str, depth: int = 0) -> set[ScopeKey]:
+    """The scope(s) `module.name` designates, following re-exports; nothing for a constant or outside code."""
+    if module not in code.modules or depth > 5:
+        return set()
+    key = (module, name)
+    if key in graph.needs:
+        return {key, (module, "<module>")}
+    imported = code.imports[module].get(name)
+    if imported and imported[0] == "func":
+        return _target(code, graph, imported[1], imported[2], depth + 1) | {(module, "<module>")}
+    if imported and imported[0] == "module":
+        return {(imported[1], "<module>"), (module, "<module>")}
+    return {(module, "<module>")}
+
+
+def _resolve_clients(calls: list, module_refs: set[str], needs: Needs) -> None:
+    for service, action, line, scope_refs in calls:
+        if action == "?":
+            continue
+        suffix = RESOURCE_SETTINGS.get(service)
+        if suffix is None:  # SES: the identity and configuration set, fixed by the template
+            needs.add(Need(service, action, "*" if action.startswith("Get") else "identity"), line)
+            continue
+        # the resource the calling function names, else (a helper taking the name as argument) its module's
+        names = sorted(r for r in scope_refs if r.endswith(suffix)) or \
+            sorted(r for r in module_refs if r.endswith(suffix))
+        if not names:
+            needs.unresolved.append(f"{line}: {service} call in a module that names no settings().*{suffix}")
+        for name in names:
+            needs.add(Need(service, action, name), line)
 
 
 def derive(root: Path = ROOT) -> Needs:
     """Every AWS permission the code that runs in Lambda uses, with where each comes from."""
-    code = _Code(root, tables())
-    needs = Needs()
-    for module, (rel, tree) in code.modules.items():
-        if rel in NOT_RUN_IN_LAMBDA:
+    graph = _graph(root)
+    return graph.union(graph.needs)
+
+
+# --- per function -------------------------------------------------------------------------------------------------
+# Each chalice function runs app.py's import-time code (which registers every route, schedule and handler) and then
+# only its own entry: the API the routes of chalicelib/api (and their middleware), each schedule and queue or topic
+# handler its decorated function in app.py. What an entry may reach is everything it names, transitively (functions,
+# classes with all their methods, modules' import-time code): an over-approximation of what it calls, never less.
+
+API_FUNCTION = "api_handler"  # chalice's name for the function behind API Gateway
+EVENT_DECORATORS = {"schedule", "on_sqs_message", "on_sns_message", "on_s3_event", "on_cw_event", "lambda_function"}
+
+
+def entries(root: Path = ROOT) -> dict[str, list[ScopeKey]]:
+    """chalice function name -> the scopes it starts from."""
+    tree = ast.parse((root / "app.py").read_text(encoding="utf-8"))
+    api = [("app", "<module>")] + [
+        (path.relative_to(root).as_posix()[:-3].replace("/", ".").removesuffix(".__init__"), "<all>")
+        for path in sorted((root / "chalicelib" / "api").glob("*.py"))]
+    out: dict[str, list[ScopeKey]] = {API_FUNCTION: api}
+    for node in tree.body:
+        if not isinstance(node, _DEFS):
             continue
-        calls = []
-        for scope in _scopes(code, module, rel, tree):
-            calls += scope.collect(needs)
-        module_refs = _settings_refs(ast.walk(tree))
-        for service, action, line, scope_refs in calls:
-            if action == "?":
-                continue
-            suffix = RESOURCE_SETTINGS.get(service)
-            if suffix is None:  # SES: the identity and configuration set, fixed by the template
-                needs.add(Need(service, action, "*" if action.startswith("Get") else "identity"), line)
-                continue
-            # the resource the calling function names, else (a helper taking the name as argument) its module's
-            names = sorted(r for r in scope_refs if r.endswith(suffix)) or \
-                sorted(r for r in module_refs if r.endswith(suffix))
-            if not names:
-                needs.unresolved.append(f"{line}: {service} call in a module that names no settings().*{suffix}")
-            for name in names:
-                needs.add(Need(service, action, name), line)
-    return needs
+        for deco in node.decorator_list:
+            if isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute) \
+                    and deco.func.attr in EVENT_DECORATORS:
+                name = next((k.value.value for k in deco.keywords if k.arg == "name"
+                             and isinstance(k.value, ast.Constant)), node.name)
+                out[str(name)] = [("app", "<module>"), ("app", node.name)]
+    return out
+
+
+def derive_per_function(root: Path = ROOT) -> dict[str, Needs]:
+    """chalice function name -> the permissions of the code it may run. Import-time code of every module counts
+    for every function; the routes (chalicelib/api) only for the API."""
+    graph = _graph(root)
+    imported = graph.reach([("app", "<module>")])
+    out = {}
+    for function, roots in entries(root).items():
+        starts = []
+        for module, name in roots:
+            if name == "<all>":
+                starts += [k for k in graph.needs if k[0] == module]
+            else:
+                starts.append((module, name))
+        if function == API_FUNCTION:
+            out[function] = graph.union(graph.reach(starts))
+        else:  # import-time code only, plus the handler and what it reaches
+            reached = graph.reach(starts[1:]) | {k for k in imported if k[1] == "<module>"}
+            out[function] = graph.union(reached)
+    return out
 
 
 def main() -> None:
+    import sys
+
+    if "--per-function" in sys.argv:
+        for function, found in derive_per_function().items():
+            print(f"== {function}")
+            for need in sorted(found.found, key=lambda n: (n.service, n.resource, n.action)):
+                print(f"  {need.service}:{need.action:<20} {need.resource}")
+        return
     needs = derive()
     for need in sorted(needs.found, key=lambda n: (n.service, n.resource, n.action)):
         where = sorted(needs.found[need])

@@ -1,12 +1,16 @@
-"""The Lambda functions' application policy, generated from what the code calls (infra/needs.py).
+"""The Lambda functions' application policies, one per function, generated from what each one's code calls
+(infra/needs.py: derive_per_function).
 
-    .venv/bin/python -m infra.policy            # rewrite .chalice/policy.json (review the diff, commit it)
-    .venv/bin/python -m infra.policy --check    # exit 1 when .chalice/policy.json is not what the code needs
+    .venv/bin/python -m infra.policy            # rewrite .chalice/policy-<function>.json and config.json's
+                                                #   lambda_functions (review the diff, commit it)
+    .venv/bin/python -m infra.policy --check    # exit 1 when they are not what the code needs
 
-Chalice puts the file, as is, into the role of every function (`autogen_policy: false`, `iam_policy_file`), so it
-may use CloudFormation intrinsics: its resources are the stage's tables, buckets and queues by logical id. Exactly
-the actions the code uses, on exactly the tables and indexes it uses them on; object actions on its buckets;
-send on its queues; SES sending from the configured sender through the stage's configuration set. The only "*" is
+Chalice gives each function its own role with its own file (`lambda_functions.<name>.iam_policy_file`,
+`autogen_policy: false`); a function left out of `lambda_functions` would fall back to a policy file that does not
+exist, and packaging fails. The files may use CloudFormation intrinsics: their resources are the stage's tables,
+buckets and queues by logical id. Exactly the actions a function's code uses, on exactly the tables and indexes it
+uses them on; object actions on its buckets; send on its queues; SES sending only with the configured sender as the
+From address (`ses:FromAddress`), from its identity, through the stage's configuration set. The only "*" is
 ses:GetSendQuota, which has no resource type. Logs and receiving from a queue are granted per function by
 infra/build.py (each function only its own log group and queue).
 """
@@ -17,9 +21,15 @@ import re
 import sys
 from pathlib import Path
 
-from infra.needs import ROOT, Needs, derive
+from infra.needs import ROOT, Needs, derive_per_function
 
-POLICY_FILE = ROOT / ".chalice" / "policy.json"
+CHALICE_DIR = ROOT / ".chalice"
+CONFIG_FILE = CHALICE_DIR / "config.json"
+
+
+def policy_file_name(function: str) -> str:
+    """"api_handler" -> "policy-api.json", "mail-events" -> "policy-mail-events.json"."""
+    return f"policy-{'api' if function == 'api_handler' else function}.json"
 
 
 def camel(name: str) -> str:
@@ -76,7 +86,9 @@ def document(needs: Needs) -> dict:
         if resource == "*":
             statements.append(_allow("SesAccountQuota", "ses", actions, ["*"]))
         else:
-            statements.append(_allow("SesSendFromSender", "ses", actions, SES_IDENTITIES))
+            statement = _allow("SesSendFromSender", "ses", actions, SES_IDENTITIES)
+            statement["Condition"] = {"StringEquals": {"ses:FromAddress": {"Ref": "MailFrom"}}}
+            statements.append(statement)
     unknown = {need.service for need in needs.found} - {"dynamodb", "s3", "sqs", "ses"}
     if unknown:
         raise SystemExit(f"infra/policy.py does not know how to grant {sorted(unknown)} yet")
@@ -88,23 +100,48 @@ def _allow(sid: str, service: str, actions: set[str], resources: list) -> dict:
             "Resource": resources}
 
 
-def render(needs: Needs | None = None) -> str:
-    needs = needs or derive()
+def render(needs: Needs) -> str:
     if needs.unresolved:
         raise SystemExit("Cannot tell what these calls need (see infra/needs.py):\n  " + "\n  ".join(needs.unresolved))
     return json.dumps(document(needs), indent=2) + "\n"
 
 
+def rendered(per_function: dict[str, Needs] | None = None) -> dict[Path, str]:
+    """Every file this writes -> its content: one policy per function, and config.json with `lambda_functions`
+    naming each function's file (the rest of config.json as it is)."""
+    per_function = per_function if per_function is not None else derive_per_function()
+    out = {CHALICE_DIR / policy_file_name(f): render(needs) for f, needs in sorted(per_function.items())}
+    config = json.loads(CONFIG_FILE.read_text(encoding="utf-8"))
+    config.pop("iam_policy_file", None)  # no shared policy: a function without its own entry cannot be packaged
+    config["autogen_policy"] = False
+    config["lambda_functions"] = {f: {"iam_policy_file": policy_file_name(f), "autogen_policy": False}
+                                  for f in sorted(per_function)}
+    out[CONFIG_FILE] = json.dumps(config, indent=2, ensure_ascii=False) + "\n"
+    return out
+
+
+def stale_files(files: dict[Path, str]) -> list[Path]:
+    """Files that differ from `files`, and policy files no function uses any more."""
+    stale = [p for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+    return stale + [p for p in sorted(CHALICE_DIR.glob("policy*.json")) if p not in files]
+
+
 def main(argv: list[str]) -> int:
-    text = render()
+    files = rendered()
     if "--check" in argv:
-        current = POLICY_FILE.read_text(encoding="utf-8") if POLICY_FILE.exists() else ""
-        if current != text:
-            print(f"{POLICY_FILE.relative_to(ROOT)} is not what the code needs: run `make policy` and review the diff")
+        stale = stale_files(files)
+        if stale:
+            names = ", ".join(str(p.relative_to(ROOT)) for p in stale)
+            print(f"{names}: not what the code needs: run `make policy` and review the diff")
             return 1
         return 0
-    Path(POLICY_FILE).write_text(text, encoding="utf-8")
-    print(f"wrote {POLICY_FILE.relative_to(ROOT)}")
+    for path in stale_files(files):
+        if path not in files:
+            path.unlink()
+            print(f"removed {path.relative_to(ROOT)}")
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

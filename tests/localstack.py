@@ -110,7 +110,7 @@ def running_stack(tmp: Path, table_prefix: str, **extra_env: str):
     """Start moto, seed it, start the API and the site; yield a Stack; stop everything on exit."""
     moto_port, api_port = free_port(), free_port()
     moto_url, api_url = f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{api_port}"
-    site = SiteServer(ROOT / "site", tmp / "outbox", api_url, "127.0.0.1", 0).start()
+    site = SiteServer(ROOT / "site", tmp / "outbox", api_url, "127.0.0.1", 0, upload_url=moto_url).start()
     overrides = {"CCHC_STAGE": "test", "CCHC_TABLE_PREFIX": table_prefix, "CCHC_SCRYPT_N": "1024",
                  "CCHC_SITE_URL": site.url, "CCHC_MAIL_MODE": "ses", **extra_env}
     env = child_environment({})

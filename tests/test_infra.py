@@ -205,35 +205,75 @@ def needed(needs: code_needs.Needs) -> set[tuple]:
 def grants(template: dict, document: dict, stage: str) -> set[tuple]:
     out = set()
     for statement in document["Statement"]:
-        assert statement["Effect"] == "Allow" and set(statement) <= {"Sid", "Effect", "Action", "Resource"}, statement
+        assert statement["Effect"] == "Allow", statement
+        assert set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}, statement
         actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if "Condition" in statement:  # only sending mail is conditioned: on the configured sender
+            assert actions == ["ses:SendRawEmail"], statement
         for action in actions:
             assert "*" not in action, statement
+            if action.startswith("ses:Send"):  # never another From address than the configured sender's
+                assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "MailFrom"}}}
             for resource in resources:
                 out.add((action, resource_key(template, resource, stage)))
     return out
 
 
-def test_the_code_calls_nothing_the_policy_generator_cannot_place(derived):
-    assert derived.unresolved == []
-    assert policy_file.render(derived) == policy_file.POLICY_FILE.read_text(encoding="utf-8"), \
-        ".chalice/policy.json is not what the code needs: run `make policy` and review the diff"
+def chalice_name(logical: str) -> str:
+    """chalice's logical id of a function -> its name in app.py ("APIHandler" -> "api_handler")."""
+    return {"APIHandler": "api_handler"}.get(logical) or re.sub(r"(?<!^)(?=[A-Z])", "-", logical).lower()
+
+
+@pytest.fixture(scope="session")
+def per_function() -> dict[str, code_needs.Needs]:
+    return code_needs.derive_per_function()
+
+
+def test_the_code_calls_nothing_the_policy_generator_cannot_place(derived, per_function):
+    assert derived.unresolved == [] and all(not n.unresolved for n in per_function.values())
+    assert policy_file.stale_files(policy_file.rendered(per_function)) == [], \
+        ".chalice/policy-*.json or config.json is not what the code needs: run `make policy` and review the diff"
+    # every call of the deployed code belongs to at least one function (none lost by the per-function split) …
+    union = set().union(*(set(n.found) for n in per_function.values()))
+    assert union <= set(derived.found)
+    unreached = {(n.service, n.action, n.resource): sorted(derived.found[n]) for n in set(derived.found) - union}
+    # … except what only the operator's command line runs (it provisions the accounts)
+    assert unreached == {("dynamodb", "PutItem", "accounts"): ["chalicelib/store/accounts.py:22"]}
+
+
+def test_each_function_gets_only_the_calls_of_its_own_code(per_function):
+    """The split is real: the API sends no mail, the mail worker touches no roster, sessions or evidence, the
+    schedules send no mail; only the mail worker may send, only the API touches sessions or uploads evidence."""
+    def has(function: str, service: str, action: str | None = None, resource: str | None = None) -> bool:
+        return any(n.service == service and action in (None, n.action) and resource in (None, n.resource)
+                   for n in per_function[function].found)
+
+    assert set(per_function) == {"api_handler", "close-phases", "auto-reminders", "integrity-scan", "jobs", "mail",
+                                 "mail-events"}
+    assert [f for f in per_function if has(f, "ses", "SendRawEmail")] == ["mail"]
+    assert [f for f in per_function if has(f, "dynamodb", resource="sessions")] == ["api_handler"]
+    assert [f for f in per_function if has(f, "s3", "PutObject", "evidence_bucket")] == ["api_handler"]
+    assert not has("mail", "dynamodb", resource="respondents") and not has("mail", "s3")
+    assert not any(has(f, "dynamodb", resource="accounts") for f in per_function if f != "api_handler")
+    assert not has("integrity-scan", "sqs") and not has("integrity-scan", "dynamodb", "UpdateItem")
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_each_function_may_do_exactly_what_the_code_does_and_nothing_broader(templates, derived, stage):
+def test_each_function_may_do_exactly_what_its_code_does_and_nothing_broader(templates, per_function, stage):
     template = templates[stage]
-    want = needed(derived)
-    assert want, "the derivation found no calls at all"
     execution = {p["Properties"]["Roles"][0]["Ref"]: p for p in of_type(template, "AWS::IAM::Policy").values()}
+    roles = set()
     for logical, function in functions(template).items():
+        want = needed(per_function[chalice_name(logical)])
+        assert want, f"the derivation found no calls at all for {logical}"
         role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        roles.add(role_id)
         role = template["Resources"][role_id]["Properties"]
         assert "ManagedPolicyArns" not in role and len(role["Policies"]) == 1, role_id
         granted = grants(template, role["Policies"][0]["PolicyDocument"], stage)
         assert not want - granted, f"{logical} lacks {sorted(want - granted)}"
-        assert not granted - want, f"{logical} may do more than the code does: {sorted(granted - want)}"
+        assert not granted - want, f"{logical} may do more than its code does: {sorted(granted - want)}"
         # its own execution policy: only its own logs, and receiving from its own queue
         own = grants(template, execution[role_id]["Properties"]["PolicyDocument"], stage)
         consumed = {queue_setting(template["Resources"][q], stage) for q in sqs_queues_of(template, function)}
@@ -241,6 +281,7 @@ def test_each_function_may_do_exactly_what_the_code_does_and_nothing_broader(tem
                        ("logs:PutLogEvents", ("logs", f"{logical}LogGroup"))} | {
             (action, ("queue", q)) for q in consumed
             for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")}, logical
+    assert len(roles) == len(functions(template)) == len(per_function), "one role per function"
     attached = {r["Ref"] for p in of_type(template, "AWS::IAM::Policy").values() for r in p["Properties"]["Roles"]}
     assert len(attached) == len(of_type(template, "AWS::IAM::Policy")) == len(functions(template))
     assert not of_type(template, "AWS::IAM::ManagedPolicy")
@@ -248,14 +289,16 @@ def test_each_function_may_do_exactly_what_the_code_does_and_nothing_broader(tem
 
 def test_resources_are_named_not_wildcarded_except_where_aws_offers_nothing_narrower():
     """Table and index ARNs by logical id; objects of the stage's own buckets; GetSendQuota has no resource type."""
-    document = json.loads(policy_file.POLICY_FILE.read_text(encoding="utf-8"))
-    for statement in document["Statement"]:
-        for resource in statement["Resource"]:
-            text = json.dumps(resource)
-            if resource == "*":
-                assert statement["Action"] == ["ses:GetSendQuota"], statement
-            elif "*" in text:
-                assert re.fullmatch(r'\{"Fn::Sub": "\$\{\w+Bucket\.Arn\}/\*"\}', text), statement
+    files = sorted(policy_file.CHALICE_DIR.glob("policy-*.json"))
+    assert len(files) == 7
+    for path in files:
+        for statement in json.loads(path.read_text(encoding="utf-8"))["Statement"]:
+            for resource in statement["Resource"]:
+                text = json.dumps(resource)
+                if resource == "*":
+                    assert statement["Action"] == ["ses:GetSendQuota"], (path.name, statement)
+                elif "*" in text:
+                    assert re.fullmatch(r'\{"Fn::Sub": "\$\{\w+Bucket\.Arn\}/\*"\}', text), (path.name, statement)
 
 
 # --- queues, topics, schedules, functions -------------------------------------------------------------------------
@@ -396,6 +439,67 @@ def test_the_site_is_served_by_cloudfront_through_origin_access_control(template
     assert (control["OriginAccessControlOriginType"], control["SigningBehavior"]) == ("s3", "always")
     outputs = template["Outputs"]
     assert {"EndpointURL", "SiteBucketName", "SiteDistributionId", "SiteUrl"} <= set(outputs), "make site reads them"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_evidence_bucket_takes_posts_from_the_site_and_forgets_uploads_never_attached(templates, stage):
+    """Real S3 enforces CORS (moto does not): without the rule, uploads from the page fail in production. The
+    uploads' prefix is where the code's presigned POSTs point; nothing else in the bucket expires early."""
+    template = templates[stage]
+    props = template["Resources"]["EvidenceBucket"]["Properties"]
+    [rule] = props["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["POST"]
+    assert rule["AllowedOrigins"] == {"Fn::If": ["HasSiteDomain", [{"Fn::Sub": "https://${SiteDomain}"}],
+                                                 ["https://*.cloudfront.net"]]}
+    assert "AllowedHeaders" not in rule or rule["AllowedHeaders"] != ["*"]
+    site_url = template["Globals"]["Function"]["Environment"]["Variables"]["CCHC_SITE_URL"]
+    assert site_url["Fn::If"][1] == {"Fn::Sub": "https://${SiteDomain}"}  # the same origin as the site's
+    assert site_url["Fn::If"][2]["Fn::Sub"].endswith("${SiteDistribution.DomainName}")  # *.cloudfront.net
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    uploads = rules["unattached-uploads"]
+    source = (ROOT / "chalicelib" / "services" / "assessment.py").read_text(encoding="utf-8")
+    upload_prefix = re.search(r'def _evidence_key\(.*?\n\s+return f"([a-z-]+/)', source, re.S)[1]
+    assert (uploads["Status"], uploads["Prefix"], uploads["ExpirationInDays"]) == ("Enabled", upload_prefix, 1)
+    assert uploads["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    for other in rules.values():  # every other rule keeps current objects (the rosters as sent, pinned files)
+        assert other is uploads or ("ExpirationInDays" not in other and "ExpirationDate" not in other)
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_site_is_served_with_its_security_headers_and_the_api_answers_uncacheable(templates, stage):
+    """CloudFront adds the CSP (connections only to the API and the evidence bucket, never framed), HSTS, nosniff
+    and no referrer; the local site server sends the same policy (dev/stack.py site_headers). API Gateway's own
+    answers carry the API's headers."""
+    import sys
+    sys.path.insert(0, str(ROOT))
+    from dev.stack import site_headers
+
+    template = templates[stage]
+    [distribution] = of_type(template, "AWS::CloudFront::Distribution").values()
+    behaviour = distribution["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
+    [(logical, policy)] = of_type(template, "AWS::CloudFront::ResponseHeadersPolicy").items()
+    assert behaviour["ResponseHeadersPolicyId"] == {"Ref": logical}
+    security = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert all(header["Override"] for header in security.values())
+    csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    directives = {d.split()[0]: d.split()[1:] for d in csp.split(";")}
+    assert directives["connect-src"] == ["https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+                                         "https://${EvidenceBucket.DomainName}",
+                                         "https://${EvidenceBucket.RegionalDomainName}"]
+    local = {d.split()[0]: d.split()[1:] for d in site_headers("http://a:1", "http://b:2")[
+        "Content-Security-Policy"].split(";")}
+    assert local.pop("connect-src") == ["http://a:1", "http://b:2"]
+    assert {k: v for k, v in directives.items() if k != "connect-src"} == local == {
+        "default-src": ["'self'"], "frame-ancestors": ["'none'"], "object-src": ["'none'"], "base-uri": ["'self'"],
+        "form-action": ["'self'"]}
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer" and "ContentTypeOptions" in security
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    responses = template["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert responses[kind]["ResponseParameters"]["Headers"] == {"Cache-Control": "'no-store'",
+                                                                    "X-Content-Type-Options": "'nosniff'"}
 
 
 # --- the package --------------------------------------------------------------------------------------------------

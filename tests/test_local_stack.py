@@ -392,11 +392,20 @@ def test_each_mail_sent_through_ses_becomes_exactly_one_eml_and_shows_on_the_out
     site_dir = tmp_path / "site"
     site_dir.mkdir()
     (site_dir / "index.html").write_text("<!doctype html><title>Cổng tỉnh</title>", encoding="utf-8")
-    site = stack.SiteServer(site_dir, outbox, "http://127.0.0.1:8000", port=stack.free_port()).start()
+    site = stack.SiteServer(site_dir, outbox, "http://127.0.0.1:8000", port=stack.free_port(),
+                            upload_url="http://127.0.0.1:5055").start()
     try:
         status, _, body = get(site.url + "/config.js")
         assert body == b'window.CCHC_CONFIG = {"apiUrl": "http://127.0.0.1:8000"};\n'
-        assert get(site.url + "/")[2].decode() == "<!doctype html><title>Cổng tỉnh</title>"
+        status, headers, body = get(site.url + "/")
+        assert body.decode() == "<!doctype html><title>Cổng tỉnh</title>"
+        # the site's pages under the deployed policy: only the API and the storage to connect to, never framed
+        assert headers["Content-Security-Policy"] == (
+            "default-src 'self'; connect-src http://127.0.0.1:8000 http://127.0.0.1:5055; frame-ancestors 'none'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'")
+        assert (headers["X-Content-Type-Options"], headers["Referrer-Policy"]) == ("nosniff", "no-referrer")
+        assert headers["Strict-Transport-Security"].startswith("max-age=")
+        assert "frame-ancestors" in get(site.url + "/config.js")[1]["Content-Security-Policy"]
         status, _, body = get(site.url + "/outbox/")
         page = body.decode()
         assert status == 200 and "Hộp thư đi" in page and "Người nhận" in page
@@ -405,6 +414,7 @@ def test_each_mail_sent_through_ses_becomes_exactly_one_eml_and_shows_on_the_out
         assert status == 200 and "<iframe" in body.decode() and "nguyenvana@hanoi.gov.vn" in body.decode()
         status, headers, body = get(f"{site.url}/outbox/{written[0].name}/html")
         assert "sandbox" in headers["Content-Security-Policy"]
+        assert "frame-ancestors" not in headers["Content-Security-Policy"]  # the outbox page frames it
         assert 'href="http://127.0.0.1:8080/survey.html?t=abc123"' in body.decode()
         assert get(site.url + "/outbox/..%2F..%2Fetc%2Fpasswd")[0] == 404
     finally:

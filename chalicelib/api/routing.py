@@ -138,11 +138,21 @@ _CHALICE_MESSAGES = {
 }
 
 
+# On every answer of the API, errors included: nothing it says is for a shared cache (sessions, answers, personal
+# data), and no browser guesses a type other than the one declared.
+API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
 def chalice_errors_in_our_shape(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """HTTP middleware: the answers chalice gives by itself, before or after a view (a Content-Type the route does not
     take, a binary file asked for without a matching Accept header, an unknown method, a crash outside a view), get
-    the API's JSON error shape and a Vietnamese message like every other error (DESIGN.md §6)."""
-    response = get_response(event)
+    the API's JSON error shape and a Vietnamese message like every other error; every answer gets API_HEADERS."""
+    response = _in_our_shape(event, get_response(event))
+    response.headers = {**(response.headers or {}), **API_HEADERS}
+    return response
+
+
+def _in_our_shape(event: Request, response: Response) -> Response:
     body = response.body
     if not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
         return response

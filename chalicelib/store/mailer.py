@@ -56,21 +56,53 @@ def send_raw(sender: str, to: str, raw: bytes) -> str:
         raise
 
 
+class InsecureServerError(Exception):
+    """The SMTP server cannot be reached over verified TLS: nothing was sent (a configuration problem, not the
+    message's: the message stays queued and is tried again)."""
+
+
+def smtp_tls_context(ca_bundle: str = ""):
+    """TLS 1.2 or later, the server's certificate verified against the system's CAs or `ca_bundle`, and its name
+    checked against the configured host."""
+    import ssl
+
+    context = ssl.create_default_context(cafile=ca_bundle or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
 def _send_smtp(sender: str, to: str, raw: bytes) -> str:
+    """Through the configured SMTP server, always over verified TLS: STARTTLS is required (a server that does not
+    offer it gets nothing, credentials least of all), or TLS from the first byte with CCHC_SMTP_SECURITY=tls."""
     import email
     import smtplib
+    import ssl
 
     cfg = settings()
+    if cfg.smtp_security not in ("starttls", "tls"):
+        raise InsecureServerError(f"CCHC_SMTP_SECURITY must be starttls or tls, not {cfg.smtp_security!r}")
     message_id = email.message_from_bytes(raw)["Message-ID"] or ""
+    context = smtp_tls_context(cfg.smtp_ca_bundle)
     try:
-        with smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=30) as smtp:
+        smtp: smtplib.SMTP
+        if cfg.smtp_security == "tls":
+            smtp = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=30, context=context)
+        else:
+            smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=30)
+        with smtp:
             smtp.ehlo()
-            if smtp.has_extn("starttls"):
-                smtp.starttls()
+            if cfg.smtp_security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise InsecureServerError(f"{cfg.smtp_host}:{cfg.smtp_port} does not offer STARTTLS")
+                smtp.starttls(context=context)
                 smtp.ehlo()
             if cfg.smtp_user:
                 smtp.login(cfg.smtp_user, cfg.smtp_password)
             smtp.sendmail(sender, [to], raw)
+    except ssl.SSLError as exc:  # includes a certificate or name that does not verify
+        raise InsecureServerError(f"TLS with {cfg.smtp_host}:{cfg.smtp_port} failed: {exc}") from exc
     except smtplib.SMTPRecipientsRefused as exc:
         raise RejectedError(str(exc)) from exc
     except smtplib.SMTPResponseException as exc:

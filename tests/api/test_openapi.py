@@ -72,3 +72,25 @@ def test_a_schema_helper_cannot_swallow_a_property_named_required():
     assert schema["properties"]["required"] == BOOL
     assert schema["required"] == ["text", "required"]
     assert obj(["text"], text=STR, required=BOOL)["required"] == ["text"]
+
+
+def test_every_answer_of_the_api_is_uncacheable_and_typed_errors_included(api, tokens):
+    """Success, domain errors, chalice's own refusals (415, 405) and binary downloads all carry Cache-Control: no-store
+    and X-Content-Type-Options: nosniff. (An unknown path is answered by API Gateway itself, not by the function:
+    its gateway responses get the same headers from the template, see tests/test_infra.py.)"""
+    answers = {
+        "ok": api.call("GET", "/health"),
+        "unauthenticated": api.call("GET", "/campaigns"),
+        "forbidden": api.call("GET", "/audit", token=tokens["01"]),
+        "wrong content type": api.call("POST", "/auth/login", raw=b"x", headers={"content-type": "text/plain"}),
+        "method": api.call("DELETE", "/health"),
+        "binary": api.call("GET", "/campaigns/2021/roster-template.xlsx", token=tokens["01"],
+                           headers={"accept": "*/*"}),
+        "login refused": api.call("POST", "/auth/login", {"username": "tinh01", "password": "sai-mat-khau-1"}),
+    }
+    statuses = {name: r.status_code for name, r in answers.items()}
+    assert statuses == {"ok": 200, "unauthenticated": 401, "forbidden": 403, "wrong content type": 415,
+                        "method": 405, "binary": 200, "login refused": 401}, statuses
+    for name, r in answers.items():
+        assert r.headers.get("cache-control") == "no-store", name
+        assert r.headers.get("x-content-type-options") == "nosniff", name

@@ -11,15 +11,14 @@ import json
 import os
 import re
 import signal
-import socketserver
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from localstack import ROOT, Stack
+from smtpserver import SmtpServer, certificate
 
 from dev.stack import wait_for_http
 
@@ -206,58 +205,14 @@ def worker_process(stack: Stack, log: Path) -> Killable:
 
 # ---- an SMTP server that keeps every message (the government mail server of CCHC_MAIL_MODE=smtp) ----------------
 
-class SmtpSink:
-    """A minimal SMTP server on 127.0.0.1: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT. Keeps the messages."""
+class SmtpSink(SmtpServer):
+    """tests/smtpserver.py's server with a certificate of its own: the app reaches it over STARTTLS, verified
+    against `ca_bundle` (CCHC_SMTP_CA_BUNDLE). Keeps the messages."""
 
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-        self._lock = threading.Lock()
-        sink = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                try:
-                    self.converse()
-                except OSError:  # the sender died mid-conversation (a test killed it): nothing is kept
-                    pass
-
-            def converse(self) -> None:
-                self.wfile.write(b"220 sink ESMTP\r\n")
-                while True:
-                    line = self.rfile.readline()
-                    if not line:
-                        return
-                    verb = line[:4].upper()
-                    if verb in (b"EHLO", b"HELO"):
-                        self.wfile.write(b"250 sink\r\n")
-                    elif verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP"):
-                        self.wfile.write(b"250 OK\r\n")
-                    elif verb == b"DATA":
-                        self.wfile.write(b"354 go ahead\r\n")
-                        chunks = []
-                        while True:
-                            data = self.rfile.readline()
-                            if not data:
-                                return  # cut before the final dot: an incomplete message is not delivered
-                            if data in (b".\r\n", b".\n"):
-                                break
-                            chunks.append(data[1:] if data.startswith(b"..") else data)
-                        with sink._lock:
-                            sink.messages.append(b"".join(chunks))
-                        self.wfile.write(b"250 queued\r\n")
-                    elif verb == b"QUIT":
-                        self.wfile.write(b"221 bye\r\n")
-                        return
-                    else:
-                        self.wfile.write(b"502 not implemented\r\n")
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, name="smtp-sink", daemon=True).start()
+    def __init__(self, directory: Path) -> None:
+        cert = certificate(directory)
+        self.ca_bundle = str(cert[0])
+        super().__init__(cert)
 
     def mails(self) -> list[tuple[str, str]]:
         """(recipient, survey token) of every message received so far."""
@@ -270,10 +225,6 @@ class SmtpSink:
             found = TOKEN_IN_MAIL.search(text)
             out.append((str(message["To"]), found.group(1) if found else ""))
         return out
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):

@@ -315,8 +315,8 @@ def moto_client(stack, service: str):
 
 
 @pytest.fixture(scope="module")
-def sink():
-    server = SmtpSink()
+def sink(tmp_path_factory):
+    server = SmtpSink(tmp_path_factory.mktemp("smtp-tls"))
     yield server
     server.stop()
 
@@ -328,7 +328,8 @@ def killable(tmp_path_factory, sink):
     the queues, and an API server and a worker started here, to be killed."""
     tmp = tmp_path_factory.mktemp("fault-stack")
     with running_stack(tmp, RUNNING, CCHC_MAIL_MODE="smtp", CCHC_SMTP_HOST="127.0.0.1",
-                       CCHC_SMTP_PORT=str(sink.port), CCHC_MAIL_MAX_RATE="200") as stack:
+                       CCHC_SMTP_PORT=str(sink.port), CCHC_SMTP_CA_BUNDLE=sink.ca_bundle,
+                       CCHC_MAIL_MAX_RATE="200") as stack:
         sqs = moto_client(stack, "sqs")
         for name in ("jobs", "mail"):
             sqs.set_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=f"{RUNNING}{name}")["QueueUrl"],

@@ -86,3 +86,24 @@ def test_the_cli_imports_a_framework_and_exports_the_results(aws, tmp_path, caps
     book = load_workbook(out)
     assert book.sheetnames[0] == "Tổng hợp" and len(book.sheetnames) == 9
     assert book["Tổng hợp"].max_row == 4 + 63
+
+
+def test_the_credentials_workbook_and_file_are_readable_by_their_owner_only(aws, tmp_path):
+    """Written 0600 even under a permissive umask, and an existing world-readable file is replaced, not reused."""
+    import os
+    import stat
+
+    workbook, creds = tmp_path / "tai-khoan.xlsx", tmp_path / "credentials.json"
+    workbook.write_bytes(b"old")
+    os.chmod(workbook, 0o644)
+    old_umask = os.umask(0)
+    try:
+        cli.main(["accounts", "--campaign", "2021", "--workbook", str(workbook), "--credentials", str(creds)])
+        cli.main(["seed", "--credentials", str(tmp_path / "seed.json"), "--workbook", str(tmp_path / "seed.xlsx")])
+    finally:
+        os.umask(old_umask)
+    for path in (workbook, creds, tmp_path / "seed.json", tmp_path / "seed.xlsx"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert load_workbook(workbook).active.max_row == 65
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["credentials.json", "seed.json", "seed.xlsx",
+                                                         "tai-khoan.xlsx"], "no temporary file left behind"
