@@ -1,10 +1,20 @@
 // The ministry's view of one unit in a campaign: focal person, roster status and counts, the read-only roster
 // table, reopening a sent roster (with a reason), the unit's survey progress (totals, chart, the respondents' link
 // statuses), the unit's notifications.
-import * as api from './api.js';
-import * as ui from './ui.js';
+import * as api from '../lib/api.js';
+import { currentState, learnServerClock } from '../lib/clock.js';
+import { clear, el, setTitle } from '../lib/dom.js';
+import { formatDateTime } from '../lib/format.js';
+import { mountAccount } from '../components/account.js';
+import { extendedBadge, rosterBadge, stateBadge } from '../components/badges.js';
+import { busy, clearFieldErrors, errorText, reportError, setFieldError, show } from '../components/messages.js';
+import { renderNotifications } from '../components/notifications.js';
+import { groupCounts } from '../components/paged-table.js';
+import { countdown } from '../components/phase.js';
+import { groupChart, progressSummary } from '../components/progress-charts.js';
+import { progressBrowser } from '../components/progress-table.js';
+import { rosterBrowser } from '../components/roster-table.js';
 
-const { el } = ui;
 const PHASE = 'roster';
 const current = api.requireSession('ministry');
 
@@ -35,9 +45,9 @@ let browser = null;
 
 function renderProgress(data) {
   progressTotals.removeAttribute('aria-busy');
-  ui.clear(progressTotals).append(ui.progressSummary(data.totals));
+  clear(progressTotals).append(progressSummary(data.totals));
   if (data.annulled) progressTotals.append(el('p', { class: 'notice' }, 'Kết quả khảo sát của đơn vị đã bị hủy.'));
-  ui.clear(progressChart).append(ui.groupChart(data.by_group));
+  clear(progressChart).append(groupChart(data.by_group));
 }
 
 function renderFocal(focal) {
@@ -53,69 +63,69 @@ function renderFocal(focal) {
 }
 
 function renderPhase(phase) {
-  ui.clear(deadlineNode);
+  clear(deadlineNode);
   if (!phase) {
     deadlineNode.textContent = '—';
     return;
   }
-  const state = ui.currentState(phase);
-  deadlineNode.append(el('span', {}, phase.deadline_label), ' ', ui.stateBadge(state),
-    ...(phase.extended ? [' ', ui.extendedBadge()] : []));
-  if (state === 'open') deadlineNode.append(' ', ui.countdown(phase.closes_at, () => renderPhase(phase)));
+  const state = currentState(phase);
+  deadlineNode.append(el('span', {}, phase.deadline_label), ' ', stateBadge(state),
+    ...(phase.extended ? [' ', extendedBadge()] : []));
+  if (state === 'open') deadlineNode.append(' ', countdown(phase.closes_at, () => renderPhase(phase)));
 }
 
 function renderStatus(page) {
-  ui.clear(statusNode).append(ui.rosterBadge(page.status));
+  clear(statusNode).append(rosterBadge(page.status));
   if (page.status === 'submitted') {
-    const when = page.submitted_at_label || ui.formatDateTime(page.submitted_at);
+    const when = page.submitted_at_label || formatDateTime(page.submitted_at);
     if (when) statusNode.append(' ', el('span', {}, `lúc ${when}`));
     if (page.submitted_by) statusNode.append(' ', el('span', { class: 'muted' }, `(tài khoản ${page.submitted_by})`));
   } else if (page.updated_at_label) {
     statusNode.append(' ', el('span', { class: 'muted' }, `(cập nhật lần cuối lúc ${page.updated_at_label})`));
   }
   totalNode.textContent = `${page.total} người`;
-  ui.clear(countsNode).append(ui.groupCounts(page.counts));
+  clear(countsNode).append(groupCounts(page.counts));
   reopenForm.hidden = page.status !== 'submitted';
 }
 
 async function loadNotifications() {
   try {
     const notes = await api.notifications(cid, code);
-    ui.renderNotifications(notificationList, notes.items || []);
+    renderNotifications(notificationList, notes.items || []);
   } catch (error) {
-    ui.clear(notificationList).append(el('li', { class: 'empty' }, ui.errorText(error)));
+    clear(notificationList).append(el('li', { class: 'empty' }, errorText(error)));
     notificationList.removeAttribute('aria-busy');
   }
 }
 
 reopenForm.addEventListener('submit', async (event) => {
   event.preventDefault();
-  ui.clearFieldErrors(reopenForm);
-  ui.show(reopenBox, 'info', '');
+  clearFieldErrors(reopenForm);
+  show(reopenBox, 'info', '');
   const text = reason.value.trim();
   if (!text) {
-    ui.setFieldError(reason, 'Vui lòng nêu lý do mở lại danh sách.');
-    ui.show(reopenBox, 'error', 'Chưa mở lại được. Vui lòng nêu lý do.');
+    setFieldError(reason, 'Vui lòng nêu lý do mở lại danh sách.');
+    show(reopenBox, 'error', 'Chưa mở lại được. Vui lòng nêu lý do.');
     reason.focus();
     return;
   }
   try {
-    const result = await ui.busy(reopenButton, 'Đang mở lại…', () => api.reopenRoster(cid, code, text));
+    const result = await busy(reopenButton, 'Đang mở lại…', () => api.reopenRoster(cid, code, text));
     reason.value = '';
     renderStatus({ ...(browser.last() || {}), ...result });
-    ui.show(reopenBox, 'success', 'Đã mở lại danh sách; đơn vị đã được thông báo kèm lý do.');
+    show(reopenBox, 'success', 'Đã mở lại danh sách; đơn vị đã được thông báo kèm lý do.');
     await Promise.all([browser.reload(), loadNotifications()]);
   } catch (error) {
     if (error.status === 401) return;
-    ui.reportError(reopenBox, error, { reason });
+    reportError(reopenBox, error, { reason });
     if (error.status === 409) await browser.reload();
   }
 });
 
 async function start() {
-  ui.mountAccount(current);
+  mountAccount(current);
   if (!cid || !code) {
-    ui.show(pageBox, 'error', 'Thiếu đợt đánh giá hoặc mã đơn vị trong địa chỉ trang.');
+    show(pageBox, 'error', 'Thiếu đợt đánh giá hoặc mã đơn vị trong địa chỉ trang.');
     return;
   }
   document.getElementById('back-link').href = `/bo/?dot=${encodeURIComponent(cid)}`;
@@ -125,36 +135,36 @@ async function start() {
     const campaign = await api.campaign(cid);
     const unit = (campaign.units || []).find((u) => u.code === code);
     if (!unit) {
-      ui.show(pageBox, 'error', `Không tìm thấy đơn vị mã “${code}” trong đợt đánh giá này.`);
+      show(pageBox, 'error', `Không tìm thấy đơn vị mã “${code}” trong đợt đánh giá này.`);
       return;
     }
     title.textContent = unit.full_name || unit.name;
-    ui.setTitle(unit.full_name || unit.name);
+    setTitle(unit.full_name || unit.name);
     context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
       'Mã đơn vị: ', el('strong', {}, unit.code));
-    ui.learnServerClock(campaign.phases);
+    learnServerClock(campaign.phases);
     // The unit's own deadline: its extension when it has one.
     const extended = (unit.extensions || []).find((p) => p.code === PHASE);
     renderPhase(extended || campaign.phases.find((p) => p.code === PHASE) || null);
-    browser = ui.rosterBrowser({
+    browser = rosterBrowser({
       cid, unit: code, groups: campaign.groups || [], onLoaded: renderStatus,
       onError: (error) => {
-        if (error.status !== 401) ui.show(listBox, 'error', ui.errorText(error));
+        if (error.status !== 401) show(listBox, 'error', errorText(error));
       },
     });
-    const people = ui.progressBrowser({
+    const people = progressBrowser({
       cid, unit: code, groups: campaign.groups || [], onLoaded: renderProgress,
       onError: (error) => {
         progressTotals.removeAttribute('aria-busy');
-        if (error.status !== 401) ui.show(peopleBox, 'error', ui.errorText(error));
+        if (error.status !== 401) show(peopleBox, 'error', errorText(error));
       },
     });
     const [focal] = await Promise.allSettled([api.focalPerson(cid, code), browser.load(), people.load(),
       loadNotifications()]);
     if (focal.status === 'fulfilled') renderFocal(focal.value);
-    else focalSummary.textContent = ui.errorText(focal.reason);
+    else focalSummary.textContent = errorText(focal.reason);
   } catch (error) {
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+    if (error.status !== 401) show(pageBox, 'error', errorText(error));
   }
 }
 

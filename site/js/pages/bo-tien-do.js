@@ -1,10 +1,16 @@
 // The ministry's national survey progress: national totals, the ranking of response rates as a chart, every unit's
 // progress in a table sorted by the API (by clicking a column header), each unit linked to its page, and the
 // workbook export. Refreshed every 30 s while the page is visible.
-import * as api from './api.js';
-import * as ui from './ui.js';
+import * as api from '../lib/api.js';
+import { chooseCampaign, rememberCampaign } from '../lib/campaign.js';
+import { clear, downloadFrom, el, setTitle } from '../lib/dom.js';
+import { formatDateTime, formatNumber, formatPercent } from '../lib/format.js';
+import { mountAccount } from '../components/account.js';
+import { fillCampaignSelect } from '../components/campaign-select.js';
+import { barChart } from '../components/chart.js';
+import { busy, errorText, show } from '../components/messages.js';
+import { progressSummary } from '../components/progress-charts.js';
 
-const { el } = ui;
 const REFRESH_MS = 30000;
 const RANKED = 15; // units shown in the ranking chart
 const SORTS = {
@@ -36,11 +42,11 @@ let lastRefresh = 0;
 
 function renderTotals(data) {
   const units = (data.units || []).length;
-  ui.clear(totalsNode).append(ui.progressSummary(data.totals),
+  clear(totalsNode).append(progressSummary(data.totals),
     el('p', { class: 'updated' }, el('strong', {}, `${data.rosters_submitted}/${units} đơn vị`),
       ' đã gửi danh sách đối tượng điều tra XHH.'));
   totalsNode.removeAttribute('aria-busy');
-  updated.textContent = `Cập nhật lúc ${ui.formatDateTime(new Date())}. `
+  updated.textContent = `Cập nhật lúc ${formatDateTime(new Date())}. `
     + 'Số liệu tự động cập nhật mỗi 30 giây khi trang đang mở.';
 }
 
@@ -55,14 +61,14 @@ function renderRanking(units) {
     hint = `Tỷ lệ trả lời của ${counted.length} đơn vị đã được phát hành phiếu, từ cao xuống thấp.`;
   }
   rankingHint.textContent = hint;
-  ui.clear(rankingNode).append(ui.barChart({
+  clear(rankingNode).append(barChart({
     label: `Biểu đồ xếp hạng tỷ lệ trả lời của ${top.length} đơn vị cao nhất`,
     caption: 'Xếp hạng tỷ lệ trả lời',
     rows: top.map((u, i) => ({ label: `${i + 1}. ${u.name}`, value: u.rate, u,
-      text: `${ui.formatPercent(u.rate)} (${ui.formatNumber(u.submitted)}/${ui.formatNumber(u.total)})` })),
+      text: `${formatPercent(u.rate)} (${formatNumber(u.submitted)}/${formatNumber(u.total)})` })),
     head: ['Hạng và đơn vị', 'Số phiếu', 'Đã trả lời', 'Tỷ lệ trả lời'],
-    cells: ({ u, label }) => [label, ui.formatNumber(u.total), ui.formatNumber(u.submitted),
-      ui.formatPercent(u.rate)],
+    cells: ({ u, label }) => [label, formatNumber(u.total), formatNumber(u.submitted),
+      formatPercent(u.rate)],
     empty: 'Chưa có đơn vị nào được phát hành phiếu khảo sát.',
   }));
 }
@@ -75,12 +81,12 @@ function rosterCell(unit) {
 }
 
 function num(value) {
-  return el('td', { class: 'num' }, ui.formatNumber(value));
+  return el('td', { class: 'num' }, formatNumber(value));
 }
 
 function renderTable(data) {
   const units = data.units || [];
-  ui.clear(body);
+  clear(body);
   if (!units.length) {
     body.append(el('tr', {}, el('td', { colspan: 10, class: 'empty' }, 'Đợt đánh giá chưa có đơn vị nào.')));
   }
@@ -92,7 +98,7 @@ function renderTable(data) {
       rosterCell(u),
       num(u.total), num(u.mailed), num(u.opened), num(u.submitted), num(u.bounced),
       num((u.issued || 0) + (u.failed || 0)),
-      el('td', { class: 'num' }, el('strong', {}, ui.formatPercent(u.rate))));
+      el('td', { class: 'num' }, el('strong', {}, formatPercent(u.rate))));
   }));
   table.removeAttribute('aria-busy');
 }
@@ -115,7 +121,7 @@ async function load({ announce = false } = {}) {
     const data = await api.nationalProgress(cid, sort);
     if (mine !== seq) return;
     lastRefresh = Date.now();
-    ui.setTitle(`Tiến độ khảo sát toàn quốc — ${data.name}`);
+    setTitle(`Tiến độ khảo sát toàn quốc — ${data.name}`);
     renderTotals(data);
     renderRanking([...(data.units || [])]);
     renderTable(data);
@@ -126,7 +132,7 @@ async function load({ announce = false } = {}) {
   } catch (error) {
     if (mine !== seq) return;
     table.removeAttribute('aria-busy');
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+    if (error.status !== 401) show(pageBox, 'error', errorText(error));
   }
 }
 
@@ -143,31 +149,31 @@ for (const th of table.querySelectorAll('th[data-sort]')) {
 
 exportButton.addEventListener('click', async () => {
   if (!cid) return;
-  ui.show(exportBox, 'info', '');
+  show(exportBox, 'info', '');
   try {
-    const file = await ui.busy(exportButton, 'Đang tạo tệp…', () => api.nationalProgressExport(cid));
-    ui.downloadFrom(file.url, file.filename);
-    ui.show(exportBox, 'success', `Đã tạo tệp ${file.filename}; trình duyệt đang tải xuống.`);
+    const file = await busy(exportButton, 'Đang tạo tệp…', () => api.nationalProgressExport(cid));
+    downloadFrom(file.url, file.filename);
+    show(exportBox, 'success', `Đã tạo tệp ${file.filename}; trình duyệt đang tải xuống.`);
   } catch (error) {
-    if (error.status !== 401) ui.show(exportBox, 'error', ui.errorText(error));
+    if (error.status !== 401) show(exportBox, 'error', errorText(error));
   }
 });
 
 async function start() {
-  ui.mountAccount(current);
+  mountAccount(current);
   markSort();
   try {
     const list = await api.campaigns();
     const items = list.items || [];
     if (!items.length) {
-      ui.show(pageBox, 'info', 'Chưa có đợt đánh giá nào.');
+      show(pageBox, 'info', 'Chưa có đợt đánh giá nào.');
       return;
     }
-    const chosen = ui.chooseCampaign(items);
+    const chosen = chooseCampaign(items);
     cid = chosen.id;
-    ui.rememberCampaign(cid);
+    rememberCampaign(cid);
     document.getElementById('back-link').href = `/bo/?dot=${encodeURIComponent(cid)}`;
-    ui.fillCampaignSelect(select, items, cid, (value) => {
+    fillCampaignSelect(select, items, cid, (value) => {
       cid = value;
       document.getElementById('back-link').href = `/bo/?dot=${encodeURIComponent(cid)}`;
       load();
@@ -180,7 +186,7 @@ async function start() {
       if (document.visibilityState === 'visible' && Date.now() - lastRefresh >= REFRESH_MS) load();
     });
   } catch (error) {
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+    if (error.status !== 401) show(pageBox, 'error', errorText(error));
   }
 }
 

@@ -1,8 +1,14 @@
 // The province's IT focal person: load, edit, save; locked outside the focal_person phase.
-import * as api from './api.js';
-import * as ui from './ui.js';
+import * as api from '../lib/api.js';
+import { chooseCampaign, rememberCampaign } from '../lib/campaign.js';
+import { currentState, learnServerClock, serverNow } from '../lib/clock.js';
+import { clear, el } from '../lib/dom.js';
+import { formatDateTime } from '../lib/format.js';
+import { mountAccount } from '../components/account.js';
+import { extendedBadge, stateBadge } from '../components/badges.js';
+import { busy, clearFieldErrors, errorText, reportError, show } from '../components/messages.js';
+import { countdown } from '../components/phase.js';
 
-const { el } = ui;
 const PHASE = 'focal_person';
 const current = api.requireSession('province');
 
@@ -22,7 +28,7 @@ let cid = null;
 
 function lockedText(phase) {
   if (!phase) return 'Đợt đánh giá này không có giai đoạn cử cán bộ đầu mối.';
-  if (ui.currentState(phase) === 'upcoming') {
+  if (currentState(phase) === 'upcoming') {
     return `Giai đoạn “${phase.name}” chưa mở (mở từ ngày ${phase.opens_label}). Chưa thể cập nhật thông tin.`;
   }
   return `Đã hết thời hạn “${phase.name}” (${phase.deadline_label}). `
@@ -32,18 +38,18 @@ function lockedText(phase) {
 function lock(message) {
   fieldset.disabled = true;
   form.classList.add('locked');
-  ui.show(box, 'error', message);
+  show(box, 'error', message);
 }
 
 function renderPhase(phase) {
-  ui.clear(phaseInfo);
+  clear(phaseInfo);
   if (!phase) return;
-  const state = ui.currentState(phase);
-  phaseInfo.append(ui.stateBadge(state));
-  if (phase.extended) phaseInfo.append(ui.extendedBadge());
+  const state = currentState(phase);
+  phaseInfo.append(stateBadge(state));
+  if (phase.extended) phaseInfo.append(extendedBadge());
   phaseInfo.append(el('span', {}, `Thời hạn: ${phase.deadline_label}`));
   if (state === 'open') {
-    phaseInfo.append(el('span', {}, '· ', ui.countdown(phase.closes_at, () => {
+    phaseInfo.append(el('span', {}, '· ', countdown(phase.closes_at, () => {
       renderPhase(phase);
       lock(lockedText(phase));
     })));
@@ -58,48 +64,48 @@ function fill(focal) {
 }
 
 async function start() {
-  ui.mountAccount(current);
+  mountAccount(current);
   try {
     const list = await api.campaigns();
     const items = list.items || [];
-    const campaign = ui.chooseCampaign(items);
+    const campaign = chooseCampaign(items);
     if (!campaign) {
       lock('Đơn vị chưa tham gia đợt đánh giá nào.');
       return;
     }
     cid = campaign.id;
-    ui.rememberCampaign(cid);
+    rememberCampaign(cid);
     document.getElementById('back-link').href = `/tinh/?dot=${encodeURIComponent(cid)}`;
     context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
       'Đơn vị: ', el('strong', {}, current.displayName || current.unit || ''));
-    ui.learnServerClock(campaign.phases);
+    learnServerClock(campaign.phases);
     const phase = campaign.phases.find((p) => p.code === PHASE);
     renderPhase(phase);
     fill(await api.focalPerson(cid, current.unit));
-    if (!phase || ui.currentState(phase) !== 'open') lock(lockedText(phase));
+    if (!phase || currentState(phase) !== 'open') lock(lockedText(phase));
     else fieldset.disabled = false;
   } catch (error) {
-    if (error.status !== 401) ui.show(box, 'error', ui.errorText(error));
+    if (error.status !== 401) show(box, 'error', errorText(error));
   }
 }
 
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (!cid || fieldset.disabled) return;
-  ui.clearFieldErrors(form);
-  ui.show(box, 'info', '');
+  clearFieldErrors(form);
+  show(box, 'info', '');
   try {
-    const saved = await ui.busy(button, 'Đang lưu…', () => api.saveFocalPerson(cid, current.unit, {
+    const saved = await busy(button, 'Đang lưu…', () => api.saveFocalPerson(cid, current.unit, {
       full_name: fields.full_name.value, position: fields.position.value, mobile: fields.mobile.value,
     }));
     fill(saved);
-    ui.show(box, 'success', `Đã lưu lúc ${saved.updated_at_label || ui.formatDateTime(ui.serverNow())}.`);
+    show(box, 'success', `Đã lưu lúc ${saved.updated_at_label || formatDateTime(serverNow())}.`);
   } catch (error) {
     if (error.status === 423) {
-      lock(ui.errorText(error));
+      lock(errorText(error));
       return;
     }
-    ui.reportError(box, error, fields);
+    reportError(box, error, fields);
   }
 });
 
