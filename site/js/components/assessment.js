@@ -36,7 +36,7 @@ function fact(label, value) {
 }
 
 /** The unit's approval (leader, decision, signed report) as a list of facts. */
-export function approvalFacts(a) {
+export function approvalList(a) {
   return el('dl', { class: 'facts approval-facts' },
     fact('Lãnh đạo phê duyệt', a.leader_name),
     fact('Chức vụ', a.leader_position),

@@ -1,5 +1,6 @@
 // Which campaign a page shows: ?dot= in the address, else the first with an open phase, else the first.
 
+import * as api from './api.js';
 import { setParam } from './dom.js';
 
 export function campaignParam() {
@@ -22,4 +23,17 @@ export function campaignHref(path, cid, extra = {}) {
   const query = Object.entries({ dot: cid, ...extra })
     .map(([key, value]) => `${key}=${encodeURIComponent(value)}`).join('&');
   return `${path}?${query}`;
+}
+
+/**
+ * The campaign a unit's page works on (?dot=, else one with an open phase), kept in the address, with the page's
+ * #back-link to the province's home; null when the unit takes part in none.
+ */
+export async function unitCampaign() {
+  const list = await api.campaigns();
+  const chosen = chooseCampaign(list.items || []);
+  if (!chosen) return null;
+  rememberCampaign(chosen.id);
+  document.getElementById('back-link').href = campaignHref('/tinh/', chosen.id);
+  return chosen;
 }

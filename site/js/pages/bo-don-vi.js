@@ -2,16 +2,20 @@
 // table, reopening a sent roster (with a reason), the unit's survey progress (totals, chart, the respondents' link
 // statuses), the unit's notifications.
 import * as api from '../lib/api.js';
-import { currentState, learnServerClock } from '../lib/clock.js';
+import { campaignHref } from '../lib/campaign.js';
+import { learnServerClock } from '../lib/clock.js';
 import { clear, el, setTitle } from '../lib/dom.js';
 import { formatDateTime } from '../lib/format.js';
 import { mountAccount } from '../components/account.js';
-import { extendedBadge, rosterBadge, stateBadge } from '../components/badges.js';
-import { busy, clearFieldErrors, errorText, reportError, setFieldError, show } from '../components/messages.js';
-import { renderNotifications } from '../components/notifications.js';
+import { rosterBadge } from '../components/badges.js';
+import {
+  busy, clearFieldErrors, errorText, reportError, setFieldError, show, showError,
+} from '../components/messages.js';
+import { loadNotifications } from '../components/notifications.js';
+import { showContext } from '../components/page.js';
 import { groupCounts } from '../components/paged-table.js';
-import { countdown } from '../components/phase.js';
-import { groupChart, progressSummary } from '../components/progress-charts.js';
+import { renderDeadline } from '../components/phase.js';
+import { renderUnitProgress } from '../components/progress-charts.js';
 import { progressBrowser } from '../components/progress-table.js';
 import { rosterBrowser } from '../components/roster-table.js';
 
@@ -44,10 +48,7 @@ const peopleBox = document.getElementById('people-message');
 let browser = null;
 
 function renderProgress(data) {
-  progressTotals.removeAttribute('aria-busy');
-  clear(progressTotals).append(progressSummary(data.totals));
-  if (data.annulled) progressTotals.append(el('p', { class: 'notice' }, 'Kết quả khảo sát của đơn vị đã bị hủy.'));
-  clear(progressChart).append(groupChart(data.by_group));
+  renderUnitProgress(progressTotals, progressChart, data);
 }
 
 function renderFocal(focal) {
@@ -60,18 +61,6 @@ function renderFocal(focal) {
   } else {
     focalSummary.textContent = 'Đơn vị chưa cử cán bộ đầu mối công nghệ thông tin.';
   }
-}
-
-function renderPhase(phase) {
-  clear(deadlineNode);
-  if (!phase) {
-    deadlineNode.textContent = '—';
-    return;
-  }
-  const state = currentState(phase);
-  deadlineNode.append(el('span', {}, phase.deadline_label), ' ', stateBadge(state),
-    ...(phase.extended ? [' ', extendedBadge()] : []));
-  if (state === 'open') deadlineNode.append(' ', countdown(phase.closes_at, () => renderPhase(phase)));
 }
 
 function renderStatus(page) {
@@ -88,14 +77,8 @@ function renderStatus(page) {
   reopenForm.hidden = page.status !== 'submitted';
 }
 
-async function loadNotifications() {
-  try {
-    const notes = await api.notifications(cid, code);
-    renderNotifications(notificationList, notes.items || []);
-  } catch (error) {
-    clear(notificationList).append(el('li', { class: 'empty' }, errorText(error)));
-    notificationList.removeAttribute('aria-busy');
-  }
+function loadNotes() {
+  return loadNotifications(notificationList, cid, code);
 }
 
 reopenForm.addEventListener('submit', async (event) => {
@@ -114,7 +97,7 @@ reopenForm.addEventListener('submit', async (event) => {
     reason.value = '';
     renderStatus({ ...(browser.last() || {}), ...result });
     show(reopenBox, 'success', 'Đã mở lại danh sách; đơn vị đã được thông báo kèm lý do.');
-    await Promise.all([browser.reload(), loadNotifications()]);
+    await Promise.all([browser.reload(), loadNotes()]);
   } catch (error) {
     if (error.status === 401) return;
     reportError(reopenBox, error, { reason });
@@ -128,9 +111,8 @@ async function start() {
     show(pageBox, 'error', 'Thiếu đợt đánh giá hoặc mã đơn vị trong địa chỉ trang.');
     return;
   }
-  document.getElementById('back-link').href = `/bo/?dot=${encodeURIComponent(cid)}`;
-  document.getElementById('appraisal-link').href = `/bo/tham-dinh.html?dot=${encodeURIComponent(cid)}`
-    + `&unit=${encodeURIComponent(code)}`;
+  document.getElementById('back-link').href = campaignHref('/bo/', cid);
+  document.getElementById('appraisal-link').href = campaignHref('/bo/tham-dinh.html', cid, { unit: code });
   try {
     const campaign = await api.campaign(cid);
     const unit = (campaign.units || []).find((u) => u.code === code);
@@ -140,31 +122,30 @@ async function start() {
     }
     title.textContent = unit.full_name || unit.name;
     setTitle(unit.full_name || unit.name);
-    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
-      'Mã đơn vị: ', el('strong', {}, unit.code));
+    showContext(context, campaign.name, unit.code, { label: 'Mã đơn vị' });
     learnServerClock(campaign.phases);
     // The unit's own deadline: its extension when it has one.
     const extended = (unit.extensions || []).find((p) => p.code === PHASE);
-    renderPhase(extended || campaign.phases.find((p) => p.code === PHASE) || null);
+    renderDeadline(deadlineNode, extended || campaign.phases.find((p) => p.code === PHASE) || null);
     browser = rosterBrowser({
       cid, unit: code, groups: campaign.groups || [], onLoaded: renderStatus,
       onError: (error) => {
-        if (error.status !== 401) show(listBox, 'error', errorText(error));
+        showError(listBox, error);
       },
     });
     const people = progressBrowser({
       cid, unit: code, groups: campaign.groups || [], onLoaded: renderProgress,
       onError: (error) => {
         progressTotals.removeAttribute('aria-busy');
-        if (error.status !== 401) show(peopleBox, 'error', errorText(error));
+        showError(peopleBox, error);
       },
     });
     const [focal] = await Promise.allSettled([api.focalPerson(cid, code), browser.load(), people.load(),
-      loadNotifications()]);
+      loadNotes()]);
     if (focal.status === 'fulfilled') renderFocal(focal.value);
     else focalSummary.textContent = errorText(focal.reason);
   } catch (error) {
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
+    showError(pageBox, error);
   }
 }
 

@@ -3,7 +3,7 @@
 // changing a deadline (all units or one), the units table (each unit's roster status and size, linked to the unit's
 // page).
 import * as api from '../lib/api.js';
-import { chooseCampaign, rememberCampaign } from '../lib/campaign.js';
+import { campaignHref, chooseCampaign, rememberCampaign } from '../lib/campaign.js';
 import { currentState, learnServerClock } from '../lib/clock.js';
 import { clear, el, setTitle } from '../lib/dom.js';
 import { fold, formatDate, formatDateTime, formatNumber, parseDateVN } from '../lib/format.js';
@@ -11,7 +11,7 @@ import { mountAccount } from '../components/account.js';
 import { extendedBadge, stateBadge } from '../components/badges.js';
 import { fillCampaignSelect } from '../components/campaign-select.js';
 import { confirmDialog } from '../components/dialog.js';
-import { busy, clearFieldErrors, errorText, reportError, setFieldError, show } from '../components/messages.js';
+import { busy, clearFieldErrors, errorText, markProblems, reportError, show } from '../components/messages.js';
 import { countdown } from '../components/phase.js';
 
 const current = api.requireSession('ministry');
@@ -70,10 +70,10 @@ function renderDispatch() {
   }
   dispatchSummary.replaceChildren(...parts);
   dispatchButton.disabled = !ready || state !== 'open';
-  nationalLink.href = `/bo/tien-do.html?dot=${encodeURIComponent(detail.id)}`;
-  integrityLink.href = `/bo/kiem-tra.html?dot=${encodeURIComponent(detail.id)}`;
-  appraisalLink.href = `/bo/tham-dinh.html?dot=${encodeURIComponent(detail.id)}`;
-  resultsLink.href = `/bo/ket-qua.html?dot=${encodeURIComponent(detail.id)}`;
+  nationalLink.href = campaignHref('/bo/tien-do.html', detail.id);
+  integrityLink.href = campaignHref('/bo/kiem-tra.html', detail.id);
+  appraisalLink.href = campaignHref('/bo/tham-dinh.html', detail.id);
+  resultsLink.href = campaignHref('/bo/ket-qua.html', detail.id);
 }
 
 function progressRow(id, label, value, max) {
@@ -194,7 +194,7 @@ function rosterCell(unit) {
 function renderUnits(units, cid) {
   rows = units.map((u) => {
     const extensions = extensionText(u);
-    const href = `/bo/don-vi.html?dot=${encodeURIComponent(cid)}&don-vi=${encodeURIComponent(u.code)}`;
+    const href = campaignHref('/bo/don-vi.html', cid, { 'don-vi': u.code });
     const tr = el('tr', { dataset: { unit: u.code } },
       el('td', { class: 'code' }, u.code),
       el('th', { scope: 'row' }, el('a', { href }, u.name)),
@@ -288,9 +288,8 @@ form.addEventListener('submit', async (event) => {
   else if (!day) problems.push([closes, 'Ngày không hợp lệ. Nhập theo dạng ngày/tháng/năm, ví dụ 15/01/2022.']);
   if (!reason.value.trim()) problems.push([reason, 'Vui lòng nêu lý do điều chỉnh thời hạn.']);
   if (problems.length) {
-    for (const [input, message] of problems) setFieldError(input, message);
     show(formBox, 'error', 'Chưa lưu được. Vui lòng sửa các ô được đánh dấu.');
-    problems[0][0].focus();
+    markProblems(problems);
     return;
   }
   const unit = scope() === 'unit' ? unitSelect.value : null;

@@ -1,15 +1,16 @@
-// The ministry's PAR Index results (issue 8): grade counts and the average, the ranking as a chart, every unit's
+// The ministry's PAR Index results: grade counts and the average, the ranking as a chart, every unit's
 // rank, index, grade and points per part (self-assessment as appraised, survey, imported) with its state (survey
 // results annulled, provisional figures), sortable by clicking a column header, and the results workbook.
 import * as api from '../lib/api.js';
-import { chooseCampaign, rememberCampaign } from '../lib/campaign.js';
-import { clear, downloadFrom, el, setTitle } from '../lib/dom.js';
+import { campaignHref } from '../lib/campaign.js';
+import { clear, el, setTitle } from '../lib/dom.js';
 import { fold, formatIndex, formatNumber, formatScore, outOf } from '../lib/format.js';
-import { mountAccount } from '../components/account.js';
 import { assessmentBadge } from '../components/badges.js';
-import { fillCampaignSelect } from '../components/campaign-select.js';
 import { barChart } from '../components/chart.js';
-import { busy, errorText, show } from '../components/messages.js';
+import { exportButton } from '../components/export-button.js';
+import { show, showError } from '../components/messages.js';
+import { startCampaignPage } from '../components/page.js';
+import { sortHeaders } from '../components/sort-header.js';
 
 const RANKED = 20; // units shown in the ranking chart; the table has them all
 const current = api.requireSession('ministry');
@@ -35,15 +36,19 @@ const rankingHint = document.getElementById('ranking-hint');
 const table = document.getElementById('results-table');
 const body = table.querySelector('tbody');
 const count = document.getElementById('unit-count');
-const exportButton = document.getElementById('export-button');
+const exportNode = document.getElementById('export-button');
 const exportBox = document.getElementById('export-message');
 const backLink = document.getElementById('back-link');
 
 let cid = null;
 let data = null;
 let seq = 0;
-const wanted = new URLSearchParams(window.location.search).get('sap-xep');
-let sort = Object.hasOwn(SORTS, wanted || '') ? wanted : 'rank';
+const sorting = sortHeaders(table, SORTS, 'rank', () => {
+  if (data) {
+    renderTable();
+    announce(true);
+  }
+});
 
 // ---- summary ---------------------------------------------------------------------------------------------
 
@@ -127,7 +132,7 @@ function flags(unit) {
 }
 
 function sorted(units) {
-  const how = SORTS[sort];
+  const how = SORTS[sorting.current()];
   const dir = how.order === 'ascending' ? 1 : -1;
   return [...units].sort((a, b) => {
     const x = how.key(a);
@@ -144,7 +149,7 @@ function renderTable() {
     body.append(el('tr', {}, el('td', { colspan: 8, class: 'empty' }, 'Đợt đánh giá chưa có đơn vị nào.')));
   }
   body.append(...units.map((u) => {
-    const href = `/bo/tham-dinh.html?dot=${encodeURIComponent(cid)}&unit=${encodeURIComponent(u.unit)}`;
+    const href = campaignHref('/bo/tham-dinh.html', cid, { unit: u.unit });
     return el('tr', { dataset: { unit: u.unit, annulled: String(Boolean(u.annulled)),
       provisional: String(Boolean(u.provisional)) } },
     el('td', { class: 'num rank' }, u.rank === null || u.rank === undefined ? '—' : String(u.rank)),
@@ -157,32 +162,8 @@ function renderTable() {
   table.removeAttribute('aria-busy');
 }
 
-function markSort() {
-  for (const th of table.querySelectorAll('th[data-sort]')) {
-    const on = th.dataset.sort === sort;
-    if (on) th.setAttribute('aria-sort', SORTS[sort].order);
-    else th.removeAttribute('aria-sort');
-    th.querySelector('.sort-icon').textContent = on ? (SORTS[sort].order === 'ascending' ? '▲' : '▼') : '⇅';
-  }
-}
-
 function announce(withSort) {
-  const how = SORTS[sort];
-  count.textContent = `${(data.units || []).length} đơn vị${withSort ? `, sắp xếp theo ${how.label} (${how.text})` : ''}.`;
-}
-
-for (const th of table.querySelectorAll('th[data-sort]')) {
-  th.querySelector('button').addEventListener('click', () => {
-    sort = th.dataset.sort;
-    const url = new URL(window.location.href);
-    url.searchParams.set('sap-xep', sort);
-    window.history.replaceState(null, '', url);
-    markSort();
-    if (data) {
-      renderTable();
-      announce(true);
-    }
-  });
+  count.textContent = sorting.countText((data.units || []).length, withSort);
 }
 
 async function load() {
@@ -197,59 +178,38 @@ async function load() {
     renderSummary();
     renderRanking();
     renderTable();
-    markSort();
+    sorting.mark();
     announce(false);
   } catch (error) {
     if (mine !== seq) return;
     table.removeAttribute('aria-busy');
     summary.removeAttribute('aria-busy');
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
+    showError(pageBox, error);
   }
 }
 
-exportButton.addEventListener('click', async () => {
-  if (!cid) return;
-  show(exportBox, 'info', '');
-  try {
-    const file = await busy(exportButton, 'Đang tạo tệp…', () => api.resultsExport(cid));
-    downloadFrom(file.url, file.filename);
-    show(exportBox, 'success', `Đã tạo tệp ${file.filename}; trình duyệt đang tải xuống.`);
-  } catch (error) {
-    if (error.status !== 401) show(exportBox, 'error', errorText(error));
-  }
-});
+exportButton(exportNode, exportBox, { ready: () => Boolean(cid), request: () => api.resultsExport(cid) });
 
 function follow(value, name) {
   cid = value;
-  backLink.href = `/bo/?dot=${encodeURIComponent(cid)}`;
+  backLink.href = campaignHref('/bo/', cid);
   setTitle(`Kết quả Chỉ số CCHC — ${name || value}`);
   show(exportBox, 'info', '');
 }
 
-async function start() {
-  mountAccount(current);
-  markSort();
-  try {
-    const list = await api.campaigns();
-    const items = list.items || [];
-    if (!items.length) {
+function start() {
+  sorting.mark();
+  return startCampaignPage(current, {
+    select, box: pageBox,
+    open: (value, campaign) => {
+      follow(value, campaign && campaign.name);
+      return load();
+    },
+    none: () => {
       table.removeAttribute('aria-busy');
       summary.removeAttribute('aria-busy');
-      show(pageBox, 'info', 'Chưa có đợt đánh giá nào.');
-      return;
-    }
-    const chosen = chooseCampaign(items);
-    follow(chosen.id, chosen.name);
-    rememberCampaign(cid);
-    fillCampaignSelect(select, items, cid, (value) => {
-      const picked = items.find((c) => c.id === value);
-      follow(value, picked && picked.name);
-      load();
-    });
-    await load();
-  } catch (error) {
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
-  }
+    },
+  });
 }
 
 if (current) start();

@@ -1,17 +1,14 @@
-// The ministry's integrity review (issue 7 §3): the units of a campaign by risk, each with its flags and their
+// The ministry's integrity review: the units of a campaign by risk, each with its flags and their
 // evidence in plain Vietnamese (a disclosure row per unit), an on-demand scan, and annulling or reinstating a unit's
 // survey results, each with a required reason given in a dialog.
 import * as api from '../lib/api.js';
-import { chooseCampaign, rememberCampaign } from '../lib/campaign.js';
+import { campaignHref } from '../lib/campaign.js';
 import { clear, el, setTitle } from '../lib/dom.js';
 import { formatDate, formatDateTime, formatNumber, formatPercent } from '../lib/format.js';
 import { QUESTIONNAIRES } from '../lib/labels.js';
-import { mountAccount } from '../components/account.js';
-import { fillCampaignSelect } from '../components/campaign-select.js';
-import { openDialog } from '../components/dialog.js';
-import {
-  busy, clearFieldErrors, errorText, messageBox, setFieldError, show, showFieldErrors,
-} from '../components/messages.js';
+import { busy, show, showError } from '../components/messages.js';
+import { startCampaignPage } from '../components/page.js';
+import { reasonDialog } from '../components/reason-dialog.js';
 
 const COLUMNS = 9;
 const FLAG_THRESHOLD = 40; // the API's default; the answer's thresholds do not carry it
@@ -178,7 +175,7 @@ function rows(unit) {
       'Khôi phục kết quả')
     : el('button', { type: 'button', class: 'small danger-outline',
       'aria-label': `Hủy kết quả khảo sát — ${unit.name}` }, 'Hủy kết quả khảo sát');
-  action.addEventListener('click', () => reasonDialog(unit, unit.annulled ? 'reinstate' : 'annul'));
+  action.addEventListener('click', () => openReasonDialog(unit, unit.annulled ? 'reinstate' : 'annul'));
   const flags = (unit.flags || []).length;
   const main = el('tr', { dataset: { unit: unit.unit, flagged: String(Boolean(unit.flagged)),
     annulled: String(Boolean(unit.annulled)) }, class: unit.flagged ? 'flagged' : null },
@@ -224,7 +221,7 @@ async function load() {
   } catch (error) {
     if (mine !== seq) return null;
     table.removeAttribute('aria-busy');
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
+    showError(pageBox, error);
     return null;
   }
 }
@@ -245,7 +242,7 @@ scanButton.addEventListener('click', async () => {
         + `${flagged} đơn vị có dấu hiệu can thiệp.`
       : `Không có hoạt động mới kể từ lần quét trước; kết quả giữ nguyên. ${flagged} đơn vị có dấu hiệu can thiệp.`);
   } catch (error) {
-    if (error.status !== 401) show(scanBox, 'error', errorText(error));
+    showError(scanBox, error);
   }
 });
 
@@ -279,100 +276,42 @@ const ACTIONS = {
   },
 };
 
-let dialogSeq = 0;
-
-function reasonDialog(unit, kind) {
+function openReasonDialog(unit, kind) {
   const action = ACTIONS[kind];
-  dialogSeq += 1;
-  const titleId = `reason-title-${dialogSeq}`;
-  const bodyId = `reason-body-${dialogSeq}`;
-  const fieldId = `reason-${dialogSeq}`;
-  const hintId = `reason-hint-${dialogSeq}`;
-  const box = messageBox(`reason-message-${dialogSeq}`);
-  const textarea = el('textarea', { id: fieldId, name: 'reason', rows: 4, maxlength: 1000, required: true,
-    'aria-required': 'true', 'aria-describedby': hintId });
-  const ok = el('button', { type: 'submit', class: action.danger ? 'primary danger' : 'primary' }, action.confirm);
-  const cancel = el('button', { type: 'button' }, 'Đóng');
-  const form = el('form', { novalidate: true },
-    el('div', { class: 'field' },
-      el('label', { for: fieldId }, 'Lý do (bắt buộc)'),
-      el('p', { class: 'hint', id: hintId }, 'Lý do được ghi vào nhật ký và gửi kèm thông báo tới đơn vị. '
-        + 'Tối đa 1000 ký tự.'),
-      textarea),
-    box,
-    el('div', { class: 'actions' }, ok, cancel));
-  const dialog = el('dialog', { class: 'dialog reason-dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId,
-    dataset: { kind, unit: unit.unit } },
-  el('h2', { id: titleId }, action.title(unit)),
-  el('div', { id: bodyId, class: 'dialog-body' }, action.body(unit).map((text) => el('p', {}, text))),
-  form);
-  document.body.append(dialog);
-  cancel.addEventListener('click', () => dialog.close());
-  dialog.addEventListener('close', () => dialog.remove());
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearFieldErrors(form);
-    show(box, 'info', '');
-    const reason = textarea.value.trim();
-    if (!reason) {
-      setFieldError(textarea, 'Vui lòng nêu lý do.');
-      textarea.focus();
-      return;
-    }
-    try {
-      await busy(ok, action.busy, () => action.call(unit, reason));
-    } catch (error) {
-      if (error.status === 401) return;
-      if (error.status === 422) {
-        const marked = showFieldErrors(error, { reason: textarea });
-        if (!marked.length) setFieldError(textarea, errorText(error));
-        textarea.focus();
-        return;
-      }
-      show(box, 'error', errorText(error));
-      if (error.status === 409) load(); // someone else changed it: show the current state
-      return;
-    }
-    dialog.close();
-    show(pageBox, 'success', action.done(unit));
-    await load();
+  reasonDialog({
+    title: action.title(unit),
+    body: action.body(unit).map((text) => el('p', {}, text)),
+    label: 'Lý do (bắt buộc)', maxLength: 1000, emptyMessage: 'Vui lòng nêu lý do.',
+    confirmLabel: action.confirm, busyLabel: action.busy, danger: action.danger,
+    dataset: { kind, unit: unit.unit },
+    submit: (reason) => action.call(unit, reason),
+    onDone: () => {
+      show(pageBox, 'success', action.done(unit));
+      return load();
+    },
+    onConflict: load,
   });
-  openDialog(dialog, { focus: textarea });
 }
 
 // ---- start -----------------------------------------------------------------------------------------------
 
-function follow(value) {
+function follow(value, name) {
   cid = value;
-  backLink.href = `/bo/?dot=${encodeURIComponent(cid)}`;
+  backLink.href = campaignHref('/bo/', cid);
+  setTitle(`Rà soát can thiệp — ${name || value}`);
   show(scanBox, 'info', '');
 }
 
-async function start() {
-  mountAccount(current);
-  try {
-    const list = await api.campaigns();
-    const items = list.items || [];
-    if (!items.length) {
-      table.removeAttribute('aria-busy');
-      show(pageBox, 'info', 'Chưa có đợt đánh giá nào.');
-      return;
-    }
-    const chosen = chooseCampaign(items);
-    follow(chosen.id);
-    rememberCampaign(cid);
-    setTitle(`Rà soát can thiệp — ${chosen.name}`);
-    fillCampaignSelect(select, items, cid, (value) => {
-      follow(value);
-      const picked = items.find((c) => c.id === value);
-      setTitle(`Rà soát can thiệp — ${picked ? picked.name : value}`);
+function start() {
+  return startCampaignPage(current, {
+    select, box: pageBox,
+    open: (value, campaign) => {
+      follow(value, campaign && campaign.name);
       expanded.clear();
-      load();
-    });
-    await load();
-  } catch (error) {
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
-  }
+      return load();
+    },
+    none: () => table.removeAttribute('aria-busy'),
+  });
 }
 
 if (current) start();

@@ -1,24 +1,24 @@
-// The ministry's appraisal of one unit's self-assessment (issue 8): choose the campaign and the unit (?dot=&unit=),
+// The ministry's appraisal of one unit's self-assessment: choose the campaign and the unit (?dot=&unit=),
 // the unit's state and approval, then the criteria tree side by side: the unit's self-score, note, explanation and
 // evidence | the appraised score and comment, saved one item at a time (self-scored lines once the unit approved or
 // was locked; imported lines such as SIPAS whenever the appraisal phase is open), with running totals of both;
 // publishing the appraisal to the unit (confirmed in a dialog) and reopening the unit's form with a reason.
 import * as api from '../lib/api.js';
-import { chooseCampaign } from '../lib/campaign.js';
+import { campaignHref } from '../lib/campaign.js';
 import { currentState, learnServerClock } from '../lib/clock.js';
-import { isLeaf, readScore, scoreHint, slug, totals } from '../lib/criteria.js';
+import { isLeaf, readScore, sameScore, scoreHint, slug, totals } from '../lib/criteria.js';
 import { clear, el, setTitle } from '../lib/dom.js';
 import { formatDateTime, formatScore, outOf } from '../lib/format.js';
-import { mountAccount } from '../components/account.js';
-import { scoreInput } from '../components/assessment.js';
-import { assessmentBadge, methodBadge } from '../components/badges.js';
-import { fillCampaignSelect } from '../components/campaign-select.js';
-import { confirmDialog, openDialog } from '../components/dialog.js';
-import { evidenceLink, evidenceList } from '../components/evidence.js';
+import { approvalList, renderAssessmentState, renderFrameworkNote, scoreInput } from '../components/assessment.js';
+import { methodBadge } from '../components/badges.js';
+import { confirmDialog } from '../components/dialog.js';
+import { evidenceList } from '../components/evidence.js';
 import {
-  busy, clearFieldErrors, errorText, messageBox, setFieldError, show, showFieldErrors,
+  busy, errorText, messageBox, setFieldError, show, showError, showFieldErrors,
 } from '../components/messages.js';
+import { startCampaignPage } from '../components/page.js';
 import { phaseFacts } from '../components/phase.js';
+import { reasonDialog } from '../components/reason-dialog.js';
 
 const current = api.requireSession('ministry');
 
@@ -71,10 +71,6 @@ function appraisalPhase() {
   return detail ? (detail.phases || []).find((p) => p.code === 'appraisal') || null : null;
 }
 
-function fact(label, value) {
-  return el('div', {}, el('dt', {}, label), el('dd', {}, value));
-}
-
 // ---- status ----------------------------------------------------------------------------------------------
 
 function noticeText() {
@@ -93,12 +89,7 @@ function noticeText() {
 }
 
 function renderStatus() {
-  clear(stateNode).append(assessmentBadge(view.state, view.state_label));
-  if (view.state === 'approved' && view.approval && view.approval.approved_at) {
-    stateNode.append(' ', el('span', {}, `lúc ${formatDateTime(view.approval.approved_at)}`));
-  } else if (view.state === 'locked' && view.locked_at) {
-    stateNode.append(' ', el('span', {}, `lúc ${formatDateTime(view.locked_at)}`));
-  }
+  renderAssessmentState(stateNode, view);
   clear(deadlineNode).append(...phaseFacts(view.phase));
   clear(appraisalDeadline).append(...phaseFacts(appraisalPhase(), () => setTimeout(load, 1500)));
   const t = view.totals || {};
@@ -110,19 +101,9 @@ function renderStatus() {
   const a = view.approval;
   clear(approvalFacts);
   if (a) {
-    approvalFacts.append(el('h3', { class: 'approval-heading' }, 'Phê duyệt của đơn vị'),
-      el('dl', { class: 'facts approval-facts' },
-        fact('Lãnh đạo phê duyệt', a.leader_name),
-        fact('Chức vụ', a.leader_position),
-        fact('Số quyết định, văn bản', a.decision_number),
-        fact('Ngày ký', a.decision_date),
-        a.report ? fact('Báo cáo đã ký', el('span', {}, evidenceLink(a.report))) : null,
-        a.approved_at ? fact('Phê duyệt trên phần mềm lúc', formatDateTime(a.approved_at)) : null));
+    approvalFacts.append(el('h3', { class: 'approval-heading' }, 'Phê duyệt của đơn vị'), approvalList(a));
   }
-  const fw = view.framework || {};
-  frameworkNote.replaceChildren(`Bộ tiêu chí: ${fw.title || '—'}`, fw.version ? ` (phiên bản ${fw.version})` : '',
-    `; tổng điểm tối đa: ${formatScore(fw.maximum)}.`,
-    fw.sample ? ' ' : null, fw.sample ? el('span', { class: 'badge badge-sample' }, 'Bộ tiêu chí mẫu') : null);
+  renderFrameworkNote(frameworkNote, view.framework);
   const text = noticeText();
   notice.hidden = !text;
   notice.textContent = text || '';
@@ -219,10 +200,7 @@ function appraisalCell(node) {
   items.set(node.code, item);
   const changed = () => {
     const a = item.node.appraisal || {};
-    const savedScore = a.score === null || a.score === undefined ? '' : String(a.score);
-    const typed = score.value.trim();
-    const sameScore = typed === savedScore || (typed !== '' && savedScore !== '' && Number(typed) === Number(savedScore));
-    item.dirty = !(sameScore && comment.value.trim() === (a.comment || ''));
+    item.dirty = !(sameScore(score.value.trim(), a.score) && comment.value.trim() === (a.comment || ''));
     if (item.dirty) {
       state.textContent = 'Có thay đổi chưa lưu.';
       state.dataset.kind = 'dirty';
@@ -388,71 +366,27 @@ publishButton.addEventListener('click', async () => {
   }
 });
 
-let dialogSeq = 0;
-
 function reopenDialog() {
-  dialogSeq += 1;
-  const titleId = `reason-title-${dialogSeq}`;
-  const bodyId = `reason-body-${dialogSeq}`;
-  const fieldId = `reason-${dialogSeq}`;
-  const hintId = `reason-hint-${dialogSeq}`;
-  const box = messageBox(`reason-message-${dialogSeq}`);
-  const textarea = el('textarea', { id: fieldId, name: 'reason', rows: 4, maxlength: 500, required: true,
-    'aria-required': 'true', 'aria-describedby': hintId });
-  const ok = el('button', { type: 'submit', class: 'primary danger' }, 'Mở lại để đơn vị sửa');
-  const cancel = el('button', { type: 'button' }, 'Đóng');
-  const form = el('form', { novalidate: true },
-    el('div', { class: 'field' },
-      el('label', { for: fieldId }, 'Lý do mở lại (bắt buộc)'),
-      el('p', { class: 'hint', id: hintId }, 'Lý do được ghi vào nhật ký và gửi kèm thông báo tới đơn vị. '
-        + 'Tối đa 500 ký tự.'),
-      textarea),
-    box,
-    el('div', { class: 'actions' }, ok, cancel));
   const name = unitName();
-  const dialog = el('dialog', { class: 'dialog reason-dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId,
-    dataset: { kind: 'reopen', unit: code } },
-  el('h2', { id: titleId }, `Mở lại bản tự đánh giá của ${name}?`),
-  el('div', { id: bodyId, class: 'dialog-body' },
-    el('p', {}, `${name} sẽ sửa được điểm tự chấm và phải phê duyệt lại báo cáo. Phê duyệt hiện tại được lưu vào `
-      + 'lịch sử.'),
-    view.state === 'locked' || (view.phase && currentState(view.phase) !== 'open')
-      ? el('p', { class: 'notice' }, 'Thời hạn tự đánh giá của đơn vị đã hết: hãy gia hạn riêng cho đơn vị ở trang '
-        + 'quản lý đợt đánh giá để đơn vị sửa được.') : null),
-  form);
-  document.body.append(dialog);
-  cancel.addEventListener('click', () => dialog.close());
-  dialog.addEventListener('close', () => dialog.remove());
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearFieldErrors(form);
-    show(box, 'info', '');
-    const reason = textarea.value.trim();
-    if (!reason) {
-      setFieldError(textarea, 'Vui lòng nêu lý do mở lại.');
-      textarea.focus();
-      return;
-    }
-    let answer;
-    try {
-      answer = await busy(ok, 'Đang mở lại…', () => api.reopenAssessment(cid, code, reason));
-    } catch (err) {
-      if (err.status === 401) return;
-      if (err.status === 422) {
-        const marked = showFieldErrors(err, { reason: textarea });
-        if (!marked.length) setFieldError(textarea, errorText(err));
-        textarea.focus();
-        return;
-      }
-      show(box, 'error', errorText(err));
-      if (err.status === 409) load();
-      return;
-    }
-    dialog.close();
-    showView(answer);
-    show(actionBox, 'success', `Đã mở lại bản tự đánh giá của ${name}; đơn vị đã được thông báo kèm lý do.`);
+  reasonDialog({
+    title: `Mở lại bản tự đánh giá của ${name}?`,
+    body: [
+      el('p', {}, `${name} sẽ sửa được điểm tự chấm và phải phê duyệt lại báo cáo. Phê duyệt hiện tại được lưu vào `
+        + 'lịch sử.'),
+      view.state === 'locked' || (view.phase && currentState(view.phase) !== 'open')
+        ? el('p', { class: 'notice' }, 'Thời hạn tự đánh giá của đơn vị đã hết: hãy gia hạn riêng cho đơn vị ở trang '
+          + 'quản lý đợt đánh giá để đơn vị sửa được.') : null,
+    ],
+    label: 'Lý do mở lại (bắt buộc)', maxLength: 500, emptyMessage: 'Vui lòng nêu lý do mở lại.',
+    confirmLabel: 'Mở lại để đơn vị sửa', busyLabel: 'Đang mở lại…',
+    dataset: { kind: 'reopen', unit: code },
+    submit: (reason) => api.reopenAssessment(cid, code, reason),
+    onDone: (answer) => {
+      showView(answer);
+      show(actionBox, 'success', `Đã mở lại bản tự đánh giá của ${name}; đơn vị đã được thông báo kèm lý do.`);
+    },
+    onConflict: load,
   });
-  openDialog(dialog, { focus: textarea });
 }
 
 reopenButton.addEventListener('click', () => {
@@ -474,7 +408,7 @@ async function load() {
     if (mine !== seq) return;
     tree.removeAttribute('aria-busy');
     clear(tree);
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
+    showError(pageBox, error);
   }
 }
 
@@ -484,8 +418,8 @@ function remember() {
   url.searchParams.delete('don-vi');
   if (code) url.searchParams.set('unit', code);
   window.history.replaceState(null, '', url);
-  backLink.href = `/bo/?dot=${encodeURIComponent(cid)}`;
-  resultsLink.href = `/bo/ket-qua.html?dot=${encodeURIComponent(cid)}`;
+  backLink.href = campaignHref('/bo/', cid);
+  resultsLink.href = campaignHref('/bo/ket-qua.html', cid);
 }
 
 async function openCampaign(value, wantedUnit = null) {
@@ -536,29 +470,17 @@ window.addEventListener('beforeunload', (event) => {
   }
 });
 
-async function start() {
-  mountAccount(current);
+function start() {
   const params = new URLSearchParams(window.location.search);
   const wantedUnit = params.get('unit') || params.get('don-vi');
-  try {
-    const list = await api.campaigns();
-    const campaigns = list.items || [];
-    if (!campaigns.length) {
+  return startCampaignPage(current, {
+    select: campaignSelect, box: pageBox,
+    open: (value, campaign, first) => openCampaign(value, first ? wantedUnit : null),
+    none: () => {
       tree.removeAttribute('aria-busy');
       clear(tree);
-      show(pageBox, 'info', 'Chưa có đợt đánh giá nào.');
-      return;
-    }
-    const chosen = chooseCampaign(campaigns);
-    fillCampaignSelect(campaignSelect, campaigns, chosen.id, (value) => {
-      openCampaign(value).catch((error) => {
-        if (error.status !== 401) show(pageBox, 'error', errorText(error));
-      });
-    });
-    await openCampaign(chosen.id, wantedUnit);
-  } catch (error) {
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
-  }
+    },
+  });
 }
 
 if (current) start();

@@ -2,14 +2,15 @@
 // progress in a table sorted by the API (by clicking a column header), each unit linked to its page, and the
 // workbook export. Refreshed every 30 s while the page is visible.
 import * as api from '../lib/api.js';
-import { chooseCampaign, rememberCampaign } from '../lib/campaign.js';
-import { clear, downloadFrom, el, setTitle } from '../lib/dom.js';
+import { campaignHref } from '../lib/campaign.js';
+import { clear, el, setTitle, whileVisible } from '../lib/dom.js';
 import { formatDateTime, formatNumber, formatPercent } from '../lib/format.js';
-import { mountAccount } from '../components/account.js';
-import { fillCampaignSelect } from '../components/campaign-select.js';
 import { barChart } from '../components/chart.js';
-import { busy, errorText, show } from '../components/messages.js';
+import { exportButton } from '../components/export-button.js';
+import { showError } from '../components/messages.js';
+import { startCampaignPage } from '../components/page.js';
 import { progressSummary } from '../components/progress-charts.js';
+import { sortHeaders } from '../components/sort-header.js';
 
 const REFRESH_MS = 30000;
 const RANKED = 15; // units shown in the ranking chart
@@ -31,14 +32,13 @@ const rankingHint = document.getElementById('ranking-hint');
 const table = document.getElementById('national-table');
 const body = table.querySelector('tbody');
 const count = document.getElementById('unit-count');
-const exportButton = document.getElementById('export-button');
+const exportNode = document.getElementById('export-button');
 const exportBox = document.getElementById('export-message');
 
 let cid = null;
-const wantedSort = new URLSearchParams(window.location.search).get('sap-xep');
-let sort = Object.hasOwn(SORTS, wantedSort || '') ? wantedSort : 'code';
 let seq = 0;
 let lastRefresh = 0;
+const sorting = sortHeaders(table, SORTS, 'code', () => load({ announce: true }));
 
 function renderTotals(data) {
   const units = (data.units || []).length;
@@ -91,7 +91,7 @@ function renderTable(data) {
     body.append(el('tr', {}, el('td', { colspan: 10, class: 'empty' }, 'Đợt đánh giá chưa có đơn vị nào.')));
   }
   body.append(...units.map((u) => {
-    const href = `/bo/don-vi.html?dot=${encodeURIComponent(cid)}&don-vi=${encodeURIComponent(u.code)}`;
+    const href = campaignHref('/bo/don-vi.html', cid, { 'don-vi': u.code });
     return el('tr', { dataset: { unit: u.code } },
       el('td', { class: 'code' }, u.code),
       el('th', { scope: 'row' }, el('a', { href }, u.name)),
@@ -103,91 +103,42 @@ function renderTable(data) {
   table.removeAttribute('aria-busy');
 }
 
-function markSort() {
-  for (const th of table.querySelectorAll('th[data-sort]')) {
-    const on = th.dataset.sort === sort;
-    if (on) th.setAttribute('aria-sort', SORTS[sort].order);
-    else th.removeAttribute('aria-sort');
-    th.querySelector('.sort-icon').textContent = on ? (SORTS[sort].order === 'ascending' ? '▲' : '▼') : '⇅';
-  }
-}
-
 async function load({ announce = false } = {}) {
   if (!cid) return;
   seq += 1;
   const mine = seq;
   table.setAttribute('aria-busy', 'true');
   try {
-    const data = await api.nationalProgress(cid, sort);
+    const data = await api.nationalProgress(cid, sorting.current());
     if (mine !== seq) return;
     lastRefresh = Date.now();
     setTitle(`Tiến độ khảo sát toàn quốc — ${data.name}`);
     renderTotals(data);
     renderRanking([...(data.units || [])]);
     renderTable(data);
-    markSort();
-    const how = SORTS[sort];
-    count.textContent = `${(data.units || []).length} đơn vị${announce ? `, sắp xếp theo ${how.label} (${how.text})`
-      : ''}.`;
+    sorting.mark();
+    count.textContent = sorting.countText((data.units || []).length, announce);
   } catch (error) {
     if (mine !== seq) return;
     table.removeAttribute('aria-busy');
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
+    showError(pageBox, error);
   }
 }
 
-for (const th of table.querySelectorAll('th[data-sort]')) {
-  th.querySelector('button').addEventListener('click', () => {
-    sort = th.dataset.sort;
-    const url = new URL(window.location.href);
-    url.searchParams.set('sap-xep', sort);
-    window.history.replaceState(null, '', url);
-    markSort();
-    load({ announce: true });
-  });
-}
+exportButton(exportNode, exportBox, { ready: () => Boolean(cid), request: () => api.nationalProgressExport(cid) });
 
-exportButton.addEventListener('click', async () => {
-  if (!cid) return;
-  show(exportBox, 'info', '');
-  try {
-    const file = await busy(exportButton, 'Đang tạo tệp…', () => api.nationalProgressExport(cid));
-    downloadFrom(file.url, file.filename);
-    show(exportBox, 'success', `Đã tạo tệp ${file.filename}; trình duyệt đang tải xuống.`);
-  } catch (error) {
-    if (error.status !== 401) show(exportBox, 'error', errorText(error));
-  }
-});
+function follow(value) {
+  cid = value;
+  document.getElementById('back-link').href = campaignHref('/bo/', cid);
+}
 
 async function start() {
-  mountAccount(current);
-  markSort();
-  try {
-    const list = await api.campaigns();
-    const items = list.items || [];
-    if (!items.length) {
-      show(pageBox, 'info', 'Chưa có đợt đánh giá nào.');
-      return;
-    }
-    const chosen = chooseCampaign(items);
-    cid = chosen.id;
-    rememberCampaign(cid);
-    document.getElementById('back-link').href = `/bo/?dot=${encodeURIComponent(cid)}`;
-    fillCampaignSelect(select, items, cid, (value) => {
-      cid = value;
-      document.getElementById('back-link').href = `/bo/?dot=${encodeURIComponent(cid)}`;
-      load();
-    });
-    await load();
-    window.setInterval(() => {
-      if (document.visibilityState === 'visible') load();
-    }, REFRESH_MS);
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible' && Date.now() - lastRefresh >= REFRESH_MS) load();
-    });
-  } catch (error) {
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
-  }
+  sorting.mark();
+  await startCampaignPage(current, { select, box: pageBox, open: (value) => {
+    follow(value);
+    return load();
+  } });
+  whileVisible(load, REFRESH_MS, () => lastRefresh);
 }
 
 if (current) start();

@@ -3,7 +3,7 @@ import * as api from '../lib/api.js';
 import { serverNow } from '../lib/clock.js';
 import { formatDateTime } from '../lib/format.js';
 import { mountAccount } from '../components/account.js';
-import { busy, clearFieldErrors, errorText, setFieldError, show, showFieldErrors } from '../components/messages.js';
+import { busy, clearFieldErrors, errorText, markProblems, show, showFieldErrors } from '../components/messages.js';
 
 const current = api.requireSession();
 if (current) {
@@ -39,9 +39,8 @@ if (current) {
       problems.push([fields.repeat_password, 'Mật khẩu nhập lại không khớp với mật khẩu mới.']);
     }
     if (problems.length) {
-      for (const [input, message] of problems) setFieldError(input, message);
       show(box, 'error', problems.length === 1 ? problems[0][1] : 'Vui lòng kiểm tra các ô được đánh dấu.');
-      problems[0][0].focus();
+      markProblems(problems);
       return;
     }
     try {

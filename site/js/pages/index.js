@@ -1,6 +1,6 @@
 // Login page: POST /auth/login, then the account's home (or the password page when a change is required).
 import * as api from '../lib/api.js';
-import { busy, clearFieldErrors, errorText, setFieldError, show, showFieldErrors } from '../components/messages.js';
+import { busy, clearFieldErrors, errorText, markProblems, show, showFieldErrors } from '../components/messages.js';
 
 const form = document.getElementById('login-form');
 const username = document.getElementById('username');
@@ -27,11 +27,7 @@ form.addEventListener('submit', async (event) => {
   const missing = [];
   if (!username.value.trim()) missing.push([username, 'Vui lòng nhập tên đăng nhập.']);
   if (!password.value) missing.push([password, 'Vui lòng nhập mật khẩu.']);
-  if (missing.length) {
-    for (const [input, message] of missing) setFieldError(input, message);
-    missing[0][0].focus();
-    return;
-  }
+  if (markProblems(missing)) return;
   try {
     const result = await busy(button, 'Đang đăng nhập…', () => api.login(username.value.trim(), password.value));
     show(box, 'success', 'Đăng nhập thành công. Đang chuyển trang…');

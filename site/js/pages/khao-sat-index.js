@@ -1,4 +1,4 @@
-// The respondent's survey form (issue 5.1): one link, one questionnaire, answered and submitted once.
+// The respondent's survey form: one link, one questionnaire, answered and submitted once.
 //
 // - The token comes from the URL fragment (…/khao-sat/#<token>), which browsers never send to a server. It is read
 //   once, removed from the address bar and from this history entry (history.replaceState) and kept in memory; a
@@ -700,17 +700,11 @@ function header(data) {
       + 'động lưu nháp: ông/bà có thể đóng trang và mở lại đường dẫn trong thư mời để làm tiếp.'));
 }
 
-function renderForm(data) {
-  survey = data;
-  finished = false;
-  changeSeq = 0;
-  savedSeq = 0;
-  retryIndex = 0;
-  learnServerClock([{ closes_at: data.closes_at, seconds_left: data.seconds_left }]);
-
+/** The questionnaire's sections with their questions; fills `entries`, one per question. */
+function buildSections(data) {
   entries = [];
   let number = 0;
-  const sections = (data.questionnaire.sections || []).map((section, s) => {
+  return (data.questionnaire.sections || []).map((section, s) => {
     const headingId = `section-${s + 1}`;
     return el('section', { class: 'survey-section', 'aria-labelledby': headingId },
       el('h2', { id: headingId }, section.title),
@@ -724,7 +718,10 @@ function renderForm(data) {
         return parts.node;
       }));
   });
+}
 
+/** The form around the sections: progress, save status, the submit area. */
+function buildForm(sections, submit) {
   summary = el('div', { id: 'error-summary', class: 'error-summary', role: 'alert', tabindex: '-1',
     'aria-labelledby': 'error-summary-title', hidden: true });
   progressText = el('p', { id: 'progress', class: 'progress-text' });
@@ -732,9 +729,7 @@ function renderForm(data) {
   saveStatus = el('p', { id: 'save-status', class: 'save-status', role: 'status' });
   submitBox = messageBox('submit-message');
   announcer = el('p', { class: 'visually-hidden', 'aria-live': 'polite', id: 'announcer' });
-  const submit = el('button', { type: 'submit', class: 'primary', id: 'submit-button' }, 'Gửi phiếu');
-
-  form = el('form', { id: 'survey-form', class: 'survey-form', novalidate: true, 'aria-labelledby': 'page-title' },
+  return el('form', { id: 'survey-form', class: 'survey-form', novalidate: true, 'aria-labelledby': 'page-title' },
     sections,
     el('div', { class: 'survey-bar' },
       el('div', { class: 'survey-bar-progress' }, progressText, progressBar),
@@ -743,13 +738,9 @@ function renderForm(data) {
       submitBox,
       el('p', { class: 'note' }, 'Sau khi gửi, phiếu không thể sửa. Vui lòng kiểm tra lại câu trả lời trước khi gửi.'),
       el('div', { class: 'actions' }, submit)));
+}
 
-  loading.hidden = true;
-  main.dataset.state = 'form';
-  main.removeAttribute('aria-busy');
-  view.replaceChildren(header(data), summary, form, announcer);
-  setTitle('Phiếu khảo sát');
-
+function watchForm(submit) {
   const byNode = new Map(entries.map((entry) => [entry.node, entry]));
   const entryOf = (target) => byNode.get(target.closest('.question'));
   form.addEventListener('change', (event) => {
@@ -764,8 +755,10 @@ function renderForm(data) {
     event.preventDefault();
     submitForm(submit);
   });
+}
 
-  // Where to start: the newer of the server's draft and this browser's copy.
+/** Where to start: the newer of the server's draft and this browser's copy. */
+function restoreDraft(data) {
   const chosen = pickDraft(data.draft, readLocal());
   if (chosen) {
     applyAnswers(chosen.answers);
@@ -780,6 +773,25 @@ function renderForm(data) {
   } else {
     setSaveStatus('idle', 'Chưa có câu trả lời nào được lưu.');
   }
+}
+
+function renderForm(data) {
+  survey = data;
+  finished = false;
+  changeSeq = 0;
+  savedSeq = 0;
+  retryIndex = 0;
+  learnServerClock([{ closes_at: data.closes_at, seconds_left: data.seconds_left }]);
+  const sections = buildSections(data);
+  const submit = el('button', { type: 'submit', class: 'primary', id: 'submit-button' }, 'Gửi phiếu');
+  form = buildForm(sections, submit);
+  loading.hidden = true;
+  main.dataset.state = 'form';
+  main.removeAttribute('aria-busy');
+  view.replaceChildren(header(data), summary, form, announcer);
+  setTitle('Phiếu khảo sát');
+  watchForm(submit);
+  restoreDraft(data);
   for (const entry of entries) if (entry.question.type === 'text') updateCounter(entry, false);
   updateProgress();
   document.getElementById('page-title').focus();

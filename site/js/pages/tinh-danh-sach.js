@@ -2,16 +2,17 @@
 // upload progress bar and its report (errors table, marked error workbook), the paginated table with add / edit /
 // delete, and sending the roster to the ministry. Everything locks once the roster is sent or the phase is over.
 import * as api from '../lib/api.js';
-import { chooseCampaign, rememberCampaign } from '../lib/campaign.js';
 import { currentState, learnServerClock } from '../lib/clock.js';
 import { clear, el, saveBlob } from '../lib/dom.js';
-import { formatDateTime, formatMegabytes, groupLabel } from '../lib/format.js';
-import { mountAccount } from '../components/account.js';
-import { extendedBadge, rosterBadge, stateBadge } from '../components/badges.js';
+import { formatDateTime, formatMegabytes } from '../lib/format.js';
+import { rosterBadge } from '../components/badges.js';
 import { confirmDialog, openDialog } from '../components/dialog.js';
-import { busy, clearFieldErrors, errorText, reportError, setFieldError, show } from '../components/messages.js';
-import { groupCounts } from '../components/paged-table.js';
-import { countdown } from '../components/phase.js';
+import {
+  busy, clearFieldErrors, errorText, reportError, setFieldError, show, showError,
+} from '../components/messages.js';
+import { showContext, startUnitPage } from '../components/page.js';
+import { groupCounts, groupOptions } from '../components/paged-table.js';
+import { renderDeadline } from '../components/phase.js';
 import { rosterBrowser } from '../components/roster-table.js';
 
 const PHASE = 'roster';
@@ -116,20 +117,7 @@ function applyLock() {
 // ---- status ----------------------------------------------------------------------------------------------
 
 function renderPhase() {
-  clear(deadlineNode);
-  if (!phase) {
-    deadlineNode.textContent = '—';
-    return;
-  }
-  const state = currentState(phase);
-  deadlineNode.append(el('span', {}, phase.deadline_label), ' ', stateBadge(state),
-    ...(phase.extended ? [' ', extendedBadge()] : []));
-  if (state === 'open') {
-    deadlineNode.append(' ', countdown(phase.closes_at, () => {
-      renderPhase();
-      applyLock();
-    }));
-  }
+  renderDeadline(deadlineNode, phase, applyLock);
 }
 
 function renderStatus(page) {
@@ -334,11 +322,6 @@ function rowActions(item) {
   return [edit, ' ', remove];
 }
 
-function fillGroups(select, groups) {
-  clear(select).append(el('option', { value: '' }, '— Chọn nhóm —'),
-    ...groups.map((g) => el('option', { value: g.code }, groupLabel(g))));
-}
-
 function openPerson(item = null) {
   if (!editable()) return;
   editing = item;
@@ -468,39 +451,29 @@ async function refreshStatus() {
   await browser.reload();
 }
 
-async function start() {
-  mountAccount(current);
+function start() {
   unit = current.unit;
-  try {
-    const list = await api.campaigns();
-    const chosen = chooseCampaign(list.items || []);
-    if (!chosen) {
+  return startUnitPage(current, {
+    box: pageBox,
+    none: () => {
       statusNode.textContent = '—';
-      show(pageBox, 'info', 'Đơn vị chưa tham gia đợt đánh giá nào.');
-      return;
-    }
-    cid = chosen.id;
-    rememberCampaign(cid);
-    document.getElementById('back-link').href = `/tinh/?dot=${encodeURIComponent(cid)}`;
-    campaign = await api.campaign(cid);
-    const own = (campaign.units || []).find((u) => u.code === unit) || {};
-    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
-      'Đơn vị: ', el('strong', {}, own.full_name || current.displayName || unit || ''));
-    learnServerClock(campaign.phases);
-    phase = campaign.phases.find((p) => p.code === PHASE) || null;
-    renderPhase();
-    fillGroups(fields.group, campaign.groups || []);
-    browser = rosterBrowser({
-      cid, unit, groups: campaign.groups || [], limit: PAGE_SIZE, actions: rowActions,
-      onLoaded: renderStatus,
-      onError: (error) => {
-        if (error.status !== 401) show(listBox, 'error', errorText(error));
-      },
-    });
-    await browser.load();
-  } catch (error) {
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
-  }
+    },
+    open: async (chosen) => {
+      cid = chosen.id;
+      campaign = await api.campaign(cid);
+      const own = (campaign.units || []).find((u) => u.code === unit) || {};
+      showContext(context, campaign.name, own.full_name || current.displayName || unit || '');
+      learnServerClock(campaign.phases);
+      phase = campaign.phases.find((p) => p.code === PHASE) || null;
+      renderPhase();
+      groupOptions(fields.group, campaign.groups || [], '— Chọn nhóm —');
+      browser = rosterBrowser({
+        cid, unit, groups: campaign.groups || [], limit: PAGE_SIZE, actions: rowActions,
+        onLoaded: renderStatus, onError: (error) => showError(listBox, error),
+      });
+      await browser.load();
+    },
+  });
 }
 
 if (current) start();

@@ -1,12 +1,11 @@
 // The province's IT focal person: load, edit, save; locked outside the focal_person phase.
 import * as api from '../lib/api.js';
-import { chooseCampaign, rememberCampaign } from '../lib/campaign.js';
 import { currentState, learnServerClock, serverNow } from '../lib/clock.js';
 import { clear, el } from '../lib/dom.js';
 import { formatDateTime } from '../lib/format.js';
-import { mountAccount } from '../components/account.js';
 import { extendedBadge, stateBadge } from '../components/badges.js';
 import { busy, clearFieldErrors, errorText, reportError, show } from '../components/messages.js';
+import { showContext, startUnitPage } from '../components/page.js';
 import { countdown } from '../components/phase.js';
 
 const PHASE = 'focal_person';
@@ -63,30 +62,22 @@ function fill(focal) {
     : 'Đơn vị chưa khai báo cán bộ đầu mối.';
 }
 
-async function start() {
-  mountAccount(current);
-  try {
-    const list = await api.campaigns();
-    const items = list.items || [];
-    const campaign = chooseCampaign(items);
-    if (!campaign) {
-      lock('Đơn vị chưa tham gia đợt đánh giá nào.');
-      return;
-    }
-    cid = campaign.id;
-    rememberCampaign(cid);
-    document.getElementById('back-link').href = `/tinh/?dot=${encodeURIComponent(cid)}`;
-    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
-      'Đơn vị: ', el('strong', {}, current.displayName || current.unit || ''));
-    learnServerClock(campaign.phases);
-    const phase = campaign.phases.find((p) => p.code === PHASE);
-    renderPhase(phase);
-    fill(await api.focalPerson(cid, current.unit));
-    if (!phase || currentState(phase) !== 'open') lock(lockedText(phase));
-    else fieldset.disabled = false;
-  } catch (error) {
-    if (error.status !== 401) show(box, 'error', errorText(error));
-  }
+function start() {
+  return startUnitPage(current, {
+    box,
+    none: () => lock('Đơn vị chưa tham gia đợt đánh giá nào.'),
+    noneText: null,
+    open: async (campaign) => {
+      cid = campaign.id;
+      showContext(context, campaign.name, current.displayName || current.unit || '');
+      learnServerClock(campaign.phases);
+      const phase = campaign.phases.find((p) => p.code === PHASE);
+      renderPhase(phase);
+      fill(await api.focalPerson(cid, current.unit));
+      if (!phase || currentState(phase) !== 'open') lock(lockedText(phase));
+      else fieldset.disabled = false;
+    },
+  });
 }
 
 form.addEventListener('submit', async (event) => {

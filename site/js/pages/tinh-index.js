@@ -1,7 +1,7 @@
 // Province home: the campaign's phases with live countdowns, the focal person, the roster's status, the links to
 // the survey progress and the self-assessment, the unit's notifications.
 import * as api from '../lib/api.js';
-import { chooseCampaign, rememberCampaign } from '../lib/campaign.js';
+import { campaignHref, chooseCampaign, rememberCampaign } from '../lib/campaign.js';
 import { learnServerClock } from '../lib/clock.js';
 import { clear, el, setTitle } from '../lib/dom.js';
 import { formatDateTime } from '../lib/format.js';
@@ -9,7 +9,7 @@ import { mountAccount } from '../components/account.js';
 import { extendedBadge, rosterBadge, stateBadge } from '../components/badges.js';
 import { fillCampaignSelect } from '../components/campaign-select.js';
 import { errorText, show } from '../components/messages.js';
-import { renderNotifications } from '../components/notifications.js';
+import { notificationsFailed, renderNotifications } from '../components/notifications.js';
 import { countdown } from '../components/phase.js';
 
 const current = api.requireSession('province');
@@ -48,7 +48,7 @@ function renderPhases(campaign, reload) {
 }
 
 function renderFocal(focal, phase, cid) {
-  focalLink.href = `/tinh/dau-moi.html?dot=${encodeURIComponent(cid)}`;
+  focalLink.href = campaignHref('/tinh/dau-moi.html', cid);
   if (focal && focal.full_name) {
     focalSummary.replaceChildren(
       el('strong', {}, focal.full_name),
@@ -65,7 +65,7 @@ function renderFocal(focal, phase, cid) {
 }
 
 function renderRoster(detail, cid) {
-  rosterLink.href = `/tinh/danh-sach.html?dot=${encodeURIComponent(cid)}`;
+  rosterLink.href = campaignHref('/tinh/danh-sach.html', cid);
   const own = (detail.units || []).find((u) => u.code === current.unit);
   if (!own) {
     rosterSummary.textContent = 'Chưa có thông tin danh sách.';
@@ -81,8 +81,8 @@ async function load(cid, items) {
   const campaign = items.find((c) => c.id === cid);
   if (!campaign) return;
   learnServerClock(campaign.phases);
-  progressLink.href = `/tinh/tien-do.html?dot=${encodeURIComponent(cid)}`;
-  assessmentLink.href = `/tinh/tu-danh-gia.html?dot=${encodeURIComponent(cid)}`;
+  progressLink.href = campaignHref('/tinh/tien-do.html', cid);
+  assessmentLink.href = campaignHref('/tinh/tu-danh-gia.html', cid);
   const reload = () => window.setTimeout(() => refresh(cid), 1500);
   renderPhases(campaign, reload);
   const focalPhase = campaign.phases.find((p) => p.code === 'focal_person');
@@ -92,14 +92,11 @@ async function load(cid, items) {
   else focalSummary.textContent = errorText(focal.reason);
   if (detail.status === 'fulfilled') renderRoster(detail.value, cid);
   else {
-    rosterLink.href = `/tinh/danh-sach.html?dot=${encodeURIComponent(cid)}`;
+    rosterLink.href = campaignHref('/tinh/danh-sach.html', cid);
     rosterSummary.textContent = errorText(detail.reason);
   }
   if (notes.status === 'fulfilled') renderNotifications(notificationList, notes.value.items || []);
-  else {
-    clear(notificationList).append(el('li', { class: 'empty' }, errorText(notes.reason)));
-    notificationList.removeAttribute('aria-busy');
-  }
+  else notificationsFailed(notificationList, notes.reason);
 }
 
 async function refresh(cid) {

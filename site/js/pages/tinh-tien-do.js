@@ -3,14 +3,16 @@
 // paging, reminders for the chosen (or all) non-responders, correcting a bounced address, the workbook export and
 // the unit's notifications.
 import * as api from '../lib/api.js';
-import { chooseCampaign, rememberCampaign } from '../lib/campaign.js';
-import { clear, downloadFrom, el, setTitle } from '../lib/dom.js';
+import { clear, el, setTitle, whileVisible } from '../lib/dom.js';
 import { formatDateTime } from '../lib/format.js';
-import { mountAccount } from '../components/account.js';
 import { confirmDialog, openDialog } from '../components/dialog.js';
-import { busy, clearFieldErrors, errorText, reportError, setFieldError, show } from '../components/messages.js';
-import { renderNotifications } from '../components/notifications.js';
-import { dayChart, groupChart, progressSummary } from '../components/progress-charts.js';
+import { exportButton } from '../components/export-button.js';
+import {
+  busy, clearFieldErrors, errorText, reportError, setFieldError, show, showError,
+} from '../components/messages.js';
+import { loadNotifications } from '../components/notifications.js';
+import { showContext, startUnitPage } from '../components/page.js';
+import { dayChart, renderUnitProgress } from '../components/progress-charts.js';
 import { progressBrowser } from '../components/progress-table.js';
 
 const PAGE_SIZE = 50;
@@ -26,7 +28,7 @@ const listBox = document.getElementById('list-message');
 const remindBox = document.getElementById('remind-message');
 const remindSelected = document.getElementById('remind-selected');
 const remindAll = document.getElementById('remind-all');
-const exportButton = document.getElementById('export-button');
+const exportNode = document.getElementById('export-button');
 const exportBox = document.getElementById('export-message');
 const notificationList = document.getElementById('notifications');
 
@@ -51,12 +53,7 @@ let lastByDay = null;
 
 function renderTotals(data) {
   lastRefresh = Date.now();
-  totalsNode.removeAttribute('aria-busy');
-  clear(totalsNode).append(progressSummary(data.totals));
-  if (data.annulled) {
-    totalsNode.append(el('p', { class: 'notice' }, 'Kết quả khảo sát của đơn vị đã bị hủy.'));
-  }
-  clear(chartNode).append(groupChart(data.by_group));
+  renderUnitProgress(totalsNode, chartNode, data);
   if (data.by_day) lastByDay = data.by_day;  // counters-only refreshes carry no daily series: keep the last one
   if (lastByDay) chartNode.append(dayChart(lastByDay));
   updated.textContent = `Cập nhật lúc ${formatDateTime(new Date())}. `
@@ -79,12 +76,7 @@ async function refreshTotals() {
 }
 
 function startAutoRefresh() {
-  window.setInterval(() => {
-    if (document.visibilityState === 'visible') refreshTotals();
-  }, REFRESH_MS);
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible' && Date.now() - lastRefresh >= REFRESH_MS) refreshTotals();
-  });
+  whileVisible(refreshTotals, REFRESH_MS, () => lastRefresh);
 }
 
 // ---- reminders -------------------------------------------------------------------------------------------
@@ -118,7 +110,7 @@ async function remind(button, rids) {
     browser.clearSelection();
     await Promise.all([browser.reload(), refreshTotals()]);
   } catch (error) {
-    if (error.status !== 401) show(remindBox, 'error', errorText(error));
+    showError(remindBox, error);
   } finally {
     onSelect(browser.selected());
   }
@@ -193,62 +185,32 @@ dialog.addEventListener('close', () => {
 
 // ---- export ----------------------------------------------------------------------------------------------
 
-exportButton.addEventListener('click', async () => {
-  if (!cid) return;
-  show(exportBox, 'info', '');
-  try {
-    const file = await busy(exportButton, 'Đang tạo tệp…', () => api.unitProgressExport(cid, unit));
-    downloadFrom(file.url, file.filename);
-    show(exportBox, 'success', `Đã tạo tệp ${file.filename}; trình duyệt đang tải xuống.`);
-  } catch (error) {
-    if (error.status !== 401) show(exportBox, 'error', errorText(error));
-  }
-});
+exportButton(exportNode, exportBox, { ready: () => Boolean(cid), request: () => api.unitProgressExport(cid, unit) });
 
 // ---- start -----------------------------------------------------------------------------------------------
 
-async function loadNotifications() {
-  try {
-    const notes = await api.notifications(cid, unit);
-    renderNotifications(notificationList, notes.items || []);
-  } catch (error) {
-    clear(notificationList).append(el('li', { class: 'empty' }, errorText(error)));
-    notificationList.removeAttribute('aria-busy');
-  }
-}
-
-async function start() {
-  mountAccount(current);
+function start() {
   unit = current.unit;
-  try {
-    const list = await api.campaigns();
-    const chosen = chooseCampaign(list.items || []);
-    if (!chosen) {
+  return startUnitPage(current, {
+    box: pageBox,
+    none: () => {
       totalsNode.removeAttribute('aria-busy');
       clear(totalsNode);
-      show(pageBox, 'info', 'Đơn vị chưa tham gia đợt đánh giá nào.');
-      return;
-    }
-    cid = chosen.id;
-    rememberCampaign(cid);
-    document.getElementById('back-link').href = `/tinh/?dot=${encodeURIComponent(cid)}`;
-    const campaign = await api.campaign(cid);
-    const own = (campaign.units || []).find((u) => u.code === unit) || {};
-    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
-      'Đơn vị: ', el('strong', {}, own.full_name || current.displayName || unit || ''));
-    setTitle(`Chi tiết tiến độ khảo sát — ${campaign.name}`);
-    browser = progressBrowser({
-      cid, unit, groups: campaign.groups || [], limit: PAGE_SIZE, selectable: true, onSelect,
-      actions: rowActions, onLoaded: renderTotals,
-      onError: (error) => {
-        if (error.status !== 401) show(listBox, 'error', errorText(error));
-      },
-    });
-    await Promise.all([browser.load(), loadNotifications()]);
-    startAutoRefresh();
-  } catch (error) {
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
-  }
+    },
+    open: async (chosen) => {
+      cid = chosen.id;
+      const campaign = await api.campaign(cid);
+      const own = (campaign.units || []).find((u) => u.code === unit) || {};
+      showContext(context, campaign.name, own.full_name || current.displayName || unit || '');
+      setTitle(`Chi tiết tiến độ khảo sát — ${campaign.name}`);
+      browser = progressBrowser({
+        cid, unit, groups: campaign.groups || [], limit: PAGE_SIZE, selectable: true, onSelect,
+        actions: rowActions, onLoaded: renderTotals, onError: (error) => showError(listBox, error),
+      });
+      await Promise.all([browser.load(), loadNotifications(notificationList, cid, unit)]);
+      startAutoRefresh();
+    },
+  });
 }
 
 if (current) start();

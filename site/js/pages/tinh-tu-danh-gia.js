@@ -1,24 +1,23 @@
-// The province's self-assessment (issue 8): the criteria tree (fields → criteria → sub-criteria) with each line's
+// The province's self-assessment: the criteria tree (fields → criteria → sub-criteria) with each line's
 // maximum and running totals that follow the inputs (and are confirmed by the server's totals after each save); per
 // self-scored leaf a score, a note, an explanation and evidence files (uploaded to a presigned POST with a progress
 // bar, removable), saved one item at a time; survey-measured and imported leaves shown read-only with their method;
 // the state and the deadline; the approval (leader, decision, signed report), which lists what is still missing when
 // the server refuses it; a read-only form once approved or locked; the appraised scores once published.
 import * as api from '../lib/api.js';
-import { chooseCampaign, rememberCampaign } from '../lib/campaign.js';
 import { currentState, learnServerClock } from '../lib/clock.js';
-import { isLeaf, leaves, readScore, scoreHint, slug, totals, walk } from '../lib/criteria.js';
+import { isLeaf, leaves, readScore, sameScore, scoreHint, slug, totals, walk } from '../lib/criteria.js';
 import { clear, el, setTitle } from '../lib/dom.js';
 import { contentTypeOf, EVIDENCE_ACCEPT, EVIDENCE_KINDS, evidenceProblem, uploadEvidence } from '../lib/evidence.js';
 import { formatDateTime, formatScore, outOf, parseDateVN } from '../lib/format.js';
-import { mountAccount } from '../components/account.js';
-import { scoreInput } from '../components/assessment.js';
-import { assessmentBadge, methodBadge } from '../components/badges.js';
+import { approvalList, renderAssessmentState, renderFrameworkNote, scoreInput } from '../components/assessment.js';
+import { methodBadge } from '../components/badges.js';
 import { confirmDialog } from '../components/dialog.js';
-import { evidenceLink, evidenceList } from '../components/evidence.js';
+import { evidenceList } from '../components/evidence.js';
 import {
-  clearFieldErrors, errorText, messageBox, setFieldError, show, showFieldErrors,
+  clearFieldErrors, errorText, markProblems, messageBox, setFieldError, show, showError, showFieldErrors,
 } from '../components/messages.js';
+import { showContext, startUnitPage } from '../components/page.js';
 import { phaseFacts } from '../components/phase.js';
 import { uploadProgress } from '../components/upload.js';
 
@@ -106,20 +105,12 @@ function scheduleReload() {
 }
 
 function renderStatus() {
-  clear(stateNode).append(assessmentBadge(view.state, view.state_label));
-  if (view.state === 'approved' && view.approval && view.approval.approved_at) {
-    stateNode.append(' ', el('span', {}, `lúc ${formatDateTime(view.approval.approved_at)}`));
-  } else if (view.state === 'locked' && view.locked_at) {
-    stateNode.append(' ', el('span', {}, `lúc ${formatDateTime(view.locked_at)}`));
-  }
+  renderAssessmentState(stateNode, view);
   if (view.appraisal_published) {
     stateNode.append(' ', el('span', { class: 'badge badge-published' }, 'Bộ Nội vụ đã công bố kết quả thẩm định'));
   }
   clear(deadlineNode).append(...phaseFacts(view.phase, scheduleReload));
-  const fw = view.framework || {};
-  frameworkNote.replaceChildren(`Bộ tiêu chí: ${fw.title || '—'}`,
-    fw.version ? ` (phiên bản ${fw.version})` : '', `; tổng điểm tối đa: ${formatScore(fw.maximum)}.`,
-    fw.sample ? ' ' : null, fw.sample ? el('span', { class: 'badge badge-sample' }, 'Bộ tiêu chí mẫu') : null);
+  renderFrameworkNote(frameworkNote, view.framework);
   const reason = lockText();
   lockNotice.hidden = !reason;
   lockNotice.textContent = reason || '';
@@ -202,9 +193,7 @@ function sameIds(a, b) {
 
 function checkDirty(item) {
   const now = values(item);
-  const score = item.refs.score.value.trim();
-  const savedScore = item.saved.score === null || item.saved.score === undefined ? '' : String(item.saved.score);
-  const same = (score === savedScore || (score && savedScore && Number(score) === Number(savedScore)))
+  const same = sameScore(item.refs.score.value.trim(), item.saved.score)
     && now.note === item.saved.note && now.explanation === item.saved.explanation
     && sameIds(now.evidence, item.saved.evidence);
   const was = item.dirty;
@@ -397,64 +386,67 @@ function heading(depth, id, text) {
   return el(`h${Math.min(6, depth + 3)}`, { id, class: 'leaf-title' }, text);
 }
 
-function selfLeaf(node, depth) {
-  const s = slug(node.code);
-  const ids = { score: `score-${s}`, note: `note-${s}`, explanation: `explanation-${s}`, file: `file-${s}` };
-  const where = el('span', { class: 'visually-hidden' }, ` (mục ${node.code})`);
-  const score = scoreInput(ids.score, node, node.score, { 'aria-describedby': `${ids.score}-hint` });
+/** A leaf's heading line: code and name, its maximum and its method. */
+function leafHead(node, depth, titleId) {
+  return el('div', { class: 'leaf-head' },
+    heading(depth, titleId, `${node.code}. ${node.name}`),
+    el('span', { class: 'leaf-max' }, `Tối đa ${formatScore(node.max)} điểm`),
+    methodBadge(node));
+}
+
+/** The inputs of a self-scored leaf: {score, note, explanation, file, progress, evidenceBox, save, state, box}. */
+function leafInputs(node, s, ids) {
   const note = el('textarea', { id: ids.note, rows: 2, maxlength: 2000 });
   note.value = node.note || '';
   const explanation = el('textarea', { id: ids.explanation, rows: 2, maxlength: 2000,
     'aria-describedby': `${ids.explanation}-hint` });
   explanation.value = node.explanation || '';
-  const file = el('input', { id: ids.file, type: 'file', accept: EVIDENCE_ACCEPT, 'aria-describedby': `${ids.file}-hint` });
-  const progress = uploadProgress(`progress-${s}`);
-  const evidenceBox = el('div', { class: 'evidence-box', id: `evidence-${s}` });
-  const save = el('button', { type: 'button', class: 'primary', 'aria-label': `Lưu mục ${node.code}` }, 'Lưu');
-  const state = el('p', { class: 'save-state', role: 'status', id: `state-${s}` });
-  const box = messageBox(`message-${s}`);
-  const titleId = `title-${s}`;
+  return {
+    score: scoreInput(ids.score, node, node.score, { 'aria-describedby': `${ids.score}-hint` }),
+    note,
+    explanation,
+    file: el('input', { id: ids.file, type: 'file', accept: EVIDENCE_ACCEPT, 'aria-describedby': `${ids.file}-hint` }),
+    progress: uploadProgress(`progress-${s}`),
+    evidenceBox: el('div', { class: 'evidence-box', id: `evidence-${s}` }),
+    save: el('button', { type: 'button', class: 'primary', 'aria-label': `Lưu mục ${node.code}` }, 'Lưu'),
+    state: el('p', { class: 'save-state', role: 'status', id: `state-${s}` }),
+    box: messageBox(`message-${s}`),
+  };
+}
+
+/** The fieldset of a self-scored leaf: score, note, explanation | evidence files and the upload; Lưu. */
+function leafControls(node, s, ids, refs) {
+  const where = el('span', { class: 'visually-hidden' }, ` (mục ${node.code})`);
   const open = editable();
-  const controls = el('fieldset', { class: 'leaf-controls', disabled: !open },
+  return el('fieldset', { class: 'leaf-controls', disabled: !open },
     el('legend', { class: 'visually-hidden' }, `Chấm điểm mục ${node.code}`),
     el('div', { class: 'leaf-grid' },
       el('div', { class: 'leaf-inputs' },
         el('div', { class: 'field score-field' },
           el('label', { for: ids.score }, 'Điểm tự chấm', where.cloneNode(true)),
           el('p', { class: 'hint', id: `${ids.score}-hint` }, scoreHint(node)),
-          score),
-        el('div', { class: 'field' }, el('label', { for: ids.note }, 'Ghi chú', where.cloneNode(true)), note),
+          refs.score),
+        el('div', { class: 'field' }, el('label', { for: ids.note }, 'Ghi chú', where.cloneNode(true)), refs.note),
         el('div', { class: 'field' },
           el('label', { for: ids.explanation }, 'Giải trình', where.cloneNode(true)),
           el('p', { class: 'hint', id: `${ids.explanation}-hint` }, 'Bắt buộc khi không có tài liệu kiểm chứng.'),
-          explanation)),
+          refs.explanation)),
       el('div', { class: 'leaf-evidence' },
         el('p', { class: 'evidence-heading', id: `evidence-heading-${s}` }, 'Tài liệu kiểm chứng'),
-        evidenceBox,
+        refs.evidenceBox,
         el('div', { class: 'field upload-field', hidden: !open },
           el('label', { for: ids.file }, 'Thêm tài liệu kiểm chứng', where.cloneNode(true)),
           el('p', { class: 'hint', id: `${ids.file}-hint` }, `${EVIDENCE_KINDS}. Tệp được lưu vào mục ngay khi tải lên xong.`),
-          file),
-        progress.box)),
-    el('div', { class: 'leaf-actions', hidden: !open }, save, state),
-    box);
-  const article = el('article', { class: 'assess-leaf', id: `leaf-${s}`, tabindex: '-1',
-    'aria-labelledby': titleId, dataset: { code: node.code, method: node.method } },
-  el('div', { class: 'leaf-head' },
-    heading(depth, titleId, `${node.code}. ${node.name}`),
-    el('span', { class: 'leaf-max' }, `Tối đa ${formatScore(node.max)} điểm`),
-    methodBadge(node)),
-  node.guidance ? el('p', { class: 'hint leaf-guidance' }, node.guidance) : null,
-  controls,
-  appraisalResult(node));
-  const item = { node, article, refs: { score, note, explanation, file, progress, evidenceBox, save, state, box },
-    saved: null, evidence: [], dirty: false, busy: false, savedAt: null };
-  setSaved(item, node);
-  items.set(node.code, item);
-  renderEvidence(item);
-  if (item.savedAt) setSaveState(item, 'saved', savedText(item));
+          refs.file),
+        refs.progress.box)),
+    el('div', { class: 'leaf-actions', hidden: !open }, refs.save, refs.state),
+    refs.box);
+}
+
+function watchLeaf(item) {
+  const { score, note, explanation, file, save } = item.refs;
   score.addEventListener('input', () => {
-    const { error } = readScore(score, node);
+    const { error } = readScore(score, item.node);
     if (!error && score.getAttribute('aria-invalid') === 'true') setFieldError(score, '');
     checkDirty(item);
     renderTotals();
@@ -471,6 +463,25 @@ function selfLeaf(node, depth) {
   });
   file.addEventListener('change', () => uploadFor(item));
   save.addEventListener('click', () => saveItem(item));
+}
+
+function selfLeaf(node, depth) {
+  const s = slug(node.code);
+  const ids = { score: `score-${s}`, note: `note-${s}`, explanation: `explanation-${s}`, file: `file-${s}` };
+  const refs = leafInputs(node, s, ids);
+  const titleId = `title-${s}`;
+  const article = el('article', { class: 'assess-leaf', id: `leaf-${s}`, tabindex: '-1',
+    'aria-labelledby': titleId, dataset: { code: node.code, method: node.method } },
+  leafHead(node, depth, titleId),
+  node.guidance ? el('p', { class: 'hint leaf-guidance' }, node.guidance) : null,
+  leafControls(node, s, ids, refs),
+  appraisalResult(node));
+  const item = { node, article, refs, saved: null, evidence: [], dirty: false, busy: false, savedAt: null };
+  setSaved(item, node);
+  items.set(node.code, item);
+  renderEvidence(item);
+  if (item.savedAt) setSaveState(item, 'saved', savedText(item));
+  watchLeaf(item);
   return article;
 }
 
@@ -485,10 +496,7 @@ function readOnlyLeaf(node, depth) {
   const titleId = `title-${s}`;
   return el('article', { class: 'assess-leaf read-only', id: `leaf-${s}`, tabindex: '-1', 'aria-labelledby': titleId,
     dataset: { code: node.code, method: node.method } },
-  el('div', { class: 'leaf-head' },
-    heading(depth, titleId, `${node.code}. ${node.name}`),
-    el('span', { class: 'leaf-max' }, `Tối đa ${formatScore(node.max)} điểm`),
-    methodBadge(node)),
+  leafHead(node, depth, titleId),
   node.guidance ? el('p', { class: 'hint leaf-guidance' }, node.guidance) : null,
   el('p', { class: 'muted method-note' }, READ_ONLY_TEXT[node.method] || 'Đơn vị không tự chấm tiêu chí này.'),
   appraisalResult(node));
@@ -546,10 +554,10 @@ function leafName(code) {
   return '';
 }
 
-function missingList(entries, heading) {
+function missingList(entries, title) {
   if (!entries.length) return null;
   return el('div', { class: 'missing', id: 'missing-list' },
-    el('p', { class: 'missing-heading' }, el('strong', {}, heading)),
+    el('p', { class: 'missing-heading' }, el('strong', {}, title)),
     el('ul', { class: 'plain-list' }, entries.map((m) => el('li', { dataset: { code: m.code || '' } },
       m.code && m.code !== 'report'
         ? el('a', { href: `#leaf-${slug(m.code)}`, onclick: (event) => goTo(event, m.code) },
@@ -592,22 +600,12 @@ function refreshMissing() {
     + 'kiểm chứng hoặc giải trình. Đơn vị có thể phê duyệt báo cáo.'));
 }
 
-function fact(label, value) {
-  return el('div', {}, el('dt', {}, label), el('dd', {}, value));
-}
-
 function renderApproval() {
   clear(approvalFacts);
   clear(missingBox);
   const a = view.approval;
   if (a) {
-    approvalFacts.append(el('dl', { class: 'facts approval-facts' },
-      fact('Lãnh đạo phê duyệt', a.leader_name),
-      fact('Chức vụ', a.leader_position),
-      fact('Số quyết định, văn bản', a.decision_number),
-      fact('Ngày ký', a.decision_date),
-      a.report ? fact('Báo cáo đã ký', el('span', {}, evidenceLink(a.report))) : null,
-      a.approved_at ? fact('Phê duyệt trên phần mềm lúc', formatDateTime(a.approved_at)) : null));
+    approvalFacts.append(approvalList(a));
   }
   const canApprove = view.state === 'draft' && editable();
   approveForm.hidden = !canApprove;
@@ -632,12 +630,8 @@ function fileKey(file) {
 
 approveFields.report.addEventListener('change', () => setFieldError(approveFields.report, ''));
 
-approveForm.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  if (!editable() || view.state !== 'draft') return;
-  clearFieldErrors(approveForm);
-  show(approveBox, 'info', '');
-  const body = approvalValues();
+/** The approval form's own checks, as [field key, message] in form order. */
+function approvalProblems(body, file, reuse) {
   const problems = [];
   if (!body.leader_name) problems.push(['leader_name', 'Vui lòng nhập họ và tên lãnh đạo phê duyệt.']);
   if (!body.leader_position) problems.push(['leader_position', 'Vui lòng nhập chức vụ.']);
@@ -645,25 +639,17 @@ approveForm.addEventListener('submit', async (event) => {
   const day = parseDateVN(body.decision_date);
   if (!body.decision_date) problems.push(['decision_date', 'Vui lòng nhập ngày ký.']);
   else if (!day) problems.push(['decision_date', 'Ngày không hợp lệ. Nhập theo dạng ngày/tháng/năm, ví dụ 14/02/2022.']);
-  const file = approveFields.report.files && approveFields.report.files[0];
-  const reuse = file && uploadedReport && uploadedReport.key === fileKey(file) ? uploadedReport.id : null;
   if (!file) problems.push(['report', 'Vui lòng chọn tệp báo cáo tự đánh giá đã ký.']);
   else if (!reuse) {
     const problem = evidenceProblem(file);
     if (problem) problems.push(['report', problem]);
   }
-  if (problems.length) {
-    for (const [key, message] of problems) setFieldError(approveFields[key], message);
-    show(approveBox, 'error', problems.length === 1 ? 'Chưa phê duyệt được: một ô chưa hợp lệ. '
-      + 'Vui lòng sửa ô được đánh dấu.' : `Chưa phê duyệt được: ${problems.length} ô chưa hợp lệ. `
-      + 'Vui lòng sửa các ô được đánh dấu.');
-    approveFields[problems[0][0]].focus();
-    return;
-  }
+  return problems;
+}
+
+function confirmApproval(body) {
   const dirty = [...items.values()].filter((i) => i.dirty);
-  const [y, m, d] = day.split('-');
-  body.decision_date = `${d}/${m}/${y}`;
-  const yes = await confirmDialog({
+  return confirmDialog({
     title: 'Phê duyệt báo cáo tự đánh giá?',
     body: [
       el('p', {}, 'Tổng điểm tự chấm: ', el('strong', {}, totalNode.textContent), '.'),
@@ -676,30 +662,57 @@ approveForm.addEventListener('submit', async (event) => {
     ],
     confirmLabel: 'Phê duyệt và gửi',
   });
-  if (!yes) return;
+}
+
+/** The signed report's evidence id: the one already uploaded for this very file, else a new upload. */
+async function reportId(file, reuse) {
+  if (reuse) return reuse;
+  show(approveBox, 'info', `Đang tải báo cáo “${file.name}” lên…`);
+  reportProgress.start(file.name);
+  const id = await uploadEvidence(cid, unit, 'report', file, { onProgress: (f) => reportProgress.set(f) });
+  uploadedReport = { key: fileKey(file), id };
+  reportProgress.done();
+  return id;
+}
+
+function approved(answer) {
+  uploadedReport = null;
+  approveForm.reset();
+  showView(answer);
+  show(approveBox, 'success', 'Đã phê duyệt báo cáo tự đánh giá và gửi Bộ Nội vụ'
+    + `${answer.approval && answer.approval.approved_at ? ` lúc ${formatDateTime(answer.approval.approved_at)}` : ''}. `
+    + 'Bảng điểm đã được khóa.');
+  // The form is gone from under the focus: the notice saying why is where keyboard users land.
+  lockNotice.setAttribute('tabindex', '-1');
+  lockNotice.focus();
+  lockNotice.scrollIntoView({ block: 'center' });
+}
+
+approveForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (!editable() || view.state !== 'draft') return;
+  clearFieldErrors(approveForm);
+  show(approveBox, 'info', '');
+  const body = approvalValues();
+  const file = approveFields.report.files && approveFields.report.files[0];
+  const reuse = file && uploadedReport && uploadedReport.key === fileKey(file) ? uploadedReport.id : null;
+  const problems = approvalProblems(body, file, reuse);
+  if (problems.length) {
+    show(approveBox, 'error', problems.length === 1 ? 'Chưa phê duyệt được: một ô chưa hợp lệ. '
+      + 'Vui lòng sửa ô được đánh dấu.' : `Chưa phê duyệt được: ${problems.length} ô chưa hợp lệ. `
+      + 'Vui lòng sửa các ô được đánh dấu.');
+    markProblems(problems.map(([key, message]) => [approveFields[key], message]));
+    return;
+  }
+  const [y, m, d] = parseDateVN(body.decision_date).split('-');
+  body.decision_date = `${d}/${m}/${y}`;
+  if (!(await confirmApproval(body))) return;
   approveButton.disabled = true;
   approveButton.setAttribute('aria-busy', 'true');
   try {
-    let report = reuse;
-    if (!report) {
-      show(approveBox, 'info', `Đang tải báo cáo “${file.name}” lên…`);
-      reportProgress.start(file.name);
-      report = await uploadEvidence(cid, unit, 'report', file, { onProgress: (f) => reportProgress.set(f) });
-      uploadedReport = { key: fileKey(file), id: report };
-      reportProgress.done();
-    }
+    const report = await reportId(file, reuse);
     show(approveBox, 'info', 'Đang phê duyệt…');
-    const answer = await api.approveAssessment(cid, unit, { ...body, report });
-    uploadedReport = null;
-    approveForm.reset();
-    showView(answer);
-    show(approveBox, 'success', 'Đã phê duyệt báo cáo tự đánh giá và gửi Bộ Nội vụ'
-      + `${answer.approval && answer.approval.approved_at ? ` lúc ${formatDateTime(answer.approval.approved_at)}` : ''}. `
-      + 'Bảng điểm đã được khóa.');
-    // The form is gone from under the focus: the notice saying why is where keyboard users land.
-    lockNotice.setAttribute('tabindex', '-1');
-    lockNotice.focus();
-    lockNotice.scrollIntoView({ block: 'center' });
+    approved(await api.approveAssessment(cid, unit, { ...body, report }));
   } catch (err) {
     reportProgress.done();
     if (err.status === 401) return;
@@ -754,7 +767,7 @@ async function load({ keepMessages = false } = {}) {
     showView(answer);
   } catch (error) {
     tree.removeAttribute('aria-busy');
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
+    showError(pageBox, error);
   }
 }
 
@@ -765,30 +778,23 @@ window.addEventListener('beforeunload', (event) => {
   }
 });
 
-async function start() {
-  mountAccount(current);
+function start() {
   unit = current.unit;
-  try {
-    const list = await api.campaigns();
-    const chosen = chooseCampaign(list.items || []);
-    if (!chosen) {
+  return startUnitPage(current, {
+    box: pageBox,
+    none: () => {
       stateNode.textContent = '—';
       tree.removeAttribute('aria-busy');
       clear(tree);
-      show(pageBox, 'info', 'Đơn vị chưa tham gia đợt đánh giá nào.');
-      return;
-    }
-    cid = chosen.id;
-    rememberCampaign(cid);
-    learnServerClock(chosen.phases);
-    document.getElementById('back-link').href = `/tinh/?dot=${encodeURIComponent(cid)}`;
-    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, chosen.name), el('br'),
-      'Đơn vị: ', el('strong', { id: 'unit-name' }, current.displayName || unit || ''));
-    await load();
-    if (view) document.getElementById('unit-name').textContent = view.unit_name || current.displayName || unit;
-  } catch (error) {
-    if (error.status !== 401) show(pageBox, 'error', errorText(error));
-  }
+    },
+    open: async (chosen) => {
+      cid = chosen.id;
+      learnServerClock(chosen.phases);
+      showContext(context, chosen.name, current.displayName || unit || '', { id: 'unit-name' });
+      await load();
+      if (view) document.getElementById('unit-name').textContent = view.unit_name || current.displayName || unit;
+    },
+  });
 }
 
 if (current) start();
