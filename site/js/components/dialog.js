@@ -43,7 +43,8 @@ export function confirmDialog({ title, body = [], confirmLabel = 'Đồng ý', c
   focusCancel = false }) {
   const ok = el('button', { type: 'button', class: danger ? 'primary danger' : 'primary' }, confirmLabel);
   const cancel = el('button', { type: 'button' }, cancelLabel);
-  const dialog = buildDialog(dialogIds('confirm'), { title, body, content: el('div', { class: 'actions' }, ok, cancel) });
+  const actions = el('div', { class: 'actions' }, ok, cancel);
+  const dialog = buildDialog(dialogIds('confirm'), { title, body, content: actions });
   return new Promise((resolve) => {
     let answer = false;
     ok.addEventListener('click', () => {

@@ -154,7 +154,8 @@ export function progressBrowser({ cid, unit, groups, limit = 50, selectable = fa
     n.count.textContent = countText(data, people, filters.filtered());
     n.prev.disabled = offset === 0;
     n.next.disabled = offset + limit >= (data.matched || 0);
-    n.pageInfo.textContent = `Trang ${Math.floor(offset / limit) + 1}/${Math.max(1, Math.ceil((data.matched || 0) / limit))}`;
+    const pages = Math.max(1, Math.ceil((data.matched || 0) / limit));
+    n.pageInfo.textContent = `Trang ${Math.floor(offset / limit) + 1}/${pages}`;
     picks.changed();
   }
 
