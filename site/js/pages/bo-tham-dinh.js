@@ -1,13 +1,25 @@
-// The ministry's appraisal of one unit's self-assessment (issue 8): choose the campaign and the unit (?dot=&unit=),
+// The ministry's appraisal of one unit's self-assessment: choose the campaign and the unit (?dot=&unit=),
 // the unit's state and approval, then the criteria tree side by side: the unit's self-score, note, explanation and
 // evidence | the appraised score and comment, saved one item at a time (self-scored lines once the unit approved or
 // was locked; imported lines such as SIPAS whenever the appraisal phase is open), with running totals of both;
 // publishing the appraisal to the unit (confirmed in a dialog) and reopening the unit's form with a reason.
-import * as api from './api.js';
-import * as ui from './ui.js';
-import * as A from './assessment-ui.js';
+import * as api from '../lib/api.js';
+import { campaignHref } from '../lib/campaign.js';
+import { currentState, learnServerClock } from '../lib/clock.js';
+import { isLeaf, readScore, sameScore, scoreHint, slug, totals } from '../lib/criteria.js';
+import { clear, el, setTitle } from '../lib/dom.js';
+import { formatDateTime, formatScore, outOf } from '../lib/format.js';
+import { approvalList, renderAssessmentState, renderFrameworkNote, scoreInput } from '../components/assessment.js';
+import { methodBadge } from '../components/badges.js';
+import { confirmDialog } from '../components/dialog.js';
+import { evidenceList } from '../components/evidence.js';
+import {
+  busy, errorText, messageBox, setFieldError, show, showError, showFieldErrors,
+} from '../components/messages.js';
+import { startCampaignPage } from '../components/page.js';
+import { phaseFacts } from '../components/phase.js';
+import { reasonDialog } from '../components/reason-dialog.js';
 
-const { el } = ui;
 const current = api.requireSession('ministry');
 
 const pageBox = document.getElementById('page-message');
@@ -59,16 +71,12 @@ function appraisalPhase() {
   return detail ? (detail.phases || []).find((p) => p.code === 'appraisal') || null : null;
 }
 
-function fact(label, value) {
-  return el('div', {}, el('dt', {}, label), el('dd', {}, value));
-}
-
 // ---- status ----------------------------------------------------------------------------------------------
 
 function noticeText() {
   if (!view.appraisable) {
     const phase = appraisalPhase();
-    if (phase && ui.currentState(phase) === 'upcoming') {
+    if (phase && currentState(phase) === 'upcoming') {
       return `Giai đoạn “${phase.name}” chưa mở (mở từ ngày ${phase.opens_label}); chưa thể nhập điểm thẩm định.`;
     }
     return 'Giai đoạn thẩm định không mở; điểm thẩm định chỉ để xem.';
@@ -81,43 +89,28 @@ function noticeText() {
 }
 
 function renderStatus() {
-  ui.clear(stateNode).append(A.assessmentBadge(view.state, view.state_label));
-  if (view.state === 'approved' && view.approval && view.approval.approved_at) {
-    stateNode.append(' ', el('span', {}, `lúc ${ui.formatDateTime(view.approval.approved_at)}`));
-  } else if (view.state === 'locked' && view.locked_at) {
-    stateNode.append(' ', el('span', {}, `lúc ${ui.formatDateTime(view.locked_at)}`));
-  }
-  ui.clear(deadlineNode).append(...A.phaseFacts(view.phase));
-  ui.clear(appraisalDeadline).append(...A.phaseFacts(appraisalPhase(), () => setTimeout(load, 1500)));
+  renderAssessmentState(stateNode, view);
+  clear(deadlineNode).append(...phaseFacts(view.phase));
+  clear(appraisalDeadline).append(...phaseFacts(appraisalPhase(), () => setTimeout(load, 1500)));
   const t = view.totals || {};
-  selfTotalNode.textContent = A.outOf(t.self, t.self_max);
-  ui.clear(publishedNode).append(view.appraisal_published
+  selfTotalNode.textContent = outOf(t.self, t.self_max);
+  clear(publishedNode).append(view.appraisal_published
     ? el('span', { class: 'badge badge-published' }, `Đã công bố${view.published_at
-      ? ` lúc ${ui.formatDateTime(view.published_at)}` : ''}`)
+      ? ` lúc ${formatDateTime(view.published_at)}` : ''}`)
     : el('span', { class: 'badge badge-unpublished' }, 'Chưa công bố'));
   const a = view.approval;
-  ui.clear(approvalFacts);
+  clear(approvalFacts);
   if (a) {
-    approvalFacts.append(el('h3', { class: 'approval-heading' }, 'Phê duyệt của đơn vị'),
-      el('dl', { class: 'facts approval-facts' },
-        fact('Lãnh đạo phê duyệt', a.leader_name),
-        fact('Chức vụ', a.leader_position),
-        fact('Số quyết định, văn bản', a.decision_number),
-        fact('Ngày ký', a.decision_date),
-        a.report ? fact('Báo cáo đã ký', el('span', {}, A.evidenceLink(a.report))) : null,
-        a.approved_at ? fact('Phê duyệt trên phần mềm lúc', ui.formatDateTime(a.approved_at)) : null));
+    approvalFacts.append(el('h3', { class: 'approval-heading' }, 'Phê duyệt của đơn vị'), approvalList(a));
   }
-  const fw = view.framework || {};
-  frameworkNote.replaceChildren(`Bộ tiêu chí: ${fw.title || '—'}`, fw.version ? ` (phiên bản ${fw.version})` : '',
-    `; tổng điểm tối đa: ${A.formatScore(fw.maximum)}.`,
-    fw.sample ? ' ' : null, fw.sample ? el('span', { class: 'badge badge-sample' }, 'Bộ tiêu chí mẫu') : null);
+  renderFrameworkNote(frameworkNote, view.framework);
   const text = noticeText();
   notice.hidden = !text;
   notice.textContent = text || '';
-  ui.clear(reopenedNode);
+  clear(reopenedNode);
   if ((view.reopened || []).length) {
     reopenedNode.append(el('ul', { class: 'plain-list reopened-list' }, view.reopened.map((r) => el('li', {},
-      `Đã mở lại lúc ${ui.formatDateTime(r.at)}${r.by ? ` (tài khoản ${r.by})` : ''}`,
+      `Đã mở lại lúc ${formatDateTime(r.at)}${r.by ? ` (tài khoản ${r.by})` : ''}`,
       r.reason ? `. Lý do: ${r.reason}` : '.'))));
   }
   publishButton.disabled = !submitted();
@@ -135,7 +128,7 @@ function counted(leaf) {
 function liveAppraised(leaf) {
   const item = items.get(leaf.code);
   if (item && item.refs.score.value.trim()) {
-    const { value, error } = A.readScore(item.refs.score, leaf);
+    const { value, error } = readScore(item.refs.score, leaf);
     if (!error) return value;
   }
   if (leaf.appraisal && leaf.appraisal.score !== null && leaf.appraisal.score !== undefined) {
@@ -146,15 +139,15 @@ function liveAppraised(leaf) {
 
 function renderTotals() {
   if (!view) return;
-  const live = A.totals(view.fields, liveAppraised, counted);
+  const live = totals(view.fields, liveAppraised, counted);
   for (const [nodeCode, node] of totalNodes) {
     const sum = live.get(nodeCode);
-    if (sum) node.textContent = A.outOf(sum.total, sum.max);
+    if (sum) node.textContent = outOf(sum.total, sum.max);
   }
   const all = live.get('');
   const server = view.totals && view.totals.appraised;
   const differs = server !== null && server !== undefined && Math.abs(Number(server) - all.total) > 1e-9;
-  appraisedTotalNode.textContent = `${A.outOf(all.total, all.max)}${differs ? ` (đã lưu: ${A.formatScore(server)})` : ''}`;
+  appraisedTotalNode.textContent = `${outOf(all.total, all.max)}${differs ? ` (đã lưu: ${formatScore(server)})` : ''}`;
 }
 
 // ---- the tree --------------------------------------------------------------------------------------------
@@ -168,30 +161,30 @@ function selfCell(node) {
   }
   return el('td', { class: 'self-cell' },
     el('p', { class: 'self-score' }, node.score === null || node.score === undefined
-      ? el('span', { class: 'no' }, 'Chưa chấm') : el('strong', {}, A.outOf(node.score, node.max))),
+      ? el('span', { class: 'no' }, 'Chưa chấm') : el('strong', {}, outOf(node.score, node.max))),
     node.note ? el('p', { class: 'self-text' }, el('span', { class: 'evidence-label' }, 'Ghi chú: '), node.note) : null,
     node.explanation ? el('p', { class: 'self-text' }, el('span', { class: 'evidence-label' }, 'Giải trình: '),
       node.explanation) : null,
-    A.evidenceList(node.evidence || []));
+    evidenceList(node.evidence || []));
 }
 
 function appraisalCell(node) {
   if (node.method === 'survey') return el('td', { class: 'appraisal-cell muted' }, '—');
-  const s = A.slug(node.code);
+  const s = slug(node.code);
   const ids = { score: `appraised-${s}`, comment: `comment-${s}` };
   const open = appraisable(node);
   const saved = node.appraisal || null;
   const where = el('span', { class: 'visually-hidden' }, ` mục ${node.code}`);
   const hint = node.method === 'self' && (!saved || saved.score === null || saved.score === undefined)
-    ? `${A.scoreHint(node)} Chưa nhập thì tính bằng điểm tự chấm.` : A.scoreHint(node);
-  const score = A.scoreInput(ids.score, node, saved ? saved.score : null, { 'aria-describedby': `${ids.score}-hint` });
+    ? `${scoreHint(node)} Chưa nhập thì tính bằng điểm tự chấm.` : scoreHint(node);
+  const score = scoreInput(ids.score, node, saved ? saved.score : null, { 'aria-describedby': `${ids.score}-hint` });
   const comment = el('textarea', { id: ids.comment, rows: 2, maxlength: 2000 });
   comment.value = saved ? saved.comment || '' : '';
   const save = el('button', { type: 'button', class: 'small primary', 'aria-label': `Lưu thẩm định mục ${node.code}` },
     'Lưu');
   const state = el('p', { class: 'save-state', role: 'status' },
-    saved && saved.at ? `Đã lưu lúc ${ui.formatDateTime(saved.at)}.` : '');
-  const box = ui.messageBox(`message-${s}`);
+    saved && saved.at ? `Đã lưu lúc ${formatDateTime(saved.at)}.` : '');
+  const box = messageBox(`message-${s}`);
   const cell = el('td', { class: 'appraisal-cell' },
     el('fieldset', { class: 'leaf-controls', disabled: !open },
       el('legend', { class: 'visually-hidden' }, `Thẩm định mục ${node.code}`),
@@ -207,10 +200,7 @@ function appraisalCell(node) {
   items.set(node.code, item);
   const changed = () => {
     const a = item.node.appraisal || {};
-    const savedScore = a.score === null || a.score === undefined ? '' : String(a.score);
-    const typed = score.value.trim();
-    const sameScore = typed === savedScore || (typed !== '' && savedScore !== '' && Number(typed) === Number(savedScore));
-    item.dirty = !(sameScore && comment.value.trim() === (a.comment || ''));
+    item.dirty = !(sameScore(score.value.trim(), a.score) && comment.value.trim() === (a.comment || ''));
     if (item.dirty) {
       state.textContent = 'Có thay đổi chưa lưu.';
       state.dataset.kind = 'dirty';
@@ -218,7 +208,7 @@ function appraisalCell(node) {
     renderTotals();
   };
   score.addEventListener('input', () => {
-    if (score.getAttribute('aria-invalid') === 'true' && !A.readScore(score, node).error) ui.setFieldError(score, '');
+    if (score.getAttribute('aria-invalid') === 'true' && !readScore(score, node).error) setFieldError(score, '');
     changed();
   });
   score.addEventListener('keydown', (event) => {
@@ -235,11 +225,11 @@ function appraisalCell(node) {
 async function saveAppraisal(item) {
   if (!appraisable(item.node) || item.busy) return;
   const { refs } = item;
-  ui.setFieldError(refs.score, '');
-  ui.show(refs.box, 'info', '');
-  const { value, error } = A.readScore(refs.score, item.node, { required: true });
+  setFieldError(refs.score, '');
+  show(refs.box, 'info', '');
+  const { value, error } = readScore(refs.score, item.node, { required: true });
   if (error) {
-    ui.setFieldError(refs.score, error);
+    setFieldError(refs.score, error);
     refs.state.textContent = 'Chưa lưu.';
     refs.state.dataset.kind = 'error';
     refs.score.focus();
@@ -260,15 +250,15 @@ async function saveAppraisal(item) {
     refs.score.value = String(item.node.appraisal.score);
     refs.comment.value = item.node.appraisal.comment || '';
     item.dirty = false;
-    refs.state.textContent = `Đã lưu lúc ${ui.formatDateTime(item.node.appraisal.at || new Date())}.`;
+    refs.state.textContent = `Đã lưu lúc ${formatDateTime(item.node.appraisal.at || new Date())}.`;
     refs.state.dataset.kind = 'saved';
     renderTotals();
   } catch (err) {
     if (err.status === 401) return;
     refs.state.textContent = 'Chưa lưu.';
     refs.state.dataset.kind = 'error';
-    const marked = ui.showFieldErrors(err, { score: refs.score, comment: refs.comment });
-    ui.show(refs.box, 'error', ui.errorText(err));
+    const marked = showFieldErrors(err, { score: refs.score, comment: refs.comment });
+    show(refs.box, 'error', errorText(err));
     if (marked.length) marked[0].focus();
     if (err.status === 409 || err.status === 423) setTimeout(load, 1500);
   } finally {
@@ -283,36 +273,36 @@ function nodeTitle(node) {
 }
 
 function rows(node, depth) {
-  const s = A.slug(node.code);
-  if (!A.isLeaf(node)) {
+  const s = slug(node.code);
+  if (!isLeaf(node)) {
     const total = el('strong', { class: 'running-total' });
     totalNodes.set(node.code, total);
     const own = el('tr', { class: `group-row depth-${depth}`, dataset: { code: node.code } },
       el('th', { scope: 'row' }, nodeTitle(node)),
-      el('td', { class: 'num' }, A.formatScore(node.max)),
-      el('td', { class: 'self-cell' }, node.self_max ? ['Cộng: ', el('strong', {}, A.outOf(node.self_total,
+      el('td', { class: 'num' }, formatScore(node.max)),
+      el('td', { class: 'self-cell' }, node.self_max ? ['Cộng: ', el('strong', {}, outOf(node.self_total,
         node.self_max))] : el('span', { class: 'muted' }, 'Không có mục tự chấm')),
       el('td', { class: 'appraisal-cell' }, 'Cộng: ', total));
     return [own, ...node.children.flatMap((c) => rows(c, depth + 1))];
   }
   return [el('tr', { class: `leaf-row depth-${depth}`, id: `leaf-${s}`, dataset: { code: node.code, method: node.method } },
-    el('th', { scope: 'row' }, el('span', { class: 'leaf-name' }, nodeTitle(node)), ' ', A.methodBadge(node),
+    el('th', { scope: 'row' }, el('span', { class: 'leaf-name' }, nodeTitle(node)), ' ', methodBadge(node),
       node.guidance ? el('span', { class: 'hint leaf-guidance' }, node.guidance) : null),
-    el('td', { class: 'num' }, A.formatScore(node.max)),
+    el('td', { class: 'num' }, formatScore(node.max)),
     selfCell(node),
     appraisalCell(node))];
 }
 
 function fieldTable(field) {
-  const s = A.slug(field.code);
+  const s = slug(field.code);
   const headingId = `field-${s}-title`;
   const total = el('strong', { class: 'running-total' });
   totalNodes.set(field.code, total);
   return el('section', { class: 'appraisal-field', id: `field-${s}`, 'aria-labelledby': headingId,
     dataset: { code: field.code } },
   el('h3', { id: headingId }, `${field.code}. ${field.name}`),
-  el('p', { class: 'node-totals' }, `Điểm tối đa: ${A.formatScore(field.max)} · Tự chấm: `,
-    field.self_max ? el('strong', {}, A.outOf(field.self_total, field.self_max)) : 'không có mục tự chấm',
+  el('p', { class: 'node-totals' }, `Điểm tối đa: ${formatScore(field.max)} · Tự chấm: `,
+    field.self_max ? el('strong', {}, outOf(field.self_total, field.self_max)) : 'không có mục tự chấm',
     ' · Thẩm định: ', total),
   el('div', { class: 'table-wrap', role: 'region', 'aria-labelledby': headingId, tabindex: '0' },
     el('table', { class: 'appraisal-table' },
@@ -328,15 +318,15 @@ function renderTree() {
   items.clear();
   totalNodes.clear();
   const fields = view.fields || [];
-  ui.clear(tree).append(...fields.map(fieldTable));
+  clear(tree).append(...fields.map(fieldTable));
   if (!fields.length) tree.append(el('p', { class: 'empty' }, 'Đợt đánh giá chưa có khung tiêu chí.'));
   tree.removeAttribute('aria-busy');
   renderTotals();
 }
 
-function show(answer) {
+function showView(answer) {
   view = answer;
-  ui.setTitle(`Thẩm định — ${unitName()}`);
+  setTitle(`Thẩm định — ${unitName()}`);
   renderStatus();
   renderTree();
 }
@@ -349,9 +339,9 @@ function unsaved() {
 
 publishButton.addEventListener('click', async () => {
   if (!view || !submitted()) return;
-  ui.show(actionBox, 'info', '');
+  show(actionBox, 'info', '');
   const pending = unsaved();
-  const yes = await ui.confirmDialog({
+  const yes = await confirmDialog({
     title: `Công bố kết quả thẩm định của ${unitName()}?`,
     body: [
       el('p', {}, `Đơn vị sẽ thấy điểm thẩm định và ý kiến thẩm định bên cạnh điểm tự chấm của từng mục, và nhận được `
@@ -364,83 +354,39 @@ publishButton.addEventListener('click', async () => {
   });
   if (!yes) return;
   try {
-    const answer = await ui.busy(publishButton, 'Đang công bố…', () => api.publishAppraisal(cid, code));
-    show(answer);
-    ui.show(actionBox, 'success', `Đã công bố kết quả thẩm định của ${unitName()}; đơn vị đã được thông báo.`);
+    const answer = await busy(publishButton, 'Đang công bố…', () => api.publishAppraisal(cid, code));
+    showView(answer);
+    show(actionBox, 'success', `Đã công bố kết quả thẩm định của ${unitName()}; đơn vị đã được thông báo.`);
   } catch (err) {
     if (err.status === 401) return;
-    ui.show(actionBox, 'error', ui.errorText(err));
+    show(actionBox, 'error', errorText(err));
     if (err.status === 409) load();
   } finally {
     if (view) renderStatus();
   }
 });
 
-let dialogSeq = 0;
-
 function reopenDialog() {
-  dialogSeq += 1;
-  const titleId = `reason-title-${dialogSeq}`;
-  const bodyId = `reason-body-${dialogSeq}`;
-  const fieldId = `reason-${dialogSeq}`;
-  const hintId = `reason-hint-${dialogSeq}`;
-  const box = ui.messageBox(`reason-message-${dialogSeq}`);
-  const textarea = el('textarea', { id: fieldId, name: 'reason', rows: 4, maxlength: 500, required: true,
-    'aria-required': 'true', 'aria-describedby': hintId });
-  const ok = el('button', { type: 'submit', class: 'primary danger' }, 'Mở lại để đơn vị sửa');
-  const cancel = el('button', { type: 'button' }, 'Đóng');
-  const form = el('form', { novalidate: true },
-    el('div', { class: 'field' },
-      el('label', { for: fieldId }, 'Lý do mở lại (bắt buộc)'),
-      el('p', { class: 'hint', id: hintId }, 'Lý do được ghi vào nhật ký và gửi kèm thông báo tới đơn vị. '
-        + 'Tối đa 500 ký tự.'),
-      textarea),
-    box,
-    el('div', { class: 'actions' }, ok, cancel));
   const name = unitName();
-  const dialog = el('dialog', { class: 'dialog reason-dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId,
-    dataset: { kind: 'reopen', unit: code } },
-  el('h2', { id: titleId }, `Mở lại bản tự đánh giá của ${name}?`),
-  el('div', { id: bodyId, class: 'dialog-body' },
-    el('p', {}, `${name} sẽ sửa được điểm tự chấm và phải phê duyệt lại báo cáo. Phê duyệt hiện tại được lưu vào `
-      + 'lịch sử.'),
-    view.state === 'locked' || (view.phase && ui.currentState(view.phase) !== 'open')
-      ? el('p', { class: 'notice' }, 'Thời hạn tự đánh giá của đơn vị đã hết: hãy gia hạn riêng cho đơn vị ở trang '
-        + 'quản lý đợt đánh giá để đơn vị sửa được.') : null),
-  form);
-  document.body.append(dialog);
-  cancel.addEventListener('click', () => dialog.close());
-  dialog.addEventListener('close', () => dialog.remove());
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    ui.clearFieldErrors(form);
-    ui.show(box, 'info', '');
-    const reason = textarea.value.trim();
-    if (!reason) {
-      ui.setFieldError(textarea, 'Vui lòng nêu lý do mở lại.');
-      textarea.focus();
-      return;
-    }
-    let answer;
-    try {
-      answer = await ui.busy(ok, 'Đang mở lại…', () => api.reopenAssessment(cid, code, reason));
-    } catch (err) {
-      if (err.status === 401) return;
-      if (err.status === 422) {
-        const marked = ui.showFieldErrors(err, { reason: textarea });
-        if (!marked.length) ui.setFieldError(textarea, ui.errorText(err));
-        textarea.focus();
-        return;
-      }
-      ui.show(box, 'error', ui.errorText(err));
-      if (err.status === 409) load();
-      return;
-    }
-    dialog.close();
-    show(answer);
-    ui.show(actionBox, 'success', `Đã mở lại bản tự đánh giá của ${name}; đơn vị đã được thông báo kèm lý do.`);
+  reasonDialog({
+    title: `Mở lại bản tự đánh giá của ${name}?`,
+    body: [
+      el('p', {}, `${name} sẽ sửa được điểm tự chấm và phải phê duyệt lại báo cáo. Phê duyệt hiện tại được lưu vào `
+        + 'lịch sử.'),
+      view.state === 'locked' || (view.phase && currentState(view.phase) !== 'open')
+        ? el('p', { class: 'notice' }, 'Thời hạn tự đánh giá của đơn vị đã hết: hãy gia hạn riêng cho đơn vị ở trang '
+          + 'quản lý đợt đánh giá để đơn vị sửa được.') : null,
+    ],
+    label: 'Lý do mở lại (bắt buộc)', maxLength: 500, emptyMessage: 'Vui lòng nêu lý do mở lại.',
+    confirmLabel: 'Mở lại để đơn vị sửa', busyLabel: 'Đang mở lại…',
+    dataset: { kind: 'reopen', unit: code },
+    submit: (reason) => api.reopenAssessment(cid, code, reason),
+    onDone: (answer) => {
+      showView(answer);
+      show(actionBox, 'success', `Đã mở lại bản tự đánh giá của ${name}; đơn vị đã được thông báo kèm lý do.`);
+    },
+    onConflict: load,
   });
-  ui.openDialog(dialog, { focus: textarea });
 }
 
 reopenButton.addEventListener('click', () => {
@@ -457,12 +403,12 @@ async function load() {
   try {
     const answer = await api.assessment(cid, code);
     if (mine !== seq) return;
-    show(answer);
+    showView(answer);
   } catch (error) {
     if (mine !== seq) return;
     tree.removeAttribute('aria-busy');
-    ui.clear(tree);
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+    clear(tree);
+    showError(pageBox, error);
   }
 }
 
@@ -472,26 +418,26 @@ function remember() {
   url.searchParams.delete('don-vi');
   if (code) url.searchParams.set('unit', code);
   window.history.replaceState(null, '', url);
-  backLink.href = `/bo/?dot=${encodeURIComponent(cid)}`;
-  resultsLink.href = `/bo/ket-qua.html?dot=${encodeURIComponent(cid)}`;
+  backLink.href = campaignHref('/bo/', cid);
+  resultsLink.href = campaignHref('/bo/ket-qua.html', cid);
 }
 
-async function chooseCampaign(value, wantedUnit = null) {
+async function openCampaign(value, wantedUnit = null) {
   cid = value;
-  ui.show(pageBox, 'info', '');
-  ui.show(actionBox, 'info', '');
+  show(pageBox, 'info', '');
+  show(actionBox, 'info', '');
   detail = await api.campaign(cid);
-  ui.learnServerClock(detail.phases);
+  learnServerClock(detail.phases);
   const units = detail.units || [];
   const chosen = units.find((u) => u.code === (wantedUnit || code)) || units[0] || null;
   code = chosen ? chosen.code : null;
-  ui.clear(unitSelect).append(...units.map((u) => el('option', { value: u.code, selected: u.code === code },
+  clear(unitSelect).append(...units.map((u) => el('option', { value: u.code, selected: u.code === code },
     `${u.code} — ${u.name}`)));
   remember();
   if (!code) {
     tree.removeAttribute('aria-busy');
-    ui.clear(tree);
-    ui.show(pageBox, 'info', 'Đợt đánh giá chưa có đơn vị nào.');
+    clear(tree);
+    show(pageBox, 'info', 'Đợt đánh giá chưa có đơn vị nào.');
     return;
   }
   await load();
@@ -502,7 +448,7 @@ unitSelect.addEventListener('change', async () => {
   const pending = unsaved();
   if (pending.length) {
     unitSelect.value = code; // stays until the user decides
-    const yes = await ui.confirmDialog({
+    const yes = await confirmDialog({
       title: 'Chuyển sang đơn vị khác?',
       body: [el('p', {}, `${pending.length} mục có điểm thẩm định chưa lưu (${pending.join(', ')}); `
         + 'các thay đổi này sẽ bị bỏ.')],
@@ -513,7 +459,7 @@ unitSelect.addEventListener('change', async () => {
   }
   code = wantedUnit;
   remember();
-  ui.show(actionBox, 'info', '');
+  show(actionBox, 'info', '');
   load();
 });
 
@@ -524,29 +470,17 @@ window.addEventListener('beforeunload', (event) => {
   }
 });
 
-async function start() {
-  ui.mountAccount(current);
+function start() {
   const params = new URLSearchParams(window.location.search);
   const wantedUnit = params.get('unit') || params.get('don-vi');
-  try {
-    const list = await api.campaigns();
-    const campaigns = list.items || [];
-    if (!campaigns.length) {
+  return startCampaignPage(current, {
+    select: campaignSelect, box: pageBox,
+    open: (value, campaign, first) => openCampaign(value, first ? wantedUnit : null),
+    none: () => {
       tree.removeAttribute('aria-busy');
-      ui.clear(tree);
-      ui.show(pageBox, 'info', 'Chưa có đợt đánh giá nào.');
-      return;
-    }
-    const chosen = ui.chooseCampaign(campaigns);
-    ui.fillCampaignSelect(campaignSelect, campaigns, chosen.id, (value) => {
-      chooseCampaign(value).catch((error) => {
-        if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
-      });
-    });
-    await chooseCampaign(chosen.id, wantedUnit);
-  } catch (error) {
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
-  }
+      clear(tree);
+    },
+  });
 }
 
 if (current) start();

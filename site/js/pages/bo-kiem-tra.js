@@ -1,10 +1,15 @@
-// The ministry's integrity review (issue 7 §3): the units of a campaign by risk, each with its flags and their
+// The ministry's integrity review: the units of a campaign by risk, each with its flags and their
 // evidence in plain Vietnamese (a disclosure row per unit), an on-demand scan, and annulling or reinstating a unit's
 // survey results, each with a required reason given in a dialog.
-import * as api from './api.js';
-import * as ui from './ui.js';
+import * as api from '../lib/api.js';
+import { campaignHref } from '../lib/campaign.js';
+import { clear, el, setTitle } from '../lib/dom.js';
+import { formatDate, formatDateTime, formatNumber, formatPercent } from '../lib/format.js';
+import { QUESTIONNAIRES } from '../lib/labels.js';
+import { busy, show, showError } from '../components/messages.js';
+import { startCampaignPage } from '../components/page.js';
+import { reasonDialog } from '../components/reason-dialog.js';
 
-const { el } = ui;
 const COLUMNS = 9;
 const FLAG_THRESHOLD = 40; // the API's default; the answer's thresholds do not carry it
 const current = api.requireSession('ministry');
@@ -40,23 +45,23 @@ function scoreBadge(score) {
 /** "từ 09:05 đến 09:12 ngày 12/03/2025", or both full instants when the days differ. */
 function span(from, to) {
   if (!from) return '';
-  if (!to || from === to) return `lúc ${ui.formatDateTime(from)}`;
-  const a = ui.formatDateTime(from);
-  const b = ui.formatDateTime(to);
-  const dayA = ui.formatDate(from);
-  if (dayA === ui.formatDate(to)) return `từ ${a.slice(0, 5)} đến ${b.slice(0, 5)} ngày ${dayA}`;
+  if (!to || from === to) return `lúc ${formatDateTime(from)}`;
+  const a = formatDateTime(from);
+  const b = formatDateTime(to);
+  const dayA = formatDate(from);
+  if (dayA === formatDate(to)) return `từ ${a.slice(0, 5)} đến ${b.slice(0, 5)} ngày ${dayA}`;
   return `từ ${a} đến ${b}`;
 }
 
 function share(value) {
-  return ui.formatPercent((Number(value) || 0) * 100);
+  return formatPercent((Number(value) || 0) * 100);
 }
 
 /** A compact list of link or response ids. */
 function idList(label, ids) {
   const items = (ids || []).map(String);
   return el('div', { class: 'evidence-ids' },
-    el('span', { class: 'evidence-label' }, `${label} (${ui.formatNumber(items.length)}):`), ' ',
+    el('span', { class: 'evidence-label' }, `${label} (${formatNumber(items.length)}):`), ' ',
     el('ul', { class: 'id-list' }, items.map((id) => el('li', {}, el('code', {}, id)))));
 }
 
@@ -66,7 +71,7 @@ function fact(label, value) {
 
 function questionnaireName(qid) {
   const text = String(qid || '');
-  const known = Object.entries(ui.QUESTIONNAIRES).find(([key]) => text === key || text.endsWith(key));
+  const known = Object.entries(QUESTIONNAIRES).find(([key]) => text === key || text.endsWith(key));
   return known ? `Phiếu ${known[1]}` : `Phiếu ${text}`;
 }
 
@@ -76,7 +81,7 @@ function sharedEvidence(item, device) {
     el('ul', { class: 'evidence-facts' },
       fact('Địa chỉ mạng', el('code', {}, address)),
       device && agent ? fact('Trình duyệt', el('code', {}, agent)) : null,
-      fact('Số người trả lời', ui.formatNumber(item.respondents)),
+      fact('Số người trả lời', formatNumber(item.respondents)),
       item.from ? fact('Thời gian gửi phiếu', span(item.from, item.to)) : null),
     idList('Mã đường dẫn', item.links));
 }
@@ -94,7 +99,7 @@ function listEvidence(flag) {
         el('code', {}, String(item.address)), ' (địa chỉ tài khoản tỉnh đã đăng nhập).')));
     case 'identical_answers':
       return el('ul', { class: 'evidence-list' }, items.map((item) => el('li', { class: 'evidence-item' },
-        el('p', {}, `${questionnaireName(item.questionnaire)}: ${ui.formatNumber(item.responses)} phiếu có câu trả lời `
+        el('p', {}, `${questionnaireName(item.questionnaire)}: ${formatNumber(item.responses)} phiếu có câu trả lời `
           + `${item.kind || 'giống nhau'}.`),
         idList('Mã phiếu', item.ids))));
     case 'too_fast':
@@ -102,7 +107,7 @@ function listEvidence(flag) {
         flag.share !== undefined ? el('p', {}, `Chiếm ${share(flag.share)} số phiếu đã gửi của đơn vị.`) : null,
         el('ul', { class: 'evidence-list compact' }, items.map((item) => el('li', {},
           'Đường dẫn ', el('code', {}, String(item.link)),
-          `: trả lời trong ${ui.formatNumber(item.seconds)} giây (cần ít nhất ${ui.formatNumber(item.minimum)} giây).`))));
+          `: trả lời trong ${formatNumber(item.seconds)} giây (cần ít nhất ${formatNumber(item.minimum)} giây).`))));
     case 'straight_lining':
       return el('div', {},
         flag.share !== undefined ? el('p', {}, `Chiếm ${share(flag.share)} số phiếu của đơn vị.`) : null,
@@ -110,13 +115,13 @@ function listEvidence(flag) {
     case 'link_many_devices':
       return el('ul', { class: 'evidence-list' }, items.map((item) => el('li', { class: 'evidence-item' },
         'Đường dẫn ', el('code', {}, String(item.link)),
-        `: dùng từ ${ui.formatNumber(item.devices)} thiết bị, ${ui.formatNumber((item.addresses || []).length)} `
+        `: dùng từ ${formatNumber(item.devices)} thiết bị, ${formatNumber((item.addresses || []).length)} `
           + 'địa chỉ mạng ',
         el('ul', { class: 'id-list' }, (item.addresses || []).map((a) => el('li', {}, el('code', {}, String(a))))))));
     case 'burst': {
       const b = evidence && !Array.isArray(evidence) ? evidence : {};
-      const part = b.of ? ` (${ui.formatPercent((b.submissions / b.of) * 100)})` : '';
-      return el('p', {}, `${ui.formatNumber(b.submissions)} trên ${ui.formatNumber(b.of)} phiếu đã gửi${part} được `
+      const part = b.of ? ` (${formatPercent((b.submissions / b.of) * 100)})` : '';
+      return el('p', {}, `${formatNumber(b.submissions)} trên ${formatNumber(b.of)} phiếu đã gửi${part} được `
         + `gửi ${span(b.from, b.to)}.`);
     }
     default:
@@ -170,7 +175,7 @@ function rows(unit) {
       'Khôi phục kết quả')
     : el('button', { type: 'button', class: 'small danger-outline',
       'aria-label': `Hủy kết quả khảo sát — ${unit.name}` }, 'Hủy kết quả khảo sát');
-  action.addEventListener('click', () => reasonDialog(unit, unit.annulled ? 'reinstate' : 'annul'));
+  action.addEventListener('click', () => openReasonDialog(unit, unit.annulled ? 'reinstate' : 'annul'));
   const flags = (unit.flags || []).length;
   const main = el('tr', { dataset: { unit: unit.unit, flagged: String(Boolean(unit.flagged)),
     annulled: String(Boolean(unit.annulled)) }, class: unit.flagged ? 'flagged' : null },
@@ -178,10 +183,10 @@ function rows(unit) {
   el('th', { scope: 'row' }, unit.name),
   el('td', {}, scoreBadge(unit.score)),
   el('td', {}, unit.flagged ? el('span', { class: 'no' }, 'Có') : el('span', { class: 'yes' }, 'Không')),
-  el('td', { class: 'num' }, ui.formatNumber(flags)),
-  el('td', { class: 'num' }, ui.formatNumber(unit.submitted)),
+  el('td', { class: 'num' }, formatNumber(flags)),
+  el('td', { class: 'num' }, formatNumber(unit.submitted)),
   el('td', {}, unit.scanned_at ? el('time', { datetime: unit.scanned_at },
-    unit.scanned_at_label || ui.formatDateTime(unit.scanned_at)) : '—'),
+    unit.scanned_at_label || formatDateTime(unit.scanned_at)) : '—'),
   annulCell(unit),
   el('td', {}, el('div', { class: 'row-actions' }, toggle, action)));
   return [main, detail];
@@ -189,7 +194,7 @@ function rows(unit) {
 
 function render(data) {
   const units = [...(data.units || [])].sort((a, b) => (b.score - a.score) || String(a.unit).localeCompare(b.unit));
-  ui.clear(body);
+  clear(body);
   if (!units.length) {
     body.append(el('tr', {}, el('td', { colspan: COLUMNS, class: 'empty' },
       'Chưa có kết quả quét nào cho đợt đánh giá này. Bấm «Quét ngay» để quét.')));
@@ -216,7 +221,7 @@ async function load() {
   } catch (error) {
     if (mine !== seq) return null;
     table.removeAttribute('aria-busy');
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+    showError(pageBox, error);
     return null;
   }
 }
@@ -225,19 +230,19 @@ async function load() {
 
 scanButton.addEventListener('click', async () => {
   if (!cid) return;
-  ui.show(scanBox, 'info', '');
+  show(scanBox, 'info', '');
   try {
     seq += 1; // a load still on its way must not overwrite the scan's answer
-    const data = await ui.busy(scanButton, 'Đang quét…', () => api.scanIntegrity(cid));
+    const data = await busy(scanButton, 'Đang quét…', () => api.scanIntegrity(cid));
     render(data);
     const flagged = (data.units || []).filter((u) => u.flagged).length;
     const scanned = Number(data.scanned) || 0;
-    ui.show(scanBox, 'success', scanned
-      ? `Đã quét ${scanned} đơn vị có hoạt động mới lúc ${ui.formatDateTime(new Date())}. `
+    show(scanBox, 'success', scanned
+      ? `Đã quét ${scanned} đơn vị có hoạt động mới lúc ${formatDateTime(new Date())}. `
         + `${flagged} đơn vị có dấu hiệu can thiệp.`
       : `Không có hoạt động mới kể từ lần quét trước; kết quả giữ nguyên. ${flagged} đơn vị có dấu hiệu can thiệp.`);
   } catch (error) {
-    if (error.status !== 401) ui.show(scanBox, 'error', ui.errorText(error));
+    showError(scanBox, error);
   }
 });
 
@@ -271,100 +276,42 @@ const ACTIONS = {
   },
 };
 
-let dialogSeq = 0;
-
-function reasonDialog(unit, kind) {
+function openReasonDialog(unit, kind) {
   const action = ACTIONS[kind];
-  dialogSeq += 1;
-  const titleId = `reason-title-${dialogSeq}`;
-  const bodyId = `reason-body-${dialogSeq}`;
-  const fieldId = `reason-${dialogSeq}`;
-  const hintId = `reason-hint-${dialogSeq}`;
-  const box = ui.messageBox(`reason-message-${dialogSeq}`);
-  const textarea = el('textarea', { id: fieldId, name: 'reason', rows: 4, maxlength: 1000, required: true,
-    'aria-required': 'true', 'aria-describedby': hintId });
-  const ok = el('button', { type: 'submit', class: action.danger ? 'primary danger' : 'primary' }, action.confirm);
-  const cancel = el('button', { type: 'button' }, 'Đóng');
-  const form = el('form', { novalidate: true },
-    el('div', { class: 'field' },
-      el('label', { for: fieldId }, 'Lý do (bắt buộc)'),
-      el('p', { class: 'hint', id: hintId }, 'Lý do được ghi vào nhật ký và gửi kèm thông báo tới đơn vị. '
-        + 'Tối đa 1000 ký tự.'),
-      textarea),
-    box,
-    el('div', { class: 'actions' }, ok, cancel));
-  const dialog = el('dialog', { class: 'dialog reason-dialog', 'aria-labelledby': titleId, 'aria-describedby': bodyId,
-    dataset: { kind, unit: unit.unit } },
-  el('h2', { id: titleId }, action.title(unit)),
-  el('div', { id: bodyId, class: 'dialog-body' }, action.body(unit).map((text) => el('p', {}, text))),
-  form);
-  document.body.append(dialog);
-  cancel.addEventListener('click', () => dialog.close());
-  dialog.addEventListener('close', () => dialog.remove());
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    ui.clearFieldErrors(form);
-    ui.show(box, 'info', '');
-    const reason = textarea.value.trim();
-    if (!reason) {
-      ui.setFieldError(textarea, 'Vui lòng nêu lý do.');
-      textarea.focus();
-      return;
-    }
-    try {
-      await ui.busy(ok, action.busy, () => action.call(unit, reason));
-    } catch (error) {
-      if (error.status === 401) return;
-      if (error.status === 422) {
-        const marked = ui.showFieldErrors(error, { reason: textarea });
-        if (!marked.length) ui.setFieldError(textarea, ui.errorText(error));
-        textarea.focus();
-        return;
-      }
-      ui.show(box, 'error', ui.errorText(error));
-      if (error.status === 409) load(); // someone else changed it: show the current state
-      return;
-    }
-    dialog.close();
-    ui.show(pageBox, 'success', action.done(unit));
-    await load();
+  reasonDialog({
+    title: action.title(unit),
+    body: action.body(unit).map((text) => el('p', {}, text)),
+    label: 'Lý do (bắt buộc)', maxLength: 1000, emptyMessage: 'Vui lòng nêu lý do.',
+    confirmLabel: action.confirm, busyLabel: action.busy, danger: action.danger,
+    dataset: { kind, unit: unit.unit },
+    submit: (reason) => action.call(unit, reason),
+    onDone: () => {
+      show(pageBox, 'success', action.done(unit));
+      return load();
+    },
+    onConflict: load,
   });
-  ui.openDialog(dialog, { focus: textarea });
 }
 
 // ---- start -----------------------------------------------------------------------------------------------
 
-function follow(value) {
+function follow(value, name) {
   cid = value;
-  backLink.href = `/bo/?dot=${encodeURIComponent(cid)}`;
-  ui.show(scanBox, 'info', '');
+  backLink.href = campaignHref('/bo/', cid);
+  setTitle(`Rà soát can thiệp — ${name || value}`);
+  show(scanBox, 'info', '');
 }
 
-async function start() {
-  ui.mountAccount(current);
-  try {
-    const list = await api.campaigns();
-    const items = list.items || [];
-    if (!items.length) {
-      table.removeAttribute('aria-busy');
-      ui.show(pageBox, 'info', 'Chưa có đợt đánh giá nào.');
-      return;
-    }
-    const chosen = ui.chooseCampaign(items);
-    follow(chosen.id);
-    ui.rememberCampaign(cid);
-    ui.setTitle(`Rà soát can thiệp — ${chosen.name}`);
-    ui.fillCampaignSelect(select, items, cid, (value) => {
-      follow(value);
-      const picked = items.find((c) => c.id === value);
-      ui.setTitle(`Rà soát can thiệp — ${picked ? picked.name : value}`);
+function start() {
+  return startCampaignPage(current, {
+    select, box: pageBox,
+    open: (value, campaign) => {
+      follow(value, campaign && campaign.name);
       expanded.clear();
-      load();
-    });
-    await load();
-  } catch (error) {
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
-  }
+      return load();
+    },
+    none: () => table.removeAttribute('aria-busy'),
+  });
 }
 
 if (current) start();

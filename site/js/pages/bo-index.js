@@ -2,10 +2,18 @@
 // the runs' progress, polled every 5 s while one is running), the links to the appraisal and the index results,
 // changing a deadline (all units or one), the units table (each unit's roster status and size, linked to the unit's
 // page).
-import * as api from './api.js';
-import * as ui from './ui.js';
+import * as api from '../lib/api.js';
+import { campaignHref, chooseCampaign, rememberCampaign } from '../lib/campaign.js';
+import { currentState, learnServerClock } from '../lib/clock.js';
+import { clear, el, setTitle } from '../lib/dom.js';
+import { fold, formatDate, formatDateTime, formatNumber, parseDateVN } from '../lib/format.js';
+import { mountAccount } from '../components/account.js';
+import { extendedBadge, stateBadge } from '../components/badges.js';
+import { fillCampaignSelect } from '../components/campaign-select.js';
+import { confirmDialog } from '../components/dialog.js';
+import { busy, clearFieldErrors, errorText, markProblems, reportError, show } from '../components/messages.js';
+import { countdown } from '../components/phase.js';
 
-const { el } = ui;
 const current = api.requireSession('ministry');
 
 const box = document.getElementById('page-message');
@@ -55,17 +63,17 @@ function renderDispatch() {
   const ready = readyUnits().length;
   const total = (detail.units || []).length;
   const phase = surveyPhase();
-  const state = phase ? ui.currentState(phase) : null;
+  const state = phase ? currentState(phase) : null;
   const parts = [el('strong', {}, `${ready}/${total} đơn vị`), ' đã gửi danh sách đối tượng điều tra XHH.'];
   if (phase) {
-    parts.push(' Giai đoạn “', phase.name, '”: ', ui.stateBadge(state), ` (thời hạn ${phase.deadline_label}).`);
+    parts.push(' Giai đoạn “', phase.name, '”: ', stateBadge(state), ` (thời hạn ${phase.deadline_label}).`);
   }
   dispatchSummary.replaceChildren(...parts);
   dispatchButton.disabled = !ready || state !== 'open';
-  nationalLink.href = `/bo/tien-do.html?dot=${encodeURIComponent(detail.id)}`;
-  integrityLink.href = `/bo/kiem-tra.html?dot=${encodeURIComponent(detail.id)}`;
-  appraisalLink.href = `/bo/tham-dinh.html?dot=${encodeURIComponent(detail.id)}`;
-  resultsLink.href = `/bo/ket-qua.html?dot=${encodeURIComponent(detail.id)}`;
+  nationalLink.href = campaignHref('/bo/tien-do.html', detail.id);
+  integrityLink.href = campaignHref('/bo/kiem-tra.html', detail.id);
+  appraisalLink.href = campaignHref('/bo/tham-dinh.html', detail.id);
+  resultsLink.href = campaignHref('/bo/ket-qua.html', detail.id);
 }
 
 function progressRow(id, label, value, max) {
@@ -80,7 +88,7 @@ function runItem(run, index) {
     ['Thư đã gửi', run.mails_sent], ['Thư gửi lỗi', run.mails_failed]];
   return el('li', { class: 'run', dataset: { run: run.run, finished: String(run.finished) } },
     el('p', { class: 'run-head' },
-      el('strong', {}, `Phát hành lúc ${run.started_at_label || ui.formatDateTime(run.started_at)}`),
+      el('strong', {}, `Phát hành lúc ${run.started_at_label || formatDateTime(run.started_at)}`),
       el('span', { class: `badge ${run.finished ? 'badge-run-finished' : 'badge-run-running'}` },
         run.finished ? 'Hoàn tất' : 'Đang phát hành'),
       el('span', { class: 'muted' }, `${run.units_total} đơn vị · tài khoản ${run.started_by}`)),
@@ -89,20 +97,20 @@ function runItem(run, index) {
     progressRow(`run-mails-${index}`, `Thư đã xử lý: ${mailsDone}/${run.mails_queued}`, mailsDone,
       run.mails_queued),
     el('dl', { class: 'summary' }, facts.map(([name, value]) => el('div', {},
-      el('dt', {}, name), el('dd', {}, ui.formatNumber(value))))));
+      el('dt', {}, name), el('dd', {}, formatNumber(value))))));
 }
 
 function renderRuns(runs) {
   const shown = runs.slice(0, 5);
   if (!shown.length) {
-    ui.clear(runList).append(el('li', { class: 'empty' }, 'Chưa phát hành lần nào.'));
+    clear(runList).append(el('li', { class: 'empty' }, 'Chưa phát hành lần nào.'));
     return;
   }
-  ui.clear(runList).append(...shown.map(runItem));
+  clear(runList).append(...shown.map(runItem));
   for (const run of runs) {
     if (!run.finished) running.add(run.run);
     else if (running.delete(run.run)) {
-      ui.show(dispatchBox, 'success', `Đã phát hành xong lần lúc ${run.started_at_label}: ${run.units_done} đơn vị, `
+      show(dispatchBox, 'success', `Đã phát hành xong lần lúc ${run.started_at_label}: ${run.units_done} đơn vị, `
         + `${run.mails_sent} thư đã gửi${run.mails_failed ? `, ${run.mails_failed} thư gửi lỗi` : ''}.`);
     }
   }
@@ -124,7 +132,7 @@ async function loadRuns(cid) {
     if (runs.some((r) => !r.finished)) pollTimer = setTimeout(() => loadRuns(cid), POLL_MS);
   } catch (error) {
     if (pollFor !== cid || error.status === 401) return;
-    ui.show(dispatchBox, 'error', `Chưa tải được tiến độ phát hành: ${ui.errorText(error)}`);
+    show(dispatchBox, 'error', `Chưa tải được tiến độ phát hành: ${errorText(error)}`);
     pollTimer = setTimeout(() => loadRuns(cid), POLL_MS * 2);
   }
 }
@@ -133,7 +141,7 @@ dispatchButton.addEventListener('click', async () => {
   if (!detail) return;
   const cid = detail.id;
   const ready = readyUnits();
-  const yes = await ui.confirmDialog({
+  const yes = await confirmDialog({
     title: 'Phát hành phiếu khảo sát?',
     body: [
       el('p', {}, 'Có ', el('strong', {}, `${ready.length} đơn vị`), ` (trên tổng số ${detail.units.length}) đã gửi `
@@ -145,15 +153,15 @@ dispatchButton.addEventListener('click', async () => {
     confirmLabel: `Phát hành tới ${ready.length} đơn vị`,
   });
   if (!yes) return;
-  ui.show(dispatchBox, 'info', '');
+  show(dispatchBox, 'info', '');
   try {
-    const run = await ui.busy(dispatchButton, 'Đang phát hành…', () => api.startDispatch(cid));
-    ui.show(dispatchBox, 'info', `Đã bắt đầu phát hành tới ${run.units_total} đơn vị. Tiến độ tự động cập nhật `
+    const run = await busy(dispatchButton, 'Đang phát hành…', () => api.startDispatch(cid));
+    show(dispatchBox, 'info', `Đã bắt đầu phát hành tới ${run.units_total} đơn vị. Tiến độ tự động cập nhật `
       + 'mỗi 5 giây.');
     running.add(run.run);
     await loadRuns(cid);
   } catch (error) {
-    if (error.status !== 401) ui.show(dispatchBox, 'error', ui.errorText(error));
+    if (error.status !== 401) show(dispatchBox, 'error', errorText(error));
   } finally {
     if (detail) renderDispatch();
   }
@@ -162,12 +170,12 @@ dispatchButton.addEventListener('click', async () => {
 // ---- phases and units --------------------------------------------------------------------------------------
 
 function renderPhases(phases) {
-  ui.clear(phaseBody).append(...phases.map((p) => el('tr', { dataset: { phase: p.code } },
+  clear(phaseBody).append(...phases.map((p) => el('tr', { dataset: { phase: p.code } },
     el('th', { scope: 'row' }, p.name),
     el('td', {}, p.opens_label),
     el('td', {}, p.deadline_label),
-    el('td', {}, ui.stateBadge(p.state), p.extended ? ' ' : null, p.extended ? ui.extendedBadge() : null),
-    el('td', {}, p.state === 'open' ? ui.countdown(p.closes_at) : '—'))));
+    el('td', {}, stateBadge(p.state), p.extended ? ' ' : null, p.extended ? extendedBadge() : null),
+    el('td', {}, p.state === 'open' ? countdown(p.closes_at) : '—'))));
 }
 
 function extensionText(unit) {
@@ -176,7 +184,7 @@ function extensionText(unit) {
 
 function rosterCell(unit) {
   if (unit.roster_status === 'submitted') {
-    const when = unit.roster_submitted_at ? ui.formatDateTime(unit.roster_submitted_at) : '';
+    const when = unit.roster_submitted_at ? formatDateTime(unit.roster_submitted_at) : '';
     return el('td', { class: 'roster-cell' }, el('span', { class: 'yes' }, 'Đã gửi'),
       when ? el('span', { class: 'muted nowrap' }, ` ${when}`) : null);
   }
@@ -186,7 +194,7 @@ function rosterCell(unit) {
 function renderUnits(units, cid) {
   rows = units.map((u) => {
     const extensions = extensionText(u);
-    const href = `/bo/don-vi.html?dot=${encodeURIComponent(cid)}&don-vi=${encodeURIComponent(u.code)}`;
+    const href = campaignHref('/bo/don-vi.html', cid, { 'don-vi': u.code });
     const tr = el('tr', { dataset: { unit: u.code } },
       el('td', { class: 'code' }, u.code),
       el('th', { scope: 'row' }, el('a', { href }, u.name)),
@@ -195,14 +203,14 @@ function renderUnits(units, cid) {
       rosterCell(u),
       el('td', { class: 'code' }, String(u.roster_total || 0)),
       el('td', {}, extensions || '—'));
-    return { tr, key: ui.fold(`${u.code} ${u.name} ${u.full_name}`) };
+    return { tr, key: fold(`${u.code} ${u.name} ${u.full_name}`) };
   });
-  ui.clear(unitBody).append(...rows.map((r) => r.tr));
+  clear(unitBody).append(...rows.map((r) => r.tr));
   applyFilter();
 }
 
 function applyFilter() {
-  const wanted = ui.fold(filter.value);
+  const wanted = fold(filter.value);
   let shown = 0;
   for (const row of rows) {
     const visible = !wanted || row.key.includes(wanted);
@@ -214,10 +222,10 @@ function applyFilter() {
 
 function fillForm(campaign) {
   const chosenPhase = phaseSelect.value;
-  ui.clear(phaseSelect).append(...campaign.phases.map((p) => el('option', {
+  clear(phaseSelect).append(...campaign.phases.map((p) => el('option', {
     value: p.code, selected: p.code === chosenPhase }, p.name)));
   const chosenUnit = unitSelect.value;
-  ui.clear(unitSelect).append(...campaign.units.map((u) => el('option', {
+  clear(unitSelect).append(...campaign.units.map((u) => el('option', {
     value: u.code, selected: u.code === chosenUnit }, `${u.code} — ${u.name}`)));
   suggestDate();
 }
@@ -230,7 +238,7 @@ function selectedPhase() {
 function suggestDate() {
   const phase = selectedPhase();
   if (!phase) return;
-  closes.value = ui.formatDate(Date.parse(phase.closes_at) - 1000);
+  closes.value = formatDate(Date.parse(phase.closes_at) - 1000);
 }
 
 function scope() {
@@ -246,19 +254,19 @@ async function load(cid) {
     const fresh = await api.campaign(cid);
     if (mine !== loadSeq) return; // another campaign was chosen meanwhile: its answer wins
     detail = fresh;
-    ui.learnServerClock(detail.phases);
-    ui.setTitle(`Quản lý ${detail.name}`);
+    learnServerClock(detail.phases);
+    setTitle(`Quản lý ${detail.name}`);
     renderPhases(detail.phases);
     renderDispatch();
     renderUnits(detail.units || [], detail.id);
     fillForm(detail);
     if (pollFor !== cid) {
       running.clear();
-      ui.show(dispatchBox, 'info', '');
+      show(dispatchBox, 'info', '');
     }
     loadRuns(cid);
   } catch (error) {
-    if (mine === loadSeq && error.status !== 401) ui.show(box, 'error', ui.errorText(error));
+    if (mine === loadSeq && error.status !== 401) show(box, 'error', errorText(error));
   }
 }
 
@@ -272,50 +280,49 @@ filter.addEventListener('input', applyFilter);
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (!detail) return;
-  ui.clearFieldErrors(form);
-  ui.show(formBox, 'info', '');
+  clearFieldErrors(form);
+  show(formBox, 'info', '');
   const problems = [];
-  const day = ui.parseDateVN(closes.value);
+  const day = parseDateVN(closes.value);
   if (!closes.value.trim()) problems.push([closes, 'Vui lòng nhập thời hạn mới.']);
   else if (!day) problems.push([closes, 'Ngày không hợp lệ. Nhập theo dạng ngày/tháng/năm, ví dụ 15/01/2022.']);
   if (!reason.value.trim()) problems.push([reason, 'Vui lòng nêu lý do điều chỉnh thời hạn.']);
   if (problems.length) {
-    for (const [input, message] of problems) ui.setFieldError(input, message);
-    ui.show(formBox, 'error', 'Chưa lưu được. Vui lòng sửa các ô được đánh dấu.');
-    problems[0][0].focus();
+    show(formBox, 'error', 'Chưa lưu được. Vui lòng sửa các ô được đánh dấu.');
+    markProblems(problems);
     return;
   }
   const unit = scope() === 'unit' ? unitSelect.value : null;
   const cid = detail.id;
   try {
-    const result = await ui.busy(button, 'Đang lưu…', () => api.changePhase(cid, phaseSelect.value, {
+    const result = await busy(button, 'Đang lưu…', () => api.changePhase(cid, phaseSelect.value, {
       closes: day, reason: reason.value.trim(), unit }));
     const target = unit ? `đơn vị ${detail.units.find((u) => u.code === unit)?.name || unit}` : 'tất cả đơn vị';
     reason.value = '';
     await load(cid);
-    ui.show(formBox, 'success',
+    show(formBox, 'success',
       `Đã điều chỉnh thời hạn “${result.phase.name}” cho ${target}: ${result.phase.deadline_label}.`);
   } catch (error) {
-    ui.reportError(formBox, error, { closes, reason, unit: unitSelect, opens: closes });
+    reportError(formBox, error, { closes, reason, unit: unitSelect, opens: closes });
   }
 });
 
 async function start() {
-  ui.mountAccount(current, { home: false });
+  mountAccount(current, { home: false });
   try {
     const [me, list] = await Promise.all([api.me(), api.campaigns()]);
     document.getElementById('account-name').textContent = me.display_name || me.username;
     const items = list.items || [];
     if (!items.length) {
-      ui.show(box, 'info', 'Chưa có đợt đánh giá nào.');
+      show(box, 'info', 'Chưa có đợt đánh giá nào.');
       return;
     }
-    const chosen = ui.chooseCampaign(items);
-    ui.rememberCampaign(chosen.id);
-    ui.fillCampaignSelect(select, items, chosen.id, (cid) => load(cid));
+    const chosen = chooseCampaign(items);
+    rememberCampaign(chosen.id);
+    fillCampaignSelect(select, items, chosen.id, (cid) => load(cid));
     await load(chosen.id);
   } catch (error) {
-    if (error.status !== 401) ui.show(box, 'error', ui.errorText(error));
+    if (error.status !== 401) show(box, 'error', errorText(error));
   }
 }
 

@@ -1,10 +1,24 @@
 // The ministry's view of one unit in a campaign: focal person, roster status and counts, the read-only roster
 // table, reopening a sent roster (with a reason), the unit's survey progress (totals, chart, the respondents' link
 // statuses), the unit's notifications.
-import * as api from './api.js';
-import * as ui from './ui.js';
+import * as api from '../lib/api.js';
+import { campaignHref } from '../lib/campaign.js';
+import { learnServerClock } from '../lib/clock.js';
+import { clear, el, setTitle } from '../lib/dom.js';
+import { formatDateTime } from '../lib/format.js';
+import { mountAccount } from '../components/account.js';
+import { rosterBadge } from '../components/badges.js';
+import {
+  busy, clearFieldErrors, errorText, reportError, setFieldError, show, showError,
+} from '../components/messages.js';
+import { loadNotifications } from '../components/notifications.js';
+import { showContext } from '../components/page.js';
+import { groupCounts } from '../components/paged-table.js';
+import { renderDeadline } from '../components/phase.js';
+import { renderUnitProgress } from '../components/progress-charts.js';
+import { progressBrowser } from '../components/progress-table.js';
+import { rosterBrowser } from '../components/roster-table.js';
 
-const { el } = ui;
 const PHASE = 'roster';
 const current = api.requireSession('ministry');
 
@@ -34,10 +48,7 @@ const peopleBox = document.getElementById('people-message');
 let browser = null;
 
 function renderProgress(data) {
-  progressTotals.removeAttribute('aria-busy');
-  ui.clear(progressTotals).append(ui.progressSummary(data.totals));
-  if (data.annulled) progressTotals.append(el('p', { class: 'notice' }, 'Kết quả khảo sát của đơn vị đã bị hủy.'));
-  ui.clear(progressChart).append(ui.groupChart(data.by_group));
+  renderUnitProgress(progressTotals, progressChart, data);
 }
 
 function renderFocal(focal) {
@@ -52,109 +63,89 @@ function renderFocal(focal) {
   }
 }
 
-function renderPhase(phase) {
-  ui.clear(deadlineNode);
-  if (!phase) {
-    deadlineNode.textContent = '—';
-    return;
-  }
-  const state = ui.currentState(phase);
-  deadlineNode.append(el('span', {}, phase.deadline_label), ' ', ui.stateBadge(state),
-    ...(phase.extended ? [' ', ui.extendedBadge()] : []));
-  if (state === 'open') deadlineNode.append(' ', ui.countdown(phase.closes_at, () => renderPhase(phase)));
-}
-
 function renderStatus(page) {
-  ui.clear(statusNode).append(ui.rosterBadge(page.status));
+  clear(statusNode).append(rosterBadge(page.status));
   if (page.status === 'submitted') {
-    const when = page.submitted_at_label || ui.formatDateTime(page.submitted_at);
+    const when = page.submitted_at_label || formatDateTime(page.submitted_at);
     if (when) statusNode.append(' ', el('span', {}, `lúc ${when}`));
     if (page.submitted_by) statusNode.append(' ', el('span', { class: 'muted' }, `(tài khoản ${page.submitted_by})`));
   } else if (page.updated_at_label) {
     statusNode.append(' ', el('span', { class: 'muted' }, `(cập nhật lần cuối lúc ${page.updated_at_label})`));
   }
   totalNode.textContent = `${page.total} người`;
-  ui.clear(countsNode).append(ui.groupCounts(page.counts));
+  clear(countsNode).append(groupCounts(page.counts));
   reopenForm.hidden = page.status !== 'submitted';
 }
 
-async function loadNotifications() {
-  try {
-    const notes = await api.notifications(cid, code);
-    ui.renderNotifications(notificationList, notes.items || []);
-  } catch (error) {
-    ui.clear(notificationList).append(el('li', { class: 'empty' }, ui.errorText(error)));
-    notificationList.removeAttribute('aria-busy');
-  }
+function loadNotes() {
+  return loadNotifications(notificationList, cid, code);
 }
 
 reopenForm.addEventListener('submit', async (event) => {
   event.preventDefault();
-  ui.clearFieldErrors(reopenForm);
-  ui.show(reopenBox, 'info', '');
+  clearFieldErrors(reopenForm);
+  show(reopenBox, 'info', '');
   const text = reason.value.trim();
   if (!text) {
-    ui.setFieldError(reason, 'Vui lòng nêu lý do mở lại danh sách.');
-    ui.show(reopenBox, 'error', 'Chưa mở lại được. Vui lòng nêu lý do.');
+    setFieldError(reason, 'Vui lòng nêu lý do mở lại danh sách.');
+    show(reopenBox, 'error', 'Chưa mở lại được. Vui lòng nêu lý do.');
     reason.focus();
     return;
   }
   try {
-    const result = await ui.busy(reopenButton, 'Đang mở lại…', () => api.reopenRoster(cid, code, text));
+    const result = await busy(reopenButton, 'Đang mở lại…', () => api.reopenRoster(cid, code, text));
     reason.value = '';
     renderStatus({ ...(browser.last() || {}), ...result });
-    ui.show(reopenBox, 'success', 'Đã mở lại danh sách; đơn vị đã được thông báo kèm lý do.');
-    await Promise.all([browser.reload(), loadNotifications()]);
+    show(reopenBox, 'success', 'Đã mở lại danh sách; đơn vị đã được thông báo kèm lý do.');
+    await Promise.all([browser.reload(), loadNotes()]);
   } catch (error) {
     if (error.status === 401) return;
-    ui.reportError(reopenBox, error, { reason });
+    reportError(reopenBox, error, { reason });
     if (error.status === 409) await browser.reload();
   }
 });
 
 async function start() {
-  ui.mountAccount(current);
+  mountAccount(current);
   if (!cid || !code) {
-    ui.show(pageBox, 'error', 'Thiếu đợt đánh giá hoặc mã đơn vị trong địa chỉ trang.');
+    show(pageBox, 'error', 'Thiếu đợt đánh giá hoặc mã đơn vị trong địa chỉ trang.');
     return;
   }
-  document.getElementById('back-link').href = `/bo/?dot=${encodeURIComponent(cid)}`;
-  document.getElementById('appraisal-link').href = `/bo/tham-dinh.html?dot=${encodeURIComponent(cid)}`
-    + `&unit=${encodeURIComponent(code)}`;
+  document.getElementById('back-link').href = campaignHref('/bo/', cid);
+  document.getElementById('appraisal-link').href = campaignHref('/bo/tham-dinh.html', cid, { unit: code });
   try {
     const campaign = await api.campaign(cid);
     const unit = (campaign.units || []).find((u) => u.code === code);
     if (!unit) {
-      ui.show(pageBox, 'error', `Không tìm thấy đơn vị mã “${code}” trong đợt đánh giá này.`);
+      show(pageBox, 'error', `Không tìm thấy đơn vị mã “${code}” trong đợt đánh giá này.`);
       return;
     }
     title.textContent = unit.full_name || unit.name;
-    ui.setTitle(unit.full_name || unit.name);
-    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
-      'Mã đơn vị: ', el('strong', {}, unit.code));
-    ui.learnServerClock(campaign.phases);
+    setTitle(unit.full_name || unit.name);
+    showContext(context, campaign.name, unit.code, { label: 'Mã đơn vị' });
+    learnServerClock(campaign.phases);
     // The unit's own deadline: its extension when it has one.
     const extended = (unit.extensions || []).find((p) => p.code === PHASE);
-    renderPhase(extended || campaign.phases.find((p) => p.code === PHASE) || null);
-    browser = ui.rosterBrowser({
+    renderDeadline(deadlineNode, extended || campaign.phases.find((p) => p.code === PHASE) || null);
+    browser = rosterBrowser({
       cid, unit: code, groups: campaign.groups || [], onLoaded: renderStatus,
       onError: (error) => {
-        if (error.status !== 401) ui.show(listBox, 'error', ui.errorText(error));
+        showError(listBox, error);
       },
     });
-    const people = ui.progressBrowser({
+    const people = progressBrowser({
       cid, unit: code, groups: campaign.groups || [], onLoaded: renderProgress,
       onError: (error) => {
         progressTotals.removeAttribute('aria-busy');
-        if (error.status !== 401) ui.show(peopleBox, 'error', ui.errorText(error));
+        showError(peopleBox, error);
       },
     });
     const [focal] = await Promise.allSettled([api.focalPerson(cid, code), browser.load(), people.load(),
-      loadNotifications()]);
+      loadNotes()]);
     if (focal.status === 'fulfilled') renderFocal(focal.value);
-    else focalSummary.textContent = ui.errorText(focal.reason);
+    else focalSummary.textContent = errorText(focal.reason);
   } catch (error) {
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+    showError(pageBox, error);
   }
 }
 

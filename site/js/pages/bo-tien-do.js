@@ -1,10 +1,17 @@
 // The ministry's national survey progress: national totals, the ranking of response rates as a chart, every unit's
 // progress in a table sorted by the API (by clicking a column header), each unit linked to its page, and the
 // workbook export. Refreshed every 30 s while the page is visible.
-import * as api from './api.js';
-import * as ui from './ui.js';
+import * as api from '../lib/api.js';
+import { campaignHref } from '../lib/campaign.js';
+import { clear, el, setTitle, whileVisible } from '../lib/dom.js';
+import { formatDateTime, formatNumber, formatPercent } from '../lib/format.js';
+import { barChart } from '../components/chart.js';
+import { exportButton } from '../components/export-button.js';
+import { showError } from '../components/messages.js';
+import { startCampaignPage } from '../components/page.js';
+import { progressSummary } from '../components/progress-charts.js';
+import { sortHeaders } from '../components/sort-header.js';
 
-const { el } = ui;
 const REFRESH_MS = 30000;
 const RANKED = 15; // units shown in the ranking chart
 const SORTS = {
@@ -25,22 +32,21 @@ const rankingHint = document.getElementById('ranking-hint');
 const table = document.getElementById('national-table');
 const body = table.querySelector('tbody');
 const count = document.getElementById('unit-count');
-const exportButton = document.getElementById('export-button');
+const exportNode = document.getElementById('export-button');
 const exportBox = document.getElementById('export-message');
 
 let cid = null;
-const wantedSort = new URLSearchParams(window.location.search).get('sap-xep');
-let sort = Object.hasOwn(SORTS, wantedSort || '') ? wantedSort : 'code';
 let seq = 0;
 let lastRefresh = 0;
+const sorting = sortHeaders(table, SORTS, 'code', () => load({ announce: true }));
 
 function renderTotals(data) {
   const units = (data.units || []).length;
-  ui.clear(totalsNode).append(ui.progressSummary(data.totals),
+  clear(totalsNode).append(progressSummary(data.totals),
     el('p', { class: 'updated' }, el('strong', {}, `${data.rosters_submitted}/${units} đơn vị`),
       ' đã gửi danh sách đối tượng điều tra XHH.'));
   totalsNode.removeAttribute('aria-busy');
-  updated.textContent = `Cập nhật lúc ${ui.formatDateTime(new Date())}. `
+  updated.textContent = `Cập nhật lúc ${formatDateTime(new Date())}. `
     + 'Số liệu tự động cập nhật mỗi 30 giây khi trang đang mở.';
 }
 
@@ -55,14 +61,14 @@ function renderRanking(units) {
     hint = `Tỷ lệ trả lời của ${counted.length} đơn vị đã được phát hành phiếu, từ cao xuống thấp.`;
   }
   rankingHint.textContent = hint;
-  ui.clear(rankingNode).append(ui.barChart({
+  clear(rankingNode).append(barChart({
     label: `Biểu đồ xếp hạng tỷ lệ trả lời của ${top.length} đơn vị cao nhất`,
     caption: 'Xếp hạng tỷ lệ trả lời',
     rows: top.map((u, i) => ({ label: `${i + 1}. ${u.name}`, value: u.rate, u,
-      text: `${ui.formatPercent(u.rate)} (${ui.formatNumber(u.submitted)}/${ui.formatNumber(u.total)})` })),
+      text: `${formatPercent(u.rate)} (${formatNumber(u.submitted)}/${formatNumber(u.total)})` })),
     head: ['Hạng và đơn vị', 'Số phiếu', 'Đã trả lời', 'Tỷ lệ trả lời'],
-    cells: ({ u, label }) => [label, ui.formatNumber(u.total), ui.formatNumber(u.submitted),
-      ui.formatPercent(u.rate)],
+    cells: ({ u, label }) => [label, formatNumber(u.total), formatNumber(u.submitted),
+      formatPercent(u.rate)],
     empty: 'Chưa có đơn vị nào được phát hành phiếu khảo sát.',
   }));
 }
@@ -75,35 +81,26 @@ function rosterCell(unit) {
 }
 
 function num(value) {
-  return el('td', { class: 'num' }, ui.formatNumber(value));
+  return el('td', { class: 'num' }, formatNumber(value));
 }
 
 function renderTable(data) {
   const units = data.units || [];
-  ui.clear(body);
+  clear(body);
   if (!units.length) {
     body.append(el('tr', {}, el('td', { colspan: 10, class: 'empty' }, 'Đợt đánh giá chưa có đơn vị nào.')));
   }
   body.append(...units.map((u) => {
-    const href = `/bo/don-vi.html?dot=${encodeURIComponent(cid)}&don-vi=${encodeURIComponent(u.code)}`;
+    const href = campaignHref('/bo/don-vi.html', cid, { 'don-vi': u.code });
     return el('tr', { dataset: { unit: u.code } },
       el('td', { class: 'code' }, u.code),
       el('th', { scope: 'row' }, el('a', { href }, u.name)),
       rosterCell(u),
       num(u.total), num(u.mailed), num(u.opened), num(u.submitted), num(u.bounced),
       num((u.issued || 0) + (u.failed || 0)),
-      el('td', { class: 'num' }, el('strong', {}, ui.formatPercent(u.rate))));
+      el('td', { class: 'num' }, el('strong', {}, formatPercent(u.rate))));
   }));
   table.removeAttribute('aria-busy');
-}
-
-function markSort() {
-  for (const th of table.querySelectorAll('th[data-sort]')) {
-    const on = th.dataset.sort === sort;
-    if (on) th.setAttribute('aria-sort', SORTS[sort].order);
-    else th.removeAttribute('aria-sort');
-    th.querySelector('.sort-icon').textContent = on ? (SORTS[sort].order === 'ascending' ? '▲' : '▼') : '⇅';
-  }
 }
 
 async function load({ announce = false } = {}) {
@@ -112,76 +109,36 @@ async function load({ announce = false } = {}) {
   const mine = seq;
   table.setAttribute('aria-busy', 'true');
   try {
-    const data = await api.nationalProgress(cid, sort);
+    const data = await api.nationalProgress(cid, sorting.current());
     if (mine !== seq) return;
     lastRefresh = Date.now();
-    ui.setTitle(`Tiến độ khảo sát toàn quốc — ${data.name}`);
+    setTitle(`Tiến độ khảo sát toàn quốc — ${data.name}`);
     renderTotals(data);
     renderRanking([...(data.units || [])]);
     renderTable(data);
-    markSort();
-    const how = SORTS[sort];
-    count.textContent = `${(data.units || []).length} đơn vị${announce ? `, sắp xếp theo ${how.label} (${how.text})`
-      : ''}.`;
+    sorting.mark();
+    count.textContent = sorting.countText((data.units || []).length, announce);
   } catch (error) {
     if (mine !== seq) return;
     table.removeAttribute('aria-busy');
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+    showError(pageBox, error);
   }
 }
 
-for (const th of table.querySelectorAll('th[data-sort]')) {
-  th.querySelector('button').addEventListener('click', () => {
-    sort = th.dataset.sort;
-    const url = new URL(window.location.href);
-    url.searchParams.set('sap-xep', sort);
-    window.history.replaceState(null, '', url);
-    markSort();
-    load({ announce: true });
-  });
-}
+exportButton(exportNode, exportBox, { ready: () => Boolean(cid), request: () => api.nationalProgressExport(cid) });
 
-exportButton.addEventListener('click', async () => {
-  if (!cid) return;
-  ui.show(exportBox, 'info', '');
-  try {
-    const file = await ui.busy(exportButton, 'Đang tạo tệp…', () => api.nationalProgressExport(cid));
-    ui.downloadFrom(file.url, file.filename);
-    ui.show(exportBox, 'success', `Đã tạo tệp ${file.filename}; trình duyệt đang tải xuống.`);
-  } catch (error) {
-    if (error.status !== 401) ui.show(exportBox, 'error', ui.errorText(error));
-  }
-});
+function follow(value) {
+  cid = value;
+  document.getElementById('back-link').href = campaignHref('/bo/', cid);
+}
 
 async function start() {
-  ui.mountAccount(current);
-  markSort();
-  try {
-    const list = await api.campaigns();
-    const items = list.items || [];
-    if (!items.length) {
-      ui.show(pageBox, 'info', 'Chưa có đợt đánh giá nào.');
-      return;
-    }
-    const chosen = ui.chooseCampaign(items);
-    cid = chosen.id;
-    ui.rememberCampaign(cid);
-    document.getElementById('back-link').href = `/bo/?dot=${encodeURIComponent(cid)}`;
-    ui.fillCampaignSelect(select, items, cid, (value) => {
-      cid = value;
-      document.getElementById('back-link').href = `/bo/?dot=${encodeURIComponent(cid)}`;
-      load();
-    });
-    await load();
-    window.setInterval(() => {
-      if (document.visibilityState === 'visible') load();
-    }, REFRESH_MS);
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible' && Date.now() - lastRefresh >= REFRESH_MS) load();
-    });
-  } catch (error) {
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
-  }
+  sorting.mark();
+  await startCampaignPage(current, { select, box: pageBox, open: (value) => {
+    follow(value);
+    return load();
+  } });
+  whileVisible(load, REFRESH_MS, () => lastRefresh);
 }
 
 if (current) start();

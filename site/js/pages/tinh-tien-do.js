@@ -2,10 +2,19 @@
 // visible), the rate per group and questionnaire as a chart, the respondents' link statuses with filters and
 // paging, reminders for the chosen (or all) non-responders, correcting a bounced address, the workbook export and
 // the unit's notifications.
-import * as api from './api.js';
-import * as ui from './ui.js';
+import * as api from '../lib/api.js';
+import { clear, el, setTitle, whileVisible } from '../lib/dom.js';
+import { formatDateTime } from '../lib/format.js';
+import { confirmDialog, openDialog } from '../components/dialog.js';
+import { exportButton } from '../components/export-button.js';
+import {
+  busy, clearFieldErrors, errorText, reportError, setFieldError, show, showError,
+} from '../components/messages.js';
+import { loadNotifications } from '../components/notifications.js';
+import { showContext, startUnitPage } from '../components/page.js';
+import { dayChart, renderUnitProgress } from '../components/progress-charts.js';
+import { progressBrowser } from '../components/progress-table.js';
 
-const { el } = ui;
 const PAGE_SIZE = 50;
 const REFRESH_MS = 30000;
 const current = api.requireSession('province');
@@ -19,7 +28,7 @@ const listBox = document.getElementById('list-message');
 const remindBox = document.getElementById('remind-message');
 const remindSelected = document.getElementById('remind-selected');
 const remindAll = document.getElementById('remind-all');
-const exportButton = document.getElementById('export-button');
+const exportNode = document.getElementById('export-button');
 const exportBox = document.getElementById('export-message');
 const notificationList = document.getElementById('notifications');
 
@@ -44,15 +53,10 @@ let lastByDay = null;
 
 function renderTotals(data) {
   lastRefresh = Date.now();
-  totalsNode.removeAttribute('aria-busy');
-  ui.clear(totalsNode).append(ui.progressSummary(data.totals));
-  if (data.annulled) {
-    totalsNode.append(el('p', { class: 'notice' }, 'Kết quả khảo sát của đơn vị đã bị hủy.'));
-  }
-  ui.clear(chartNode).append(ui.groupChart(data.by_group));
+  renderUnitProgress(totalsNode, chartNode, data);
   if (data.by_day) lastByDay = data.by_day;  // counters-only refreshes carry no daily series: keep the last one
-  if (lastByDay) chartNode.append(ui.dayChart(lastByDay));
-  updated.textContent = `Cập nhật lúc ${ui.formatDateTime(new Date())}. `
+  if (lastByDay) chartNode.append(dayChart(lastByDay));
+  updated.textContent = `Cập nhật lúc ${formatDateTime(new Date())}. `
     + 'Số liệu tự động cập nhật mỗi 30 giây khi trang đang mở.';
   const open = (data.totals && data.totals.total) > 0;
   remindAll.disabled = !open;
@@ -65,19 +69,14 @@ async function refreshTotals() {
   try {
     renderTotals(await api.unitProgress(cid, unit, { people: false }));  // counters only: no link is read
   } catch (error) {
-    if (error.status !== 401) updated.textContent = `Chưa cập nhật được số liệu: ${ui.errorText(error)}`;
+    if (error.status !== 401) updated.textContent = `Chưa cập nhật được số liệu: ${errorText(error)}`;
   } finally {
     refreshing = false;
   }
 }
 
 function startAutoRefresh() {
-  window.setInterval(() => {
-    if (document.visibilityState === 'visible') refreshTotals();
-  }, REFRESH_MS);
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible' && Date.now() - lastRefresh >= REFRESH_MS) refreshTotals();
-  });
+  whileVisible(refreshTotals, REFRESH_MS, () => lastRefresh);
 }
 
 // ---- reminders -------------------------------------------------------------------------------------------
@@ -104,14 +103,14 @@ function reminderText(result) {
 }
 
 async function remind(button, rids) {
-  ui.show(remindBox, 'info', '');
+  show(remindBox, 'info', '');
   try {
-    const result = await ui.busy(button, 'Đang gửi thư nhắc…', () => api.sendReminders(cid, unit, rids));
-    ui.show(remindBox, result.queued ? 'success' : 'info', reminderText(result));
+    const result = await busy(button, 'Đang gửi thư nhắc…', () => api.sendReminders(cid, unit, rids));
+    show(remindBox, result.queued ? 'success' : 'info', reminderText(result));
     browser.clearSelection();
     await Promise.all([browser.reload(), refreshTotals()]);
   } catch (error) {
-    if (error.status !== 401) ui.show(remindBox, 'error', ui.errorText(error));
+    showError(remindBox, error);
   } finally {
     onSelect(browser.selected());
   }
@@ -123,7 +122,7 @@ remindSelected.addEventListener('click', () => {
 });
 
 remindAll.addEventListener('click', async () => {
-  const yes = await ui.confirmDialog({
+  const yes = await confirmDialog({
     title: 'Nhắc tất cả người chưa trả lời?',
     body: [el('p', {}, 'Phần mềm gửi thư nhắc tới mọi người chưa trả lời phiếu của đơn vị, trừ những người đã được '
       + 'gửi thư trong vòng 24 giờ qua và những người có thư bị trả lại.')],
@@ -145,12 +144,12 @@ function rowActions(person) {
 
 function openEmailDialog(person, link) {
   editing = person;
-  ui.clearFieldErrors(emailForm);
-  ui.show(emailBox, 'info', '');
+  clearFieldErrors(emailForm);
+  show(emailBox, 'info', '');
   emailPerson.textContent = `${person.full_name} (${person.email})`;
   emailProblem.textContent = link.problem || (link.state === 'failed' ? 'Thư không gửi được.' : 'Thư bị trả lại.');
   emailInput.value = person.email;
-  ui.openDialog(dialog, { focus: emailInput });
+  openDialog(dialog, { focus: emailInput });
   emailInput.select();
 }
 
@@ -159,24 +158,24 @@ emailCancel.addEventListener('click', () => dialog.close());
 emailForm.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (!editing) return;
-  ui.clearFieldErrors(emailForm);
-  ui.show(emailBox, 'info', '');
+  clearFieldErrors(emailForm);
+  show(emailBox, 'info', '');
   const value = emailInput.value.trim();
   if (!value) {
-    ui.setFieldError(emailInput, 'Vui lòng nhập email mới.');
+    setFieldError(emailInput, 'Vui lòng nhập email mới.');
     emailInput.focus();
     return;
   }
   try {
-    const result = await ui.busy(emailSave, 'Đang lưu…', () => api.correctEmail(cid, unit, editing.rid, value));
+    const result = await busy(emailSave, 'Đang lưu…', () => api.correctEmail(cid, unit, editing.rid, value));
     const name = editing.full_name;
     dialog.close();
-    ui.show(listBox, 'success', `Đã sửa email của ${name} thành ${result.email} và gửi lại ${result.reissued} `
+    show(listBox, 'success', `Đã sửa email của ${name} thành ${result.email} và gửi lại ${result.reissued} `
       + 'phiếu với đường dẫn mới.');
     await Promise.all([browser.reload(), refreshTotals()]);
   } catch (error) {
     if (error.status === 401) return;
-    ui.reportError(emailBox, error, { email: emailInput });
+    reportError(emailBox, error, { email: emailInput });
   }
 });
 
@@ -186,62 +185,32 @@ dialog.addEventListener('close', () => {
 
 // ---- export ----------------------------------------------------------------------------------------------
 
-exportButton.addEventListener('click', async () => {
-  if (!cid) return;
-  ui.show(exportBox, 'info', '');
-  try {
-    const file = await ui.busy(exportButton, 'Đang tạo tệp…', () => api.unitProgressExport(cid, unit));
-    ui.downloadFrom(file.url, file.filename);
-    ui.show(exportBox, 'success', `Đã tạo tệp ${file.filename}; trình duyệt đang tải xuống.`);
-  } catch (error) {
-    if (error.status !== 401) ui.show(exportBox, 'error', ui.errorText(error));
-  }
-});
+exportButton(exportNode, exportBox, { ready: () => Boolean(cid), request: () => api.unitProgressExport(cid, unit) });
 
 // ---- start -----------------------------------------------------------------------------------------------
 
-async function loadNotifications() {
-  try {
-    const notes = await api.notifications(cid, unit);
-    ui.renderNotifications(notificationList, notes.items || []);
-  } catch (error) {
-    ui.clear(notificationList).append(el('li', { class: 'empty' }, ui.errorText(error)));
-    notificationList.removeAttribute('aria-busy');
-  }
-}
-
-async function start() {
-  ui.mountAccount(current);
+function start() {
   unit = current.unit;
-  try {
-    const list = await api.campaigns();
-    const chosen = ui.chooseCampaign(list.items || []);
-    if (!chosen) {
+  return startUnitPage(current, {
+    box: pageBox,
+    none: () => {
       totalsNode.removeAttribute('aria-busy');
-      ui.clear(totalsNode);
-      ui.show(pageBox, 'info', 'Đơn vị chưa tham gia đợt đánh giá nào.');
-      return;
-    }
-    cid = chosen.id;
-    ui.rememberCampaign(cid);
-    document.getElementById('back-link').href = `/tinh/?dot=${encodeURIComponent(cid)}`;
-    const campaign = await api.campaign(cid);
-    const own = (campaign.units || []).find((u) => u.code === unit) || {};
-    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
-      'Đơn vị: ', el('strong', {}, own.full_name || current.displayName || unit || ''));
-    ui.setTitle(`Chi tiết tiến độ khảo sát — ${campaign.name}`);
-    browser = ui.progressBrowser({
-      cid, unit, groups: campaign.groups || [], limit: PAGE_SIZE, selectable: true, onSelect,
-      actions: rowActions, onLoaded: renderTotals,
-      onError: (error) => {
-        if (error.status !== 401) ui.show(listBox, 'error', ui.errorText(error));
-      },
-    });
-    await Promise.all([browser.load(), loadNotifications()]);
-    startAutoRefresh();
-  } catch (error) {
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
-  }
+      clear(totalsNode);
+    },
+    open: async (chosen) => {
+      cid = chosen.id;
+      const campaign = await api.campaign(cid);
+      const own = (campaign.units || []).find((u) => u.code === unit) || {};
+      showContext(context, campaign.name, own.full_name || current.displayName || unit || '');
+      setTitle(`Chi tiết tiến độ khảo sát — ${campaign.name}`);
+      browser = progressBrowser({
+        cid, unit, groups: campaign.groups || [], limit: PAGE_SIZE, selectable: true, onSelect,
+        actions: rowActions, onLoaded: renderTotals, onError: (error) => showError(listBox, error),
+      });
+      await Promise.all([browser.load(), loadNotifications(notificationList, cid, unit)]);
+      startAutoRefresh();
+    },
+  });
 }
 
 if (current) start();

@@ -1,4 +1,4 @@
-// The one module that talks to the HTTP API (DESIGN.md §6).
+// The one module that talks to the HTTP API.
 //
 // - Base URL from window.CCHC_CONFIG.apiUrl (served as /config.js), falling back to the local default.
 // - The bearer token and the account summary live in sessionStorage: closing the tab ends the session here.
@@ -511,7 +511,7 @@ export function reinstateUnit(cid, unit, reason) {
   return request('DELETE', unitPath(cid, unit, '/annulment'), { body: { reason } });
 }
 
-// ---- self-assessment, appraisal and the index (issue 8) ----------------------------------------------------
+// ---- self-assessment, appraisal and the index ---------------------------------------------------------------
 
 /** GET /campaigns/{cid}/framework: the criteria tree (fields → criteria → sub-criteria) with maxima and methods. */
 export function framework(cid) {

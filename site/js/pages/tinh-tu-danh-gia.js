@@ -1,14 +1,26 @@
-// The province's self-assessment (issue 8): the criteria tree (fields → criteria → sub-criteria) with each line's
+// The province's self-assessment: the criteria tree (fields → criteria → sub-criteria) with each line's
 // maximum and running totals that follow the inputs (and are confirmed by the server's totals after each save); per
 // self-scored leaf a score, a note, an explanation and evidence files (uploaded to a presigned POST with a progress
 // bar, removable), saved one item at a time; survey-measured and imported leaves shown read-only with their method;
 // the state and the deadline; the approval (leader, decision, signed report), which lists what is still missing when
 // the server refuses it; a read-only form once approved or locked; the appraised scores once published.
-import * as api from './api.js';
-import * as ui from './ui.js';
-import * as A from './assessment-ui.js';
+import * as api from '../lib/api.js';
+import { currentState, learnServerClock } from '../lib/clock.js';
+import { isLeaf, leaves, readScore, sameScore, scoreHint, slug, totals, walk } from '../lib/criteria.js';
+import { clear, el, setTitle } from '../lib/dom.js';
+import { contentTypeOf, EVIDENCE_ACCEPT, EVIDENCE_KINDS, evidenceProblem, uploadEvidence } from '../lib/evidence.js';
+import { formatDateTime, formatScore, outOf, parseDateVN } from '../lib/format.js';
+import { approvalList, renderAssessmentState, renderFrameworkNote, scoreInput } from '../components/assessment.js';
+import { methodBadge } from '../components/badges.js';
+import { confirmDialog } from '../components/dialog.js';
+import { evidenceList } from '../components/evidence.js';
+import {
+  clearFieldErrors, errorText, markProblems, messageBox, setFieldError, show, showError, showFieldErrors,
+} from '../components/messages.js';
+import { showContext, startUnitPage } from '../components/page.js';
+import { phaseFacts } from '../components/phase.js';
+import { uploadProgress } from '../components/upload.js';
 
-const { el } = ui;
 const current = api.requireSession('province');
 
 const pageBox = document.getElementById('page-message');
@@ -36,9 +48,9 @@ const approveFields = {
   decision_date: document.getElementById('decision_date'),
   report: document.getElementById('report'),
 };
-const reportProgress = A.uploadProgress('report-upload-progress');
+const reportProgress = uploadProgress('report-upload-progress');
 document.getElementById('report-progress').append(reportProgress.box);
-approveFields.report.setAttribute('accept', A.EVIDENCE_ACCEPT);
+approveFields.report.setAttribute('accept', EVIDENCE_ACCEPT);
 
 const bar = document.getElementById('assess-bar');
 const barTotal = document.getElementById('bar-total');
@@ -63,19 +75,19 @@ function editable() {
 function lockText() {
   if (!view) return null;
   if (view.state === 'approved') {
-    const when = view.approval && view.approval.approved_at ? ` lúc ${ui.formatDateTime(view.approval.approved_at)}` : '';
+    const when = view.approval && view.approval.approved_at ? ` lúc ${formatDateTime(view.approval.approved_at)}` : '';
     return `Báo cáo tự đánh giá đã được phê duyệt và gửi Bộ Nội vụ${when}. Bảng điểm chỉ để xem; `
       + 'liên hệ Bộ Nội vụ nếu cần mở lại để sửa.';
   }
   if (view.state === 'locked') {
-    const when = view.locked_at ? ` lúc ${ui.formatDateTime(view.locked_at)}` : '';
+    const when = view.locked_at ? ` lúc ${formatDateTime(view.locked_at)}` : '';
     return `Đã hết thời hạn tự đánh giá; phần mềm đã tự động khóa bảng điểm${when}. Bảng điểm chỉ để xem; `
       + 'liên hệ Bộ Nội vụ nếu cần gia hạn.';
   }
   if (view.editable) return null;
   const phase = view.phase;
   if (phase) {
-    const state = ui.currentState(phase);
+    const state = currentState(phase);
     if (state === 'upcoming') {
       return `Giai đoạn “${phase.name}” chưa mở (mở từ ngày ${phase.opens_label}). Chưa thể chấm điểm.`;
     }
@@ -93,37 +105,29 @@ function scheduleReload() {
 }
 
 function renderStatus() {
-  ui.clear(stateNode).append(A.assessmentBadge(view.state, view.state_label));
-  if (view.state === 'approved' && view.approval && view.approval.approved_at) {
-    stateNode.append(' ', el('span', {}, `lúc ${ui.formatDateTime(view.approval.approved_at)}`));
-  } else if (view.state === 'locked' && view.locked_at) {
-    stateNode.append(' ', el('span', {}, `lúc ${ui.formatDateTime(view.locked_at)}`));
-  }
+  renderAssessmentState(stateNode, view);
   if (view.appraisal_published) {
     stateNode.append(' ', el('span', { class: 'badge badge-published' }, 'Bộ Nội vụ đã công bố kết quả thẩm định'));
   }
-  ui.clear(deadlineNode).append(...A.phaseFacts(view.phase, scheduleReload));
-  const fw = view.framework || {};
-  frameworkNote.replaceChildren(`Bộ tiêu chí: ${fw.title || '—'}`,
-    fw.version ? ` (phiên bản ${fw.version})` : '', `; tổng điểm tối đa: ${A.formatScore(fw.maximum)}.`,
-    fw.sample ? ' ' : null, fw.sample ? el('span', { class: 'badge badge-sample' }, 'Bộ tiêu chí mẫu') : null);
+  clear(deadlineNode).append(...phaseFacts(view.phase, scheduleReload));
+  renderFrameworkNote(frameworkNote, view.framework);
   const reason = lockText();
   lockNotice.hidden = !reason;
   lockNotice.textContent = reason || '';
   const reopened = view.reopened || [];
-  ui.clear(reopenedNode);
+  clear(reopenedNode);
   if (reopened.length) {
     reopenedNode.append(el('ul', { class: 'plain-list reopened-list' }, reopened.map((r) => el('li', {},
-      `Bộ Nội vụ đã mở lại bảng điểm lúc ${ui.formatDateTime(r.at)}`, r.reason ? `. Lý do: ${r.reason}` : '.'))));
+      `Bộ Nội vụ đã mở lại bảng điểm lúc ${formatDateTime(r.at)}`, r.reason ? `. Lý do: ${r.reason}` : '.'))));
   }
   const published = Boolean(view.appraisal_published);
   appraisedRow.hidden = !published;
   if (published) {
     const t = view.totals || {};
     // Appraised points cover the self-scored lines and the imported ones (SIPAS …) the ministry entered.
-    const max = A.totals(view.fields, () => 0, (l) => l.method === 'self' || l.method === 'imported').get('').max;
+    const max = totals(view.fields, () => 0, (l) => l.method === 'self' || l.method === 'imported').get('').max;
     appraisedNode.textContent = t.appraised === null || t.appraised === undefined ? 'Chưa có'
-      : A.outOf(t.appraised, max);
+      : outOf(t.appraised, max);
   }
 }
 
@@ -134,7 +138,7 @@ function liveValue(leaf) {
   const item = items.get(leaf.code);
   if (!item) return leaf.score;
   if (!item.refs.score) return item.saved.score;
-  const { value, error } = A.readScore(item.refs.score, leaf);
+  const { value, error } = readScore(item.refs.score, leaf);
   return error ? null : value;
 }
 
@@ -144,20 +148,20 @@ function isSelf(leaf) {
 
 function renderTotals() {
   if (!view) return;
-  const live = A.totals(view.fields, liveValue, isSelf);
+  const live = totals(view.fields, liveValue, isSelf);
   for (const [code, node] of totalNodes) {
     const sum = live.get(code);
     if (!sum) continue;
     const server = serverTotals.fields.get(code);
-    node.textContent = A.outOf(sum.total, sum.max);
+    node.textContent = outOf(sum.total, sum.max);
     const differs = server && Math.abs(server.total - sum.total) > 1e-9;
-    node.nextElementSibling.textContent = differs ? ` (đã lưu: ${A.formatScore(server.total)})` : '';
+    node.nextElementSibling.textContent = differs ? ` (đã lưu: ${formatScore(server.total)})` : '';
   }
   const all = live.get('');
   const overall = serverTotals.overall;
-  const saved = overall && Math.abs(overall.total - all.total) > 1e-9 ? ` (đã lưu: ${A.formatScore(overall.total)})` : '';
-  totalNode.textContent = `${A.outOf(all.total, all.max)}${saved}`;
-  barTotal.textContent = `${A.outOf(all.total, all.max)}${saved}`;
+  const saved = overall && Math.abs(overall.total - all.total) > 1e-9 ? ` (đã lưu: ${formatScore(overall.total)})` : '';
+  totalNode.textContent = `${outOf(all.total, all.max)}${saved}`;
+  barTotal.textContent = `${outOf(all.total, all.max)}${saved}`;
   const dirty = [...items.values()].filter((i) => i.dirty).length;
   barUnsaved.textContent = dirty ? `${dirty} mục có thay đổi chưa lưu.` : 'Mọi thay đổi đã được lưu.';
   barUnsaved.dataset.kind = dirty ? 'dirty' : 'ok';
@@ -189,9 +193,7 @@ function sameIds(a, b) {
 
 function checkDirty(item) {
   const now = values(item);
-  const score = item.refs.score.value.trim();
-  const savedScore = item.saved.score === null || item.saved.score === undefined ? '' : String(item.saved.score);
-  const same = (score === savedScore || (score && savedScore && Number(score) === Number(savedScore)))
+  const same = sameScore(item.refs.score.value.trim(), item.saved.score)
     && now.note === item.saved.note && now.explanation === item.saved.explanation
     && sameIds(now.evidence, item.saved.evidence);
   const was = item.dirty;
@@ -204,7 +206,7 @@ function checkDirty(item) {
 }
 
 function savedText(item) {
-  return item.savedAt ? `Đã lưu lúc ${ui.formatDateTime(item.savedAt)}.` : '';
+  return item.savedAt ? `Đã lưu lúc ${formatDateTime(item.savedAt)}.` : '';
 }
 
 function setSaveState(item, kind, text) {
@@ -228,7 +230,7 @@ function setSaved(item, node) {
 
 function renderEvidence(item) {
   const label = `mục ${item.node.code}`;
-  ui.clear(item.refs.evidenceBox).append(A.evidenceList(item.evidence, {
+  clear(item.refs.evidenceBox).append(evidenceList(item.evidence, {
     label, remove: editable() ? (ev) => removeEvidence(item, ev) : null }));
 }
 
@@ -236,13 +238,13 @@ function renderEvidence(item) {
 async function saveItem(item, { reason = null } = {}) {
   if (!editable() || item.busy) return { ok: false, error: null };
   const { refs } = item;
-  ui.clearFieldErrors(item.article);
-  ui.show(refs.box, 'info', '');
-  const { value, error } = A.readScore(refs.score, item.node);
+  clearFieldErrors(item.article);
+  show(refs.box, 'info', '');
+  const { value, error } = readScore(refs.score, item.node);
   if (error) {
-    ui.setFieldError(refs.score, error);
+    setFieldError(refs.score, error);
     setSaveState(item, 'error', 'Chưa lưu.');
-    ui.show(refs.box, 'error', reason ? `${reason} Vui lòng sửa điểm rồi bấm «Lưu».` : 'Chưa lưu được: điểm chưa hợp lệ.');
+    show(refs.box, 'error', reason ? `${reason} Vui lòng sửa điểm rồi bấm «Lưu».` : 'Chưa lưu được: điểm chưa hợp lệ.');
     refs.score.focus();
     return { ok: false, error: null };
   }
@@ -271,8 +273,8 @@ async function saveItem(item, { reason = null } = {}) {
     if (err.status === 401) return { ok: false, error: err };
     setSaveState(item, 'error', 'Chưa lưu.');
     if (err.status === 423 || err.status === 409) {
-      ui.show(refs.box, 'error', ui.errorText(err));
-      ui.show(pageBox, 'error', ui.errorText(err));
+      show(refs.box, 'error', errorText(err));
+      show(pageBox, 'error', errorText(err));
       scheduleReload();
       return { ok: false, error: err };
     }
@@ -280,8 +282,8 @@ async function saveItem(item, { reason = null } = {}) {
     for (const d of err.details || []) { // a refused file is named as evidence[i]
       if (d && typeof d.field === 'string' && d.field.startsWith('evidence')) fieldMap[d.field] = refs.file;
     }
-    const marked = ui.showFieldErrors(err, fieldMap);
-    ui.show(refs.box, 'error', reason ? `${reason} ${ui.errorText(err)}` : ui.errorText(err));
+    const marked = showFieldErrors(err, fieldMap);
+    show(refs.box, 'error', reason ? `${reason} ${errorText(err)}` : errorText(err));
     if (marked.length) marked[0].focus();
     return { ok: false, error: err };
   } finally {
@@ -299,8 +301,8 @@ function refusedEvidence(error) {
 }
 
 function replaceLeaf(nodes, leaf) {
-  for (const [node] of A.walk(nodes)) {
-    if (node.code === leaf.code && A.isLeaf(node)) Object.assign(node, leaf);
+  for (const [node] of walk(nodes)) {
+    if (node.code === leaf.code && isLeaf(node)) Object.assign(node, leaf);
   }
 }
 
@@ -308,11 +310,11 @@ async function uploadFor(item) {
   const { refs } = item;
   const file = refs.file.files && refs.file.files[0];
   if (!file) return;
-  ui.setFieldError(refs.file, '');
-  ui.show(refs.box, 'info', '');
-  const problem = A.evidenceProblem(file);
+  setFieldError(refs.file, '');
+  show(refs.box, 'info', '');
+  const problem = evidenceProblem(file);
   if (problem) {
-    ui.setFieldError(refs.file, problem);
+    setFieldError(refs.file, problem);
     refs.file.value = '';
     refs.file.focus();
     return;
@@ -322,13 +324,13 @@ async function uploadFor(item) {
   setSaveState(item, 'busy', `Đang tải “${file.name}” lên…`);
   let id;
   try {
-    id = await A.uploadEvidence(cid, unit, item.node.code, file, { onProgress: (f) => refs.progress.set(f) });
+    id = await uploadEvidence(cid, unit, item.node.code, file, { onProgress: (f) => refs.progress.set(f) });
   } catch (err) {
     refs.progress.done();
     refs.file.disabled = false;
     if (err.status === 401) return;
     setSaveState(item, 'error', 'Chưa tải lên được.');
-    ui.setFieldError(refs.file, ui.errorText(err));
+    setFieldError(refs.file, errorText(err));
     refs.file.focus();
     if (err.status === 423 || err.status === 409) scheduleReload();
     return;
@@ -336,12 +338,12 @@ async function uploadFor(item) {
   refs.progress.done();
   refs.file.disabled = false;
   refs.file.value = '';
-  item.evidence.push({ id, filename: file.name, size: file.size, content_type: A.contentTypeOf(file),
+  item.evidence.push({ id, filename: file.name, size: file.size, content_type: contentTypeOf(file),
     uploaded_at: new Date().toISOString(), url: null });
   renderEvidence(item);
   const { ok, error } = await saveItem(item, { reason: `Đã tải “${file.name}” lên nhưng chưa lưu vào mục.` });
   if (ok) {
-    ui.show(item.refs.box, 'success', `Đã thêm tài liệu “${file.name}” vào mục ${item.node.code}.`);
+    show(item.refs.box, 'success', `Đã thêm tài liệu “${file.name}” vào mục ${item.node.code}.`);
     return;
   }
   if (refusedEvidence(error)) { // the file failed the server's own check: it does not stay in the list
@@ -353,7 +355,7 @@ async function uploadFor(item) {
 
 async function removeEvidence(item, evidence) {
   if (!editable()) return;
-  const yes = await ui.confirmDialog({
+  const yes = await confirmDialog({
     title: 'Gỡ tài liệu kiểm chứng?',
     body: [el('p', {}, 'Gỡ tài liệu ', el('strong', {}, evidence.filename), ` khỏi mục ${item.node.code}?`)],
     confirmLabel: 'Gỡ tài liệu', danger: true, focusCancel: true,
@@ -363,7 +365,7 @@ async function removeEvidence(item, evidence) {
   renderEvidence(item);
   const { ok } = await saveItem(item, { reason: 'Đã gỡ tài liệu trên trang nhưng chưa lưu.' });
   if (ok) {
-    ui.show(item.refs.box, 'success', `Đã gỡ tài liệu “${evidence.filename}” khỏi mục ${item.node.code}.`);
+    show(item.refs.box, 'success', `Đã gỡ tài liệu “${evidence.filename}” khỏi mục ${item.node.code}.`);
     item.refs.file.focus();
   } else {
     checkDirty(item);
@@ -375,7 +377,7 @@ function appraisalResult(node) {
   const a = node.appraisal;
   return el('div', { class: 'appraisal-result', dataset: { appraised: String(a.score) } },
     el('p', { class: 'appraisal-score' }, el('span', { class: 'appraisal-label' }, 'Điểm thẩm định: '),
-      el('strong', {}, A.outOf(a.score, node.max))),
+      el('strong', {}, outOf(a.score, node.max))),
     a.comment ? el('p', { class: 'appraisal-comment' }, el('span', { class: 'appraisal-label' }, 'Ý kiến thẩm định: '),
       a.comment) : null);
 }
@@ -384,65 +386,68 @@ function heading(depth, id, text) {
   return el(`h${Math.min(6, depth + 3)}`, { id, class: 'leaf-title' }, text);
 }
 
-function selfLeaf(node, depth) {
-  const s = A.slug(node.code);
-  const ids = { score: `score-${s}`, note: `note-${s}`, explanation: `explanation-${s}`, file: `file-${s}` };
-  const where = el('span', { class: 'visually-hidden' }, ` (mục ${node.code})`);
-  const score = A.scoreInput(ids.score, node, node.score, { 'aria-describedby': `${ids.score}-hint` });
+/** A leaf's heading line: code and name, its maximum and its method. */
+function leafHead(node, depth, titleId) {
+  return el('div', { class: 'leaf-head' },
+    heading(depth, titleId, `${node.code}. ${node.name}`),
+    el('span', { class: 'leaf-max' }, `Tối đa ${formatScore(node.max)} điểm`),
+    methodBadge(node));
+}
+
+/** The inputs of a self-scored leaf: {score, note, explanation, file, progress, evidenceBox, save, state, box}. */
+function leafInputs(node, s, ids) {
   const note = el('textarea', { id: ids.note, rows: 2, maxlength: 2000 });
   note.value = node.note || '';
   const explanation = el('textarea', { id: ids.explanation, rows: 2, maxlength: 2000,
     'aria-describedby': `${ids.explanation}-hint` });
   explanation.value = node.explanation || '';
-  const file = el('input', { id: ids.file, type: 'file', accept: A.EVIDENCE_ACCEPT, 'aria-describedby': `${ids.file}-hint` });
-  const progress = A.uploadProgress(`progress-${s}`);
-  const evidenceBox = el('div', { class: 'evidence-box', id: `evidence-${s}` });
-  const save = el('button', { type: 'button', class: 'primary', 'aria-label': `Lưu mục ${node.code}` }, 'Lưu');
-  const state = el('p', { class: 'save-state', role: 'status', id: `state-${s}` });
-  const box = ui.messageBox(`message-${s}`);
-  const titleId = `title-${s}`;
+  return {
+    score: scoreInput(ids.score, node, node.score, { 'aria-describedby': `${ids.score}-hint` }),
+    note,
+    explanation,
+    file: el('input', { id: ids.file, type: 'file', accept: EVIDENCE_ACCEPT, 'aria-describedby': `${ids.file}-hint` }),
+    progress: uploadProgress(`progress-${s}`),
+    evidenceBox: el('div', { class: 'evidence-box', id: `evidence-${s}` }),
+    save: el('button', { type: 'button', class: 'primary', 'aria-label': `Lưu mục ${node.code}` }, 'Lưu'),
+    state: el('p', { class: 'save-state', role: 'status', id: `state-${s}` }),
+    box: messageBox(`message-${s}`),
+  };
+}
+
+/** The fieldset of a self-scored leaf: score, note, explanation | evidence files and the upload; Lưu. */
+function leafControls(node, s, ids, refs) {
+  const where = el('span', { class: 'visually-hidden' }, ` (mục ${node.code})`);
   const open = editable();
-  const controls = el('fieldset', { class: 'leaf-controls', disabled: !open },
+  return el('fieldset', { class: 'leaf-controls', disabled: !open },
     el('legend', { class: 'visually-hidden' }, `Chấm điểm mục ${node.code}`),
     el('div', { class: 'leaf-grid' },
       el('div', { class: 'leaf-inputs' },
         el('div', { class: 'field score-field' },
           el('label', { for: ids.score }, 'Điểm tự chấm', where.cloneNode(true)),
-          el('p', { class: 'hint', id: `${ids.score}-hint` }, A.scoreHint(node)),
-          score),
-        el('div', { class: 'field' }, el('label', { for: ids.note }, 'Ghi chú', where.cloneNode(true)), note),
+          el('p', { class: 'hint', id: `${ids.score}-hint` }, scoreHint(node)),
+          refs.score),
+        el('div', { class: 'field' }, el('label', { for: ids.note }, 'Ghi chú', where.cloneNode(true)), refs.note),
         el('div', { class: 'field' },
           el('label', { for: ids.explanation }, 'Giải trình', where.cloneNode(true)),
           el('p', { class: 'hint', id: `${ids.explanation}-hint` }, 'Bắt buộc khi không có tài liệu kiểm chứng.'),
-          explanation)),
+          refs.explanation)),
       el('div', { class: 'leaf-evidence' },
         el('p', { class: 'evidence-heading', id: `evidence-heading-${s}` }, 'Tài liệu kiểm chứng'),
-        evidenceBox,
+        refs.evidenceBox,
         el('div', { class: 'field upload-field', hidden: !open },
           el('label', { for: ids.file }, 'Thêm tài liệu kiểm chứng', where.cloneNode(true)),
-          el('p', { class: 'hint', id: `${ids.file}-hint` }, `${A.EVIDENCE_KINDS}. Tệp được lưu vào mục ngay khi tải lên xong.`),
-          file),
-        progress.box)),
-    el('div', { class: 'leaf-actions', hidden: !open }, save, state),
-    box);
-  const article = el('article', { class: 'assess-leaf', id: `leaf-${s}`, tabindex: '-1',
-    'aria-labelledby': titleId, dataset: { code: node.code, method: node.method } },
-  el('div', { class: 'leaf-head' },
-    heading(depth, titleId, `${node.code}. ${node.name}`),
-    el('span', { class: 'leaf-max' }, `Tối đa ${A.formatScore(node.max)} điểm`),
-    A.methodBadge(node)),
-  node.guidance ? el('p', { class: 'hint leaf-guidance' }, node.guidance) : null,
-  controls,
-  appraisalResult(node));
-  const item = { node, article, refs: { score, note, explanation, file, progress, evidenceBox, save, state, box },
-    saved: null, evidence: [], dirty: false, busy: false, savedAt: null };
-  setSaved(item, node);
-  items.set(node.code, item);
-  renderEvidence(item);
-  if (item.savedAt) setSaveState(item, 'saved', savedText(item));
+          el('p', { class: 'hint', id: `${ids.file}-hint` }, `${EVIDENCE_KINDS}. Tệp được lưu vào mục ngay khi tải lên xong.`),
+          refs.file),
+        refs.progress.box)),
+    el('div', { class: 'leaf-actions', hidden: !open }, refs.save, refs.state),
+    refs.box);
+}
+
+function watchLeaf(item) {
+  const { score, note, explanation, file, save } = item.refs;
   score.addEventListener('input', () => {
-    const { error } = A.readScore(score, node);
-    if (!error && score.getAttribute('aria-invalid') === 'true') ui.setFieldError(score, '');
+    const { error } = readScore(score, item.node);
+    if (!error && score.getAttribute('aria-invalid') === 'true') setFieldError(score, '');
     checkDirty(item);
     renderTotals();
   });
@@ -458,6 +463,25 @@ function selfLeaf(node, depth) {
   });
   file.addEventListener('change', () => uploadFor(item));
   save.addEventListener('click', () => saveItem(item));
+}
+
+function selfLeaf(node, depth) {
+  const s = slug(node.code);
+  const ids = { score: `score-${s}`, note: `note-${s}`, explanation: `explanation-${s}`, file: `file-${s}` };
+  const refs = leafInputs(node, s, ids);
+  const titleId = `title-${s}`;
+  const article = el('article', { class: 'assess-leaf', id: `leaf-${s}`, tabindex: '-1',
+    'aria-labelledby': titleId, dataset: { code: node.code, method: node.method } },
+  leafHead(node, depth, titleId),
+  node.guidance ? el('p', { class: 'hint leaf-guidance' }, node.guidance) : null,
+  leafControls(node, s, ids, refs),
+  appraisalResult(node));
+  const item = { node, article, refs, saved: null, evidence: [], dirty: false, busy: false, savedAt: null };
+  setSaved(item, node);
+  items.set(node.code, item);
+  renderEvidence(item);
+  if (item.savedAt) setSaveState(item, 'saved', savedText(item));
+  watchLeaf(item);
   return article;
 }
 
@@ -468,38 +492,35 @@ const READ_ONLY_TEXT = {
 };
 
 function readOnlyLeaf(node, depth) {
-  const s = A.slug(node.code);
+  const s = slug(node.code);
   const titleId = `title-${s}`;
   return el('article', { class: 'assess-leaf read-only', id: `leaf-${s}`, tabindex: '-1', 'aria-labelledby': titleId,
     dataset: { code: node.code, method: node.method } },
-  el('div', { class: 'leaf-head' },
-    heading(depth, titleId, `${node.code}. ${node.name}`),
-    el('span', { class: 'leaf-max' }, `Tối đa ${A.formatScore(node.max)} điểm`),
-    A.methodBadge(node)),
+  leafHead(node, depth, titleId),
   node.guidance ? el('p', { class: 'hint leaf-guidance' }, node.guidance) : null,
   el('p', { class: 'muted method-note' }, READ_ONLY_TEXT[node.method] || 'Đơn vị không tự chấm tiêu chí này.'),
   appraisalResult(node));
 }
 
 function totalLine(node, label) {
-  if (!A.leaves([node]).some(isSelf)) {
-    return el('p', { class: 'node-totals' }, `Điểm tối đa: ${A.formatScore(node.max)} · không có mục đơn vị tự chấm`);
+  if (!leaves([node]).some(isSelf)) {
+    return el('p', { class: 'node-totals' }, `Điểm tối đa: ${formatScore(node.max)} · không có mục đơn vị tự chấm`);
   }
   const value = el('strong', { class: 'running-total', dataset: { total: node.code } });
   const saved = el('span', { class: 'muted saved-total' });
   totalNodes.set(node.code, value);
-  const parts = [el('span', {}, `Điểm tối đa: ${A.formatScore(node.max)}`), ' · ', el('span', {}, `${label}: `), value,
+  const parts = [el('span', {}, `Điểm tối đa: ${formatScore(node.max)}`), ' · ', el('span', {}, `${label}: `), value,
     saved];
   if (view.appraisal_published && node.appraised_total !== null && node.appraised_total !== undefined) {
     parts.push(' · ', el('span', {}, 'Thẩm định: '), el('strong', { class: 'appraised-total' },
-      A.formatScore(node.appraised_total)));
+      formatScore(node.appraised_total)));
   }
   return el('p', { class: 'node-totals' }, parts);
 }
 
 function renderNode(node, depth) {
-  if (A.isLeaf(node)) return node.method === 'self' ? selfLeaf(node, depth) : readOnlyLeaf(node, depth);
-  const s = A.slug(node.code);
+  if (isLeaf(node)) return node.method === 'self' ? selfLeaf(node, depth) : readOnlyLeaf(node, depth);
+  const s = slug(node.code);
   const headingId = `title-${s}`;
   const children = node.children.map((child) => renderNode(child, depth + 1));
   if (depth === 0) {
@@ -519,7 +540,7 @@ function renderTree() {
   items.clear();
   totalNodes.clear();
   const fields = view.fields || [];
-  ui.clear(tree).append(...fields.map((f) => renderNode(f, 0)));
+  clear(tree).append(...fields.map((f) => renderNode(f, 0)));
   if (!fields.length) tree.append(el('p', { class: 'empty' }, 'Đợt đánh giá chưa có khung tiêu chí.'));
   tree.removeAttribute('aria-busy');
   bar.hidden = !editable();
@@ -529,17 +550,17 @@ function renderTree() {
 // ---- approval --------------------------------------------------------------------------------------------
 
 function leafName(code) {
-  for (const [node] of A.walk(view.fields)) if (node.code === code) return node.name;
+  for (const [node] of walk(view.fields)) if (node.code === code) return node.name;
   return '';
 }
 
-function missingList(entries, heading) {
+function missingList(entries, title) {
   if (!entries.length) return null;
   return el('div', { class: 'missing', id: 'missing-list' },
-    el('p', { class: 'missing-heading' }, el('strong', {}, heading)),
+    el('p', { class: 'missing-heading' }, el('strong', {}, title)),
     el('ul', { class: 'plain-list' }, entries.map((m) => el('li', { dataset: { code: m.code || '' } },
       m.code && m.code !== 'report'
-        ? el('a', { href: `#leaf-${A.slug(m.code)}`, onclick: (event) => goTo(event, m.code) },
+        ? el('a', { href: `#leaf-${slug(m.code)}`, onclick: (event) => goTo(event, m.code) },
           `${m.code}. ${leafName(m.code)}`)
         : null,
       m.code && m.code !== 'report' ? ': ' : null,
@@ -572,29 +593,19 @@ function refreshMissing() {
       entries.push({ code: item.node.code, message: 'chưa có tài liệu kiểm chứng hoặc giải trình lý do không có.' });
     }
   }
-  ui.clear(missingBox);
+  clear(missingBox);
   const list = missingList(entries, `Còn ${entries.length} mục chưa đủ điều kiện phê duyệt:`);
   if (list) missingBox.append(list);
   else if (editable()) missingBox.append(el('p', { class: 'ready' }, 'Mọi tiêu chí tự chấm đã có điểm và tài liệu '
     + 'kiểm chứng hoặc giải trình. Đơn vị có thể phê duyệt báo cáo.'));
 }
 
-function fact(label, value) {
-  return el('div', {}, el('dt', {}, label), el('dd', {}, value));
-}
-
 function renderApproval() {
-  ui.clear(approvalFacts);
-  ui.clear(missingBox);
+  clear(approvalFacts);
+  clear(missingBox);
   const a = view.approval;
   if (a) {
-    approvalFacts.append(el('dl', { class: 'facts approval-facts' },
-      fact('Lãnh đạo phê duyệt', a.leader_name),
-      fact('Chức vụ', a.leader_position),
-      fact('Số quyết định, văn bản', a.decision_number),
-      fact('Ngày ký', a.decision_date),
-      a.report ? fact('Báo cáo đã ký', el('span', {}, A.evidenceLink(a.report))) : null,
-      a.approved_at ? fact('Phê duyệt trên phần mềm lúc', ui.formatDateTime(a.approved_at)) : null));
+    approvalFacts.append(approvalList(a));
   }
   const canApprove = view.state === 'draft' && editable();
   approveForm.hidden = !canApprove;
@@ -617,40 +628,28 @@ function fileKey(file) {
   return `${file.name}|${file.size}|${file.lastModified}`;
 }
 
-approveFields.report.addEventListener('change', () => ui.setFieldError(approveFields.report, ''));
+approveFields.report.addEventListener('change', () => setFieldError(approveFields.report, ''));
 
-approveForm.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  if (!editable() || view.state !== 'draft') return;
-  ui.clearFieldErrors(approveForm);
-  ui.show(approveBox, 'info', '');
-  const body = approvalValues();
+/** The approval form's own checks, as [field key, message] in form order. */
+function approvalProblems(body, file, reuse) {
   const problems = [];
   if (!body.leader_name) problems.push(['leader_name', 'Vui lòng nhập họ và tên lãnh đạo phê duyệt.']);
   if (!body.leader_position) problems.push(['leader_position', 'Vui lòng nhập chức vụ.']);
   if (!body.decision_number) problems.push(['decision_number', 'Vui lòng nhập số quyết định, văn bản phê duyệt.']);
-  const day = ui.parseDateVN(body.decision_date);
+  const day = parseDateVN(body.decision_date);
   if (!body.decision_date) problems.push(['decision_date', 'Vui lòng nhập ngày ký.']);
   else if (!day) problems.push(['decision_date', 'Ngày không hợp lệ. Nhập theo dạng ngày/tháng/năm, ví dụ 14/02/2022.']);
-  const file = approveFields.report.files && approveFields.report.files[0];
-  const reuse = file && uploadedReport && uploadedReport.key === fileKey(file) ? uploadedReport.id : null;
   if (!file) problems.push(['report', 'Vui lòng chọn tệp báo cáo tự đánh giá đã ký.']);
   else if (!reuse) {
-    const problem = A.evidenceProblem(file);
+    const problem = evidenceProblem(file);
     if (problem) problems.push(['report', problem]);
   }
-  if (problems.length) {
-    for (const [key, message] of problems) ui.setFieldError(approveFields[key], message);
-    ui.show(approveBox, 'error', problems.length === 1 ? 'Chưa phê duyệt được: một ô chưa hợp lệ. '
-      + 'Vui lòng sửa ô được đánh dấu.' : `Chưa phê duyệt được: ${problems.length} ô chưa hợp lệ. `
-      + 'Vui lòng sửa các ô được đánh dấu.');
-    approveFields[problems[0][0]].focus();
-    return;
-  }
+  return problems;
+}
+
+function confirmApproval(body) {
   const dirty = [...items.values()].filter((i) => i.dirty);
-  const [y, m, d] = day.split('-');
-  body.decision_date = `${d}/${m}/${y}`;
-  const yes = await ui.confirmDialog({
+  return confirmDialog({
     title: 'Phê duyệt báo cáo tự đánh giá?',
     body: [
       el('p', {}, 'Tổng điểm tự chấm: ', el('strong', {}, totalNode.textContent), '.'),
@@ -663,30 +662,57 @@ approveForm.addEventListener('submit', async (event) => {
     ],
     confirmLabel: 'Phê duyệt và gửi',
   });
-  if (!yes) return;
+}
+
+/** The signed report's evidence id: the one already uploaded for this very file, else a new upload. */
+async function reportId(file, reuse) {
+  if (reuse) return reuse;
+  show(approveBox, 'info', `Đang tải báo cáo “${file.name}” lên…`);
+  reportProgress.start(file.name);
+  const id = await uploadEvidence(cid, unit, 'report', file, { onProgress: (f) => reportProgress.set(f) });
+  uploadedReport = { key: fileKey(file), id };
+  reportProgress.done();
+  return id;
+}
+
+function approved(answer) {
+  uploadedReport = null;
+  approveForm.reset();
+  showView(answer);
+  show(approveBox, 'success', 'Đã phê duyệt báo cáo tự đánh giá và gửi Bộ Nội vụ'
+    + `${answer.approval && answer.approval.approved_at ? ` lúc ${formatDateTime(answer.approval.approved_at)}` : ''}. `
+    + 'Bảng điểm đã được khóa.');
+  // The form is gone from under the focus: the notice saying why is where keyboard users land.
+  lockNotice.setAttribute('tabindex', '-1');
+  lockNotice.focus();
+  lockNotice.scrollIntoView({ block: 'center' });
+}
+
+approveForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (!editable() || view.state !== 'draft') return;
+  clearFieldErrors(approveForm);
+  show(approveBox, 'info', '');
+  const body = approvalValues();
+  const file = approveFields.report.files && approveFields.report.files[0];
+  const reuse = file && uploadedReport && uploadedReport.key === fileKey(file) ? uploadedReport.id : null;
+  const problems = approvalProblems(body, file, reuse);
+  if (problems.length) {
+    show(approveBox, 'error', problems.length === 1 ? 'Chưa phê duyệt được: một ô chưa hợp lệ. '
+      + 'Vui lòng sửa ô được đánh dấu.' : `Chưa phê duyệt được: ${problems.length} ô chưa hợp lệ. `
+      + 'Vui lòng sửa các ô được đánh dấu.');
+    markProblems(problems.map(([key, message]) => [approveFields[key], message]));
+    return;
+  }
+  const [y, m, d] = parseDateVN(body.decision_date).split('-');
+  body.decision_date = `${d}/${m}/${y}`;
+  if (!(await confirmApproval(body))) return;
   approveButton.disabled = true;
   approveButton.setAttribute('aria-busy', 'true');
   try {
-    let report = reuse;
-    if (!report) {
-      ui.show(approveBox, 'info', `Đang tải báo cáo “${file.name}” lên…`);
-      reportProgress.start(file.name);
-      report = await A.uploadEvidence(cid, unit, 'report', file, { onProgress: (f) => reportProgress.set(f) });
-      uploadedReport = { key: fileKey(file), id: report };
-      reportProgress.done();
-    }
-    ui.show(approveBox, 'info', 'Đang phê duyệt…');
-    const answer = await api.approveAssessment(cid, unit, { ...body, report });
-    uploadedReport = null;
-    approveForm.reset();
-    show(answer);
-    ui.show(approveBox, 'success', 'Đã phê duyệt báo cáo tự đánh giá và gửi Bộ Nội vụ'
-      + `${answer.approval && answer.approval.approved_at ? ` lúc ${ui.formatDateTime(answer.approval.approved_at)}` : ''}. `
-      + 'Bảng điểm đã được khóa.');
-    // The form is gone from under the focus: the notice saying why is where keyboard users land.
-    lockNotice.setAttribute('tabindex', '-1');
-    lockNotice.focus();
-    lockNotice.scrollIntoView({ block: 'center' });
+    const report = await reportId(file, reuse);
+    show(approveBox, 'info', 'Đang phê duyệt…');
+    approved(await api.approveAssessment(cid, unit, { ...body, report }));
   } catch (err) {
     reportProgress.done();
     if (err.status === 401) return;
@@ -701,10 +727,10 @@ function approveRefused(err) {
   const fieldMap = { ...approveFields };
   // Items still blocking approval come as {field: "items", code, message}; the form's own fields by their name.
   const byCode = (err.details || []).filter((d) => d && d.code && (!d.field || d.field === 'items'));
-  const marked = ui.showFieldErrors(err, fieldMap);
-  ui.show(approveBox, 'error', ui.errorText(err));
+  const marked = showFieldErrors(err, fieldMap);
+  show(approveBox, 'error', errorText(err));
   if (byCode.length) {
-    ui.clear(missingBox).append(missingList(byCode, `Bộ Nội vụ chưa nhận phê duyệt: còn ${byCode.length} mục cần bổ sung:`));
+    clear(missingBox).append(missingList(byCode, `Bộ Nội vụ chưa nhận phê duyệt: còn ${byCode.length} mục cần bổ sung:`));
     const first = missingBox.querySelector('a');
     (first || approveBox).focus();
     return;
@@ -715,12 +741,12 @@ function approveRefused(err) {
 
 // ---- load ------------------------------------------------------------------------------------------------
 
-function show(answer) {
+function showView(answer) {
   view = answer;
   serverTotals = { fields: new Map(), overall: null };
   takeServerTotals({ totals: answer.totals,
     fields: (answer.fields || []).map((f) => ({ code: f.code, self_total: f.self_total, self_max: f.self_max })) });
-  ui.setTitle(`Tự đánh giá, chấm điểm — ${answer.unit_name || unit}`);
+  setTitle(`Tự đánh giá, chấm điểm — ${answer.unit_name || unit}`);
   renderStatus();
   renderTree();
   renderApproval();
@@ -728,7 +754,7 @@ function show(answer) {
 
 async function load({ keepMessages = false } = {}) {
   if (!cid) return;
-  if (!keepMessages) ui.show(pageBox, 'info', '');
+  if (!keepMessages) show(pageBox, 'info', '');
   try {
     const answer = await api.assessment(cid, unit);
     if (items.size && [...items.values()].some((i) => i.dirty) && answer.editable) {
@@ -738,10 +764,10 @@ async function load({ keepMessages = false } = {}) {
       renderApproval();
       return;
     }
-    show(answer);
+    showView(answer);
   } catch (error) {
     tree.removeAttribute('aria-busy');
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+    showError(pageBox, error);
   }
 }
 
@@ -752,30 +778,23 @@ window.addEventListener('beforeunload', (event) => {
   }
 });
 
-async function start() {
-  ui.mountAccount(current);
+function start() {
   unit = current.unit;
-  try {
-    const list = await api.campaigns();
-    const chosen = ui.chooseCampaign(list.items || []);
-    if (!chosen) {
+  return startUnitPage(current, {
+    box: pageBox,
+    none: () => {
       stateNode.textContent = '—';
       tree.removeAttribute('aria-busy');
-      ui.clear(tree);
-      ui.show(pageBox, 'info', 'Đơn vị chưa tham gia đợt đánh giá nào.');
-      return;
-    }
-    cid = chosen.id;
-    ui.rememberCampaign(cid);
-    ui.learnServerClock(chosen.phases);
-    document.getElementById('back-link').href = `/tinh/?dot=${encodeURIComponent(cid)}`;
-    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, chosen.name), el('br'),
-      'Đơn vị: ', el('strong', { id: 'unit-name' }, current.displayName || unit || ''));
-    await load();
-    if (view) document.getElementById('unit-name').textContent = view.unit_name || current.displayName || unit;
-  } catch (error) {
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
-  }
+      clear(tree);
+    },
+    open: async (chosen) => {
+      cid = chosen.id;
+      learnServerClock(chosen.phases);
+      showContext(context, chosen.name, current.displayName || unit || '', { id: 'unit-name' });
+      await load();
+      if (view) document.getElementById('unit-name').textContent = view.unit_name || current.displayName || unit;
+    },
+  });
 }
 
 if (current) start();

@@ -1,10 +1,13 @@
 // Password change: current, new, repeat; the repeat is checked here, the rules by the server.
-import * as api from './api.js';
-import * as ui from './ui.js';
+import * as api from '../lib/api.js';
+import { serverNow } from '../lib/clock.js';
+import { formatDateTime } from '../lib/format.js';
+import { mountAccount } from '../components/account.js';
+import { busy, clearFieldErrors, errorText, markProblems, show, showFieldErrors } from '../components/messages.js';
 
 const current = api.requireSession();
 if (current) {
-  ui.mountAccount(current);
+  mountAccount(current);
   document.getElementById('back-link').href = api.homeFor(current.role);
   document.getElementById('who').textContent = current.username || '';
   document.getElementById('must-change').hidden = !current.mustChangePassword;
@@ -20,13 +23,13 @@ if (current) {
 
   // Validates the session early, so an expired one goes back to the login page before the user types.
   api.me().then((me) => { document.getElementById('who').textContent = me.username; }).catch((error) => {
-    if (error.status !== 401) ui.show(box, 'error', ui.errorText(error));
+    if (error.status !== 401) show(box, 'error', errorText(error));
   });
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    ui.clearFieldErrors(form);
-    ui.show(box, 'info', '');
+    clearFieldErrors(form);
+    show(box, 'info', '');
     const problems = [];
     if (!fields.current_password.value) problems.push([fields.current_password, 'Vui lòng nhập mật khẩu hiện tại.']);
     if (!fields.new_password.value) problems.push([fields.new_password, 'Vui lòng nhập mật khẩu mới.']);
@@ -36,22 +39,21 @@ if (current) {
       problems.push([fields.repeat_password, 'Mật khẩu nhập lại không khớp với mật khẩu mới.']);
     }
     if (problems.length) {
-      for (const [input, message] of problems) ui.setFieldError(input, message);
-      ui.show(box, 'error', problems.length === 1 ? problems[0][1] : 'Vui lòng kiểm tra các ô được đánh dấu.');
-      problems[0][0].focus();
+      show(box, 'error', problems.length === 1 ? problems[0][1] : 'Vui lòng kiểm tra các ô được đánh dấu.');
+      markProblems(problems);
       return;
     }
     try {
-      await ui.busy(button, 'Đang lưu…', () => api.changePassword(fields.current_password.value,
+      await busy(button, 'Đang lưu…', () => api.changePassword(fields.current_password.value,
         fields.new_password.value));
       form.reset();
-      ui.show(box, 'success', `Đã đổi mật khẩu lúc ${ui.formatDateTime(ui.serverNow())}. `
+      show(box, 'success', `Đã đổi mật khẩu lúc ${formatDateTime(serverNow())}. `
         + 'Các phiên đăng nhập khác của tài khoản này đã được đăng xuất.');
       document.getElementById('must-change').hidden = true;
     } catch (error) {
       // The server names the field without its own text: the field shows the message, the box repeats it.
-      const marked = ui.showFieldErrors(error, fields);
-      ui.show(box, 'error', ui.errorText(error));
+      const marked = showFieldErrors(error, fields);
+      show(box, 'error', errorText(error));
       if (marked[0]) marked[0].focus();
     }
   });

@@ -1,8 +1,13 @@
 // The province's IT focal person: load, edit, save; locked outside the focal_person phase.
-import * as api from './api.js';
-import * as ui from './ui.js';
+import * as api from '../lib/api.js';
+import { currentState, learnServerClock, serverNow } from '../lib/clock.js';
+import { clear, el } from '../lib/dom.js';
+import { formatDateTime } from '../lib/format.js';
+import { extendedBadge, stateBadge } from '../components/badges.js';
+import { busy, clearFieldErrors, errorText, reportError, show } from '../components/messages.js';
+import { showContext, startUnitPage } from '../components/page.js';
+import { countdown } from '../components/phase.js';
 
-const { el } = ui;
 const PHASE = 'focal_person';
 const current = api.requireSession('province');
 
@@ -22,7 +27,7 @@ let cid = null;
 
 function lockedText(phase) {
   if (!phase) return 'Đợt đánh giá này không có giai đoạn cử cán bộ đầu mối.';
-  if (ui.currentState(phase) === 'upcoming') {
+  if (currentState(phase) === 'upcoming') {
     return `Giai đoạn “${phase.name}” chưa mở (mở từ ngày ${phase.opens_label}). Chưa thể cập nhật thông tin.`;
   }
   return `Đã hết thời hạn “${phase.name}” (${phase.deadline_label}). `
@@ -32,18 +37,18 @@ function lockedText(phase) {
 function lock(message) {
   fieldset.disabled = true;
   form.classList.add('locked');
-  ui.show(box, 'error', message);
+  show(box, 'error', message);
 }
 
 function renderPhase(phase) {
-  ui.clear(phaseInfo);
+  clear(phaseInfo);
   if (!phase) return;
-  const state = ui.currentState(phase);
-  phaseInfo.append(ui.stateBadge(state));
-  if (phase.extended) phaseInfo.append(ui.extendedBadge());
+  const state = currentState(phase);
+  phaseInfo.append(stateBadge(state));
+  if (phase.extended) phaseInfo.append(extendedBadge());
   phaseInfo.append(el('span', {}, `Thời hạn: ${phase.deadline_label}`));
   if (state === 'open') {
-    phaseInfo.append(el('span', {}, '· ', ui.countdown(phase.closes_at, () => {
+    phaseInfo.append(el('span', {}, '· ', countdown(phase.closes_at, () => {
       renderPhase(phase);
       lock(lockedText(phase));
     })));
@@ -57,49 +62,41 @@ function fill(focal) {
     : 'Đơn vị chưa khai báo cán bộ đầu mối.';
 }
 
-async function start() {
-  ui.mountAccount(current);
-  try {
-    const list = await api.campaigns();
-    const items = list.items || [];
-    const campaign = ui.chooseCampaign(items);
-    if (!campaign) {
-      lock('Đơn vị chưa tham gia đợt đánh giá nào.');
-      return;
-    }
-    cid = campaign.id;
-    ui.rememberCampaign(cid);
-    document.getElementById('back-link').href = `/tinh/?dot=${encodeURIComponent(cid)}`;
-    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
-      'Đơn vị: ', el('strong', {}, current.displayName || current.unit || ''));
-    ui.learnServerClock(campaign.phases);
-    const phase = campaign.phases.find((p) => p.code === PHASE);
-    renderPhase(phase);
-    fill(await api.focalPerson(cid, current.unit));
-    if (!phase || ui.currentState(phase) !== 'open') lock(lockedText(phase));
-    else fieldset.disabled = false;
-  } catch (error) {
-    if (error.status !== 401) ui.show(box, 'error', ui.errorText(error));
-  }
+function start() {
+  return startUnitPage(current, {
+    box,
+    none: () => lock('Đơn vị chưa tham gia đợt đánh giá nào.'),
+    noneText: null,
+    open: async (campaign) => {
+      cid = campaign.id;
+      showContext(context, campaign.name, current.displayName || current.unit || '');
+      learnServerClock(campaign.phases);
+      const phase = campaign.phases.find((p) => p.code === PHASE);
+      renderPhase(phase);
+      fill(await api.focalPerson(cid, current.unit));
+      if (!phase || currentState(phase) !== 'open') lock(lockedText(phase));
+      else fieldset.disabled = false;
+    },
+  });
 }
 
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (!cid || fieldset.disabled) return;
-  ui.clearFieldErrors(form);
-  ui.show(box, 'info', '');
+  clearFieldErrors(form);
+  show(box, 'info', '');
   try {
-    const saved = await ui.busy(button, 'Đang lưu…', () => api.saveFocalPerson(cid, current.unit, {
+    const saved = await busy(button, 'Đang lưu…', () => api.saveFocalPerson(cid, current.unit, {
       full_name: fields.full_name.value, position: fields.position.value, mobile: fields.mobile.value,
     }));
     fill(saved);
-    ui.show(box, 'success', `Đã lưu lúc ${saved.updated_at_label || ui.formatDateTime(ui.serverNow())}.`);
+    show(box, 'success', `Đã lưu lúc ${saved.updated_at_label || formatDateTime(serverNow())}.`);
   } catch (error) {
     if (error.status === 423) {
-      lock(ui.errorText(error));
+      lock(errorText(error));
       return;
     }
-    ui.reportError(box, error, fields);
+    reportError(box, error, fields);
   }
 });
 

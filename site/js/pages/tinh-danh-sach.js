@@ -1,10 +1,20 @@
 // The province's roster of survey respondents: status and deadline, template download, .xlsx import with an
 // upload progress bar and its report (errors table, marked error workbook), the paginated table with add / edit /
 // delete, and sending the roster to the ministry. Everything locks once the roster is sent or the phase is over.
-import * as api from './api.js';
-import * as ui from './ui.js';
+import * as api from '../lib/api.js';
+import { currentState, learnServerClock } from '../lib/clock.js';
+import { clear, el, saveBlob } from '../lib/dom.js';
+import { formatDateTime, formatMegabytes } from '../lib/format.js';
+import { rosterBadge } from '../components/badges.js';
+import { confirmDialog, openDialog } from '../components/dialog.js';
+import {
+  busy, clearFieldErrors, errorText, reportError, setFieldError, show, showError,
+} from '../components/messages.js';
+import { showContext, startUnitPage } from '../components/page.js';
+import { groupCounts, groupOptions } from '../components/paged-table.js';
+import { renderDeadline } from '../components/phase.js';
+import { rosterBrowser } from '../components/roster-table.js';
 
-const { el } = ui;
 const PHASE = 'roster';
 const PAGE_SIZE = 50;
 const current = api.requireSession('province');
@@ -73,12 +83,12 @@ let uploading = false;
 /** Why nothing can be changed now, or null when the roster is an open draft. */
 function lockText() {
   if (status.status === 'submitted') {
-    const when = status.submitted_at_label || ui.formatDateTime(status.submitted_at);
+    const when = status.submitted_at_label || formatDateTime(status.submitted_at);
     return `Danh sách đã được gửi về Bộ Nội vụ${when ? ` lúc ${when}` : ''} nên không thể chỉnh sửa. `
       + 'Liên hệ Bộ Nội vụ nếu cần mở lại danh sách.';
   }
   if (!phase) return 'Đợt đánh giá này không có giai đoạn lập danh sách đối tượng điều tra XHH.';
-  const state = ui.currentState(phase);
+  const state = currentState(phase);
   if (state === 'upcoming') {
     return `Giai đoạn “${phase.name}” chưa mở (mở từ ngày ${phase.opens_label}). Chưa thể nhập danh sách.`;
   }
@@ -107,33 +117,20 @@ function applyLock() {
 // ---- status ----------------------------------------------------------------------------------------------
 
 function renderPhase() {
-  ui.clear(deadlineNode);
-  if (!phase) {
-    deadlineNode.textContent = '—';
-    return;
-  }
-  const state = ui.currentState(phase);
-  deadlineNode.append(el('span', {}, phase.deadline_label), ' ', ui.stateBadge(state),
-    ...(phase.extended ? [' ', ui.extendedBadge()] : []));
-  if (state === 'open') {
-    deadlineNode.append(' ', ui.countdown(phase.closes_at, () => {
-      renderPhase();
-      applyLock();
-    }));
-  }
+  renderDeadline(deadlineNode, phase, applyLock);
 }
 
 function renderStatus(page) {
   status = page;
-  ui.clear(statusNode).append(ui.rosterBadge(page.status));
+  clear(statusNode).append(rosterBadge(page.status));
   if (page.status === 'submitted') {
-    const when = page.submitted_at_label || ui.formatDateTime(page.submitted_at);
+    const when = page.submitted_at_label || formatDateTime(page.submitted_at);
     if (when) statusNode.append(' ', el('span', {}, `lúc ${when}`));
   } else if (page.updated_at_label) {
     statusNode.append(' ', el('span', { class: 'muted' }, `(cập nhật lần cuối lúc ${page.updated_at_label})`));
   }
   totalNode.textContent = `${page.total} người`;
-  ui.clear(countsNode).append(ui.groupCounts(page.counts));
+  clear(countsNode).append(groupCounts(page.counts));
   applyLock();
 }
 
@@ -141,13 +138,13 @@ function renderStatus(page) {
 
 templateButton.addEventListener('click', async () => {
   if (!cid) return;
-  ui.show(templateBox, 'info', '');
+  show(templateBox, 'info', '');
   try {
-    const { blob, filename } = await ui.busy(templateButton, 'Đang tải mẫu…', () => api.rosterTemplate(cid));
-    ui.saveBlob(blob, filename);
-    ui.show(templateBox, 'success', `Đã tải mẫu danh sách: ${filename}.`);
+    const { blob, filename } = await busy(templateButton, 'Đang tải mẫu…', () => api.rosterTemplate(cid));
+    saveBlob(blob, filename);
+    show(templateBox, 'success', `Đã tải mẫu danh sách: ${filename}.`);
   } catch (error) {
-    if (error.status !== 401) ui.show(templateBox, 'error', ui.errorText(error));
+    if (error.status !== 401) show(templateBox, 'error', errorText(error));
   }
 });
 
@@ -159,7 +156,7 @@ function selectedMode() {
 
 importForm.addEventListener('change', (event) => {
   if (event.target.name === 'mode') replaceWarning.hidden = selectedMode() !== 'replace';
-  if (event.target === fileInput) ui.setFieldError(fileInput, '');
+  if (event.target === fileInput) setFieldError(fileInput, '');
 });
 
 function fileProblem(file) {
@@ -171,7 +168,7 @@ function fileProblem(file) {
   if (!/\.xlsx$/i.test(file.name)) return 'Tệp phải là bảng tính Excel dạng .xlsx theo mẫu danh sách.';
   if (file.size === 0) return 'Tệp rỗng (0 byte). Vui lòng chọn lại tệp danh sách.';
   if (file.size > api.MAX_IMPORT_BYTES) {
-    return `Tệp quá lớn (${ui.formatMegabytes(file.size)}); tối đa 4 MB. Hãy xóa các sheet, hình ảnh không cần `
+    return `Tệp quá lớn (${formatMegabytes(file.size)}); tối đa 4 MB. Hãy xóa các sheet, hình ảnh không cần `
       + 'thiết hoặc chia danh sách thành nhiều tệp.';
   }
   return null;
@@ -250,29 +247,29 @@ function errorsBlock(body) {
 
 function showImported(result) {
   const changed = `Đã nhập danh sách: ${result.accepted} người hợp lệ. Danh sách hiện có ${result.total} người.`;
-  ui.show(importBox, 'success', changed);
-  ui.clear(report).append(...[
+  show(importBox, 'success', changed);
+  clear(report).append(...[
     el('div', { class: 'report-block' }, el('h3', {}, 'Kết quả nhập'), summaryList(result)),
     encodingsBlock(result), warningsBlock(result)].filter(Boolean));
 }
 
 function showRejected(error) {
   const body = error.body || {};
-  ui.show(importBox, 'error', ui.errorText(error));
-  ui.clear(report).append(...[...errorsBlock(body), encodingsBlock(body), warningsBlock(body)].filter(Boolean));
+  show(importBox, 'error', errorText(error));
+  clear(report).append(...[...errorsBlock(body), encodingsBlock(body), warningsBlock(body)].filter(Boolean));
 }
 
 importForm.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (!cid || uploading || !editable()) return;
-  ui.clearFieldErrors(importForm);
-  ui.show(importBox, 'info', '');
-  ui.clear(report);
+  clearFieldErrors(importForm);
+  show(importBox, 'info', '');
+  clear(report);
   const file = fileInput.files && fileInput.files[0];
   const problem = fileProblem(file);
   if (problem) {
-    ui.setFieldError(fileInput, problem);
-    ui.show(importBox, 'error', 'Chưa tải lên được. Vui lòng xem lỗi ở ô chọn tệp.');
+    setFieldError(fileInput, problem);
+    show(importBox, 'error', 'Chưa tải lên được. Vui lòng xem lỗi ở ô chọn tệp.');
     fileInput.focus();
     return;
   }
@@ -282,14 +279,14 @@ importForm.addEventListener('submit', async (event) => {
   progressBox.hidden = false;
   progress.value = 0;
   progressLabel.textContent = 'Đang tải tệp lên… 0%';
-  ui.show(importBox, 'info', `Đang tải tệp “${file.name}” lên…`);
+  show(importBox, 'info', `Đang tải tệp “${file.name}” lên…`);
   try {
     const result = await api.importRoster(cid, unit, file, selectedMode(), {
       onProgress: setProgress,
       onSent: () => {
         setProgress(null);
         progressLabel.textContent = 'Đang kiểm tra…';
-        ui.show(importBox, 'info', 'Đang kiểm tra…');
+        show(importBox, 'info', 'Đang kiểm tra…');
       },
     });
     showImported(result);
@@ -301,7 +298,7 @@ importForm.addEventListener('submit', async (event) => {
     if (error.status === 422 && (error.body.errors || error.body.error_workbook_url)) {
       showRejected(error);
     } else {
-      ui.show(importBox, 'error', ui.errorText(error));
+      show(importBox, 'error', errorText(error));
       if (error.status === 409 || error.status === 423) await refreshStatus();
     }
   } finally {
@@ -325,16 +322,11 @@ function rowActions(item) {
   return [edit, ' ', remove];
 }
 
-function fillGroups(select, groups) {
-  ui.clear(select).append(el('option', { value: '' }, '— Chọn nhóm —'),
-    ...groups.map((g) => el('option', { value: g.code }, ui.groupLabel(g))));
-}
-
 function openPerson(item = null) {
   if (!editable()) return;
   editing = item;
-  ui.clearFieldErrors(personForm);
-  ui.show(personBox, 'info', '');
+  clearFieldErrors(personForm);
+  show(personBox, 'info', '');
   personForm.reset();
   dialogTitle.textContent = item ? 'Sửa thông tin người được điều tra' : 'Thêm người vào danh sách';
   if (item) {
@@ -344,7 +336,7 @@ function openPerson(item = null) {
     // Only an override is shown: a ministry found from the agency follows the agency when it changes.
     fields.ministry.value = item.ministry_source === 'override' ? item.ministry || '' : '';
   }
-  ui.openDialog(dialog, { focus: fields.full_name });
+  openDialog(dialog, { focus: fields.full_name });
 }
 
 document.getElementById('person-cancel').addEventListener('click', () => dialog.close());
@@ -361,45 +353,45 @@ function personValues() {
 
 personForm.addEventListener('submit', async (event) => {
   event.preventDefault();
-  ui.clearFieldErrors(personForm);
-  ui.show(personBox, 'info', '');
+  clearFieldErrors(personForm);
+  show(personBox, 'info', '');
   const values = personValues();
   const missing = Object.entries(REQUIRED).filter(([key]) => !values[key]);
   if (missing.length) {
-    for (const [key, message] of missing) ui.setFieldError(fields[key], message);
-    ui.show(personBox, 'error', 'Chưa lưu được. Vui lòng điền các ô được đánh dấu.');
+    for (const [key, message] of missing) setFieldError(fields[key], message);
+    show(personBox, 'error', 'Chưa lưu được. Vui lòng điền các ô được đánh dấu.');
     fields[missing[0][0]].focus();
     return;
   }
   try {
-    const saved = await ui.busy(personSave, 'Đang lưu…', () => (editing
+    const saved = await busy(personSave, 'Đang lưu…', () => (editing
       ? api.updateRespondent(cid, unit, editing.rid, values)
       : api.addRespondent(cid, unit, values)));
     const verb = editing ? 'Đã lưu thay đổi của' : 'Đã thêm';
     dialog.close();
-    ui.show(listBox, 'success', `${verb} ${saved.full_name}.`);
+    show(listBox, 'success', `${verb} ${saved.full_name}.`);
     await browser.reload();
   } catch (error) {
     if (error.status === 401) return;
     if (error.status === 409 || error.status === 423) {
       dialog.close();
-      ui.show(listBox, 'error', ui.errorText(error));
+      show(listBox, 'error', errorText(error));
       await refreshStatus();
       return;
     }
     if (error.status === 404) {
       dialog.close();
-      ui.show(listBox, 'error', ui.errorText(error));
+      show(listBox, 'error', errorText(error));
       await browser.reload();
       return;
     }
-    ui.reportError(personBox, error, fields);
+    reportError(personBox, error, fields);
   }
 });
 
 async function removePerson(item) {
   if (!editable()) return;
-  const yes = await ui.confirmDialog({
+  const yes = await confirmDialog({
     title: 'Xóa khỏi danh sách?',
     body: [el('p', {}, 'Xóa ', el('strong', {}, item.full_name), ` (${item.email}) khỏi danh sách đối tượng `
       + 'điều tra XHH?')],
@@ -408,10 +400,10 @@ async function removePerson(item) {
   if (!yes) return;
   try {
     await api.deleteRespondent(cid, unit, item.rid);
-    ui.show(listBox, 'success', `Đã xóa ${item.full_name} khỏi danh sách.`);
+    show(listBox, 'success', `Đã xóa ${item.full_name} khỏi danh sách.`);
   } catch (error) {
     if (error.status === 401) return;
-    ui.show(listBox, 'error', ui.errorText(error));
+    show(listBox, 'error', errorText(error));
   }
   await browser.reload();
   addButton.focus();
@@ -421,12 +413,12 @@ async function removePerson(item) {
 
 submitButton.addEventListener('click', async () => {
   if (!editable() || !status.total) return;
-  ui.show(submitBox, 'info', '');
-  const yes = await ui.confirmDialog({
+  show(submitBox, 'info', '');
+  const yes = await confirmDialog({
     title: 'Gửi danh sách về Bộ Nội vụ?',
     body: [
       el('p', {}, 'Danh sách gồm ', el('strong', {}, `${status.total} người`), ':'),
-      ui.groupCounts(status.counts),
+      groupCounts(status.counts),
       el('p', { class: 'notice' }, 'Sau khi gửi, đơn vị không thể thêm, sửa hay xóa người trong danh sách; '
         + 'chỉ Bộ Nội vụ có thể mở lại danh sách.'),
     ],
@@ -434,14 +426,14 @@ submitButton.addEventListener('click', async () => {
   });
   if (!yes) return;
   try {
-    const result = await ui.busy(submitButton, 'Đang gửi…', () => api.submitRoster(cid, unit));
+    const result = await busy(submitButton, 'Đang gửi…', () => api.submitRoster(cid, unit));
     renderStatus({ ...status, ...result });
-    ui.show(submitBox, 'success', `Đã gửi danh sách về Bộ Nội vụ lúc ${result.submitted_at_label
-      || ui.formatDateTime(result.submitted_at)}.`);
+    show(submitBox, 'success', `Đã gửi danh sách về Bộ Nội vụ lúc ${result.submitted_at_label
+      || formatDateTime(result.submitted_at)}.`);
     await browser.reload();
   } catch (error) {
     if (error.status === 401) return;
-    ui.show(submitBox, 'error', ui.errorText(error));
+    show(submitBox, 'error', errorText(error));
     await refreshStatus();
   }
 });
@@ -459,39 +451,29 @@ async function refreshStatus() {
   await browser.reload();
 }
 
-async function start() {
-  ui.mountAccount(current);
+function start() {
   unit = current.unit;
-  try {
-    const list = await api.campaigns();
-    const chosen = ui.chooseCampaign(list.items || []);
-    if (!chosen) {
+  return startUnitPage(current, {
+    box: pageBox,
+    none: () => {
       statusNode.textContent = '—';
-      ui.show(pageBox, 'info', 'Đơn vị chưa tham gia đợt đánh giá nào.');
-      return;
-    }
-    cid = chosen.id;
-    ui.rememberCampaign(cid);
-    document.getElementById('back-link').href = `/tinh/?dot=${encodeURIComponent(cid)}`;
-    campaign = await api.campaign(cid);
-    const own = (campaign.units || []).find((u) => u.code === unit) || {};
-    context.replaceChildren('Đợt đánh giá: ', el('strong', {}, campaign.name), el('br'),
-      'Đơn vị: ', el('strong', {}, own.full_name || current.displayName || unit || ''));
-    ui.learnServerClock(campaign.phases);
-    phase = campaign.phases.find((p) => p.code === PHASE) || null;
-    renderPhase();
-    fillGroups(fields.group, campaign.groups || []);
-    browser = ui.rosterBrowser({
-      cid, unit, groups: campaign.groups || [], limit: PAGE_SIZE, actions: rowActions,
-      onLoaded: renderStatus,
-      onError: (error) => {
-        if (error.status !== 401) ui.show(listBox, 'error', ui.errorText(error));
-      },
-    });
-    await browser.load();
-  } catch (error) {
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
-  }
+    },
+    open: async (chosen) => {
+      cid = chosen.id;
+      campaign = await api.campaign(cid);
+      const own = (campaign.units || []).find((u) => u.code === unit) || {};
+      showContext(context, campaign.name, own.full_name || current.displayName || unit || '');
+      learnServerClock(campaign.phases);
+      phase = campaign.phases.find((p) => p.code === PHASE) || null;
+      renderPhase();
+      groupOptions(fields.group, campaign.groups || [], '— Chọn nhóm —');
+      browser = rosterBrowser({
+        cid, unit, groups: campaign.groups || [], limit: PAGE_SIZE, actions: rowActions,
+        onLoaded: renderStatus, onError: (error) => showError(listBox, error),
+      });
+      await browser.load();
+    },
+  });
 }
 
 if (current) start();

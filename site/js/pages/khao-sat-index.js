@@ -1,4 +1,4 @@
-// The respondent's survey form (issue 5.1): one link, one questionnaire, answered and submitted once.
+// The respondent's survey form: one link, one questionnaire, answered and submitted once.
 //
 // - The token comes from the URL fragment (…/khao-sat/#<token>), which browsers never send to a server. It is read
 //   once, removed from the address bar and from this history entry (history.replaceState) and kept in memory; a
@@ -15,10 +15,13 @@
 // - Every other outcome has a page of its own: link missing or unknown, already submitted, survey closed, results
 //   annulled, too many attempts, no connection (with Thử lại).
 
-import * as api from './api.js';
-import * as ui from './ui.js';
-
-const { el } = ui;
+import * as api from '../lib/api.js';
+import { learnServerClock, serverNow } from '../lib/clock.js';
+import { el, setTitle } from '../lib/dom.js';
+import { formatDateTime } from '../lib/format.js';
+import { confirmDialog } from '../components/dialog.js';
+import { busy, errorText, messageBox, show } from '../components/messages.js';
+import { countdown } from '../components/phase.js';
 
 const TOKEN_SESSION_KEY = 'cchc.survey.link';
 const DRAFT_PREFIX = 'cchc.survey.draft.';
@@ -56,7 +59,7 @@ let finished = false; // submitted, or the form was replaced by a page that ends
 // ---- small helpers ------------------------------------------------------------------------------------------
 
 function hhmm(value) {
-  return ui.formatDateTime(value).slice(0, 5);
+  return formatDateTime(value).slice(0, 5);
 }
 
 function hex(buffer) {
@@ -189,7 +192,7 @@ function showPage(kind, { title, icon = null, tone = 'info', body = [], actions 
     body,
     actions.length ? el('div', { class: 'actions' }, actions) : null);
   view.replaceChildren(page);
-  ui.setTitle(title);
+  setTitle(title);
   heading.focus();
   return page;
 }
@@ -244,7 +247,7 @@ function showSubmitted(data) {
   endForm();
   dropLocal();
   forgetToken();
-  const when = (data && (data.submitted_at_label || (data.submitted_at && ui.formatDateTime(data.submitted_at)))) || '';
+  const when = (data && (data.submitted_at_label || (data.submitted_at && formatDateTime(data.submitted_at)))) || '';
   const receipt = data && typeof data.receipt === 'string' && data.receipt ? data.receipt : null;
   showPage('submitted', {
     title: 'Phiếu khảo sát này đã được gửi', icon: '✓', tone: 'ok',
@@ -270,7 +273,7 @@ function showClosed(error) {
   showPage(early ? 'not-open' : 'closed', {
     title: early ? 'Đợt khảo sát chưa bắt đầu' : 'Đã hết thời hạn trả lời phiếu khảo sát', icon: '!', tone: 'warn',
     body: [
-      el('p', { class: 'server-message' }, ui.errorText(error)),
+      el('p', { class: 'server-message' }, errorText(error)),
       el('p', {}, early ? 'Vui lòng mở lại đường dẫn trong thư mời khi đợt khảo sát bắt đầu.'
         : 'Phiếu khảo sát không nhận thêm câu trả lời sau thời hạn.'),
       contact(),
@@ -285,7 +288,7 @@ function showAnnulled(error) {
   showPage('annulled', {
     title: 'Kết quả khảo sát của đơn vị đã bị hủy', icon: '!', tone: 'error',
     body: [
-      el('p', { class: 'server-message' }, ui.errorText(error)),
+      el('p', { class: 'server-message' }, errorText(error)),
       el('p', {}, 'Phiếu khảo sát của đơn vị không nhận thêm câu trả lời.'),
       contact(),
     ],
@@ -298,7 +301,7 @@ function showRateLimited(error) {
   showPage('rate-limited', {
     title: 'Quá nhiều lần truy cập', icon: '!', tone: 'warn',
     body: [
-      el('p', { class: 'server-message' }, ui.errorText(error)),
+      el('p', { class: 'server-message' }, errorText(error)),
       el('p', {}, 'Để bảo vệ các phiếu khảo sát, máy chủ tạm ngừng trả lời trong ít phút. '
         + `Vui lòng thử lại sau ${wait}.`),
     ],
@@ -311,7 +314,7 @@ function showOffline(error) {
   showPage('offline', {
     title: 'Không kết nối được máy chủ', icon: '!', tone: 'warn',
     body: [
-      el('p', { class: 'server-message' }, ui.errorText(error)),
+      el('p', { class: 'server-message' }, errorText(error)),
       el('p', {}, 'Câu trả lời đã lưu trên máy này (nếu có) không bị mất. Khi có kết nối, bấm “Thử lại”.'),
     ],
     actions: [retryButton()],
@@ -322,7 +325,7 @@ function showFailure(error) {
   endForm();
   showPage('error', {
     title: 'Chưa mở được phiếu khảo sát', icon: '!', tone: 'error',
-    body: [el('p', { class: 'server-message' }, ui.errorText(error)), contact()],
+    body: [el('p', { class: 'server-message' }, errorText(error)), contact()],
     actions: [retryButton()],
   });
 }
@@ -358,7 +361,7 @@ function showReceipt(result) {
   endForm();
   dropLocal();
   forgetToken();
-  const when = result.submitted_at_label || ui.formatDateTime(result.submitted_at);
+  const when = result.submitted_at_label || formatDateTime(result.submitted_at);
   const print = el('button', { type: 'button' }, 'In biên nhận');
   print.addEventListener('click', () => window.print());
   showPage('receipt', {
@@ -619,7 +622,7 @@ async function saveNow({ keepalive = false } = {}) {
     if (finished) return;
     savedSeq = Math.max(savedSeq, seq);
     retryIndex = 0;
-    const at = (result && result.saved_at) || new Date(ui.serverNow()).toISOString();
+    const at = (result && result.saved_at) || new Date(serverNow()).toISOString();
     setSaveStatus('ok', `Đã lưu nháp lúc ${hhmm(at)}`);
     if (savedSeq === changeSeq) writeLocal(collectAnswers(), at, true);
   } catch (error) {
@@ -634,7 +637,7 @@ function saveFailed(error) {
   if (showErrorPage(error)) return; // 404, 409, 423: the form is over
   if (error.status === 422 || error.status === 413) {
     showServerProblems(error, { focus: false });
-    setSaveStatus('error', `Chưa lưu được nháp: ${ui.errorText(error)}`);
+    setSaveStatus('error', `Chưa lưu được nháp: ${errorText(error)}`);
     savedSeq = changeSeq; // the same answers would be refused again: wait for the next change
     return;
   }
@@ -654,7 +657,7 @@ function changed(entry) {
   if (entry.error.textContent && answerOf(entry) !== null) setQuestionError(entry, '');
   updateProgress();
   changeSeq += 1;
-  writeLocal(collectAnswers(), new Date(ui.serverNow()).toISOString(), false);
+  writeLocal(collectAnswers(), new Date(serverNow()).toISOString(), false);
   scheduleSave(SAVE_DELAY_MS);
 }
 
@@ -662,11 +665,11 @@ function changed(entry) {
 function pickDraft(serverDraft, localCopy) {
   const server = serverDraft && serverDraft.answers && typeof serverDraft.answers === 'object'
     ? { answers: serverDraft.answers, at: Date.parse(serverDraft.saved_at) || 0,
-      label: serverDraft.saved_at_label || ui.formatDateTime(serverDraft.saved_at), source: 'server' }
+      label: serverDraft.saved_at_label || formatDateTime(serverDraft.saved_at), source: 'server' }
     : null;
   const mine = localCopy
     ? { answers: localCopy.answers, at: Date.parse(localCopy.saved_at) || 0,
-      label: ui.formatDateTime(localCopy.saved_at), source: 'local' }
+      label: formatDateTime(localCopy.saved_at), source: 'local' }
     : null;
   if (mine && (!server || mine.at > server.at) && !sameAnswers(mine.answers, server && server.answers)) return mine;
   return server;
@@ -685,8 +688,8 @@ function header(data) {
       el('div', {}, el('dt', {}, 'Đơn vị'), el('dd', { id: 'survey-unit' }, data.unit.full_name || data.unit.name)),
       el('div', {}, el('dt', {}, 'Nhóm đối tượng'), el('dd', { id: 'survey-group' }, data.group.name)),
       el('div', {}, el('dt', {}, 'Thời hạn trả lời'), el('dd', { id: 'survey-deadline' },
-        data.deadline_label || ui.formatDateTime(data.closes_at),
-        ' ', el('span', { class: 'deadline-left' }, '(', ui.countdown(data.closes_at, () => showClosed(
+        data.deadline_label || formatDateTime(data.closes_at),
+        ' ', el('span', { class: 'deadline-left' }, '(', countdown(data.closes_at, () => showClosed(
           new api.ApiError(423, `Đã hết thời hạn trả lời phiếu khảo sát (${data.deadline_label || ''}).`,
             { code: 'survey_closed' }))), ')')))),
     q.description ? el('div', { class: 'survey-description' }, paragraphs(q.description)) : null,
@@ -697,17 +700,11 @@ function header(data) {
       + 'động lưu nháp: ông/bà có thể đóng trang và mở lại đường dẫn trong thư mời để làm tiếp.'));
 }
 
-function renderForm(data) {
-  survey = data;
-  finished = false;
-  changeSeq = 0;
-  savedSeq = 0;
-  retryIndex = 0;
-  ui.learnServerClock([{ closes_at: data.closes_at, seconds_left: data.seconds_left }]);
-
+/** The questionnaire's sections with their questions; fills `entries`, one per question. */
+function buildSections(data) {
   entries = [];
   let number = 0;
-  const sections = (data.questionnaire.sections || []).map((section, s) => {
+  return (data.questionnaire.sections || []).map((section, s) => {
     const headingId = `section-${s + 1}`;
     return el('section', { class: 'survey-section', 'aria-labelledby': headingId },
       el('h2', { id: headingId }, section.title),
@@ -721,17 +718,18 @@ function renderForm(data) {
         return parts.node;
       }));
   });
+}
 
+/** The form around the sections: progress, save status, the submit area. */
+function buildForm(sections, submit) {
   summary = el('div', { id: 'error-summary', class: 'error-summary', role: 'alert', tabindex: '-1',
     'aria-labelledby': 'error-summary-title', hidden: true });
   progressText = el('p', { id: 'progress', class: 'progress-text' });
   progressBar = el('progress', { class: 'progress-bar', 'aria-hidden': 'true', max: '1', value: '0' });
   saveStatus = el('p', { id: 'save-status', class: 'save-status', role: 'status' });
-  submitBox = ui.messageBox('submit-message');
+  submitBox = messageBox('submit-message');
   announcer = el('p', { class: 'visually-hidden', 'aria-live': 'polite', id: 'announcer' });
-  const submit = el('button', { type: 'submit', class: 'primary', id: 'submit-button' }, 'Gửi phiếu');
-
-  form = el('form', { id: 'survey-form', class: 'survey-form', novalidate: true, 'aria-labelledby': 'page-title' },
+  return el('form', { id: 'survey-form', class: 'survey-form', novalidate: true, 'aria-labelledby': 'page-title' },
     sections,
     el('div', { class: 'survey-bar' },
       el('div', { class: 'survey-bar-progress' }, progressText, progressBar),
@@ -740,13 +738,9 @@ function renderForm(data) {
       submitBox,
       el('p', { class: 'note' }, 'Sau khi gửi, phiếu không thể sửa. Vui lòng kiểm tra lại câu trả lời trước khi gửi.'),
       el('div', { class: 'actions' }, submit)));
+}
 
-  loading.hidden = true;
-  main.dataset.state = 'form';
-  main.removeAttribute('aria-busy');
-  view.replaceChildren(header(data), summary, form, announcer);
-  ui.setTitle('Phiếu khảo sát');
-
+function watchForm(submit) {
   const byNode = new Map(entries.map((entry) => [entry.node, entry]));
   const entryOf = (target) => byNode.get(target.closest('.question'));
   form.addEventListener('change', (event) => {
@@ -761,8 +755,10 @@ function renderForm(data) {
     event.preventDefault();
     submitForm(submit);
   });
+}
 
-  // Where to start: the newer of the server's draft and this browser's copy.
+/** Where to start: the newer of the server's draft and this browser's copy. */
+function restoreDraft(data) {
   const chosen = pickDraft(data.draft, readLocal());
   if (chosen) {
     applyAnswers(chosen.answers);
@@ -777,6 +773,25 @@ function renderForm(data) {
   } else {
     setSaveStatus('idle', 'Chưa có câu trả lời nào được lưu.');
   }
+}
+
+function renderForm(data) {
+  survey = data;
+  finished = false;
+  changeSeq = 0;
+  savedSeq = 0;
+  retryIndex = 0;
+  learnServerClock([{ closes_at: data.closes_at, seconds_left: data.seconds_left }]);
+  const sections = buildSections(data);
+  const submit = el('button', { type: 'submit', class: 'primary', id: 'submit-button' }, 'Gửi phiếu');
+  form = buildForm(sections, submit);
+  loading.hidden = true;
+  main.dataset.state = 'form';
+  main.removeAttribute('aria-busy');
+  view.replaceChildren(header(data), summary, form, announcer);
+  setTitle('Phiếu khảo sát');
+  watchForm(submit);
+  restoreDraft(data);
   for (const entry of entries) if (entry.question.type === 'text') updateCounter(entry, false);
   updateProgress();
   document.getElementById('page-title').focus();
@@ -784,7 +799,7 @@ function renderForm(data) {
 
 async function submitForm(button) {
   if (finished || submitting) return;
-  ui.show(submitBox, 'info', '');
+  show(submitBox, 'info', '');
   const missing = entries.filter((entry) => entry.question.required && answerOf(entry) === null);
   if (missing.length) {
     showProblems(missing.map((entry) => ({ entry, message: missingMessage(entry.question) })),
@@ -794,7 +809,7 @@ async function submitForm(button) {
   clearProblems();
   const answered = entries.filter((entry) => answerOf(entry) !== null).length;
   const skipped = entries.length - answered;
-  const ok = await ui.confirmDialog({
+  const ok = await confirmDialog({
     title: 'Gửi phiếu khảo sát?',
     body: [
       el('p', {}, el('strong', {}, 'Sau khi gửi, phiếu không thể sửa.')),
@@ -809,21 +824,21 @@ async function submitForm(button) {
   clearTimeout(saveTimer);
   saveTimer = null;
   try {
-    const result = await ui.busy(button, 'Đang gửi…', () => api.submitSurvey(token, collectAnswers()));
+    const result = await busy(button, 'Đang gửi…', () => api.submitSurvey(token, collectAnswers()));
     showReceipt(result || {});
   } catch (error) {
     if (showErrorPage(error)) return;
     if (error.status === 422 && showServerProblems(error)) {
-      ui.show(submitBox, 'error', ui.errorText(error));
+      show(submitBox, 'error', errorText(error));
       return;
     }
     const text = error.status === 0
       ? 'Chưa gửi được vì không kết nối được máy chủ. Câu trả lời vẫn được giữ; vui lòng bấm “Gửi phiếu” lại khi '
         + 'có kết nối.'
       : error.status === 429
-        ? `${ui.errorText(error)} Vui lòng gửi lại sau ${waitText(error.retryAfter)}.`
-        : `Chưa gửi được: ${ui.errorText(error)}`;
-    ui.show(submitBox, 'error', text);
+        ? `${errorText(error)} Vui lòng gửi lại sau ${waitText(error.retryAfter)}.`
+        : `Chưa gửi được: ${errorText(error)}`;
+    show(submitBox, 'error', text);
   } finally {
     submitting = false;
     if (!finished && changeSeq !== savedSeq && !saveTimer) scheduleSave(SAVE_DELAY_MS);

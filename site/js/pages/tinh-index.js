@@ -1,9 +1,17 @@
 // Province home: the campaign's phases with live countdowns, the focal person, the roster's status, the links to
 // the survey progress and the self-assessment, the unit's notifications.
-import * as api from './api.js';
-import * as ui from './ui.js';
+import * as api from '../lib/api.js';
+import { campaignHref, chooseCampaign, rememberCampaign } from '../lib/campaign.js';
+import { learnServerClock } from '../lib/clock.js';
+import { clear, el, setTitle } from '../lib/dom.js';
+import { formatDateTime } from '../lib/format.js';
+import { mountAccount } from '../components/account.js';
+import { extendedBadge, rosterBadge, stateBadge } from '../components/badges.js';
+import { fillCampaignSelect } from '../components/campaign-select.js';
+import { errorText, show } from '../components/messages.js';
+import { notificationsFailed, renderNotifications } from '../components/notifications.js';
+import { countdown } from '../components/phase.js';
 
-const { el } = ui;
 const current = api.requireSession('province');
 
 const box = document.getElementById('page-message');
@@ -19,13 +27,13 @@ const assessmentLink = document.getElementById('assessment-link');
 
 function phaseItem(phase, onExpire) {
   const state = phase.state;
-  const badges = el('span', { class: 'badges' }, ui.stateBadge(state), phase.extended ? ui.extendedBadge() : null);
+  const badges = el('span', { class: 'badges' }, stateBadge(state), phase.extended ? extendedBadge() : null);
   const facts = el('dl', { class: 'facts' },
     el('div', {}, el('dt', {}, 'Mở từ ngày'), el('dd', {}, phase.opens_label)),
     el('div', {}, el('dt', {}, 'Thời hạn'), el('dd', {}, phase.deadline_label)));
   let remaining = null;
   if (state === 'open') {
-    remaining = el('p', { class: 'remaining' }, ui.countdown(phase.closes_at, onExpire));
+    remaining = el('p', { class: 'remaining' }, countdown(phase.closes_at, onExpire));
   } else if (state === 'upcoming') {
     remaining = el('p', { class: 'remaining muted' }, `Chưa mở, mở từ ngày ${phase.opens_label}`);
   }
@@ -35,12 +43,12 @@ function phaseItem(phase, onExpire) {
 }
 
 function renderPhases(campaign, reload) {
-  ui.clear(phaseList).append(...campaign.phases.map((p) => phaseItem(p, reload)));
+  clear(phaseList).append(...campaign.phases.map((p) => phaseItem(p, reload)));
   phaseList.removeAttribute('aria-busy');
 }
 
 function renderFocal(focal, phase, cid) {
-  focalLink.href = `/tinh/dau-moi.html?dot=${encodeURIComponent(cid)}`;
+  focalLink.href = campaignHref('/tinh/dau-moi.html', cid);
   if (focal && focal.full_name) {
     focalSummary.replaceChildren(
       el('strong', {}, focal.full_name),
@@ -57,41 +65,38 @@ function renderFocal(focal, phase, cid) {
 }
 
 function renderRoster(detail, cid) {
-  rosterLink.href = `/tinh/danh-sach.html?dot=${encodeURIComponent(cid)}`;
+  rosterLink.href = campaignHref('/tinh/danh-sach.html', cid);
   const own = (detail.units || []).find((u) => u.code === current.unit);
   if (!own) {
     rosterSummary.textContent = 'Chưa có thông tin danh sách.';
     return;
   }
   const sent = own.roster_status === 'submitted' && own.roster_submitted_at
-    ? ` lúc ${ui.formatDateTime(own.roster_submitted_at)}` : '';
-  rosterSummary.replaceChildren(ui.rosterBadge(own.roster_status), `${sent} — `,
+    ? ` lúc ${formatDateTime(own.roster_submitted_at)}` : '';
+  rosterSummary.replaceChildren(rosterBadge(own.roster_status), `${sent} — `,
     el('strong', {}, `${own.roster_total || 0} người`));
 }
 
 async function load(cid, items) {
   const campaign = items.find((c) => c.id === cid);
   if (!campaign) return;
-  ui.learnServerClock(campaign.phases);
-  progressLink.href = `/tinh/tien-do.html?dot=${encodeURIComponent(cid)}`;
-  assessmentLink.href = `/tinh/tu-danh-gia.html?dot=${encodeURIComponent(cid)}`;
+  learnServerClock(campaign.phases);
+  progressLink.href = campaignHref('/tinh/tien-do.html', cid);
+  assessmentLink.href = campaignHref('/tinh/tu-danh-gia.html', cid);
   const reload = () => window.setTimeout(() => refresh(cid), 1500);
   renderPhases(campaign, reload);
   const focalPhase = campaign.phases.find((p) => p.code === 'focal_person');
   const [focal, notes, detail] = await Promise.allSettled([
     api.focalPerson(cid, current.unit), api.notifications(cid, current.unit), api.campaign(cid)]);
   if (focal.status === 'fulfilled') renderFocal(focal.value, focalPhase, cid);
-  else focalSummary.textContent = ui.errorText(focal.reason);
+  else focalSummary.textContent = errorText(focal.reason);
   if (detail.status === 'fulfilled') renderRoster(detail.value, cid);
   else {
-    rosterLink.href = `/tinh/danh-sach.html?dot=${encodeURIComponent(cid)}`;
-    rosterSummary.textContent = ui.errorText(detail.reason);
+    rosterLink.href = campaignHref('/tinh/danh-sach.html', cid);
+    rosterSummary.textContent = errorText(detail.reason);
   }
-  if (notes.status === 'fulfilled') ui.renderNotifications(notificationList, notes.value.items || []);
-  else {
-    ui.clear(notificationList).append(el('li', { class: 'empty' }, ui.errorText(notes.reason)));
-    notificationList.removeAttribute('aria-busy');
-  }
+  if (notes.status === 'fulfilled') renderNotifications(notificationList, notes.value.items || []);
+  else notificationsFailed(notificationList, notes.reason);
 }
 
 async function refresh(cid) {
@@ -99,30 +104,30 @@ async function refresh(cid) {
     const list = await api.campaigns();
     await load(cid, list.items || []);
   } catch (error) {
-    ui.show(box, 'error', ui.errorText(error));
+    show(box, 'error', errorText(error));
   }
 }
 
 async function start() {
-  ui.mountAccount(current, { home: false });
+  mountAccount(current, { home: false });
   try {
     const [me, list] = await Promise.all([api.me(), api.campaigns()]);
     const name = me.display_name || me.username;
     document.getElementById('page-title').textContent = name;
     document.getElementById('account-name').textContent = name;
-    ui.setTitle(name);
+    setTitle(name);
     const items = list.items || [];
     if (!items.length) {
-      ui.show(box, 'info', 'Đơn vị chưa tham gia đợt đánh giá nào.');
-      ui.clear(phaseList).removeAttribute('aria-busy');
+      show(box, 'info', 'Đơn vị chưa tham gia đợt đánh giá nào.');
+      clear(phaseList).removeAttribute('aria-busy');
       return;
     }
-    const chosen = ui.chooseCampaign(items);
-    ui.rememberCampaign(chosen.id);
-    ui.fillCampaignSelect(select, items, chosen.id, (cid) => refresh(cid));
+    const chosen = chooseCampaign(items);
+    rememberCampaign(chosen.id);
+    fillCampaignSelect(select, items, chosen.id, (cid) => refresh(cid));
     await load(chosen.id, items);
   } catch (error) {
-    if (error.status !== 401) ui.show(box, 'error', ui.errorText(error));
+    if (error.status !== 401) show(box, 'error', errorText(error));
   }
 }
 

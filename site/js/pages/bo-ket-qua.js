@@ -1,18 +1,24 @@
-// The ministry's PAR Index results (issue 8): grade counts and the average, the ranking as a chart, every unit's
+// The ministry's PAR Index results: grade counts and the average, the ranking as a chart, every unit's
 // rank, index, grade and points per part (self-assessment as appraised, survey, imported) with its state (survey
 // results annulled, provisional figures), sortable by clicking a column header, and the results workbook.
-import * as api from './api.js';
-import * as ui from './ui.js';
-import * as A from './assessment-ui.js';
+import * as api from '../lib/api.js';
+import { campaignHref } from '../lib/campaign.js';
+import { clear, el, setTitle } from '../lib/dom.js';
+import { fold, formatIndex, formatNumber, formatScore, outOf } from '../lib/format.js';
+import { assessmentBadge } from '../components/badges.js';
+import { barChart } from '../components/chart.js';
+import { exportButton } from '../components/export-button.js';
+import { show, showError } from '../components/messages.js';
+import { startCampaignPage } from '../components/page.js';
+import { sortHeaders } from '../components/sort-header.js';
 
-const { el } = ui;
 const RANKED = 20; // units shown in the ranking chart; the table has them all
 const current = api.requireSession('ministry');
 
 const part = (key) => (u) => Number(u.parts && u.parts[key] ? u.parts[key].points : 0) || 0;
 const SORTS = {
   rank: { label: 'hạng', order: 'ascending', text: 'từ hạng 1', key: (u) => Number(u.rank) || Infinity },
-  name: { label: 'tên đơn vị', order: 'ascending', text: 'theo bảng chữ cái', key: (u) => ui.fold(u.name) },
+  name: { label: 'tên đơn vị', order: 'ascending', text: 'theo bảng chữ cái', key: (u) => fold(u.name) },
   index: { label: 'chỉ số', order: 'descending', text: 'cao xuống thấp', key: (u) => Number(u.index) || 0 },
   grade: { label: 'nhóm', order: 'ascending', text: 'từ nhóm A', key: (u) => String(u.grade || 'Z') },
   self: { label: 'điểm tự đánh giá', order: 'descending', text: 'cao xuống thấp', key: part('self') },
@@ -30,15 +36,19 @@ const rankingHint = document.getElementById('ranking-hint');
 const table = document.getElementById('results-table');
 const body = table.querySelector('tbody');
 const count = document.getElementById('unit-count');
-const exportButton = document.getElementById('export-button');
+const exportNode = document.getElementById('export-button');
 const exportBox = document.getElementById('export-message');
 const backLink = document.getElementById('back-link');
 
 let cid = null;
 let data = null;
 let seq = 0;
-const wanted = new URLSearchParams(window.location.search).get('sap-xep');
-let sort = Object.hasOwn(SORTS, wanted || '') ? wanted : 'rank';
+const sorting = sortHeaders(table, SORTS, 'rank', () => {
+  if (data) {
+    renderTable();
+    announce(true);
+  }
+});
 
 // ---- summary ---------------------------------------------------------------------------------------------
 
@@ -46,9 +56,9 @@ let sort = Object.hasOwn(SORTS, wanted || '') ? wanted : 'rank';
 function gradeRange(grades, i) {
   const g = grades[i];
   const above = i > 0 ? grades[i - 1].min : null;
-  if (above === null) return `từ ${A.formatScore(g.min)} điểm`;
-  if (!g.min) return `dưới ${A.formatScore(above)} điểm`;
-  return `từ ${A.formatScore(g.min)} đến dưới ${A.formatScore(above)} điểm`;
+  if (above === null) return `từ ${formatScore(g.min)} điểm`;
+  if (!g.min) return `dưới ${formatScore(above)} điểm`;
+  return `từ ${formatScore(g.min)} đến dưới ${formatScore(above)} điểm`;
 }
 
 function gradeBadge(code) {
@@ -60,18 +70,18 @@ function renderSummary() {
   const grades = [...(data.grades || [])].sort((a, b) => b.min - a.min);
   const counts = data.grade_counts || {};
   const items = [
-    el('div', { dataset: { total: 'units' } }, el('dt', {}, 'Số đơn vị'), el('dd', {}, ui.formatNumber(units.length))),
+    el('div', { dataset: { total: 'units' } }, el('dt', {}, 'Số đơn vị'), el('dd', {}, formatNumber(units.length))),
     el('div', { dataset: { total: 'average' }, class: 'summary-rate' }, el('dt', {}, 'Chỉ số trung bình'),
-      el('dd', {}, A.formatIndex(data.average))),
+      el('dd', {}, formatIndex(data.average))),
     ...grades.map((g, i) => el('div', { dataset: { total: `grade-${g.code}` } },
       el('dt', {}, `${g.name || `Nhóm ${g.code}`} (${gradeRange(grades, i)})`),
-      el('dd', {}, `${ui.formatNumber(counts[g.code] || 0)} đơn vị`))),
+      el('dd', {}, `${formatNumber(counts[g.code] || 0)} đơn vị`))),
   ];
-  ui.clear(summary).append(el('dl', { class: 'summary progress-summary results-summary' }, items));
+  clear(summary).append(el('dl', { class: 'summary progress-summary results-summary' }, items));
   summary.removeAttribute('aria-busy');
   const provisional = units.filter((u) => u.provisional).length;
   const annulled = units.filter((u) => u.annulled).length;
-  const notes = [`Chỉ số = tổng điểm các phần trên ${A.formatScore(data.maximum || 100)} điểm.`];
+  const notes = [`Chỉ số = tổng điểm các phần trên ${formatScore(data.maximum || 100)} điểm.`];
   if (provisional) notes.push(`${provisional} đơn vị có kết quả tạm tính (chưa công bố thẩm định hoặc chưa đủ số liệu).`);
   if (annulled) notes.push(`${annulled} đơn vị bị hủy kết quả điều tra xã hội học (không tính điểm phần này).`);
   summaryNote.textContent = notes.join(' ');
@@ -91,14 +101,14 @@ function renderRanking() {
   }
   rankingHint.textContent = hint;
   const max = Number(data.maximum) || 100;
-  ui.clear(rankingNode).append(ui.barChart({
+  clear(rankingNode).append(barChart({
     label: `Biểu đồ xếp hạng Chỉ số CCHC của ${top.length} đơn vị cao nhất`,
     caption: 'Xếp hạng Chỉ số CCHC',
     rows: top.map((u) => ({ label: `${u.rank}. ${u.name}`, value: (100 * Number(u.index)) / max, u,
-      text: `${A.formatIndex(u.index)}${u.grade ? ` · ${u.grade}` : ''}` })),
+      text: `${formatIndex(u.index)}${u.grade ? ` · ${u.grade}` : ''}` })),
     head: ['Hạng và đơn vị', 'Chỉ số', 'Nhóm'],
-    cells: ({ u, label }) => [label, A.formatIndex(u.index), u.grade || '—'],
-    tick: (t) => A.formatScore((t * max) / 100),
+    cells: ({ u, label }) => [label, formatIndex(u.index), u.grade || '—'],
+    tick: (t) => formatScore((t * max) / 100),
     empty: 'Chưa có kết quả của đơn vị nào.',
   }));
 }
@@ -108,11 +118,11 @@ function renderRanking() {
 function partCell(unit, key) {
   const p = unit.parts && unit.parts[key];
   if (!p) return el('td', { class: 'num' }, '—');
-  return el('td', { class: 'num', dataset: { part: key } }, A.outOf(p.points, p.max));
+  return el('td', { class: 'num', dataset: { part: key } }, outOf(p.points, p.max));
 }
 
 function flags(unit) {
-  const out = [A.assessmentBadge(unit.assessment_state, ASSESSMENT[unit.assessment_state])];
+  const out = [assessmentBadge(unit.assessment_state, ASSESSMENT[unit.assessment_state])];
   out.push(unit.appraisal_published
     ? el('span', { class: 'badge badge-published' }, 'Đã công bố thẩm định')
     : el('span', { class: 'badge badge-unpublished' }, 'Chưa công bố thẩm định'));
@@ -122,7 +132,7 @@ function flags(unit) {
 }
 
 function sorted(units) {
-  const how = SORTS[sort];
+  const how = SORTS[sorting.current()];
   const dir = how.order === 'ascending' ? 1 : -1;
   return [...units].sort((a, b) => {
     const x = how.key(a);
@@ -134,17 +144,17 @@ function sorted(units) {
 
 function renderTable() {
   const units = sorted(data.units || []);
-  ui.clear(body);
+  clear(body);
   if (!units.length) {
     body.append(el('tr', {}, el('td', { colspan: 8, class: 'empty' }, 'Đợt đánh giá chưa có đơn vị nào.')));
   }
   body.append(...units.map((u) => {
-    const href = `/bo/tham-dinh.html?dot=${encodeURIComponent(cid)}&unit=${encodeURIComponent(u.unit)}`;
+    const href = campaignHref('/bo/tham-dinh.html', cid, { unit: u.unit });
     return el('tr', { dataset: { unit: u.unit, annulled: String(Boolean(u.annulled)),
       provisional: String(Boolean(u.provisional)) } },
     el('td', { class: 'num rank' }, u.rank === null || u.rank === undefined ? '—' : String(u.rank)),
     el('th', { scope: 'row' }, el('a', { href }, u.name), el('span', { class: 'muted unit-code' }, ` (${u.unit})`)),
-    el('td', { class: 'num index' }, el('strong', {}, A.formatIndex(u.index))),
+    el('td', { class: 'num index' }, el('strong', {}, formatIndex(u.index))),
     el('td', { class: 'grade' }, gradeBadge(u.grade)),
     partCell(u, 'self'), partCell(u, 'survey'), partCell(u, 'imported'),
     flags(u));
@@ -152,32 +162,8 @@ function renderTable() {
   table.removeAttribute('aria-busy');
 }
 
-function markSort() {
-  for (const th of table.querySelectorAll('th[data-sort]')) {
-    const on = th.dataset.sort === sort;
-    if (on) th.setAttribute('aria-sort', SORTS[sort].order);
-    else th.removeAttribute('aria-sort');
-    th.querySelector('.sort-icon').textContent = on ? (SORTS[sort].order === 'ascending' ? '▲' : '▼') : '⇅';
-  }
-}
-
 function announce(withSort) {
-  const how = SORTS[sort];
-  count.textContent = `${(data.units || []).length} đơn vị${withSort ? `, sắp xếp theo ${how.label} (${how.text})` : ''}.`;
-}
-
-for (const th of table.querySelectorAll('th[data-sort]')) {
-  th.querySelector('button').addEventListener('click', () => {
-    sort = th.dataset.sort;
-    const url = new URL(window.location.href);
-    url.searchParams.set('sap-xep', sort);
-    window.history.replaceState(null, '', url);
-    markSort();
-    if (data) {
-      renderTable();
-      announce(true);
-    }
-  });
+  count.textContent = sorting.countText((data.units || []).length, withSort);
 }
 
 async function load() {
@@ -192,59 +178,38 @@ async function load() {
     renderSummary();
     renderRanking();
     renderTable();
-    markSort();
+    sorting.mark();
     announce(false);
   } catch (error) {
     if (mine !== seq) return;
     table.removeAttribute('aria-busy');
     summary.removeAttribute('aria-busy');
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
+    showError(pageBox, error);
   }
 }
 
-exportButton.addEventListener('click', async () => {
-  if (!cid) return;
-  ui.show(exportBox, 'info', '');
-  try {
-    const file = await ui.busy(exportButton, 'Đang tạo tệp…', () => api.resultsExport(cid));
-    ui.downloadFrom(file.url, file.filename);
-    ui.show(exportBox, 'success', `Đã tạo tệp ${file.filename}; trình duyệt đang tải xuống.`);
-  } catch (error) {
-    if (error.status !== 401) ui.show(exportBox, 'error', ui.errorText(error));
-  }
-});
+exportButton(exportNode, exportBox, { ready: () => Boolean(cid), request: () => api.resultsExport(cid) });
 
 function follow(value, name) {
   cid = value;
-  backLink.href = `/bo/?dot=${encodeURIComponent(cid)}`;
-  ui.setTitle(`Kết quả Chỉ số CCHC — ${name || value}`);
-  ui.show(exportBox, 'info', '');
+  backLink.href = campaignHref('/bo/', cid);
+  setTitle(`Kết quả Chỉ số CCHC — ${name || value}`);
+  show(exportBox, 'info', '');
 }
 
-async function start() {
-  ui.mountAccount(current);
-  markSort();
-  try {
-    const list = await api.campaigns();
-    const items = list.items || [];
-    if (!items.length) {
+function start() {
+  sorting.mark();
+  return startCampaignPage(current, {
+    select, box: pageBox,
+    open: (value, campaign) => {
+      follow(value, campaign && campaign.name);
+      return load();
+    },
+    none: () => {
       table.removeAttribute('aria-busy');
       summary.removeAttribute('aria-busy');
-      ui.show(pageBox, 'info', 'Chưa có đợt đánh giá nào.');
-      return;
-    }
-    const chosen = ui.chooseCampaign(items);
-    follow(chosen.id, chosen.name);
-    ui.rememberCampaign(cid);
-    ui.fillCampaignSelect(select, items, cid, (value) => {
-      const picked = items.find((c) => c.id === value);
-      follow(value, picked && picked.name);
-      load();
-    });
-    await load();
-  } catch (error) {
-    if (error.status !== 401) ui.show(pageBox, 'error', ui.errorText(error));
-  }
+    },
+  });
 }
 
 if (current) start();
