@@ -332,7 +332,7 @@ HTML_SINKS = re.compile(r"\.(innerHTML|outerHTML)\s*[+]?=|insertAdjacentHTML|doc
 
 
 def test_the_site_never_turns_text_into_markup():
-    """Every page builds its DOM from text nodes (ui.js el()): no script writes HTML, so API data stays inert."""
+    """Every page builds its DOM from text nodes (lib/dom.js el()): no script writes HTML, so API data stays inert."""
     found = []
     for path in sorted(SITE.rglob("*")):
         if path.suffix in (".js", ".html") and "vendor" not in path.parts:
