@@ -6,8 +6,7 @@ already left is never mailed again by dispatch; one job per unit runs at a time 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from types import SimpleNamespace
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, TypeAlias
 
 from chalicelib.config import settings
 from chalicelib.domain import links as rules
@@ -18,10 +17,15 @@ from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
 from chalicelib.services import audit, campaigns
 from chalicelib.store import campaigns as campaign_store
+from chalicelib.store import files, queues
 from chalicelib.store import links as store
-from chalicelib.store import queues
 from chalicelib.store import roster as roster_store
-from chalicelib.store.models import CampaignModel, DispatchModel, LinkModel, TokenModel, UnitModel
+from chalicelib.store.links import DispatchRun, Link, Token
+from chalicelib.store.roster import Respondent
+
+# the campaign and unit records campaign_store returns
+Campaign: TypeAlias = Any
+Unit: TypeAlias = Any
 
 CHUNK = 500  # respondents handled per write/queue round: bounds a job's memory
 MAILS_PER_MESSAGE = 50  # rendered mails per SQS message, compressed (well under 256 KB)
@@ -53,7 +57,7 @@ def start(actor: Actor, cid: str, units: list[str] | None, now: datetime,
         campaigns.require_open(cid, code, "survey", now)
     forms = _lock_questionnaires(campaign, now)
     run = f"{utc_iso(now)}#{random_bytes(3).hex()}"
-    created = DispatchModel(cid=cid, run=run, started_by=actor.username, started_at=now, units=ready)
+    created = DispatchRun(cid=cid, run=run, started_by=actor.username, started_at=now, units=ready)
     store.create_run(created)
     queues.send(settings().jobs_queue, [{"type": "dispatch_unit", "cid": cid, "unit": code, "run": run,
                                          "questionnaires": forms} for code in ready])
@@ -62,7 +66,7 @@ def start(actor: Actor, cid: str, units: list[str] | None, now: datetime,
     return run_view(created, campaign)  # this run (the newest one may be another caller's, started meanwhile)
 
 
-def _lock_questionnaires(campaign: CampaignModel, now: datetime) -> dict[str, list]:
+def _lock_questionnaires(campaign: Campaign, now: datetime) -> dict[str, list]:
     """Freeze every questionnaire the campaign's groups answer before any link for it exists; the versions
     locked are the ones the links carry. "<group>#<purpose>" -> [qid, version, title]."""
     from chalicelib.services import questionnaires
@@ -75,7 +79,7 @@ def _lock_questionnaires(campaign: CampaignModel, now: datetime) -> dict[str, li
     return forms
 
 
-def run_view(run: DispatchModel, campaign: CampaignModel | None = None) -> dict:
+def run_view(run: DispatchRun, campaign: Campaign | None = None) -> dict:
     return {"run": run.run, "started_at": utc_iso(run.started_at), "started_at_label": local_datetime(run.started_at),
             "started_by": run.started_by, "units": run.units, "units_total": len(run.units),
             "units_done": int(run.units_done), "links_issued": int(run.links_issued),
@@ -91,7 +95,7 @@ def progress(actor: Actor, cid: str) -> dict:
     return {"runs": [run_view(r) for r in store.runs(cid)]}
 
 
-def _mail_context(campaign: CampaignModel, unit: UnitModel, link: LinkModel, kind: str, token: str,
+def _mail_context(campaign: Campaign, unit: Unit, link: Link, kind: str, token: str,
                   deadline: str, titles: dict[str, str], groups: dict[str, str]) -> dict:
     from chalicelib.formats import mail
 
@@ -169,26 +173,21 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
                     digest = token_hash(token)
                     qid, version, _ = forms[f"{row.group}#{purpose}"]
                     if link is None:
-                        link = LinkModel(unit_key=unit_key, slot=key, rid=row.rid, purpose=purpose, qid=qid,
-                                         q_version=version, group=row.group, email=row.email,
-                                         full_name=row.full_name, agency=row.agency, position=row.position,
-                                         state="issued", token_hashes=[digest], issued_run=run, queued_run=run,
-                                         issued_at=now, queued_at=now, updated_at=now)
+                        link = Link(unit_key=unit_key, slot=key, rid=row.rid, purpose=purpose, qid=qid,
+                                    q_version=version, group=row.group, email=row.email, full_name=row.full_name,
+                                    agency=row.agency, position=row.position, state="issued", token_hashes=(digest,),
+                                    issued_run=run, queued_run=run, issued_at=now, queued_at=now, updated_at=now)
                         new_links.append(link)
-                    elif not store.update_link(link, [LinkModel.token_hashes.set([digest]),
-                                                      LinkModel.queued_at.set(now), LinkModel.queued_run.set(run),
-                                                      LinkModel.updated_at.set(now)],
-                                               condition=LinkModel.state == "issued"):
+                    elif not store.requeue_invitation(link, digest, run, now):
                         continue
                     else:  # an invitation that never left (a job died): a fresh token; a mail with the old one
                         store.delete_tokens(list(link.token_hashes))  # (if it was queued) is dropped unsent
-                        link.token_hashes = [digest]
                     if link.issued_run == run:  # this run's link, new now or written by an attempt that died
                         for stat in ("all", f"{row.group}#{purpose}"):
                             counts.setdefault(stat, {}).setdefault("issued", 0)
                             counts[stat]["issued"] += 1
-                    tokens.append(TokenModel(token_hash=digest, unit_key=unit_key, slot=key, kind="invite",
-                                             issued_at=now, expires_at=token_expiry))
+                    tokens.append(Token(token_hash=digest, unit_key=unit_key, slot=key, kind="invite",
+                                        issued_at=now, expires_at=token_expiry))
                     mails.append(_mail_context(campaign, unit, link, "invite", token, deadline, titles, groups))
             # links, then their counters (once per chunk, whichever attempt gets there), then their mails, then the
             # chunk's mark: a job that dies before its counters has queued no mail for these links, so its retry
@@ -212,12 +211,11 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
         store.release_lease(cid, unit_code)
 
 
-def _sent_roster(cid: str, unit_code: str, unit: UnitModel) -> list[SimpleNamespace]:
+def _sent_roster(cid: str, unit_code: str, unit: Unit) -> list[Respondent]:
     """The roster as the province sent it (its frozen copy; the live rows for rosters sent before copies existed)."""
-    from chalicelib.store import files
-
     if unit.roster_snapshot:
-        return [SimpleNamespace(**row) for row in files.get_snapshot(unit.roster_snapshot)]
+        return [roster_store.from_snapshot(cid, unit_code, unit.roster_gen, row)
+                for row in files.get_snapshot(unit.roster_snapshot)]
     return roster_store.rows(cid, unit_code, unit.roster_gen)
 
 
@@ -250,17 +248,12 @@ def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: 
             continue
         token = new_token(random_bytes(32))
         digest = token_hash(token)
-        claimed = store.update_link(link, [LinkModel.last_mail_at.set(now), LinkModel.queued_at.set(now),
-                                           LinkModel.token_hashes.set(LinkModel.token_hashes.append([digest]))],
-                                    condition=LinkModel.state.is_in(*rules.REMINDABLE) & (
-                                        LinkModel.last_mail_at.does_not_exist() |
-                                        (LinkModel.last_mail_at < now - REMINDER_INTERVAL)))
-        if not claimed:
+        if not store.claim_link_for_reminder(link, digest, now, rules.REMINDABLE, REMINDER_INTERVAL):
             result["recent"] += 1
             continue
         titles[link.qid] = lookup(link.group, link.purpose)[2]
-        tokens.append(TokenModel(token_hash=digest, unit_key=unit_key, slot=link.slot, kind="reminder",
-                                 issued_at=now, expires_at=window.closes_at + timedelta(days=30)))
+        tokens.append(Token(token_hash=digest, unit_key=unit_key, slot=link.slot, kind="reminder",
+                            issued_at=now, expires_at=window.closes_at + timedelta(days=30)))
         mails.append(_mail_context(campaign, unit, link, "reminder", token, deadline, titles, groups))
     store.write_issued([], tokens)
     queues.send_mail_batches([{"kind": "reminder", "cid": cid, "queued_at": utc_iso(now), "mails": batch}
@@ -291,11 +284,7 @@ def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, 
     links = [link for link in store.unit_links(unit_key, rid) if link.state != "submitted"]
     if not links:
         raise ConflictError("Người này không còn phiếu nào chờ trả lời.")
-    from chalicelib.store.models import RespondentModel
-
-    RespondentModel(unit_key=unit_key, sk=f"{unit.roster_gen}#{rid}").update(
-        actions=[RespondentModel.email.set(email), RespondentModel.updated_at.set(now)],
-        condition=RespondentModel.sk.exists())
+    roster_store.set_email(cid, unit_code, unit.roster_gen, rid, email, now)
     window = campaigns.phase_windows(campaign, unit)["survey"]
     deadline = window.to_dict(now, campaign.timezone)["deadline_label"]
     groups = {g["code"]: g["name"] for g in campaign.groups}
@@ -305,14 +294,13 @@ def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, 
         old_tokens = list(link.token_hashes)
         token = new_token(random_bytes(32))
         digest = token_hash(token)
-        if not store.move(link, "issued", rules.CORRECTABLE, now, actions=[
-                LinkModel.email.set(email), LinkModel.token_hashes.set([digest]), LinkModel.problem.remove(),
-                LinkModel.queued_at.set(now)]):
+        readdressed = store.readdress(link, email, digest, rules.CORRECTABLE, now)
+        if readdressed is None:
             continue
+        link = readdressed
         store.delete_tokens(old_tokens)
-        link.email = email
-        tokens.append(TokenModel(token_hash=digest, unit_key=unit_key, slot=link.slot, kind="invite",
-                                 issued_at=now, expires_at=window.closes_at + timedelta(days=30)))
+        tokens.append(Token(token_hash=digest, unit_key=unit_key, slot=link.slot, kind="invite",
+                            issued_at=now, expires_at=window.closes_at + timedelta(days=30)))
         mails.append(_mail_context(campaign, unit, link, "invite", token, deadline,
                                    {link.qid: lookup(link.group, link.purpose)[2]}, groups))
     store.write_issued([], tokens)

@@ -6,7 +6,7 @@ aggregate; annulment is reversible; both directions need a reason, are audited a
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable
 
 from chalicelib.domain import integrity as rules
 from chalicelib.domain.access import Actor, require_ministry
@@ -17,7 +17,7 @@ from chalicelib.services import audit
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import integrity as store
 from chalicelib.store import links as link_store
-from chalicelib.store.models import IntegrityModel
+from chalicelib.store.integrity import IntegrityScan
 
 
 def _question_counts(cid: str, qids: set[str]) -> dict[str, int]:
@@ -30,10 +30,10 @@ def _question_counts(cid: str, qids: set[str]) -> dict[str, int]:
     return counts
 
 
-def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> IntegrityModel | None:
+def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> IntegrityScan | None:
     unit_key = f"{cid}#{unit}"
     totals = next((s for s in link_store.stats(unit_key) if s.key == "all"), None)
-    activity = f"{int(totals.opened) if totals else 0}:{int(totals.submitted) if totals else 0}"
+    activity = f"{totals.opened if totals else 0}:{totals.submitted if totals else 0}"
     previous = store.get(cid, unit)
     if previous is not None and previous.activity == activity and not force:
         return None
@@ -45,9 +45,9 @@ def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> Int
                  for r in store.responses(unit_key)]
     province_ips = store.login_addresses(unit, now - timedelta(days=365), now)
     result = rules.evaluate(links, responses, province_ips, _question_counts(cid, {f.qid for f in links}))
-    item = IntegrityModel(cid=cid, unit=unit, score=result["score"], flags=result["flags"],
-                          submitted=result["submitted"], responses=result["responses"], activity=activity,
-                          scanned_at=now)
+    item = IntegrityScan(cid=cid, unit=unit, score=result["score"], flags=result["flags"],
+                         submitted=result["submitted"], responses=result["responses"], activity=activity,
+                         scanned_at=now)
     store.save(item)
     return item
 
@@ -80,12 +80,12 @@ def review(actor: Actor, cid: str) -> dict:
     require_ministry(actor)
     campaign_store.get_campaign(cid)
     units = {u.unit: u for u in campaign_store.list_units(cid)}
-    items = []
+    items: list[dict[str, Any]] = []
     for item in store.by_campaign(cid):
         unit = units.get(item.unit)
-        items.append({"unit": item.unit, "name": unit.name if unit else item.unit, "score": int(item.score),
-                      "flagged": rules.flagged({"score": int(item.score)}), "flags": item.flags,
-                      "submitted": int(item.submitted), "responses": int(item.responses),
+        items.append({"unit": item.unit, "name": unit.name if unit else item.unit, "score": item.score,
+                      "flagged": rules.flagged({"score": item.score}), "flags": item.flags,
+                      "submitted": item.submitted, "responses": item.responses,
                       "scanned_at": utc_iso(item.scanned_at), "scanned_at_label": local_datetime(item.scanned_at),
                       "annulled": bool(unit and unit.annulled_at),
                       "annul_reason": unit.annul_reason if unit else None})

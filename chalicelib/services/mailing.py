@@ -17,7 +17,8 @@ from chalicelib.services import audit, campaigns
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import links as store
 from chalicelib.store import mailer
-from chalicelib.store.models import LinkModel, MailModel, StatsModel
+from chalicelib.store.links import Link, Mail
+from chalicelib.store.queues import unpack
 
 MAX_ATTEMPTS = 6
 SENDER_NAME = "Bộ Nội vụ - Chỉ số CCHC"
@@ -43,8 +44,6 @@ def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], 
     result = {"sent": 0, "dropped": 0, "failed": 0}
     touched: set[str] = set()
     windows: dict[str, bool] = {}
-    from chalicelib.store.queues import unpack
-
     for item in unpack(body["mails"]):
         digest = token_hash(item["token"])
         link = store.get_link(item["unit_key"], item["slot"])
@@ -58,20 +57,16 @@ def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], 
             message_id = _send_paced(link.email, raw, monotonic, sleep)
         except mailer.RejectedError as exc:
             if kind == "invite":
-                store.move(link, "failed", ("issued",), now(), actions=[LinkModel.problem.set(str(exc)[:500])],
-                           progress=_run_counter(body, "mails_failed"))
+                store.mark_failed(link, str(exc), now(), _run_counter(body, "mails_failed"))
             result["failed"] += 1
             continue
         at = now()
-        store.record_mail(MailModel(message_id=message_id, unit_key=link.unit_key, slot=link.slot, kind=kind,
-                                    sent_at=at, expires_at=at.replace(year=at.year + 1)))
+        store.record_mail(Mail(message_id=message_id, unit_key=link.unit_key, slot=link.slot, kind=kind,
+                               sent_at=at, expires_at=at.replace(year=at.year + 1)))
         if kind == "invite":
-            store.move(link, "sent", ("issued",), at, need_token=digest,
-                       actions=[LinkModel.sent_at.set(at), LinkModel.last_mail_at.set(at)],
-                       progress=_run_counter(body, "mails_sent"))
+            store.mark_sent(link, digest, at, _run_counter(body, "mails_sent"))
         else:
-            store.update_link(link, [LinkModel.reminders.add(1), LinkModel.last_mail_at.set(at)])
-            store.add_counts(link.unit_key, {"all": {"reminders": 1}, f"{link.group}#{link.purpose}": {"reminders": 1}})
+            store.record_reminder_sent(link, at)
         result["sent"] += 1
         touched.add(link.unit_key)
     if kind == "invite" and body.get("run"):
@@ -86,7 +81,7 @@ def _run_counter(body: dict, counter: str) -> tuple[str, str, str] | None:
     return (body["cid"], body["run"], counter) if body.get("run") else None
 
 
-def _still_wanted(link: LinkModel | None, kind: str, digest: str, queued_at: datetime,
+def _still_wanted(link: Link | None, kind: str, digest: str, queued_at: datetime,
                   windows: dict[str, bool], now: datetime) -> bool:
     if link is None or digest not in (link.token_hashes or []):
         return False  # re-issued or revoked since it was queued
@@ -120,16 +115,13 @@ def _send_paced(to: str, raw: bytes, monotonic: Callable[[], float], sleep: Call
 
 def _notify_when_out(run: str, unit_key: str, now: datetime) -> None:
     """Tell the province once all its invitations of this run have left."""
-    try:
-        total = StatsModel.get(unit_key, "all", consistent_read=True)
-    except StatsModel.DoesNotExist:
-        return
-    if int(total.issued) > 0:
+    total = store.unit_totals(unit_key)
+    if total is None or total.issued > 0:
         return
     cid, unit = unit_key.split("#", 1)
     if store.mark_notified(cid, unit, run):
         audit.notify(cid, [unit], now, "mails_out", "Đã gửi xong thư mời khảo sát",
-                     f"Bộ Nội vụ đã gửi xong thư mời trả lời phiếu khảo sát tới {int(total.sent) + int(total.opened)}"
+                     f"Bộ Nội vụ đã gửi xong thư mời trả lời phiếu khảo sát tới {total.sent + total.opened}"
                      " đối tượng của đơn vị. Đơn vị theo dõi tiến độ tại mục Chi tiết tiến độ khảo sát.", run[-6:])
 
 
@@ -144,21 +136,20 @@ def handle_mail_event(message: dict, now: datetime) -> str:
         bounce = message.get("bounce") or {}
         recipients = bounce.get("bouncedRecipients") or [{}]
         reason = recipients[0].get("diagnosticCode") or bounce.get("bounceSubType") or "Thư bị trả lại"
-        record.update(actions=[MailModel.outcome.set("bounced"), MailModel.detail.set(str(reason)[:500])])
+        store.record_mail_outcome(message_id, "bounced", str(reason))
         if bounce.get("bounceType") != "Permanent":
             return "transient"
         link = store.get_link(record.unit_key, record.slot)
-        if link and store.move(link, "bounced", ("sent", "opened"), now,
-                               actions=[LinkModel.problem.set(f"Thư bị trả lại: {reason}"[:500])]):
+        if link and store.mark_bounced(link, f"Thư bị trả lại: {reason}", now):
             cid, unit = record.unit_key.split("#", 1)
             audit.record(SYSTEM, "mail_bounced", now, target=link.slot, cid=cid, unit=unit,
                          details={"reason": str(reason)[:200]}, suffix=message_id[-8:])
             return "bounced"
         return "ignored"
     if kind == "Complaint":
-        record.update(actions=[MailModel.outcome.set("complaint")])
+        store.record_mail_outcome(message_id, "complaint")
         return "complaint"
     if kind == "Delivery":
-        record.update(actions=[MailModel.outcome.set("delivered")])
+        store.record_mail_outcome(message_id, "delivered")
         return "delivered"
     return "ignored"

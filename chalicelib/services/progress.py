@@ -16,9 +16,9 @@ from chalicelib.errors import ValidationError
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import files
 from chalicelib.store import links as link_store
-from chalicelib.store.models import LinkModel, StatsModel
+from chalicelib.store.links import Link, Stats
 
-STATES = ("issued", "sent", "opened", "submitted", "bounced", "failed")
+STATES = link_store.STATES
 FILTER_STATES = ("not_sent", "sent", "opened", "submitted", "bounced", "pending")
 
 
@@ -26,15 +26,15 @@ def _rate(submitted: int, total: int) -> float:
     return round(100.0 * submitted / total, 1) if total else 0.0
 
 
-def _counts(item: StatsModel | None) -> dict:
-    values = {s: max(0, int(getattr(item, s) or 0)) if item else 0 for s in STATES}
+def _counts(item: Stats | None) -> dict:
+    values = {s: max(0, getattr(item, s)) if item else 0 for s in STATES}
     total = sum(values.values())
-    return {**values, "total": total, "reminders": int(item.reminders or 0) if item else 0,
+    return {**values, "total": total, "reminders": item.reminders if item else 0,
             "mailed": values["sent"] + values["opened"] + values["submitted"],
             "rate": _rate(values["submitted"], total)}
 
 
-def _link_view(link: LinkModel) -> dict:
+def _link_view(link: Link) -> dict:
     def at(value):
         return utc_iso(value) if value else None
 
@@ -112,7 +112,7 @@ def national(actor: Actor, cid: str, sort: str = "code") -> dict:
     require_ministry(actor)
     campaign = campaign_store.get_campaign(cid)
     units = campaign_store.list_units(cid)
-    stats = {s.unit_key: s for s in StatsModel.batch_get([(f"{cid}#{u.unit}", "all") for u in units])}
+    stats = {s.unit_key: s for s in link_store.totals_of([f"{cid}#{u.unit}" for u in units])}
     rows = []
     for u in units:
         counts = _counts(stats.get(f"{cid}#{u.unit}"))

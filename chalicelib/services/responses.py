@@ -1,6 +1,6 @@
 """The ministry reads the survey answers of a unit.
 
-Answers are stored apart from identities (ResponseModel has no respondent id, name, e-mail, address or time of
+Answers are stored apart from identities (a stored response has no respondent id, name, e-mail, address or time of
 answering beyond the submit instant, which is not handed out: joined with the progress view it would name the
 respondent). Only ministry roles read them, and every read leaves an audit entry saying who read which unit's
 responses, when, from which address and how many."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable, TypeAlias
 
 from chalicelib.domain import roster as rules
 from chalicelib.domain.access import Actor, require_ministry, require_unit
@@ -17,18 +17,22 @@ from chalicelib.services import audit, campaigns
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import files
 from chalicelib.store import roster as store
-from chalicelib.store.models import CampaignModel, RespondentModel, UnitModel
+from chalicelib.store.roster import Respondent
+
+# the campaign and unit records campaign_store returns
+Campaign: TypeAlias = Any
+Unit: TypeAlias = Any
 
 MAX_IMPORT_BYTES = 4 * 1024 * 1024  # API Gateway + Lambda carry about 4.5 MB of binary body
 GROUP_FIELDS = ("full_name", "position", "agency", "group", "email", "phone", "note", "ministry")
 
 
-def _groups(campaign: CampaignModel) -> list[rules.Group]:
+def _groups(campaign: Campaign) -> list[rules.Group]:
     return [rules.Group(g["code"], g["name"], tuple(g.get("questionnaires") or ["locality"]),
                         int(g.get("priority", 0))) for g in campaign.groups]
 
 
-def _resolver(campaign: CampaignModel) -> rules.MinistryResolver:
+def _resolver(campaign: Campaign) -> rules.MinistryResolver:
     return rules.MinistryResolver(campaign.departments or [])
 
 
@@ -46,27 +50,22 @@ def _new_rid(order: int, random_bytes: Callable[[int], bytes]) -> str:
     return f"{order:06d}-{random_bytes(3).hex()}"
 
 
-def _item(cid: str, unit: str, gen: str, rid: str, record: dict, now: datetime) -> RespondentModel:
-    return RespondentModel(
-        unit_key=store.key(cid, unit), sk=f"{gen}#{rid}", rid=rid, full_name=record["full_name"],
-        position=record["position"], agency=record["agency"], group=record["group"], email=record["email"],
-        phone=record.get("phone"), note=record.get("note"), ministry=record.get("ministry"),
-        ministry_source=record.get("ministry_source"), questionnaires=record["questionnaires"],
-        search=fold(f"{record['full_name']} {record['email']}"), updated_at=now)
+def _item(cid: str, unit: str, gen: str, rid: str, record: dict, now: datetime) -> Respondent:
+    return store.respondent(cid, unit, gen, rid, record, now)
 
 
-def _record(item: RespondentModel) -> dict:
+def _record(item: Respondent) -> dict:
     return {"full_name": item.full_name, "position": item.position, "agency": item.agency, "group": item.group,
             "email": item.email, "phone": item.phone, "note": item.note, "ministry": item.ministry,
             "ministry_source": item.ministry_source, "questionnaires": item.questionnaires}
 
 
-def row_view(item: RespondentModel, group_names: dict[str, str]) -> dict:
+def row_view(item: Respondent, group_names: dict[str, str]) -> dict:
     return {"rid": item.rid, "order": int(item.rid.split("-", 1)[0]), **_record(item), "group_name": group_names.get(item.group, item.group),
             "updated_at": utc_iso(item.updated_at)}
 
 
-def _open_draft(actor: Actor, cid: str, unit: str, now: datetime) -> tuple[CampaignModel, UnitModel]:
+def _open_draft(actor: Actor, cid: str, unit: str, now: datetime) -> tuple[Campaign, Unit]:
     require_unit(actor, unit)
     campaign, unit_item = campaigns.require_open(cid, unit, "roster", now)
     if unit_item.roster_status == "submitted":
@@ -167,7 +166,7 @@ def import_workbook(actor: Actor, cid: str, unit: str, data: bytes, mode: str, n
             "counts": counts}
 
 
-def overview(unit_item: UnitModel, campaign: CampaignModel) -> dict:
+def overview(unit_item: Unit, campaign: Campaign) -> dict:
     counts = {k: int(v) for k, v in unit_item.roster_counts.as_dict().items() if int(v)}
     return {"status": unit_item.roster_status or "draft", "total": sum(counts.values()),
             "counts": [{"group": g["code"], "name": g["name"], "count": counts.get(g["code"], 0)}
@@ -193,7 +192,7 @@ def listing(actor: Actor, cid: str, unit: str, *, group: str | None, search: str
             "next_cursor": next_cursor}
 
 
-def _validated(campaign: CampaignModel, body: dict) -> dict:
+def _validated(campaign: Campaign, body: dict) -> dict:
     values = {k: body.get(k) for k in GROUP_FIELDS}
     for key, value in values.items():
         if value is not None and not isinstance(value, (str, int, float)):
@@ -206,12 +205,10 @@ def _validated(campaign: CampaignModel, body: dict) -> dict:
     return {k: v for k, v in result.record.items() if k != "row"}
 
 
-def _find(cid: str, unit: str, gen: str | None, rid: str) -> RespondentModel:
-    if gen:
-        try:
-            return RespondentModel.get(store.key(cid, unit), f"{gen}#{rid}")
-        except RespondentModel.DoesNotExist:
-            pass
+def _find(cid: str, unit: str, gen: str | None, rid: str) -> Respondent:
+    found = store.get_row(cid, unit, gen, rid)
+    if found is not None:
+        return found
     raise NotFoundError("Không tìm thấy người này trong danh sách (có thể đã bị xóa).")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import time
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable, TypeAlias
 
 from chalicelib.domain import links as link_rules
 from chalicelib.domain import questionnaire as q_rules
@@ -18,7 +18,12 @@ from chalicelib.errors import ConflictError, DomainError, PhaseClosedError, Rate
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import links as link_store
 from chalicelib.store import survey as store
-from chalicelib.store.models import CampaignModel, LinkModel, ResponseModel, UnitModel
+from chalicelib.store.links import Link
+from chalicelib.store.survey import Response
+
+# the campaign and unit records campaign_store returns
+Campaign: TypeAlias = Any
+Unit: TypeAlias = Any
 
 MISS_WINDOW = timedelta(minutes=10)
 MISS_LIMIT = 20  # unknown tokens per IP per window: with 2^256 tokens, guessing is hopeless anyway
@@ -51,7 +56,7 @@ def _cached(seconds: float) -> Callable:
 
 
 @_cached(_CACHE_SECONDS)
-def _campaign(cid: str) -> CampaignModel:
+def _campaign(cid: str) -> Campaign:
     return campaign_store.get_campaign(cid)
 
 
@@ -66,7 +71,7 @@ def _questionnaire(cid: str, qid: str, version: int) -> dict:
     return definition
 
 
-def _resolve(token: str | None, ip: str, now: datetime) -> tuple[LinkModel, str]:
+def _resolve(token: str | None, ip: str, now: datetime) -> tuple[Link, str]:
     """The link behind a token. Unknown, malformed and revoked tokens take one path and get one answer; an IP
     that keeps presenting them is answered 429 (a valid link is still served: respondents of one office share an
     address, and nobody finds a valid 256-bit token by guessing)."""
@@ -81,7 +86,7 @@ def _resolve(token: str | None, ip: str, now: datetime) -> tuple[LinkModel, str]
     return link, digest
 
 
-def _context(link: LinkModel, now: datetime, *, writing: bool) -> tuple[CampaignModel, UnitModel, dict]:
+def _context(link: Link, now: datetime, *, writing: bool) -> tuple[Campaign, Unit, dict]:
     cid, unit_code = link.unit_key.split("#", 1)
     campaign = _campaign(cid)
     unit = campaign_store.get_unit(cid, unit_code)
@@ -136,7 +141,7 @@ def _public(definition: dict) -> dict:
                 for q in s["questions"]]} for s in definition["sections"]]}
 
 
-def _already(link: LinkModel) -> ConflictError:
+def _already(link: Link) -> ConflictError:
     when = local_datetime(link.submitted_at) if link.submitted_at else ""
     return ConflictError(f"Phiếu này đã được gửi lúc {when}; mỗi phiếu chỉ gửi được một lần.",
                          code="already_submitted",
@@ -170,11 +175,11 @@ def submit(token: str | None, answers: object, ip: str, ua: str, now: datetime,
     definition = _questionnaire(campaign.cid, link.qid, int(link.q_version))
     clean = q_rules.validate_answers(definition, answers if isinstance(answers, dict) else {}, complete=True)
     receipt = _receipt(random_bytes(5))
-    response = ResponseModel(unit_key=link.unit_key, response_id=random_bytes(12).hex(), qid=link.qid,
-                             q_version=int(link.q_version), group=link.group, purpose=link.purpose, answers=clean,
-                             scores=q_rules.score(definition, clean), submitted_at=now)
+    response = Response(unit_key=link.unit_key, response_id=random_bytes(12).hex(), qid=link.qid,
+                        q_version=int(link.q_version), group=link.group, purpose=link.purpose, answers=clean,
+                        scores=q_rules.score(definition, clean), submitted_at=now)
     for _ in range(3):  # a concurrent first-open may move the link between our read and our write
-        if store.submit(link, digest, response, now, ip=ip, ua=ua, receipt=receipt):
+        if store.record_submission(link, digest, response, now, ip=ip, ua=ua, receipt=receipt):
             store.delete_draft(link)
             return {"receipt": receipt, "submitted_at": utc_iso(now), "submitted_at_label": local_datetime(now)}
         fresh = link_store.get_link(link.unit_key, link.slot)

@@ -1,6 +1,7 @@
 """Integrity scans, the data they read, and the annulment mark on a unit."""
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
@@ -8,25 +9,46 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.store.audit import sort_key
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import AuditModel, IntegrityModel, ResponseModel, UnitModel
+from chalicelib.store.survey import Response, response_of
 
 
-def get(cid: str, unit: str) -> IntegrityModel | None:
+@dataclass(frozen=True)
+class IntegrityScan:
+    """The last integrity scan of a unit: flags, risk score and evidence."""
+    cid: str
+    unit: str
+    score: int
+    flags: list[dict]
+    submitted: int
+    responses: int
+    activity: str  # the unit's counters when scanned: unchanged means nothing new to scan
+    scanned_at: datetime
+
+
+def _scan(item: IntegrityModel) -> IntegrityScan:
+    return IntegrityScan(cid=item.cid, unit=item.unit, score=int(item.score), flags=item.flags,
+                         submitted=int(item.submitted), responses=int(item.responses), activity=item.activity,
+                         scanned_at=item.scanned_at)
+
+
+def get(cid: str, unit: str) -> IntegrityScan | None:
     try:
-        return IntegrityModel.get(cid, unit)
+        return _scan(IntegrityModel.get(cid, unit))
     except IntegrityModel.DoesNotExist:
         return None
 
 
-def save(item: IntegrityModel) -> None:
-    item.save()
+def save(item: IntegrityScan) -> None:
+    IntegrityModel(**{f.name: getattr(item, f.name) for f in fields(IntegrityScan)}).save()
 
 
-def by_campaign(cid: str) -> list[IntegrityModel]:
-    return list(IntegrityModel.query(cid))
+def by_campaign(cid: str) -> list[IntegrityScan]:
+    return [_scan(i) for i in IntegrityModel.query(cid)]
 
 
-def responses(unit_key: str) -> list[ResponseModel]:
-    return list(ResponseModel.query(unit_key))
+def responses(unit_key: str) -> list[Response]:
+    """Every stored response of a unit (answers only, no identity)."""
+    return [response_of(i) for i in ResponseModel.query(unit_key)]
 
 
 def login_addresses(unit: str, start: datetime, end: datetime) -> set[str]:
@@ -41,6 +63,7 @@ def set_annulled(cid: str, unit: str, now: datetime, who: str, reason: str) -> b
     try:
         UnitModel(cid=cid, unit=unit).update(
             actions=[UnitModel.annulled_at.set(now), UnitModel.annulled_by.set(who), UnitModel.annul_reason.set(reason)],
+            # a unit's results are annulled once (annulling again is refused, not repeated)
             condition=UnitModel.unit.exists() & UnitModel.annulled_at.does_not_exist())
         return True
     except UpdateError as exc:
@@ -53,6 +76,7 @@ def clear_annulled(cid: str, unit: str) -> bool:
     try:
         UnitModel(cid=cid, unit=unit).update(
             actions=[UnitModel.annulled_at.remove(), UnitModel.annulled_by.remove(), UnitModel.annul_reason.remove()],
+            # only annulled results are reinstated
             condition=UnitModel.annulled_at.exists())
         return True
     except UpdateError as exc:

@@ -1,52 +1,178 @@
-"""Links, their tokens and the counters kept on every change of a link's state."""
+"""Links, their tokens, the mails sent for them, dispatch runs and the counters kept on every change of a link's
+state. Functions take and return the plain records below; the tables' models never leave this module."""
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import DispatchModel, LinkModel, MailModel, StatsModel, TokenModel, UnitModel
 
+STATES = ("issued", "sent", "opened", "submitted", "bounced", "failed")
 
-def unit_links(unit_key: str, rid: str | None = None) -> list[LinkModel]:
+
+@dataclass(frozen=True)
+class Link:
+    """One survey link: a respondent × a questionnaire purpose (see LinkModel for each field)."""
+    unit_key: str
+    slot: str
+    rid: str
+    purpose: str
+    qid: str
+    q_version: int
+    group: str
+    email: str
+    full_name: str
+    state: str
+    issued_at: datetime
+    updated_at: datetime
+    agency: str | None = None
+    position: str | None = None
+    token_hashes: tuple[str, ...] = ()
+    queued_at: datetime | None = None
+    issued_run: str | None = None
+    queued_run: str | None = None
+    sent_at: datetime | None = None
+    last_mail_at: datetime | None = None
+    reminders: int = 0
+    problem: str | None = None
+    opened_at: datetime | None = None
+    open_ip: str | None = None
+    open_ua: str | None = None
+    submitted_at: datetime | None = None
+    submit_ip: str | None = None
+    submit_ua: str | None = None
+    seconds_spent: int | None = None
+    receipt: str | None = None
+    seen: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token's hash and the link it opens."""
+    token_hash: str
+    unit_key: str
+    slot: str
+    kind: str  # "invite" | "reminder"
+    issued_at: datetime
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A unit's counters of links by current state, for the unit ("all") or one "<group>#<purpose>"."""
+    unit_key: str
+    key: str
+    issued: int = 0
+    sent: int = 0
+    opened: int = 0
+    submitted: int = 0
+    bounced: int = 0
+    failed: int = 0
+    reminders: int = 0
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A message handed to the mail service, by its message id."""
+    message_id: str
+    unit_key: str
+    slot: str
+    kind: str
+    sent_at: datetime
+    outcome: str = "sent"
+    detail: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DispatchRun:
+    """One dispatch run started by the ministry, with its progress."""
+    cid: str
+    run: str
+    started_by: str
+    started_at: datetime
+    units: list[str]
+    units_done: int = 0
+    links_issued: int = 0
+    mails_queued: int = 0
+    mails_sent: int = 0
+    mails_failed: int = 0
+    finished_at: datetime | None = None
+
+
+def _values(record: Any, cls: type) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in fields(cls)}
+
+
+def _link(item: LinkModel) -> Link:
+    values = _values(item, Link)
+    values["token_hashes"] = tuple(item.token_hashes or ())
+    values["seen"] = frozenset(item.seen) if item.seen else None
+    values["reminders"] = int(item.reminders or 0)
+    return Link(**values)
+
+
+def _link_model(link: Link) -> LinkModel:
+    values = _values(link, Link)
+    values["token_hashes"] = list(link.token_hashes)
+    values["seen"] = set(link.seen) if link.seen else None
+    return LinkModel(**values)
+
+
+def _stats(item: StatsModel) -> Stats:
+    counts = {name: int(getattr(item, name) or 0) for name in (*STATES, "reminders")}
+    return Stats(unit_key=item.unit_key, key=item.key, **counts)
+
+
+def _run(item: DispatchModel) -> DispatchRun:
+    return DispatchRun(**_values(item, DispatchRun))
+
+
+# --- links and tokens ---------------------------------------------------------------------------------------------
+
+def unit_links(unit_key: str, rid: str | None = None) -> list[Link]:
+    """A unit's links in slot order (one respondent's with `rid`): one Query."""
     if rid:
-        return list(LinkModel.query(unit_key, LinkModel.slot.startswith(f"{rid}#")))
-    return list(LinkModel.query(unit_key))
+        return [_link(i) for i in LinkModel.query(unit_key, LinkModel.slot.startswith(f"{rid}#"))]
+    return [_link(i) for i in LinkModel.query(unit_key)]
 
 
 def has_links(unit_key: str) -> bool:
     """Whether a unit has any link yet (its counters exist), without reading its links."""
-    try:
-        total = StatsModel.get(unit_key, "all", consistent_read=True)
-    except StatsModel.DoesNotExist:
-        return False
-    return any(int(getattr(total, s) or 0) for s in ("issued", "sent", "opened", "submitted", "bounced", "failed"))
+    total = unit_totals(unit_key)
+    return total is not None and any(getattr(total, s) for s in STATES)
 
 
-def get_link(unit_key: str, slot: str) -> LinkModel | None:
+def get_link(unit_key: str, slot: str) -> Link | None:
     try:
-        return LinkModel.get(unit_key, slot)
+        return _link(LinkModel.get(unit_key, slot))
     except LinkModel.DoesNotExist:
         return None
 
 
-def get_token(token_hash: str) -> TokenModel | None:
+def get_token(token_hash: str) -> Token | None:
     try:
-        return TokenModel.get(token_hash)
+        item = TokenModel.get(token_hash)
     except TokenModel.DoesNotExist:
         return None
+    return Token(**_values(item, Token))
 
 
-def write_issued(links: list[LinkModel], tokens: list[TokenModel]) -> None:
+def write_issued(links: list[Link], tokens: list[Token]) -> None:
+    """Write new links and new tokens (batches; a link's slot key makes a second live link for a pair impossible)."""
     with LinkModel.batch_write() as batch:
         for link in links:
-            batch.save(link)
+            batch.save(_link_model(link))
     with TokenModel.batch_write() as batch:
         for token in tokens:
-            batch.save(token)
+            batch.save(TokenModel(**_values(token, Token)))
 
 
 def delete_tokens(hashes: list[str]) -> None:
@@ -54,6 +180,113 @@ def delete_tokens(hashes: list[str]) -> None:
         for h in hashes:
             batch.delete(TokenModel(token_hash=h))
 
+
+def requeue_invitation(link: Link, digest: str, run: str, now: datetime) -> bool:
+    """Give an invitation that never left a fresh token (the only live one) and mark it queued by `run`.
+    False when the link has moved on meanwhile (its invitation was sent)."""
+    item = LinkModel(unit_key=link.unit_key, slot=link.slot)
+    return _update(item, [LinkModel.token_hashes.set(cast(Any, [digest])), LinkModel.queued_at.set(now),
+                          LinkModel.queued_run.set(run), LinkModel.updated_at.set(now)],
+                   # only an invitation still waiting to leave is re-issued
+                   condition=LinkModel.state == "issued")
+
+
+def claim_link_for_reminder(link: Link, digest: str, now: datetime, remindable: tuple[str, ...],
+                            interval: timedelta) -> bool:
+    """Claim a reminder for a link and add the reminder's token to it (earlier ones stay valid). False when the link
+    is no longer remindable or another reminder claimed it within `interval`."""
+    item = LinkModel(unit_key=link.unit_key, slot=link.slot)
+    return _update(item, [LinkModel.last_mail_at.set(now), LinkModel.queued_at.set(now),
+                          LinkModel.token_hashes.set(LinkModel.token_hashes.append([digest]))],
+                   # at most one reminder per interval, and only to someone who can still answer
+                   condition=LinkModel.state.is_in(*remindable) & (
+                       LinkModel.last_mail_at.does_not_exist() | (LinkModel.last_mail_at < now - interval)))
+
+
+def record_reminder_sent(link: Link, at: datetime) -> None:
+    """A reminder left: the link's count and last mail, and the unit's reminder counters."""
+    LinkModel(unit_key=link.unit_key, slot=link.slot).update(
+        actions=[LinkModel.reminders.add(1), LinkModel.last_mail_at.set(at)])
+    add_counts(link.unit_key, {"all": {"reminders": 1}, f"{link.group}#{link.purpose}": {"reminders": 1}})
+
+
+def _update(item: LinkModel, actions: list, condition: Any) -> bool:
+    try:
+        item.update(actions=actions, condition=condition)
+        return True
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+
+
+# --- state changes, with their counters ---------------------------------------------------------------------------
+
+def move(link: Link, to_state: str, from_states: tuple[str, ...], now: datetime, *,
+         progress: tuple[str, str, str] | None = None) -> bool:
+    """Change a link's state and its counters in one transaction, only if it is still in the state it was read
+    in (one of `from_states`). False when someone else moved it first.
+    `progress` (campaign, run, counter): a dispatch run's counter that goes up by one with it."""
+    return _move(link, to_state, from_states, now, progress=progress)
+
+
+def mark_sent(link: Link, digest: str, at: datetime, progress: tuple[str, str, str] | None) -> bool:
+    """The invitation carrying `digest` left: issued → sent, only while that token is still the link's."""
+    return _move(link, "sent", ("issued",), at, sets={"sent_at": at, "last_mail_at": at}, need_token=digest,
+                 progress=progress)
+
+
+def mark_failed(link: Link, reason: str, now: datetime, progress: tuple[str, str, str] | None) -> bool:
+    """The mail service refused the invitation for good: issued → failed, with the reason."""
+    return _move(link, "failed", ("issued",), now, sets={"problem": reason[:500]}, progress=progress)
+
+
+def mark_bounced(link: Link, reason: str, now: datetime) -> bool:
+    """A delivered invitation bounced for good: sent or opened → bounced, with the reason."""
+    return _move(link, "bounced", ("sent", "opened"), now, sets={"problem": reason[:500]})
+
+
+def readdress(link: Link, email: str, digest: str, from_states: tuple[str, ...], now: datetime) -> Link | None:
+    """Send the link to a corrected address: back to issued with a new (only) token and no problem. The link as
+    written, or None when it moved on meanwhile (answered)."""
+    sets: dict[str, Any] = {"email": email, "token_hashes": [digest], "queued_at": now}
+    if not _move(link, "issued", from_states, now, sets=sets, removes=("problem",)):
+        return None
+    return replace(link, state="issued", updated_at=now, email=email, token_hashes=(digest,), queued_at=now,
+                   problem=None)
+
+
+def _move(link: Link, to_state: str, from_states: tuple[str, ...], now: datetime, *,
+          sets: dict[str, Any] | None = None, removes: tuple[str, ...] = (), need_token: str | None = None,
+          progress: tuple[str, str, str] | None = None) -> bool:
+    if link.state not in from_states:
+        return False
+    # the link is still in the state it was read in (so its counters move from that state exactly once) ...
+    condition = LinkModel.state == link.state
+    if need_token:
+        # ... and still holds the token the caller acts for (a re-issued link's old mails change nothing)
+        condition &= LinkModel.token_hashes.contains(need_token)
+    actions: list[Action] = [LinkModel.state.set(to_state), LinkModel.updated_at.set(now)]
+    actions += [getattr(LinkModel, name).set(value) for name, value in (sets or {}).items()]
+    actions += [getattr(LinkModel, name).remove() for name in removes]
+    try:
+        with TransactWrite(connection=transactions()) as tx:
+            tx.update(LinkModel(unit_key=link.unit_key, slot=link.slot), actions=actions, condition=condition)
+            if link.state != to_state:
+                counts = [getattr(StatsModel, to_state).add(1), getattr(StatsModel, link.state).add(-1)]
+                for key in ("all", f"{link.group}#{link.purpose}"):
+                    tx.update(StatsModel(unit_key=link.unit_key, key=key), actions=counts)
+            if progress:
+                cid, run, counter = progress
+                tx.update(DispatchModel(cid=cid, run=run), actions=[getattr(DispatchModel, counter).add(1)])
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+# --- counters -----------------------------------------------------------------------------------------------------
 
 def add_counts(unit_key: str, deltas: dict[str, dict[str, int]], once: str | None = None) -> None:
     """deltas: stats key ("all" or "<group>#<purpose>") -> {state: +n/-n}. With `once`, each counter takes the
@@ -68,71 +301,59 @@ def add_counts(unit_key: str, deltas: dict[str, dict[str, int]], once: str | Non
         try:
             StatsModel(unit_key=unit_key, key=key).update(
                 actions=actions + [StatsModel.applied.add({once})],
+                # a counter takes the deltas of one `once` key at most once
                 condition=StatsModel.applied.does_not_exist() | ~StatsModel.applied.contains(once))
         except UpdateError as exc:
             if not condition_failed(exc):
                 raise
 
 
-def stats(unit_key: str) -> list[StatsModel]:
-    return list(StatsModel.query(unit_key))
+def stats(unit_key: str) -> list[Stats]:
+    """All of a unit's counters ("all" and every "<group>#<purpose>")."""
+    return [_stats(i) for i in StatsModel.query(unit_key)]
 
 
-def move(link: LinkModel, to_state: str, from_states: tuple[str, ...], now: datetime, *,
-         actions: list | None = None, need_token: str | None = None,
-         progress: tuple[str, str, str] | None = None) -> bool:
-    """Change a link's state and its counters in one transaction, only if it is still in the state it was read
-    in (one of `from_states`) and still holds `need_token`. False when someone else moved it first.
-    `progress` (campaign, run, counter): a dispatch run's counter that goes up by one with it."""
-    if link.state not in from_states:
-        return False
-    condition = LinkModel.state == link.state
-    if need_token:
-        condition &= LinkModel.token_hashes.contains(need_token)
-    updates = [LinkModel.state.set(to_state), LinkModel.updated_at.set(now)] + (actions or [])
+def unit_totals(unit_key: str) -> Stats | None:
+    """A unit's "all" counters, read consistently; None before its first link."""
     try:
-        with TransactWrite(connection=transactions()) as tx:
-            tx.update(link, actions=updates, condition=condition)
-            if link.state != to_state:
-                counts = [getattr(StatsModel, to_state).add(1), getattr(StatsModel, link.state).add(-1)]
-                for key in ("all", f"{link.group}#{link.purpose}"):
-                    tx.update(StatsModel(unit_key=link.unit_key, key=key), actions=counts)
-            if progress:
-                cid, run, counter = progress
-                tx.update(DispatchModel(cid=cid, run=run), actions=[getattr(DispatchModel, counter).add(1)])
-    except TransactWriteError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    link.state = to_state
-    return True
+        return _stats(StatsModel.get(unit_key, "all", consistent_read=True))
+    except StatsModel.DoesNotExist:
+        return None
 
 
-def update_link(link: LinkModel, actions: list, condition=None) -> bool:
+def totals_of(unit_keys: list[str]) -> list[Stats]:
+    """The "all" counters of many units in one batch (units without links are missing)."""
+    return [_stats(i) for i in StatsModel.batch_get([(k, "all") for k in unit_keys])]
+
+
+# --- mails --------------------------------------------------------------------------------------------------------
+
+def record_mail(mail: Mail) -> None:
+    MailModel(**_values(mail, Mail)).save()
+
+
+def find_mail(message_id: str) -> Mail | None:
     try:
-        link.update(actions=actions, condition=condition)
-        return True
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-
-
-def record_mail(mail: MailModel) -> None:
-    mail.save()
-
-
-def find_mail(message_id: str) -> MailModel | None:
-    try:
-        return MailModel.get(message_id)
+        return Mail(**_values(MailModel.get(message_id), Mail))
     except MailModel.DoesNotExist:
         return None
 
+
+def record_mail_outcome(message_id: str, outcome: str, detail: str | None = None) -> None:
+    """What the mail service reported for a message (delivered, bounced with its reason, complaint)."""
+    actions: list[Action] = [MailModel.outcome.set(outcome)]
+    if detail is not None:
+        actions.append(MailModel.detail.set(detail[:500]))
+    MailModel(message_id=message_id).update(actions=actions)
+
+
+# --- a unit's dispatch job and the runs -----------------------------------------------------------------------------
 
 def acquire_lease(cid: str, unit: str, now: datetime, until: datetime) -> bool:
     try:
         UnitModel(cid=cid, unit=unit).update(
             actions=[UnitModel.dispatch_lease.set(until)],
+            # one dispatch job per unit at a time (a lease left by a dead job expires)
             condition=UnitModel.unit.exists() & (UnitModel.dispatch_lease.does_not_exist() |
                                                  (UnitModel.dispatch_lease < now)))
         return True
@@ -150,6 +371,7 @@ def mark_notified(cid: str, unit: str, run: str) -> bool:
     try:
         UnitModel(cid=cid, unit=unit).update(
             actions=[UnitModel.dispatch_notified.set(run)],
+            # a unit is told once per run that its invitations are out
             condition=UnitModel.dispatch_notified.does_not_exist() | (UnitModel.dispatch_notified != run))
         return True
     except UpdateError as exc:
@@ -158,12 +380,14 @@ def mark_notified(cid: str, unit: str, run: str) -> bool:
         raise
 
 
-def create_run(run: DispatchModel) -> None:
-    run.save(condition=DispatchModel.run.does_not_exist())
+def create_run(run: DispatchRun) -> None:
+    # a run id names one run
+    DispatchModel(**_values(run, DispatchRun)).save(condition=DispatchModel.run.does_not_exist())
 
 
-def runs(cid: str, limit: int = 10) -> list[DispatchModel]:
-    return list(DispatchModel.query(cid, scan_index_forward=False, limit=limit))
+def runs(cid: str, limit: int = 10) -> list[DispatchRun]:
+    """A campaign's latest runs, newest first."""
+    return [_run(i) for i in DispatchModel.query(cid, scan_index_forward=False, limit=limit)]
 
 
 def mark_done(cid: str, unit: str, run: str, mark: str, **adds: int) -> bool:
@@ -174,6 +398,7 @@ def mark_done(cid: str, unit: str, run: str, mark: str, **adds: int) -> bool:
     try:
         with TransactWrite(connection=transactions()) as tx:
             tx.update(UnitModel(cid=cid, unit=unit), actions=[UnitModel.dispatch_done.add({mark})],
+                      # each part of a unit's job counts in the run's progress once, whichever delivery gets there
                       condition=UnitModel.unit.exists() & (UnitModel.dispatch_done.does_not_exist() |
                                                            ~UnitModel.dispatch_done.contains(mark)))
             if actions:

@@ -2,11 +2,15 @@
 transactions guarded by the unit's roster version (no lost updates, no half-written import)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain.text import fold
 from chalicelib.errors import ConflictError
 from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
@@ -15,36 +19,97 @@ from chalicelib.store.models import RespondentModel, UnitModel
 CHANGED = "Danh sách vừa được thay đổi bởi một thao tác khác (hoặc đã được gửi). Vui lòng tải lại trang và thử lại."
 
 
+
+
+@dataclass(frozen=True)
+class Respondent:
+    """One person on a unit's roster, in generation `sk` = "<generation>#<rid>" (see RespondentModel)."""
+    unit_key: str
+    sk: str
+    rid: str
+    full_name: str
+    position: str
+    agency: str
+    group: str
+    email: str
+    questionnaires: list[str]
+    phone: str | None = None
+    note: str | None = None
+    ministry: str | None = None
+    ministry_source: str | None = None
+    search: str = ""  # folded name and e-mail, for search
+    updated_at: datetime | None = None
+
+
 def key(cid: str, unit: str) -> str:
     return f"{cid}#{unit}"
 
 
-def rows(cid: str, unit: str, gen: str | None, attributes: list[str] | None = None) -> list[RespondentModel]:
-    """The current roster in its order; `attributes` limits what is read (dispatch needs only a few)."""
+def respondent(cid: str, unit: str, gen: str, rid: str, record: dict, now: datetime | None) -> Respondent:
+    """A row of generation `gen` from a validated record (the fields of the roster's columns)."""
+    return Respondent(unit_key=key(cid, unit), sk=f"{gen}#{rid}", rid=rid, full_name=record["full_name"],
+                      position=record["position"], agency=record["agency"], group=record["group"],
+                      email=record["email"], questionnaires=record["questionnaires"], phone=record.get("phone"),
+                      note=record.get("note"), ministry=record.get("ministry"),
+                      ministry_source=record.get("ministry_source"),
+                      search=fold(f"{record['full_name']} {record['email']}"), updated_at=now)
+
+
+def from_snapshot(cid: str, unit: str, gen: str | None, row: dict) -> Respondent:
+    """A row of a roster's frozen copy (as sent to the ministry: "rid" and the record's fields)."""
+    return respondent(cid, unit, gen or "", row["rid"], row, None)
+
+
+def _respondent(item: RespondentModel) -> Respondent:
+    return Respondent(**{f.name: getattr(item, f.name) for f in fields(Respondent)})
+
+
+def _model(row: Respondent) -> RespondentModel:
+    return RespondentModel(**{f.name: getattr(row, f.name) for f in fields(Respondent)})
+
+
+def rows(cid: str, unit: str, gen: str | None) -> list[Respondent]:
+    """The current roster in its order."""
     if not gen:
         return []
-    return list(RespondentModel.query(key(cid, unit), RespondentModel.sk.startswith(f"{gen}#"),
-                                      attributes_to_get=attributes))
+    return [_respondent(i) for i in RespondentModel.query(key(cid, unit), RespondentModel.sk.startswith(f"{gen}#"))]
+
+
+def get_row(cid: str, unit: str, gen: str | None, rid: str) -> Respondent | None:
+    if not gen:
+        return None
+    try:
+        return _respondent(RespondentModel.get(key(cid, unit), f"{gen}#{rid}"))
+    except RespondentModel.DoesNotExist:
+        return None
+
+
+def set_email(cid: str, unit: str, gen: str | None, rid: str, email: str, now: datetime) -> None:
+    """Correct one person's address in the current roster."""
+    RespondentModel(unit_key=key(cid, unit), sk=f"{gen}#{rid}").update(
+        actions=[RespondentModel.email.set(email), RespondentModel.updated_at.set(now)],
+        # an existing row is corrected, never a row created
+        condition=RespondentModel.sk.exists())
 
 
 def page(cid: str, unit: str, gen: str | None, *, group: str | None, search: str | None, limit: int,
-         start: str | None) -> tuple[list[RespondentModel], str | None]:
+         start: str | None) -> tuple[list[Respondent], str | None]:
     """One page in roster order, filtered on the server side; `start` is the last rid of the previous page."""
     if not gen:
         return [], None
-    cond = None
+    cond: Any = None
     if group:
         cond = RespondentModel.group == group
     if search:
         match = RespondentModel.search.contains(search)
         cond = match if cond is None else cond & match
-    range_cond = RespondentModel.sk.startswith(f"{gen}#")
+    range_cond: Any = RespondentModel.sk.startswith(f"{gen}#")
     if start:
         range_cond = RespondentModel.sk.between(f"{gen}#{start}\x00", f"{gen}#\uffff")
-    items: list[RespondentModel] = []
+    items: list[Respondent] = []
     results = RespondentModel.query(key(cid, unit), range_cond, filter_condition=cond, page_size=max(limit, 100))
     for item in results:
-        items.append(item)
+        items.append(_respondent(item))
         if len(items) > limit:
             break
     more = len(items) > limit
@@ -55,13 +120,14 @@ def page(cid: str, unit: str, gen: str | None, *, group: str | None, search: str
 def begin_generation(cid: str, unit: str, gen: str) -> None:
     """Record that `gen` is being written, so rows left by a crash before the swap can be found and swept."""
     UnitModel(cid=cid, unit=unit).update(actions=[UnitModel.roster_pending.add({gen})],
+                                         # only a unit of the campaign gets a roster
                                          condition=UnitModel.unit.exists())
 
 
-def write_generation(items: list[RespondentModel]) -> None:
+def write_generation(items: list[Respondent]) -> None:
     with RespondentModel.batch_write() as batch:
         for item in items:
-            batch.save(item)
+            batch.save(_model(item))
 
 
 def swap_generation(cid: str, unit: str, new_gen: str, expected_version: int, counts: dict[str, int], seq: int,
@@ -73,6 +139,7 @@ def swap_generation(cid: str, unit: str, new_gen: str, expected_version: int, co
                      UnitModel.roster_version.set(expected_version + 1),
                      UnitModel.roster_counts.set(counts), UnitModel.roster_seq.set(seq),
                      UnitModel.roster_updated_at.set(now)],
+            # the roster is swapped only over the version that was read, and only while it is a draft
             condition=_unchanged(expected_version))
     except UpdateError as exc:
         if condition_failed(exc):
@@ -80,17 +147,18 @@ def swap_generation(cid: str, unit: str, new_gen: str, expected_version: int, co
         raise
 
 
-def _unchanged(expected_version: int):
+def _unchanged(expected_version: int) -> Any:
+    """No lost update: the roster is still the version that was read, and still a draft (not sent)."""
     version_ok = (UnitModel.roster_version == expected_version) if expected_version else (
         UnitModel.roster_version.does_not_exist() | (UnitModel.roster_version == 0))
     return UnitModel.unit.exists() & version_ok & (
         UnitModel.roster_status.does_not_exist() | (UnitModel.roster_status == "draft"))
 
 
-def sweep(cid: str, unit: str, replaced: list[RespondentModel], abandoned: set[str]) -> int:
+def sweep(cid: str, unit: str, replaced: list[Respondent], abandoned: set[str]) -> int:
     """Delete the rows of the replaced generation (already known) and of generations whose writing was
     abandoned (a crash or a lost race), then forget those generations."""
-    stale = list(replaced)
+    stale = [RespondentModel(unit_key=row.unit_key, sk=row.sk) for row in replaced]
     for gen in abandoned:
         stale += list(RespondentModel.query(key(cid, unit), RespondentModel.sk.startswith(f"{gen}#"),
                                             attributes_to_get=["unit_key", "sk"]))
@@ -102,11 +170,12 @@ def sweep(cid: str, unit: str, replaced: list[RespondentModel], abandoned: set[s
     return len(stale)
 
 
-def change_row(cid: str, unit: str, expected_version: int, *, put: RespondentModel | None = None,
-               delete: RespondentModel | None = None, count_delta: dict[str, int], seq: int | None,
+def change_row(cid: str, unit: str, expected_version: int, *, put: Respondent | None = None,
+               delete: Respondent | None = None, count_delta: dict[str, int], seq: int | None,
                now: datetime) -> None:
     """Add, replace or delete one row together with the unit's counters, in one transaction."""
-    actions = [UnitModel.roster_version.set(expected_version + 1), UnitModel.roster_updated_at.set(now)]
+    actions: list[Action] = [UnitModel.roster_version.set(expected_version + 1),
+                             UnitModel.roster_updated_at.set(now)]
     for group, delta in count_delta.items():
         if delta:
             counter = UnitModel.roster_counts[group]
@@ -115,11 +184,14 @@ def change_row(cid: str, unit: str, expected_version: int, *, put: RespondentMod
         actions.append(UnitModel.roster_seq.set(seq))
     try:
         with TransactWrite(connection=transactions()) as tx:
+            # one change per roster version, and only to a draft
             tx.update(UnitModel(cid=cid, unit=unit), actions=actions, condition=_unchanged(expected_version))
             if delete is not None and (put is None or put.sk != delete.sk):
-                tx.delete(delete, condition=RespondentModel.sk.exists())
+                # the row deleted is still there (a concurrent delete would count twice)
+                tx.delete(RespondentModel(unit_key=delete.unit_key, sk=delete.sk),
+                          condition=RespondentModel.sk.exists())
             if put is not None:
-                tx.save(put)
+                tx.save(_model(put))
     except TransactWriteError as exc:
         if condition_failed(exc):
             raise ConflictError(CHANGED) from None
@@ -129,7 +201,7 @@ def change_row(cid: str, unit: str, expected_version: int, *, put: RespondentMod
 def set_status(cid: str, unit: str, expected_version: int, status: str, who: str | None, now: datetime,
                snapshot: str | None = None) -> None:
     expected_status = "draft" if status == "submitted" else "submitted"
-    actions = [UnitModel.roster_status.set(status), UnitModel.roster_version.set(expected_version + 1)]
+    actions: list[Action] = [UnitModel.roster_status.set(status), UnitModel.roster_version.set(expected_version + 1)]
     if status == "submitted":
         actions += [UnitModel.roster_submitted_at.set(now), UnitModel.roster_submitted_by.set(who)]
         if snapshot:
@@ -139,6 +211,7 @@ def set_status(cid: str, unit: str, expected_version: int, status: str, who: str
     try:
         UnitModel(cid=cid, unit=unit).update(
             actions=actions,
+            # no lost update, and only a draft is sent / only a sent roster is reopened
             condition=UnitModel.unit.exists() & (UnitModel.roster_version == expected_version) & (
                 UnitModel.roster_status == expected_status if status == "draft" else
                 UnitModel.roster_status.does_not_exist() | (UnitModel.roster_status == "draft")))

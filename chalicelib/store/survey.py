@@ -1,28 +1,62 @@
 """The respondent's side: drafts, the first interaction, the exactly-once submit, and guessing limits."""
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
+from chalicelib.store.links import Link
 from chalicelib.store.models import DraftModel, LinkModel, ResponseModel, StatsModel, ThrottleModel
 
 
-def link_key(link: LinkModel) -> str:
+@dataclass(frozen=True)
+class Draft:
+    """Answers saved as the respondent goes."""
+    answers: dict
+    saved_at: datetime
+
+
+@dataclass(frozen=True)
+class Response:
+    """Submitted answers, stored apart from who gave them: no respondent id, name or e-mail."""
+    unit_key: str
+    response_id: str
+    qid: str
+    q_version: int
+    group: str
+    purpose: str
+    answers: dict
+    scores: dict
+    submitted_at: datetime
+
+
+def _values(record: Any, cls: type) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in fields(cls)}
+
+
+def response_of(item: ResponseModel) -> Response:
+    return Response(**_values(item, Response))
+
+
+def link_key(link: Link) -> str:
     return f"{link.unit_key}|{link.slot}"
 
 
-def get_draft(link: LinkModel) -> DraftModel | None:
+def get_draft(link: Link) -> Draft | None:
     try:
-        return DraftModel.get(link_key(link))
+        item = DraftModel.get(link_key(link))
     except DraftModel.DoesNotExist:
         return None
+    return Draft(answers=item.answers, saved_at=item.saved_at)
 
 
-def save_draft(link: LinkModel, answers: dict, now: datetime, expires: datetime) -> None:
+def save_draft(link: Link, answers: dict, now: datetime, expires: datetime) -> None:
     DraftModel(link_key=link_key(link), answers=answers, saved_at=now, expires_at=expires).save()
 
 
@@ -30,22 +64,24 @@ def device(ip: str, ua: str) -> str:
     return f"{ip} | {ua[:160]}"
 
 
-def record_seen(link: LinkModel, ip: str, ua: str) -> None:
+def record_seen(link: Link, ip: str, ua: str) -> None:
     """Remember where the link is used from (a set: repeated saves from one device add nothing)."""
-    link.update(actions=[LinkModel.seen.add({device(ip, ua)})])
+    LinkModel(unit_key=link.unit_key, slot=link.slot).update(actions=[LinkModel.seen.add({device(ip, ua)})])
 
 
-def delete_draft(link: LinkModel) -> None:
+def delete_draft(link: Link) -> None:
     DraftModel(link_key=link_key(link)).delete()
 
 
-def record_open(link: LinkModel, now: datetime, ip: str, ua: str) -> bool:
+def record_open(link: Link, now: datetime, ip: str, ua: str) -> bool:
     """The first interaction (not the first GET, which mail scanners make): sent → opened, once."""
     try:
         with TransactWrite(connection=transactions()) as tx:
-            tx.update(link, actions=[LinkModel.state.set("opened"), LinkModel.opened_at.set(now),
-                                     LinkModel.open_ip.set(ip), LinkModel.open_ua.set(ua[:400]),
-                                     LinkModel.updated_at.set(now)],
+            tx.update(LinkModel(unit_key=link.unit_key, slot=link.slot),
+                      actions=[LinkModel.state.set("opened"), LinkModel.opened_at.set(now),
+                               LinkModel.open_ip.set(ip), LinkModel.open_ua.set(ua[:400]),
+                               LinkModel.updated_at.set(now)],
+                      # a link is opened once, and only after its invitation was sent
                       condition=(LinkModel.state == "sent") & LinkModel.opened_at.does_not_exist())
             for key in ("all", f"{link.group}#{link.purpose}"):
                 tx.update(StatsModel(unit_key=link.unit_key, key=key),
@@ -57,23 +93,28 @@ def record_open(link: LinkModel, now: datetime, ip: str, ua: str) -> bool:
         raise
 
 
-def submit(link: LinkModel, digest: str, response: ResponseModel, now: datetime, *, ip: str, ua: str,
-           receipt: str) -> bool:
+def record_submission(link: Link, digest: str, response: Response, now: datetime, *, ip: str, ua: str,
+                      receipt: str) -> bool:
     """One conditional transaction: the link moves to submitted only from the state it was read in and while it
     still holds this token; the response (without identity) is written with it; the counters move too.
     False when the condition fails (another submit won, or the link changed)."""
     first_seen = link.opened_at or now
-    actions = [LinkModel.state.set("submitted"), LinkModel.submitted_at.set(now), LinkModel.submit_ip.set(ip),
-               LinkModel.submit_ua.set(ua[:400]), LinkModel.receipt.set(receipt), LinkModel.updated_at.set(now),
-               LinkModel.seconds_spent.set(max(0, int((now - first_seen).total_seconds())))]
+    actions: list[Action] = [
+        LinkModel.state.set("submitted"), LinkModel.submitted_at.set(now), LinkModel.submit_ip.set(ip),
+        LinkModel.submit_ua.set(ua[:400]), LinkModel.receipt.set(receipt), LinkModel.updated_at.set(now),
+        LinkModel.seconds_spent.set(max(0, int((now - first_seen).total_seconds())))]
     if link.opened_at is None:
         actions += [LinkModel.opened_at.set(now), LinkModel.open_ip.set(ip), LinkModel.open_ua.set(ua[:400])]
     actions.append(LinkModel.seen.add({device(ip, ua)}))
     try:
         with TransactWrite(connection=transactions()) as tx:
-            tx.update(link, actions=actions,
+            tx.update(LinkModel(unit_key=link.unit_key, slot=link.slot), actions=actions,
+                      # a link is submitted at most once: only from the state it was read in (never "submitted"),
+                      # and only with a token it still holds
                       condition=(LinkModel.state == link.state) & LinkModel.token_hashes.contains(digest))
-            tx.save(response, condition=ResponseModel.response_id.does_not_exist())
+            # a response is written once and never overwritten
+            tx.save(ResponseModel(**_values(response, Response)),
+                    condition=ResponseModel.response_id.does_not_exist())
             for key in ("all", f"{link.group}#{link.purpose}"):
                 tx.update(StatsModel(unit_key=link.unit_key, key=key),
                           actions=[StatsModel.submitted.add(1), getattr(StatsModel, link.state).add(-1)])
@@ -93,15 +134,15 @@ def count_miss(ip: str, now: datetime, window: timedelta) -> int:
 
 
 def responses_page(unit_key: str, *, limit: int, after: str | None,
-                   qid: str | None) -> tuple[list[ResponseModel], str | None]:
+                   qid: str | None) -> tuple[list[Response], str | None]:
     """One page of a unit's stored responses (one Query, in response-id order, which is random and so says
     nothing about who answered when); `after` is the last response id of the previous page."""
     range_cond = ResponseModel.response_id > after if after else None
     results = ResponseModel.query(unit_key, range_cond, filter_condition=(ResponseModel.qid == qid) if qid else None,
                                   page_size=max(limit, 100))
-    items: list[ResponseModel] = []
+    items: list[Response] = []
     for item in results:
-        items.append(item)
+        items.append(response_of(item))
         if len(items) > limit:
             break
     more = len(items) > limit
