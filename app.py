@@ -22,7 +22,8 @@ def close_phases(event):
     from chalicelib.services import campaigns as campaign_service
 
     now = runtime.now()
-    locked = assessment_service.lock_open_assessments(now, runtime.random_bytes)  # before the closing notices
+    # Lock before announcing: a crash in between only repeats the lock attempt, which then changes nothing.
+    locked = assessment_service.lock_open_assessments(now, runtime.random_bytes)
     return {"announced": campaign_service.close_due_phases(now, runtime.random_bytes, locked)}
 
 
