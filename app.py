@@ -18,9 +18,13 @@ def close_phases(event):
     """Announce closed phases to their units and lock the self-assessments still open at their deadline (the
     phase locks themselves are enforced on every write)."""
     from chalicelib.runtime import runtime
+    from chalicelib.services import assessment as assessment_service
     from chalicelib.services import campaigns as campaign_service
 
-    return {"announced": campaign_service.close_due_phases(runtime.now(), runtime.random_bytes)}
+    now = runtime.now()
+    # Lock before announcing: a crash in between only repeats the lock attempt, which then changes nothing.
+    locked = assessment_service.lock_open_assessments(now, runtime.random_bytes)
+    return {"announced": campaign_service.close_due_phases(now, runtime.random_bytes, locked)}
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="auto-reminders")

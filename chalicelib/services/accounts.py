@@ -9,7 +9,7 @@ from chalicelib.domain import credentials as cred
 from chalicelib.domain.access import MINISTRY, PROVINCE, SYSTEM
 from chalicelib.services import audit
 from chalicelib.store import accounts as store
-from chalicelib.store.models import AccountModel
+from chalicelib.store.accounts import Account
 
 ADMIN_USERNAME = "admin"
 
@@ -39,9 +39,10 @@ def provision(units: list[dict], now: datetime, random_bytes: Callable[[int], by
             store.delete_sessions_of(spec["username"])
             action = "account_password_reset"
         else:
-            store.create_account(AccountModel(username=spec["username"], role=spec["role"], unit=spec["unit"],
-                                              display_name=spec["display_name"], password_hash=hashed,
-                                              must_change_password=must_change, created_at=now))
+            store.create_account(Account(username=spec["username"], role=spec["role"], unit=spec["unit"],
+                                         display_name=spec["display_name"], password_hash=hashed,
+                                         must_change_password=must_change, password_changed_at=None,
+                                         created_at=now))
             action = "account_created"
         audit.record(SYSTEM, action, now, target=spec["username"], unit=spec["unit"], suffix=random_bytes(4).hex())
         issued.append({**spec, "password": password})

@@ -24,12 +24,13 @@ from chalicelib.domain.timefmt import local_date, utc_iso
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from chalicelib.formats import datafiles
 from chalicelib.services import audit
-from chalicelib.services.campaigns import phase_windows, require_open
+from chalicelib.services.phases import phase_windows, require_open
 from chalicelib.store import assessment as store
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import files
 from chalicelib.store import questionnaires as questionnaire_store
-from chalicelib.store.models import AssessmentItemModel, AssessmentModel, CampaignModel, FrameworkModel, UnitModel
+from chalicelib.store.assessment import Assessment, AssessmentItem, Framework
+from chalicelib.store.campaigns import Campaign, Unit
 
 PHASE = "self_assessment"
 APPRAISAL = "appraisal"
@@ -64,8 +65,8 @@ def seed(definition: dict, now: datetime) -> bool:
         return False
     data = datafiles.load_json(ref)
     normalised = rules.validate_definition(data)
-    return store.put_framework(FrameworkModel(cid=definition["id"], definition=normalised, version=1,
-                                              sample=normalised["sample"], updated_at=now, updated_by="system"),
+    return store.put_framework(Framework(cid=definition["id"], definition=normalised, version=1,
+                                         sample=normalised["sample"], updated_at=now, updated_by="system"),
                                None)
 
 
@@ -73,7 +74,7 @@ def framework_of(cid: str) -> tuple[dict, int]:
     item = store.find_framework(cid)
     if item is None:
         raise NotFoundError("Đợt đánh giá này chưa có bộ tiêu chí; Bộ Nội vụ cần nhập bộ tiêu chí trước.")
-    return item.definition, int(item.version)
+    return item.definition, item.version
 
 
 def _node_view(node: dict) -> dict:
@@ -96,15 +97,15 @@ def replace_framework(actor: Actor, cid: str, data: dict, now: datetime, suffix:
     require_ministry(actor)
     campaign_store.get_campaign(cid)
     normalised = rules.validate_definition(data, survey_criteria(cid))
-    submitted = [a.unit for a in store.list_for(cid) if a.state in store.SUBMITTED]
+    submitted = [a.unit for a in store.list_assessments(cid) if a.state in store.SUBMITTED]
     if submitted:
         raise ConflictError(f"Đã có {len(submitted)} đơn vị gửi bản tự đánh giá (ví dụ {submitted[0]}); không thể "
                             "thay bộ tiêu chí.", code="framework_in_use")
     current = store.find_framework(cid)
-    version = int(current.version) + 1 if current else 1
-    item = FrameworkModel(cid=cid, definition=normalised, version=version, sample=normalised["sample"],
-                          updated_at=now, updated_by=actor.username)
-    if not store.put_framework(item, int(current.version) if current else None):
+    version = current.version + 1 if current else 1
+    item = Framework(cid=cid, definition=normalised, version=version, sample=normalised["sample"],
+                     updated_at=now, updated_by=actor.username)
+    if not store.put_framework(item, current.version if current else None):
         raise ConflictError("Bộ tiêu chí vừa được người khác thay đổi; vui lòng tải lại và thử lại.")
     leaves = rules.leaves(normalised)
     audit.record(actor, "framework_imported", now, target=cid, cid=cid,
@@ -151,7 +152,7 @@ def _evidence_view(entry: dict) -> dict:
             "url": files.evidence_link(entry["key"], entry["filename"])}
 
 
-def _appraisal(line: AssessmentItemModel | None) -> dict | None:
+def _appraisal(line: AssessmentItem | None) -> dict | None:
     if line is None or line.appraisal_score is None:
         return None
     return {"score": _num(line.appraisal_score), "comment": line.appraisal_comment or "",
@@ -164,7 +165,7 @@ def _num(value: object) -> int | float | None:
     return rules.number(rules.decimal(value))  # type: ignore[arg-type]
 
 
-def _missing(definition: dict, lines: dict[str, AssessmentItemModel]) -> list[dict]:
+def _missing(definition: dict, lines: dict[str, AssessmentItem]) -> list[dict]:
     out = []
     for leaf in rules.leaves(definition, "self"):
         line = lines.get(leaf["code"])
@@ -176,7 +177,7 @@ def _missing(definition: dict, lines: dict[str, AssessmentItemModel]) -> list[di
     return out
 
 
-def _totals(definition: dict, lines: dict[str, AssessmentItemModel], show_appraisal: bool) -> tuple[dict, dict]:
+def _totals(definition: dict, lines: dict[str, AssessmentItem], show_appraisal: bool) -> tuple[dict, dict]:
     """Per node: self_total / self_max over its self-scored leaves, appraised_total (None when hidden)."""
     per: dict[str, dict] = {}
 
@@ -209,7 +210,7 @@ def _totals(definition: dict, lines: dict[str, AssessmentItemModel], show_apprai
                  "maximum": definition["maximum"]}
 
 
-def _line_view(node: dict, line: AssessmentItemModel | None, show_appraisal: bool) -> dict:
+def _line_view(node: dict, line: AssessmentItem | None, show_appraisal: bool) -> dict:
     view: dict = {}
     if node["method"] == "self":
         view.update({"score": _num(line.score) if line else None, "note": (line.note or "") if line else "",
@@ -221,7 +222,7 @@ def _line_view(node: dict, line: AssessmentItemModel | None, show_appraisal: boo
     return view
 
 
-def _tree(definition: dict, lines: dict[str, AssessmentItemModel], per: dict, show_appraisal: bool) -> list[dict]:
+def _tree(definition: dict, lines: dict[str, AssessmentItem], per: dict, show_appraisal: bool) -> list[dict]:
     def build(node: dict) -> dict:
         view = _node_view(node)
         view.update(per[node["code"]])
@@ -233,7 +234,7 @@ def _tree(definition: dict, lines: dict[str, AssessmentItemModel], per: dict, sh
     return [build(f) for f in definition["fields"]]
 
 
-def _access(actor: Actor, cid: str, unit: str) -> tuple[CampaignModel, UnitModel]:
+def _access(actor: Actor, cid: str, unit: str) -> tuple[Campaign, Unit]:
     require_unit(actor, unit)
     return campaign_store.get_campaign(cid), campaign_store.get_unit(cid, unit)
 
@@ -241,13 +242,13 @@ def _access(actor: Actor, cid: str, unit: str) -> tuple[CampaignModel, UnitModel
 def view(actor: Actor, cid: str, unit: str, now: datetime) -> dict:
     campaign, unit_item = _access(actor, cid, unit)
     definition, version = framework_of(cid)
-    record = store.find(cid, unit)
-    lines = {line.code: line for line in store.items(cid, unit)}
+    record = store.find_assessment(cid, unit)
+    lines = {line.code: line for line in store.list_items(cid, unit)}
     return _assessment_view(actor, campaign, unit_item, definition, version, record, lines, now)
 
 
-def _assessment_view(actor: Actor, campaign: CampaignModel, unit_item, definition: dict, version: int,
-                     record: AssessmentModel | None, lines: dict, now: datetime) -> dict:
+def _assessment_view(actor: Actor, campaign: Campaign, unit_item, definition: dict, version: int,
+                     record: Assessment | None, lines: dict, now: datetime) -> dict:
     state = record.state if record else "draft"
     published = bool(record and record.published_at)
     show_appraisal = actor.is_ministry or published
@@ -324,11 +325,11 @@ def _arrived(cid: str, unit: str, evidence_id: object, field: str, now: datetime
             "content_type": evidence_rules.content_type_for(filename), "uploaded_at": utc_iso(now)}
 
 
-def _writable(actor: Actor, cid: str, unit: str, now: datetime) -> tuple[CampaignModel, UnitModel]:
+def _writable(actor: Actor, cid: str, unit: str, now: datetime) -> tuple[Campaign, Unit]:
     require_unit(actor, unit)
     _province_only(actor)
     campaign, unit_item = require_open(cid, unit, PHASE, now)
-    record = store.find(cid, unit)
+    record = store.find_assessment(cid, unit)
     if record and record.state != "draft":
         raise ConflictError("Bản tự đánh giá đã được phê duyệt hoặc đã khóa; không thể sửa. Liên hệ Bộ Nội vụ nếu "
                             "cần mở lại.", code="assessment_closed")
@@ -392,12 +393,12 @@ def save_item(actor: Actor, cid: str, unit: str, code: str, body: dict, now: dat
     for i, evidence_id in enumerate(dict.fromkeys(wanted)):
         evidence.append(kept.get(evidence_id) if isinstance(evidence_id, str) and evidence_id in kept
                         else _arrived(cid, unit, evidence_id, f"evidence[{i}]", now))
-    store.save_self_score(cid, unit, code, score=float(score) if score is not None else None, note=note,
-                          explanation=explanation, evidence=evidence, by=actor.username, now=now)
+    store.record_self_score(cid, unit, code, score=float(score) if score is not None else None, note=note,
+                            explanation=explanation, evidence=evidence, by=actor.username, now=now)
     audit.record(actor, "assessment_scored", now, target=code, cid=cid, unit=unit,
                  details={"score": rules.number(score) if score is not None else None, "evidence": len(evidence)},
                  suffix=suffix)
-    lines = {line.code: line for line in store.items(cid, unit)}
+    lines = {line.code: line for line in store.list_items(cid, unit)}
     per, totals = _totals(definition, lines, False)
     item = _node_view(leaf)
     item.update(per[code])
@@ -446,8 +447,8 @@ def approve(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix
     if problems:
         raise ValidationError(problems[0]["message"], details=problems)
     approval["report"] = _arrived(cid, unit, body.get("report"), "report", now)
-    record = store.find(cid, unit)
-    lines = {line.code: line for line in store.items(cid, unit)}
+    record = store.find_assessment(cid, unit)
+    lines = {line.code: line for line in store.list_items(cid, unit)}
     missing = _missing(definition, lines)
     if missing:
         raise ValidationError(f"Còn {len(missing)} mục chưa hoàn thành; chưa thể phê duyệt.",
@@ -455,7 +456,7 @@ def approve(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix
                                        for m in missing])
     approval["approved_by"] = actor.username
     approval["framework_version"] = version
-    if not store.approve(cid, unit, int(record.revision or 0) if record else 0, approval, now):
+    if not store.approve_assessment(cid, unit, record.revision if record else 0, approval, now):
         raise ConflictError("Bản tự đánh giá vừa thay đổi (hoặc đã khóa) trong lúc phê duyệt; vui lòng tải lại và "
                             "thử lại.", code="assessment_changed")
     per, totals = _totals(definition, lines, False)
@@ -473,13 +474,13 @@ def reopen(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix:
         raise ValidationError("Vui lòng nêu lý do mở lại bản tự đánh giá.", details=[{"field": "reason"}])
     if len(reason) > 500:
         raise ValidationError("Lý do dài tối đa 500 ký tự.", details=[{"field": "reason"}])
-    record = store.find(cid, unit)
+    record = store.find_assessment(cid, unit)
     if record is None or record.state not in store.SUBMITTED:
         raise ConflictError("Bản tự đánh giá của đơn vị đang ở trạng thái nhập; không cần mở lại.",
                             code="assessment_open")
     entry = {"at": utc_iso(now), "by": actor.username, "reason": reason, "state": record.state,
              "approval": json.loads(json.dumps(record.approval)) if record.approval else None}
-    if not store.reopen(cid, unit, entry, list(record.reopened or []), now):
+    if not store.reopen_assessment(cid, unit, entry, list(record.reopened or []), now):
         raise ConflictError("Trạng thái bản tự đánh giá vừa thay đổi; vui lòng tải lại.", code="assessment_changed")
     audit.record(actor, "assessment_reopened", now, target=unit, cid=cid, unit=unit, details={"reason": reason},
                  suffix=suffix)
@@ -503,11 +504,11 @@ def appraise(actor: Actor, cid: str, unit: str, code: str, body: dict, now: date
         raise ValidationError("Thiếu điểm thẩm định.", details=[{"field": "score", "code": code}])
     score = rules.check_score(leaf, body.get("score"))
     comment = _text(body, "comment", "Nhận xét thẩm định")
-    store.save_appraisal(cid, unit, code, score=float(score), comment=comment, by=actor.username, now=now,
-                         require_submitted=leaf["method"] == "self")
+    store.record_appraisal(cid, unit, code, score=float(score), comment=comment, by=actor.username, now=now,
+                           require_submitted=leaf["method"] == "self")
     audit.record(actor, "assessment_appraised", now, target=code, cid=cid, unit=unit,
                  details={"score": rules.number(score)}, suffix=suffix)
-    lines = {line.code: line for line in store.items(cid, unit)}
+    lines = {line.code: line for line in store.list_items(cid, unit)}
     per, totals = _totals(definition, lines, True)
     item = _node_view(leaf)
     item.update(per[code])
@@ -519,11 +520,11 @@ def publish(actor: Actor, cid: str, unit: str, now: datetime, suffix: str) -> di
     """The ministry shows its appraisal to the province (and tells it)."""
     require_ministry(actor)
     _campaign, unit_item = _access(actor, cid, unit)
-    record = store.find(cid, unit)
+    record = store.find_assessment(cid, unit)
     if record is None or record.state not in store.SUBMITTED:
         raise ConflictError("Đơn vị chưa gửi bản tự đánh giá; chưa có kết quả thẩm định để công bố.",
                             code="assessment_not_submitted")
-    store.publish(cid, unit, actor.username, now)
+    store.publish_appraisal(cid, unit, actor.username, now)
     audit.record(actor, "appraisal_published", now, target=unit, cid=cid, unit=unit, suffix=suffix)
     audit.notify(cid, [unit], now, "appraisal_published", "Đã có kết quả thẩm định",
                  "Bộ Nội vụ đã công bố kết quả thẩm định bản tự đánh giá của đơn vị; điểm thẩm định hiển thị bên cạnh "
@@ -531,12 +532,22 @@ def publish(actor: Actor, cid: str, unit: str, now: datetime, suffix: str) -> di
     return view(actor, cid, unit, now)
 
 
-def lock_at_deadline(cid: str, unit: str, now: datetime, suffix: str) -> bool:
-    """Scheduled, when the self-assessment phase has closed for the unit: whatever is still a draft locks as it
-    stands (the province is told by the phase-closing notification). Re-running is harmless."""
-    if store.find_framework(cid) is None:
-        return False
-    locked = store.lock(cid, unit, now)
-    if locked:
-        audit.record(SYSTEM, "assessment_locked", now, target=unit, cid=cid, unit=unit, suffix=suffix)
-    return locked
+def lock_open_assessments(now: datetime, random_bytes: Callable[[int], bytes]) -> frozenset[tuple[str, str]]:
+    """Scheduled, before phase closings are announced: where a unit's self-assessment phase has closed and the
+    closing is not announced yet, whatever is still a draft locks as it stands (the closing notice tells the
+    province). Returns the (campaign, unit) pairs locked by this call. Re-running is harmless."""
+    locked: set[tuple[str, str]] = set()
+    for campaign in campaign_store.list_campaigns():
+        has_framework: bool | None = None
+        for unit in campaign_store.list_units(campaign.cid):
+            window = phase_windows(campaign, unit).get(PHASE)
+            if window is None or window.state(now) != "closed" \
+                    or unit.closed_marks.get(PHASE) == utc_iso(window.closes_at):
+                continue
+            if has_framework is None:
+                has_framework = store.find_framework(campaign.cid) is not None
+            if has_framework and store.lock_assessment(campaign.cid, unit.unit, now):
+                audit.record(SYSTEM, "assessment_locked", now, target=unit.unit, cid=campaign.cid, unit=unit.unit,
+                             suffix=random_bytes(4).hex())
+                locked.add((campaign.cid, unit.unit))
+    return frozenset(locked)

@@ -7,18 +7,17 @@ from chalicelib.domain.access import Actor, require_ministry
 from chalicelib.domain.timefmt import local_datetime, parse_iso, utc_iso
 from chalicelib.errors import ValidationError
 from chalicelib.store import audit as audit_store
-from chalicelib.store.models import AuditModel, NotificationModel
+from chalicelib.store.audit import AuditEntry
 
 
 def record(actor: Actor, action: str, now: datetime, *, target: str | None = None, cid: str | None = None,
            unit: str | None = None, details: dict | None = None, suffix: str) -> None:
-    audit_store.append(AuditModel(
-        month=now.strftime("%Y-%m"), sk=audit_store.sort_key(now, suffix), at=now, actor=actor.username,
-        role=actor.role, unit_key=unit or actor.unit or "-", action=action, target=target, cid=cid,
-        source_ip=actor.source_ip, details=details))
+    audit_store.append(at=now, actor=actor.username, role=actor.role, unit_key=unit or actor.unit or "-",
+                       action=action, target=target, cid=cid, source_ip=actor.source_ip, details=details,
+                       suffix=suffix)
 
 
-def entry_dict(item: AuditModel) -> dict:
+def entry_dict(item: AuditEntry) -> dict:
     return {"id": item.sk, "at": utc_iso(item.at), "at_label": local_datetime(item.at), "actor": item.actor, "role": item.role,
             "unit": None if item.unit_key == "-" else item.unit_key, "action": item.action,
             "target": item.target, "campaign": item.cid, "source_ip": item.source_ip,
@@ -48,9 +47,8 @@ def search(actor: Actor, now: datetime, *, start: str | None, end: str | None, u
 
 def notify(cid: str, units: list[str], now: datetime, kind: str, title: str, message: str, key: str) -> None:
     """One notification per unit; `key` makes a repeated call overwrite rather than duplicate."""
-    audit_store.add_notifications([
-        NotificationModel(unit_key=f"{cid}#{unit}", sk=audit_store.sort_key(now, key), at=now, kind=kind,
-                          title=title, message=message) for unit in units])
+    audit_store.add_notifications([f"{cid}#{unit}" for unit in units], now, key, kind=kind, title=title,
+                                  message=message)
 
 
 def notifications(cid: str, unit: str, limit: int = 100) -> dict:

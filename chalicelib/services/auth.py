@@ -16,7 +16,7 @@ from chalicelib.domain.timefmt import utc_iso
 from chalicelib.errors import AuthenticationError, RateLimitedError, ValidationError
 from chalicelib.services import audit
 from chalicelib.store import accounts as store
-from chalicelib.store.models import SessionModel
+from chalicelib.store.accounts import Session
 
 
 @functools.lru_cache(maxsize=1)
@@ -45,7 +45,7 @@ def login(username: str, password: str, source_ip: str, now: datetime,
     for key, policy in keys:
         state = store.throttle_state(key)
         if state:
-            wait = max(wait, cred.wait_seconds(policy, int(state.failures), state.last_failure_at,
+            wait = max(wait, cred.wait_seconds(policy, state.failures, state.last_failure_at,
                                                state.locked_until, now))
     attempt = Actor(username=username, role="anonymous", unit=None, source_ip=source_ip)
     if wait:
@@ -73,10 +73,10 @@ def login(username: str, password: str, source_ip: str, now: datetime,
     store.clear(keys[0][0])
     token = cred.new_token(random_bytes(32))
     expires = now + timedelta(hours=settings().session_hours)
-    store.put_session(SessionModel(token_hash=cred.token_hash(token), username=account.username,
-                                   role=account.role, unit=account.unit, display_name=account.display_name,
-                                   source_ip=source_ip, created_at=now, expires_at=expires,
-                                   must_change_password=bool(account.must_change_password)))
+    store.put_session(Session(token_hash=cred.token_hash(token), username=account.username, role=account.role,
+                              unit=account.unit, display_name=account.display_name, source_ip=source_ip,
+                              must_change_password=account.must_change_password, created_at=now,
+                              expires_at=expires))
     actor = Actor(account.username, account.role, account.unit, account.display_name, source_ip)
     audit.record(actor, "login", now, target=account.username, suffix=random_bytes(4).hex())
     return {"token": token, "role": account.role, "unit": account.unit, "username": account.username,

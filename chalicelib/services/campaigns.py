@@ -10,11 +10,13 @@ from chalicelib.domain import phases as phase_rules
 from chalicelib.domain.access import SYSTEM, SYSTEM_MINISTRY, Actor, require_ministry, require_unit
 from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import utc_iso
-from chalicelib.errors import NotFoundError, PhaseClosedError, ValidationError
+from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.formats import datafiles
-from chalicelib.services import audit, questionnaires
+from chalicelib.services import assessment, audit, questionnaires
+from chalicelib.services.phases import phase_windows
+from chalicelib.services.phases import require_open as require_open  # other services reach it through this module
 from chalicelib.store import campaigns as store
-from chalicelib.store.models import CampaignModel, UnitModel
+from chalicelib.store.campaigns import Campaign, Unit
 
 
 def create(actor: Actor, definition: dict, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
@@ -36,19 +38,13 @@ def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], by
     definition, units = datafiles.load_campaign(name)
     # Sample questionnaires first (validated, put only where absent): a campaign seeded before it had them gets them.
     questionnaires.seed(definition, datafiles.load_questionnaires(definition), now)
-    from chalicelib.services import assessment  # imports this module
-
     assessment.seed(definition, now)
     if store.find_campaign(definition["id"]):
         return None
     return create(SYSTEM_MINISTRY, {**definition, "units": units}, now, random_bytes)
 
 
-def phase_windows(campaign: CampaignModel, unit: UnitModel | None) -> dict[str, phase_rules.PhaseWindow]:
-    return phase_rules.windows(campaign.phases, unit.extensions.as_dict() if unit else None)
-
-
-def summary(campaign: CampaignModel, now: datetime, unit: UnitModel | None = None) -> dict:
+def summary(campaign: Campaign, now: datetime, unit: Unit | None = None) -> dict:
     """A province (`unit` given) is shown only the phases that concern it, not the ministry's own (appraisal)."""
     hidden = {p["code"] for p in campaign.phases if p.get("audience") == "ministry"} if unit else set()
     return {"id": campaign.cid, "name": campaign.name, "year": int(campaign.year), "timezone": campaign.timezone,
@@ -85,28 +81,15 @@ def detail(actor: Actor, cid: str, now: datetime) -> dict:
     return result
 
 
-def unit_dict(unit: UnitModel, campaign: CampaignModel, now: datetime) -> dict:
-    extensions = unit.extensions.as_dict()
+def unit_dict(unit: Unit, campaign: Campaign, now: datetime) -> dict:
+    extensions = unit.extensions
     return {"code": unit.unit, "name": unit.name, "full_name": unit.full_name,
             "focal_person_set": bool(unit.focal_person),
             "roster_status": unit.roster_status or "draft",
-            "roster_total": sum(int(v) for v in unit.roster_counts.as_dict().values()),
+            "roster_total": sum(int(v) for v in unit.roster_counts.values()),
             "roster_submitted_at": utc_iso(unit.roster_submitted_at) if unit.roster_submitted_at else None,
             "extensions": [w.to_dict(now, campaign.timezone) for code, w in phase_windows(campaign, unit).items()
                            if code in extensions and w.extended]}
-
-
-def require_open(cid: str, unit_code: str, phase: str, now: datetime) -> tuple[CampaignModel, UnitModel]:
-    """Refuse a write with 423 unless `phase` is open for this unit now (its own extension included)."""
-    campaign = store.get_campaign(cid)
-    unit = store.get_unit(cid, unit_code)
-    window = phase_windows(campaign, unit).get(phase)
-    if window is None:
-        raise PhaseClosedError(f"Đợt đánh giá này không có giai đoạn “{phase_rules.PHASES.get(phase, phase)}”.")
-    if window.state(now) != "open":
-        raise PhaseClosedError(phase_rules.closed_message(window, now, campaign.timezone),
-                               details=[{"phase": phase, "state": window.state(now)}])
-    return campaign, unit
 
 
 def _bound(value: object, field: str, tz: str, closing: bool) -> datetime:
@@ -164,29 +147,25 @@ def change_phase(actor: Actor, cid: str, phase: str, body: dict, now: datetime,
     return {"campaign": cid, "unit": unit_code, "phase": info}
 
 
-def close_due_phases(now: datetime, random_bytes: Callable[[int], bytes]) -> int:
+def close_due_phases(now: datetime, random_bytes: Callable[[int], bytes],
+                     locked: frozenset[tuple[str, str]] = frozenset()) -> int:
     """Scheduled: for every unit whose phase has passed its deadline, announce the closing once
-    (notification + audit). Re-running is harmless; an extension re-arms the announcement."""
+    (notification + audit). Re-running is harmless; an extension re-arms the announcement. `locked`: the
+    (campaign, unit) pairs whose self-assessment was just locked at its deadline, which the notice mentions."""
     announced = 0
     for campaign in store.list_campaigns():
         for unit in store.list_units(campaign.cid):
-            marks = unit.closed_marks.as_dict()
             for code, window in phase_windows(campaign, unit).items():
                 closes = utc_iso(window.closes_at)
-                if window.state(now) != "closed" or marks.get(code) == closes:
+                if window.state(now) != "closed" or unit.closed_marks.get(code) == closes:
                     continue
-                suffix = random_bytes(4).hex()
-                locked = False
-                if code == "self_assessment":  # lock first: a crash before the mark repeats it harmlessly
-                    from chalicelib.services import assessment  # imports this module
-
-                    locked = assessment.lock_at_deadline(campaign.cid, unit.unit, now, random_bytes(4).hex())
                 if not store.mark_closed(campaign.cid, unit.unit, code, closes):
                     continue
+                suffix = random_bytes(4).hex()
                 info = window.to_dict(now, campaign.timezone)
                 message = (f"Giai đoạn “{window.name}” đã kết thúc ({info['deadline_label']}); "
                            "phần mềm đã tự động khóa chức năng này.")
-                if locked:
+                if code == assessment.PHASE and (campaign.cid, unit.unit) in locked:
                     message += (" Bản tự đánh giá chưa được phê duyệt đã được khóa với các điểm đã nhập và "
                                 "chuyển Bộ Nội vụ thẩm định.")
                 audit.notify(campaign.cid, [unit.unit], now, "phase_closed", f"Đã khóa: {window.name}", message,
@@ -197,6 +176,6 @@ def close_due_phases(now: datetime, random_bytes: Callable[[int], bytes]) -> int
     return announced
 
 
-def unit_access(actor: Actor, cid: str, unit: str) -> UnitModel:
+def unit_access(actor: Actor, cid: str, unit: str) -> Unit:
     require_unit(actor, unit)
     return store.get_unit(cid, unit)

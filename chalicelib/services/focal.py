@@ -7,7 +7,8 @@ from chalicelib.domain.access import Actor, require_unit
 from chalicelib.domain.text import clean, normalise_mobile
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ValidationError
-from chalicelib.services import audit, campaigns
+from chalicelib.services import audit
+from chalicelib.services.phases import require_open
 from chalicelib.store import campaigns as store
 
 FIELDS = {"full_name": "Họ và tên", "position": "Chức vụ", "mobile": "Số điện thoại di động"}
@@ -57,7 +58,7 @@ def validate(body: dict) -> dict:
 def put(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix: str) -> dict:
     require_unit(actor, unit)
     values = validate(body)
-    campaigns.require_open(cid, unit, "focal_person", now)
+    require_open(cid, unit, "focal_person", now)
     record = {**values, "updated_at": utc_iso(now), "updated_by": actor.username}
     store.put_focal_person(cid, unit, record)
     audit.record(actor, "focal_person_saved", now, target=unit, cid=cid, unit=unit,

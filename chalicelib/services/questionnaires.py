@@ -17,30 +17,31 @@ from chalicelib.errors import ConflictError, NotFoundError, PayloadTooLargeError
 from chalicelib.services import audit
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import questionnaires as store
-from chalicelib.store.models import CampaignModel, QuestionnaireModel
+from chalicelib.store.campaigns import Campaign
+from chalicelib.store.questionnaires import Questionnaire
 
 MAX_IMPORT_BYTES = 4 * 1024 * 1024
 
 
-def _purpose_name(campaign: CampaignModel | None, purpose: str) -> str:
+def _purpose_name(campaign: Campaign | None, purpose: str) -> str:
     names = (campaign.questionnaires if campaign else None) or {}
     return names.get(purpose) or rules.PURPOSE_NAMES.get(purpose, purpose)
 
 
-def _group_names(campaign: CampaignModel) -> dict[str, str]:
+def _group_names(campaign: Campaign) -> dict[str, str]:
     return {g["code"]: g["name"] for g in campaign.groups}
 
 
-def definition_of(item: QuestionnaireModel) -> dict:
+def definition_of(item: Questionnaire) -> dict:
     """The questionnaire's content, as validated (what the survey form and the scoring read)."""
     return {"title": item.title, "description": item.description or "", "sample": bool(item.sample),
             "sections": item.sections}
 
 
-def summary(item: QuestionnaireModel, campaign: CampaignModel) -> dict:
+def summary(item: Questionnaire, campaign: Campaign) -> dict:
     return {"qid": item.qid, "purpose": item.purpose, "purpose_name": _purpose_name(campaign, item.purpose),
             "group": item.group, "group_name": _group_names(campaign).get(item.group, item.group),
-            "title": item.title, "sample": bool(item.sample), "version": int(item.version),
+            "title": item.title, "sample": bool(item.sample), "version": item.version,
             "locked": bool(item.locked), "locked_at": utc_iso(item.locked_at) if item.locked_at else None,
             "locked_at_label": local_datetime(item.locked_at) if item.locked_at else None,
             "updated_at": utc_iso(item.updated_at), "updated_at_label": local_datetime(item.updated_at),
@@ -48,11 +49,11 @@ def summary(item: QuestionnaireModel, campaign: CampaignModel) -> dict:
             "question_count": sum(len(s["questions"]) for s in item.sections)}
 
 
-def view(item: QuestionnaireModel, campaign: CampaignModel) -> dict:
+def view(item: Questionnaire, campaign: Campaign) -> dict:
     return {**summary(item, campaign), "description": item.description or "", "sections": item.sections}
 
 
-def _readable_campaign(actor: Actor, cid: str) -> CampaignModel:
+def _readable_campaign(actor: Actor, cid: str) -> Campaign:
     """The ministry reads every campaign; a province only one it takes part in (404 otherwise)."""
     campaign = campaign_store.get_campaign(cid)
     if not actor.is_ministry:
@@ -60,7 +61,7 @@ def _readable_campaign(actor: Actor, cid: str) -> CampaignModel:
     return campaign
 
 
-def _slot(campaign: CampaignModel, qid: str) -> tuple[str, str]:
+def _slot(campaign: Campaign, qid: str) -> tuple[str, str]:
     """(purpose, group) of a questionnaire the campaign's groups answer; 404 for any other qid."""
     parsed = rules.parse_qid(qid)
     if parsed is None or qid not in {n[0] for n in rules.needed(campaign.groups)}:
@@ -97,7 +98,7 @@ def replace(actor: Actor, cid: str, qid: str, definition: dict, now: datetime,
     purpose, group = _slot(campaign, qid)
     clean = rules.validate_definition(definition)
     current = store.find(cid, qid)
-    current_version = int(current.version) if current else 0
+    current_version = current.version if current else 0
     if current is not None and current.locked:
         raise ConflictError(store.LOCKED, code="questionnaire_locked",
                             details=[{"qid": qid, "version": current_version}])
@@ -109,10 +110,10 @@ def replace(actor: Actor, cid: str, qid: str, definition: dict, now: datetime,
                             details=[{"qid": qid, "version": current_version}])
     if current is not None and definition_of(current) == clean:
         return {**view(current, campaign), "changed": False}
-    item = QuestionnaireModel(cid=cid, qid=qid, purpose=purpose, group=group, title=clean["title"],
-                              description=clean["description"] or None, version=current_version + 1,
-                              sections=clean["sections"], sample=clean["sample"], locked=False, updated_at=now,
-                              updated_by=actor.username)
+    item = Questionnaire(cid=cid, qid=qid, purpose=purpose, group=group, title=clean["title"],
+                         description=clean["description"] or None, version=current_version + 1,
+                         sections=clean["sections"], sample=clean["sample"], locked=False, locked_at=None,
+                         updated_at=now, updated_by=actor.username)
     store.put_version(item, current_version)
     audit.record(actor, "questionnaire_replaced", now, target=qid, cid=cid,
                  details={"version": current_version + 1, "previous_version": current_version, "source": source,
@@ -162,7 +163,7 @@ def export_workbook(actor: Actor, cid: str, qid: str) -> tuple[bytes, str]:
 
     _readable_campaign(actor, cid)
     item = store.get(cid, qid)
-    return questionnaire_xlsx.write(definition_of(item)), f"phieu-khao-sat-{cid}-{qid}-v{int(item.version)}.xlsx"
+    return questionnaire_xlsx.write(definition_of(item)), f"phieu-khao-sat-{cid}-{qid}-v{item.version}.xlsx"
 
 
 def seed(definition: dict, samples: dict[str, dict], now: datetime) -> int:
@@ -185,10 +186,10 @@ def seed(definition: dict, samples: dict[str, dict], now: datetime) -> int:
     written = 0
     for qid, clean in prepared:
         purpose, group = known[qid]
-        written += store.put_if_absent(QuestionnaireModel(
+        written += store.put_if_absent(Questionnaire(
             cid=definition["id"], qid=qid, purpose=purpose, group=group, title=clean["title"],
             description=clean["description"] or None, version=1, sections=clean["sections"],
-            sample=clean["sample"], locked=False, updated_at=now, updated_by=SYSTEM.username))
+            sample=clean["sample"], locked=False, locked_at=None, updated_at=now, updated_by=SYSTEM.username))
     return written
 
 
@@ -200,7 +201,7 @@ def for_respondent(campaign_cid: str, group: str, purpose: str) -> tuple[str, in
         raise NotFoundError(f"Chưa có phiếu khảo sát “{rules.PURPOSE_NAMES.get(purpose, purpose)}” cho nhóm đối tượng "
                             f"{group} (mã phiếu {qid}); hãy nhập phiếu trước khi gửi đường dẫn khảo sát.",
                             details=[{"qid": qid}])
-    return item.qid, int(item.version), item.title
+    return item.qid, item.version, item.title
 
 
 def lock(cid: str, qid: str, now: datetime) -> int:
@@ -218,4 +219,4 @@ def content(cid: str, qid: str) -> tuple[int, dict]:
     """(version, definition) of a stored questionnaire, for the survey form and scoring (no actor: the caller
     has already authorised the respondent's link)."""
     item = store.get(cid, qid)
-    return int(item.version), definition_of(item)
+    return item.version, definition_of(item)

@@ -29,11 +29,11 @@ def compute(cid: str) -> dict:
     definition, version = framework_of(cid)
     grades = list(campaign.grades or DEFAULT_GRADES)
     best = _best(cid)
-    states = {a.unit: a for a in store.list_for(cid)}
+    states = {a.unit: a for a in store.list_assessments(cid)}
     rows = []
     for unit in campaign_store.list_units(cid):
         lines = {line.code: {"score": line.score, "appraisal_score": line.appraisal_score}
-                 for line in store.items(cid, unit.unit)}
+                 for line in store.list_items(cid, unit.unit)}
         annulled = bool(unit.annulled_at)
         responses = [] if annulled else [
             {"group": r.group, "qid": r.qid, "scores": r.scores or {}}

@@ -1,4 +1,4 @@
-"""Frameworks and self-assessments in DynamoDB.
+"""Frameworks and self-assessments in DynamoDB, handed out as plain, frozen records.
 
 The invariants live in the writes' conditions: a self-score is written in one transaction with the unit's
 assessment record, conditional on that record still being a draft, and bumps its revision; an approval is
@@ -7,19 +7,62 @@ approve something unchecked; the deadline lock and the approval cannot both win;
 is conditional on the assessment having been submitted (approved or locked)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.connection import Connection
-from pynamodb.expressions.update import Action
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.config import settings
 from chalicelib.errors import ConflictError
+from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import AssessmentItemModel, AssessmentModel, FrameworkModel
 
 SUBMITTED = ("approved", "locked")
+
+
+@dataclass(frozen=True)
+class Framework:
+    cid: str
+    definition: dict  # normalised by domain/framework.py
+    version: int
+    sample: bool
+    updated_at: datetime
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One unit's self-assessment as a whole (draft → approved, or locked at the deadline; reopened → draft)."""
+    cid: str
+    unit: str
+    state: str  # draft | approved | locked
+    revision: int  # goes up with every change, so an approval is of exactly what was checked
+    approval: dict | None
+    approved_at: datetime | None
+    locked_at: datetime | None
+    reopened: list[dict] | None  # [{"at", "by", "reason", "state", "approval"}]
+    published_at: datetime | None
+    published_by: str | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AssessmentItem:
+    """One line: the province's score, note, evidence or explanation, and the ministry's appraisal beside it."""
+    unit_key: str
+    code: str
+    score: float | int | None
+    note: str | None
+    explanation: str | None
+    evidence: list[dict] | None  # [{"id", "key", "filename", "size", "content_type", "uploaded_at"}]
+    updated_at: datetime | None
+    updated_by: str | None
+    appraisal_score: float | int | None
+    appraisal_comment: str | None
+    appraised_at: datetime | None
+    appraised_by: str | None
 
 
 def unit_key(cid: str, unit: str) -> str:
@@ -28,15 +71,23 @@ def unit_key(cid: str, unit: str) -> str:
 
 # ------------------------------------------------------------------------------------------------ framework
 
-def find_framework(cid: str) -> FrameworkModel | None:
+def _framework(item: FrameworkModel) -> Framework:
+    return Framework(cid=item.cid, definition=item.definition, version=int(item.version), sample=bool(item.sample),
+                     updated_at=item.updated_at, updated_by=item.updated_by)
+
+
+def find_framework(cid: str) -> Framework | None:
     try:
-        return FrameworkModel.get(cid, consistent_read=True)
+        return _framework(FrameworkModel.get(cid, consistent_read=True))
     except DoesNotExist:
         return None
 
 
-def put_framework(item: FrameworkModel, expected_version: int | None) -> bool:
+def put_framework(framework: Framework, expected_version: int | None) -> bool:
     """Put a framework over `expected_version` (None: only where there is none). False when the condition failed."""
+    item = FrameworkModel(cid=framework.cid, definition=framework.definition, version=framework.version,
+                          sample=framework.sample, updated_at=framework.updated_at, updated_by=framework.updated_by)
+    # no lost update: a framework replaces exactly the version read, and a seed never overwrites one
     condition = (FrameworkModel.cid.does_not_exist() if expected_version is None
                  else FrameworkModel.version == expected_version)
     try:
@@ -50,24 +101,39 @@ def put_framework(item: FrameworkModel, expected_version: int | None) -> bool:
 
 # ------------------------------------------------------------------------------------------------ assessments
 
-def find(cid: str, unit: str) -> AssessmentModel | None:
+def _assessment(item: AssessmentModel) -> Assessment:
+    return Assessment(cid=item.cid, unit=item.unit, state=item.state or "draft", revision=int(item.revision or 0),
+                      approval=item.approval, approved_at=item.approved_at, locked_at=item.locked_at,
+                      reopened=item.reopened, published_at=item.published_at, published_by=item.published_by,
+                      updated_at=item.updated_at)
+
+
+def _item(item: AssessmentItemModel) -> AssessmentItem:
+    return AssessmentItem(unit_key=item.unit_key, code=item.code, score=item.score, note=item.note,
+                          explanation=item.explanation, evidence=item.evidence, updated_at=item.updated_at,
+                          updated_by=item.updated_by, appraisal_score=item.appraisal_score,
+                          appraisal_comment=item.appraisal_comment, appraised_at=item.appraised_at,
+                          appraised_by=item.appraised_by)
+
+
+def find_assessment(cid: str, unit: str) -> Assessment | None:
     try:
-        return AssessmentModel.get(cid, unit, consistent_read=True)
+        return _assessment(AssessmentModel.get(cid, unit, consistent_read=True))
     except DoesNotExist:
         return None
 
 
-def list_for(cid: str) -> list[AssessmentModel]:
-    return list(AssessmentModel.query(cid))
+def list_assessments(cid: str) -> list[Assessment]:
+    return [_assessment(item) for item in AssessmentModel.query(cid)]
 
 
-def items(cid: str, unit: str) -> list[AssessmentItemModel]:
-    return list(AssessmentItemModel.query(unit_key(cid, unit), consistent_read=True))
+def list_items(cid: str, unit: str) -> list[AssessmentItem]:
+    return [_item(item) for item in AssessmentItemModel.query(unit_key(cid, unit), consistent_read=True)]
 
 
-def find_item(cid: str, unit: str, code: str) -> AssessmentItemModel | None:
+def find_item(cid: str, unit: str, code: str) -> AssessmentItem | None:
     try:
-        return AssessmentItemModel.get(unit_key(cid, unit), code, consistent_read=True)
+        return _item(AssessmentItemModel.get(unit_key(cid, unit), code, consistent_read=True))
     except DoesNotExist:
         return None
 
@@ -76,8 +142,8 @@ def _draft():
     return AssessmentModel.state.does_not_exist() | (AssessmentModel.state == "draft")
 
 
-def save_self_score(cid: str, unit: str, code: str, *, score: float | None, note: str | None,
-                    explanation: str | None, evidence: list[dict], by: str, now: datetime) -> None:
+def record_self_score(cid: str, unit: str, code: str, *, score: float | None, note: str | None,
+                      explanation: str | None, evidence: list[dict], by: str, now: datetime) -> None:
     """Write the province's part of one line, in one transaction with the assessment record (still a draft)."""
     record = AssessmentModel(cid, unit)
     line = AssessmentItemModel(unit_key(cid, unit), code)
@@ -89,11 +155,11 @@ def save_self_score(cid: str, unit: str, code: str, *, score: float | None, note
         AssessmentItemModel.explanation.set(explanation) if explanation is not None
         else AssessmentItemModel.explanation.remove()]
     try:
-        with TransactWrite(connection=Connection(region=settings().region)) as tx:
+        with TransactWrite(connection=transactions()) as tx:
             tx.update(record, actions=[AssessmentModel.state.set(AssessmentModel.state | "draft"),
                                        AssessmentModel.revision.set((AssessmentModel.revision | 0) + 1),
                                        AssessmentModel.updated_at.set(now)],
-                      condition=_draft())
+                      condition=_draft())  # a score cannot change once the assessment is approved or locked
             tx.update(line, actions=actions)
     except TransactWriteError as exc:
         if condition_failed(exc):
@@ -102,7 +168,7 @@ def save_self_score(cid: str, unit: str, code: str, *, score: float | None, note
         raise
 
 
-def approve(cid: str, unit: str, revision: int, approval: dict, now: datetime) -> bool:
+def approve_assessment(cid: str, unit: str, revision: int, approval: dict, now: datetime) -> bool:
     """draft → approved, only if nothing changed since the check (`revision`). False when the condition failed."""
     same = (AssessmentModel.revision.does_not_exist() if revision == 0 else AssessmentModel.revision == revision)
     try:
@@ -110,6 +176,7 @@ def approve(cid: str, unit: str, revision: int, approval: dict, now: datetime) -
             actions=[AssessmentModel.state.set("approved"), AssessmentModel.approval.set(approval),
                      AssessmentModel.approved_at.set(now), AssessmentModel.updated_at.set(now),
                      AssessmentModel.revision.set((AssessmentModel.revision | 0) + 1)],
+            # only a draft is approved, and only as checked: a score changed since makes the approval fail
             condition=_draft() & same)
     except UpdateError as exc:
         if condition_failed(exc):
@@ -118,14 +185,14 @@ def approve(cid: str, unit: str, revision: int, approval: dict, now: datetime) -
     return True
 
 
-def lock(cid: str, unit: str, now: datetime) -> bool:
+def lock_assessment(cid: str, unit: str, now: datetime) -> bool:
     """draft (or never started) → locked at the deadline. False when it was already approved or locked."""
     try:
         AssessmentModel(cid, unit).update(
             actions=[AssessmentModel.state.set("locked"), AssessmentModel.locked_at.set(now),
                      AssessmentModel.updated_at.set(now),
                      AssessmentModel.revision.set((AssessmentModel.revision | 0) + 1)],
-            condition=_draft())
+            condition=_draft())  # the deadline lock and an approval cannot both win
     except UpdateError as exc:
         if condition_failed(exc):
             return False
@@ -133,7 +200,7 @@ def lock(cid: str, unit: str, now: datetime) -> bool:
     return True
 
 
-def reopen(cid: str, unit: str, entry: dict, history: list[dict], now: datetime) -> bool:
+def reopen_assessment(cid: str, unit: str, entry: dict, history: list[dict], now: datetime) -> bool:
     """approved/locked → draft (the ministry sends it back). False when it was not submitted."""
     try:
         AssessmentModel(cid, unit).update(
@@ -141,7 +208,7 @@ def reopen(cid: str, unit: str, entry: dict, history: list[dict], now: datetime)
                      AssessmentModel.approval.remove(), AssessmentModel.approved_at.remove(),
                      AssessmentModel.locked_at.remove(), AssessmentModel.updated_at.set(now),
                      AssessmentModel.revision.set((AssessmentModel.revision | 0) + 1)],
-            condition=AssessmentModel.state.is_in(*SUBMITTED))
+            condition=AssessmentModel.state.is_in(*SUBMITTED))  # only a submitted assessment is reopened, once
     except UpdateError as exc:
         if condition_failed(exc):
             return False
@@ -149,17 +216,18 @@ def reopen(cid: str, unit: str, entry: dict, history: list[dict], now: datetime)
     return True
 
 
-def save_appraisal(cid: str, unit: str, code: str, *, score: float, comment: str | None, by: str, now: datetime,
-                   require_submitted: bool) -> None:
+def record_appraisal(cid: str, unit: str, code: str, *, score: float, comment: str | None, by: str,
+                     now: datetime, require_submitted: bool) -> None:
     """The ministry's appraisal of one line; for a self-scored line only once the unit has submitted."""
     line = AssessmentItemModel(unit_key(cid, unit), code)
-    actions: list[Action] = [AssessmentItemModel.appraisal_score.set(score), AssessmentItemModel.appraised_at.set(now),
-               AssessmentItemModel.appraised_by.set(by),
-               AssessmentItemModel.appraisal_comment.set(comment) if comment
-               else AssessmentItemModel.appraisal_comment.remove()]
+    actions: list[Action] = [AssessmentItemModel.appraisal_score.set(score),
+                             AssessmentItemModel.appraised_at.set(now), AssessmentItemModel.appraised_by.set(by),
+                             AssessmentItemModel.appraisal_comment.set(comment) if comment
+                             else AssessmentItemModel.appraisal_comment.remove()]
     try:
-        with TransactWrite(connection=Connection(region=settings().region)) as tx:
+        with TransactWrite(connection=transactions()) as tx:
             if require_submitted:
+                # a self-scored line is appraised only once the unit has submitted (approved or locked)
                 tx.condition_check(AssessmentModel, cid, unit, condition=AssessmentModel.state.is_in(*SUBMITTED))
             tx.update(line, actions=actions)
     except TransactWriteError as exc:
@@ -169,6 +237,6 @@ def save_appraisal(cid: str, unit: str, code: str, *, score: float, comment: str
         raise
 
 
-def publish(cid: str, unit: str, by: str, now: datetime) -> None:
+def publish_appraisal(cid: str, unit: str, by: str, now: datetime) -> None:
     AssessmentModel(cid, unit).update(actions=[AssessmentModel.published_at.set(now),
                                                AssessmentModel.published_by.set(by)])

@@ -3,18 +3,54 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator
 
 from chalicelib.store.models import AuditModel, NotificationModel
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    month: str  # "2026-11" (UTC): the partition
+    sk: str  # "<ISO instant>#<suffix>": the entry's id
+    at: datetime
+    actor: str
+    role: str
+    unit_key: str  # the unit acted on or acting, "-" when none
+    action: str
+    target: str | None
+    cid: str | None
+    source_ip: str | None
+    details: dict | None
+
+
+@dataclass(frozen=True)
+class Notification:
+    unit_key: str  # "<cid>#<unit>"
+    sk: str  # "<ISO instant>#<key>": the notification's id
+    at: datetime
+    kind: str
+    title: str
+    message: str
+
+
 def sort_key(now: datetime, suffix: str) -> str:
     return f"{now.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{suffix}"
 
 
-def append(entry: AuditModel) -> None:
-    entry.save(condition=AuditModel.sk.does_not_exist())
+def _entry(item: AuditModel) -> AuditEntry:
+    return AuditEntry(month=item.month, sk=item.sk, at=item.at, actor=item.actor, role=item.role,
+                      unit_key=item.unit_key, action=item.action, target=item.target, cid=item.cid,
+                      source_ip=item.source_ip, details=item.details)
+
+
+def append(*, at: datetime, actor: str, role: str, unit_key: str, action: str, target: str | None, cid: str | None,
+           source_ip: str | None, details: dict | None, suffix: str) -> None:
+    """Add one entry to the log, in the partition of the month of `at` (an instant in UTC)."""
+    item = AuditModel(month=at.strftime("%Y-%m"), sk=sort_key(at, suffix), at=at, actor=actor, role=role,
+                      unit_key=unit_key, action=action, target=target, cid=cid, source_ip=source_ip, details=details)
+    item.save(condition=AuditModel.sk.does_not_exist())  # append-only: an entry is never overwritten
 
 
 def _months_back(start: datetime, end: datetime) -> Iterator[str]:
@@ -25,7 +61,7 @@ def _months_back(start: datetime, end: datetime) -> Iterator[str]:
 
 
 def query(*, start: datetime, end: datetime, unit: str | None, actor: str | None, action: str | None,
-          cid: str | None, limit: int, cursor: str | None) -> tuple[list[AuditModel], str | None]:
+          cid: str | None, limit: int, cursor: str | None) -> tuple[list[AuditEntry], str | None]:
     """Newest first. Uses the unit or actor index when filtered by them, else walks month partitions."""
     lo, hi = sort_key(start, ""), sort_key(end, "~")
     filt = None
@@ -33,11 +69,11 @@ def query(*, start: datetime, end: datetime, unit: str | None, actor: str | None
             + ([AuditModel.actor == actor] if actor and unit else []):
         filt = cond if filt is None else filt & cond
     state = json.loads(base64.urlsafe_b64decode(cursor.encode())) if cursor else {}
-    items: list[AuditModel] = []
+    items: list[AuditEntry] = []
 
     def run(results) -> dict | None:
         for item in results:
-            items.append(item)
+            items.append(_entry(item))
             if len(items) >= limit:
                 return results.last_evaluated_key
         return None
@@ -68,11 +104,15 @@ def _cursor(state: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
 
 
-def add_notifications(items: list[NotificationModel]) -> None:
+def add_notifications(unit_keys: list[str], at: datetime, key: str, *, kind: str, title: str, message: str) -> None:
+    """One notification per unit; the same `at` and `key` again overwrite rather than duplicate it."""
     with NotificationModel.batch_write() as batch:
-        for item in items:
-            batch.save(item)
+        for unit_key in unit_keys:
+            batch.save(NotificationModel(unit_key=unit_key, sk=sort_key(at, key), at=at, kind=kind, title=title,
+                                         message=message))
 
 
-def list_notifications(unit_key: str, limit: int) -> list[NotificationModel]:
-    return list(NotificationModel.query(unit_key, scan_index_forward=False, limit=limit))
+def list_notifications(unit_key: str, limit: int) -> list[Notification]:
+    """Newest first."""
+    return [Notification(unit_key=n.unit_key, sk=n.sk, at=n.at, kind=n.kind, title=n.title, message=n.message)
+            for n in NotificationModel.query(unit_key, scan_index_forward=False, limit=limit)]

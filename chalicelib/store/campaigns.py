@@ -1,6 +1,7 @@
-"""Campaigns and their units."""
+"""Campaigns and their units, handed out as plain, frozen records."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.exceptions import PutError, UpdateError
@@ -10,25 +11,103 @@ from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import CampaignModel, UnitModel
 
 
-def get_campaign(cid: str) -> CampaignModel:
-    try:
-        return CampaignModel.get("CAMPAIGN", cid)
-    except CampaignModel.DoesNotExist:
-        raise NotFoundError(f"Không tìm thấy đợt đánh giá “{cid}”.") from None
+class MapValue(dict):
+    """A map attribute read from a unit: a plain dict that still answers `as_dict()` as the table's map attribute
+    did, for callers written against the table model."""
+
+    def as_dict(self) -> dict:
+        return dict(self)
 
 
-def find_campaign(cid: str) -> CampaignModel | None:
+@dataclass(frozen=True)
+class Campaign:
+    cid: str
+    name: str
+    year: int
+    timezone: str
+    groups: list[dict]
+    questionnaires: dict[str, str]
+    phases: list[dict]  # [{"code","name","opens_at","closes_at","extended"?,"audience"?}] in campaign order
+    departments: list[dict]
+    ministry_exempt: list[str]
+    reminder_days: list[int]
+    auto_reminders_done: frozenset[str] | None
+    grades: list[dict] | None
+    created_at: datetime
+    version: int  # what an optimistic write of the campaign checks
+
+
+@dataclass(frozen=True)
+class Unit:
+    cid: str
+    unit: str
+    name: str
+    full_name: str
+    focal_person: dict | None
+    extensions: MapValue  # phase code -> ISO close instant for this unit only
+    closed_marks: MapValue  # phase code -> ISO close instant already announced
+    roster_gen: str | None
+    roster_version: int
+    roster_status: str
+    roster_counts: MapValue  # group code -> respondents
+    roster_seq: int
+    roster_pending: frozenset[str] | None
+    dispatch_lease: datetime | None
+    dispatch_notified: str | None
+    dispatch_done: frozenset[str] | None
+    annulled_at: datetime | None
+    annulled_by: str | None
+    annul_reason: str | None
+    roster_updated_at: datetime | None
+    roster_submitted_at: datetime | None
+    roster_submitted_by: str | None
+    roster_snapshot: str | None
+
+
+def _frozen(value: set[str] | None) -> frozenset[str] | None:
+    return frozenset(value) if value is not None else None
+
+
+def _campaign(item: CampaignModel) -> Campaign:
+    return Campaign(cid=item.cid, name=item.name, year=int(item.year), timezone=item.timezone, groups=item.groups,
+                    questionnaires=item.questionnaires or {}, phases=item.phases, departments=item.departments or [],
+                    ministry_exempt=item.ministry_exempt or [], reminder_days=item.reminder_days or [],
+                    auto_reminders_done=_frozen(item.auto_reminders_done), grades=item.grades,
+                    created_at=item.created_at, version=int(item.version or 0))
+
+
+def _unit(item: UnitModel) -> Unit:
+    return Unit(cid=item.cid, unit=item.unit, name=item.name, full_name=item.full_name,
+                focal_person=item.focal_person, extensions=MapValue(item.extensions.as_dict()),
+                closed_marks=MapValue(item.closed_marks.as_dict()), roster_gen=item.roster_gen,
+                roster_version=int(item.roster_version or 0), roster_status=item.roster_status or "draft",
+                roster_counts=MapValue(item.roster_counts.as_dict()), roster_seq=int(item.roster_seq or 0),
+                roster_pending=_frozen(item.roster_pending), dispatch_lease=item.dispatch_lease,
+                dispatch_notified=item.dispatch_notified, dispatch_done=_frozen(item.dispatch_done),
+                annulled_at=item.annulled_at, annulled_by=item.annulled_by, annul_reason=item.annul_reason,
+                roster_updated_at=item.roster_updated_at, roster_submitted_at=item.roster_submitted_at,
+                roster_submitted_by=item.roster_submitted_by, roster_snapshot=item.roster_snapshot)
+
+
+def get_campaign(cid: str) -> Campaign:
+    found = find_campaign(cid)
+    if found is None:
+        raise NotFoundError(f"Không tìm thấy đợt đánh giá “{cid}”.")
+    return found
+
+
+def find_campaign(cid: str) -> Campaign | None:
     try:
-        return CampaignModel.get("CAMPAIGN", cid)
+        return _campaign(CampaignModel.get("CAMPAIGN", cid))
     except CampaignModel.DoesNotExist:
         return None
 
 
-def list_campaigns() -> list[CampaignModel]:
-    return list(CampaignModel.query("CAMPAIGN"))
+def list_campaigns() -> list[Campaign]:
+    return [_campaign(item) for item in CampaignModel.query("CAMPAIGN")]
 
 
-def create_campaign(built: dict, now: datetime) -> CampaignModel:
+def create_campaign(built: dict, now: datetime) -> Campaign:
     """Units first, then the campaign item, which is put only if absent: the campaign becomes visible
     once all its units exist, and two concurrent creations cannot both succeed."""
     if find_campaign(built["id"]):
@@ -43,20 +122,22 @@ def create_campaign(built: dict, now: datetime) -> CampaignModel:
                          ministry_exempt=built["ministry_exempt"], reminder_days=built["reminder_days"],
                          grades=built["grades"], created_at=now)
     try:
-        item.save()  # VersionAttribute makes the first save conditional on absence
+        # a campaign id is created once: VersionAttribute makes this first save conditional on the item's absence
+        item.save()
     except PutError as exc:
         if condition_failed(exc):
             raise ConflictError(f"Đợt đánh giá “{built['id']}” đã tồn tại.") from None
         raise
-    return item
+    return _campaign(item)
 
 
-def save_phases(campaign: CampaignModel, phases: list[dict]) -> None:
-    """Optimistic: fails with 409 if someone changed the campaign since it was read."""
-    campaign.phases = phases
+def save_phases(campaign: Campaign, phases: list[dict]) -> None:
+    """Optimistic: fails with 409 if someone changed the campaign since `campaign` was read."""
+    item = CampaignModel(cid=campaign.cid, version=campaign.version)
     try:
-        campaign.save()
-    except PutError as exc:
+        # no lost update: VersionAttribute adds "version is still the one read" and bumps it
+        item.update(actions=[CampaignModel.phases.set(phases)])
+    except UpdateError as exc:
         if condition_failed(exc):
             raise ConflictError("Đợt đánh giá vừa được người khác cập nhật. Vui lòng tải lại và thử lại.") from None
         raise
@@ -65,9 +146,10 @@ def save_phases(campaign: CampaignModel, phases: list[dict]) -> None:
 def mark_auto_reminder(cid: str, key: str) -> bool:
     """True only for the first caller: automatic reminders of one day start once (a concurrent change of the
     campaign also answers False; the next scheduler tick tries again)."""
-    campaign = get_campaign(cid)  # updates carry the version condition of VersionAttribute
+    campaign = get_campaign(cid)
     try:
-        campaign.update(
+        # the reminders of one deadline day start once; VersionAttribute adds "campaign unchanged since read"
+        CampaignModel(cid=cid, version=campaign.version).update(
             actions=[CampaignModel.auto_reminders_done.add({key})],
             condition=CampaignModel.auto_reminders_done.does_not_exist() |
             ~CampaignModel.auto_reminders_done.contains(key))
@@ -78,22 +160,30 @@ def mark_auto_reminder(cid: str, key: str) -> bool:
         raise
 
 
-def list_units(cid: str) -> list[UnitModel]:
-    return list(UnitModel.query(cid))
+def list_units(cid: str) -> list[Unit]:
+    return [_unit(item) for item in UnitModel.query(cid)]
 
 
-def get_unit(cid: str, unit: str) -> UnitModel:
+def find_unit(cid: str, unit: str) -> Unit | None:
     try:
-        return UnitModel.get(cid, unit)
+        return _unit(UnitModel.get(cid, unit))
     except UnitModel.DoesNotExist:
-        raise NotFoundError(f"Không tìm thấy đơn vị “{unit}” trong đợt đánh giá “{cid}”.") from None
+        return None
+
+
+def get_unit(cid: str, unit: str) -> Unit:
+    found = find_unit(cid, unit)
+    if found is None:
+        raise NotFoundError(f"Không tìm thấy đơn vị “{unit}” trong đợt đánh giá “{cid}”.")
+    return found
 
 
 def set_unit_extension(cid: str, unit: str, phase: str, closes_at: str) -> None:
+    """Extend `phase` for one unit to `closes_at`, re-arming its closing announcement."""
     try:
         UnitModel(cid=cid, unit=unit).update(
             actions=[UnitModel.extensions[phase].set(closes_at), UnitModel.closed_marks[phase].remove()],
-            condition=UnitModel.unit.exists())
+            condition=UnitModel.unit.exists())  # only a unit of the campaign is extended (no stray item created)
     except UpdateError as exc:
         if condition_failed(exc):
             raise NotFoundError(f"Không tìm thấy đơn vị “{unit}”.") from None
@@ -105,6 +195,7 @@ def mark_closed(cid: str, unit: str, phase: str, closes_at: str) -> bool:
     try:
         UnitModel(cid=cid, unit=unit).update(
             actions=[UnitModel.closed_marks[phase].set(closes_at)],
+            # a closing is announced once per close instant, and only to an existing unit
             condition=UnitModel.unit.exists() & (UnitModel.closed_marks[phase] != closes_at))
         return True
     except UpdateError as exc:
@@ -116,7 +207,7 @@ def mark_closed(cid: str, unit: str, phase: str, closes_at: str) -> bool:
 def put_focal_person(cid: str, unit: str, record: dict) -> None:
     try:
         UnitModel(cid=cid, unit=unit).update(actions=[UnitModel.focal_person.set(record)],
-                                             condition=UnitModel.unit.exists())
+                                             condition=UnitModel.unit.exists())  # only a unit of the campaign
     except UpdateError as exc:
         if condition_failed(exc):
             raise NotFoundError(f"Không tìm thấy đơn vị “{unit}”.") from None

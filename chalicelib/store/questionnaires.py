@@ -5,6 +5,7 @@ version the caller read (no lost update) and only while the questionnaire is not
 conditional update, so a change racing with the dispatch either lands before the lock or is refused."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.exceptions import PutError, UpdateError
@@ -13,58 +14,94 @@ from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import QuestionnaireModel
 
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """One questionnaire of a campaign, its current version: qid = "<purpose>-<group>" ("locality-1")."""
+    cid: str
+    qid: str
+    purpose: str  # "locality" | "ministry"
+    group: str
+    title: str
+    description: str | None
+    version: int
+    sections: list[dict]
+    sample: bool
+    locked: bool  # links for it were sent: no change is accepted any more
+    locked_at: datetime | None
+    updated_at: datetime
+    updated_by: str
+
+
+def _questionnaire(item: QuestionnaireModel) -> Questionnaire:
+    return Questionnaire(cid=item.cid, qid=item.qid, purpose=item.purpose, group=item.group, title=item.title,
+                         description=item.description, version=int(item.version), sections=item.sections,
+                         sample=bool(item.sample), locked=bool(item.locked), locked_at=item.locked_at,
+                         updated_at=item.updated_at, updated_by=item.updated_by)
+
+
+def _model(item: Questionnaire) -> QuestionnaireModel:
+    return QuestionnaireModel(cid=item.cid, qid=item.qid, purpose=item.purpose, group=item.group, title=item.title,
+                              description=item.description, version=item.version, sections=item.sections,
+                              sample=item.sample, locked=item.locked, locked_at=item.locked_at,
+                              updated_at=item.updated_at, updated_by=item.updated_by)
+
+
 LOCKED = ("Phiếu khảo sát đã được khóa vì đường dẫn khảo sát theo phiếu này đã được gửi cho người trả lời; "
           "không thể thay đổi nội dung phiếu nữa.")
 
 
-def get(cid: str, qid: str) -> QuestionnaireModel:
-    try:
-        return QuestionnaireModel.get(cid, qid)
-    except QuestionnaireModel.DoesNotExist:
-        raise NotFoundError(f"Không tìm thấy phiếu khảo sát “{qid}” trong đợt đánh giá “{cid}”.") from None
+def get(cid: str, qid: str) -> Questionnaire:
+    found = find(cid, qid)
+    if found is None:
+        raise NotFoundError(f"Không tìm thấy phiếu khảo sát “{qid}” trong đợt đánh giá “{cid}”.")
+    return found
 
 
-def find(cid: str, qid: str) -> QuestionnaireModel | None:
+def find(cid: str, qid: str) -> Questionnaire | None:
     try:
-        return QuestionnaireModel.get(cid, qid)
+        return _questionnaire(QuestionnaireModel.get(cid, qid))
     except QuestionnaireModel.DoesNotExist:
         return None
 
 
-def list_for(cid: str) -> list[QuestionnaireModel]:
+def list_for(cid: str) -> list[Questionnaire]:
     """Every questionnaire of a campaign (one Query)."""
-    return list(QuestionnaireModel.query(cid))
+    return [_questionnaire(item) for item in QuestionnaireModel.query(cid)]
 
 
-def put_version(item: QuestionnaireModel, expected_version: int) -> None:
+def put_version(item: Questionnaire, expected_version: int) -> None:
     """Store `item` (whose `version` is expected_version + 1) as the new current version.
 
     Refused with 409 when the questionnaire is locked, or when another change landed since `expected_version`
     was read (0: the questionnaire must not exist yet)."""
     if expected_version == 0:
-        condition = QuestionnaireModel.qid.does_not_exist()
+        condition = QuestionnaireModel.qid.does_not_exist()  # a first version never overwrites one put meanwhile
     else:
         unlocked = QuestionnaireModel.locked.does_not_exist() | (QuestionnaireModel.locked == False)  # noqa: E712
+        # no lost update, and no change once links for it were sent: still the version read, still unlocked
         condition = (QuestionnaireModel.version == expected_version) & unlocked
     try:
-        item.save(condition=condition)
+        _model(item).save(condition=condition)
     except PutError as exc:
         if not condition_failed(exc):
             raise
         current = find(item.cid, item.qid)
         if current is not None and current.locked:
             raise ConflictError(LOCKED, code="questionnaire_locked",
-                                details=[{"qid": item.qid, "version": int(current.version)}]) from None
+                                details=[{"qid": item.qid, "version": current.version}]) from None
         raise ConflictError("Phiếu khảo sát vừa được người khác cập nhật (phiên bản "
-                            f"{int(current.version) if current else 0}). Vui lòng tải lại phiếu rồi thử lại.",
+                            f"{current.version if current else 0}). Vui lòng tải lại phiếu rồi thử lại.",
                             code="questionnaire_changed",
-                            details=[{"qid": item.qid, "version": int(current.version) if current else 0}]) from None
+                            details=[{"qid": item.qid, "version": current.version if current else 0}]) from None
 
 
-def put_if_absent(item: QuestionnaireModel) -> bool:
+def put_if_absent(item: Questionnaire) -> bool:
     """Seed a questionnaire; False (and nothing written) when the campaign already has one with this qid."""
     try:
-        item.save(condition=QuestionnaireModel.qid.does_not_exist())
+        # a seed never overwrites a questionnaire already there (the ministry's own import)
+        _model(item).save(condition=QuestionnaireModel.qid.does_not_exist())
         return True
     except PutError as exc:
         if condition_failed(exc):
@@ -78,6 +115,7 @@ def lock(cid: str, qid: str, now: datetime) -> tuple[int, bool]:
     try:
         item = QuestionnaireModel(cid=cid, qid=qid)
         item.update(actions=[QuestionnaireModel.locked.set(True), QuestionnaireModel.locked_at.set(now)],
+                    # locked once, keeping its first locked_at; never creates a questionnaire
                     condition=QuestionnaireModel.qid.exists()
                     & (QuestionnaireModel.locked.does_not_exist() | (QuestionnaireModel.locked == False)))  # noqa: E712
         return int(item.version), True
@@ -85,4 +123,4 @@ def lock(cid: str, qid: str, now: datetime) -> tuple[int, bool]:
         if not condition_failed(exc):
             raise
     current = get(cid, qid)  # absent: 404; present: it was locked already
-    return int(current.version), False
+    return current.version, False

@@ -2,6 +2,7 @@
 and the lock once links have been sent."""
 import copy
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from openpyxl import Workbook, load_workbook
 
 from chalicelib.errors import NotFoundError
 from chalicelib.services import questionnaires
+from chalicelib.store import questionnaires as questionnaire_store
 from chalicelib.store.models import QuestionnaireModel
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -209,10 +211,10 @@ def test_once_locked_a_questionnaire_can_no_longer_change(api, tokens, clock):
     qid, version, title = questionnaires.for_respondent("2021", "2", "locality")
     assert (qid, version) == ("locality-2", 1) and title.startswith("Phiếu mẫu — ")
     assert questionnaires.lock("2021", "locality-2", clock()) == 1
-    first = QuestionnaireModel.get("2021", "locality-2").locked_at
+    first = questionnaire_store.get("2021", "locality-2").locked_at
     clock.at(clock() + timedelta(hours=1))
     assert questionnaires.lock("2021", "locality-2", clock()) == 1  # idempotent
-    assert QuestionnaireModel.get("2021", "locality-2").locked_at == first
+    assert questionnaire_store.get("2021", "locality-2").locked_at == first
     r = put_json(api, tokens["admin"], official(), qid="locality-2")
     assert r.status_code == 409 and r.data["code"] == "questionnaire_locked"
     assert "đã được gửi" in r.data["message"]
@@ -231,9 +233,8 @@ def test_the_store_refuses_a_change_that_races_the_lock(seeded, clock):
 
     item = store.get("2021", "locality-1")
     store.lock("2021", "locality-1", clock())
-    item.version, item.title = 2, "Đổi sau khi khóa"
     with pytest.raises(ConflictError) as caught:
-        store.put_version(item, 1)
+        store.put_version(replace(item, version=2, title="Đổi sau khi khóa"), 1)
     assert caught.value.code == "questionnaire_locked"
 
 
