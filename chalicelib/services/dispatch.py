@@ -6,7 +6,7 @@ already left is never mailed again by dispatch; one job per unit runs at a time 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator, TypeAlias
+from typing import Callable, Iterator
 
 from chalicelib.config import settings
 from chalicelib.domain import links as rules
@@ -15,8 +15,9 @@ from chalicelib.domain.credentials import new_token, token_hash
 from chalicelib.domain.text import email_problem, normalise_email
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
-from chalicelib.services import audit, campaigns
+from chalicelib.services import audit, phases
 from chalicelib.store import campaigns as campaign_store
+from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store import files, queues
 from chalicelib.store import links as store
 from chalicelib.store import roster as roster_store
@@ -24,8 +25,6 @@ from chalicelib.store.links import DispatchRun, Link, Token
 from chalicelib.store.roster import Respondent
 
 # the campaign and unit records campaign_store returns
-Campaign: TypeAlias = Any
-Unit: TypeAlias = Any
 
 CHUNK = 500  # respondents handled per write/queue round: bounds a job's memory
 MAILS_PER_MESSAGE = 50  # rendered mails per SQS message, compressed (well under 256 KB)
@@ -54,7 +53,7 @@ def start(actor: Actor, cid: str, units: list[str] | None, now: datetime,
     if not ready:
         raise ConflictError("Chưa có đơn vị nào gửi danh sách để phát hành phiếu khảo sát.")
     for code in ready:
-        campaigns.require_open(cid, code, "survey", now)
+        phases.require_open(cid, code, "survey", now)
     forms = _lock_questionnaires(campaign, now)
     run = f"{utc_iso(now)}#{random_bytes(3).hex()}"
     created = DispatchRun(cid=cid, run=run, started_by=actor.username, started_at=now, units=ready)
@@ -141,10 +140,10 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
     try:
         campaign = campaign_store.get_campaign(cid)
         unit = campaign_store.get_unit(cid, unit_code)
-        done = unit.dispatch_done or set()
+        done: set[str] = set(unit.dispatch_done or ())
         if run in done:
             return {"unit": unit_code, "issued": 0, "queued": 0, "skipped": True}
-        window = campaigns.phase_windows(campaign, unit)["survey"]
+        window = phases.phase_windows(campaign, unit)["survey"]
         if unit.roster_status != "submitted" or window.state(now) != "open":
             store.mark_done(cid, unit_code, run, run, units_done=1)
             return {"unit": unit_code, "issued": 0, "queued": 0, "skipped": True}
@@ -224,8 +223,8 @@ def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: 
     """Re-send to those who have not answered, at most once per interval per respondent; each with a fresh
     token (earlier ones stay valid) and recorded."""
     require_unit(actor, unit_code)
-    campaign, unit = campaigns.require_open(cid, unit_code, "survey", now)
-    window = campaigns.phase_windows(campaign, unit)["survey"]
+    campaign, unit = phases.require_open(cid, unit_code, "survey", now)
+    window = phases.phase_windows(campaign, unit)["survey"]
     deadline = window.to_dict(now, campaign.timezone)["deadline_label"]
     unit_key = roster_store.key(cid, unit_code)
     wanted = set(rids or [])
@@ -268,7 +267,7 @@ def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, 
                   random_bytes: Callable[[int], bytes]) -> dict:
     """The province fixes a respondent's address (after a bounce): the old links die, new ones are mailed."""
     require_unit(actor, unit_code)
-    campaign, unit = campaigns.require_open(cid, unit_code, "survey", now)
+    campaign, unit = phases.require_open(cid, unit_code, "survey", now)
     email = normalise_email(email or "")
     problem = email_problem(email)
     if problem:
@@ -285,7 +284,7 @@ def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, 
     if not links:
         raise ConflictError("Người này không còn phiếu nào chờ trả lời.")
     roster_store.set_email(cid, unit_code, unit.roster_gen, rid, email, now)
-    window = campaigns.phase_windows(campaign, unit)["survey"]
+    window = phases.phase_windows(campaign, unit)["survey"]
     deadline = window.to_dict(now, campaign.timezone)["deadline_label"]
     groups = {g["code"]: g["name"] for g in campaign.groups}
     lookup = _questionnaires(cid)
@@ -316,7 +315,7 @@ def auto_reminders(now: datetime, random_bytes: Callable[[int], bytes]) -> int:
     started = 0
     for campaign in campaign_store.list_campaigns():
         days = campaign.reminder_days or []
-        window = campaigns.phase_windows(campaign, None).get("survey")
+        window = phases.phase_windows(campaign, None).get("survey")
         if not days or window is None or window.state(now) != "open":
             continue
         from zoneinfo import ZoneInfo

@@ -13,7 +13,7 @@ from chalicelib.domain.access import Actor, require_ministry
 from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, ValidationError
-from chalicelib.services import audit
+from chalicelib.services import audit, phases
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import integrity as store
 from chalicelib.store import links as link_store
@@ -63,11 +63,9 @@ def run_scan(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int]
 
 def scheduled_scan(now: datetime) -> int:
     """Every campaign whose survey is open (or closed less than a week ago)."""
-    from chalicelib.services import campaigns
-
     scanned = 0
     for campaign in campaign_store.list_campaigns():
-        window = campaigns.phase_windows(campaign, None).get("survey")
+        window = phases.phase_windows(campaign, None).get("survey")
         if window is None or now < window.opens_at or now > window.closes_at + timedelta(days=7):
             continue
         scanned += sum(1 for u in campaign_store.list_units(campaign.cid)

@@ -13,7 +13,7 @@ from chalicelib.domain import links as rules
 from chalicelib.domain.access import SYSTEM
 from chalicelib.domain.credentials import token_hash
 from chalicelib.domain.timefmt import parse_iso
-from chalicelib.services import audit, campaigns
+from chalicelib.services import audit, phases
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import links as store
 from chalicelib.store import mailer
@@ -93,7 +93,7 @@ def _still_wanted(link: Link | None, kind: str, digest: str, queued_at: datetime
     if link.unit_key not in windows:  # nothing is sent after the survey deadline
         cid, unit = link.unit_key.split("#", 1)
         campaign = campaign_store.get_campaign(cid)
-        window = campaigns.phase_windows(campaign, campaign_store.get_unit(cid, unit))["survey"]
+        window = phases.phase_windows(campaign, campaign_store.get_unit(cid, unit))["survey"]
         windows[link.unit_key] = window.state(now) == "open"
     return windows[link.unit_key]
 

@@ -117,7 +117,7 @@ def national(actor: Actor, cid: str, sort: str = "code") -> dict:
     for u in units:
         counts = _counts(stats.get(f"{cid}#{u.unit}"))
         rows.append({"code": u.unit, "name": u.name, "roster_status": u.roster_status or "draft",
-                     "roster_total": sum(int(v) for v in u.roster_counts.as_dict().values()),
+                     "roster_total": sum(int(v) for v in u.roster_counts.values()),
                      "annulled": bool(u.annulled_at), **counts})
     keys: dict[str, Callable] = {"code": lambda r: r["code"], "name": lambda r: fold(r["name"]),
                                  "rate": lambda r: (-r["rate"], r["code"]),

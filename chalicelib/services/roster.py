@@ -6,22 +6,21 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Callable, TypeAlias
+from typing import Callable
 
 from chalicelib.domain import roster as rules
 from chalicelib.domain.access import Actor, require_ministry, require_unit
 from chalicelib.domain.text import clean, fold
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import (ConflictError, NotFoundError, PayloadTooLargeError, ValidationError)
-from chalicelib.services import audit, campaigns
+from chalicelib.services import audit, phases
 from chalicelib.store import campaigns as campaign_store
+from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store import files
 from chalicelib.store import roster as store
 from chalicelib.store.roster import Respondent
 
 # the campaign and unit records campaign_store returns
-Campaign: TypeAlias = Any
-Unit: TypeAlias = Any
 
 MAX_IMPORT_BYTES = 4 * 1024 * 1024  # API Gateway + Lambda carry about 4.5 MB of binary body
 GROUP_FIELDS = ("full_name", "position", "agency", "group", "email", "phone", "note", "ministry")
@@ -40,7 +39,7 @@ def template(actor: Actor, cid: str, now: datetime) -> tuple[bytes, str]:
     from chalicelib.formats import roster_xlsx
 
     campaign = campaign_store.get_campaign(cid)
-    window = campaigns.phase_windows(campaign, None).get("roster")
+    window = phases.phase_windows(campaign, None).get("roster")
     deadline = window.to_dict(now, campaign.timezone)["deadline_label"] if window else "theo thông báo của Bộ Nội vụ"
     return (roster_xlsx.template(campaign.name, campaign.groups, deadline),
             f"mau-danh-sach-dieu-tra-xhh-{cid}.xlsx")
@@ -67,7 +66,7 @@ def row_view(item: Respondent, group_names: dict[str, str]) -> dict:
 
 def _open_draft(actor: Actor, cid: str, unit: str, now: datetime) -> tuple[Campaign, Unit]:
     require_unit(actor, unit)
-    campaign, unit_item = campaigns.require_open(cid, unit, "roster", now)
+    campaign, unit_item = phases.require_open(cid, unit, "roster", now)
     if unit_item.roster_status == "submitted":
         raise ConflictError("Danh sách đã được gửi về Bộ Nội vụ nên không thể thay đổi. Liên hệ Bộ Nội vụ nếu "
                             "cần mở lại.")
@@ -167,7 +166,7 @@ def import_workbook(actor: Actor, cid: str, unit: str, data: bytes, mode: str, n
 
 
 def overview(unit_item: Unit, campaign: Campaign) -> dict:
-    counts = {k: int(v) for k, v in unit_item.roster_counts.as_dict().items() if int(v)}
+    counts = {k: int(v) for k, v in unit_item.roster_counts.items() if int(v)}
     return {"status": unit_item.roster_status or "draft", "total": sum(counts.values()),
             "counts": [{"group": g["code"], "name": g["name"], "count": counts.get(g["code"], 0)}
                        for g in campaign.groups],
@@ -273,7 +272,7 @@ def delete_row(actor: Actor, cid: str, unit: str, rid: str, now: datetime, rando
 def submit(actor: Actor, cid: str, unit: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
     """"Gửi danh sách": freezes the roster; only the ministry can reopen it."""
     campaign, unit_item = _open_draft(actor, cid, unit, now)
-    if not sum(int(v) for v in unit_item.roster_counts.as_dict().values()):
+    if not sum(int(v) for v in unit_item.roster_counts.values()):
         raise ValidationError("Danh sách chưa có người nào; hãy nhập danh sách trước khi gửi.")
     version = int(unit_item.roster_version or 0)
     # the roster exactly as sent: what the ministry received, and what dispatch reads in one request
@@ -282,7 +281,7 @@ def submit(actor: Actor, cid: str, unit: str, now: datetime, random_bytes: Calla
     store.set_status(cid, unit, version, "submitted", actor.username, now, snapshot=snapshot)
     suffix = random_bytes(4).hex()
     audit.record(actor, "roster_submitted", now, target=unit, cid=cid, unit=unit,
-                 details={"counts": unit_item.roster_counts.as_dict()}, suffix=suffix)
+                 details={"counts": unit_item.roster_counts}, suffix=suffix)
     audit.notify(cid, [unit, "ministry"], now, "roster_submitted", f"Đã gửi danh sách: {unit_item.name}",
                  f"{unit_item.full_name} đã gửi danh sách đối tượng điều tra XHH về Bộ Nội vụ lúc "
                  f"{local_datetime(now)}.", suffix)

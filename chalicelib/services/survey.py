@@ -8,22 +8,22 @@ from __future__ import annotations
 import functools
 import time
 from datetime import datetime, timedelta
-from typing import Any, Callable, TypeAlias
+from typing import Callable
 
 from chalicelib.domain import links as link_rules
 from chalicelib.domain import questionnaire as q_rules
 from chalicelib.domain.credentials import token_hash
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, DomainError, PhaseClosedError, RateLimitedError
+from chalicelib.services import phases
 from chalicelib.store import campaigns as campaign_store
+from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store import links as link_store
 from chalicelib.store import survey as store
 from chalicelib.store.links import Link
 from chalicelib.store.survey import Response
 
 # the campaign and unit records campaign_store returns
-Campaign: TypeAlias = Any
-Unit: TypeAlias = Any
 
 MISS_WINDOW = timedelta(minutes=10)
 MISS_LIMIT = 20  # unknown tokens per IP per window: with 2^256 tokens, guessing is hopeless anyway
@@ -90,9 +90,7 @@ def _context(link: Link, now: datetime, *, writing: bool) -> tuple[Campaign, Uni
     cid, unit_code = link.unit_key.split("#", 1)
     campaign = _campaign(cid)
     unit = campaign_store.get_unit(cid, unit_code)
-    from chalicelib.services import campaigns
-
-    window = campaigns.phase_windows(campaign, unit)["survey"]
+    window = phases.phase_windows(campaign, unit)["survey"]
     if unit.annulled_at:
         raise PhaseClosedError("Kết quả khảo sát của địa phương này đã bị hủy theo quyết định của Bộ Nội vụ; phiếu "
                                "không còn được tiếp nhận.", code="results_annulled")

@@ -11,14 +11,6 @@ from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import CampaignModel, UnitModel
 
 
-class MapValue(dict):
-    """A map attribute read from a unit: a plain dict that still answers `as_dict()` as the table's map attribute
-    did, for callers written against the table model."""
-
-    def as_dict(self) -> dict:
-        return dict(self)
-
-
 @dataclass(frozen=True)
 class Campaign:
     cid: str
@@ -44,12 +36,12 @@ class Unit:
     name: str
     full_name: str
     focal_person: dict | None
-    extensions: MapValue  # phase code -> ISO close instant for this unit only
-    closed_marks: MapValue  # phase code -> ISO close instant already announced
+    extensions: dict[str, str]  # phase code -> ISO close instant for this unit only
+    closed_marks: dict[str, str]  # phase code -> ISO close instant already announced
     roster_gen: str | None
     roster_version: int
     roster_status: str
-    roster_counts: MapValue  # group code -> respondents
+    roster_counts: dict[str, int]  # group code -> respondents
     roster_seq: int
     roster_pending: frozenset[str] | None
     dispatch_lease: datetime | None
@@ -78,10 +70,10 @@ def _campaign(item: CampaignModel) -> Campaign:
 
 def _unit(item: UnitModel) -> Unit:
     return Unit(cid=item.cid, unit=item.unit, name=item.name, full_name=item.full_name,
-                focal_person=item.focal_person, extensions=MapValue(item.extensions.as_dict()),
-                closed_marks=MapValue(item.closed_marks.as_dict()), roster_gen=item.roster_gen,
+                focal_person=item.focal_person, extensions=dict(item.extensions.as_dict()),
+                closed_marks=dict(item.closed_marks.as_dict()), roster_gen=item.roster_gen,
                 roster_version=int(item.roster_version or 0), roster_status=item.roster_status or "draft",
-                roster_counts=MapValue(item.roster_counts.as_dict()), roster_seq=int(item.roster_seq or 0),
+                roster_counts=dict(item.roster_counts.as_dict()), roster_seq=int(item.roster_seq or 0),
                 roster_pending=_frozen(item.roster_pending), dispatch_lease=item.dispatch_lease,
                 dispatch_notified=item.dispatch_notified, dispatch_done=_frozen(item.dispatch_done),
                 annulled_at=item.annulled_at, annulled_by=item.annulled_by, annul_reason=item.annul_reason,

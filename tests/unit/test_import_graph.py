@@ -51,3 +51,22 @@ def test_no_import_circle_in_chalicelib():
     graph = _graph()
     assert "chalicelib.services.phases" in graph["chalicelib.services.assessment"]  # the graph is really read
     assert _cycle(graph) is None
+
+
+def test_only_the_store_touches_pynamodb_and_the_table_models():
+    """Storage rules live in one layer: everything else calls store functions that hand out plain records."""
+    offenders = []
+    for path in [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]:
+        rel = path.relative_to(ROOT)
+        if rel.parts[:2] == ("chalicelib", "store"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            if isinstance(node, ast.ImportFrom) and node.module == "chalicelib.store":
+                names += [f"chalicelib.store.{a.name}" for a in node.names]
+            for name in names:
+                if name.split(".")[0] in ("pynamodb",) or name == "chalicelib.store.models" \
+                        or name.startswith("botocore") and "dynamodb" in name:
+                    offenders.append(f"{rel}:{node.lineno} {name}")
+    assert offenders == []
