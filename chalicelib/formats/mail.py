@@ -2,8 +2,8 @@
 from that HTML, so that both parts say the same.
 
 A mail looks like what it is: From the ministry's address, a Date and a Message-ID on the sending domain, the text
-and HTML alternatives with the same content, no images (no tracking pixel), and no link but the survey's own
-address on the ministry's site, shown as it is (no redirector, no shortener)."""
+and HTML alternatives with the same content (the text part writes the button's address out), no images (no tracking
+pixel), and no link but the survey's own address on the ministry's site (no redirector, no shortener)."""
 from __future__ import annotations
 
 import functools
