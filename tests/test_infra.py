@@ -526,3 +526,91 @@ def test_the_stage_parameters_file_fits_the_template(templates, stage):
             assert value in [str(v) for v in parameters[name]["AllowedValues"]], name
         if "AllowedPattern" in parameters[name]:
             assert re.fullmatch(parameters[name]["AllowedPattern"], value), name
+
+
+# --- the sending domain -------------------------------------------------------------------------------------------
+
+SES_EVENT_TYPES = {"send", "delivery", "bounce", "complaint", "reject", "deliveryDelay", "renderingFailure"}
+
+
+def substitute(value, names: dict[str, str]) -> str:
+    """A `Fn::Sub` string (or a plain one) with its ${Name} and ${Resource.Attribute} references filled in."""
+    text = value["Fn::Sub"] if isinstance(value, dict) else value
+    assert isinstance(text, str), value
+    return re.sub(r"\$\{([\w:.]+)\}", lambda m: names[m[1]], text)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_ses_event_type_reaches_the_topic_and_nothing_tracks_the_reader(templates, stage):
+    template = templates[stage]
+    [destination] = of_type(template, "AWS::SES::ConfigurationSetEventDestination").values()
+    dest = destination["Properties"]["EventDestination"]
+    assert set(dest["MatchingEventTypes"]) == SES_EVENT_TYPES  # no "open" or "click": no pixel, no rewritten link
+    assert len(dest["MatchingEventTypes"]) == len(SES_EVENT_TYPES) and dest["Enabled"] is True
+    assert dest["SnsDestination"] == {"TopicARN": {"Ref": "MailEventsTopic"}}
+    assert destination["Properties"]["ConfigurationSetName"] == {"Ref": "MailConfigurationSet"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_sending_domain_signs_with_easy_dkim_and_its_own_mail_from_domain(templates, stage):
+    template = templates[stage]
+    identity = template["Resources"]["MailSenderIdentity"]
+    assert identity["Type"] == "AWS::SES::EmailIdentity" and identity["Condition"] == "HasMailIdentity"
+    props = identity["Properties"]
+    assert props["EmailIdentity"] == {"Ref": "MailIdentity"}
+    assert props["DkimAttributes"] == {"SigningEnabled": True}
+    # Easy DKIM: SES holds the keys; only the key length is chosen (no private key or selector of our own)
+    assert props["DkimSigningAttributes"] == {"NextSigningKeyLength": "RSA_2048_BIT"}
+    assert props["ConfigurationSetAttributes"] == {"ConfigurationSetName": {"Ref": "MailConfigurationSet"}}
+    mail_from = props["MailFromAttributes"]
+    assert mail_from["MailFromDomain"] == {"Fn::Sub": "${MailFromSubdomain}.${MailIdentity}"}
+    assert mail_from["BehaviorOnMxFailure"] == "USE_DEFAULT_VALUE"  # unpublished MX: mail still leaves
+    params = template["Parameters"]
+    assert re.fullmatch(params["MailIdentity"]["AllowedPattern"], "moha.gov.vn")
+    assert not re.fullmatch(params["MailIdentity"]["AllowedPattern"], "chisocchc@moha.gov.vn")  # a domain only
+    assert re.fullmatch(params["MailFromSubdomain"]["AllowedPattern"], params["MailFromSubdomain"]["Default"])
+    # the functions know the envelope domain and the DKIM selectors (what provinces' mail administrators allow)
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["CCHC_MAIL_FROM_DOMAIN"] == {"Fn::If": ["HasMailIdentity",
+                                                       {"Fn::Sub": "${MailFromSubdomain}.${MailIdentity}"}, ""]}
+    condition, selectors, otherwise = env["CCHC_MAIL_DKIM_SELECTORS"]["Fn::If"]
+    assert (condition, otherwise) == ("HasMailIdentity", "")
+    assert selectors["Fn::Join"][1] == [
+        {"Fn::Select": [0, {"Fn::Split": [".", {"Fn::GetAtt": ["MailSenderIdentity", f"DkimDNSTokenName{i}"]}]}]}
+        for i in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_outputs_list_the_dns_records_to_publish(templates, stage):
+    """Filled in as CloudFormation would for moha.gov.vn, each output is one DNS record: name, type, value."""
+    template = templates[stage]
+    outputs = template["Outputs"]
+    records = ["MailDkimRecord1", "MailDkimRecord2", "MailDkimRecord3", "MailFromMxRecord", "MailFromSpfRecord",
+               "MailDmarcRecord"]
+    assert all(outputs[name]["Condition"] == "HasMailIdentity" for name in records)
+    names = {"MailIdentity": "moha.gov.vn", "MailFromSubdomain": "bounce", "AWS::Region": "ap-southeast-1",
+             "DmarcReportAddress": "dmarc@moha.gov.vn"}
+    for i in (1, 2, 3):
+        names[f"MailSenderIdentity.DkimDNSTokenName{i}"] = f"tok{i}._domainkey.moha.gov.vn"
+        names[f"MailSenderIdentity.DkimDNSTokenValue{i}"] = f"tok{i}.dkim.amazonses.com"
+    for i in (1, 2, 3):
+        assert substitute(outputs[f"MailDkimRecord{i}"]["Value"], names) == \
+            f"tok{i}._domainkey.moha.gov.vn CNAME tok{i}.dkim.amazonses.com"
+    assert substitute(outputs["MailFromMxRecord"]["Value"], names) == \
+        "bounce.moha.gov.vn MX 10 feedback-smtp.ap-southeast-1.amazonses.com"
+    assert substitute(outputs["MailFromSpfRecord"]["Value"], names) == \
+        'bounce.moha.gov.vn TXT "v=spf1 include:amazonses.com ~all"'
+    condition, with_reports, without = outputs["MailDmarcRecord"]["Value"]["Fn::If"]
+    assert condition == "HasDmarcReportAddress"
+    assert substitute(with_reports, names) == \
+        '_dmarc.moha.gov.vn TXT "v=DMARC1; p=none; adkim=r; aspf=r; rua=mailto:dmarc@moha.gov.vn"'
+    assert substitute(without, names) == '_dmarc.moha.gov.vn TXT "v=DMARC1; p=none; adkim=r; aspf=r"'
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_stage_that_creates_the_identity_sends_from_that_domain(stage):
+    given = json.loads((ROOT / "infra" / "params" / f"{stage}.json").read_text(encoding="utf-8"))["Parameters"]
+    if given.get("MailIdentity"):
+        assert given["MailFrom"].rsplit("@", 1)[1] == given["MailIdentity"]
+    assert json.loads((ROOT / "infra" / "params" / "prod.json").read_text(encoding="utf-8"))[
+        "Parameters"]["MailIdentity"] == "moha.gov.vn"

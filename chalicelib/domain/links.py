@@ -1,6 +1,7 @@
 """Survey links: the state machine, the URL, and the pace of sending.
 
-A link is issued → sent → (opened) → submitted; a mail may instead fail or bounce. Opening never consumes a
+A link is issued → sent → (opened) → submitted; a mail may instead fail or bounce (chalicelib/domain/delivery.py
+says which SES event does what). Opening never consumes a
 link (mail scanners open links); only a submit does, once."""
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ PURPOSE_NAMES = {"locality": "Phiếu đánh giá địa phương", "ministry": 
 # from-state -> states it may move to
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "issued": ("sent", "failed", "issued"),
-    "sent": ("opened", "submitted", "bounced", "issued"),
+    "sent": ("opened", "submitted", "bounced", "failed", "issued"),  # failed: refused by SES, or bounced for good
     "opened": ("submitted", "bounced", "issued"),
     "bounced": ("issued",),  # after the province corrects the e-mail address
     "failed": ("issued",),
