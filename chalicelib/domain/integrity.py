@@ -163,7 +163,7 @@ def vn_probability(log_p: float) -> str:
         return "nhỏ hơn 10⁻³⁰⁰"
     p = math.exp(log_p)
     if p >= 0.001:
-        return vn_number(round(p, 3) if p < 0.1 else round(p, 2))
+        return f"{p:.2g}".replace(".", ",")
     exponent = math.floor(log10)
     mantissa = 10 ** (log10 - exponent)
     if mantissa >= 9.95:
@@ -192,7 +192,7 @@ def _span(first: datetime, last: datetime) -> str:
 
 
 def _calibrated(observed: float, expected: float, log_p: float, level: float) -> dict:
-    return {"observed": observed, "expected": round(expected, 4), "probability": math.exp(log_p),
+    return {"observed": observed, "expected": float(f"{expected:.4g}"), "probability": math.exp(log_p),
             "log10_probability": round(log_p / math.log(10), 2), "probability_label": vn_probability(log_p),
             "level": level, "flagged": log_p < math.log(level)}
 
@@ -341,7 +341,8 @@ def _rule_same_browser(links: list[LinkFacts], t: Thresholds) -> list[dict]:
     """Many respondents at one address with exactly the same browser, over the whole survey.
 
     Null: the respondents behind an address use browsers in the proportions the unit's respondents elsewhere use
-    them (share p of this browser, shrunk toward an even share of the browsers seen when few). The number with this
+    them (share p of this browser, shrunk toward an even share of the browsers seen with 5 × `prior_weight`
+    pseudo-respondents: one browser's count elsewhere is a small, noisy number). The number with this
     browser among the address's n respondents is Binomial(n, p); the tail is multiplied by the number of
     (address, browser) pairs that could have been picked. Catches one computer used for batch after batch over
     several days, which no window sees."""
@@ -364,7 +365,7 @@ def _rule_same_browser(links: list[LinkFacts], t: Thresholds) -> list[dict]:
         if x < t.shared_min:
             continue
         elsewhere = len(browser_people[ua] - who)
-        p = (elsewhere + t.prior_weight * even) / (everyone - n + t.prior_weight)
+        p = (elsewhere + 5 * t.prior_weight * even) / (everyone - n + 5 * t.prior_weight)
         log_p = _adjusted(log_binomial_tail(n, p, x), pairs)
         stats = _calibrated(x, n * p, log_p, t.level)
         if not stats["flagged"]:
