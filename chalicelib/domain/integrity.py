@@ -474,8 +474,10 @@ def _rule_answers(responses: list[ResponseFacts], national: dict, t: Thresholds)
     on the whole unit. Honest respondents of one view coincide more than any simple model says; so the expectation
     is multiplied by the unit's own excess among the `identical_peers` *other* answer sets of the nearest views
     (observed ÷ expected coincidences among them, the cluster's members left out; at least 1: the "genomic control"
-    of genetics), so that only a cluster standing out from its own kind is evidence. The tail is multiplied by N, the number of answer sets that could have been picked as the centre.
-    Straight-lined sets are left to their own rule."""
+    of genetics), so that only a cluster standing out from its own kind is evidence. The model used for the tested
+    set leaves out its exact copies beyond the first (they would make their own coincidence look ordinary). The
+    tail is multiplied by N, the number of answer sets that could have been picked as the centre. Straight-lined
+    sets are left to their own rule."""
     by_qid: dict[str, list[ResponseFacts]] = defaultdict(list)
     for r in responses:
         if not _straight(r.answers):
