@@ -30,16 +30,7 @@ def _question_counts(cid: str, qids: set[str]) -> dict[str, int]:
     return counts
 
 
-def national_answers(cid: str) -> dict:
-    """Answer counts per questionnaire and question over the campaign: the reference small units lean on."""
-    return rules.merge_distributions([
-        rules.answer_distribution([rules.ResponseFacts(r.response_id, r.qid, r.answers, r.submitted_at)
-                                   for r in store.responses(f"{cid}#{u.unit}")])
-        for u in campaign_store.list_units(cid)])
-
-
-def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False,
-              national: dict | None = None) -> IntegrityModel | None:
+def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> IntegrityModel | None:
     unit_key = f"{cid}#{unit}"
     totals = next((s for s in link_store.stats(unit_key) if s.key == "all"), None)
     activity = f"{int(totals.opened) if totals else 0}:{int(totals.submitted) if totals else 0}"
@@ -54,8 +45,7 @@ def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False,
     responses = [rules.ResponseFacts(r.response_id, r.qid, r.answers, r.submitted_at)
                  for r in store.responses(unit_key)]
     province_ips = store.login_addresses(unit, now - timedelta(days=365), now)
-    result = rules.evaluate(links, responses, province_ips, _question_counts(cid, {f.qid for f in links}),
-                            national=national)
+    result = rules.evaluate(links, responses, province_ips, _question_counts(cid, {f.qid for f in links}))
     item = IntegrityModel(cid=cid, unit=unit, score=result["score"], flags=result["flags"],
                           submitted=result["submitted"], responses=result["responses"], activity=activity,
                           scanned_at=now)
@@ -66,9 +56,7 @@ def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False,
 def run_scan(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
     require_ministry(actor)
     campaign_store.get_campaign(cid)
-    national = national_answers(cid)
-    scanned = sum(1 for u in campaign_store.list_units(cid)
-                  if scan_unit(cid, u.unit, now, national=national) is not None)
+    scanned = sum(1 for u in campaign_store.list_units(cid) if scan_unit(cid, u.unit, now) is not None)
     audit.record(actor, "integrity_scanned", now, cid=cid, details={"units_scanned": scanned},
                  suffix=random_bytes(4).hex())
     return {**review(actor, cid), "scanned": scanned}
@@ -83,9 +71,8 @@ def scheduled_scan(now: datetime) -> int:
         window = campaigns.phase_windows(campaign, None).get("survey")
         if window is None or now < window.opens_at or now > window.closes_at + timedelta(days=7):
             continue
-        national = national_answers(campaign.cid)
         scanned += sum(1 for u in campaign_store.list_units(campaign.cid)
-                       if scan_unit(campaign.cid, u.unit, now, national=national) is not None)
+                       if scan_unit(campaign.cid, u.unit, now) is not None)
     return scanned
 
 
