@@ -1,40 +1,59 @@
 """Detecting interference in a unit's survey ("can thiệp trái quy định vào việc trả lời phiếu khảo sát").
 
-Pure: the caller passes each link's paradata, the unit's responses and the province account's login addresses.
-Every rule has configurable thresholds and returns evidence a reviewer can check (which links, when, from where).
-The thresholds shipped are the ones the simulator (bench/simulate_integrity.py) validated."""
+Pure: the caller passes each link's paradata, the unit's responses, the province account's login addresses and,
+when it has them, the national answer distributions. Annulment cancels all of a province's survey results, so the
+rules that look for coincidences (identical answers, shared addresses and devices, bursts) do not count against
+fixed numbers: each one compares what was seen with what honest, independent answering would give *in this very
+unit* (its own answer distribution, its own offices and carrier pools, its own rhythm of the day and after
+reminders), computes the probability of seeing at least as much, corrects it for the number of places looked at
+(Bonferroni: the probability is multiplied by the number of windows, addresses or answer sets examined, so it
+bounds the chance of *any* such finding in an honest unit) and flags only below `Thresholds.level`.
+The remaining rules (province account's address, reading time, straight-lining, one link on many devices) state
+facts that need no model and keep fixed thresholds.
+
+Every flag carries its evidence as structured fields (observed, expected, probability, links, times in
+Asia/Ho_Chi_Minh as dd/mm/yyyy HH:MM, addresses) and a Vietnamese sentence a reviewer can read out.
+The simulator (bench/simulate_integrity.py) is the test bench for the levels shipped."""
 from __future__ import annotations
 
-from collections import defaultdict
+import bisect
+import math
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from chalicelib.domain.text import fold
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    ip_respondents: int = 6  # distinct respondents submitting from one IP …
-    ip_window_minutes: int = 45  # … within this window
-    device_respondents: int = 4  # distinct respondents from one IP + user agent within the window
+    level: float = 1e-4  # a calibrated rule flags only when honest answering gives the observation this rarely
+    ip_window_minutes: int = 45  # window in which submissions from one address or device are counted
+    shared_min: int = 4  # fewer respondents than this at one address or device are never shown as evidence
+    prior_weight: float = 20.0  # pseudo-observations given to the prior where a unit has little data of its own
+    active_hours: float = 360.0  # when a unit has no other submissions: honest ones spread over ~30 days × 12 h
+    national_weight: float = 30.0  # pseudo-responses of the national answer distribution added to a unit's own
     province_ip_links: int = 3  # links opened or submitted from an address the province account logged in from
     # (the Department of Home Affairs' own leaders share that office network and are not counted)
-    identical_group: int = 5  # responses with the same answers to one questionnaire …
-    identical_share: float = 0.02  # … and at least this share of the unit's responses to it
+    identical_min: int = 3  # answer sets shared by fewer responses than this are never examined
     near_identical_similarity: float = 0.9  # answers equal on at least this share of questions
+    identical_peers: int = 150  # answer sets of the same view whose coincidences calibrate the expectation
     seconds_per_question: float = 2.0  # faster than anyone can read
     fast_share: float = 0.15
     fast_min: int = 5
     straight_share: float = 0.30
     straight_min: int = 6
-    burst_share: float = 0.5  # share of a unit's submissions …
-    burst_minutes: int = 30  # … inside one window this long
+    burst_minutes: int = 30  # window in which a unit's submissions are counted
     burst_min_submissions: int = 12
     link_devices: int = 3  # one link used from this many different addresses or devices …
     link_devices_links: int = 3  # … for at least this many links
+    # a calibrated flag is decisive on its own (weight ≥ 40, the flagged level); the fixed-threshold ones support
     weights: dict = field(default_factory=lambda: {
-        "shared_ip": 25, "shared_device": 30, "province_ip": 45, "identical_answers": 40, "too_fast": 25,
-        "straight_lining": 20, "burst": 20, "link_many_devices": 25})
+        "shared_ip": 45, "shared_device": 45, "province_ip": 45, "identical_answers": 45, "burst": 45,
+        "too_fast": 25, "straight_lining": 20, "link_many_devices": 25})
 
 
 RULE_NAMES = {
@@ -62,6 +81,7 @@ class LinkFacts:
     seconds_spent: int | None
     agency: str = ""
     seen: frozenset = frozenset()  # "<ip> | <user agent>" of each interaction
+    mailed_at: datetime | None = None  # the latest invitation or reminder sent for this link
 
 
 @dataclass
@@ -72,116 +92,599 @@ class ResponseFacts:
     submitted_at: datetime
 
 
-def _clusters(events: list[tuple[datetime, str, str]], window: timedelta) -> list[list[tuple[datetime, str, str]]]:
-    """Groups of (time, rid, slot) whose span is within `window` (sliding, maximal)."""
+# ---- probabilities ---------------------------------------------------------------------------------------------
+# All in natural logarithms: the probabilities of what interference produces underflow a float.
+
+def _logsumexp(terms: list[float]) -> float:
+    top = max(terms)
+    if top == -math.inf:
+        return -math.inf
+    return top + math.log(sum(math.exp(x - top) for x in terms))
+
+
+def log_poisson_tail(lam: float, k: int) -> float:
+    """log P(X ≥ k) for X ~ Poisson(lam)."""
+    if k <= 0:
+        return 0.0
+    if lam <= 0:
+        return -math.inf
+    if k <= lam:  # the upper tail is large: 1 − P(X < k)
+        below = math.exp(_logsumexp([-lam + j * math.log(lam) - math.lgamma(j + 1) for j in range(k)]))
+        return math.log(max(1e-300, 1.0 - below)) if below < 1.0 else math.log(1e-300)
+    first = -lam + k * math.log(lam) - math.lgamma(k + 1)
+    total, term, j = 1.0, 1.0, k
+    while term > 1e-17 * total:
+        j += 1
+        term *= lam / j
+        total += term
+    return first + math.log(total)
+
+
+def log_binomial_tail(n: int, p: float, k: int) -> float:
+    """log P(X ≥ k) for X ~ Binomial(n, p)."""
+    if k <= 0:
+        return 0.0
+    if k > n or p <= 0:
+        return -math.inf
+    if p >= 1:
+        return 0.0
+    lp, lq = math.log(p), math.log1p(-p)
+    lc = math.lgamma(n + 1)
+    return _logsumexp([lc - math.lgamma(j + 1) - math.lgamma(n - j + 1) + j * lp + (n - j) * lq
+                       for j in range(k, n + 1)])
+
+
+def _adjusted(log_p: float, tests: int) -> float:
+    """Bonferroni: the chance that any of `tests` places looked at shows this much, capped at 1."""
+    return min(0.0, log_p + math.log(max(1, tests)))
+
+
+# ---- how the evidence reads ------------------------------------------------------------------------------------
+
+def vn_number(x: float) -> str:
+    """0,3 · 2,5 · 17 · 1.250 (Vietnamese: decimal comma, thousands point)."""
+    if x >= 100 or (x >= 10 and abs(x - round(x)) < 0.05) or x == int(x):
+        return f"{round(x):,}".replace(",", ".")
+    if x >= 0.1:
+        return f"{x:.1f}".replace(".", ",")
+    if x <= 0:
+        return "0"
+    digits = max(2, 1 - math.floor(math.log10(x)))
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+_SUPER = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def vn_probability(log_p: float) -> str:
+    """A probability for a reader: 0,012 · 3,4 × 10⁻⁸ (khoảng 1 trên 29 triệu lần) · nhỏ hơn 10⁻³⁰⁰."""
+    log10 = log_p / math.log(10)
+    if log10 < -300:
+        return "nhỏ hơn 10⁻³⁰⁰"
+    p = math.exp(log_p)
+    if p >= 0.001:
+        return f"{p:.2g}".replace(".", ",")
+    exponent = math.floor(log10)
+    mantissa = 10 ** (log10 - exponent)
+    if mantissa >= 9.95:
+        mantissa, exponent = 1.0, exponent + 1
+    text = f"{mantissa:.1f}".replace(".", ",") + " × 10" + str(exponent).translate(_SUPER)
+    one_in = 1 / p if p > 0 else math.inf
+    for size, word in ((1e12, "nghìn tỷ"), (1e9, "tỷ"), (1e6, "triệu"), (1e3, "nghìn")):
+        if one_in >= size:
+            if one_in >= 1000 * size and word == "nghìn tỷ":
+                return f"{text} (chưa tới 1 trên 1.000 nghìn tỷ lần)"
+            return f"{text} (khoảng 1 trên {vn_number(round(one_in / size))} {word} lần)"
+    return text
+
+
+def vn_time(moment: datetime) -> str:
+    return moment.astimezone(VN).strftime("%d/%m/%Y %H:%M")
+
+
+def _span(first: datetime, last: datetime) -> str:
+    a, b = vn_time(first), vn_time(last)
+    if a == b:
+        return f"lúc {a}"
+    if a[:10] == b[:10]:
+        return f"từ {a[11:]} đến {b[11:]} ngày {a[:10]}"
+    return f"từ {a} đến {b}"
+
+
+def _calibrated(observed: float, expected: float, log_p: float, level: float) -> dict:
+    return {"observed": observed, "expected": float(f"{expected:.4g}"), "probability": math.exp(log_p),
+            "log10_probability": round(log_p / math.log(10), 2), "probability_label": vn_probability(log_p),
+            "level": level, "flagged": log_p < math.log(level)}
+
+
+# ---- the unit's rhythm ----------------------------------------------------------------------------------------
+
+def _day(moment: datetime):
+    return moment.astimezone(VN).date()
+
+
+def _mail_starts(links: list[LinkFacts]) -> dict:
+    """The first invitation or reminder mailed to the unit on each day (local dates)."""
+    starts: dict = {}
+    for link in links:
+        if link.mailed_at:
+            d = _day(link.mailed_at)
+            starts[d] = min(starts.get(d, link.mailed_at), link.mailed_at)
+    return starts
+
+
+class _Rhythm:
+    """When the unit's honest respondents answer: a share per day times a profile within the day.
+
+    Days on which the unit was mailed (invitation or reminder) have their own profile, aligned on the time since
+    that day's first mail (people answer soon after a reminder); other days share a time-of-day profile. A window's
+    share within the day is the larger of the share seen in exactly that window and the share seen in a band of an
+    hour either side (scaled to the window): small samples neither invent nor hide a peak. Both shares are shrunk
+    toward an even spread (`prior_weight` pseudo-submissions) so that a unit with little data has a sane rhythm."""
+
+    BAND = 60.0
+
+    def __init__(self, times: list[datetime], mail_starts: dict, t: Thresholds, skip_day=None):
+        self.mail_starts = mail_starts
+        self.t = t
+        kept = [m for m in times if _day(m) != skip_day]
+        self.days = Counter(_day(m) for m in kept)
+        self.total = len(kept)
+        span = (max(times) - min(times)).days + 1 if times else 1
+        self.n_days = max(7, span)
+        self.offsets: dict[bool, list[float]] = {True: [], False: []}
+        for m in kept:
+            self.offsets[_day(m) in mail_starts].append(self.offset(m))
+        for values in self.offsets.values():
+            values.sort()
+
+    def offset(self, moment: datetime) -> float:
+        """Minutes since that day's first mail (mailing days) or since midnight (other days)."""
+        d = _day(moment)
+        if d in self.mail_starts:
+            return (moment - self.mail_starts[d]).total_seconds() / 60
+        local = moment.astimezone(VN)
+        return local.hour * 60 + local.minute + local.second / 60
+
+    def within_day(self, begin: datetime, minutes: float) -> float:
+        values = self.offsets[_day(begin) in self.mail_starts]
+        lo = self.offset(begin)
+
+        def count(a: float, b: float) -> int:
+            return bisect.bisect_right(values, b) - bisect.bisect_left(values, a)
+
+        n = len(values)
+        observed = 0.0
+        if n:
+            observed = max(count(lo, lo + minutes) / n,
+                           count(lo - self.BAND, lo + minutes + self.BAND) / n * minutes / (minutes + 2 * self.BAND))
+        even = min(1.0, minutes / (12 * 60))
+        w = self.t.prior_weight
+        return min(0.95, (n * observed + w * even) / (n + w))
+
+    def day_share(self, moment: datetime) -> float:
+        w = self.t.prior_weight
+        return (self.days.get(_day(moment), 0) + w / self.n_days) / (self.total + w)
+
+    def share(self, begin: datetime, minutes: float) -> float:
+        """The share of honest submissions expected in [begin, begin + minutes]."""
+        return min(1.0, self.day_share(begin) * self.within_day(begin, minutes))
+
+
+# ---- shared addresses and devices ------------------------------------------------------------------------------
+
+def _densest(events: list[tuple[datetime, str, str]], window: timedelta) -> list[tuple[datetime, str, str]]:
+    """The (time, rid, slot) events of the window of length `window` holding the most distinct respondents."""
     events = sorted(events)
-    best: list[list] = []
+    best: list = []
+    best_people = 0
     start = 0
     for end in range(len(events)):
         while events[end][0] - events[start][0] > window:
             start += 1
-        best.append(events[start:end + 1])
+        people = len({rid for _, rid, _ in events[start:end + 1]})
+        if people > best_people:
+            best, best_people = events[start:end + 1], people
     return best
 
 
-def _rule_shared(links: list[LinkFacts], key, minimum: int, window: timedelta) -> list[dict]:
+def _rule_shared(links: list[LinkFacts], key, t: Thresholds, device: bool) -> list[dict]:
+    """Many respondents at one address (or device) in a short window, against the unit's own rhythm.
+
+    Null: the n submissions this address carries over the whole survey (its own base rate: an office of 60, a
+    carrier's pool shared by hundreds) fall at the moments the unit's other respondents chose, independently.
+    Each then lands in the window [t, t + W] with probability f = the share of the unit's *other* submissions in
+    that same window (so the time of day, the day of the campaign and a reminder sent that morning are all in f),
+    shrunk toward an even spread over the survey's active hours when the unit has few other submissions. The count
+    in the window is Binomial(n, f); the densest window is chosen after looking, so the tail is multiplied by the
+    number of windows that could have been chosen (one starting at each of the unit's submissions)."""
+    window = timedelta(minutes=t.ip_window_minutes)
+    submitted = [link for link in links if link.submitted_at]
+    total = len(submitted)
+    starts = _mail_starts(links)
     by_key: dict[str, list] = defaultdict(list)
-    for link in links:
+    for link in submitted:
         k = key(link)
-        if k and link.submitted_at:
+        if k:
             by_key[k].append((link.submitted_at, link.rid, link.slot))
     found = []
     for k, events in by_key.items():
-        widest = max(_clusters(events, window), key=lambda c: len({rid for _, rid, _ in c}), default=[])
-        people = {rid for _, rid, _ in widest}
-        if len(people) >= minimum:
-            found.append({"address": k, "respondents": len(people), "from": widest[0][0].isoformat(),
-                          "to": widest[-1][0].isoformat(), "links": sorted({slot for _, _, slot in widest})[:50]})
+        if len({rid for _, rid, _ in events}) < t.shared_min:
+            continue
+        widest = _densest(events, window)
+        people = len({rid for _, rid, _ in widest})
+        if people < t.shared_min:
+            continue
+        others = [link.submitted_at for link in submitted if key(link) != k]
+        f = _Rhythm(others, starts, t).share(widest[0][0], t.ip_window_minutes)
+        n = len(events)
+        log_p = _adjusted(log_binomial_tail(n, f, people), total)
+        stats = _calibrated(people, n * f, log_p, t.level)
+        if not stats["flagged"]:
+            continue
+        address, _, agent = k.partition(" | ")
+        where = f"địa chỉ mạng {address}" + (f" với cùng trình duyệt «{agent}»" if device else "")
+        found.append({
+            "address": k, "respondents": people, "from": widest[0][0].isoformat(),
+            "to": widest[-1][0].isoformat(), "from_label": vn_time(widest[0][0]), "to_label": vn_time(widest[-1][0]),
+            "links": sorted({slot for _, _, slot in widest})[:50],
+            "times": [vn_time(moment) for moment, _, _ in widest][:50],
+            "address_submissions": n, **stats,
+            "summary": (f"{people} người gửi phiếu từ {where} {_span(widest[0][0], widest[-1][0])}. Địa chỉ này "
+                        f"có {n} phiếu trong cả đợt; nếu mỗi người tự trả lời vào lúc của mình như những người "
+                        f"khác của đơn vị, dự kiến {vn_number(n * f)} phiếu trong {t.ip_window_minutes} phút đó; "
+                        f"phát hiện {people}. Xác suất: {stats['probability_label']}.")})
+    return sorted(found, key=lambda item: item["log10_probability"])
+
+
+def _rule_same_browser(links: list[LinkFacts], t: Thresholds) -> list[dict]:
+    """Many respondents at one address with exactly the same browser, over the whole survey.
+
+    Null: the respondents behind an address use browsers in the proportions the unit's respondents elsewhere use
+    them (share p of this browser, shrunk toward an even share of the browsers seen with 5 × `prior_weight`
+    pseudo-respondents: one browser's count elsewhere is a small, noisy number). The number with this
+    browser among the address's n respondents is Binomial(n, p); the tail is multiplied by the number of
+    (address, browser) pairs that could have been picked. Catches one computer used for batch after batch over
+    several days, which no window sees."""
+    people_at: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    slots_at: dict[tuple[str, str], list] = defaultdict(list)
+    browser_people: dict[str, set] = defaultdict(set)
+    for link in links:
+        if link.submitted_at and link.submit_ip and link.submit_ua:
+            people_at[link.submit_ip][link.submit_ua].add(link.rid)
+            slots_at[(link.submit_ip, link.submit_ua)].append((link.submitted_at, link.slot))
+            browser_people[link.submit_ua].add(link.rid)
+    everyone = len({rid for ua in browser_people.values() for rid in ua})
+    pairs = sum(len(by_ua) for by_ua in people_at.values())
+    even = 1 / max(1, len(browser_people))
+    found = []
+    for ip, by_ua in people_at.items():
+        n = len(set().union(*by_ua.values()))
+        ua, who = max(by_ua.items(), key=lambda item: len(item[1]))
+        x = len(who)
+        if x < t.shared_min:
+            continue
+        elsewhere = len(browser_people[ua] - who)
+        p = (elsewhere + 5 * t.prior_weight * even) / (everyone - n + 5 * t.prior_weight)
+        log_p = _adjusted(log_binomial_tail(n, p, x), pairs)
+        stats = _calibrated(x, n * p, log_p, t.level)
+        if not stats["flagged"]:
+            continue
+        moments = sorted(slots_at[(ip, ua)])
+        found.append({
+            "address": f"{ip} | {ua}", "respondents": x, "from": moments[0][0].isoformat(),
+            "to": moments[-1][0].isoformat(), "from_label": vn_time(moments[0][0]),
+            "to_label": vn_time(moments[-1][0]), "links": [slot for _, slot in moments][:50],
+            "times": [vn_time(moment) for moment, _ in moments][:50], "address_respondents": n, **stats,
+            "summary": (f"{x} trong {n} người gửi phiếu từ địa chỉ mạng {ip} dùng cùng một trình duyệt «{ua}» "
+                        f"({_span(moments[0][0], moments[-1][0])}). Với cách dùng trình duyệt của những người "
+                        f"khác trong đơn vị, dự kiến {vn_number(n * p)} người; phát hiện {x}. "
+                        f"Xác suất: {stats['probability_label']}.")})
     return found
 
 
-def _signature(answers: dict) -> tuple:
-    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in answers.items()
-                        if not isinstance(v, str) or len(v) < 40))
+# ---- identical and near-identical answer sets ------------------------------------------------------------------
+
+def _choices(answers: dict) -> dict[str, str]:
+    """The closed answers (option codes, multi-choice as one sorted set); free text is left out."""
+    out = {}
+    for k, v in answers.items():
+        if isinstance(v, list):
+            out[k] = "+".join(sorted(map(str, v)))
+        elif isinstance(v, str) and len(v) <= 4:
+            out[k] = v
+    return out
 
 
-def _similar(a: dict, b: dict) -> float:
-    keys = set(a) | set(b)
-    if not keys:
-        return 0.0
-    same = sum(1 for k in keys if a.get(k) == b.get(k))
-    return same / len(keys)
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
+
+class _AnswerModel:
+    """Honest, independent answering in one unit: a mixture of respondents' "views".
+
+    Respondents are split into strata by their mean answer (how favourable their view is); within a stratum each
+    question is answered independently with that stratum's frequencies, shrunk toward the unit's own frequencies,
+    which are themselves shrunk toward the national frequencies (`national_weight` pseudo-responses: decisive for
+    small units, negligible for large ones). Two honest respondents with the same view agree more often than the
+    unit's overall frequencies suggest; the strata carry that, so leaders who simply agree are not coincidences."""
+
+    def __init__(self, rows: list[tuple], questions: list[str], national: dict, t: Thresholds):
+        self.questions = questions
+        n = len(rows)
+        self.unit: list[dict] = []
+        for q, question in enumerate(questions):
+            counts = Counter(row[q] for row in rows)
+            nat = national.get(question) or {}
+            nat_total = sum(nat.values())
+            values = set(counts) | set(nat)
+            prior = {v: (nat.get(v, 0) / nat_total if nat_total else 1 / max(1, len(values))) for v in values}
+            weight = t.national_weight
+            self.unit.append({v: (counts.get(v, 0) + weight * prior[v]) / (n + weight) for v in values})
+        strata = max(1, min(6, n // 40))
+        means = sorted(((_row_mean(row), i) for i, row in enumerate(rows)), key=lambda item: item[0])
+        self.strata: list[tuple[float, list[dict]]] = []
+        self.bounds: list[float] = []  # the highest mean answer of each stratum
+        for s in range(strata):
+            chunk = means[s * n // strata:(s + 1) * n // strata]
+            part = [rows[i] for _, i in chunk]
+            if not part:
+                continue
+            self.bounds.append(chunk[-1][0])
+            dists = []
+            for q in range(len(questions)):
+                counts = Counter(row[q] for row in part)
+                beta = 10.0
+                dists.append({v: (counts.get(v, 0) + beta * p) / (len(part) + beta) for v, p in self.unit[q].items()})
+            self.strata.append((len(part) / max(1, n), dists))
+        if not self.strata:
+            self.strata.append((1.0, self.unit))
+
+    def stratum(self, row: tuple) -> int:
+        return min(bisect.bisect_left(self.bounds, _row_mean(row)), max(0, len(self.bounds) - 1))
+
+    def agree_probability(self, row: tuple, need: int) -> float:
+        """P(an honest respondent's answers equal `row` on at least `need` questions)."""
+        allowed = len(row) - need
+        total = 0.0
+        for weight, dists in self.strata:
+            dp = [1.0] + [0.0] * allowed  # probability of j mismatches so far
+            for q, value in enumerate(row):
+                match = dists[q].get(value, 0.0) if value is not None else 0.0
+                match = min(1.0, max(1e-4, match))
+                for j in range(allowed, -1, -1):
+                    dp[j] = dp[j] * match + (dp[j - 1] * (1 - match) if j else 0.0)
+            total += weight * sum(dp)
+        return min(1.0, total)
+
+
+def _row_mean(row: tuple) -> float:
+    values = [x for x in (_number(v) for v in row) if x is not None]
+    return sum(values) / len(values) if values else 0.0
+
+
+def _rule_answers(responses: list[ResponseFacts], national: dict, t: Thresholds) -> list[dict]:
+    """Clusters of identical or near-identical answer sets, against honest answering in the unit.
+
+    For a set of answers A, the number of the unit's other responses that agree with A on at least the similarity
+    share of questions is Binomial(N − 1, P(A)) under honest answering, P(A) from `_AnswerModel`. The model is fitted
+    on the whole unit. Honest respondents of one view coincide more than any simple model says; so the expectation
+    is multiplied by the unit's own excess among the `identical_peers` *other* answer sets of the nearest views
+    (observed ÷ expected coincidences among them, the cluster's members left out; at least 1: the "genomic control"
+    of genetics), so that only a cluster standing out from its own kind is evidence. The model used for the tested
+    set leaves out its exact copies beyond the first (they would make their own coincidence look ordinary). The
+    tail is multiplied by N, the number of answer sets that could have been picked as the centre. Straight-lined
+    sets are left to their own rule."""
+    by_qid: dict[str, list[ResponseFacts]] = defaultdict(list)
+    for r in responses:
+        if not _straight(r.answers):
+            by_qid[r.qid].append(r)
+    found = []
+    for qid, items in by_qid.items():
+        answers = [_choices(r.answers) for r in items]
+        questions = sorted({k for a in answers for k in a})
+        n = len(items)
+        if len(questions) < 5 or n < t.identical_min:
+            continue
+        rows = [tuple(a.get(q) for q in questions) for a in answers]
+        need = math.ceil(t.near_identical_similarity * len(questions) - 1e-9)
+        codes: dict[tuple[int, str], int] = {}
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for i, row in enumerate(rows):
+            groups[row].append(i)
+        distinct = list(groups)
+        bits = []
+        for row in distinct:
+            word = 0
+            for q, value in enumerate(row):
+                if value is not None:
+                    word |= 1 << codes.setdefault((q, value), len(codes))
+            bits.append(word)
+        sizes = [len(groups[row]) for row in distinct]
+        neighbours: list[list[int]] = [[] for _ in distinct]
+        for a, word in enumerate(bits):
+            for b in range(a + 1, len(bits)):
+                if (word & bits[b]).bit_count() >= need:
+                    neighbours[a].append(b)
+                    neighbours[b].append(a)
+        close = [sizes[a] - 1 + sum(sizes[b] for b in neighbours[a]) for a in range(len(distinct))]
+        candidates = [a for a in range(len(distinct)) if close[a] + 1 >= t.identical_min]
+        if not candidates:
+            continue
+        full = _AnswerModel(rows, questions, national.get(qid, {}), t)
+        first = sorted(candidates, key=lambda a: log_binomial_tail(n - 1, full.agree_probability(distinct[a], need),
+                                                                   close[a]))
+        taken: set[int] = set()
+        for a in first[:6]:
+            if a in taken:
+                continue
+            cluster = {a, *neighbours[a]}
+            taken |= cluster
+            members = sorted(i for b in cluster for i in groups[distinct[b]])
+            copies = set(groups[distinct[a]][1:])
+            model = _AnswerModel([rows[i] for i in range(n) if i not in copies], questions, national.get(qid, {}),
+                                 t) if copies else full
+            p = model.agree_probability(distinct[a], need)
+            stratum = full.stratum(distinct[a])
+            peers = [b for b in range(len(distinct)) if b not in cluster and full.stratum(distinct[b]) == stratum]
+            peers = peers[:: max(1, len(peers) // t.identical_peers)]
+            rest = n - len(members)
+            seen = sum(sizes[b] * (sizes[b] - 1 + sum(sizes[c] for c in neighbours[b] if c not in cluster))
+                       for b in peers)
+            expected = sum(sizes[b] * (rest - 1) * full.agree_probability(distinct[b], need) for b in peers)
+            excess = max(1.0, (seen + 1 + 3 * math.sqrt(seen + 1)) / (expected + 1))
+            log_p = _adjusted(log_binomial_tail(n - 1, min(1.0, p * excess), close[a]), n)
+            stats = _calibrated(close[a], (n - 1) * p * excess, log_p, t.level)
+            if not stats["flagged"]:
+                continue
+            same = sizes[a]
+            kind = "giống hệt" if same == len(members) else "gần giống hệt"
+            moments = sorted(items[i].submitted_at for i in members)
+            differ = len(questions) - need
+            found.append({
+                "questionnaire": qid, "responses": len(members), "identical": same, "kind": kind,
+                "of": n, "questions": len(questions), "excess": round(excess, 2),
+                "ids": [items[i].response_id for i in members][:50],
+                "times": [vn_time(m) for m in moments][:50], "from": moments[0].isoformat(),
+                "to": moments[-1].isoformat(), **stats,
+                "summary": (f"{len(members)} trong {n} phiếu {qid} có câu trả lời {kind} nhau ({same} phiếu giống "
+                            f"hệt, các phiếu còn lại khác không quá {differ} trên {len(questions)} câu), gửi "
+                            f"{_span(moments[0], moments[-1])}. Nếu mỗi người tự trả lời theo cách trả lời chung "
+                            f"của đơn vị (kể cả mức trùng nhau sẵn có giữa những người cùng quan điểm), dự kiến "
+                            f"{vn_number((n - 1) * p * excess)} phiếu trùng khớp như vậy; phát hiện {close[a]}. "
+                            f"Xác suất: {stats['probability_label']}.")})
+    return sorted(found, key=lambda item: item["log10_probability"])
+
+
+def answer_distribution(responses: list[ResponseFacts]) -> dict:
+    """{questionnaire: {question: {answer: count}}}: the national reference for small units."""
+    out: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for r in responses:
+        if not _straight(r.answers):
+            for k, v in _choices(r.answers).items():
+                out[r.qid][k][v] += 1
+    return {qid: {k: dict(c) for k, c in questions.items()} for qid, questions in out.items()}
+
+
+def merge_distributions(parts: list[dict]) -> dict:
+    total: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for part in parts:
+        for qid, questions in part.items():
+            for k, counts in questions.items():
+                total[qid][k].update(counts)
+    return {qid: {k: dict(c) for k, c in questions.items()} for qid, questions in total.items()}
+
+
+# ---- bursts ------------------------------------------------------------------------------------------------------
+
+def _rule_burst(links: list[LinkFacts], t: Thresholds) -> dict | None:
+    """The unit's densest window of submissions, against the unit's own rhythm on comparable days.
+
+    A day on which the unit's links were mailed (an invitation or reminder) is compared with the unit's other
+    mailing days, aligned on the time since that day's first mail (honest people answer soon after a reminder);
+    other days are compared with other ordinary days at the same time of day. h = the share of a comparable day's
+    submissions that fall in the window (shrunk toward an even spread); honest answering gives the window
+    Poisson(m · h / (1 − h)) submissions, m being what the day holds outside the window (at least a typical
+    comparable day). The tail is multiplied by the number of windows that could have been chosen."""
+    submitted = sorted((link.submitted_at, link.slot, link.submit_ip or "") for link in links if link.submitted_at)
+    if len(submitted) < t.burst_min_submissions:
+        return None
+    window = timedelta(minutes=t.burst_minutes)
+    times = [s[0] for s in submitted]
+    start, best = 0, (0, 0, 0)
+    for end in range(len(times)):
+        while times[end] - times[start] > window:
+            start += 1
+        if end - start + 1 > best[0]:
+            best = (end - start + 1, start, end)
+    x, first, last = best
+    begin = times[first]
+    starts = _mail_starts(links)
+    tested = _day(begin)
+    mailing = tested in starts
+    rhythm = _Rhythm(times, starts, t, skip_day=tested)
+    h = rhythm.within_day(begin, t.burst_minutes)
+    comparable = [d for d in rhythm.days if (d in starts) == mailing]
+    typical = sum(rhythm.days[d] for d in comparable) / len(comparable) if comparable else 0.0
+    outside = sum(1 for m in times if _day(m) == tested) - x
+    m = max(outside, typical, 1.0)
+    expected = m * h / (1 - h)
+    log_p = _adjusted(log_poisson_tail(expected, x), len(times))
+    stats = _calibrated(x, expected, log_p, t.level)
+    if not stats["flagged"]:
+        return None
+    burst = submitted[first:last + 1]
+    addresses = Counter(ip for _, _, ip in burst if ip)
+    kind = "sau lần gửi thư mời/nhắc trong ngày" if mailing else "vào giờ đó"
+    return {"submissions": x, "of": len(times), "from": begin.isoformat(), "to": times[last].isoformat(),
+            "from_label": vn_time(begin), "to_label": vn_time(times[last]),
+            "links": [slot for _, slot, _ in burst][:50],
+            "addresses": [{"address": ip, "submissions": c} for ip, c in addresses.most_common(10)], **stats,
+            "summary": (f"{x} trên {len(times)} phiếu của đơn vị được gửi {_span(begin, times[last])}. Theo nhịp "
+                        f"trả lời của chính đơn vị {kind} ở những ngày tương tự, dự kiến {vn_number(expected)} "
+                        f"phiếu trong {t.burst_minutes} phút đó; phát hiện {x}. "
+                        f"Xác suất: {stats['probability_label']}.")}
+
+
+# ---- the unit ------------------------------------------------------------------------------------------------------
 
 def evaluate(links: list[LinkFacts], responses: list[ResponseFacts], province_ips: set[str],
-             question_counts: dict[str, int], t: Thresholds = Thresholds()) -> dict:
-    """Flags, a risk score (0–100) and the evidence for one unit."""
-    window = timedelta(minutes=t.ip_window_minutes)
+             question_counts: dict[str, int], t: Thresholds = Thresholds(), national: dict | None = None) -> dict:
+    """Flags, a risk score (0–100) and the evidence for one unit.
+
+    `national`: answer counts per questionnaire and question over the campaign (`answer_distribution`), the
+    reference that small units are shrunk toward; without it a unit leans on its own answers only."""
     flags: dict[str, dict] = {}
     submitted = [link for link in links if link.submitted_at]
 
-    shared = _rule_shared(links, lambda link: link.submit_ip, t.ip_respondents, window)
+    shared = _rule_shared(links, lambda link: link.submit_ip, t, device=False)
     if shared:
-        flags["shared_ip"] = {"evidence": shared}
+        flags["shared_ip"] = _flag(shared)
     devices = _rule_shared(links, lambda link: f"{link.submit_ip} | {link.submit_ua}" if link.submit_ip else None,
-                           t.device_respondents, window)
+                           t, device=True)
+    devices += [d for d in _rule_same_browser(links, t) if d["address"] not in {e["address"] for e in devices}]
     if devices:
-        flags["shared_device"] = {"evidence": devices}
+        flags["shared_device"] = _flag(sorted(devices, key=lambda item: item["log10_probability"]))
 
-    from_province = [{"link": link.slot, "address": ip, "when": "mở" if ip == link.open_ip else "gửi"}
+    from_province = [{"link": link.slot, "address": ip, "when": "mở" if ip == link.open_ip else "gửi",
+                      "time": vn_time(link.submitted_at) if link.submitted_at else None}
                      for link in links if "noi vu" not in fold(link.agency or "")
                      for ip in {link.open_ip, link.submit_ip} if ip and ip in province_ips]
-    if len({e["link"] for e in from_province}) >= t.province_ip_links:
-        flags["province_ip"] = {"evidence": from_province[:50]}
+    province_links = len({e["link"] for e in from_province})
+    if province_links >= t.province_ip_links:
+        seen_at = sorted({e["address"] for e in from_province})
+        flags["province_ip"] = {"evidence": from_province[:50], "observed": province_links,
+                                "summary": f"{province_links} đường dẫn của người được khảo sát (không thuộc Sở Nội "
+                                           f"vụ) được mở hoặc gửi từ địa chỉ mạng mà tài khoản tỉnh đã đăng nhập "
+                                           f"({', '.join(seen_at[:5])})."}
 
-    identical = []
-    by_qid: dict[str, list[ResponseFacts]] = defaultdict(list)
-    for r in responses:
-        by_qid[r.qid].append(r)
-    for qid, items in by_qid.items():
-        items = [r for r in items if not _straight(r.answers)]  # those are the straight-lining rule's
-        minimum = max(t.identical_group, int(t.identical_share * len(items)) + 1)
-        groups: dict[tuple, list[ResponseFacts]] = defaultdict(list)
-        for r in items:
-            groups[_signature(r.answers)].append(r)
-        for members in groups.values():
-            if len(members) >= minimum:
-                identical.append({"questionnaire": qid, "responses": len(members), "kind": "giống hệt",
-                                  "ids": [m.response_id for m in members][:50]})
-        if not identical and len(items) >= minimum:
-            # near-identical: many responses close to one of them
-            for pivot in items[: min(len(items), 100)]:
-                close = [r for r in items if _similar(pivot.answers, r.answers) >= t.near_identical_similarity]
-                if len(close) >= minimum:
-                    identical.append({"questionnaire": qid, "responses": len(close), "kind": "gần giống hệt",
-                                      "ids": [m.response_id for m in close][:50]})
-                    break
+    identical = _rule_answers(responses, national or {}, t)
     if identical:
-        flags["identical_answers"] = {"evidence": identical}
+        flags["identical_answers"] = _flag(identical)
 
-    fast = [{"link": link.slot, "seconds": link.seconds_spent,
+    fast = [{"link": link.slot, "seconds": link.seconds_spent, "time": vn_time(link.submitted_at),
              "minimum": int(question_counts.get(link.qid, 10) * t.seconds_per_question)}
             for link in submitted if link.seconds_spent is not None
             and link.seconds_spent < question_counts.get(link.qid, 10) * t.seconds_per_question]
     if len(fast) >= t.fast_min and len(fast) >= t.fast_share * max(1, len(submitted)):
-        flags["too_fast"] = {"evidence": fast[:50], "share": round(len(fast) / max(1, len(submitted)), 2)}
+        share = round(len(fast) / max(1, len(submitted)), 2)
+        flags["too_fast"] = {"evidence": fast[:50], "share": share, "observed": len(fast),
+                             "summary": f"{len(fast)} phiếu ({vn_number(share * 100)} % số phiếu đã gửi) được trả "
+                                        f"lời nhanh hơn thời gian tối thiểu để đọc hết câu hỏi."}
 
     straight = [r.response_id for r in responses if _straight(r.answers)]
     if len(straight) >= t.straight_min and len(straight) >= t.straight_share * max(1, len(responses)):
-        flags["straight_lining"] = {"evidence": straight[:50], "share": round(len(straight) / len(responses), 2)}
+        share = round(len(straight) / len(responses), 2)
+        flags["straight_lining"] = {"evidence": straight[:50], "share": share, "observed": len(straight),
+                                    "summary": f"{len(straight)} phiếu ({vn_number(share * 100)} % số phiếu) chọn "
+                                               f"cùng một mức cho mọi câu."}
 
-    times = sorted(link.submitted_at for link in submitted)
-    if len(times) >= t.burst_min_submissions:
-        span = timedelta(minutes=t.burst_minutes)
-        start, best = 0, (0, 0, 0)
-        for end in range(len(times)):
-            while times[end] - times[start] > span:
-                start += 1
-            if end - start + 1 > best[0]:
-                best = (end - start + 1, start, end)
-        if best[0] >= t.burst_share * len(times):
-            flags["burst"] = {"evidence": {"submissions": best[0], "of": len(times),
-                                           "from": times[best[1]].isoformat(), "to": times[best[2]].isoformat()}}
+    burst = _rule_burst(links, t)
+    if burst:
+        flags["burst"] = {"evidence": burst, **{k: burst[k] for k in _STATS}, "summary": burst["summary"]}
 
     roaming = []
     for link in links:
@@ -189,12 +692,24 @@ def evaluate(links: list[LinkFacts], responses: list[ResponseFacts], province_ip
         if len(addresses) >= t.link_devices or len(link.seen) >= t.link_devices:
             roaming.append({"link": link.slot, "addresses": sorted(addresses)[:10], "devices": len(link.seen)})
     if len(roaming) >= t.link_devices_links:
-        flags["link_many_devices"] = {"evidence": roaming[:50]}
+        flags["link_many_devices"] = {"evidence": roaming[:50], "observed": len(roaming),
+                                      "summary": f"{len(roaming)} đường dẫn, mỗi đường dẫn được dùng từ ít nhất "
+                                                 f"{t.link_devices} địa chỉ mạng hoặc thiết bị khác nhau."}
 
     score = min(100, sum(t.weights.get(rule, 0) for rule in flags))
     return {"score": score, "flags": [{"rule": rule, "name": RULE_NAMES[rule], **detail}
                                       for rule, detail in flags.items()],
             "submitted": len(submitted), "responses": len(responses)}
+
+
+_STATS = ("observed", "expected", "probability", "log10_probability", "probability_label", "level")
+
+
+def _flag(evidence: list[dict]) -> dict:
+    """A calibrated flag: its evidence items (the most improbable first) and the headline numbers of that one."""
+    top = evidence[0]
+    more = f" (và {len(evidence) - 1} trường hợp khác)" if len(evidence) > 1 else ""
+    return {"evidence": evidence, **{k: top[k] for k in _STATS}, "summary": top["summary"] + more}
 
 
 def _straight(answers: dict) -> bool:

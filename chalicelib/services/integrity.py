@@ -39,7 +39,8 @@ def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> Int
         return None
     links = [rules.LinkFacts(link.slot, link.rid, link.qid, link.open_ip, link.open_ua, link.submit_ip,
                              link.submit_ua, link.submitted_at, int(link.seconds_spent) if link.seconds_spent
-                             is not None else None, agency=link.agency or "", seen=frozenset(link.seen or ()))
+                             is not None else None, agency=link.agency or "", seen=frozenset(link.seen or ()),
+                             mailed_at=link.last_mail_at)
              for link in link_store.unit_links(unit_key)]
     responses = [rules.ResponseFacts(r.response_id, r.qid, r.answers, r.submitted_at)
                  for r in store.responses(unit_key)]

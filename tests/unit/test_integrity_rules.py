@@ -1,7 +1,10 @@
-"""Each detection rule on small built scenarios: flagged when it should be, quiet otherwise."""
+"""Each detection rule on small built scenarios: flagged when it should be, quiet otherwise; and each calibrated
+rule's probability on small cases computed by hand."""
+import math
 import random
 from datetime import datetime, timedelta, timezone
 
+from chalicelib.domain import integrity
 from chalicelib.domain.integrity import LinkFacts, ResponseFacts, Thresholds, evaluate, flagged
 
 T0 = datetime(2022, 1, 20, 2, 0, tzinfo=timezone.utc)
@@ -93,10 +96,10 @@ def test_a_burst_holding_most_of_a_units_submissions_is_flagged():
     assert "burst" not in rules(evaluate(honest_links(15), responses(15), set(), Q))
 
 
-def test_thresholds_are_configurable():
+def test_the_level_is_configurable():
     links = honest_links(20) + [link(100 + i, ip="10.9.9.9", ua=f"UA{i}", minutes=i * 5) for i in range(4)]
-    assert "shared_ip" not in rules(evaluate(links, responses(24), set(), Q))
-    assert "shared_ip" in rules(evaluate(links, responses(24), set(), Q, Thresholds(ip_respondents=4)))
+    assert "shared_ip" in rules(evaluate(links, responses(24), set(), Q))
+    assert "shared_ip" not in rules(evaluate(links, responses(24), set(), Q, Thresholds(level=1e-30)))
 
 
 def test_links_used_from_many_addresses_or_devices_are_flagged():
@@ -108,3 +111,122 @@ def test_links_used_from_many_addresses_or_devices_are_flagged():
                                                  set(), Q))
     two = honest_links(20) + [roaming(i) for i in range(2)]
     assert "link_many_devices" not in rules(evaluate(two, responses(22), set(), Q))
+
+
+# ---- the probabilities, computed by hand ---------------------------------------------------------------------------
+
+def close_to(log_p: float, p: float) -> bool:
+    return math.isclose(math.exp(log_p), p, rel_tol=1e-6)
+
+
+def test_poisson_and_binomial_tails():
+    assert close_to(integrity.log_poisson_tail(0.5, 2), 1 - math.exp(-0.5) * 1.5)  # 0,0902
+    assert close_to(integrity.log_poisson_tail(3.0, 1), 1 - math.exp(-3))  # the lower-sum branch
+    assert integrity.log_poisson_tail(0.3, 0) == 0.0 and integrity.log_poisson_tail(0.0, 1) == -math.inf
+    assert close_to(integrity.log_binomial_tail(4, 0.1, 3), 4 * 0.1 ** 3 * 0.9 + 0.1 ** 4)  # 0,0037
+    # far beyond a float: 40 of 40 at p = 10⁻⁹ is 10⁻³⁶⁰
+    assert math.isclose(integrity.log_binomial_tail(40, 1e-9, 40) / math.log(10), -360, rel_tol=1e-9)
+
+
+def test_shared_address_probability_by_hand():
+    """10 other submissions, all that day, 5 of them in the window (09:02–09:47): f = 1 (the day) × 5/10 (the window) = 0,5.
+    Six respondents of one address, six submissions in all, all in the window: P = 0,5⁶ = 1/64, times the 16
+    windows that could have been picked = 0,25; expected 6 × 0,5 = 3."""
+    t = Thresholds(level=1.0, prior_weight=0)
+    others = [link(i, minutes=m) for i, m in enumerate([5, 10, 20, 30, 40, 300, 310, 320, 330, 340])]
+    address = [link(100 + i, ip="10.9.9.9", ua=f"UA{i}", minutes=2 + 5 * i) for i in range(6)]
+    [found] = integrity._rule_shared(others + address, lambda item: item.submit_ip
+                                     if item.submit_ip == "10.9.9.9" else None, t, device=False)
+    assert math.isclose(found["probability"], 16 / 64) and found["expected"] == 3.0 and found["observed"] == 6
+    assert found["links"] == [f"{100 + i:06d}#locality" for i in range(6)]
+    assert found["times"][0] == "20/01/2022 09:02" and found["from_label"] == "20/01/2022 09:02"
+    assert "dự kiến 3 phiếu trong 45 phút đó; phát hiện 6" in found["summary"]
+
+
+def test_same_browser_probability_by_hand():
+    """Elsewhere 10 respondents, 2 of them with browser X: p = 0,2 (no prior). Five of the five at one address use
+    X: P = 0,2⁵ = 0,00032, times the 4 (address, browser) pairs seen = 0,00128; expected 5 × 0,2 = 1."""
+    t = Thresholds(level=1.0, prior_weight=0)
+    elsewhere = [link(i, ua="X" if i < 2 else f"UA{i % 3}", minutes=100 * i) for i in range(10)]
+    for item in elsewhere[2:]:
+        item.submit_ip = "113.0.0.1"
+    for item in elsewhere[:2]:
+        item.submit_ip = "113.0.0.2"
+    address = [link(100 + i, ip="10.9.9.9", ua="X", minutes=60 * i) for i in range(5)]
+    found = [f for f in integrity._rule_same_browser(elsewhere + address, t) if f["address"] == "10.9.9.9 | X"]
+    assert len(found) == 1 and found[0]["observed"] == 5 and math.isclose(found[0]["expected"], 1.0)
+    pairs = 1 + 3 + 1  # 113.0.0.2 with X; 113.0.0.1 with UA0, UA1, UA2; 10.9.9.9 with X
+    assert math.isclose(found[0]["probability"], 0.2 ** 5 * pairs)
+
+
+def test_identical_answers_probability_by_hand():
+    """Four copies of R = (1,2,1,2,1) among 20 responses to 5 questions; the 16 others are the even-parity mixes of
+    3 and 4 (no two of them identical). Without the extra copies the unit answers R's value on each question 1 time
+    in 17: P(one honest response equals R) = (1/17)⁵. The 16 others calibrate the excess: none coincides, while the
+    whole unit's frequencies (3 or 4: 8 in 20 each) expect 16 × 15 × 0,4⁵ of them; excess = (0 + 1 + 3·√1) ÷
+    (that + 1). Observed 3 other copies among 19: P = P(Binomial(19, (1/17)⁵ × excess) ≥ 3), times 20 centres."""
+    t = Thresholds(national_weight=0)
+    copy = {"C1": "1", "C2": "2", "C3": "1", "C4": "2", "C5": "1"}
+    mixes = [combo for combo in range(32) if bin(combo).count("1") % 2 == 0]
+    items = [ResponseFacts(f"c{i}", "q", dict(copy), T0 + timedelta(hours=i)) for i in range(4)]
+    items += [ResponseFacts(f"h{m}", "q", {f"C{q + 1}": "4" if m >> q & 1 else "3" for q in range(5)}, T0)
+              for m in mixes]
+    [found] = integrity._rule_answers(items, {}, t)
+    excess = 4 / (16 * 15 * 0.4 ** 5 + 1)
+    p = (1 / 17) ** 5 * excess
+    tail = sum(math.comb(19, k) * p ** k * (1 - p) ** (19 - k) for k in range(3, 20))
+    assert found["observed"] == 3 and found["responses"] == 4 and found["kind"] == "giống hệt"
+    assert math.isclose(found["probability"], tail * 20, rel_tol=1e-6)
+    assert math.isclose(found["expected"], 19 * p, rel_tol=1e-3)
+    assert sorted(found["ids"]) == ["c0", "c1", "c2", "c3"] and found["times"][0] == "20/01/2022 09:00"
+
+
+def test_burst_probability_by_hand():
+    """Twelve submissions within 11 minutes at 10:00 on a day with nothing else; five other days hold 4 each at
+    15:00. Nothing on those days falls near 10:00, so the window's share is the prior alone: h = 20 × (30/720) ÷
+    (20 + 20) = 1/48; the day is credited a typical day's 4 submissions: expected 4 × h ÷ (1 − h) = 4/47;
+    P = P(Poisson(4/47) ≥ 12), times the 32 windows."""
+    day0 = datetime(2022, 1, 20, 3, 0, tzinfo=timezone.utc)  # 10:00 in Hà Nội
+    burst = [link(i, minutes=i) for i in range(12)]
+    for item in burst:
+        item.submitted_at = day0 + (item.submitted_at - T0)
+    later = [link(100 + i, minutes=0) for i in range(20)]
+    for n, item in enumerate(later):
+        item.submitted_at = datetime(2022, 1, 21 + n // 4, 8, 0, tzinfo=timezone.utc) + timedelta(minutes=n % 4)
+    found = integrity._rule_burst(burst + later, Thresholds())
+    lam = 4 / 47
+    tail = sum(math.exp(-lam) * lam ** k / math.factorial(k) for k in range(12, 40))
+    assert found["observed"] == 12 and math.isclose(found["expected"], lam, rel_tol=1e-3)
+    assert math.isclose(found["probability"], tail * 32, rel_tol=1e-6)
+    assert found["from_label"] == "20/01/2022 10:00" and found["summary"].startswith(
+        "12 trên 32 phiếu của đơn vị được gửi từ 10:00 đến 10:11 ngày 20/01/2022.")
+
+
+def test_an_honest_burst_after_a_reminder_is_not_a_flag():
+    """The same twelve in eleven minutes, but just after a reminder mailed at 09:55, as on the unit's two other
+    reminder days: what the unit does after every reminder."""
+    links = []
+    for n, day in enumerate((20, 22, 24)):
+        mail = datetime(2022, 1, day, 2, 55, tzinfo=timezone.utc)
+        for i in range(12):
+            item = link(n * 100 + i)
+            item.submitted_at, item.mailed_at = mail + timedelta(minutes=5 + i), mail
+            links.append(item)
+    assert integrity._rule_burst(links, Thresholds()) is None
+
+
+def test_every_calibrated_flag_reads_in_vietnamese_with_its_numbers():
+    links = honest_links(20) + [link(100 + i, ip="10.9.9.9", ua="UA", minutes=i * 3) for i in range(8)]
+    [flag] = [f for f in evaluate(links, responses(28), set(), Q)["flags"] if f["rule"] == "shared_device"]
+    assert flag["observed"] == 8 and flag["expected"] < 1 and flag["probability"] < 1e-4
+    assert flag["level"] == 1e-4 and "phát hiện 8" in flag["summary"] and "Xác suất:" in flag["summary"]
+    assert "10.9.9.9" in flag["summary"] and "20/01/2022" in flag["summary"]
+
+
+def test_vietnamese_numbers_probabilities_and_times():
+    assert integrity.vn_number(0.3) == "0,3" and integrity.vn_number(7) == "7" and integrity.vn_number(1250) == "1.250"
+    assert integrity.vn_number(0.021) == "0,021" and integrity.vn_number(2.54) == "2,5"
+    assert integrity.vn_probability(math.log(0.25)) == "0,25"
+    assert integrity.vn_probability(math.log(3.4e-8)) == "3,4 × 10⁻⁸ (khoảng 1 trên 29 triệu lần)"
+    assert integrity.vn_probability(-800.0) == "nhỏ hơn 10⁻³⁰⁰"
+    assert integrity.vn_time(datetime(2022, 1, 20, 17, 5, tzinfo=timezone.utc)) == "21/01/2022 00:05"
