@@ -6,7 +6,7 @@ from chalice import Blueprint
 from chalicelib.api import schemas as s
 from chalicelib.api.routing import Ctx, route
 from chalicelib.runtime import runtime
-from chalicelib.services import dispatch
+from chalicelib.services import address_changes, dispatch
 
 bp = Blueprint(__name__)
 UNIT = "/campaigns/{cid}/units/{unit}"
@@ -40,9 +40,47 @@ def send_reminders(ctx: Ctx, cid: str, unit: str) -> dict:
 
 
 @route(bp, f"{UNIT}/roster/{{rid}}/email", "POST",
-       summary="Sửa email của người nhận (thư bị trả lại) và gửi lại phiếu; đường dẫn cũ hết hiệu lực",
+       summary="Sửa email của người có thư mời không đến được (bị trả lại, gửi lỗi) và gửi lại phiếu; đường dẫn cũ "
+               "hết hiệu lực. Thư mời đã gửi tới người nhận thì phải đề nghị Bộ Nội vụ duyệt",
        request=s.EMAIL_REQ, response=s.EMAIL_CORRECTED, errors=(404, 409, 422, 423))
 def correct_email(ctx: Ctx, cid: str, unit: str, rid: str) -> dict:
     email = ctx.json().get("email")
     return dispatch.correct_email(ctx.actor, cid, unit, rid, email if isinstance(email, str) else "", ctx.now,
                                   runtime.random_bytes)
+
+
+@route(bp, f"{UNIT}/roster/{{rid}}/email-requests", "POST",
+       summary="Đề nghị Bộ Nội vụ đổi email của người nhận phiếu (thư mời đã gửi tới họ), kèm lý do",
+       request=s.EMAIL_CHANGE_REQ, response=s.ADDRESS_CHANGE, status=201, errors=(404, 409, 422, 423))
+def request_email_change(ctx: Ctx, cid: str, unit: str, rid: str) -> dict:
+    return address_changes.request_change(ctx.actor, cid, unit, rid, ctx.json(), ctx.now, runtime.random_bytes)
+
+
+@route(bp, f"{UNIT}/address-changes",
+       summary="Các lần sửa email, đề nghị đổi email và gửi lại phiếu của đơn vị (địa chỉ được che bớt)",
+       response=s.UNIT_ADDRESS_CHANGES, errors=(404, 422),
+       query={"state": {"type": "string", "enum": list(address_changes.STATE_FILTERS)}})
+def unit_address_changes(ctx: Ctx, cid: str, unit: str) -> dict:
+    return address_changes.of_unit(ctx.actor, cid, unit, ctx.query("state"))
+
+
+@route(bp, "/campaigns/{cid}/address-changes", roles=("ministry",),
+       summary="Các lần sửa email, đề nghị đổi email và gửi lại phiếu của mọi đơn vị (đề nghị chờ duyệt trước)",
+       response=s.ADDRESS_CHANGES, errors=(404, 422),
+       query={"state": {"type": "string", "enum": list(address_changes.STATE_FILTERS)}})
+def campaign_address_changes(ctx: Ctx, cid: str) -> dict:
+    return address_changes.of_campaign(ctx.actor, cid, ctx.query("state"))
+
+
+@route(bp, f"{UNIT}/address-changes/{{change}}/approve", "POST", roles=("ministry",),
+       summary="Đồng ý đề nghị đổi email: gửi lại phiếu tới địa chỉ mới, đường dẫn cũ và bản nháp hết hiệu lực",
+       request=s.APPROVE_REQ, response=s.ADDRESS_CHANGE, errors=(404, 409, 422, 423))
+def approve_email_change(ctx: Ctx, cid: str, unit: str, change: str) -> dict:
+    return address_changes.approve(ctx.actor, cid, unit, change, ctx.json(), ctx.now, runtime.random_bytes)
+
+
+@route(bp, f"{UNIT}/address-changes/{{change}}/refuse", "POST", roles=("ministry",),
+       summary="Không đồng ý đề nghị đổi email (cần lý do): phiếu vẫn gửi tới địa chỉ cũ",
+       request=s.REASON, response=s.ADDRESS_CHANGE, errors=(404, 409, 422, 423))
+def refuse_email_change(ctx: Ctx, cid: str, unit: str, change: str) -> dict:
+    return address_changes.refuse(ctx.actor, cid, unit, change, ctx.json(), ctx.now, runtime.random_bytes)

@@ -152,3 +152,19 @@ SURVEY_RESPONSES = obj(["campaign", "unit", "annulled", "count", "items", "next_
                                      group=obj(code=STR, name=STR), answers={"type": "object"},
                                      scores={"type": "object"})),
                        next_cursor=NSTR)
+
+_ADDRESS = obj(masked=STR, domain=STR, fingerprint=STR)
+_CHANGE_LINK = obj(slot=STR, purpose=STR, purpose_name=NSTR, state=STR, state_name=NSTR, sent_at=NSTR, opened_at=NSTR)
+ADDRESS_CHANGE = obj(id=STR, unit=STR, unit_name=NSTR, kind={"type": "string", "enum": ["correction", "request"]},
+                     kind_name=STR, state={"type": "string", "enum": ["done", "pending", "approved", "refused"]},
+                     state_name=STR, rid=STR, full_name=STR, old=_ADDRESS, new=_ADDRESS, reason=NSTR,
+                     requested_by=STR, requested_at=STR, requested_at_label=STR, decided_by=NSTR, decided_at=NSTR,
+                     decided_at_label=NSTR, decision_note=NSTR, links=arr(_CHANGE_LINK), reissued=INT,
+                     reissued_at=NSTR, reissued_at_label=NSTR)
+UNIT_ADDRESS_CHANGES = obj(["campaign", "unit", "pending", "items"], campaign=STR,
+                           unit=obj(code=STR, name=STR, full_name=STR), pending=INT, items=arr(ADDRESS_CHANGE))
+ADDRESS_CHANGES = obj(["campaign", "pending", "items"], campaign=STR, pending=INT, items=arr(ADDRESS_CHANGE))
+EMAIL_CHANGE_REQ = {"type": "object", "required": ["email", "reason"],
+                    "properties": {"email": {"type": "string", "maxLength": 254},
+                                   "reason": {"type": "string", "maxLength": 500}}}
+APPROVE_REQ = {"type": "object", "properties": {"note": {"type": "string", "maxLength": 500}}}

@@ -724,3 +724,44 @@ def flagged(result: dict, threshold: int = 40) -> bool:
 
 def thresholds_dict(t: Thresholds = Thresholds()) -> dict:
     return asdict(t)
+
+
+# ---- address changes after delivery (a rule of its own: its facts come from the address-change records) -----------
+
+ADDRESS_CHANGES = "address_changes"
+ADDRESS_CHANGES_NAME = "Đổi email người trả lời sau khi thư mời đã được gửi tới họ (đề nghị đổi email, gửi lại phiếu)"
+ADDRESS_CHANGES_MIN = 3  # requests in one unit: one or two are ordinary (a person moved, a typo noticed late)
+ADDRESS_CHANGES_WEIGHT = 25
+
+
+@dataclass(frozen=True)
+class AddressChangeFacts:
+    """One request to change a respondent's address after their invitation was delivered."""
+    change: str  # the request's id
+    state: str  # pending | approved | refused
+    requested_at: datetime
+    links: tuple[str, ...]  # the links it would re-address (slots)
+    decided_at: datetime | None = None
+    reissued: tuple[str, ...] = ()  # the links re-issued to the new address (approved)
+
+
+def address_changes_flag(changes: list[AddressChangeFacts], minimum: int = ADDRESS_CHANGES_MIN) -> dict | None:
+    """Many changes of address after delivery in one unit: each hands a respondent's link to whoever holds the new
+    address. Counted whatever the ministry decided (a refused request is still an attempt)."""
+    if len(changes) < minimum:
+        return None
+    ordered = sorted(changes, key=lambda c: c.requested_at)
+    return {"rule": ADDRESS_CHANGES, "name": ADDRESS_CHANGES_NAME, "requests": len(ordered),
+            "reissued": sum(len(c.reissued) for c in ordered),
+            "evidence": [{"change": c.change, "state": c.state, "requested_at": c.requested_at.isoformat(),
+                          "decided_at": c.decided_at.isoformat() if c.decided_at else None,
+                          "links": list(c.links), "reissued": list(c.reissued)} for c in ordered[:50]]}
+
+
+def with_address_changes(result: dict, changes: list[AddressChangeFacts]) -> dict:
+    """`evaluate`'s result with the address-change rule's flag and weight added when it fires."""
+    flag = address_changes_flag(changes)
+    if flag is None:
+        return result
+    return {**result, "flags": [*result["flags"], flag],
+            "score": min(100, result["score"] + ADDRESS_CHANGES_WEIGHT)}

@@ -23,6 +23,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 REMINDABLE = ("sent", "opened")
 CORRECTABLE = ("issued", "sent", "opened", "bounced", "failed")
+# a province corrects an address by itself only where the invitation never reached anyone; any other change of
+# address after dispatch is a request the ministry decides
+DELIVERY_FAILED = ("bounced", "failed")
 
 
 def can_move(old: str, new: str) -> bool:

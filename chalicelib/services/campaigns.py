@@ -14,7 +14,6 @@ from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.formats import datafiles
 from chalicelib.services import assessment, audit, questionnaires
 from chalicelib.services.phases import phase_windows
-from chalicelib.services.phases import require_open as require_open  # other services reach it through this module
 from chalicelib.store import campaigns as store
 from chalicelib.store.campaigns import Campaign, Unit
 

@@ -21,6 +21,7 @@ from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store import files, queues
 from chalicelib.store import links as store
 from chalicelib.store import roster as roster_store
+from chalicelib.store import survey as survey_store
 from chalicelib.store.links import DispatchRun, Link, Token
 from chalicelib.store.roster import Respondent
 
@@ -263,50 +264,91 @@ def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: 
     return result
 
 
-def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, now: datetime,
-                  random_bytes: Callable[[int], bytes]) -> dict:
-    """The province fixes a respondent's address (after a bounce): the old links die, new ones are mailed."""
-    require_unit(actor, unit_code)
-    campaign, unit = phases.require_open(cid, unit_code, "survey", now)
-    email = normalise_email(email or "")
+def valid_email(value: object) -> str:
+    email = normalise_email(value if isinstance(value, str) else "")
     problem = email_problem(email)
     if problem:
         raise ValidationError(problem, details=[{"field": "email", "message": problem}])
+    return email
+
+
+def respondent(cid: str, unit_code: str, unit: Unit, rid: str, email: str | None = None) -> Respondent:
+    """A person of the current roster; with `email`, refused when that address is someone else's."""
     rows = roster_store.rows(cid, unit_code, unit.roster_gen)
     row = next((r for r in rows if r.rid == rid), None)
     if row is None:
         raise NotFoundError("Không tìm thấy người này trong danh sách.")
-    if any(r.email == email and r.rid != rid for r in rows):
+    if email is not None and any(r.email == email and r.rid != rid for r in rows):
         raise ValidationError(f"Email “{email}” đã dùng cho người khác trong danh sách.",
                               details=[{"field": "email", "message": "Email đã có trong danh sách."}])
-    unit_key = roster_store.key(cid, unit_code)
-    links = [link for link in store.unit_links(unit_key, rid) if link.state != "submitted"]
+    return row
+
+
+def open_links(cid: str, unit_code: str, rid: str) -> list[Link]:
+    """A person's links not answered yet; refused when there are none."""
+    links = [link for link in store.unit_links(roster_store.key(cid, unit_code), rid) if link.state != "submitted"]
     if not links:
         raise ConflictError("Người này không còn phiếu nào chờ trả lời.")
-    roster_store.set_email(cid, unit_code, unit.roster_gen, rid, email, now)
+    return links
+
+
+def reissue(campaign: Campaign, unit: Unit, links: list[Link], email: str, from_states: tuple[str, ...],
+            now: datetime, random_bytes: Callable[[int], bytes]) -> list[str]:
+    """Send links to a new address: each gets a new (only) token and is mailed again; its old tokens die and the
+    draft saved through them is deleted (a draft belongs to the answering of whoever opened the old link, never to
+    the holder of the new one). Only links still in `from_states` move. The slots re-issued."""
     window = phases.phase_windows(campaign, unit)["survey"]
     deadline = window.to_dict(now, campaign.timezone)["deadline_label"]
     groups = {g["code"]: g["name"] for g in campaign.groups}
-    lookup = _questionnaires(cid)
-    mails, tokens = [], []
+    lookup = _questionnaires(campaign.cid)
+    mails, tokens, slots = [], [], []
     for link in links:
         old_tokens = list(link.token_hashes)
         token = new_token(random_bytes(32))
         digest = token_hash(token)
-        readdressed = store.readdress(link, email, digest, rules.CORRECTABLE, now)
+        readdressed = store.readdress(link, email, digest, from_states, now)
         if readdressed is None:
             continue
-        link = readdressed
         store.delete_tokens(old_tokens)
-        tokens.append(Token(token_hash=digest, unit_key=unit_key, slot=link.slot, kind="invite",
+        survey_store.delete_draft(readdressed)
+        tokens.append(Token(token_hash=digest, unit_key=link.unit_key, slot=link.slot, kind="invite",
                             issued_at=now, expires_at=window.closes_at + timedelta(days=30)))
-        mails.append(_mail_context(campaign, unit, link, "invite", token, deadline,
+        mails.append(_mail_context(campaign, unit, readdressed, "invite", token, deadline,
                                    {link.qid: lookup(link.group, link.purpose)[2]}, groups))
+        slots.append(link.slot)
     store.write_issued([], tokens)
-    queues.send_mail_batches([{"kind": "invite", "cid": cid, "queued_at": utc_iso(now), "mails": mails}])
+    if mails:
+        queues.send_mail_batches([{"kind": "invite", "cid": campaign.cid, "queued_at": utc_iso(now), "mails": mails}])
+    return slots
+
+
+def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, now: datetime,
+                  random_bytes: Callable[[int], bytes]) -> dict:
+    """The province fixes the address of someone whose invitation never reached them (bounced, or refused by the
+    mail service): the old links die, new ones are mailed. A delivered invitation is the respondent's: its address
+    changes only through a request the ministry approves (services/address_changes.py)."""
+    from chalicelib.services import address_changes
+
+    require_unit(actor, unit_code)
+    campaign, unit = phases.require_open(cid, unit_code, "survey", now)
+    email = valid_email(email)
+    row = respondent(cid, unit_code, unit, rid, email)
+    links = open_links(cid, unit_code, rid)
+    delivered = [link for link in links if link.state not in rules.DELIVERY_FAILED]
+    if delivered:
+        raise ConflictError(
+            "Chỉ được sửa trực tiếp email của người có thư mời không đến được (thư bị trả lại hoặc gửi lỗi). Thư mời "
+            "của người này đã được gửi đi; để đổi email, hãy gửi đề nghị kèm lý do để Bộ Nội vụ xem xét.",
+            code="email_change_needs_approval",
+            details=[{"field": "email", "states": sorted({link.state for link in delivered})}])
+    roster_store.set_email(cid, unit_code, unit.roster_gen, rid, email, now)
+    slots = reissue(campaign, unit, links, email, rules.DELIVERY_FAILED, now, random_bytes)
+    change = address_changes.record_correction(actor, cid, unit_code, row, links, email, slots, now, random_bytes)
     audit.record(actor, "respondent_email_corrected", now, target=rid, cid=cid, unit=unit_code,
-                 details={"links": len(mails)}, suffix=random_bytes(4).hex())
-    return {"rid": rid, "email": email, "reissued": len(mails)}
+                 details={"links": len(slots), "slots": slots, "change": change.id,
+                          **address_changes.addresses_detail(row.email, email)},
+                 suffix=random_bytes(4).hex())
+    return {"rid": rid, "email": email, "reissued": len(slots)}
 
 
 def auto_reminders(now: datetime, random_bytes: Callable[[int], bytes]) -> int:

@@ -13,7 +13,7 @@ from chalicelib.domain.access import Actor, require_ministry
 from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, ValidationError
-from chalicelib.services import audit, phases
+from chalicelib.services import address_changes, audit, phases
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import integrity as store
 from chalicelib.store import links as link_store
@@ -33,7 +33,9 @@ def _question_counts(cid: str, qids: set[str]) -> dict[str, int]:
 def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> IntegrityScan | None:
     unit_key = f"{cid}#{unit}"
     totals = next((s for s in link_store.stats(unit_key) if s.key == "all"), None)
-    activity = f"{totals.opened if totals else 0}:{totals.submitted if totals else 0}"
+    changes = address_changes.integrity_facts(cid, unit)
+    activity = (f"{totals.opened if totals else 0}:{totals.submitted if totals else 0}:{len(changes)}:"
+                f"{sum(1 for c in changes if c.state != 'pending')}")
     previous = store.get(cid, unit)
     if previous is not None and previous.activity == activity and not force:
         return None
@@ -46,6 +48,7 @@ def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> Int
                  for r in store.responses(unit_key)]
     province_ips = store.login_addresses(unit, now - timedelta(days=365), now)
     result = rules.evaluate(links, responses, province_ips, _question_counts(cid, {f.qid for f in links}))
+    result = rules.with_address_changes(result, changes)
     item = IntegrityScan(cid=cid, unit=unit, score=result["score"], flags=result["flags"],
                          submitted=result["submitted"], responses=result["responses"], activity=activity,
                          scanned_at=now)

@@ -247,13 +247,15 @@ def mark_bounced(link: Link, reason: str, now: datetime) -> bool:
 
 
 def readdress(link: Link, email: str, digest: str, from_states: tuple[str, ...], now: datetime) -> Link | None:
-    """Send the link to a corrected address: back to issued with a new (only) token and no problem. The link as
-    written, or None when it moved on meanwhile (answered)."""
+    """Send the link to a corrected address: back to issued with a new (only) token, no problem and no first
+    interaction (the new holder's open is recorded afresh). The link as written, or None when it moved on meanwhile
+    (answered, or out of `from_states`)."""
     sets: dict[str, Any] = {"email": email, "token_hashes": [digest], "queued_at": now}
-    if not _move(link, "issued", from_states, now, sets=sets, removes=("problem",)):
+    if not _move(link, "issued", from_states, now, sets=sets,
+                 removes=("problem", "opened_at", "open_ip", "open_ua")):
         return None
     return replace(link, state="issued", updated_at=now, email=email, token_hashes=(digest,), queued_at=now,
-                   problem=None)
+                   problem=None, opened_at=None, open_ip=None, open_ua=None)
 
 
 def _move(link: Link, to_state: str, from_states: tuple[str, ...], now: datetime, *,

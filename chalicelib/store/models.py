@@ -204,6 +204,31 @@ class DispatchModel(Model):
     finished_at = UTCDateTimeAttribute(null=True)
 
 
+class AddressChangeModel(Model):
+    """A change of a respondent's address after dispatch: a province's direct correction of a failed delivery
+    ("correction"), or its request with a reason that the ministry approves or refuses ("request"). Guard items
+    (`sk` = "pending#<unit>#<rid>", no `kind`) hold one pending request per respondent."""
+    Meta = _meta("address_changes")
+    cid = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)  # "<unit>#<ISO instant>#<random>", a unit's in time order
+    unit = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(null=True)  # "correction" | "request"
+    state = UnicodeAttribute(null=True)  # correction: "done"; request: "pending" | "approved" | "refused"
+    rid = UnicodeAttribute(null=True)
+    full_name = UnicodeAttribute(null=True)
+    old_email = UnicodeAttribute(null=True)
+    new_email = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    links = JSONAttribute(null=True)  # [{"slot", "state", "sent_at", "opened_at"}] when asked (or corrected)
+    requested_by = UnicodeAttribute(null=True)
+    requested_at = UTCDateTimeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)
+    decision_note = UnicodeAttribute(null=True)
+    reissued = JSONAttribute(null=True)  # slots re-issued to the new address, with the instant
+    reissued_at = UTCDateTimeAttribute(null=True)
+
+
 class IntegrityModel(Model):
     """The last integrity scan of a unit: flags, risk score and evidence (ministry only)."""
     Meta = _meta("integrity")
@@ -372,6 +397,7 @@ class AssessmentItemModel(Model):
 
 ALL_MODELS: list[type[Model]] = [CampaignModel, UnitModel, RespondentModel, LinkModel, ResponseModel, DraftModel,
                                  TokenModel, MailModel,
-                                 StatsModel, DispatchModel, IntegrityModel, AccountModel, SessionModel, ThrottleModel,
+                                 StatsModel, DispatchModel, AddressChangeModel, IntegrityModel, AccountModel,
+                                 SessionModel, ThrottleModel,
                                  AuditModel, NotificationModel,
                                  QuestionnaireModel, FrameworkModel, AssessmentModel, AssessmentItemModel]

@@ -26,6 +26,8 @@ PROVINCE_MAY = {
     ("DELETE", "/campaigns/{cid}/units/{unit}/roster/{rid}"), ("POST", "/campaigns/{cid}/units/{unit}/roster/submit"),
     ("GET", "/campaigns/{cid}/units/{unit}/progress"), ("GET", "/campaigns/{cid}/units/{unit}/progress.xlsx"),
     ("POST", "/campaigns/{cid}/units/{unit}/reminders"), ("POST", "/campaigns/{cid}/units/{unit}/roster/{rid}/email"),
+    ("POST", "/campaigns/{cid}/units/{unit}/roster/{rid}/email-requests"),
+    ("GET", "/campaigns/{cid}/units/{unit}/address-changes"),
     ("GET", "/campaigns/{cid}/questionnaires"), ("GET", "/campaigns/{cid}/questionnaires/{qid}"),
     ("GET", "/campaigns/{cid}/questionnaires/{qid}/workbook"),
     ("GET", "/campaigns/{cid}/framework"), ("GET", "/campaigns/{cid}/units/{unit}/assessment"),

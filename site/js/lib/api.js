@@ -478,6 +478,32 @@ export function correctEmail(cid, unit, rid, email) {
   return request('POST', rosterPath(cid, unit, `/${enc(rid)}/email`), { body: { email } });
 }
 
+/** POST …/roster/{rid}/email-requests {email, reason}: asks the ministry to send a delivered invitation's links to
+ * another address → the pending request. */
+export function requestEmailChange(cid, unit, rid, email, reason) {
+  return request('POST', rosterPath(cid, unit, `/${enc(rid)}/email-requests`), { body: { email, reason } });
+}
+
+/** GET …/address-changes[?state=]: a unit's corrections and requests (addresses masked), newest first. */
+export function addressChanges(cid, unit, state = '') {
+  return request('GET', unitPath(cid, unit, `/address-changes${state ? `?state=${enc(state)}` : ''}`));
+}
+
+/** GET /campaigns/{cid}/address-changes[?state=]: every unit's (ministry), pending first. */
+export function campaignAddressChanges(cid, state = '') {
+  return request('GET', `/campaigns/${enc(cid)}/address-changes${state ? `?state=${enc(state)}` : ''}`);
+}
+
+/** POST …/address-changes/{id}/approve {note?}: the links are re-issued to the new address. */
+export function approveEmailChange(cid, unit, id, note = '') {
+  return request('POST', unitPath(cid, unit, `/address-changes/${enc(id)}/approve`), { body: note ? { note } : {} });
+}
+
+/** POST …/address-changes/{id}/refuse {reason}: nothing changes. */
+export function refuseEmailChange(cid, unit, id, reason) {
+  return request('POST', unitPath(cid, unit, `/address-changes/${enc(id)}/refuse`), { body: { reason } });
+}
+
 /** GET /campaigns/{cid}/progress?sort=code|name|rate|submitted|bounced: every unit and the national totals. */
 export function nationalProgress(cid, sort = 'code') {
   return request('GET', `/campaigns/${enc(cid)}/progress?${new URLSearchParams({ sort }).toString()}`);

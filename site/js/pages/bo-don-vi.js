@@ -1,13 +1,16 @@
 // The ministry's view of one unit in a campaign: focal person, roster status and counts, the read-only roster
 // table, reopening a sent roster (with a reason), the unit's survey progress (totals, chart, the respondents' link
-// statuses), the unit's notifications.
+// statuses), the unit's changes of respondents' addresses (approving or refusing the province's pending requests),
+// the unit's notifications.
 import * as api from '../lib/api.js';
 import { campaignHref } from '../lib/campaign.js';
 import { learnServerClock } from '../lib/clock.js';
 import { clear, el, setTitle } from '../lib/dom.js';
 import { formatDateTime } from '../lib/format.js';
 import { mountAccount } from '../components/account.js';
+import { renderAddressChanges } from '../components/address-changes.js';
 import { rosterBadge } from '../components/badges.js';
+import { confirmDialog } from '../components/dialog.js';
 import {
   busy, clearFieldErrors, errorText, reportError, setFieldError, show, showError,
 } from '../components/messages.js';
@@ -17,6 +20,7 @@ import { groupCounts } from '../components/paged-table.js';
 import { renderDeadline } from '../components/phase.js';
 import { renderUnitProgress } from '../components/progress-charts.js';
 import { progressBrowser } from '../components/progress-table.js';
+import { reasonDialog } from '../components/reason-dialog.js';
 import { rosterBrowser } from '../components/roster-table.js';
 
 const PHASE = 'roster';
@@ -44,8 +48,12 @@ const notificationList = document.getElementById('notifications');
 const progressTotals = document.getElementById('progress-totals');
 const progressChart = document.getElementById('progress-chart');
 const peopleBox = document.getElementById('people-message');
+const changesTable = document.getElementById('changes-table');
+const changesCount = document.getElementById('changes-count');
+const changesBox = document.getElementById('changes-message');
 
 let browser = null;
+let people = null;
 
 function renderProgress(data) {
   renderUnitProgress(progressTotals, progressChart, data);
@@ -75,6 +83,75 @@ function renderStatus(page) {
   totalNode.textContent = `${page.total} người`;
   clear(countsNode).append(groupCounts(page.counts));
   reopenForm.hidden = page.status !== 'submitted';
+}
+
+// ---- address changes: the province's requests, decided here -------------------------------------------
+
+function changeActions(change) {
+  if (change.state !== 'pending') return [];
+  const approve = el('button', { type: 'button', class: 'small primary',
+    'aria-label': `Đồng ý đổi email của ${change.full_name}` }, 'Đồng ý');
+  const refuse = el('button', { type: 'button', class: 'small',
+    'aria-label': `Không đồng ý đổi email của ${change.full_name}` }, 'Không đồng ý');
+  approve.addEventListener('click', () => approveChange(change, approve));
+  refuse.addEventListener('click', () => refuseChange(change));
+  return [approve, ' ', refuse];
+}
+
+async function afterDecision(message) {
+  show(changesBox, 'success', message);
+  await Promise.all([loadChanges(), people ? people.reload() : null, loadNotes()]);
+}
+
+async function approveChange(change, button) {
+  const yes = await confirmDialog({
+    title: `Đồng ý đổi email của ${change.full_name}?`,
+    body: [
+      el('p', {}, `Email mới: ${change.new.masked}. Lý do của đơn vị: ${change.reason || '—'}`),
+      el('p', {}, 'Phần mềm gửi lại phiếu tới email mới với đường dẫn mới; đường dẫn cũ và bản nháp trả lời của nó '
+        + 'hết hiệu lực. Đơn vị được thông báo.'),
+    ],
+    confirmLabel: 'Đồng ý và gửi lại phiếu',
+  });
+  if (!yes) return;
+  show(changesBox, 'info', '');
+  try {
+    const result = await busy(button, 'Đang xử lý…', () => api.approveEmailChange(cid, code, change.id));
+    await afterDecision(`Đã đồng ý đổi email của ${change.full_name}; đã gửi lại ${result.reissued} phiếu.`);
+  } catch (error) {
+    if (error.status === 401) return;
+    showError(changesBox, error);
+    if (error.status === 409) await loadChanges();
+  }
+}
+
+function refuseChange(change) {
+  reasonDialog({
+    title: `Không đồng ý đổi email của ${change.full_name}?`,
+    body: [el('p', {}, 'Phiếu vẫn gửi tới email cũ; đường dẫn của người nhận không thay đổi.')],
+    label: 'Lý do không đồng ý (bắt buộc)',
+    maxLength: 500,
+    emptyMessage: 'Vui lòng nêu lý do không đồng ý.',
+    confirmLabel: 'Không đồng ý',
+    busyLabel: 'Đang xử lý…',
+    dataset: { change: change.id },
+    submit: (text) => api.refuseEmailChange(cid, code, change.id, text),
+    onDone: () => afterDecision(`Đã không đồng ý đổi email của ${change.full_name}; đơn vị đã được thông báo.`),
+    onConflict: loadChanges,
+  });
+}
+
+async function loadChanges() {
+  try {
+    const data = await api.addressChanges(cid, code);
+    const items = data.items || [];
+    changesCount.textContent = items.length
+      ? `${items.length} lần đổi email; ${data.pending || 0} đề nghị chờ duyệt.` : '';
+    renderAddressChanges(changesTable, items, { actions: changeActions,
+      empty: 'Đơn vị chưa sửa hay đề nghị đổi email của người nhận phiếu nào.' });
+  } catch (error) {
+    renderAddressChanges(changesTable, [], { empty: errorText(error) });
+  }
 }
 
 function loadNotes() {
@@ -133,7 +210,7 @@ async function start() {
         showError(listBox, error);
       },
     });
-    const people = progressBrowser({
+    people = progressBrowser({
       cid, unit: code, groups: campaign.groups || [], onLoaded: renderProgress,
       onError: (error) => {
         progressTotals.removeAttribute('aria-busy');
@@ -141,7 +218,7 @@ async function start() {
       },
     });
     const [focal] = await Promise.allSettled([api.focalPerson(cid, code), browser.load(), people.load(),
-      loadNotes()]);
+      loadNotes(), loadChanges()]);
     if (focal.status === 'fulfilled') renderFocal(focal.value);
     else focalSummary.textContent = errorText(focal.reason);
   } catch (error) {

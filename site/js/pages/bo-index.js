@@ -121,6 +121,22 @@ function stopPolling() {
   pollTimer = null;
 }
 
+/** The provinces' requests to change a respondent's address, waiting for a decision on the unit's page. */
+async function loadEmailRequests(cid) {
+  const list = document.getElementById('email-requests');
+  try {
+    const data = await api.campaignAddressChanges(cid, 'pending');
+    if (detail && detail.id !== cid) return;
+    const items = data.items || [];
+    list.replaceChildren(...(items.length ? items.map((c) => el('li', { dataset: { change: c.id } },
+      el('a', { href: campaignHref('/bo/don-vi.html', cid, { 'don-vi': c.unit }) }, c.unit_name || c.unit),
+      `: đổi email của ${c.full_name} (${c.old.masked} → ${c.new.masked}), đề nghị lúc ${c.requested_at_label}.`))
+      : [el('li', { class: 'muted' }, 'Không có đề nghị nào chờ duyệt.')]));
+  } catch (error) {
+    if (error.status !== 401) list.replaceChildren(el('li', {}, errorText(error)));
+  }
+}
+
 async function loadRuns(cid) {
   stopPolling();
   pollFor = cid;
@@ -265,6 +281,7 @@ async function load(cid) {
       show(dispatchBox, 'info', '');
     }
     loadRuns(cid);
+    loadEmailRequests(cid);
   } catch (error) {
     if (mine === loadSeq && error.status !== 401) show(box, 'error', errorText(error));
   }

@@ -57,6 +57,8 @@ function share(value) {
   return formatPercent((Number(value) || 0) * 100);
 }
 
+const CHANGE_STATES = { pending: 'Chờ Bộ duyệt', approved: 'Bộ đã đồng ý, phiếu đã gửi lại', refused: 'Bộ không đồng ý' };
+
 /** A compact list of link or response ids. */
 function idList(label, ids) {
   const items = (ids || []).map(String);
@@ -118,6 +120,16 @@ function listEvidence(flag) {
         `: dùng từ ${formatNumber(item.devices)} thiết bị, ${formatNumber((item.addresses || []).length)} `
           + 'địa chỉ mạng ',
         el('ul', { class: 'id-list' }, (item.addresses || []).map((a) => el('li', {}, el('code', {}, String(a))))))));
+    case 'address_changes':
+      return el('div', {},
+        el('p', {}, `${formatNumber(flag.requests)} đề nghị đổi email sau khi thư mời đã được gửi tới người nhận; `
+          + `${formatNumber(flag.reissued || 0)} phiếu đã được gửi lại tới email mới.`),
+        el('ul', { class: 'evidence-list' }, items.map((item) => el('li', { class: 'evidence-item' },
+          el('ul', { class: 'evidence-facts' },
+            fact('Đề nghị lúc', formatDateTime(item.requested_at)),
+            fact('Tình trạng', CHANGE_STATES[item.state] || String(item.state)),
+            item.decided_at ? fact('Bộ xử lý lúc', formatDateTime(item.decided_at)) : null),
+          idList('Mã đường dẫn', item.links)))));
     case 'burst': {
       const b = evidence && !Array.isArray(evidence) ? evidence : {};
       const part = b.of ? ` (${formatPercent((b.submissions / b.of) * 100)})` : '';

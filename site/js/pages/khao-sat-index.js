@@ -9,7 +9,9 @@
 // - Every change is kept at once in localStorage under a key derived from a SHA-256 of the token (never the token)
 //   and sent to the server (PUT /survey/draft) after a short pause; a failed save is retried later and when the
 //   connection comes back, so a lost connection loses nothing. On load, the newer of the server's draft and the
-//   local copy wins.
+//   local copy wins. The copy carries the survey's deadline: every page load removes the copies whose deadline has
+//   passed (a shared computer keeps no answers after the survey), and the copy goes as soon as the survey is
+//   submitted, closed or the link is no longer valid.
 // - Submitting: the required questions are checked here first (each unanswered one named, in a list of links at the
 //   top), then a confirmation, POST /survey/submit, and the receipt; the local copy is removed.
 // - Every other outcome has a page of its own: link missing or unknown, already submitted, survey closed, results
@@ -148,7 +150,8 @@ function readLocal() {
 function writeLocal(answers, savedAt, synced) {
   if (!draftKey) return;
   try {
-    local.setItem(draftKey, JSON.stringify({ v: 1, answers, saved_at: savedAt, synced }));
+    const closes = survey && survey.closes_at ? survey.closes_at : null;
+    local.setItem(draftKey, JSON.stringify({ v: 2, answers, saved_at: savedAt, closes_at: closes, synced }));
   } catch {
     /* storage full: the server copy still follows */
   }
@@ -158,7 +161,8 @@ function dropLocal() {
   if (draftKey) local.removeItem(draftKey);
 }
 
-/** Copies older than DRAFT_MAX_AGE_MS (links long closed) are removed from this browser. */
+/** Copies past their survey's deadline, or older than DRAFT_MAX_AGE_MS (copies without a deadline), or unreadable,
+ *  are removed from this browser. */
 function purgeOldCopies() {
   if (!local) return;
   const now = Date.now();
@@ -166,12 +170,15 @@ function purgeOldCopies() {
     const key = local.key(i);
     if (!key || !key.startsWith(DRAFT_PREFIX)) continue;
     let at = NaN;
+    let closes = NaN;
     try {
-      at = Date.parse(JSON.parse(local.getItem(key)).saved_at);
+      const copy = JSON.parse(local.getItem(key));
+      at = Date.parse(copy.saved_at);
+      if (copy.closes_at) closes = Date.parse(copy.closes_at);
     } catch {
       /* unreadable: removed below */
     }
-    if (!(now - at < DRAFT_MAX_AGE_MS)) local.removeItem(key);
+    if (!(now - at < DRAFT_MAX_AGE_MS) || now >= closes) local.removeItem(key);
   }
 }
 
@@ -230,6 +237,7 @@ function showMissing() {
 
 function showUnknown() {
   endForm();
+  dropLocal(); // a link replaced or withdrawn: its answers are no one's to keep here
   forgetToken();
   showPage('unknown', {
     title: 'Đường dẫn khảo sát không hợp lệ', icon: '!', tone: 'error',
@@ -267,6 +275,8 @@ function showSubmitted(data) {
 
 function showClosed(error) {
   endForm();
+  // after the deadline the answers can go nowhere: none stay on this computer (before the opening, keep them)
+  if (!error || error.code !== 'survey_not_open') dropLocal();
   forgetToken();
   // survey_not_open: a survey whose dates were moved later than the links that were already sent.
   const early = error && error.code === 'survey_not_open';

@@ -1,10 +1,12 @@
 // "Chi tiết tiến độ khảo sát" for a province: its totals and response rate (refreshed every 30 s while the page is
 // visible), the rate per group and questionnaire as a chart, the respondents' link statuses with filters and
-// paging, reminders for the chosen (or all) non-responders, correcting a bounced address, the workbook export and
-// the unit's notifications.
+// paging, reminders for the chosen (or all) non-responders, correcting the address of an invitation that never
+// arrived (bounced, failed) or, for one that did, asking the ministry to change it (with a reason), the unit's
+// corrections and requests with their state, the workbook export and the unit's notifications.
 import * as api from '../lib/api.js';
 import { clear, el, setTitle, whileVisible } from '../lib/dom.js';
 import { formatDateTime } from '../lib/format.js';
+import { renderAddressChanges } from '../components/address-changes.js';
 import { confirmDialog, openDialog } from '../components/dialog.js';
 import { exportButton } from '../components/export-button.js';
 import {
@@ -41,10 +43,22 @@ const emailInput = document.getElementById('email-input');
 const emailSave = document.getElementById('email-save');
 const emailCancel = document.getElementById('email-cancel');
 
+const requestDialog = document.getElementById('request-dialog');
+const requestForm = document.getElementById('request-form');
+const requestPerson = document.getElementById('request-person');
+const requestBox = document.getElementById('request-message');
+const requestEmail = document.getElementById('request-email');
+const requestReason = document.getElementById('request-reason');
+const requestSave = document.getElementById('request-save');
+const requestCancel = document.getElementById('request-cancel');
+const changesTable = document.getElementById('changes-table');
+
 let cid = null;
 let unit = null;
 let browser = null;
 let editing = null; // the respondent whose address is being corrected
+let asking = null; // the respondent whose address change is being requested
+let pendingRids = new Set(); // respondents with a request waiting for the ministry
 let lastRefresh = 0;
 let refreshing = false;
 let lastByDay = null;
@@ -131,15 +145,80 @@ remindAll.addEventListener('click', async () => {
   if (yes) remind(remindAll, null);
 });
 
-// ---- correcting a bounced address ------------------------------------------------------------------------
+// ---- correcting a failed delivery, or asking the ministry --------------------------------------------------
 
+const FAILED = ['bounced', 'failed'];
+
+/** "Sửa email" where no invitation reached the person; "Đề nghị đổi email" where one did (the ministry decides). */
 function rowActions(person) {
-  const bounced = (person.links || []).find((l) => l.state === 'bounced' || l.state === 'failed');
-  if (!bounced) return [];
-  const button = el('button', { type: 'button', class: 'small', 'aria-label': `Sửa email của ${person.full_name}` },
-    'Sửa email');
-  button.addEventListener('click', () => openEmailDialog(person, bounced));
+  const open = (person.links || []).filter((l) => l.state !== 'submitted');
+  if (!open.length) return [];
+  if (open.every((l) => FAILED.includes(l.state))) {
+    const button = el('button', { type: 'button', class: 'small', 'aria-label': `Sửa email của ${person.full_name}` },
+      'Sửa email');
+    button.addEventListener('click', () => openEmailDialog(person, open[0]));
+    return [button];
+  }
+  if (pendingRids.has(person.rid)) return [el('span', { class: 'muted' }, 'Đã đề nghị đổi email, chờ Bộ duyệt')];
+  const button = el('button', { type: 'button', class: 'small',
+    'aria-label': `Đề nghị đổi email của ${person.full_name}` }, 'Đề nghị đổi email');
+  button.addEventListener('click', () => openRequestDialog(person));
   return [button];
+}
+
+function openRequestDialog(person) {
+  asking = person;
+  clearFieldErrors(requestForm);
+  show(requestBox, 'info', '');
+  requestPerson.textContent = `${person.full_name} (${person.email})`;
+  requestEmail.value = '';
+  requestReason.value = '';
+  openDialog(requestDialog, { focus: requestEmail });
+}
+
+requestCancel.addEventListener('click', () => requestDialog.close());
+requestDialog.addEventListener('close', () => {
+  asking = null;
+});
+
+requestForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (!asking) return;
+  clearFieldErrors(requestForm);
+  show(requestBox, 'info', '');
+  const email = requestEmail.value.trim();
+  const reason = requestReason.value.trim();
+  if (!email || !reason) {
+    if (!email) setFieldError(requestEmail, 'Vui lòng nhập email mới.');
+    if (!reason) setFieldError(requestReason, 'Vui lòng nêu lý do đề nghị đổi email.');
+    (email ? requestReason : requestEmail).focus();
+    return;
+  }
+  try {
+    await busy(requestSave, 'Đang gửi…', () => api.requestEmailChange(cid, unit, asking.rid, email, reason));
+    const name = asking.full_name;
+    requestDialog.close();
+    show(listBox, 'success', `Đã gửi Bộ Nội vụ đề nghị đổi email của ${name}. Phiếu chỉ được gửi tới email mới khi `
+      + 'Bộ đồng ý; kết quả được báo trong mục Thông báo.');
+    await loadChanges();
+    await browser.reload();
+  } catch (error) {
+    if (error.status === 401) return;
+    reportError(requestBox, error, { email: requestEmail, reason: requestReason });
+  }
+});
+
+async function loadChanges() {
+  try {
+    const data = await api.addressChanges(cid, unit);
+    const items = data.items || [];
+    pendingRids = new Set(items.filter((c) => c.state === 'pending').map((c) => c.rid));
+    renderAddressChanges(changesTable, items, { empty: 'Chưa có lần sửa email hay đề nghị đổi email nào.' });
+  } catch (error) {
+    if (error.status !== 401) {
+      renderAddressChanges(changesTable, [], { empty: errorText(error) });
+    }
+  }
 }
 
 function openEmailDialog(person, link) {
@@ -172,7 +251,7 @@ emailForm.addEventListener('submit', async (event) => {
     dialog.close();
     show(listBox, 'success', `Đã sửa email của ${name} thành ${result.email} và gửi lại ${result.reissued} `
       + 'phiếu với đường dẫn mới.');
-    await Promise.all([browser.reload(), refreshTotals()]);
+    await Promise.all([browser.reload(), refreshTotals(), loadChanges()]);
   } catch (error) {
     if (error.status === 401) return;
     reportError(emailBox, error, { email: emailInput });
@@ -207,6 +286,7 @@ function start() {
         cid, unit, groups: campaign.groups || [], limit: PAGE_SIZE, selectable: true, onSelect,
         actions: rowActions, onLoaded: renderTotals, onError: (error) => showError(listBox, error),
       });
+      await loadChanges();
       await Promise.all([browser.load(), loadNotifications(notificationList, cid, unit)]);
       startAutoRefresh();
     },
