@@ -18,6 +18,7 @@ class Settings:
     mail_from: str
     mail_mode: str  # "ses" or "smtp"
     session_hours: int
+    session_idle_minutes: int  # a session ends after this long without a request (besides session_hours)
     password_scrypt_n: int
     jobs_queue: str
     mail_queue: str
@@ -52,6 +53,7 @@ def settings() -> Settings:
         mail_from=env("CCHC_MAIL_FROM", "chisocchc@moha.gov.vn"),
         mail_mode=env("CCHC_MAIL_MODE", "ses"),
         session_hours=int(env("CCHC_SESSION_HOURS", "8")),
+        session_idle_minutes=int(env("CCHC_SESSION_IDLE_MINUTES", "30")),
         password_scrypt_n=int(env("CCHC_SCRYPT_N", str(2**14))),
         jobs_queue=env("CCHC_JOBS_QUEUE", f"{prefix}jobs"),
         mail_queue=env("CCHC_MAIL_QUEUE", f"{prefix}mail"),

@@ -109,16 +109,19 @@ def seeded(aws, clock):
 
 class Tokens:
     """Bearer tokens by account ("admin", "01", ...), logged in at the test clock's current time and
-    logged in again when the test has moved the clock past the session's life."""
+    logged in again when the test has moved the clock past the session's idle limit (30 minutes; the last
+    activity is recorded at most once a minute, hence the margin) or its life."""
 
     def __init__(self, api: Api, seeded: dict, clock: FixedClock):
         self.api, self.seeded, self.clock, self.cache = api, seeded, clock, {}
 
     def __getitem__(self, who: str) -> str:
-        token, at = self.cache.get(who, (None, None))
-        if token is None or abs((self.clock() - at).total_seconds()) > 3600:
-            token, at = self.api.login(*self.seeded[who]), self.clock()
-            self.cache[who] = (token, at)
+        now = self.clock()
+        token, login_at, used_at = self.cache.get(who, (None, now, now))
+        if token is None or abs((now - used_at).total_seconds()) > 25 * 60 \
+                or abs((now - login_at).total_seconds()) > 3600:
+            token, login_at = self.api.login(*self.seeded[who]), now
+        self.cache[who] = (token, login_at, now)  # each use is the session's activity (recorded within a minute)
         return token
 
 

@@ -27,7 +27,7 @@ def logout(ctx: Ctx) -> dict:
 
 
 @route(bp, "/auth/password", "POST", summary="Đổi mật khẩu", request=s.PASSWORD_REQ, response=s.OK,
-       errors=(400, 422), before_password_change=True)
+       errors=(400, 422, 429), before_password_change=True)
 def change_password(ctx: Ctx) -> dict:
     body = ctx.json()
     current, new = body.get("current_password"), body.get("new_password")

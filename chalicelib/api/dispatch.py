@@ -45,7 +45,7 @@ def send_reminders(ctx: Ctx, cid: str, unit: str) -> dict:
        request=s.EMAIL_REQ, response=s.EMAIL_CORRECTED, errors=(404, 409, 422, 423))
 def correct_email(ctx: Ctx, cid: str, unit: str, rid: str) -> dict:
     email = ctx.json().get("email")
-    return dispatch.correct_email(ctx.actor, cid, unit, rid, email if isinstance(email, str) else "", ctx.now,
+    return address_changes.correct_email(ctx.actor, cid, unit, rid, email if isinstance(email, str) else "", ctx.now,
                                   runtime.random_bytes)
 
 

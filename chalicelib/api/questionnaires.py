@@ -19,12 +19,13 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_JSON = 1024 * 1024  # a real questionnaire is some tens of KB; the domain caps it at 300 KB
 
 _NUM = {"type": "number"}
-OPTION = obj(value=STR, label=STR, score=_NUM)
+# score and criterion: the ministry's view only (a province reads questionnaires as respondents see them)
+OPTION = obj(["value", "label"], value=STR, label=STR, score=_NUM)
 _QUESTION_PROPS = {"id": STR, "text": STR, "type": {"type": "string", "enum": ["single", "multi", "text"]},
                    "required": BOOL, "criterion": NSTR, "options": arr(OPTION),
                    "max_length": {"type": ["integer", "null"]}}
-QUESTION = {"type": "object", "properties": _QUESTION_PROPS, "required": list(_QUESTION_PROPS),
-            "additionalProperties": True}
+QUESTION = {"type": "object", "properties": _QUESTION_PROPS,
+            "required": [p for p in _QUESTION_PROPS if p != "criterion"], "additionalProperties": True}
 SECTION = obj(title=STR, questions=arr(QUESTION))
 SUMMARY_FIELDS = dict(qid=STR, purpose={"type": "string", "enum": ["locality", "ministry"]}, purpose_name=STR,
                       group=STR, group_name=STR, title=STR, sample=BOOL, version=INT, locked=BOOL, locked_at=NSTR,
@@ -45,7 +46,7 @@ def list_questionnaires(ctx: Ctx, cid: str) -> dict:
     return questionnaires.list_for(ctx.actor, cid)
 
 
-@route(bp, f"{BASE}/{{qid}}", summary="Nội dung một phiếu khảo sát (phần, câu hỏi, phương án, điểm, tiêu chí)",
+@route(bp, f"{BASE}/{{qid}}", summary="Nội dung một phiếu khảo sát (phần, câu hỏi, phương án; điểm và tiêu chí chỉ Bộ Nội vụ xem)",
        response=DETAIL, errors=(404,))
 def get_questionnaire(ctx: Ctx, cid: str, qid: str) -> dict:
     return questionnaires.get(ctx.actor, cid, qid)

@@ -31,7 +31,7 @@ LOGIN_REQ = {"type": "object", "required": ["username", "password"], "additional
                             "password": {"type": "string", "maxLength": 256}}}
 LOGIN_RES = obj(token=STR, role={"type": "string", "enum": ["ministry", "province"]}, unit=NSTR, username=STR,
                 display_name=STR, expires_at={"type": "string", "format": "date-time"},
-                must_change_password=BOOL)
+                must_change_password=BOOL, idle_minutes=INT)
 PASSWORD_REQ = {"type": "object", "required": ["current_password", "new_password"], "additionalProperties": False,
                 "properties": {"current_password": STR, "new_password": {"type": "string", "maxLength": 128}}}
 OK = obj(ok=BOOL)

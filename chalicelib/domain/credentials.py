@@ -1,4 +1,4 @@
-"""Passwords, session tokens and the login throttle.
+"""Passwords and session tokens (the login throttle is chalicelib/domain/throttle.py).
 
 Passwords are hashed with scrypt (memory-hard, in the standard library); session and survey tokens are
 256-bit random values of which only a SHA-256 hash is stored."""
@@ -7,8 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 SCRYPT_R, SCRYPT_P = 8, 1
 
@@ -54,39 +52,6 @@ def token_hash(token: str) -> str:
 def new_token(random_bytes: bytes) -> str:
     """A URL-safe token from 32 random bytes (256 bits)."""
     return base64.urlsafe_b64encode(random_bytes).rstrip(b"=").decode()
-
-
-@dataclass(frozen=True)
-class ThrottlePolicy:
-    """Failed logins: after `free` failures each further attempt must wait (doubling from `base_delay`),
-    and after `lock_after` failures within `window` the key is locked for `lock_for`."""
-    free: int
-    base_delay: timedelta
-    lock_after: int
-    lock_for: timedelta
-    window: timedelta
-
-
-ACCOUNT_POLICY = ThrottlePolicy(free=3, base_delay=timedelta(seconds=2), lock_after=10,
-                                lock_for=timedelta(minutes=15), window=timedelta(minutes=30))
-IP_POLICY = ThrottlePolicy(free=10, base_delay=timedelta(seconds=1), lock_after=30,
-                           lock_for=timedelta(minutes=15), window=timedelta(minutes=30))
-
-
-def wait_seconds(policy: ThrottlePolicy, failures: int, last_failure: datetime | None,
-                 locked_until: datetime | None, now: datetime) -> int:
-    """Seconds the caller must still wait before another attempt (0 = may try now)."""
-    if locked_until and now < locked_until:
-        return int((locked_until - now).total_seconds()) + 1
-    if last_failure is None or now - last_failure > policy.window or failures < policy.free:
-        return 0
-    delay = policy.base_delay * (2 ** (failures - policy.free))
-    ready = last_failure + min(delay, policy.lock_for)
-    return int((ready - now).total_seconds()) + 1 if now < ready else 0
-
-
-def lock_until(policy: ThrottlePolicy, failures: int, now: datetime) -> datetime | None:
-    return now + policy.lock_for if failures >= policy.lock_after else None
 
 
 _ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I: read aloud or copied

@@ -320,6 +320,18 @@ def _question(question: object, where: str, seen_ids: dict[str, str], errors: _E
             "options": options, "max_length": max_length}
 
 
+def as_respondents_see(definition: dict) -> dict:
+    """A questionnaire as the people answering it see it: no option scores and no criteria (they would tell how
+    answers count). What a province may read; the ministry, which writes them, sees everything."""
+    return {"title": definition["title"], "description": definition.get("description") or "",
+            "sample": bool(definition.get("sample")),
+            "sections": [{"title": s["title"], "questions": [
+                {"id": q["id"], "text": q["text"], "type": q["type"], "required": q["required"],
+                 "max_length": q.get("max_length"),
+                 "options": [{"value": o["value"], "label": o["label"]} for o in q.get("options") or []]}
+                for q in s["questions"]]} for s in definition["sections"]]}
+
+
 def questions(definition: dict) -> list[dict]:
     """Every question of a (validated) definition, in order."""
     return [q for section in definition.get("sections", []) for q in section.get("questions", [])]

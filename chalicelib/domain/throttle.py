@@ -201,3 +201,17 @@ def on_success(policy: ThrottlePolicy, now: datetime, admission: Admission) -> S
     new_account = replace(account, failures=max(0, account.failures - admission.account_increment),
                           version=account.version + 1)
     return Settlement(True, new_address, new_account, admission.account_increment)
+
+
+def attempts_before_wait(policy: ThrottlePolicy, now: datetime, pair: Counter, address: Counter,
+                         account: Counter) -> int:
+    """How many attempts this address may still make against the account at `now` before one is told to wait
+    (each assumed to fail): what a login page can show before the next try. 0 when the next one must wait."""
+    count = 0
+    while count <= max(policy.pair_free, policy.address_free):
+        decision = admit(policy, now, pair, address, account)
+        if not decision.allowed:
+            break
+        count += 1
+        pair, address, account = decision.pair, decision.address, decision.account
+    return count

@@ -309,11 +309,13 @@ WIDTHS = {"id": 11, "section": 28, "text": 60, "type": 18, "required": 11, "crit
           "label": 34, "score": 8, "max_length": 12}
 
 
-def write(definition: dict) -> bytes:
-    """A questionnaire in the import layout (re-importing the file gives the same questionnaire)."""
+def write(definition: dict, *, for_respondents: bool = False) -> bytes:
+    """A questionnaire in the import layout (re-importing the file gives the same questionnaire). For respondents'
+    eyes (`for_respondents`): without the criterion and score columns and without the import guide."""
     from openpyxl import Workbook
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    keys = [k for k in KEYS if not (for_respondents and k in ("criterion", "score"))]
     st = _styles()
     wb = Workbook()
     ws = wb.active
@@ -325,26 +327,29 @@ def write(definition: dict) -> bytes:
         ws.cell(row, 1).font = st["bold"]
     ws.append([])
     header_row = 5
-    append_row(ws, [HEADERS[k] for k in KEYS])
+    append_row(ws, [HEADERS[k] for k in keys])
     for cell in ws[header_row]:
         cell.font, cell.fill, cell.alignment, cell.border = st["header_font"], st["header_fill"], st["wrap"], \
             st["border"]
     ws.row_dimensions[header_row].height = 45
-    for i, key in enumerate(KEYS, start=1):
+    for i, key in enumerate(keys, start=1):
         ws.column_dimensions[ws.cell(header_row, i).column_letter].width = WIDTHS[key]
     ws.freeze_panes = ws.cell(header_row + 1, 1)
     for section in definition.get("sections", []):
         for question in section["questions"]:
-            head = [question["id"], section["title"], question["text"], rules.TYPE_LABELS[question["type"]],
-                    "Có" if question["required"] else "Không", question.get("criterion") or ""]
+            head = {"id": question["id"], "section": section["title"], "text": question["text"],
+                    "type": rules.TYPE_LABELS[question["type"]], "required": "Có" if question["required"] else "Không",
+                    "criterion": question.get("criterion") or ""}
             options = question.get("options") or []
             if not options:
-                append_row(ws, head + ["", "", "", question.get("max_length") or rules.DEFAULT_TEXT_LENGTH])
+                cells = {**head, "max_length": question.get("max_length") or rules.DEFAULT_TEXT_LENGTH}
+                append_row(ws, [cells.get(k, "") for k in keys])
                 _mark_first(ws, st)
                 continue
             for k, option in enumerate(options):
-                cells = head if k == 0 else [question["id"], "", "", "", "", ""]
-                append_row(ws, cells + [option["value"], option["label"], option["score"], ""])
+                cells = head if k == 0 else {"id": question["id"]}
+                cells = {**cells, "value": option["value"], "label": option["label"], "score": option.get("score")}
+                append_row(ws, [cells.get(key, "") for key in keys])
                 if k == 0:
                     _mark_first(ws, st)
                 else:
@@ -359,11 +364,12 @@ def write(definition: dict) -> bytes:
     flags.add(f"E{header_row + 1}:E{last}")
     ws.add_data_validation(types)
     ws.add_data_validation(flags)
-    guide = wb.create_sheet("Hướng dẫn")
-    for line in GUIDE:
-        guide.append([line])
-    guide.cell(1, 1).font = st["bold"]
-    guide.column_dimensions["A"].width = 120
+    if not for_respondents:
+        guide = wb.create_sheet("Hướng dẫn")
+        for line in GUIDE:
+            guide.append([line])
+        guide.cell(1, 1).font = st["bold"]
+        guide.column_dimensions["A"].width = 120
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

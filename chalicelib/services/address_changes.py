@@ -210,3 +210,30 @@ def integrity_facts(cid: str, unit_code: str) -> list:
                                links=tuple(link["slot"] for link in c.links or []), decided_at=c.decided_at,
                                reissued=tuple(c.reissued or ()))
             for c in store.of_unit(cid, unit_code) if c.kind == "request"]
+
+
+def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, now: datetime,
+                  random_bytes: Callable[[int], bytes]) -> dict:
+    """The province fixes the address of someone whose invitation never reached them (bounced, or refused by the
+    mail service): the old links die, new ones are mailed. A delivered invitation is the respondent's: its address
+    changes only through a request the ministry approves (request_change below)."""
+    require_unit(actor, unit_code)
+    campaign, unit = phases.require_open(cid, unit_code, "survey", now)
+    email = dispatch.valid_email(email)
+    row = dispatch.respondent(cid, unit_code, unit, rid, email)
+    links = dispatch.open_links(cid, unit_code, rid)
+    delivered = [link for link in links if link.state not in link_rules.DELIVERY_FAILED]
+    if delivered:
+        raise ConflictError(
+            "Chỉ được sửa trực tiếp email của người có thư mời không đến được (thư bị trả lại hoặc gửi lỗi). Thư mời "
+            "của người này đã được gửi đi; để đổi email, hãy gửi đề nghị kèm lý do để Bộ Nội vụ xem xét.",
+            code="email_change_needs_approval",
+            details=[{"field": "email", "states": sorted({link.state for link in delivered})}])
+    roster_store.set_email(cid, unit_code, unit.roster_gen, rid, email, now)
+    slots = dispatch.reissue(campaign, unit, links, email, link_rules.DELIVERY_FAILED, now, random_bytes)
+    change = record_correction(actor, cid, unit_code, row, links, email, slots, now, random_bytes)
+    audit.record(actor, "respondent_email_corrected", now, target=rid, cid=cid, unit=unit_code,
+                 details={"links": len(slots), "slots": slots, "change": change.id,
+                          **addresses_detail(row.email, email)},
+                 suffix=random_bytes(4).hex())
+    return {"rid": rid, "email": email, "reissued": len(slots)}

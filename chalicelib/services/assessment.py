@@ -147,8 +147,9 @@ def _leaf(definition: dict, code: str) -> dict:
 
 
 def _evidence_view(entry: dict) -> dict:
+    """An attached file as shown: its download link points at the pinned copy (what was checked when attached)."""
     return {"id": entry["id"], "filename": entry["filename"], "size": entry["size"],
-            "content_type": entry["content_type"], "uploaded_at": entry["uploaded_at"],
+            "sha256": entry.get("sha256"), "content_type": entry["content_type"], "uploaded_at": entry["uploaded_at"],
             "url": files.evidence_link(entry["key"], entry["filename"])}
 
 
@@ -299,30 +300,41 @@ def _province_only(actor: Actor) -> None:
 
 
 def _evidence_key(cid: str, unit: str, evidence_id: str) -> str:
+    """Where the browser posts an evidence file (its presigned POST names exactly this key). Files never attached
+    are deleted here by the bucket's lifecycle rule."""
     return f"evidence/{cid}/{unit}/assessment/{evidence_id}"
 
 
-def _arrived(cid: str, unit: str, evidence_id: object, field: str, now: datetime) -> dict:
-    """Check a newly attached upload by its content: it must be there, within the size limit, of an accepted kind
-    (a file that is not what its name says is deleted)."""
+def _pinned_key(cid: str, unit: str, evidence_id: str, suffix: str) -> str:
+    """Where an attached file is kept: a prefix no upload grant can write, a key of its own per attachment."""
+    return f"attached/{cid}/{unit}/assessment/{evidence_id}-{suffix}"
+
+
+def _arrived(cid: str, unit: str, evidence_id: object, field: str, now: datetime, suffix: str) -> dict:
+    """Attach an upload: copy it server-side to its pinned key, check the copy by its content (there, within the size
+    limit, of an accepted kind; a file that is not what its name says is deleted), record its SHA-256 and size, and
+    delete the upload. The ministry downloads the pinned copy only, so a grant used again changes nothing."""
     if not isinstance(evidence_id, str) or not _EVIDENCE_ID.fullmatch(evidence_id):
         raise ValidationError("Mã tệp kiểm chứng không hợp lệ.", details=[{"field": field}])
-    key = _evidence_key(cid, unit, evidence_id)
-    found = files.uploaded(key)
+    key, pinned = _evidence_key(cid, unit, evidence_id), _pinned_key(cid, unit, evidence_id, suffix)
+    found = files.pin_upload(key, pinned)
     if found is None:
         raise ValidationError("Tệp kiểm chứng chưa được tải lên xong; vui lòng tải lại tệp.",
                               details=[{"field": field, "evidence": evidence_id}])
     filename = clean(unquote(found["metadata"].get("filename", ""))) or "tai-lieu"
+    problem = None
     if found["size"] > evidence_rules.MAX_BYTES:
-        files.delete_evidence(key)
-        raise ValidationError(f"Tệp “{filename}” lớn hơn 20 MB.", details=[{"field": field, "evidence": evidence_id}])
-    if not evidence_rules.matches(filename, found["head"]):
-        files.delete_evidence(key)
-        raise ValidationError(f"Tệp “{filename}” không phải tệp {evidence_rules.extension(filename).upper() or 'hợp lệ'} "
-                              f"đúng định dạng; chỉ nhận {evidence_rules.ACCEPTED_LABEL}.",
-                              details=[{"field": field, "evidence": evidence_id}])
-    return {"id": evidence_id, "key": key, "filename": filename, "size": found["size"],
-            "content_type": evidence_rules.content_type_for(filename), "uploaded_at": utc_iso(now)}
+        problem = f"Tệp “{filename}” lớn hơn 20 MB."
+    elif not evidence_rules.matches(filename, found["head"]):
+        problem = (f"Tệp “{filename}” không phải tệp {evidence_rules.extension(filename).upper() or 'hợp lệ'} "
+                   f"đúng định dạng; chỉ nhận {evidence_rules.ACCEPTED_LABEL}.")
+    files.delete_evidence(key)
+    if problem:
+        files.delete_evidence(pinned)
+        raise ValidationError(problem, details=[{"field": field, "evidence": evidence_id}])
+    return {"id": evidence_id, "key": pinned, "filename": filename, "size": found["size"],
+            "sha256": found["sha256"], "content_type": evidence_rules.content_type_for(filename),
+            "uploaded_at": utc_iso(now)}
 
 
 def _writable(actor: Actor, cid: str, unit: str, now: datetime) -> tuple[Campaign, Unit]:
@@ -389,12 +401,21 @@ def save_item(actor: Actor, cid: str, unit: str, code: str, body: dict, now: dat
                               details=[{"field": "evidence"}])
     current = store.find_item(cid, unit, code)
     kept = {e["id"]: e for e in (current.evidence or [])} if current else {}
-    evidence = []
-    for i, evidence_id in enumerate(dict.fromkeys(wanted)):
-        evidence.append(kept.get(evidence_id) if isinstance(evidence_id, str) and evidence_id in kept
-                        else _arrived(cid, unit, evidence_id, f"evidence[{i}]", now))
-    store.record_self_score(cid, unit, code, score=float(score) if score is not None else None, note=note,
-                            explanation=explanation, evidence=evidence, by=actor.username, now=now)
+    evidence: list[dict] = []
+    pinned: list[str] = []
+    try:
+        for i, evidence_id in enumerate(dict.fromkeys(wanted)):
+            if isinstance(evidence_id, str) and evidence_id in kept:
+                evidence.append(kept[evidence_id])
+            else:
+                evidence.append(_arrived(cid, unit, evidence_id, f"evidence[{i}]", now, suffix))
+                pinned.append(evidence[-1]["key"])
+        store.record_self_score(cid, unit, code, score=float(score) if score is not None else None, note=note,
+                                explanation=explanation, evidence=evidence, by=actor.username, now=now)
+    except Exception:
+        for key in pinned:  # pinned for a change that was not recorded: nothing refers to them
+            files.delete_evidence(key)
+        raise
     audit.record(actor, "assessment_scored", now, target=code, cid=cid, unit=unit,
                  details={"score": rules.number(score) if score is not None else None, "evidence": len(evidence)},
                  suffix=suffix)
@@ -446,7 +467,6 @@ def approve(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix
         problems.append({"field": "report", "message": "Thiếu tệp báo cáo tự đánh giá đã được phê duyệt (bản ký)."})
     if problems:
         raise ValidationError(problems[0]["message"], details=problems)
-    approval["report"] = _arrived(cid, unit, body.get("report"), "report", now)
     record = store.find_assessment(cid, unit)
     lines = {line.code: line for line in store.list_items(cid, unit)}
     missing = _missing(definition, lines)
@@ -454,9 +474,11 @@ def approve(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix
         raise ValidationError(f"Còn {len(missing)} mục chưa hoàn thành; chưa thể phê duyệt.",
                               details=[{"field": "items", "code": m["code"], "message": m["message"]}
                                        for m in missing])
+    approval["report"] = _arrived(cid, unit, body.get("report"), "report", now, suffix)
     approval["approved_by"] = actor.username
     approval["framework_version"] = version
     if not store.approve_assessment(cid, unit, record.revision if record else 0, approval, now):
+        files.delete_evidence(approval["report"]["key"])  # the approval was not recorded: nothing refers to it
         raise ConflictError("Bản tự đánh giá vừa thay đổi (hoặc đã khóa) trong lúc phê duyệt; vui lòng tải lại và "
                             "thử lại.", code="assessment_changed")
     per, totals = _totals(definition, lines, False)

@@ -322,35 +322,6 @@ def reissue(campaign: Campaign, unit: Unit, links: list[Link], email: str, from_
     return slots
 
 
-def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, now: datetime,
-                  random_bytes: Callable[[int], bytes]) -> dict:
-    """The province fixes the address of someone whose invitation never reached them (bounced, or refused by the
-    mail service): the old links die, new ones are mailed. A delivered invitation is the respondent's: its address
-    changes only through a request the ministry approves (services/address_changes.py)."""
-    from chalicelib.services import address_changes
-
-    require_unit(actor, unit_code)
-    campaign, unit = phases.require_open(cid, unit_code, "survey", now)
-    email = valid_email(email)
-    row = respondent(cid, unit_code, unit, rid, email)
-    links = open_links(cid, unit_code, rid)
-    delivered = [link for link in links if link.state not in rules.DELIVERY_FAILED]
-    if delivered:
-        raise ConflictError(
-            "Chỉ được sửa trực tiếp email của người có thư mời không đến được (thư bị trả lại hoặc gửi lỗi). Thư mời "
-            "của người này đã được gửi đi; để đổi email, hãy gửi đề nghị kèm lý do để Bộ Nội vụ xem xét.",
-            code="email_change_needs_approval",
-            details=[{"field": "email", "states": sorted({link.state for link in delivered})}])
-    roster_store.set_email(cid, unit_code, unit.roster_gen, rid, email, now)
-    slots = reissue(campaign, unit, links, email, rules.DELIVERY_FAILED, now, random_bytes)
-    change = address_changes.record_correction(actor, cid, unit_code, row, links, email, slots, now, random_bytes)
-    audit.record(actor, "respondent_email_corrected", now, target=rid, cid=cid, unit=unit_code,
-                 details={"links": len(slots), "slots": slots, "change": change.id,
-                          **address_changes.addresses_detail(row.email, email)},
-                 suffix=random_bytes(4).hex())
-    return {"rid": rid, "email": email, "reissued": len(slots)}
-
-
 def auto_reminders(now: datetime, random_bytes: Callable[[int], bytes]) -> int:
     """Scheduled daily: on the campaign's configured days before the survey deadline, queue a reminder job per
     unit (once per day, whichever scheduler tick comes first)."""

@@ -3,7 +3,8 @@ workbook, without a deploy), and the lock the dispatch sets once links for a que
 
 Which questionnaires a campaign has follows from its groups: each group answers the purposes listed on it
 ("locality", and "ministry" for department and division leaders), one questionnaire each (qid
-"<purpose>-<group>"). The ministry sees and changes them; a province of the campaign may read them."""
+"<purpose>-<group>"). The ministry sees and changes them; a province of the campaign may read them as respondents
+see them (no scores, no criteria)."""
 from __future__ import annotations
 
 import hashlib
@@ -84,8 +85,14 @@ def list_for(actor: Actor, cid: str) -> dict:
 
 
 def get(actor: Actor, cid: str, qid: str) -> dict:
+    """The ministry reads a questionnaire whole; a province as its respondents see it (no scores, no criteria: a
+    province that knew how answers count could coach its respondents)."""
     campaign = _readable_campaign(actor, cid)
-    return view(store.get(cid, qid), campaign)
+    item = store.get(cid, qid)
+    if actor.is_ministry:
+        return view(item, campaign)
+    return {**summary(item, campaign), "description": item.description or "",
+            "sections": rules.as_respondents_see(definition_of(item))["sections"]}
 
 
 def replace(actor: Actor, cid: str, qid: str, definition: dict, now: datetime,
@@ -158,12 +165,16 @@ def import_workbook(actor: Actor, cid: str, qid: str, data: bytes, now: datetime
 
 
 def export_workbook(actor: Actor, cid: str, qid: str) -> tuple[bytes, str]:
-    """The questionnaire in the import layout, for the ministry to edit and import again."""
+    """The questionnaire in the import layout, for the ministry to edit and import again; for a province, the
+    questions and options only, as respondents see them."""
     from chalicelib.formats import questionnaire_xlsx
 
     _readable_campaign(actor, cid)
     item = store.get(cid, qid)
-    return questionnaire_xlsx.write(definition_of(item)), f"phieu-khao-sat-{cid}-{qid}-v{item.version}.xlsx"
+    filename = f"phieu-khao-sat-{cid}-{qid}-v{item.version}.xlsx"
+    if actor.is_ministry:
+        return questionnaire_xlsx.write(definition_of(item)), filename
+    return questionnaire_xlsx.write(rules.as_respondents_see(definition_of(item)), for_respondents=True), filename
 
 
 def seed(definition: dict, samples: dict[str, dict], now: datetime) -> int:

@@ -1,12 +1,17 @@
-"""Accounts, sessions and failed-login counters, handed out as plain, frozen records."""
+"""Accounts, sessions and the login throttle's counters, handed out as plain, frozen records."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import throttle
+from chalicelib.domain.throttle import Admission, Counter, ThrottlePolicy
 from chalicelib.errors import ConflictError
+from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import AccountModel, SessionModel, ThrottleModel
 
@@ -35,15 +40,18 @@ class Session:
     must_change_password: bool
     created_at: datetime
     expires_at: datetime
+    last_seen_at: datetime | None = None  # the last request (recorded at most once a minute); None: created_at
 
 
 @dataclass(frozen=True)
-class Throttle:
-    """Failed logins counted under one key (an account or a source IP)."""
-    key: str
-    failures: int
-    last_failure_at: datetime | None
-    locked_until: datetime | None
+class LoginCounters:
+    """The three counters one login attempt is decided on (chalicelib/domain/throttle.py), as read."""
+    pair_key: str
+    address_key: str
+    account_key: str
+    pair: Counter
+    address: Counter
+    account: Counter
 
 
 def find_account(username: str) -> Account | None:
@@ -80,7 +88,7 @@ def put_session(session: Session) -> None:
     item = SessionModel(token_hash=session.token_hash, username=session.username, role=session.role,
                         unit=session.unit, display_name=session.display_name, source_ip=session.source_ip,
                         must_change_password=session.must_change_password, created_at=session.created_at,
-                        expires_at=session.expires_at)
+                        expires_at=session.expires_at, last_seen_at=session.last_seen_at)
     item.save(condition=SessionModel.token_hash.does_not_exist())  # a token opens one session, never another's
 
 
@@ -92,7 +100,23 @@ def find_session(token_hash: str) -> Session | None:
     return Session(token_hash=item.token_hash, username=item.username, role=item.role, unit=item.unit,
                    display_name=item.display_name, source_ip=item.source_ip,
                    must_change_password=bool(item.must_change_password), created_at=item.created_at,
-                   expires_at=item.expires_at)
+                   expires_at=item.expires_at, last_seen_at=item.last_seen_at)
+
+
+def touch_session(token_hash: str, now: datetime, every: timedelta) -> bool:
+    """Record a request as the session's last activity, unless one was recorded less than `every` ago (then nothing
+    is written: False). One conditional update, whichever of parallel requests comes first."""
+    try:
+        SessionModel(token_hash=token_hash).update(
+            actions=[SessionModel.last_seen_at.set(now)],
+            # a session that still exists (a logged-out one is never revived), recorded at most once per `every`
+            condition=SessionModel.token_hash.exists() & (SessionModel.last_seen_at.does_not_exist()
+                                                          | (SessionModel.last_seen_at <= now - every)))
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
 
 
 def clear_must_change(token_hash: str) -> None:
@@ -114,35 +138,95 @@ def delete_sessions_of(username: str, keep: str | None = None) -> int:
     return count
 
 
-def throttle_state(key: str) -> Throttle | None:
-    try:
-        item = ThrottleModel.get(key)
-    except ThrottleModel.DoesNotExist:
-        return None
-    return Throttle(key=item.key, failures=int(item.failures or 0), last_failure_at=item.last_failure_at,
-                    locked_until=item.locked_until)
+# ------------------------------------------------------------------------------------------------ login throttle
+# One attempt = one read of its three counters, then one conditional write (see chalicelib/domain/throttle.py).
+
+def _counter(item: ThrottleModel | None) -> Counter:
+    if item is None:
+        return Counter()
+    failures = min(throttle.MAX_COUNT, max(0, int(item.failures or 0)))
+    return Counter(failures, item.last_at, item.next_at, int(item.version or 0))
 
 
-def record_failure(key: str, now: datetime, window: timedelta) -> int:
-    """Count one failed attempt; failures older than `window` start the count afresh. Returns the count."""
-    item = ThrottleModel(key=key)
-    expires = now + window * 2
+def login_counters(account: str, source: str) -> LoginCounters:
+    """The counters of (account, address), of the address and of the account, read consistently (one BatchGetItem):
+    a decision is never made on a state older than the last write it could conflict with."""
+    keys = (throttle.key_pair(account, source), throttle.key_address(source), throttle.key_account(account))
+    found = {item.key: item for item in ThrottleModel.batch_get(list(keys), consistent_read=True)}
+    pair, address, acct = (_counter(found.get(key)) for key in keys)
+    return LoginCounters(*keys, pair=pair, address=address, account=acct)
+
+
+def _same_version(version: int) -> Condition:
+    return ThrottleModel.version.does_not_exist() if version == 0 else ThrottleModel.version == version
+
+
+def charge_login(read: LoginCounters, admission: Admission, now: datetime, policy: ThrottlePolicy) -> bool:
+    """Charge an admitted attempt as a failure on its three counters, all or nothing (one TransactWriteItems).
+    False when another attempt wrote first: the caller reads again and decides again."""
+    window_start = now - timedelta(seconds=policy.window_s)
+    spread = admission.account
     try:
-        item.update(actions=[ThrottleModel.failures.add(1), ThrottleModel.last_failure_at.set(now),
-                             ThrottleModel.expires_at.set(expires)],
-                    condition=ThrottleModel.last_failure_at >= now - window)  # only failures within the window add up
-    except UpdateError as exc:
+        with TransactWrite(connection=transactions()) as tx:
+            for key, before, after in ((read.pair_key, read.pair, admission.pair),
+                                       (read.address_key, read.address, admission.address)):
+                tx.update(ThrottleModel(key=key), actions=[
+                    ThrottleModel.failures.set(after.failures), ThrottleModel.last_at.set(after.last_at),
+                    ThrottleModel.next_at.set(after.next_at) if after.next_at else ThrottleModel.next_at.remove(),
+                    ThrottleModel.version.set(after.version), ThrottleModel.expires_at.set(after.expires_at(policy))],
+                    # the attempt is charged on exactly the state it was decided on: if a parallel attempt wrote
+                    # first, this one is decided again on the new state, so N attempts are admitted one by one
+                    condition=_same_version(before.version))
+            if read.account.last_at is not None and read.account.last_at > window_start:
+                tx.update(ThrottleModel(key=read.account_key), actions=[
+                    ThrottleModel.failures.add(admission.account_increment), ThrottleModel.last_at.set(now),
+                    ThrottleModel.expires_at.set(spread.expires_at(policy))],
+                    # the spread of failing addresses grows only inside its window; addresses attacking together
+                    # do not conflict on this item (an ADD), only a window's end makes them decide again
+                    condition=ThrottleModel.last_at > window_start)
+            else:
+                tx.update(ThrottleModel(key=read.account_key), actions=[
+                    ThrottleModel.failures.set(spread.failures), ThrottleModel.last_at.set(now),
+                    ThrottleModel.expires_at.set(spread.expires_at(policy))],
+                    # only a forgotten (or new) spread count starts afresh: two attempts restarting it together
+                    # cannot both set it, the second adds to the first
+                    condition=ThrottleModel.last_at.does_not_exist() | (ThrottleModel.last_at <= window_start))
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def note_refused(read: LoginCounters, now: datetime, policy: ThrottlePolicy) -> None:
+    """Count an attempt answered "wait" on its (account, address) counter. Unconditional and touching neither the
+    version nor what a decision reads: counting refusals never makes an attempt in flight decide again."""
+    ThrottleModel(key=read.pair_key).update(actions=[
+        ThrottleModel.refused.add(1),
+        ThrottleModel.expires_at.set(ThrottleModel.expires_at | (now + timedelta(seconds=policy.window_s)))])
+
+
+def settle_login(read: LoginCounters, admission: Admission, account_refund: int) -> None:
+    """The right password after an admitted attempt: the (account, address) counter starts afresh and the advance
+    charge is refunded on the address and account counters. Three single-item writes, each safe on its own; one
+    that finds its condition false leaves the counter as it is (the safe side)."""
+    try:
+        # cleared only if no other attempt from this address was charged since this one: a wrong guess made
+        # alongside the right password stays counted
+        ThrottleModel(key=read.pair_key).delete(condition=ThrottleModel.version == admission.pair.version)
+    except DeleteError as exc:
         if not condition_failed(exc):
             raise
-        item.update(actions=[ThrottleModel.failures.set(1), ThrottleModel.last_failure_at.set(now),
-                             ThrottleModel.locked_until.remove(), ThrottleModel.expires_at.set(expires)])
-    return int(item.failures)
-
-
-def lock(key: str, until: datetime) -> None:
-    ThrottleModel(key=key).update(actions=[ThrottleModel.locked_until.set(until),
-                                           ThrottleModel.expires_at.set(until + timedelta(hours=1))])
-
-
-def clear(key: str) -> None:
-    ThrottleModel(key=key).delete()
+    refunds = [(read.address_key, 1, [ThrottleModel.version.add(1)])]
+    if account_refund:
+        refunds.append((read.account_key, account_refund, []))
+    for key, amount, more in refunds:
+        try:
+            ThrottleModel(key=key).update(actions=[ThrottleModel.failures.add(-amount), *more],
+                                          # a refund never takes a count below zero (a counter restarted since
+                                          # the charge keeps what it has); the address's version moves, so an
+                                          # attempt decided on the unrefunded count decides again
+                                          condition=ThrottleModel.failures >= amount)
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise

@@ -1,4 +1,6 @@
-"""Files in S3: exports and generated workbooks handed out through short-lived presigned links."""
+"""Files in S3: exports and generated workbooks handed out through short-lived presigned links; evidence files,
+uploaded by the browser under the upload prefix and pinned, when attached, under a prefix no upload grant can
+write."""
 from __future__ import annotations
 
 import functools
@@ -56,23 +58,31 @@ def presign_upload(key: str, content_type: str, filename: str, max_bytes: int, e
     return _s3().generate_presigned_post(bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires)
 
 
-def uploaded(key: str, head_bytes: int = 16) -> dict | None:
-    """What arrived at `key`: size, metadata and its first bytes (to check the type by content); None if nothing."""
+def pin_upload(upload_key: str, pinned_key: str, head_bytes: int = 16) -> dict | None:
+    """Copy the upload at `upload_key`, server-side, to `pinned_key` (a prefix no upload grant can write) and describe
+    the copy: size, SHA-256, metadata, content type and first bytes. None if nothing arrived. Whatever the grant
+    posts afterwards, the copy does not change: what the caller checks is the copy, and it is what is kept."""
+    import hashlib
+
     from botocore.exceptions import ClientError
 
     bucket = settings().evidence_bucket
     try:
-        head = _s3().head_object(Bucket=bucket, Key=key)
+        _s3().copy_object(Bucket=bucket, Key=pinned_key, CopySource={"Bucket": bucket, "Key": upload_key},
+                          MetadataDirective="COPY")
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
-    size = int(head.get("ContentLength") or 0)
-    first = b""
-    if size:
-        first = _s3().get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{head_bytes - 1}")["Body"].read()
-    return {"size": size, "metadata": head.get("Metadata") or {}, "content_type": head.get("ContentType"),
-            "head": first[:head_bytes]}
+    got = _s3().get_object(Bucket=bucket, Key=pinned_key)
+    digest, size, first = hashlib.sha256(), 0, b""
+    for chunk in got["Body"].iter_chunks(1024 * 1024):
+        if len(first) < head_bytes:
+            first += chunk[:head_bytes - len(first)]
+        digest.update(chunk)
+        size += len(chunk)
+    return {"size": size, "sha256": digest.hexdigest(), "metadata": got.get("Metadata") or {},
+            "content_type": got.get("ContentType"), "head": first}
 
 
 def delete_evidence(key: str) -> None:

@@ -271,17 +271,21 @@ class SessionModel(Model):
     source_ip = UnicodeAttribute(null=True)
     must_change_password = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
+    last_seen_at = UTCDateTimeAttribute(null=True)  # the last request, written at most once a minute
     expires_at = TTLAttribute()
     by_user = SessionsByUser()
 
 
 class ThrottleModel(Model):
-    """Failed-login counters per account and per source IP."""
+    """Attempt counters: the login throttle's (keys "login#pair#…", "login#addr#…", "login#acct#…", see
+    chalicelib/domain/throttle.py) and the survey's unknown-token counters ("survey-miss:…")."""
     Meta = _meta("throttles")
     key = UnicodeAttribute(hash_key=True)
     failures = NumberAttribute(default=0)
-    last_failure_at = UTCDateTimeAttribute(null=True)
-    locked_until = UTCDateTimeAttribute(null=True)
+    last_at = UTCDateTimeAttribute(null=True)  # the last counted attempt (the window runs from it)
+    next_at = UTCDateTimeAttribute(null=True)  # no password verification for this key before this instant
+    version = NumberAttribute(null=True)  # the condition of the next versioned write (missing = 0)
+    refused = NumberAttribute(null=True)  # attempts answered "wait" (429) without reaching the password check
     expires_at = TTLAttribute(null=True)
 
 

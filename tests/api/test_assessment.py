@@ -1,5 +1,6 @@
 """Self-assessment through the API: the framework as data, scoring with evidence checked on arrival, approval,
 the deadline lock, appraisal and its publication (issue 8)."""
+import hashlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,46 @@ def upload(api, token: str, code: str, filename: str, content: bytes, unit: str 
     sent = requests.post(r.data["url"], data=r.data["fields"], files={"file": (filename, content)}, timeout=10)
     assert sent.status_code in (200, 201, 204), sent.text
     return r.data["evidence_id"]
+
+
+def stored(prefix: str) -> list[str]:
+    return [o["Key"] for o in boto3.client("s3", region_name="ap-southeast-1").list_objects_v2(
+        Bucket=settings().evidence_bucket, Prefix=prefix).get("Contents", [])]
+
+
+def grant(api, token: str, code: str, filename: str, content: bytes) -> dict:
+    """An upload grant (presigned POST) with the file sent through it once."""
+    r = api.call("POST", f"{A}/evidence", {"code": code, "filename": filename, "size": len(content)}, token=token)
+    assert r.status_code == 201, r.body
+    post(r.data, filename, content)
+    return r.data
+
+
+def post(granted: dict, filename: str, content: bytes) -> None:
+    sent = requests.post(granted["url"], data=granted["fields"], files={"file": (filename, content)}, timeout=10)
+    assert sent.status_code in (200, 201, 204), sent.text
+
+
+def test_an_attached_file_is_pinned_and_a_grant_used_again_changes_nothing(api, scoring, tokens):
+    """The evidence swap: the province posts again through the same grant after the file was checked and attached
+    (a different file, even one of another kind); the ministry still downloads the checked bytes."""
+    granted = grant(api, scoring, "1.2", "Kế hoạch CCHC.pdf", PDF)
+    r = api.call("PUT", f"{A}/items/1.2", {"score": 1.5, "evidence": [granted["evidence_id"]]}, token=scoring)
+    assert r.status_code == 200, r.body
+    [attached] = r.data["item"]["evidence"]
+    assert attached["sha256"] == hashlib.sha256(PDF).hexdigest() and attached["size"] == len(PDF)
+    swapped = b"MZ\x90\x00" + b"not the plan" * 100
+    post(granted, "Kế hoạch CCHC.pdf", swapped)  # S3 takes it: the grant is still valid for 15 minutes
+    r = api.call("PUT", f"{A}/items/1.2", {"score": 1, "evidence": [granted["evidence_id"]]}, token=scoring)
+    assert r.status_code == 200 and r.data["item"]["evidence"][0]["sha256"] == attached["sha256"]
+    ministry = api.call("GET", A, token=tokens["admin"]).data
+    [line] = [leaf for leaf in self_leaves(ministry) if leaf["code"] == "1.2"]
+    [seen] = line["evidence"]
+    downloaded = requests.get(seen["url"], timeout=10).content
+    assert downloaded == PDF and hashlib.sha256(downloaded).hexdigest() == seen["sha256"] == attached["sha256"]
+    assert "/attached/2021/01/assessment/" in seen["url"]
+    # what the grant posted last lies under the upload prefix only, where the lifecycle rule deletes it
+    assert stored("evidence/2021/01/assessment/") == [f"evidence/2021/01/assessment/{granted['evidence_id']}"]
 
 
 @pytest.fixture
@@ -143,9 +184,8 @@ def test_evidence_goes_straight_to_storage_and_is_checked_by_content_on_arrival(
     r = api.call("PUT", f"{A}/items/1.2", {"score": 1.5, "evidence": [good, fake]}, token=scoring)
     assert r.status_code == 422 and "bien-ban.pdf" in r.data["message"]
     assert r.data["details"] == [{"field": "evidence[1]", "evidence": fake}]
-    keys = [o["Key"] for o in boto3.client("s3", region_name="ap-southeast-1").list_objects_v2(
-        Bucket=settings().evidence_bucket, Prefix="evidence/2021/01/assessment/").get("Contents", [])]
-    assert any(k.endswith(good) for k in keys) and not any(k.endswith(fake) for k in keys)
+    assert not stored("evidence/2021/01/assessment/")  # the uploads: the good one pinned, the fake one refused
+    assert [k.split("/")[-1].split("-")[0] for k in stored("attached/2021/01/assessment/")] == [good]
     # an id never uploaded, or of another kind of file
     r = api.call("PUT", f"{A}/items/1.2", {"evidence": ["ab" * 16]}, token=scoring)
     assert r.status_code == 422 and "chưa được tải lên xong" in r.data["message"]
@@ -171,7 +211,8 @@ APPROVAL = {"leader_name": "Nguyễn Văn An", "leader_position": "Phó Chủ t�
 
 def test_approval_needs_every_line_and_then_locks_the_scores(api, scoring, tokens):
     view = api.call("GET", A, token=scoring).data
-    report = upload(api, scoring, "report", "Bao cao tu danh gia (ban ky).pdf", PDF)
+    report_grant = grant(api, scoring, "report", "Bao cao tu danh gia (ban ky).pdf", PDF)
+    report = report_grant["evidence_id"]
     r = api.call("POST", f"{A}/approve", {**APPROVAL, "report": report}, token=scoring)
     assert r.status_code == 422
     assert r.data["message"] == f"Còn {len(self_leaves(view))} mục chưa hoàn thành; chưa thể phê duyệt."
@@ -186,6 +227,11 @@ def test_approval_needs_every_line_and_then_locks_the_scores(api, scoring, token
     assert r.data["state"] == "approved" and r.data["editable"] is False
     assert r.data["approval"]["decision_number"] == "125/QĐ-UBND"
     assert r.data["approval"]["report"]["filename"] == "Bao cao tu danh gia (ban ky).pdf"
+    assert r.data["approval"]["report"]["sha256"] == hashlib.sha256(PDF).hexdigest()
+    # the signed report's grant used again after the approval: the ministry still gets the approved report
+    post(report_grant, "Bao cao tu danh gia (ban ky).pdf", PNG)
+    seen = api.call("GET", A, token=tokens["admin"]).data["approval"]["report"]
+    assert requests.get(seen["url"], timeout=10).content == PDF
     assert r.data["totals"]["self"] == 62
     r = api.call("PUT", f"{A}/items/1.1.1", {"score": 0}, token=scoring)
     assert r.status_code == 409 and r.data["code"] == "assessment_closed"

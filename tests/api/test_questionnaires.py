@@ -86,7 +86,7 @@ def test_a_province_reads_the_questionnaires_but_cannot_replace_them(api, tokens
     r = api.call("GET", f"{BASE}/locality-2", token=tokens["02"])
     assert r.status_code == 200
     question = r.data["sections"][0]["questions"][0]
-    assert set(question) == {"id", "text", "type", "required", "criterion", "options", "max_length"}
+    assert set(question) == {"id", "text", "type", "required", "options", "max_length"}
     assert r.data["description"].startswith("PHIẾU MẪU")
     r = put_json(api, tokens["02"], official())
     assert r.status_code == 403 and r.data["message"] == "Chức năng này chỉ dành cho Bộ Nội vụ."
@@ -245,3 +245,48 @@ def test_dispatch_is_told_when_a_questionnaire_is_missing(seeded, clock):
     assert "ministry-3" in caught.value.message
     with pytest.raises(NotFoundError):
         questionnaires.lock("2021", "ministry-3", clock())
+
+
+def _scored(definition: dict) -> tuple[set, set]:
+    questions = [q for section in definition["sections"] for q in section["questions"]]
+    return ({q["criterion"] for q in questions if q.get("criterion")},
+            {o["score"] for q in questions for o in q.get("options") or [] if "score" in o})
+
+
+def test_a_province_reads_questionnaires_as_respondents_see_them_no_scores_no_criteria(api, tokens):
+    """Coaching: a province that knew which answers count, and how much, could steer its respondents."""
+    for qid in NEEDED:
+        ministry = api.call("GET", f"{BASE}/{qid}", token=tokens["admin"]).data
+        province = api.call("GET", f"{BASE}/{qid}", token=tokens["01"]).data
+        criteria, scores = _scored(ministry)
+        assert criteria and scores  # the ministry sees everything
+        assert _scored(province) == (set(), set())
+        for question in (q for s in province["sections"] for q in s["questions"]):
+            assert "criterion" not in question and all(set(o) == {"value", "label"} for o in question["options"])
+        # the same questions, options and texts otherwise
+        strip = [[(q["id"], q["text"], [o["label"] for o in q["options"]]) for q in s["questions"]]
+                 for s in ministry["sections"]]
+        assert strip == [[(q["id"], q["text"], [o["label"] for o in q["options"]]) for q in s["questions"]]
+                         for s in province["sections"]]
+        assert province["version"] == ministry["version"] and province["title"] == ministry["title"]
+
+
+def test_the_workbook_a_province_downloads_has_no_score_or_criterion_column(api, tokens):
+    r = api.call("GET", f"{BASE}/locality-1/workbook", token=tokens["01"], headers={"accept": XLSX})
+    assert r.status_code == 200 and r.headers["content-type"] == XLSX
+    wb = load_workbook(io.BytesIO(r.body))
+    assert wb.sheetnames == ["Phiếu khảo sát"]
+    rows = [tuple(row) for row in wb["Phiếu khảo sát"].iter_rows(values_only=True)]
+    header = rows[4]
+    assert "Điểm" not in header and "Tiêu chí" not in header
+    assert header[:5] == ("Mã câu hỏi", "Phần", "Nội dung câu hỏi", "Loại (một lựa chọn / nhiều lựa chọn / văn bản)",
+                          "Bắt buộc (Có/Không)")
+    ministry = api.call("GET", f"{BASE}/locality-1", token=tokens["admin"]).data
+    criteria, _ = _scored(ministry)
+    cells = {str(c) for row in rows[5:] for c in row if c is not None}
+    assert not cells & criteria  # no criterion code anywhere in the province's copy
+    labels = [o["label"] for s in ministry["sections"] for q in s["questions"] for o in q["options"]]
+    assert [row[header.index("Nhãn phương án")] for row in rows[5:] if row[header.index("Nhãn phương án")]] == labels
+    full = load_workbook(io.BytesIO(api.call("GET", f"{BASE}/locality-1/workbook", token=tokens["admin"],
+                                             headers={"accept": XLSX}).body))
+    assert "Điểm" in [c.value for c in full["Phiếu khảo sát"][5]]  # the ministry's copy still has everything

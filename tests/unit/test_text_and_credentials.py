@@ -1,5 +1,3 @@
-from datetime import datetime, timedelta, timezone
-
 import pytest
 
 from chalicelib.domain import credentials as cred
@@ -54,17 +52,3 @@ def test_generated_passwords_satisfy_the_password_rules_and_differ():
 def test_password_rules_are_explained_in_vietnamese():
     assert "10 ký tự" in cred.password_problem("ngắn", "u")
     assert "tên đăng nhập" in cred.password_problem("tinh01-Abc-123", "tinh01")
-
-
-def test_failed_logins_are_free_then_slowed_by_doubling_delays_then_locked():
-    now = datetime(2022, 1, 5, tzinfo=timezone.utc)
-    policy = cred.ACCOUNT_POLICY
-    assert cred.wait_seconds(policy, 2, now, None, now) == 0
-    assert cred.wait_seconds(policy, 3, now, None, now) == 3  # 2 s delay, rounded up
-    assert cred.wait_seconds(policy, 5, now, None, now) == 9
-    assert cred.wait_seconds(policy, 5, now, None, now + timedelta(seconds=9)) == 0
-    assert cred.lock_until(policy, 9, now) is None
-    until = cred.lock_until(policy, 10, now)
-    assert cred.wait_seconds(policy, 10, now, until, now + timedelta(minutes=1)) == 14 * 60 + 1
-    assert cred.wait_seconds(policy, 10, now, until, until) == 0  # one more try once the lock ends...
-    assert cred.lock_until(policy, 11, until) == until + policy.lock_for  # ...and a failure locks again

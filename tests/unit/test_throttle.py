@@ -214,3 +214,16 @@ def test_a_policy_whose_window_is_shorter_than_a_delay_is_refused():
         ThrottlePolicy(window_s=60)
     with pytest.raises(ValueError):
         ThrottlePolicy(pair_free=-1)
+
+
+def test_the_attempts_left_before_a_wait_follow_the_rule():
+    assert t.attempts_before_wait(LOGIN, T0, Counter(), Counter(), Counter()) == LOGIN.pair_free
+    once = t.admit(LOGIN, T0, Counter(), Counter(), Counter())
+    assert t.attempts_before_wait(LOGIN, T0, once.pair, once.address, once.account) == LOGIN.pair_free - 1
+    waiting = Counter(LOGIN.pair_free, T0, T0 + timedelta(seconds=2), 3)
+    assert t.attempts_before_wait(LOGIN, T0, waiting, Counter(), Counter()) == 0
+    assert t.attempts_before_wait(LOGIN, T0 + timedelta(seconds=2), waiting, Counter(), Counter()) == 1
+    spraying = Counter(LOGIN.address_free - 1, T0, None, 9)
+    assert t.attempts_before_wait(LOGIN, T0, Counter(), spraying, Counter()) == 1
+    huge = Counter(10**12, T0, None, 1)
+    assert t.attempts_before_wait(LOGIN, T0, huge, huge, huge) == 1
