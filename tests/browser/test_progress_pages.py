@@ -151,6 +151,7 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     expect(row_of(page, DELEGATE_NAME).locator(".badge-link")).to_have_text("Đã gửi")  # the table stays put
     page.reload()
     expect(total(page, "submitted")).to_have_text("1")
+    expect(total(page, "opened")).to_have_text("1")  # opened includes answered: never below "Đã trả lời"
     expect(total(page, "rate")).to_have_text("50%")
     expect(row_of(page, DELEGATE_NAME).locator(".badge-link")).to_have_text("Đã trả lời")
     expect(row_of(page, DELEGATE_NAME).locator(".link-times")).to_contain_text("trả lời ")
@@ -237,6 +238,10 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     book = load_workbook(saved)
     assert book.sheetnames == ["Tổng hợp", "Chi tiết"]
     people = [[c.value for c in row] for row in book["Chi tiết"].iter_rows(min_row=2)]
+    summary_rows = list(book["Tổng hợp"].iter_rows(values_only=True))
+    head = list(next(row for row in summary_rows if row[0] == "Nhóm đối tượng"))
+    total_row = next(row for row in summary_rows if row[0] == "Tổng cộng")
+    assert total_row[head.index("Đã mở")] >= total_row[head.index("Đã trả lời")] == 1, total_row
     assert sorted((r[1], r[5], r[7]) for r in people) == sorted(
         [(DELEGATE_NAME, DELEGATE, "Đã trả lời"), (CHAIRMAN_NAME, CHAIRMAN, "Đã gửi")]), people
     expect(page.locator("#export-message")).to_contain_text(f"Đã tạo tệp {download.suggested_filename}")
@@ -256,6 +261,11 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     expect(admin.get_by_role("heading", level=1)).to_have_text("Tiến độ khảo sát toàn quốc")
     ours = admin.locator(f'#national-table tbody tr[data-unit="{UNIT}"]')
     expect(ours).to_contain_text("50%")
+    heads = [t.strip() for t in admin.locator("#national-table thead th").all_inner_texts()]
+    opened_col = next(i for i, h in enumerate(heads) if h.startswith("Đã mở"))
+    submitted_col = next(i for i, h in enumerate(heads) if h.startswith("Đã trả lời"))
+    row_texts = [t.strip() for t in ours.locator("th, td").all_inner_texts()]
+    assert int(row_texts[opened_col]) >= int(row_texts[submitted_col]) == 1, (heads, row_texts)
     expect(admin.locator("#national-table th[data-sort='code']")).to_have_attribute("aria-sort", "ascending")
     admin.get_by_role("button", name=re.compile(r"^Tỷ lệ trả lời")).click()
     rate_header = admin.locator("#national-table th[data-sort='rate']")
@@ -286,6 +296,7 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     ours.get_by_role("link").click()
     expect(admin).to_have_url(re.compile(rf"/bo/don-vi\.html\?dot=demo&don-vi={UNIT}$"))
     expect(admin.locator('#progress-totals [data-total="rate"] dd')).to_have_text("50%")
+    expect(admin.locator('#progress-totals [data-total="opened"] dd')).to_have_text("1")
     expect(admin.locator("#progress-chart svg[role='img']")).to_be_visible()
     expect(admin.locator("#pp-table tbody tr")).to_have_count(2)
     expect(admin.locator("#pp-table")).to_contain_text("Đã trả lời")
