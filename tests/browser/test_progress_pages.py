@@ -184,16 +184,35 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     page.get_by_label(f"Chọn {CHAIRMAN_NAME}").check()
     expect(remind).to_have_text("Nhắc những người đã chọn (1)")
     remind.click()
+    # The preview says it first (people, not forms), and nothing is sent: no confirmation is offered.
     result = page.locator("#remind-message")
-    expect(result).to_contain_text("Không có thư nhắc nào được gửi.")
-    expect(result).to_contain_text("1 phiếu vừa được gửi thư trong vòng 24 giờ qua nên chưa nhắc lại")
-    expect(result).not_to_contain_text("đã được trả lời")
-    expect(remind).to_be_disabled()
-    # Everyone: the answered one is counted apart.
+    expect(result).to_contain_text("Chưa nhắc được ai lúc này.")
+    expect(result).to_contain_text("1 người vừa được gửi thư trong vòng 24 giờ qua: nhắc được từ ")
+    expect(result).to_contain_text(re.compile(r"nhắc được từ \d{2}:\d{2} \d{2}/\d{2}/\d{4}"))
+    expect(result).not_to_contain_text("đã trả lời")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    # Everyone: the answered one is counted apart, as a person.
     page.get_by_role("button", name="Nhắc tất cả người chưa trả lời").click()
-    page.get_by_role("dialog", name="Nhắc tất cả người chưa trả lời?").get_by_role("button", name="Gửi thư nhắc").click()
-    expect(result).to_contain_text("1 phiếu đã được trả lời nên không cần nhắc.")
-    expect(result).to_contain_text("1 phiếu vừa được gửi thư trong vòng 24 giờ qua")
+    expect(result).to_contain_text("1 người đã trả lời.")
+    expect(result).to_contain_text("1 người vừa được gửi thư trong vòng 24 giờ qua")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    # A day later (the preview's answer stubbed): the dialog says how many people now, and who must wait.
+    page.route(re.compile(rf"/campaigns/demo/units/{UNIT}/reminders/preview$"), lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps({
+            "people": {"now": 1, "recent": 1, "answered": 1, "undeliverable": 0},
+            "forms": {"now": 2, "recent": 1, "answered": 1, "undeliverable": 0},
+            "recent_from": "2030-01-02T01:00:00Z", "recent_from_label": "08:00 02/01/2030",
+            "recent_until_label": "08:00 02/01/2030"})))
+    page.get_by_role("button", name="Nhắc tất cả người chưa trả lời").click()
+    confirm = page.get_by_role("dialog", name="Nhắc tất cả người chưa trả lời?")
+    expect(confirm.locator(".remind-now")).to_have_text("Nhắc được ngay 1 người (2 phiếu).")
+    expect(confirm.locator(".remind-later")).to_contain_text(
+        "1 người vừa được gửi thư trong vòng 24 giờ qua: nhắc được từ 08:00 02/01/2030.")
+    expect(confirm.get_by_role("button", name="Gửi thư nhắc cho 1 người")).to_be_visible()
+    assert_accessible(page, "reminder preview")
+    confirm.get_by_role("button", name="Hủy").click()
+    expect(confirm).to_be_hidden()
+    page.unroute(re.compile(rf"/campaigns/demo/units/{UNIT}/reminders/preview$"))
 
     # 6. A bounced address (the API's answer stubbed): the dialog, and the server's own field error beside the field.
     def bounced(route):
