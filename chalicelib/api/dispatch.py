@@ -39,6 +39,18 @@ def send_reminders(ctx: Ctx, cid: str, unit: str) -> dict:
     return dispatch.remind(ctx.actor, cid, unit, rids, ctx.now, runtime.random_bytes)
 
 
+@route(bp, f"{UNIT}/reminders/preview", "POST",
+       summary="Trước khi nhắc: số người nhắc được ngay, số người vừa nhận thư trong 24 giờ qua và thời điểm nhắc "
+               "được họ (không gửi thư)",
+       request=s.REMINDERS_REQ, response=s.REMINDER_PREVIEW, errors=(404, 422, 423))
+def preview_reminders(ctx: Ctx, cid: str, unit: str) -> dict:
+    rids = ctx.json().get("rids")
+    if rids is not None and not (isinstance(rids, list) and all(isinstance(r, str) for r in rids)):
+        from chalicelib.errors import ValidationError
+        raise ValidationError("Danh sách người cần nhắc không hợp lệ.", details=[{"field": "rids"}])
+    return dispatch.reminder_preview(ctx.actor, cid, unit, rids, ctx.now)
+
+
 @route(bp, f"{UNIT}/roster/{{rid}}/email", "POST",
        summary="Sửa email của người có thư mời không đến được (bị trả lại, gửi lỗi) và gửi lại phiếu; đường dẫn cũ "
                "hết hiệu lực. Thư mời đã gửi tới người nhận thì phải đề nghị Bộ Nội vụ duyệt",

@@ -102,7 +102,11 @@ DISPATCH_RUN = obj(run=STR, started_at=STR, started_at_label=STR, started_by=STR
                    finished=BOOL)
 DISPATCH_RUNS = obj(runs=arr(DISPATCH_RUN))
 REMINDERS_REQ = {"type": "object", "properties": {"rids": {"type": "array", "items": STR}}}
-REMINDERS = obj(queued=INT, recent=INT, answered=INT, undeliverable=INT)
+REMINDERS = obj(queued=INT, recent=INT, answered=INT, undeliverable=INT,
+                people=obj(queued=INT, recent=INT, answered=INT, undeliverable=INT))
+_REMIND_KINDS = obj(now=INT, recent=INT, answered=INT, undeliverable=INT)
+REMINDER_PREVIEW = obj(people=_REMIND_KINDS, forms=_REMIND_KINDS, recent_from=NSTR, recent_from_label=NSTR,
+                       recent_until_label=NSTR)
 EMAIL_REQ = {"type": "object", "required": ["email"], "properties": {"email": {"type": "string", "maxLength": 254}}}
 EMAIL_CORRECTED = obj(rid=STR, email=STR, reissued=INT)
 

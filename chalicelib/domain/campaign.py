@@ -74,7 +74,7 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
     """Validate a campaign definition and resolve its phase bounds into instants.
 
     Returns {"id", "name", "year", "timezone", "groups", "questionnaires", "phases", "units", "departments",
-    "ministry_exempt", "reminder_days", "grades"}; each unit is {"code", "name", "full_name", "kind", "ranked"}
+    "ministry_exempt", "reminder_days", "grades", "min_responses"}; each unit is {"code", "name", "full_name", "kind", "ranked"}
     (kind "province" and ranked true where the definition says nothing). A campaign needs at least one province;
     its ministries are optional."""
     errors: list[dict] = []
@@ -177,6 +177,9 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
     if not isinstance(questionnaires_map, dict):
         err("questionnaires", "Phải là một đối tượng.")
     grades = _grades(definition.get("grades"), err)
+    min_responses = _whole(definition.get("min_responses", DEFAULT_MIN_RESPONSES))
+    if min_responses is None or min_responses < 1:
+        err("min_responses", "Số phiếu trả lời tối thiểu của một đơn vị (min_responses) phải là số nguyên từ 1.")
 
     if errors:
         raise ValidationError("Dữ liệu đợt đánh giá không hợp lệ.", details=errors)
@@ -184,8 +187,11 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
             "groups": groups, "questionnaires": questionnaires_map,
             "phases": phases, "units": clean_units, "departments": departments, "ministry_exempt": exempt,
             "reminder_days": sorted({d for d in reminder_days if d is not None and d >= 0}, reverse=True),
-            "grades": grades}
+            "grades": grades, "min_responses": min_responses}
 
+
+# Fewer survey answers than this from a unit: its survey points rest on too small a sample to mean anything.
+DEFAULT_MIN_RESPONSES = 10
 
 DEFAULT_GRADES = [{"code": "A", "name": "Nhóm A", "min": 90}, {"code": "B", "name": "Nhóm B", "min": 80},
                   {"code": "C", "name": "Nhóm C", "min": 0}]

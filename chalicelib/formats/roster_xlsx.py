@@ -17,7 +17,7 @@ from datetime import date, datetime
 from chalicelib.domain import vnencoding
 from chalicelib.domain.roster import COLUMNS, find_header
 from chalicelib.domain.text import clean, fold
-from chalicelib.formats.sheets import append_row
+from chalicelib.formats.sheets import put_row
 from chalicelib.errors import PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError
 
 SHEET = "Danh sách"
@@ -271,28 +271,30 @@ def _styles():
             "bad_font": Font(color="9C0006"), "bold": Font(bold=True)}
 
 
-def _roster_sheet(wb, groups: list[dict], rows: int):
+def _roster_sheet(wb, groups: list[dict], rows: int, header_row: int = 1):
+    """The roster sheet with its header on `header_row` (1 for the template; the uploaded file's own header row
+    for the error workbook, so that every person keeps the row number they had)."""
     from openpyxl.worksheet.datavalidation import DataValidation
 
     st = _styles()
     ws = wb.active
     ws.title = SHEET
-    ws.append([HEADERS[k] for k in TEMPLATE_KEYS])
-    for cell in ws[1]:
+    put_row(ws, header_row, [HEADERS[k] for k in TEMPLATE_KEYS])
+    for cell in ws[header_row]:
         cell.font, cell.fill, cell.alignment, cell.border = st["header_font"], st["header_fill"], st["wrap"], st["border"]
-    ws.row_dimensions[1].height = 32
+    ws.row_dimensions[header_row].height = 32
     for i, key in enumerate(TEMPLATE_KEYS, start=1):
-        ws.column_dimensions[ws.cell(1, i).column_letter].width = WIDTHS[key]
-    ws.freeze_panes = "A2"
+        ws.column_dimensions[ws.cell(header_row, i).column_letter].width = WIDTHS[key]
+    ws.freeze_panes = f"A{header_row + 1}"
     lists = wb.create_sheet("Nhóm đối tượng")
     for group in groups:
         lists.append([f"{group['code']}. {group['name']}"])
     lists.column_dimensions["A"].width = 45
-    group_col = ws.cell(1, TEMPLATE_KEYS.index("group") + 1).column_letter
+    group_col = ws.cell(header_row, TEMPLATE_KEYS.index("group") + 1).column_letter
     validation = DataValidation(type="list", formula1=f"'Nhóm đối tượng'!$A$1:$A${len(groups)}", allow_blank=True,
                                 showErrorMessage=True, errorTitle="Nhóm đối tượng không hợp lệ",
                                 error="Chọn nhóm đối tượng trong danh sách.")
-    validation.add(f"{group_col}2:{group_col}{max(rows, 2000) + 1}")
+    validation.add(f"{group_col}{header_row + 1}:{group_col}{max(rows, 2000) + header_row}")
     ws.add_data_validation(validation)
     phone_col = ws.cell(1, TEMPLATE_KEYS.index("phone") + 1).column_letter
     ws.column_dimensions[phone_col].number_format = "@"  # typed phone numbers keep their leading 0
@@ -349,30 +351,35 @@ def template(campaign_name: str, groups: list[dict], deadline_label: str) -> byt
 
 
 def error_workbook(rows: list[tuple[int, dict]], errors: dict[int, list[tuple[str, str]]],
-                   groups: list[dict]) -> bytes:
-    """The uploaded rows in the template's layout and in their order, bad cells highlighted with the reason
-    in a comment and in a last column, so the clerk fixes them in Excel and uploads the file again."""
+                   groups: list[dict], header_row: int = 1) -> bytes:
+    """The uploaded rows in the template's layout, each on the row number it had in the uploaded file (the one
+    the page and the reasons cite; rows the import skipped, such as the example row, stay empty), bad cells
+    highlighted with the reason in a comment and in a last column, so the clerk fixes them in Excel and uploads
+    the file again."""
     from openpyxl import Workbook
     from openpyxl.comments import Comment
 
     st = _styles()
     wb = Workbook()
-    ws = _roster_sheet(wb, groups, len(rows))
+    last = max([number for number, _ in rows] + [header_row])
+    ws = _roster_sheet(wb, groups, last - header_row, header_row)
+    if header_row > 1:
+        ws.cell(1, 1, "Tệp đánh dấu lỗi: mỗi người ở đúng số dòng như trong tệp đã tải lên.").font = st["bold"]
     reason_col = len(TEMPLATE_KEYS) + 1
-    ws.cell(1, reason_col, "Lý do lỗi (dòng trong tệp đã tải lên)")
-    ws.cell(1, reason_col).font, ws.cell(1, reason_col).fill = st["header_font"], st["bad"]
-    ws.cell(1, reason_col).font = st["bad_font"]
-    ws.column_dimensions[ws.cell(1, reason_col).column_letter].width = 70
+    ws.cell(header_row, reason_col, "Lý do lỗi (dòng trong tệp đã tải lên)")
+    ws.cell(header_row, reason_col).fill = st["bad"]
+    ws.cell(header_row, reason_col).font = st["bad_font"]
+    ws.column_dimensions[ws.cell(header_row, reason_col).column_letter].width = 70
     for number, values in rows:
-        append_row(ws, [values.get(k) for k in TEMPLATE_KEYS])
+        put_row(ws, number, [values.get(k) for k in TEMPLATE_KEYS])
         problems = errors.get(number, [])
         for key, message in problems:
             if key in TEMPLATE_KEYS:
-                cell = ws.cell(ws.max_row, TEMPLATE_KEYS.index(key) + 1)
+                cell = ws.cell(number, TEMPLATE_KEYS.index(key) + 1)
                 cell.fill = st["bad"]
                 cell.comment = Comment(message, "Chỉ số CCHC")
         if problems:
-            reason = ws.cell(ws.max_row, reason_col,
+            reason = ws.cell(number, reason_col,
                              f"Dòng {number}: " + " ".join(f"[{HEADERS.get(k, k)}] {m}" for k, m in problems))
             reason.font, reason.alignment = st["bad_font"], st["wrap"]
     out = io.BytesIO()

@@ -16,3 +16,15 @@ def append_row(ws, values: Sequence[object]) -> None:
     for cell in ws[ws.max_row]:
         if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
             cell.data_type = "s"
+
+
+def put_row(ws, number: int, values: Sequence[object]) -> None:
+    """Write a row at the given row number (1-based), from column A, with append_row's safety."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    for column, value in enumerate(values, start=1):
+        if value is None:
+            continue
+        cell = ws.cell(number, column, ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value)
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+            cell.data_type = "s"

@@ -219,6 +219,53 @@ def _sent_roster(cid: str, unit_code: str, unit: Unit) -> list[Respondent]:
     return roster_store.rows(cid, unit_code, unit.roster_gen)
 
 
+def _reminder_kind(link: Link, now: datetime) -> str:
+    """What a reminder would do to one link now: "now", "recent" (mailed within the interval), "answered" or
+    "undeliverable"."""
+    if link.state == "submitted":
+        return "answered"
+    if link.state not in rules.REMINDABLE:
+        return "undeliverable"
+    if link.last_mail_at and now - link.last_mail_at < REMINDER_INTERVAL:
+        return "recent"
+    return "now"
+
+
+def _people_counts(kinds: dict[str, set[str]]) -> dict[str, int]:
+    """People, not forms: a person counts once, under the most useful of their links' kinds."""
+    counts = {"now": 0, "recent": 0, "answered": 0, "undeliverable": 0}
+    for found in kinds.values():
+        counts[next(k for k in ("now", "recent", "undeliverable", "answered") if k in found)] += 1
+    return counts
+
+
+def reminder_preview(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: datetime) -> dict:
+    """Before reminding: how many people (and forms) a reminder would reach now, and from when the people mailed
+    within the last 24 hours can be reminded."""
+    require_unit(actor, unit_code)
+    campaign, _ = phases.require_open(cid, unit_code, "survey", now)
+    wanted = set(rids or [])
+    kinds: dict[str, set[str]] = {}
+    forms = {"now": 0, "recent": 0, "answered": 0, "undeliverable": 0}
+    ready_at: dict[str, datetime] = {}  # a waiting person: when their first link can be reminded again
+    for link in store.unit_links(roster_store.key(cid, unit_code)):
+        if wanted and link.rid not in wanted:
+            continue
+        kind = _reminder_kind(link, now)
+        forms[kind] += 1
+        kinds.setdefault(link.rid, set()).add(kind)
+        if kind == "recent" and link.last_mail_at:
+            at = link.last_mail_at + REMINDER_INTERVAL
+            ready_at[link.rid] = min(at, ready_at.get(link.rid, at))
+    people = _people_counts(kinds)
+    waiting = [at for rid, at in ready_at.items() if "now" not in kinds[rid]]
+    first, last = (min(waiting), max(waiting)) if waiting else (None, None)
+    return {"people": people, "forms": forms,
+            "recent_from": utc_iso(first) if first else None,
+            "recent_from_label": local_datetime(first, campaign.timezone) if first else None,
+            "recent_until_label": local_datetime(last, campaign.timezone) if last else None}
+
+
 def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: datetime,
            random_bytes: Callable[[int], bytes]) -> dict:
     """Re-send to those who have not answered, at most once per interval per respondent; each with a fresh
@@ -233,24 +280,23 @@ def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: 
     titles = {}
     lookup = _questionnaires(cid)
     result = {"queued": 0, "recent": 0, "answered": 0, "undeliverable": 0}
+    kinds: dict[str, set[str]] = {}
     mails, tokens = [], []
     for link in store.unit_links(unit_key):
         if wanted and link.rid not in wanted:
             continue
-        if link.state == "submitted":
-            result["answered"] += 1
-            continue
-        if link.state not in rules.REMINDABLE:
-            result["undeliverable"] += 1
-            continue
-        if link.last_mail_at and now - link.last_mail_at < REMINDER_INTERVAL:
-            result["recent"] += 1
+        kind = _reminder_kind(link, now)
+        if kind != "now":
+            result[kind] += 1
+            kinds.setdefault(link.rid, set()).add(kind)
             continue
         token = new_token(random_bytes(32))
         digest = token_hash(token)
         if not store.claim_link_for_reminder(link, digest, now, rules.REMINDABLE, REMINDER_INTERVAL):
             result["recent"] += 1
+            kinds.setdefault(link.rid, set()).add("recent")
             continue
+        kinds.setdefault(link.rid, set()).add("now")
         titles[link.qid] = lookup(link.group, link.purpose)[2]
         tokens.append(Token(token_hash=digest, unit_key=unit_key, slot=link.slot, kind="reminder",
                             issued_at=now, expires_at=window.closes_at + timedelta(days=30)))
@@ -261,7 +307,9 @@ def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: 
     result["queued"] = len(mails)
     audit.record(actor, "reminders_queued", now, target=unit_code, cid=cid, unit=unit_code,
                  details={**result, "selected": len(wanted)}, suffix=random_bytes(4).hex())
-    return result
+    people = _people_counts(kinds)
+    return {**result, "people": {"queued": people["now"], "recent": people["recent"],
+                                 "answered": people["answered"], "undeliverable": people["undeliverable"]}}
 
 
 def valid_email(value: object) -> str:

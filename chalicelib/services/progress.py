@@ -27,9 +27,12 @@ def _rate(submitted: int, total: int) -> float:
 
 
 def _counts(item: Stats | None) -> dict:
+    """Counts by link state, except "opened": every form opened, answered ones included (so opened ≥ submitted,
+    the one meaning on every page and workbook); "opened_unsent" is the forms opened and not yet answered."""
     values = {s: max(0, getattr(item, s)) if item else 0 for s in STATES}
     total = sum(values.values())
-    return {**values, "total": total, "reminders": item.reminders if item else 0,
+    return {**values, "opened": values["opened"] + values["submitted"], "opened_unsent": values["opened"],
+            "total": total, "reminders": item.reminders if item else 0,
             "mailed": values["sent"] + values["opened"] + values["submitted"],
             "rate": _rate(values["submitted"], total)}
 
@@ -127,7 +130,7 @@ def national(actor: Actor, cid: str, sort: str = "code") -> dict:
         raise ValidationError(f"Sắp xếp theo: {', '.join(keys)}.", details=[{"field": "sort"}])
     rows.sort(key=keys[sort])
     counted = [r for r in rows if not r["annulled"]]  # annulled results leave every aggregate
-    totals = {s: sum(r[s] for r in counted) for s in (*STATES, "total", "reminders", "mailed")}
+    totals = {s: sum(r[s] for r in counted) for s in (*STATES, "opened_unsent", "total", "reminders", "mailed")}
     totals["rate"] = _rate(totals["submitted"], totals["total"])
     return {"campaign": cid, "name": campaign.name, "units": rows, "totals": totals,
             "rosters_submitted": sum(1 for r in rows if r["roster_status"] == "submitted")}

@@ -7,7 +7,8 @@ from typing import Callable
 
 from chalicelib.domain import par_index
 from chalicelib.domain.access import Actor, require_ministry
-from chalicelib.domain.campaign import DEFAULT_GRADES
+from chalicelib.domain import integrity as integrity_rules
+from chalicelib.domain.campaign import DEFAULT_GRADES, DEFAULT_MIN_RESPONSES
 from chalicelib.domain.questionnaire import max_points, parse_qid
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.services.assessment import framework_of
@@ -15,6 +16,7 @@ from chalicelib.store import assessment as store
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import files
 from chalicelib.store import integrity as integrity_store
+from chalicelib.store import links as link_store
 from chalicelib.store import questionnaires as questionnaire_store
 
 
@@ -24,12 +26,33 @@ def _best(cid: str) -> dict[str, dict]:
             if (parse_qid(item.qid) or ("",))[0] == "locality"}
 
 
+RISK_LEVELS = {"high": "Cao", "medium": "Trung bình", "low": "Thấp"}
+
+
+def _risk(scan: integrity_store.IntegrityScan | None) -> dict | None:
+    """The unit's last interference review: its score out of 100 and level; None before any scan."""
+    if scan is None:
+        return None
+    flagged = integrity_rules.flagged({"score": scan.score})
+    level = "high" if flagged else "medium" if scan.score > 0 else "low"
+    return {"score": scan.score, "level": level, "level_name": RISK_LEVELS[level], "flagged": flagged,
+            "flags": len(scan.flags), "scanned_at_label": local_datetime(scan.scanned_at)}
+
+
+def _locality_forms(unit_key: str) -> int:
+    """How many locality forms the unit's respondents were given (the denominator of its response rate)."""
+    return sum(max(0, getattr(s, state)) for s in link_store.stats(unit_key) if s.key.endswith("#locality")
+               for state in link_store.STATES)
+
+
 def compute(cid: str) -> dict:
     campaign = campaign_store.get_campaign(cid)
     definition, version = framework_of(cid)
     grades = list(campaign.grades or DEFAULT_GRADES)
     best = _best(cid)
     states = {a.unit: a for a in store.list_assessments(cid)}
+    scans = {s.unit: s for s in integrity_store.by_campaign(cid)}
+    minimum = campaign.min_responses or DEFAULT_MIN_RESPONSES
     rows = []
     for unit in campaign_store.list_units(cid):
         lines = {line.code: {"score": line.score, "appraisal_score": line.appraisal_score}
@@ -43,6 +66,15 @@ def compute(cid: str) -> dict:
         record = states.get(unit.unit)
         result["assessment_state"] = record.state if record else "draft"
         result["appraisal_published"] = bool(record and record.published_at)
+        # What the survey points rest on: answers (an annulled unit's still counted here, apart from its points),
+        # the forms given out, the interference review and whether the sample is too small to mean anything.
+        answered = sum(1 for r in integrity_store.responses(f"{cid}#{unit.unit}") if r.purpose == "locality") \
+            if annulled else len(responses)
+        forms = _locality_forms(f"{cid}#{unit.unit}")
+        result["survey"] = {"responses": answered, "forms": forms,
+                            "rate": round(100.0 * answered / forms, 1) if forms else None,
+                            "small_sample": answered < minimum}
+        result["integrity"] = _risk(scans.get(unit.unit))
         rows.append(result)
     ranked = par_index.rank(rows)
     counts = {g["code"]: sum(1 for r in ranked if r["grade"] == g["code"]) for g in grades}
@@ -50,7 +82,7 @@ def compute(cid: str) -> dict:
     return {"campaign": cid, "name": campaign.name, "framework": {"title": definition["title"],
                                                                   "sample": definition["sample"],
                                                                   "version": version},
-            "maximum": definition["maximum"], "grades": grades, "average": average, "grade_counts": counts,
+            "maximum": definition["maximum"], "grades": grades, "min_responses": minimum, "average": average, "grade_counts": counts,
             "fields": [{"code": f["code"], "name": f["name"], "max": f["max"]} for f in definition["fields"]],
             "units": ranked}
 

@@ -118,7 +118,8 @@ def import_workbook(actor: Actor, cid: str, unit: str, data: bytes, mode: str, n
         error_list = [{"row": n, "column": roster_xlsx.HEADERS.get(k, k), "field": k, "message": m}
                       for n in sorted(errors) for k, m in errors[n]]
         url = files.put_export(f"roster-errors/{cid}/{unit}/{utc_iso(now)}-{random_bytes(6).hex()}.xlsx",
-                               roster_xlsx.error_workbook(sheet.rows, errors, campaign.groups),
+                               roster_xlsx.error_workbook(sheet.rows, errors, campaign.groups,
+                                                          sheet.header_row),
                                roster_xlsx.XLSX, f"danh-sach-loi-{unit}.xlsx")
         audit.record(actor, "roster_import_rejected", now, target=unit, cid=cid, unit=unit,
                      details={"rows": len(sheet.rows), "rejected": len(errors)}, suffix=random_bytes(4).hex())

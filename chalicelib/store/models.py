@@ -33,6 +33,7 @@ class CampaignModel(Model):
     reminder_days = JSONAttribute(default=list)  # automatic reminders this many days before the survey deadline
     auto_reminders_done = UnicodeSetAttribute(null=True)  # "<deadline date>:<days left>" already started
     grades = JSONAttribute(null=True)  # [{"code", "name", "min"}], highest first: the index groups (A, B, C)
+    min_responses = NumberAttribute(null=True)  # fewer survey answers than this: the unit's sample is too small
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 

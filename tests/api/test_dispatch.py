@@ -10,6 +10,7 @@ from botocore.awsrequest import AWSResponse
 from builders import person, roster_workbook
 from outbox import REGION, body_text, drain, run_all, sent_mails, ses_backend
 from chalicelib.config import settings
+from chalicelib.domain.timefmt import local_datetime
 from chalicelib.store.models import LinkModel, MailModel, StatsModel, TokenModel
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -178,9 +179,19 @@ def test_reminders_go_to_those_who_have_not_answered_at_most_once_a_day(api, sur
     run_all(api)
     answered = links()[1]
     assert link_store.move(answered, "submitted", ("sent",), clock())
+    # the preview counts people (nguoi2 has one form answered, one waiting) and says from when they can be reminded
+    preview = api.call("POST", "/campaigns/demo/units/01/reminders/preview", {}, token=survey["01"])
+    assert preview.status_code == 200, preview.body
+    assert preview.data["people"] == {"now": 0, "recent": 3, "answered": 0, "undeliverable": 0}
+    assert preview.data["forms"] == {"now": 0, "recent": 3, "answered": 1, "undeliverable": 0}
+    mailed = max(link.last_mail_at for link in links())
+    assert preview.data["recent_until_label"] == local_datetime(mailed + timedelta(hours=24))
     too_soon = api.call("POST", "/campaigns/demo/units/01/reminders", {}, token=survey["01"]).data
-    assert too_soon == {"queued": 0, "recent": 3, "answered": 1, "undeliverable": 0}
+    assert too_soon == {"queued": 0, "recent": 3, "answered": 1, "undeliverable": 0,
+                        "people": {"queued": 0, "recent": 3, "answered": 0, "undeliverable": 0}}
     clock.at(clock() + timedelta(hours=25))
+    preview = api.call("POST", "/campaigns/demo/units/01/reminders/preview", {}, token=survey["01"]).data
+    assert preview["people"]["now"] == 3 and preview["forms"]["now"] == 3 and preview["recent_from"] is None
     first = api.call("POST", "/campaigns/demo/units/01/reminders", {}, token=survey["01"]).data
     again = api.call("POST", "/campaigns/demo/units/01/reminders", {}, token=survey["admin"]).data
     assert (first["queued"], again["queued"], again["recent"]) == (3, 0, 3)

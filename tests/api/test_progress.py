@@ -61,13 +61,16 @@ def test_counts_follow_every_state_change(api, tokens, dispatched):
                for s in survey["questionnaire"]["sections"] for q in s["questions"] if q["type"] != "text"}
     assert api.call("POST", "/survey/submit", {"answers": answers}, headers={"x-survey-token": token}).status_code == 201
     p = progress(api, tokens["01"])
-    assert (p["totals"]["opened"], p["totals"]["submitted"], p["totals"]["rate"]) == (0, 1, 25.0)
+    # opened counts every form opened, the answered one included (opened ≥ submitted everywhere)
+    assert (p["totals"]["opened"], p["totals"]["submitted"], p["totals"]["rate"]) == (1, 1, 25.0)
+    assert p["totals"]["opened_unsent"] == 0
     assert [d["submitted"] for d in p["by_day"]] == [1] and p["by_day"][0]["label"].count("/") == 2
     by = {(g["group"], g["purpose"]): g for g in p["by_group"]}
     assert by[("2", "locality")]["submitted"] + by[("2", "ministry")]["submitted"] == 1
     national = api.call("GET", "/campaigns/demo/progress?sort=rate", token=tokens["admin"]).data
     assert national["units"][0]["code"] == "01" and national["units"][0]["rate"] == 25.0
     assert national["totals"]["submitted"] == 1 and national["rosters_submitted"] == 1
+    assert national["totals"]["opened"] == 1 and national["units"][0]["opened"] == 1
 
 
 def test_a_province_sees_who_answered_never_what_and_only_its_own_unit(api, tokens, dispatched):

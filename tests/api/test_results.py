@@ -105,6 +105,28 @@ def test_an_annulled_unit_loses_its_survey_points_only(api, tokens, campaign):
     assert unit_row(api.call("GET", f"{D}/results", token=tokens["admin"]).data, "01")["index"] == 85
 
 
+def test_each_unit_shows_its_answers_rate_risk_and_a_too_small_sample(api, tokens, campaign):
+    """3 answers of 5 forms, under the campaign's 10: a small sample; the risk once a scan ran; an annulled unit
+    still shows how many answered (its points are gone)."""
+    data = api.call("GET", f"{D}/results", token=tokens["admin"]).data
+    assert data["min_responses"] == 10
+    one = unit_row(data, "01")
+    assert one["survey"] == {"responses": 3, "forms": 5, "rate": 60.0, "small_sample": True}
+    assert one["integrity"] is None  # not reviewed yet
+    assert unit_row(data, "02")["survey"] == {"responses": 0, "forms": 0, "rate": None, "small_sample": True}
+    assert api.call("POST", f"{D}/integrity/scan", {}, token=tokens["admin"]).status_code in (200, 202)
+    run_all(api)
+    review = next(u for u in api.call("GET", f"{D}/integrity", token=tokens["admin"]).data["units"]
+                  if u["unit"] == "01")
+    risk = unit_row(api.call("GET", f"{D}/results", token=tokens["admin"]).data, "01")["integrity"]
+    assert risk["score"] == review["score"] and risk["flagged"] == review["flagged"]
+    assert risk["level_name"] in ("Cao", "Trung bình", "Thấp")
+    api.call("POST", f"{D}/units/01/annulment", {"reason": "Trả lời thay"}, token=tokens["admin"])
+    one = unit_row(api.call("GET", f"{D}/results", token=tokens["admin"]).data, "01")
+    assert one["annulled"] is True and one["parts"]["survey"]["points"] == 0
+    assert one["survey"]["responses"] == 3
+
+
 def test_results_are_the_ministrys_only(api, tokens, campaign):
     for path in (f"{D}/results", f"{D}/results.xlsx"):
         assert api.call("GET", path, token=tokens["01"]).status_code == 403

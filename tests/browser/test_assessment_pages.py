@@ -371,7 +371,7 @@ def stubbed_results() -> dict:
     part = {"points": 0, "max": 0}
     return {
         "campaign": "demo", "name": "Đợt thử nghiệm", "framework": {"title": "Mẫu", "sample": True, "version": 1},
-        "maximum": 100, "average": 85.5, "grade_counts": {"A": 1, "B": 1, "C": 0},
+        "maximum": 100, "min_responses": 10, "average": 85.5, "grade_counts": {"A": 1, "B": 1, "C": 0},
         "grades": [{"code": "A", "name": "Nhóm A", "min": 90}, {"code": "B", "name": "Nhóm B", "min": 80},
                    {"code": "C", "name": "Nhóm C", "min": 0}],
         "fields": [{"code": "1", "name": "Lĩnh vực 1", "max": 100}],
@@ -379,11 +379,17 @@ def stubbed_results() -> dict:
             {"unit": "31", "name": "Hải Phòng", "rank": 1, "index": 91.8, "points": 91.8, "grade": "A",
              "annulled": False, "provisional": False, "responses": 120, "assessment_state": "approved",
              "appraisal_published": True,
+             "survey": {"responses": 120, "forms": 150, "rate": 80.0, "small_sample": False},
+             "integrity": {"score": 45, "level": "high", "level_name": "Cao", "flagged": True, "flags": 2,
+                           "scanned_at_label": "10/03/2022 06:00"},
              "parts": {"self": {"points": 60.5, "max": 62}, "survey": {"points": 21.3, "max": 23},
                        "imported": {"points": 10, "max": 15}}, "fields": {"1": part}, "lines": {}},
             {"unit": "37", "name": "Ninh Bình", "rank": 2, "index": 79.2, "points": 79.2, "grade": "B",
              "annulled": True, "provisional": True, "responses": 0, "assessment_state": "locked",
              "appraisal_published": False,
+             "survey": {"responses": 1, "forms": 12, "rate": 8.3, "small_sample": True},
+             "integrity": {"score": 70, "level": "high", "level_name": "Cao", "flagged": True, "flags": 3,
+                           "scanned_at_label": "10/03/2022 06:00"},
              "parts": {"self": {"points": 66.2, "max": 62}, "survey": {"points": 0, "max": 23},
                        "imported": {"points": 13, "max": 15}}, "fields": {"1": part}, "lines": {}},
         ],
@@ -414,6 +420,26 @@ def test_the_results_page_marks_annulled_survey_results_and_provisional_figures(
     expect(page.locator('#summary [data-total="grade-B"] dd')).to_have_text("1 đơn vị")
     expect(page.locator("#summary-note")).to_contain_text("1 đơn vị bị hủy kết quả điều tra xã hội học")
     expect(page.locator("#summary-note")).to_contain_text("1 đơn vị có kết quả tạm tính")
+    # What the ranking rests on: answers and rate, the interference risk and state, the small sample.
+    expect(clean.locator("td.responses")).to_have_text("120/150 (80%)")
+    expect(clean.locator("td.risk")).to_contain_text("45/100 · Cao")
+    expect(clean.locator("td.risk .badge-flagged")).to_have_text("Có dấu hiệu can thiệp")
+    expect(clean.locator(".badge-small-sample")).to_have_count(0)
+    expect(annulled.locator("td.responses")).to_contain_text("1/12 (8,3%)")
+    expect(annulled.locator("td.responses .badge-small-sample")).to_have_text("Mẫu quá nhỏ (dưới 10 phiếu)")
+    expect(annulled.locator("td.risk")).to_contain_text("70/100 · Cao")
+    expect(annulled.locator("td.risk .badge-risk-annulled")).to_have_text("Đã hủy kết quả")
+    expect(page.locator("#summary-note")).to_contain_text("1 đơn vị có nguy cơ can thiệp cao")
+    page.get_by_role("button", name=re.compile(r"^Nguy cơ can thiệp")).click()
+    expect(page.locator("#results-table tbody tr").first).to_have_attribute("data-unit", "37")
+    assert_accessible(page, "results with responses and risk")
+    phone = new_page(375, 740)
+    log_in(phone, stack, "admin")
+    phone.route(re.compile(r"/campaigns/demo/results$"), lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps(stubbed_results())))
+    phone.goto("/bo/ket-qua.html?dot=demo")
+    expect(phone.locator('#results-table tbody tr[data-unit="37"] td.responses')).to_contain_text("1/12")
+    assert_accessible(phone, "results at phone width")
     assert not new_page.errors, new_page.errors
 
 

@@ -151,6 +151,7 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     expect(row_of(page, DELEGATE_NAME).locator(".badge-link")).to_have_text("Đã gửi")  # the table stays put
     page.reload()
     expect(total(page, "submitted")).to_have_text("1")
+    expect(total(page, "opened")).to_have_text("1")  # opened includes answered: never below "Đã trả lời"
     expect(total(page, "rate")).to_have_text("50%")
     expect(row_of(page, DELEGATE_NAME).locator(".badge-link")).to_have_text("Đã trả lời")
     expect(row_of(page, DELEGATE_NAME).locator(".link-times")).to_contain_text("trả lời ")
@@ -183,16 +184,35 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     page.get_by_label(f"Chọn {CHAIRMAN_NAME}").check()
     expect(remind).to_have_text("Nhắc những người đã chọn (1)")
     remind.click()
+    # The preview says it first (people, not forms), and nothing is sent: no confirmation is offered.
     result = page.locator("#remind-message")
-    expect(result).to_contain_text("Không có thư nhắc nào được gửi.")
-    expect(result).to_contain_text("1 phiếu vừa được gửi thư trong vòng 24 giờ qua nên chưa nhắc lại")
-    expect(result).not_to_contain_text("đã được trả lời")
-    expect(remind).to_be_disabled()
-    # Everyone: the answered one is counted apart.
+    expect(result).to_contain_text("Chưa nhắc được ai lúc này.")
+    expect(result).to_contain_text("1 người vừa được gửi thư trong vòng 24 giờ qua: nhắc được từ ")
+    expect(result).to_contain_text(re.compile(r"nhắc được từ \d{2}:\d{2} \d{2}/\d{2}/\d{4}"))
+    expect(result).not_to_contain_text("đã trả lời")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    # Everyone: the answered one is counted apart, as a person.
     page.get_by_role("button", name="Nhắc tất cả người chưa trả lời").click()
-    page.get_by_role("dialog", name="Nhắc tất cả người chưa trả lời?").get_by_role("button", name="Gửi thư nhắc").click()
-    expect(result).to_contain_text("1 phiếu đã được trả lời nên không cần nhắc.")
-    expect(result).to_contain_text("1 phiếu vừa được gửi thư trong vòng 24 giờ qua")
+    expect(result).to_contain_text("1 người đã trả lời.")
+    expect(result).to_contain_text("1 người vừa được gửi thư trong vòng 24 giờ qua")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    # A day later (the preview's answer stubbed): the dialog says how many people now, and who must wait.
+    page.route(re.compile(rf"/campaigns/demo/units/{UNIT}/reminders/preview$"), lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps({
+            "people": {"now": 1, "recent": 1, "answered": 1, "undeliverable": 0},
+            "forms": {"now": 2, "recent": 1, "answered": 1, "undeliverable": 0},
+            "recent_from": "2030-01-02T01:00:00Z", "recent_from_label": "08:00 02/01/2030",
+            "recent_until_label": "08:00 02/01/2030"})))
+    page.get_by_role("button", name="Nhắc tất cả người chưa trả lời").click()
+    confirm = page.get_by_role("dialog", name="Nhắc tất cả người chưa trả lời?")
+    expect(confirm.locator(".remind-now")).to_have_text("Nhắc được ngay 1 người (2 phiếu).")
+    expect(confirm.locator(".remind-later")).to_contain_text(
+        "1 người vừa được gửi thư trong vòng 24 giờ qua: nhắc được từ 08:00 02/01/2030.")
+    expect(confirm.get_by_role("button", name="Gửi thư nhắc cho 1 người")).to_be_visible()
+    assert_accessible(page, "reminder preview")
+    confirm.get_by_role("button", name="Hủy").click()
+    expect(confirm).to_be_hidden()
+    page.unroute(re.compile(rf"/campaigns/demo/units/{UNIT}/reminders/preview$"))
 
     # 6. A bounced address (the API's answer stubbed): the dialog, and the server's own field error beside the field.
     def bounced(route):
@@ -237,6 +257,10 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     book = load_workbook(saved)
     assert book.sheetnames == ["Tổng hợp", "Chi tiết"]
     people = [[c.value for c in row] for row in book["Chi tiết"].iter_rows(min_row=2)]
+    summary_rows = list(book["Tổng hợp"].iter_rows(values_only=True))
+    head = list(next(row for row in summary_rows if row[0] == "Nhóm đối tượng"))
+    total_row = next(row for row in summary_rows if row[0] == "Tổng cộng")
+    assert total_row[head.index("Đã mở")] >= total_row[head.index("Đã trả lời")] == 1, total_row
     assert sorted((r[1], r[5], r[7]) for r in people) == sorted(
         [(DELEGATE_NAME, DELEGATE, "Đã trả lời"), (CHAIRMAN_NAME, CHAIRMAN, "Đã gửi")]), people
     expect(page.locator("#export-message")).to_contain_text(f"Đã tạo tệp {download.suggested_filename}")
@@ -256,6 +280,11 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     expect(admin.get_by_role("heading", level=1)).to_have_text("Tiến độ khảo sát toàn quốc")
     ours = admin.locator(f'#national-table tbody tr[data-unit="{UNIT}"]')
     expect(ours).to_contain_text("50%")
+    heads = [t.strip() for t in admin.locator("#national-table thead th").all_inner_texts()]
+    opened_col = next(i for i, h in enumerate(heads) if h.startswith("Đã mở"))
+    submitted_col = next(i for i, h in enumerate(heads) if h.startswith("Đã trả lời"))
+    row_texts = [t.strip() for t in ours.locator("th, td").all_inner_texts()]
+    assert int(row_texts[opened_col]) >= int(row_texts[submitted_col]) == 1, (heads, row_texts)
     expect(admin.locator("#national-table th[data-sort='code']")).to_have_attribute("aria-sort", "ascending")
     admin.get_by_role("button", name=re.compile(r"^Tỷ lệ trả lời")).click()
     rate_header = admin.locator("#national-table th[data-sort='rate']")
@@ -286,6 +315,7 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     ours.get_by_role("link").click()
     expect(admin).to_have_url(re.compile(rf"/bo/don-vi\.html\?dot=demo&don-vi={UNIT}$"))
     expect(admin.locator('#progress-totals [data-total="rate"] dd')).to_have_text("50%")
+    expect(admin.locator('#progress-totals [data-total="opened"] dd')).to_have_text("1")
     expect(admin.locator("#progress-chart svg[role='img']")).to_be_visible()
     expect(admin.locator("#pp-table tbody tr")).to_have_count(2)
     expect(admin.locator("#pp-table")).to_contain_text("Đã trả lời")

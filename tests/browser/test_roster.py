@@ -77,6 +77,7 @@ def test_a_province_fixes_its_roster_from_the_error_workbook_sends_it_and_the_mi
     expect(page.get_by_label("Bổ sung/cập nhật theo email")).to_be_checked()
     page.get_by_role("button", name="Tải lên và kiểm tra").click()
     expect(page.locator("#import-message [role=alert]")).to_contain_text("chưa lưu dòng nào")
+    expect(page.locator("#import-message")).to_be_focused()  # the error summary, not <body>
     errors = page.locator("#import-errors tbody tr")
     expect(errors).to_have_count(2)
     expect(errors.nth(0).locator("td")).to_have_text(["3", "Email", re.compile(re.escape(BAD_EMAIL))])
@@ -163,6 +164,7 @@ def test_a_province_fixes_its_roster_from_the_error_workbook_sends_it_and_the_mi
     expect(page.locator("#roster-status")).to_contain_text(
         re.compile(r"Đã gửi Bộ Nội vụ lúc \d\d:\d\d \d\d/\d\d/\d{4}"))
     expect(page.locator("#submit-message [role=status]")).to_contain_text("Đã gửi danh sách về Bộ Nội vụ lúc")
+    expect(page.locator("#submit-message")).to_be_focused()
     expect(page.locator("#lock-reason")).to_contain_text("đã được gửi về Bộ Nội vụ")
     expect(page.get_by_role("button", name="Thêm người")).to_be_disabled()
     expect(page.get_by_role("button", name="Tải lên và kiểm tra")).to_be_disabled()
@@ -333,4 +335,86 @@ def test_a_long_roster_is_paged_with_trang_truoc_and_trang_sau(stack, new_page):
     expect(table).to_have_count(27)
     expect(following).to_be_disabled()
     expect(page.locator("#roster-count")).to_contain_text("Kết quả lọc: đang hiển thị 1–27.")
+    assert not new_page.errors, new_page.errors
+
+
+def test_the_error_workbook_keeps_the_row_numbers_of_the_file_sent(stack, new_page, tmp_path):
+    """A clerk's file with a title, a blank row and the template's example row above the people: the page, the
+    marked workbook's rows and its reasons all use the row numbers of the file the clerk sent."""
+    page = new_page()
+    log_in(page, stack, "15")
+    page.goto("/tinh/danh-sach.html?dot=demo")
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = "Danh sách"
+    sheet.append(["DANH SÁCH ĐỐI TƯỢNG ĐIỀU TRA XÃ HỘI HỌC TỈNH YÊN BÁI"])
+    sheet.append([])
+    sheet.append(HEADER)
+    sheet.append(["Ví dụ", "Nguyễn Văn An", "Phó Giám đốc", "Sở Nội vụ", "2", "vidu@yenbai.gov.vn", None, None])
+    sheet.append([1, "Hoàng Thị Mai", "Giám đốc", "Sở Tư pháp", "2", "mai.ht@yenbai.gov.vn", None, None])
+    sheet.append([2, "Vũ Đức Long", "Giám đốc", "Sở Y tế", "2", BAD_EMAIL, None, None])
+    path = tmp_path / "danh-sach-yen-bai.xlsx"
+    wb.save(path)
+    page.get_by_label("Tệp danh sách (.xlsx, tối đa 4 MB)").set_input_files(str(path))
+    page.get_by_role("button", name="Tải lên và kiểm tra").click()
+    errors = page.locator("#import-errors tbody tr")
+    expect(errors).to_have_count(1)
+    expect(errors.nth(0).locator("td").first).to_have_text("6")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Tải tệp đánh dấu lỗi").click()
+    marked = tmp_path / "loi.xlsx"
+    info.value.save_as(marked)
+    out = load_workbook(marked)["Danh sách"]
+    headers = [c.value for c in out[3]]
+    email_col, reason_col = headers.index("Email") + 1, len(headers)
+    assert out.cell(6, email_col).value == BAD_EMAIL
+    assert out.cell(6, reason_col).value.startswith("Dòng 6: [Email]"), out.cell(6, reason_col).value
+    assert out.cell(5, email_col).value == "mai.ht@yenbai.gov.vn" and out.cell(5, reason_col).value is None
+    assert out.cell(4, email_col).value is None  # the example row was not imported: its row stays empty
+    # The fixed workbook imports as it is.
+    out.cell(6, email_col).value = "long.vd@yenbai.gov.vn"
+    out.parent.save(marked)
+    page.get_by_label("Tệp danh sách (.xlsx, tối đa 4 MB)").set_input_files(str(marked))
+    page.get_by_role("button", name="Tải lên và kiểm tra").click()
+    expect(page.locator("#import-message [role=status]")).to_contain_text("Đã nhập danh sách: 2 người hợp lệ.")
+    expect(page.locator("#import-message")).to_be_focused()
+    assert not new_page.errors, new_page.errors
+
+
+def test_back_and_escape_in_the_add_dialog_never_discard_typed_data_silently(stack, new_page):
+    page = new_page()
+    log_in(page, stack, "17")
+    page.goto("/tinh/danh-sach.html?dot=demo")
+    url = page.url
+    add = page.get_by_role("button", name="Thêm người")
+    dialog = page.locator("#person-dialog")
+    # Nothing typed: Back closes the dialog and stays on the page.
+    add.click()
+    expect(dialog).to_be_visible()
+    page.go_back()
+    expect(dialog).to_be_hidden()
+    assert page.url == url
+    # Typed data: Escape asks first; "Tiếp tục nhập" keeps it.
+    add.click()
+    page.get_by_label("Họ và tên").fill("Đinh Thị Thu")
+    page.keyboard.press("Escape")
+    ask = page.get_by_role("dialog", name="Bỏ thông tin vừa nhập?")
+    expect(ask).to_be_visible()
+    expect(ask.get_by_role("button", name="Tiếp tục nhập")).to_be_focused()
+    ask.get_by_role("button", name="Tiếp tục nhập").click()
+    expect(dialog).to_be_visible()
+    expect(page.get_by_label("Họ và tên")).to_have_value("Đinh Thị Thu")
+    # Back asks too; declining keeps the dialog and the page.
+    page.go_back()
+    expect(ask).to_be_visible()
+    ask.get_by_role("button", name="Tiếp tục nhập").click()
+    expect(dialog).to_be_visible()
+    expect(page.get_by_label("Họ và tên")).to_have_value("Đinh Thị Thu")
+    assert page.url == url
+    # Hủy, then agreeing to discard: the dialog closes, the focus back on "Thêm người".
+    dialog.get_by_role("button", name="Hủy").click()
+    ask.get_by_role("button", name="Bỏ thông tin đã nhập").click()
+    expect(dialog).to_be_hidden()
+    expect(add).to_be_focused()
+    assert page.url == url
     assert not new_page.errors, new_page.errors

@@ -473,6 +473,11 @@ export function sendReminders(cid, unit, rids = null) {
   return request('POST', unitPath(cid, unit, '/reminders'), { body: rids && rids.length ? { rids } : {} });
 }
 
+/** POST …/reminders/preview [{rids}] → {people: {now, recent, answered, undeliverable}, forms, recent_from_label}. */
+export function previewReminders(cid, unit, rids = null) {
+  return request('POST', unitPath(cid, unit, '/reminders/preview'), { body: rids && rids.length ? { rids } : {} });
+}
+
 /** POST …/roster/{rid}/email {email}: corrects a bounced address and mails the respondent a new link. */
 export function correctEmail(cid, unit, rid, email) {
   return request('POST', rosterPath(cid, unit, `/${enc(rid)}/email`), { body: { email } });

@@ -4,7 +4,7 @@
 // the unit's notifications.
 import * as api from '../lib/api.js';
 import { campaignHref } from '../lib/campaign.js';
-import { learnServerClock } from '../lib/clock.js';
+import { currentState, learnServerClock } from '../lib/clock.js';
 import { clear, el, setTitle } from '../lib/dom.js';
 import { formatDateTime } from '../lib/format.js';
 import { mountAccount } from '../components/account.js';
@@ -52,8 +52,51 @@ const changesTable = document.getElementById('changes-table');
 const changesCount = document.getElementById('changes-count');
 const changesBox = document.getElementById('changes-message');
 
+const dispatchSummary = document.getElementById('dispatch-summary');
+const dispatchBox = document.getElementById('dispatch-message');
+const dispatchButton = document.getElementById('dispatch-button');
+
 let browser = null;
 let people = null;
+let surveyPhase = null; // the survey phase as it applies to this unit (its own extension when it has one)
+let unitName = code;
+let rosterStatus = null;
+
+/** The send button: enabled once the unit's roster was sent and while its survey phase is open. */
+function renderDispatch() {
+  const state = surveyPhase ? currentState(surveyPhase) : null;
+  let text;
+  if (rosterStatus !== 'submitted') text = 'Đơn vị chưa gửi danh sách đối tượng nên chưa phát hành được phiếu khảo sát.';
+  else if (state !== 'open') {
+    text = state === 'upcoming' ? `Giai đoạn khảo sát chưa mở (mở từ ${surveyPhase.opens_label}).`
+      : 'Giai đoạn khảo sát đã kết thúc.';
+  } else {
+    text = 'Phát hành gửi thư mời tới những người trong danh sách của đơn vị chưa nhận thư; người đã nhận thư '
+      + 'không bị gửi trùng.';
+  }
+  dispatchSummary.textContent = text;
+  dispatchButton.disabled = rosterStatus !== 'submitted' || state !== 'open';
+}
+
+dispatchButton.addEventListener('click', async () => {
+  const yes = await confirmDialog({
+    title: `Phát hành phiếu khảo sát cho ${unitName}?`,
+    body: [el('p', {}, `Phần mềm gửi thư mời trả lời phiếu khảo sát tới những người trong danh sách của ${unitName} `
+      + 'chưa nhận thư. Các đơn vị khác không bị gửi lại. Sau khi phát hành, nội dung phiếu không thể thay đổi.')],
+    confirmLabel: 'Phát hành',
+  });
+  if (!yes) return;
+  show(dispatchBox, 'info', '');
+  try {
+    const run = await busy(dispatchButton, 'Đang phát hành…', () => api.startDispatch(cid, [code]));
+    show(dispatchBox, 'success', `Đã bắt đầu phát hành cho ${unitName} lúc ${run.started_at_label}. Theo dõi tiến `
+      + 'độ phát hành ở trang quản lý đợt đánh giá; tiến độ trả lời ở mục này.');
+  } catch (error) {
+    if (error.status !== 401) showError(dispatchBox, error);
+  } finally {
+    renderDispatch();
+  }
+});
 
 function renderProgress(data) {
   renderUnitProgress(progressTotals, progressChart, data);
@@ -83,6 +126,8 @@ function renderStatus(page) {
   totalNode.textContent = `${page.total} người`;
   clear(countsNode).append(groupCounts(page.counts));
   reopenForm.hidden = page.status !== 'submitted';
+  rosterStatus = page.status;
+  renderDispatch();
 }
 
 // ---- address changes: the province's requests, decided here -------------------------------------------
@@ -204,6 +249,9 @@ async function start() {
     // The unit's own deadline: its extension when it has one.
     const extended = (unit.extensions || []).find((p) => p.code === PHASE);
     renderDeadline(deadlineNode, extended || campaign.phases.find((p) => p.code === PHASE) || null);
+    unitName = unit.name;
+    surveyPhase = (unit.extensions || []).find((p) => p.code === 'survey')
+      || campaign.phases.find((p) => p.code === 'survey') || null;
     browser = rosterBrowser({
       cid, unit: code, groups: campaign.groups || [], onLoaded: renderStatus,
       onError: (error) => {

@@ -10,7 +10,7 @@ import { fold, formatDate, formatDateTime, formatNumber, parseDateVN } from '../
 import { mountAccount } from '../components/account.js';
 import { extendedBadge, stateBadge } from '../components/badges.js';
 import { fillCampaignSelect } from '../components/campaign-select.js';
-import { confirmDialog } from '../components/dialog.js';
+import { buildDialog, dialogIds, openDialog } from '../components/dialog.js';
 import { busy, clearFieldErrors, errorText, markProblems, reportError, show } from '../components/messages.js';
 import { countdown } from '../components/phase.js';
 
@@ -82,6 +82,16 @@ function progressRow(id, label, value, max) {
     el('progress', { id, max: String(Math.max(1, max)), value: String(Math.min(value, Math.max(1, max))) }));
 }
 
+const NAMES_SHOWN = 10;
+
+/** "Hà Nội, Hà Giang" — the units' names (codes where unknown), the first ten then how many more. */
+function unitNames(codes) {
+  const names = new Map((detail && detail.units || []).map((u) => [u.code, u.name]));
+  const shown = (codes || []).slice(0, NAMES_SHOWN).map((c) => names.get(c) || c);
+  const more = (codes || []).length - shown.length;
+  return shown.join(', ') + (more > 0 ? ` và ${more} đơn vị khác` : '');
+}
+
 function runItem(run, index) {
   const mailsDone = run.mails_sent + run.mails_failed;
   const facts = [['Đường dẫn đã cấp', run.links_issued], ['Thư cần gửi', run.mails_queued],
@@ -92,6 +102,7 @@ function runItem(run, index) {
       el('span', { class: `badge ${run.finished ? 'badge-run-finished' : 'badge-run-running'}` },
         run.finished ? 'Hoàn tất' : 'Đang phát hành'),
       el('span', { class: 'muted' }, `${run.units_total} đơn vị · tài khoản ${run.started_by}`)),
+    el('p', { class: 'run-units' }, 'Đơn vị: ', unitNames(run.units)),
     progressRow(`run-units-${index}`, `Đơn vị đã xử lý: ${run.units_done}/${run.units_total}`, run.units_done,
       run.units_total),
     progressRow(`run-mails-${index}`, `Thư đã xử lý: ${mailsDone}/${run.mails_queued}`, mailsDone,
@@ -110,7 +121,8 @@ function renderRuns(runs) {
   for (const run of runs) {
     if (!run.finished) running.add(run.run);
     else if (running.delete(run.run)) {
-      show(dispatchBox, 'success', `Đã phát hành xong lần lúc ${run.started_at_label}: ${run.units_done} đơn vị, `
+      show(dispatchBox, 'success', `Đã phát hành xong lần lúc ${run.started_at_label}: ${run.units_done} đơn vị `
+        + `(${unitNames(run.units)}), `
         + `${run.mails_sent} thư đã gửi${run.mails_failed ? `, ${run.mails_failed} thư gửi lỗi` : ''}.`);
     }
   }
@@ -153,27 +165,72 @@ async function loadRuns(cid) {
   }
 }
 
+/**
+ * The dispatch dialog: every unit whose roster was sent, each with a box to tick (all ticked at first), so that
+ * one late province can be sent to without sending to the others again. Resolves the chosen codes, or null.
+ */
+function chooseUnitsDialog(ready) {
+  const ids = dialogIds('dispatch');
+  const boxes = ready.map((u) => el('input', { type: 'checkbox', name: 'units', value: u.code, checked: true }));
+  const list = el('fieldset', { class: 'choices unit-choices' },
+    el('legend', {}, 'Đơn vị được phát hành'),
+    ...ready.map((u, i) => el('label', { class: 'choice', dataset: { unit: u.code } }, boxes[i],
+      ` ${u.code} — ${u.name}`, el('span', { class: 'muted' }, ` (${formatNumber(u.roster_total || 0)} người)`))));
+  const all = el('button', { type: 'button', class: 'small' }, 'Chọn tất cả');
+  const none = el('button', { type: 'button', class: 'small' }, 'Bỏ chọn tất cả');
+  const problem = el('p', { class: 'field-error', id: ids.id('problem'), role: 'alert' });
+  const ok = el('button', { type: 'button', class: 'primary' });
+  const cancel = el('button', { type: 'button' }, 'Hủy');
+  const chosen = () => boxes.filter((b) => b.checked).map((b) => b.value);
+  const update = () => {
+    const n = chosen().length;
+    ok.textContent = `Phát hành tới ${n} đơn vị`;
+    ok.disabled = !n;
+    problem.textContent = n ? '' : 'Vui lòng chọn ít nhất một đơn vị.';
+    problem.hidden = Boolean(n);
+  };
+  const body = [
+    el('p', {}, 'Có ', el('strong', {}, `${ready.length} đơn vị`), ` (trên tổng số ${detail.units.length}) đã gửi `
+      + 'danh sách đối tượng điều tra XHH. Phần mềm gửi thư mời trả lời phiếu khảo sát tới mọi người trong danh '
+      + 'sách của các đơn vị được chọn dưới đây.'),
+    el('p', {}, 'Người đã nhận thư từ lần phát hành trước không bị gửi trùng. Sau khi phát hành, nội dung phiếu '
+      + 'không thể thay đổi.'),
+  ];
+  const content = [el('div', { class: 'actions' }, all, none), list, problem,
+    el('div', { class: 'actions' }, ok, cancel)];
+  const dialog = buildDialog(ids, { title: 'Phát hành phiếu khảo sát?', body, content });
+  list.addEventListener('change', update);
+  all.addEventListener('click', () => { boxes.forEach((b) => { b.checked = true; }); update(); });
+  none.addEventListener('click', () => { boxes.forEach((b) => { b.checked = false; }); update(); });
+  update();
+  return new Promise((resolve) => {
+    let answer = null;
+    ok.addEventListener('click', () => {
+      answer = chosen();
+      dialog.close();
+    });
+    cancel.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(answer && answer.length ? answer : null);
+    });
+    openDialog(dialog, { focus: ok });
+  });
+}
+
 dispatchButton.addEventListener('click', async () => {
   if (!detail) return;
   const cid = detail.id;
   const ready = readyUnits();
-  const yes = await confirmDialog({
-    title: 'Phát hành phiếu khảo sát?',
-    body: [
-      el('p', {}, 'Có ', el('strong', {}, `${ready.length} đơn vị`), ` (trên tổng số ${detail.units.length}) đã gửi `
-        + 'danh sách đối tượng điều tra XHH. Phần mềm gửi thư mời trả lời phiếu khảo sát tới mọi người trong danh '
-        + 'sách của các đơn vị này.'),
-      el('p', {}, 'Người đã nhận thư từ lần phát hành trước không bị gửi trùng. Sau khi phát hành, nội dung phiếu '
-        + 'không thể thay đổi.'),
-    ],
-    confirmLabel: `Phát hành tới ${ready.length} đơn vị`,
-  });
-  if (!yes) return;
+  const codes = await chooseUnitsDialog(ready);
+  if (!codes) return;
   show(dispatchBox, 'info', '');
   try {
-    const run = await busy(dispatchButton, 'Đang phát hành…', () => api.startDispatch(cid));
-    show(dispatchBox, 'info', `Đã bắt đầu phát hành tới ${run.units_total} đơn vị. Tiến độ tự động cập nhật `
-      + 'mỗi 5 giây.');
+    // Every ready unit: the API's own default (the units whose roster was sent when the run starts).
+    const units = codes.length === ready.length ? null : codes;
+    const run = await busy(dispatchButton, 'Đang phát hành…', () => api.startDispatch(cid, units));
+    show(dispatchBox, 'info', `Đã bắt đầu phát hành tới ${run.units_total} đơn vị (${unitNames(run.units)}). `
+      + 'Tiến độ tự động cập nhật mỗi 5 giây.');
     running.add(run.run);
     await loadRuns(cid);
   } catch (error) {

@@ -4,7 +4,7 @@
 import * as api from '../lib/api.js';
 import { campaignHref } from '../lib/campaign.js';
 import { clear, el, setTitle } from '../lib/dom.js';
-import { fold, formatIndex, formatNumber, formatScore, outOf } from '../lib/format.js';
+import { fold, formatIndex, formatNumber, formatPercent, formatScore, outOf } from '../lib/format.js';
 import { assessmentBadge } from '../components/badges.js';
 import { barChart } from '../components/chart.js';
 import { exportButton } from '../components/export-button.js';
@@ -24,6 +24,10 @@ const SORTS = {
   self: { label: 'điểm tự đánh giá', order: 'descending', text: 'cao xuống thấp', key: part('self') },
   survey: { label: 'điểm điều tra XHH', order: 'descending', text: 'cao xuống thấp', key: part('survey') },
   imported: { label: 'điểm nguồn khác', order: 'descending', text: 'cao xuống thấp', key: part('imported') },
+  responses: { label: 'số phiếu trả lời', order: 'descending', text: 'nhiều xuống ít',
+    key: (u) => Number(u.survey ? u.survey.responses : u.responses) || 0 },
+  risk: { label: 'điểm nguy cơ can thiệp', order: 'descending', text: 'cao xuống thấp',
+    key: (u) => (u.integrity ? Number(u.integrity.score) : -1) },
 };
 const ASSESSMENT = { draft: 'Chưa gửi tự đánh giá', approved: 'Đã phê duyệt tự đánh giá', locked: 'Đã khóa (hết hạn)' };
 
@@ -84,6 +88,13 @@ function renderSummary() {
   const notes = [`Chỉ số = tổng điểm các phần trên ${formatScore(data.maximum || 100)} điểm.`];
   if (provisional) notes.push(`${provisional} đơn vị có kết quả tạm tính (chưa công bố thẩm định hoặc chưa đủ số liệu).`);
   if (annulled) notes.push(`${annulled} đơn vị bị hủy kết quả điều tra xã hội học (không tính điểm phần này).`);
+  const small = units.filter((u) => u.survey && u.survey.small_sample && !u.annulled).length;
+  if (small) {
+    notes.push(`${small} đơn vị có dưới ${formatNumber(data.min_responses)} phiếu trả lời: điểm điều tra xã hội học `
+      + 'của các đơn vị này dựa trên quá ít ý kiến, cần thận trọng khi so sánh.');
+  }
+  const risky = units.filter((u) => u.integrity && u.integrity.flagged && !u.annulled).length;
+  if (risky) notes.push(`${risky} đơn vị có nguy cơ can thiệp cao theo kết quả rà soát (chưa hủy kết quả).`);
   summaryNote.textContent = notes.join(' ');
 }
 
@@ -121,6 +132,31 @@ function partCell(unit, key) {
   return el('td', { class: 'num', dataset: { part: key } }, outOf(p.points, p.max));
 }
 
+/** Answers and the response rate; a warning where the sample is too small to mean anything. */
+function responsesCell(unit) {
+  const s = unit.survey;
+  if (!s) return el('td', { class: 'num' }, formatNumber(unit.responses || 0));
+  const parts = [el('span', { class: 'nowrap' }, s.forms ? `${formatNumber(s.responses)}/${formatNumber(s.forms)}`
+    : formatNumber(s.responses))];
+  if (s.rate !== null && s.rate !== undefined) parts.push(el('span', { class: 'muted nowrap' }, ` (${formatPercent(s.rate)})`));
+  if (s.small_sample) {
+    parts.push(el('span', { class: 'badge badge-small-sample' },
+      `Mẫu quá nhỏ (dưới ${formatNumber(data.min_responses)} phiếu)`));
+  }
+  return el('td', { class: 'num responses', dataset: { responses: String(s.responses),
+    smallSample: String(Boolean(s.small_sample)) } }, parts);
+}
+
+/** The interference review's risk (score out of 100 and level) and what became of it (flagged, annulled). */
+function riskCell(unit) {
+  const r = unit.integrity;
+  if (!r) return el('td', { class: 'risk' }, el('span', { class: 'muted' }, 'Chưa rà soát'));
+  const out = [el('span', { class: `badge badge-risk badge-risk-${r.level}` }, `${r.score}/100 · ${r.level_name}`)];
+  if (unit.annulled) out.push(el('span', { class: 'badge badge-risk-annulled' }, 'Đã hủy kết quả'));
+  else if (r.flagged) out.push(el('span', { class: 'badge badge-flagged' }, 'Có dấu hiệu can thiệp'));
+  return el('td', { class: 'risk', dataset: { risk: r.level } }, el('span', { class: 'badges' }, out));
+}
+
 function flags(unit) {
   const out = [assessmentBadge(unit.assessment_state, ASSESSMENT[unit.assessment_state])];
   out.push(unit.appraisal_published
@@ -146,7 +182,7 @@ function renderTable() {
   const units = sorted(data.units || []);
   clear(body);
   if (!units.length) {
-    body.append(el('tr', {}, el('td', { colspan: 8, class: 'empty' }, 'Đợt đánh giá chưa có đơn vị nào.')));
+    body.append(el('tr', {}, el('td', { colspan: 10, class: 'empty' }, 'Đợt đánh giá chưa có đơn vị nào.')));
   }
   body.append(...units.map((u) => {
     const href = campaignHref('/bo/tham-dinh.html', cid, { unit: u.unit });
@@ -156,6 +192,7 @@ function renderTable() {
     el('th', { scope: 'row' }, el('a', { href }, u.name), el('span', { class: 'muted unit-code' }, ` (${u.unit})`)),
     el('td', { class: 'num index' }, el('strong', {}, formatIndex(u.index))),
     el('td', { class: 'grade' }, gradeBadge(u.grade)),
+    responsesCell(u), riskCell(u),
     partCell(u, 'self'), partCell(u, 'survey'), partCell(u, 'imported'),
     flags(u));
   }));

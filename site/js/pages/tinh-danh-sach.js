@@ -307,6 +307,7 @@ importForm.addEventListener('submit', async (event) => {
     importButton.removeAttribute('aria-busy');
     applyLock();
   }
+  if (importBox.dataset.kind) focusResult(importBox); // the result or the error summary, not <body>
 });
 
 // ---- the table, add / edit / delete ----------------------------------------------------------------------
@@ -337,9 +338,61 @@ function openPerson(item = null) {
     fields.ministry.value = item.ministry_source === 'override' ? item.ministry || '' : '';
   }
   openDialog(dialog, { focus: fields.full_name });
+  personSnapshot = personState();
+  // The browser's Back closes the dialog instead of leaving the page: the dialog has a history entry of its own.
+  window.history.pushState({ personDialog: true }, '');
+  historyEntry = true;
 }
 
-document.getElementById('person-cancel').addEventListener('click', () => dialog.close());
+let personSnapshot = '';
+let historyEntry = false; // the dialog's own history entry is on top
+
+function personState() {
+  return JSON.stringify(Object.values(fields).map((f) => f.value));
+}
+
+/** Closes the person dialog; typed data that was not saved is only discarded once the user agrees. */
+async function closePerson() {
+  if (dialog.open && personState() !== personSnapshot) {
+    const yes = await confirmDialog({
+      title: 'Bỏ thông tin vừa nhập?',
+      body: [el('p', {}, 'Thông tin đã nhập trong hộp thoại chưa được lưu. Nếu đóng, thông tin này sẽ bị bỏ đi.')],
+      confirmLabel: 'Bỏ thông tin đã nhập', cancelLabel: 'Tiếp tục nhập', danger: true, focusCancel: true,
+    });
+    if (!yes) return false;
+  }
+  dialog.close();
+  return true;
+}
+
+dialog.addEventListener('cancel', (event) => {
+  event.preventDefault(); // Escape: asked first when something was typed
+  closePerson();
+});
+
+dialog.addEventListener('close', () => {
+  if (historyEntry) {
+    historyEntry = false;
+    window.history.back(); // the dialog's entry goes with it
+  }
+});
+
+window.addEventListener('popstate', async () => {
+  if (!historyEntry || !dialog.open) return;
+  historyEntry = false; // Back took the dialog's entry
+  if (!(await closePerson())) {
+    window.history.pushState({ personDialog: true }, '');
+    historyEntry = true;
+  }
+});
+
+/** Moves the keyboard focus to a result that appeared (a message box), so it is read and seen. */
+function focusResult(box) {
+  box.setAttribute('tabindex', '-1');
+  box.focus();
+}
+
+document.getElementById('person-cancel').addEventListener('click', () => closePerson());
 addButton.addEventListener('click', () => openPerson(null));
 
 function personValues() {
@@ -430,10 +483,12 @@ submitButton.addEventListener('click', async () => {
     renderStatus({ ...status, ...result });
     show(submitBox, 'success', `Đã gửi danh sách về Bộ Nội vụ lúc ${result.submitted_at_label
       || formatDateTime(result.submitted_at)}.`);
+    focusResult(submitBox);
     await browser.reload();
   } catch (error) {
     if (error.status === 401) return;
     show(submitBox, 'error', errorText(error));
+    focusResult(submitBox);
     await refreshStatus();
   }
 });

@@ -101,23 +101,69 @@ function onSelect(selected) {
   remindSelected.textContent = n ? `Nhắc những người đã chọn (${n})` : 'Nhắc những người đã chọn';
 }
 
-/** The API counts questionnaire links, not people: a person with two questionnaires counts twice. */
+/** After sending: people first (a person with two questionnaires gets two mails), forms beside. */
 function reminderText(result) {
-  const parts = [result.queued ? `Đang gửi ${result.queued} thư nhắc.` : 'Không có thư nhắc nào được gửi.'];
-  if (result.recent) {
-    parts.push(`${result.recent} phiếu vừa được gửi thư trong vòng 24 giờ qua nên chưa nhắc lại `
+  const p = result.people || {};
+  const parts = [result.queued
+    ? `Đang gửi ${result.queued} thư nhắc cho ${p.queued ?? result.queued} người.`
+    : 'Không có thư nhắc nào được gửi.'];
+  if (p.recent) {
+    parts.push(`${p.recent} người vừa được gửi thư trong vòng 24 giờ qua nên chưa nhắc lại `
       + '(mỗi người được nhắc tối đa một lần trong 24 giờ).');
   }
-  if (result.answered) parts.push(`${result.answered} phiếu đã được trả lời nên không cần nhắc.`);
-  if (result.undeliverable) {
-    parts.push(`${result.undeliverable} phiếu chưa gửi được thư hoặc thư bị trả lại nên không nhắc được; `
+  if (p.answered) parts.push(`${p.answered} người đã trả lời nên không cần nhắc.`);
+  if (p.undeliverable) {
+    parts.push(`${p.undeliverable} người chưa gửi được thư hoặc thư bị trả lại nên không nhắc được; `
       + 'hãy kiểm tra và sửa email của những người này.');
   }
   return parts.join(' ');
 }
 
-async function remind(button, rids) {
+/** Before sending: who can be reminded now, who must wait and until when, who needs no reminder. */
+function previewText(preview) {
+  const p = preview.people;
+  const parts = [];
+  if (p.recent) {
+    parts.push(`${p.recent} người vừa được gửi thư trong vòng 24 giờ qua: nhắc được từ ${preview.recent_from_label}`
+      + (preview.recent_until_label && preview.recent_until_label !== preview.recent_from_label
+        ? ` (người cuối cùng từ ${preview.recent_until_label})` : '') + '.');
+  }
+  if (p.answered) parts.push(`${p.answered} người đã trả lời.`);
+  if (p.undeliverable) parts.push(`${p.undeliverable} người chưa gửi được thư hoặc thư bị trả lại: hãy sửa email.`);
+  return parts.join(' ');
+}
+
+async function remind(button, rids, all) {
   show(remindBox, 'info', '');
+  let preview;
+  try {
+    preview = await busy(button, 'Đang kiểm tra…', () => api.previewReminders(cid, unit, rids));
+  } catch (error) {
+    showError(remindBox, error);
+    onSelect(browser.selected());
+    return;
+  }
+  const now = preview.people.now;
+  if (!now) {
+    show(remindBox, 'info', `Chưa nhắc được ai lúc này. ${previewText(preview)}`.trim());
+    onSelect(browser.selected());
+    return;
+  }
+  const forms = preview.forms.now;
+  const yes = await confirmDialog({
+    title: all ? 'Nhắc tất cả người chưa trả lời?' : 'Nhắc những người đã chọn?',
+    body: [
+      el('p', { class: 'remind-now' }, 'Nhắc được ngay ', el('strong', {}, `${now} người`),
+        forms !== now ? ` (${forms} phiếu)` : '', '.'),
+      previewText(preview) ? el('p', { class: 'remind-later' }, previewText(preview)) : null,
+      el('p', {}, 'Mỗi người được nhắc tối đa một lần trong 24 giờ; thư nhắc mang đường dẫn mới.'),
+    ],
+    confirmLabel: `Gửi thư nhắc cho ${now} người`,
+  });
+  if (!yes) {
+    onSelect(browser.selected());
+    return;
+  }
   try {
     const result = await busy(button, 'Đang gửi thư nhắc…', () => api.sendReminders(cid, unit, rids));
     show(remindBox, result.queued ? 'success' : 'info', reminderText(result));
@@ -132,18 +178,10 @@ async function remind(button, rids) {
 
 remindSelected.addEventListener('click', () => {
   const rids = [...browser.selected().keys()];
-  if (rids.length) remind(remindSelected, rids);
+  if (rids.length) remind(remindSelected, rids, false);
 });
 
-remindAll.addEventListener('click', async () => {
-  const yes = await confirmDialog({
-    title: 'Nhắc tất cả người chưa trả lời?',
-    body: [el('p', {}, 'Phần mềm gửi thư nhắc tới mọi người chưa trả lời phiếu của đơn vị, trừ những người đã được '
-      + 'gửi thư trong vòng 24 giờ qua và những người có thư bị trả lại.')],
-    confirmLabel: 'Gửi thư nhắc',
-  });
-  if (yes) remind(remindAll, null);
-});
+remindAll.addEventListener('click', () => remind(remindAll, null, true));
 
 // ---- correcting a failed delivery, or asking the ministry --------------------------------------------------
 
