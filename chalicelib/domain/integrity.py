@@ -489,8 +489,8 @@ class _ViewModel:
         total_g = 0.0
         for b in range(min(occupied) - reach, max(occupied) + reach + 1):
             unit_n, nat_n = 0.0, 0.0
-            unit_c = [Counter() for _ in range(q_count)]
-            nat_c = [Counter() for _ in range(q_count)]
+            unit_c: list[dict] = [defaultdict(float) for _ in range(q_count)]
+            nat_c: list[dict] = [defaultdict(float) for _ in range(q_count)]
             for i, weight in enumerate(kernel):
                 src = b + i - reach
                 if src in counts:
@@ -508,9 +508,10 @@ class _ViewModel:
             g = (unit_n + (w_nat * nat_n / n_nat if n_nat else 0.0)) / max(1e-12, n_unit + w_nat)
             if g < 1e-9:
                 continue
-            pooled: Counter = Counter()
+            pooled: dict = defaultdict(float)
             for q in range(q_count):
-                pooled.update(unit_c[q])
+                for v, c in unit_c[q].items():
+                    pooled[v] += c
                 nat_total = sum(nat_c[q].values())
                 for v, c in nat_c[q].items():
                     pooled[v] += c / nat_total * w_nat
