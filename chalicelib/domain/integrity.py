@@ -298,11 +298,12 @@ def _rule_shared(links: list[LinkFacts], key, t: Thresholds, device: bool) -> li
     Each then lands in the window [t, t + W] with probability f = the share of the unit's *other* submissions in
     that same window (so the time of day, the day of the campaign and a reminder sent that morning are all in f),
     shrunk toward an even spread over the survey's active hours when the unit has few other submissions. The count
-    in the window is Binomial(n, f); the densest window is chosen after looking, so the tail is multiplied by the
-    number of windows that could have been chosen (one starting at each of the unit's submissions)."""
+    in the window is Binomial(n, f). The densest window and the address are chosen after looking, so the tail is
+    multiplied by the number of places that could have been chosen: about 1/f windows as likely as this one fit in
+    the survey (they share out its honest submissions), at each of the addresses examined (those with at least
+    `shared_min` respondents)."""
     window = timedelta(minutes=t.ip_window_minutes)
     submitted = [link for link in links if link.submitted_at]
-    total = len(submitted)
     starts = _mail_starts(links)
     by_key: dict[str, list] = defaultdict(list)
     for link in submitted:
@@ -310,6 +311,7 @@ def _rule_shared(links: list[LinkFacts], key, t: Thresholds, device: bool) -> li
         if k:
             by_key[k].append((link.submitted_at, link.rid, link.slot))
     found = []
+    examined = sum(1 for events in by_key.values() if len({rid for _, rid, _ in events}) >= t.shared_min)
     for k, events in by_key.items():
         if len({rid for _, rid, _ in events}) < t.shared_min:
             continue
@@ -320,7 +322,7 @@ def _rule_shared(links: list[LinkFacts], key, t: Thresholds, device: bool) -> li
         others = [link.submitted_at for link in submitted if key(link) != k]
         f = _Rhythm(others, starts, t).share(widest[0][0], t.ip_window_minutes)
         n = len(events)
-        log_p = _adjusted(log_binomial_tail(n, f, people), total)
+        log_p = _adjusted(log_binomial_tail(n, f, people), examined * max(1, round(1 / max(f, 1e-9))))
         stats = _calibrated(people, n * f, log_p, t.level)
         if not stats["flagged"]:
             continue

@@ -130,14 +130,14 @@ def test_poisson_and_binomial_tails():
 
 def test_shared_address_probability_by_hand():
     """10 other submissions, all that day, 5 of them in the window (09:02–09:47): f = 1 (the day) × 5/10 (the window) = 0,5.
-    Six respondents of one address, six submissions in all, all in the window: P = 0,5⁶ = 1/64, times the 16
-    windows that could have been picked = 0,25; expected 6 × 0,5 = 3."""
+    Six respondents of one address, six submissions in all, all in the window: P = 0,5⁶ = 1/64, times the 1/f = 2
+    windows as likely as this one at the one address examined = 1/32; expected 6 × 0,5 = 3."""
     t = Thresholds(level=1.0, prior_weight=0)
     others = [link(i, minutes=m) for i, m in enumerate([5, 10, 20, 30, 40, 300, 310, 320, 330, 340])]
     address = [link(100 + i, ip="10.9.9.9", ua=f"UA{i}", minutes=2 + 5 * i) for i in range(6)]
     [found] = integrity._rule_shared(others + address, lambda item: item.submit_ip
                                      if item.submit_ip == "10.9.9.9" else None, t, device=False)
-    assert math.isclose(found["probability"], 16 / 64) and found["expected"] == 3.0 and found["observed"] == 6
+    assert math.isclose(found["probability"], 2 / 64) and found["expected"] == 3.0 and found["observed"] == 6
     assert found["links"] == [f"{100 + i:06d}#locality" for i in range(6)]
     assert found["times"][0] == "20/01/2022 09:02" and found["from_label"] == "20/01/2022 09:02"
     assert "dự kiến 3 phiếu trong 45 phút đó; phát hiện 6" in found["summary"]
