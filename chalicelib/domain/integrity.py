@@ -783,12 +783,58 @@ def evaluate(links: list[LinkFacts], responses: list[ResponseFacts], province_ip
                                                  f"{t.link_devices} địa chỉ mạng hoặc thiết bị khác nhau."}
 
     score = min(100, sum(t.weights.get(rule, 0) for rule in flags))
-    return {"score": score, "flags": [{"rule": rule, "name": RULE_NAMES[rule], **detail}
+    by_slot = {link.slot: link for link in links}
+    by_response = {r.response_id: r for r in responses}
+    return {"score": score, "flags": [{"rule": rule, "name": RULE_NAMES[rule], **detail,
+                                       "records": _records(rule, detail, by_slot, by_response)}
                                       for rule, detail in flags.items()],
             "submitted": len(submitted), "responses": len(responses)}
 
 
 _STATS = ("observed", "expected", "probability", "log10_probability", "probability_label", "level")
+PURPOSE_NAMES = {"locality": "Phiếu Địa phương", "ministry": "Phiếu Bộ chủ quản"}
+
+
+def link_label(slot: str) -> str:
+    """"Phiếu Địa phương · số 12": the questionnaire and the respondent's number in the unit's roster, never the
+    internal key."""
+    rid, _, purpose = slot.partition("#")
+    head = rid.split("-", 1)[0]
+    number = str(int(head)) if head.isdigit() else "?"
+    return f"{PURPOSE_NAMES.get(purpose, 'Phiếu')} · số {number}"
+
+
+def _records(rule: str, detail: dict, by_slot: dict, by_response: dict) -> list[dict]:
+    """The links (or answer sets) behind a flag as a reader sees them: {label, time, address}, at most 50, in
+    time order. Answer sets are stored apart from identities: they are shown by questionnaire and time only."""
+    evidence = detail.get("evidence")
+    items = evidence if isinstance(evidence, list) else [evidence]
+    slots: list[str] = []
+    answer_sets: list[str] = []
+    for item in items:
+        if isinstance(item, str):  # straight-lining: answer set ids
+            answer_sets.append(item)
+        elif isinstance(item, dict):
+            slots += [s for s in item.get("links") or [] if isinstance(s, str)]
+            if isinstance(item.get("link"), str):
+                slots.append(item["link"])
+            answer_sets += [i for i in item.get("ids") or [] if isinstance(i, str)]
+        if rule in {"shared_ip", "shared_device", "identical_answers"} and (slots or answer_sets):
+            break  # the headline evidence only: the flag's numbers are its
+    out = []
+    for slot in dict.fromkeys(slots):
+        link = by_slot.get(slot)
+        moment = link.submitted_at if link else None
+        out.append({"label": link_label(slot), "time": vn_time(moment) if moment else None,
+                    "at": moment.isoformat() if moment else None,
+                    "address": (link.submit_ip or link.open_ip) if link else None})
+    for rid in dict.fromkeys(answer_sets):
+        r = by_response.get(rid)
+        if r is not None:
+            out.append({"label": PURPOSE_NAMES.get(r.qid.split("-")[0], f"Phiếu {r.qid}"),
+                        "time": vn_time(r.submitted_at), "at": r.submitted_at.isoformat(), "address": None})
+    out.sort(key=lambda record: record["at"] or "")
+    return out[:50]
 
 
 def _flag(evidence: list[dict]) -> dict:

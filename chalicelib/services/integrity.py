@@ -15,6 +15,7 @@ from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, ValidationError
 from chalicelib.services import audit, phases
 from chalicelib.store import campaigns as campaign_store
+from chalicelib.store import files
 from chalicelib.store import integrity as store
 from chalicelib.store import links as link_store
 from chalicelib.store.integrity import IntegrityScan
@@ -123,6 +124,20 @@ def review(actor: Actor, cid: str) -> dict:
                       "annul_reason": unit.annul_reason if unit else None})
     items.sort(key=lambda i: (-i["score"], i["unit"]))
     return {"campaign": cid, "units": items, "thresholds": rules.thresholds_dict()}
+
+
+def export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+    """The evidence workbook (units by risk, flags with their numbers and links): a short-lived download link."""
+    from chalicelib.formats import integrity_xlsx
+    from chalicelib.formats.roster_xlsx import XLSX
+
+    data = review(actor, cid)
+    campaign = campaign_store.get_campaign(cid)
+    content = integrity_xlsx.workbook(data, campaign.name, local_datetime(now))
+    name = f"ra-soat-can-thiep-{cid}.xlsx"
+    url = files.put_export(f"exports/{cid}/integrity/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, XLSX,
+                           name, expires=900)
+    return {"url": url, "filename": name, "size": len(content), "expires_in": 900}
 
 
 def _reason(value: object) -> str:
