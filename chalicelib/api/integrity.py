@@ -18,6 +18,12 @@ def review(ctx: Ctx, cid: str) -> dict:
     return integrity.review(ctx.actor, cid)
 
 
+@route(bp, "/campaigns/{cid}/integrity.xlsx", roles=("ministry",),
+       summary="Xuất bằng chứng rà soát can thiệp (đường dẫn tải tệp .xlsx)", response=s.EXPORT_LINK, errors=(404,))
+def export(ctx: Ctx, cid: str) -> dict:
+    return integrity.export(ctx.actor, cid, ctx.now, runtime.random_bytes)
+
+
 @route(bp, "/campaigns/{cid}/integrity/scan", "POST", roles=("ministry",), summary="Quét ngay các đơn vị",
        response=s.INTEGRITY, errors=(404,))
 def scan(ctx: Ctx, cid: str) -> dict:

@@ -40,7 +40,9 @@ class Thresholds:
     # (the Department of Home Affairs' own leaders share that office network and are not counted)
     identical_min: int = 3  # answer sets shared by fewer responses than this are never examined
     near_identical_similarity: float = 0.9  # answers equal on at least this share of questions
-    identical_peers: int = 150  # answer sets of the same view whose coincidences calibrate the expectation
+    identical_clusters: int = 8  # the largest clusters of near-identical sets tested in each questionnaire
+    view_bandwidth: float = 0.1  # smoothing of the answer model across views (mean answers this far apart)
+    view_prior_weight: float = 5.0  # pseudo-answers of a view's answers to all questions, given to each question
     seconds_per_question: float = 2.0  # faster than anyone can read
     fast_share: float = 0.15
     fast_min: int = 5
@@ -296,11 +298,12 @@ def _rule_shared(links: list[LinkFacts], key, t: Thresholds, device: bool) -> li
     Each then lands in the window [t, t + W] with probability f = the share of the unit's *other* submissions in
     that same window (so the time of day, the day of the campaign and a reminder sent that morning are all in f),
     shrunk toward an even spread over the survey's active hours when the unit has few other submissions. The count
-    in the window is Binomial(n, f); the densest window is chosen after looking, so the tail is multiplied by the
-    number of windows that could have been chosen (one starting at each of the unit's submissions)."""
+    in the window is Binomial(n, f). The densest window and the address are chosen after looking, so the tail is
+    multiplied by the number of places that could have been chosen: about 1/f windows as likely as this one fit in
+    the survey (they share out its honest submissions), at each of the addresses examined (those with at least
+    `shared_min` respondents)."""
     window = timedelta(minutes=t.ip_window_minutes)
     submitted = [link for link in links if link.submitted_at]
-    total = len(submitted)
     starts = _mail_starts(links)
     by_key: dict[str, list] = defaultdict(list)
     for link in submitted:
@@ -308,6 +311,7 @@ def _rule_shared(links: list[LinkFacts], key, t: Thresholds, device: bool) -> li
         if k:
             by_key[k].append((link.submitted_at, link.rid, link.slot))
     found = []
+    examined = sum(1 for events in by_key.values() if len({rid for _, rid, _ in events}) >= t.shared_min)
     for k, events in by_key.items():
         if len({rid for _, rid, _ in events}) < t.shared_min:
             continue
@@ -318,7 +322,7 @@ def _rule_shared(links: list[LinkFacts], key, t: Thresholds, device: bool) -> li
         others = [link.submitted_at for link in submitted if key(link) != k]
         f = _Rhythm(others, starts, t).share(widest[0][0], t.ip_window_minutes)
         n = len(events)
-        log_p = _adjusted(log_binomial_tail(n, f, people), total)
+        log_p = _adjusted(log_binomial_tail(n, f, people), examined * max(1, round(1 / max(f, 1e-9))))
         stats = _calibrated(people, n * f, log_p, t.level)
         if not stats["flagged"]:
             continue
@@ -403,58 +407,139 @@ def _number(value: str | None) -> float | None:
         return None
 
 
-class _AnswerModel:
-    """Honest, independent answering in one unit: a mixture of respondents' "views".
+VIEW_STEP = 0.05  # width of a view class on the answer scale
 
-    Respondents are split into strata by their mean answer (how favourable their view is); within a stratum each
-    question is answered independently with that stratum's frequencies, shrunk toward the unit's own frequencies,
-    which are themselves shrunk toward the national frequencies (`national_weight` pseudo-responses: decisive for
-    small units, negligible for large ones). Two honest respondents with the same view agree more often than the
-    unit's overall frequencies suggest; the strata carry that, so leaders who simply agree are not coincidences."""
 
-    def __init__(self, rows: list[tuple], questions: list[str], national: dict, t: Thresholds):
-        self.questions = questions
-        n = len(rows)
-        self.unit: list[dict] = []
-        for q, question in enumerate(questions):
-            counts = Counter(row[q] for row in rows)
-            nat = national.get(question) or {}
-            nat_total = sum(nat.values())
-            values = set(counts) | set(nat)
-            prior = {v: (nat.get(v, 0) / nat_total if nat_total else 1 / max(1, len(values))) for v in values}
-            weight = t.national_weight
-            self.unit.append({v: (counts.get(v, 0) + weight * prior[v]) / (n + weight) for v in values})
-        strata = max(1, min(6, n // 40))
-        means = sorted(((_row_mean(row), i) for i, row in enumerate(rows)), key=lambda item: item[0])
-        self.strata: list[tuple[float, list[dict]]] = []
-        self.bounds: list[float] = []  # the highest mean answer of each stratum
-        for s in range(strata):
-            chunk = means[s * n // strata:(s + 1) * n // strata]
-            part = [rows[i] for _, i in chunk]
-            if not part:
+def _view_bin(row: tuple) -> int:
+    return round(_row_mean(row) / VIEW_STEP)
+
+
+def _counts(rows: list[tuple], questions: list[str]) -> dict[int, tuple[int, list[Counter]]]:
+    """{view class: (respondents, [answer counts of each question])}."""
+    out: dict[int, tuple[int, list[Counter]]] = {}
+    for row in rows:
+        b = _view_bin(row)
+        n, per_q = out.get(b) or (0, [Counter() for _ in questions])
+        for q, value in enumerate(row):
+            if value is not None:
+                per_q[q][value] += 1
+        out[b] = (n + 1, per_q)
+    return out
+
+
+def _national_counts(national: dict, questions: list[str]) -> dict[int, tuple[int, list[Counter]]]:
+    """The stored form ({class: {"n": respondents, "answers": {question: {answer: count}}}}) for these questions."""
+    out = {}
+    for key, part in (national or {}).items():
+        answers = part.get("answers") or {}
+        out[int(key)] = (int(part.get("n", 0)), [Counter({v: int(c) for v, c in (answers.get(q) or {}).items()})
+                                                 for q in questions])
+    return out
+
+
+def _minus(total: dict[int, tuple[int, list[Counter]]], own: dict[int, tuple[int, list[Counter]]]) -> dict:
+    """The national counts without the unit's own (which the caller may have included), never below zero."""
+    out = {}
+    for b, (n, per_q) in total.items():
+        if b in own:
+            mine_n, mine = own[b]
+            n = max(0, n - mine_n)
+            per_q = [Counter({v: c - mine[q].get(v, 0) for v, c in counts.items() if c > mine[q].get(v, 0)})
+                     for q, counts in enumerate(per_q)]
+        if n:
+            out[b] = (n, per_q)
+    return out
+
+
+class _ViewModel:
+    """Honest, independent answering in one unit, given each respondent's view.
+
+    A respondent's view is their mean answer, in classes of `VIEW_STEP`. The model has two parts, both smoothed
+    across neighbouring classes with a Gaussian kernel of `view_bandwidth` (a view is measured with noise, and a
+    class may hold few respondents):
+    - G, how many of the unit's respondents hold each view: the unit's own, shrunk toward the national spread of
+      views (`national_weight` pseudo-respondents);
+    - for each view and question, how often each answer is chosen: the unit's respondents of that view, shrunk
+      toward the national respondents of that view (`national_weight`), then toward the answers of that view pooled
+      over all questions (`view_prior_weight`: a respondent who rates most statements 4 rates an unknown one 4).
+    Given the view, questions are answered independently; so P(an honest respondent's answers equal A on at least
+    k questions) = Σ_view G(view) · P(at least k matches | view), the last term by dynamic programming over the
+    questions. A latent-trait model of this kind is what makes agreement *between* respondents of one view expected
+    (two leaders rating everything 4 but one statement agree on 18 of 20 questions without any coordination), and
+    the fine classes carry it out to the ceiling and floor of the scale, where honest near-identical sets pile up."""
+
+    def __init__(self, counts: dict[int, tuple[int, list[Counter]]], national: dict[int, tuple[int, list[Counter]]],
+                 questions: list[str], t: Thresholds):
+        sigma = max(1e-6, t.view_bandwidth / VIEW_STEP)
+        reach = max(1, math.ceil(3 * sigma))
+        kernel = [math.exp(-0.5 * (d / sigma) ** 2) for d in range(-reach, reach + 1)]
+        norm = sum(kernel)
+        kernel = [k / norm for k in kernel]
+        q_count = len(questions)
+        n_unit = sum(n for n, _ in counts.values())
+        n_nat = sum(n for n, _ in national.values())
+        w_nat = t.national_weight if n_nat else 0.0
+        values: list[set] = [set() for _ in range(q_count)]
+        for source in (counts, national):
+            for _, per_q in source.values():
+                for q in range(q_count):
+                    values[q].update(per_q[q])
+        occupied = set(counts) | set(national)
+        self.classes: list[tuple[float, list[dict]]] = []
+        if not occupied:
+            return
+        total_g = 0.0
+        for b in range(min(occupied) - reach, max(occupied) + reach + 1):
+            unit_n, nat_n = 0.0, 0.0
+            unit_c: list[dict] = [defaultdict(float) for _ in range(q_count)]
+            nat_c: list[dict] = [defaultdict(float) for _ in range(q_count)]
+            for i, weight in enumerate(kernel):
+                src = b + i - reach
+                if src in counts:
+                    n, per_q = counts[src]
+                    unit_n += weight * n
+                    for q in range(q_count):
+                        for v, c in per_q[q].items():
+                            unit_c[q][v] += weight * c
+                if src in national:
+                    n, per_q = national[src]
+                    nat_n += weight * n
+                    for q in range(q_count):
+                        for v, c in per_q[q].items():
+                            nat_c[q][v] += weight * c
+            g = (unit_n + (w_nat * nat_n / n_nat if n_nat else 0.0)) / max(1e-12, n_unit + w_nat)
+            if g < 1e-9:
                 continue
-            self.bounds.append(chunk[-1][0])
+            pooled: dict = defaultdict(float)
+            for q in range(q_count):
+                for v, c in unit_c[q].items():
+                    pooled[v] += c
+                nat_total = sum(nat_c[q].values())
+                for v, c in nat_c[q].items():
+                    pooled[v] += c / nat_total * w_nat
             dists = []
-            for q in range(len(questions)):
-                counts = Counter(row[q] for row in part)
-                beta = 10.0
-                dists.append({v: (counts.get(v, 0) + beta * p) / (len(part) + beta) for v, p in self.unit[q].items()})
-            self.strata.append((len(part) / max(1, n), dists))
-        if not self.strata:
-            self.strata.append((1.0, self.unit))
-
-    def stratum(self, row: tuple) -> int:
-        return min(bisect.bisect_left(self.bounds, _row_mean(row)), max(0, len(self.bounds) - 1))
+            for q in range(q_count):
+                prior_total = sum(pooled[v] for v in values[q])
+                prior = {v: (pooled[v] / prior_total if prior_total else 1 / len(values[q])) for v in values[q]}
+                nat_total = sum(nat_c[q].values())
+                w = w_nat * nat_n / n_nat if nat_total else 0.0  # the pseudo-respondents of this view
+                beta = t.view_prior_weight
+                denominator = sum(unit_c[q].values()) + w + beta
+                dists.append({v: (unit_c[q].get(v, 0.0) + (w * nat_c[q].get(v, 0.0) / nat_total if w else 0.0)
+                                  + beta * prior[v]) / denominator for v in values[q]})
+            self.classes.append((g, dists))
+            total_g += g
+        self.classes = [(g / total_g, dists) for g, dists in self.classes]
 
     def agree_probability(self, row: tuple, need: int) -> float:
         """P(an honest respondent's answers equal `row` on at least `need` questions)."""
         allowed = len(row) - need
         total = 0.0
-        for weight, dists in self.strata:
+        for weight, dists in self.classes:
             dp = [1.0] + [0.0] * allowed  # probability of j mismatches so far
             for q, value in enumerate(row):
                 match = dists[q].get(value, 0.0) if value is not None else 0.0
-                match = min(1.0, max(1e-4, match))
+                match = min(1.0, max(1e-6, match))
                 for j in range(allowed, -1, -1):
                     dp[j] = dp[j] * match + (dp[j - 1] * (1 - match) if j else 0.0)
             total += weight * sum(dp)
@@ -470,14 +555,12 @@ def _rule_answers(responses: list[ResponseFacts], national: dict, t: Thresholds)
     """Clusters of identical or near-identical answer sets, against honest answering in the unit.
 
     For a set of answers A, the number of the unit's other responses that agree with A on at least the similarity
-    share of questions is Binomial(N − 1, P(A)) under honest answering, P(A) from `_AnswerModel`. The model is fitted
-    on the whole unit. Honest respondents of one view coincide more than any simple model says; so the expectation
-    is multiplied by the unit's own excess among the `identical_peers` *other* answer sets of the nearest views
-    (observed ÷ expected coincidences among them, the cluster's members left out; at least 1: the "genomic control"
-    of genetics), so that only a cluster standing out from its own kind is evidence. The model used for the tested
-    set leaves out its exact copies beyond the first (they would make their own coincidence look ordinary). The
-    tail is multiplied by N, the number of answer sets that could have been picked as the centre. Straight-lined
-    sets are left to their own rule."""
+    share of questions is Binomial(N − 1, P(A)) under honest answering, P(A) from `_ViewModel`. The model that
+    judges a cluster is fitted without the cluster (A, its exact copies and its near copies): a coordinated sheet
+    must not make its own copies look ordinary, and the unit's other respondents of the same view, with the other
+    units' respondents of that view, say how common such answers honestly are. The national counts passed in may
+    include the unit's own; they are taken out. The tail is multiplied by N, the number of answer sets that could
+    have been picked as the centre. Straight-lined sets are left to their own rule."""
     by_qid: dict[str, list[ResponseFacts]] = defaultdict(list)
     for r in responses:
         if not _straight(r.answers):
@@ -514,30 +597,22 @@ def _rule_answers(responses: list[ResponseFacts], national: dict, t: Thresholds)
         candidates = [a for a in range(len(distinct)) if close[a] + 1 >= t.identical_min]
         if not candidates:
             continue
-        full = _AnswerModel(rows, questions, national.get(qid, {}), t)
-        first = sorted(candidates, key=lambda a: log_binomial_tail(n - 1, full.agree_probability(distinct[a], need),
-                                                                   close[a]))
+        others = _minus(_national_counts(national.get(qid, {}), questions), _counts(rows, questions))
         taken: set[int] = set()
-        for a in first[:6]:
-            if a in taken:
+        tested = 0
+        for a in sorted(candidates, key=lambda a: (-close[a], -sizes[a])):
+            if a in taken or tested == t.identical_clusters:
                 continue
+            tested += 1
             cluster = {a, *neighbours[a]}
             taken |= cluster
             members = sorted(i for b in cluster for i in groups[distinct[b]])
-            copies = set(groups[distinct[a]][1:])
-            model = _AnswerModel([rows[i] for i in range(n) if i not in copies], questions, national.get(qid, {}),
-                                 t) if copies else full
+            left_out = set(members)
+            model = _ViewModel(_counts([row for i, row in enumerate(rows) if i not in left_out], questions), others,
+                               questions, t)
             p = model.agree_probability(distinct[a], need)
-            stratum = full.stratum(distinct[a])
-            peers = [b for b in range(len(distinct)) if b not in cluster and full.stratum(distinct[b]) == stratum]
-            peers = peers[:: max(1, len(peers) // t.identical_peers)]
-            rest = n - len(members)
-            seen = sum(sizes[b] * (sizes[b] - 1 + sum(sizes[c] for c in neighbours[b] if c not in cluster))
-                       for b in peers)
-            expected = sum(sizes[b] * (rest - 1) * full.agree_probability(distinct[b], need) for b in peers)
-            excess = max(1.0, (seen + 1 + 3 * math.sqrt(seen + 1)) / (expected + 1))
-            log_p = _adjusted(log_binomial_tail(n - 1, min(1.0, p * excess), close[a]), n)
-            stats = _calibrated(close[a], (n - 1) * p * excess, log_p, t.level)
+            log_p = _adjusted(log_binomial_tail(n - 1, p, close[a]), n)
+            stats = _calibrated(close[a], (n - 1) * p, log_p, t.level)
             if not stats["flagged"]:
                 continue
             same = sizes[a]
@@ -546,37 +621,48 @@ def _rule_answers(responses: list[ResponseFacts], national: dict, t: Thresholds)
             differ = len(questions) - need
             found.append({
                 "questionnaire": qid, "responses": len(members), "identical": same, "kind": kind,
-                "of": n, "questions": len(questions), "excess": round(excess, 2),
+                "of": n, "questions": len(questions),
                 "ids": [items[i].response_id for i in members][:50],
                 "times": [vn_time(m) for m in moments][:50], "from": moments[0].isoformat(),
                 "to": moments[-1].isoformat(), **stats,
                 "summary": (f"{len(members)} trong {n} phiếu {qid} có câu trả lời {kind} nhau ({same} phiếu giống "
                             f"hệt, các phiếu còn lại khác không quá {differ} trên {len(questions)} câu), gửi "
-                            f"{_span(moments[0], moments[-1])}. Nếu mỗi người tự trả lời theo cách trả lời chung "
-                            f"của đơn vị (kể cả mức trùng nhau sẵn có giữa những người cùng quan điểm), dự kiến "
-                            f"{vn_number((n - 1) * p * excess)} phiếu trùng khớp như vậy; phát hiện {close[a]}. "
-                            f"Xác suất: {stats['probability_label']}.")})
+                            f"{_span(moments[0], moments[-1])}. Nếu mỗi người tự trả lời như những người cùng quan "
+                            f"điểm trong đơn vị và cả nước, dự kiến {vn_number((n - 1) * p)} phiếu trùng khớp như "
+                            f"vậy; phát hiện {close[a]}. Xác suất: {stats['probability_label']}.")})
     return sorted(found, key=lambda item: item["log10_probability"])
 
 
 def answer_distribution(responses: list[ResponseFacts]) -> dict:
-    """{questionnaire: {question: {answer: count}}}: the national reference for small units."""
-    out: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    """{questionnaire: {view class: {"n": respondents, "answers": {question: {answer: count}}}}}: the counts a
+    unit contributes to the national reference (straight-lined sets left out, as in the rule)."""
+    by_qid: dict[str, list[dict]] = defaultdict(list)
     for r in responses:
         if not _straight(r.answers):
-            for k, v in _choices(r.answers).items():
-                out[r.qid][k][v] += 1
-    return {qid: {k: dict(c) for k, c in questions.items()} for qid, questions in out.items()}
+            by_qid[r.qid].append(_choices(r.answers))
+    out: dict = {}
+    for qid, answers in by_qid.items():
+        questions = sorted({k for a in answers for k in a})
+        counts = _counts([tuple(a.get(q) for q in questions) for a in answers], questions)
+        out[qid] = {str(b): {"n": n, "answers": {questions[q]: dict(c) for q, c in enumerate(per_q) if c}}
+                    for b, (n, per_q) in sorted(counts.items())}
+    return out
 
 
 def merge_distributions(parts: list[dict]) -> dict:
-    total: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    """The sum of several `answer_distribution`s (the campaign's, from each unit's)."""
+    total: dict = {}
     for part in parts:
-        for qid, questions in part.items():
-            for k, counts in questions.items():
-                total[qid][k].update(counts)
-    return {qid: {k: dict(c) for k, c in questions.items()} for qid, questions in total.items()}
-
+        for qid, classes in (part or {}).items():
+            mine = total.setdefault(qid, {})
+            for b, cell in classes.items():
+                into = mine.setdefault(b, {"n": 0, "answers": {}})
+                into["n"] += int(cell.get("n", 0))
+                for question, counts in (cell.get("answers") or {}).items():
+                    target = into["answers"].setdefault(question, {})
+                    for v, c in counts.items():
+                        target[v] = target.get(v, 0) + int(c)
+    return total
 
 # ---- bursts ------------------------------------------------------------------------------------------------------
 
@@ -697,12 +783,58 @@ def evaluate(links: list[LinkFacts], responses: list[ResponseFacts], province_ip
                                                  f"{t.link_devices} địa chỉ mạng hoặc thiết bị khác nhau."}
 
     score = min(100, sum(t.weights.get(rule, 0) for rule in flags))
-    return {"score": score, "flags": [{"rule": rule, "name": RULE_NAMES[rule], **detail}
+    by_slot = {link.slot: link for link in links}
+    by_response = {r.response_id: r for r in responses}
+    return {"score": score, "flags": [{"rule": rule, "name": RULE_NAMES[rule], **detail,
+                                       "records": _records(rule, detail, by_slot, by_response)}
                                       for rule, detail in flags.items()],
             "submitted": len(submitted), "responses": len(responses)}
 
 
 _STATS = ("observed", "expected", "probability", "log10_probability", "probability_label", "level")
+PURPOSE_NAMES = {"locality": "Phiếu Địa phương", "ministry": "Phiếu Bộ chủ quản"}
+
+
+def link_label(slot: str) -> str:
+    """"Phiếu Địa phương · số 12": the questionnaire and the respondent's number in the unit's roster, never the
+    internal key."""
+    rid, _, purpose = slot.partition("#")
+    head = rid.split("-", 1)[0]
+    number = str(int(head)) if head.isdigit() else "?"
+    return f"{PURPOSE_NAMES.get(purpose, 'Phiếu')} · số {number}"
+
+
+def _records(rule: str, detail: dict, by_slot: dict, by_response: dict) -> list[dict]:
+    """The links (or answer sets) behind a flag as a reader sees them: {label, time, address}, at most 50, in
+    time order. Answer sets are stored apart from identities: they are shown by questionnaire and time only."""
+    evidence = detail.get("evidence")
+    items = evidence if isinstance(evidence, list) else [evidence]
+    slots: list[str] = []
+    answer_sets: list[str] = []
+    for item in items:
+        if isinstance(item, str):  # straight-lining: answer set ids
+            answer_sets.append(item)
+        elif isinstance(item, dict):
+            slots += [s for s in item.get("links") or [] if isinstance(s, str)]
+            if isinstance(item.get("link"), str):
+                slots.append(item["link"])
+            answer_sets += [i for i in item.get("ids") or [] if isinstance(i, str)]
+        if rule in {"shared_ip", "shared_device", "identical_answers"} and (slots or answer_sets):
+            break  # the headline evidence only: the flag's numbers are its
+    out = []
+    for slot in dict.fromkeys(slots):
+        link = by_slot.get(slot)
+        moment = link.submitted_at if link else None
+        out.append({"label": link_label(slot), "time": vn_time(moment) if moment else None,
+                    "at": moment.isoformat() if moment else None,
+                    "address": (link.submit_ip or link.open_ip) if link else None})
+    for rid in dict.fromkeys(answer_sets):
+        r = by_response.get(rid)
+        if r is not None:
+            out.append({"label": PURPOSE_NAMES.get(r.qid.split("-")[0], f"Phiếu {r.qid}"),
+                        "time": vn_time(r.submitted_at), "at": r.submitted_at.isoformat(), "address": None})
+    out.sort(key=lambda record: record["at"] or "")
+    return out[:50]
 
 
 def _flag(evidence: list[dict]) -> dict:

@@ -15,51 +15,88 @@ from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, ValidationError
 from chalicelib.services import address_changes, audit, phases
 from chalicelib.store import campaigns as campaign_store
+from chalicelib.store import files
 from chalicelib.store import integrity as store
 from chalicelib.store import links as link_store
 from chalicelib.store.integrity import IntegrityScan
 
 
-def _question_counts(cid: str, qids: set[str]) -> dict[str, int]:
+def _question_counts(cid: str, qids: set[str], cache: dict[str, int]) -> dict[str, int]:
     from chalicelib.services import questionnaires
 
-    counts = {}
-    for qid in qids:
+    for qid in qids - set(cache):
         _, definition = questionnaires.content(cid, qid)
-        counts[qid] = sum(len(s["questions"]) for s in definition["sections"])
-    return counts
+        cache[qid] = sum(len(s["questions"]) for s in definition["sections"])
+    return {qid: cache[qid] for qid in qids}
+
+
+def _activity(totals: Any, changes: list) -> str:
+    """What a scan depends on: a unit is scanned again only when one of these moved."""
+    decided = sum(1 for c in changes if c.state != "pending")
+    return f"{totals.opened if totals else 0}:{totals.submitted if totals else 0}:{len(changes)}:{decided}"
+
+
+def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False) -> list[IntegrityScan]:
+    """Scan the units whose counters moved since their last scan (every one with `force`).
+
+    Reads: the units' counters (one batch), the campaign's last scans (one Query, which also holds each unit's
+    answer counts: the national reference is their sum, so no unit's responses are read twice or for nothing),
+    then for each unit to scan its links and responses (one Query each) and the province account's addresses. A
+    unit without a single link is recorded as scanned without reading anything else."""
+    totals = {s.unit_key.split("#", 1)[1]: s for s in link_store.totals_of([f"{cid}#{u}" for u in units])}
+    previous = {item.unit: item for item in store.by_campaign(cid)}
+    idle: list[IntegrityScan] = []
+    todo: list[tuple[str, str, list, list]] = []
+    for unit in units:
+        # address changes exist only after links were mailed, so a unit without counters has none
+        changes = address_changes.integrity_facts(cid, unit) if unit in totals else []
+        activity = _activity(totals.get(unit), changes)
+        before = previous.get(unit)
+        if before is not None and before.activity == activity and not force:
+            continue
+        if unit not in totals:
+            idle.append(IntegrityScan(cid=cid, unit=unit, score=0, flags=[], submitted=0, responses=0,
+                                      activity=activity, scanned_at=now))
+            continue
+        responses = [rules.ResponseFacts(r.response_id, r.qid, r.answers, r.submitted_at)
+                     for r in store.responses(f"{cid}#{unit}")]
+        todo.append((unit, activity, responses, changes))
+    fresh = {unit: rules.answer_distribution(responses) for unit, _, responses, _ in todo}
+    national = rules.merge_distributions([item.answer_counts for unit, item in previous.items()
+                                          if unit not in fresh] + list(fresh.values()))
+    cache: dict[str, int] = {}
+    done: list[IntegrityScan] = []
+    for unit, activity, responses, changes in todo:
+        unit_key = f"{cid}#{unit}"
+        links = [rules.LinkFacts(link.slot, link.rid, link.qid, link.open_ip, link.open_ua, link.submit_ip,
+                                 link.submit_ua, link.submitted_at, int(link.seconds_spent) if link.seconds_spent
+                                 is not None else None, agency=link.agency or "", seen=frozenset(link.seen or ()),
+                                 mailed_at=link.last_mail_at)
+                 for link in link_store.unit_links(unit_key)]
+        province_ips = store.login_addresses(unit, now - timedelta(days=365), now) if links else set()
+        result = rules.evaluate(links, responses, province_ips,
+                                _question_counts(cid, {f.qid for f in links}, cache), national=national)
+        result = rules.with_address_changes(result, changes)
+        item = IntegrityScan(cid=cid, unit=unit, score=result["score"], flags=result["flags"],
+                             submitted=result["submitted"], responses=result["responses"], activity=activity,
+                             scanned_at=now, answer_counts=fresh[unit])
+        store.save(item)
+        done.append(item)
+    if idle:
+        store.save_many(idle)
+    return done + idle
 
 
 def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> IntegrityScan | None:
-    unit_key = f"{cid}#{unit}"
-    totals = next((s for s in link_store.stats(unit_key) if s.key == "all"), None)
-    changes = address_changes.integrity_facts(cid, unit)
-    activity = (f"{totals.opened if totals else 0}:{totals.submitted if totals else 0}:{len(changes)}:"
-                f"{sum(1 for c in changes if c.state != 'pending')}")
-    previous = store.get(cid, unit)
-    if previous is not None and previous.activity == activity and not force:
-        return None
-    links = [rules.LinkFacts(link.slot, link.rid, link.qid, link.open_ip, link.open_ua, link.submit_ip,
-                             link.submit_ua, link.submitted_at, int(link.seconds_spent) if link.seconds_spent
-                             is not None else None, agency=link.agency or "", seen=frozenset(link.seen or ()),
-                             mailed_at=link.last_mail_at)
-             for link in link_store.unit_links(unit_key)]
-    responses = [rules.ResponseFacts(r.response_id, r.qid, r.answers, r.submitted_at)
-                 for r in store.responses(unit_key)]
-    province_ips = store.login_addresses(unit, now - timedelta(days=365), now)
-    result = rules.evaluate(links, responses, province_ips, _question_counts(cid, {f.qid for f in links}))
-    result = rules.with_address_changes(result, changes)
-    item = IntegrityScan(cid=cid, unit=unit, score=result["score"], flags=result["flags"],
-                         submitted=result["submitted"], responses=result["responses"], activity=activity,
-                         scanned_at=now)
-    store.save(item)
-    return item
+    """One unit (with the campaign's reference from the other units' last scans)."""
+    scanned = scan_units(cid, [unit], now, force=force)
+    return scanned[0] if scanned else None
 
 
 def run_scan(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
     require_ministry(actor)
     campaign_store.get_campaign(cid)
-    scanned = sum(1 for u in campaign_store.list_units(cid) if scan_unit(cid, u.unit, now) is not None)
+    scanned = len(scan_units(cid, [u.unit for u in campaign_store.list_units(cid)], now))
     audit.record(actor, "integrity_scanned", now, cid=cid, details={"units_scanned": scanned},
                  suffix=random_bytes(4).hex())
     return {**review(actor, cid), "scanned": scanned}
@@ -72,8 +109,7 @@ def scheduled_scan(now: datetime) -> int:
         window = phases.phase_windows(campaign, None).get("survey")
         if window is None or now < window.opens_at or now > window.closes_at + timedelta(days=7):
             continue
-        scanned += sum(1 for u in campaign_store.list_units(campaign.cid)
-                       if scan_unit(campaign.cid, u.unit, now) is not None)
+        scanned += len(scan_units(campaign.cid, [u.unit for u in campaign_store.list_units(campaign.cid)], now))
     return scanned
 
 
@@ -93,6 +129,20 @@ def review(actor: Actor, cid: str) -> dict:
                       "annul_reason": unit.annul_reason if unit else None})
     items.sort(key=lambda i: (-i["score"], i["unit"]))
     return {"campaign": cid, "units": items, "thresholds": rules.thresholds_dict()}
+
+
+def export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+    """The evidence workbook (units by risk, flags with their numbers and links): a short-lived download link."""
+    from chalicelib.formats import integrity_xlsx
+    from chalicelib.formats.roster_xlsx import XLSX
+
+    data = review(actor, cid)
+    campaign = campaign_store.get_campaign(cid)
+    content = integrity_xlsx.workbook(data, campaign.name, local_datetime(now))
+    name = f"ra-soat-can-thiep-{cid}.xlsx"
+    url = files.put_export(f"exports/{cid}/integrity/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, XLSX,
+                           name, expires=900)
+    return {"url": url, "filename": name, "size": len(content), "expires_in": 900}
 
 
 def _reason(value: object) -> str:

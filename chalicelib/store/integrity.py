@@ -1,7 +1,10 @@
 """Integrity scans, the data they read, and the annulment mark on a unit."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import base64
+import json
+import zlib
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
@@ -23,12 +26,29 @@ class IntegrityScan:
     responses: int
     activity: str  # the unit's counters when scanned: unchanged means nothing new to scan
     scanned_at: datetime
+    answer_counts: dict = field(default_factory=dict)  # the unit's answers by view class (the national reference)
+
+
+def _pack(counts: dict) -> str | None:
+    if not counts:
+        return None
+    return base64.b64encode(zlib.compress(json.dumps(counts, separators=(",", ":")).encode(), 9)).decode()
+
+
+def _unpack(text: str | None) -> dict:
+    return json.loads(zlib.decompress(base64.b64decode(text))) if text else {}
 
 
 def _scan(item: IntegrityModel) -> IntegrityScan:
     return IntegrityScan(cid=item.cid, unit=item.unit, score=int(item.score), flags=item.flags,
                          submitted=int(item.submitted), responses=int(item.responses), activity=item.activity,
-                         scanned_at=item.scanned_at)
+                         scanned_at=item.scanned_at, answer_counts=_unpack(item.answer_counts))
+
+
+def _model(item: IntegrityScan) -> IntegrityModel:
+    values = {f.name: getattr(item, f.name) for f in fields(IntegrityScan)}
+    values["answer_counts"] = _pack(item.answer_counts)
+    return IntegrityModel(**values)
 
 
 def get(cid: str, unit: str) -> IntegrityScan | None:
@@ -39,7 +59,14 @@ def get(cid: str, unit: str) -> IntegrityScan | None:
 
 
 def save(item: IntegrityScan) -> None:
-    IntegrityModel(**{f.name: getattr(item, f.name) for f in fields(IntegrityScan)}).save()
+    _model(item).save()
+
+
+def save_many(items: list[IntegrityScan]) -> None:
+    """Several units' scans in batches of 25 writes."""
+    with IntegrityModel.batch_write() as batch:
+        for item in items:
+            batch.save(_model(item))
 
 
 def by_campaign(cid: str) -> list[IntegrityScan]:

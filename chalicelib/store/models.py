@@ -241,6 +241,8 @@ class IntegrityModel(Model):
     responses = NumberAttribute()
     activity = UnicodeAttribute()  # the unit's counters when scanned: unchanged means nothing new to scan
     scanned_at = UTCDateTimeAttribute()
+    answer_counts = UnicodeAttribute(null=True)  # the unit's answers by view class (zlib + base64 JSON), for the
+    # campaign's reference without reading every unit's responses
 
 
 class AccountModel(Model):

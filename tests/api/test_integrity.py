@@ -1,8 +1,12 @@
 """Integrity scans, the ministry's review, annulment and reinstatement, through the API."""
+import io
+import re
+
 import pytest
+from openpyxl import load_workbook
 
 from builders import person, roster_workbook
-from outbox import run_all, sent_mails, ses_backend, token_of
+from outbox import download, run_all, sent_mails, ses_backend, token_of
 from chalicelib.store.models import AuditModel, ResponseModel
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -70,3 +74,31 @@ def test_annulment_needs_a_reason_removes_the_unit_from_aggregates_and_is_revers
     assert api.call("GET", "/campaigns/demo/progress", token=tokens["admin"]).data["totals"]["submitted"] == 6
     actions = {e.action for e in AuditModel.scan()}
     assert {"survey_annulled", "survey_reinstated"} <= actions
+
+
+def test_the_evidence_workbook_lists_units_by_risk_and_each_flag_with_its_numbers(api, tokens, answered):
+    api.call("POST", "/campaigns/demo/integrity/scan", token=tokens["admin"])
+    assert api.call("GET", "/campaigns/demo/integrity.xlsx", token=tokens["01"]).status_code == 403
+    assert api.call("GET", "/campaigns/nope/integrity.xlsx", token=tokens["admin"]).status_code == 404
+    r = api.call("GET", "/campaigns/demo/integrity.xlsx", token=tokens["admin"])
+    assert r.status_code == 200 and r.data["filename"] == "ra-soat-can-thiep-demo.xlsx" and r.data["size"] > 0
+    book = load_workbook(io.BytesIO(download(r.data["url"])))
+    assert book.sheetnames == ["Đơn vị", "Dấu hiệu"]
+    units = list(book["Đơn vị"].iter_rows(values_only=True))
+    assert units[3][:4] == ("Mã", "Đơn vị", "Mức rủi ro (/100)", "Số dấu hiệu")
+    first = units[4]
+    assert first[0] == "01" and first[2] >= 40 and first[3] >= 4 and first[7] == "Còn hiệu lực"
+    assert [row[2] for row in units[4:]] == sorted((row[2] for row in units[4:]), reverse=True)
+    flags = list(book["Dấu hiệu"].iter_rows(values_only=True))
+    assert flags[0][:9] == ("Mã", "Đơn vị", "Mức rủi ro (/100)", "Dấu hiệu", "Mô tả",
+                            "Dự kiến nếu trả lời trung thực", "Phát hiện", "Xác suất", "Xác suất (diễn giải)")
+    shared = next(row for row in flags[1:] if row[3].startswith("Nhiều người trả lời từ cùng một địa chỉ mạng"))
+    assert shared[0] == "01" and shared[6] == 6 and 0 < shared[5] < 6 and 0 < shared[7] < 1e-4
+    assert "phát hiện 6" in shared[4] and "Xác suất" in shared[4] and "×" in shared[8]
+    labels, times, addresses = (shared[9].split("\n"), shared[10].split("\n"), shared[11].split("\n"))
+    assert len(labels) == len(times) == len(addresses) == 6 and set(addresses) == {"10.77.0.5"}
+    assert all(re.fullmatch(r"Phiếu .+ · số \d+", label) for label in labels), labels
+    assert all(re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", t) for t in times), times
+    assert not any("#" in (cell or "") for row in flags[1:] for cell in row if isinstance(cell, str))
+    fixed = next(row for row in flags[1:] if row[3] == "Nhiều phiếu chọn cùng một mức cho mọi câu")
+    assert fixed[7] is None and fixed[8].startswith("Quy tắc cố định")

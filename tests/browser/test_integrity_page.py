@@ -118,9 +118,14 @@ def test_the_ministry_scans_sees_the_evidence_annuls_and_reinstates_a_unit(stack
     table = page.locator("#integrity-table")
     expect(table).not_to_have_attribute("aria-busy", "true")
 
-    # 2. Scan now: our unit comes out flagged, at the top (sorted by risk).
+    # 2. Scan now: the page says it is scanning, then the result (waited for, however loaded the machine is);
+    # our unit comes out flagged, at the top (sorted by risk).
     page.get_by_role("button", name="Quét ngay").click()
-    expect(page.locator("#scan-message")).to_contain_text(re.compile(r"Đã quét \d+ đơn vị có hoạt động mới"))
+    began = time.monotonic()
+    expect(page.locator("#scan-message")).to_contain_text(re.compile(r"Đang quét|Đã quét"))
+    expect(page.locator("#scan-message")).to_contain_text(re.compile(r"Đã quét \d+ đơn vị có hoạt động mới"),
+                                                          timeout=120_000)
+    print(f"scan of the demo campaign answered in {time.monotonic() - began:.2f} s")
     row = page.locator(f'#integrity-table tbody tr[data-unit="{UNIT}"]:not(.evidence-row)')
     expect(row).to_have_attribute("data-flagged", "true")
     name = row.get_by_role("rowheader").inner_text()
@@ -135,8 +140,14 @@ def test_the_ministry_scans_sees_the_evidence_annuls_and_reinstates_a_unit(stack
         row.locator(".badge-risk").inner_text().split("/")[0]), scores
     flags = int(row.locator("td.num").first.inner_text())
     assert flags >= 2
+    for other in page.locator("#integrity-table tbody tr:not(.evidence-row)").all():  # "Có" exactly with flags
+        count = int(other.locator("td.num").first.inner_text())
+        assert other.locator("td").nth(2).inner_text() == ("Có" if count else "Không")
+        if other.locator("td.num").nth(1).inner_text() == "0" and other.get_attribute("data-annulled") == "false":
+            expect(other.get_by_role("button", name=re.compile("^Hủy kết quả khảo sát"))).to_have_count(0)
+            expect(other).to_contain_text("Chưa có phiếu trả lời")
     expect(row.locator("td.num").nth(1)).to_have_text("6")
-    expect(page.locator("#unit-count")).to_contain_text("đơn vị có dấu hiệu can thiệp")
+    expect(page.locator("#unit-count")).to_contain_text(re.compile(r"\d+ đơn vị có dấu hiệu, trong đó \d+ đơn vị có mức rủi ro cao"))
 
     # 3. The evidence: the disclosure opens the unit's flags, the shared address in readable Vietnamese.
     toggle = row.get_by_role("button", name=f"Xem bằng chứng — {name}")
@@ -150,15 +161,31 @@ def test_the_ministry_scans_sees_the_evidence_annuls_and_reinstates_a_unit(stack
     shared = detail.locator('li.flag[data-rule="shared_ip"]')
     expect(shared.locator(".flag-name")).to_have_text(
         "Nhiều người trả lời từ cùng một địa chỉ mạng trong thời gian ngắn")
+    # the sentence first, then the numbers, then the facts and the links with their times and addresses
+    expect(shared.locator(".flag-summary")).to_contain_text(f"6 người gửi phiếu từ địa chỉ mạng {ADDRESS}")
+    expect(shared.locator(".flag-summary")).to_contain_text("phát hiện 6")
+    expect(shared.locator(".flag-numbers")).to_have_text(
+        re.compile(r"^Dự kiến \d+(,\d+)? · Phát hiện 6 · Xác suất \d(,\d)? × 10⁻[⁰¹²³⁴⁵⁶⁷⁸⁹]+ \(khoảng 1 trên "))
+    order = shared.evaluate("(node) => [...node.children].map((c) => c.className)")
+    assert order.index("flag-summary") < order.index("flag-numbers") < order.index("evidence-records"), order
     expect(shared).to_contain_text(f"Địa chỉ mạng: {ADDRESS}")
     expect(shared).to_contain_text("Số người trả lời: 6")
     expect(shared).to_contain_text(re.compile(r"Thời gian gửi phiếu: " + SPAN.pattern))
-    expect(shared).to_contain_text("Mã đường dẫn (6):")
-    expect(shared.locator(".id-list li")).to_have_count(6)
+    assert not re.search(r"từ (\d\d:\d\d) đến \1 ", shared.inner_text())
+    expect(shared).to_contain_text("Đường dẫn, thời gian và địa chỉ (6):")
+    records = shared.locator(".record-list li")
+    expect(records).to_have_count(6)
+    for text in records.all_inner_texts():
+        assert re.fullmatch(r"Phiếu .+ · số \d+ — \d\d/\d\d/\d{4} \d\d:\d\d — " + re.escape(ADDRESS), text), text
+    assert "#" not in detail.inner_text()  # no internal link keys shown as evidence
     expect(detail.locator('li.flag[data-rule="shared_device"]')).to_contain_text("Trình duyệt: Mozilla/5.0 Chrome/120")
     page.screenshot(path=str(artifacts / "integrity-evidence.png"), full_page=True,
                     clip={"x": 0, "y": 0, "width": 1280, "height": 1400})
     assert_accessible(page, "integrity review with evidence open")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Tải bảng bằng chứng (Excel)").click()
+    assert download_info.value.suggested_filename == "ra-soat-can-thiep-demo.xlsx"
+    expect(page.locator("#export-message")).to_contain_text("Đã tạo tệp ra-soat-can-thiep-demo.xlsx")
     toggle.click()
     expect(detail).to_be_hidden()
     toggle.click()

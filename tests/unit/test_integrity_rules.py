@@ -130,14 +130,14 @@ def test_poisson_and_binomial_tails():
 
 def test_shared_address_probability_by_hand():
     """10 other submissions, all that day, 5 of them in the window (09:02–09:47): f = 1 (the day) × 5/10 (the window) = 0,5.
-    Six respondents of one address, six submissions in all, all in the window: P = 0,5⁶ = 1/64, times the 16
-    windows that could have been picked = 0,25; expected 6 × 0,5 = 3."""
+    Six respondents of one address, six submissions in all, all in the window: P = 0,5⁶ = 1/64, times the 1/f = 2
+    windows as likely as this one at the one address examined = 1/32; expected 6 × 0,5 = 3."""
     t = Thresholds(level=1.0, prior_weight=0)
     others = [link(i, minutes=m) for i, m in enumerate([5, 10, 20, 30, 40, 300, 310, 320, 330, 340])]
     address = [link(100 + i, ip="10.9.9.9", ua=f"UA{i}", minutes=2 + 5 * i) for i in range(6)]
     [found] = integrity._rule_shared(others + address, lambda item: item.submit_ip
                                      if item.submit_ip == "10.9.9.9" else None, t, device=False)
-    assert math.isclose(found["probability"], 16 / 64) and found["expected"] == 3.0 and found["observed"] == 6
+    assert math.isclose(found["probability"], 2 / 64) and found["expected"] == 3.0 and found["observed"] == 6
     assert found["links"] == [f"{100 + i:06d}#locality" for i in range(6)]
     assert found["times"][0] == "20/01/2022 09:02" and found["from_label"] == "20/01/2022 09:02"
     assert "dự kiến 3 phiếu trong 45 phút đó; phát hiện 6" in found["summary"]
@@ -159,26 +159,78 @@ def test_same_browser_probability_by_hand():
     assert math.isclose(found[0]["probability"], 0.2 ** 5 * pairs)
 
 
+def _tail(n: int, p: float, k: int) -> float:
+    return sum(math.comb(n, j) * p ** j * (1 - p) ** (n - j) for j in range(k, n + 1))
+
+
+def _two_threes() -> tuple[list[ResponseFacts], dict]:
+    """Four copies of R = (3,3,2,2,2) and the 9 other ways of placing two 3s among five 2s: 13 responses to 5
+    questions, every one of view 2,4 (one class of the model)."""
+    r = {"C1": "3", "C2": "3", "C3": "2", "C4": "2", "C5": "2"}
+    items = [ResponseFacts(f"c{i}", "q", dict(r), T0 + timedelta(hours=i)) for i in range(4)]
+    for a in range(5):
+        for b in range(a + 1, 5):
+            if (a, b) != (0, 1):
+                items.append(ResponseFacts(f"h{a}{b}", "q", {f"C{q + 1}": "3" if q in (a, b) else "2"
+                                                            for q in range(5)}, T0))
+    return items, r
+
+
 def test_identical_answers_probability_by_hand():
-    """Four copies of R = (1,2,1,2,1) among 20 responses to 5 questions; the 16 others are the even-parity mixes of
-    3 and 4 (no two of them identical). Without the extra copies the unit answers R's value on each question 1 time
-    in 17: P(one honest response equals R) = (1/17)⁵. The 16 others calibrate the excess: none coincides, while the
-    whole unit's frequencies (3 or 4: 8 in 20 each) expect 16 × 15 × 0,4⁵ of them; excess = (0 + 1 + 3·√1) ÷
-    (that + 1). Observed 3 other copies among 19: P = P(Binomial(19, (1/17)⁵ × excess) ≥ 3), times 20 centres."""
-    t = Thresholds(national_weight=0)
-    copy = {"C1": "1", "C2": "2", "C3": "1", "C4": "2", "C5": "1"}
-    mixes = [combo for combo in range(32) if bin(combo).count("1") % 2 == 0]
-    items = [ResponseFacts(f"c{i}", "q", dict(copy), T0 + timedelta(hours=i)) for i in range(4)]
-    items += [ResponseFacts(f"h{m}", "q", {f"C{q + 1}": "4" if m >> q & 1 else "3" for q in range(5)}, T0)
-              for m in mixes]
-    [found] = integrity._rule_answers(items, {}, t)
-    excess = 4 / (16 * 15 * 0.4 ** 5 + 1)
-    p = (1 / 17) ** 5 * excess
-    tail = sum(math.comb(19, k) * p ** k * (1 - p) ** (19 - k) for k in range(3, 20))
+    """Without smoothing, prior or national reference, the model judging R's cluster is fitted on the 9 others
+    (the cluster left out): question 1 and 2 are 3 in 3 of them, questions 3–5 are 2 in 5 of them, so
+    P(an honest response equals R) = (3/9)² × (5/9)³. Observed 3 other copies among 12: P = P(Binomial(12, that)
+    ≥ 3), times 13 centres. With `view_prior_weight` 5 each question is shrunk toward the view's answers to all
+    questions (3 in 18 of the 45 answers): (3 + 5 × 0,4) ÷ 14 and (5 + 5 × 0,6) ÷ 14."""
+    items, _ = _two_threes()
+    bare = Thresholds(level=1.0, national_weight=0, view_prior_weight=0, view_bandwidth=1e-6)
+    [found] = integrity._rule_answers(items, {}, bare)
+    p = (3 / 9) ** 2 * (5 / 9) ** 3
     assert found["observed"] == 3 and found["responses"] == 4 and found["kind"] == "giống hệt"
-    assert math.isclose(found["probability"], tail * 20, rel_tol=1e-6)
-    assert math.isclose(found["expected"], 19 * p, rel_tol=1e-3)
+    assert math.isclose(found["probability"], _tail(12, p, 3) * 13, rel_tol=1e-6)
+    assert math.isclose(found["expected"], 12 * p, rel_tol=1e-3)
     assert sorted(found["ids"]) == ["c0", "c1", "c2", "c3"] and found["times"][0] == "20/01/2022 09:00"
+    [shrunk] = integrity._rule_answers(items, {}, Thresholds(level=1.0, national_weight=0, view_bandwidth=1e-6))
+    p = (5 / 14) ** 2 * (8 / 14) ** 3
+    assert math.isclose(shrunk["probability"], _tail(12, p, 3) * 13, rel_tol=1e-6)
+
+
+def test_identical_answers_lean_on_the_other_units_answers_by_hand():
+    """The national reference holds 10 respondents of other units of the same view, one for each placement of
+    two 3s (each question 3 in 4 of 10), plus this unit's own (passed in, taken out by the rule). They count as
+    `national_weight` = 10 pseudo-respondents: P(3 on question 1) = (3 + 10 × 0,4) ÷ (9 + 10), P(2 on question 3)
+    = (5 + 10 × 0,6) ÷ 19."""
+    items, _ = _two_threes()
+    elsewhere = [ResponseFacts(f"n{a}{b}", "q", {f"C{q + 1}": "3" if q in (a, b) else "2" for q in range(5)}, T0)
+                 for a in range(5) for b in range(a + 1, 5)]
+    national = integrity.answer_distribution(elsewhere + items)
+    assert national["q"]["48"]["n"] == 23 and national["q"]["48"]["answers"]["C1"] == {"3": 11, "2": 12}
+    assert integrity.merge_distributions([integrity.answer_distribution(elsewhere),
+                                          integrity.answer_distribution(items)]) == national
+    t = Thresholds(level=1.0, national_weight=10, view_prior_weight=0, view_bandwidth=1e-6)
+    [found] = integrity._rule_answers(items, national, t)
+    p = (7 / 19) ** 2 * (11 / 19) ** 3
+    assert math.isclose(found["probability"], _tail(12, p, 3) * 13, rel_tol=1e-6)
+
+
+def test_honest_leaders_who_all_rate_everything_high_are_not_a_cluster():
+    """Respondents who rate nearly everything 4 agree with each other on 18 of 20 questions without any
+    coordination: a unit of 400 where a tenth of the people lean that far is not flagged, while 30 copies of one
+    lightly varied all-positive sheet in the same unit are."""
+    rng = random.Random(7)
+
+    def person(view: float) -> dict:
+        return {f"C{q}": str(min(4, max(1, round(rng.gauss(view, 0.4))))) for q in range(1, 21)}
+
+    honest = [ResponseFacts(f"h{i}", "locality-2", person(rng.gauss(3.2, 0.35)), T0) for i in range(400)]
+    assert integrity._rule_answers(honest, {}, Thresholds()) == []
+    sheet = []
+    for i in range(30):
+        answers = {f"C{q}": "4" for q in range(1, 21)}
+        answers[f"C{rng.randint(1, 20)}"] = "3"
+        sheet.append(ResponseFacts(f"s{i}", "locality-2", answers, T0))
+    [found] = integrity._rule_answers(honest + sheet, {}, Thresholds())
+    assert found["observed"] >= 29 and found["probability"] < 1e-8
 
 
 def test_burst_probability_by_hand():

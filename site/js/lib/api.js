@@ -526,6 +526,11 @@ export function integrity(cid) {
   return request('GET', `/campaigns/${enc(cid)}/integrity`);
 }
 
+/** GET /campaigns/{cid}/integrity.xlsx → {url, filename}: the evidence workbook (units by risk, flags). */
+export function integrityExport(cid) {
+  return request('GET', `/campaigns/${enc(cid)}/integrity.xlsx`);
+}
+
 /** POST …/integrity/scan: scans the units with new activity now → the same answer plus `scanned`. */
 export function scanIntegrity(cid) {
   return request('POST', `/campaigns/${enc(cid)}/integrity/scan`, { body: {} });

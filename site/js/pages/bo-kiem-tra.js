@@ -9,6 +9,7 @@ import { QUESTIONNAIRES } from '../lib/labels.js';
 import { busy, show, showError } from '../components/messages.js';
 import { startCampaignPage } from '../components/page.js';
 import { reasonDialog } from '../components/reason-dialog.js';
+import { exportButton } from '../components/export-button.js';
 
 const COLUMNS = 9;
 const FLAG_THRESHOLD = 40; // the API's default; the answer's thresholds do not carry it
@@ -22,6 +23,8 @@ const table = document.getElementById('integrity-table');
 const body = table.querySelector('tbody');
 const count = document.getElementById('unit-count');
 const backLink = document.getElementById('back-link');
+const exportNode = document.getElementById('export-button');
+const exportBox = document.getElementById('export-message');
 
 let cid = null;
 let seq = 0;
@@ -42,12 +45,13 @@ function scoreBadge(score) {
     `${value}/100 · ${name}`);
 }
 
-/** "từ 09:05 đến 09:12 ngày 12/03/2025", or both full instants when the days differ. */
+/** "từ 09:05 đến 09:12 ngày 12/03/2025", a single "lúc …" when both read the same to the minute, or both full
+ * instants when the days differ. */
 function span(from, to) {
   if (!from) return '';
-  if (!to || from === to) return `lúc ${formatDateTime(from)}`;
   const a = formatDateTime(from);
-  const b = formatDateTime(to);
+  const b = to ? formatDateTime(to) : a;
+  if (a === b) return `lúc ${a}`;
   const dayA = formatDate(from);
   if (dayA === formatDate(to)) return `từ ${a.slice(0, 5)} đến ${b.slice(0, 5)} ngày ${dayA}`;
   return `từ ${a} đến ${b}`;
@@ -59,12 +63,33 @@ function share(value) {
 
 const CHANGE_STATES = { pending: 'Chờ Bộ duyệt', approved: 'Bộ đã đồng ý, phiếu đã gửi lại', refused: 'Bộ không đồng ý' };
 
-/** A compact list of link or response ids. */
-function idList(label, ids) {
-  const items = (ids || []).map(String);
-  return el('div', { class: 'evidence-ids' },
-    el('span', { class: 'evidence-label' }, `${label} (${formatNumber(items.length)}):`), ' ',
-    el('ul', { class: 'id-list' }, items.map((id) => el('li', {}, el('code', {}, id)))));
+/** The links (or answer sets) behind a flag: questionnaire and short number, time, address; never an internal id. */
+function recordList(records) {
+  const items = records || [];
+  if (!items.length) return null;
+  return el('div', { class: 'evidence-records' },
+    el('span', { class: 'evidence-label' }, `Đường dẫn, thời gian và địa chỉ (${formatNumber(items.length)}):`),
+    el('ul', { class: 'record-list' }, items.map((r) => el('li', {},
+      el('span', { class: 'record-label' }, String(r.label || '')),
+      r.time ? ` — ${r.time}` : '',
+      r.address ? [' — ', el('code', {}, String(r.address))] : ''))));
+}
+
+/** "Dự kiến 0,089 · Phát hiện 6 · Xác suất 1,2 × 10⁻⁸": what honest answering gives, against what was seen. */
+function numbers(flag) {
+  const parts = [];
+  if (flag.expected !== undefined && flag.expected !== null) parts.push(`Dự kiến ${formatDecimal(flag.expected)}`);
+  if (flag.observed !== undefined && flag.observed !== null) parts.push(`Phát hiện ${formatDecimal(flag.observed)}`);
+  if (flag.probability_label) parts.push(`Xác suất ${flag.probability_label}`);
+  return parts.length ? el('p', { class: 'flag-numbers' }, parts.join(' · ')) : null;
+}
+
+/** As the evidence sentences write numbers: 17 · 2,5 · 0,054 (decimal comma). */
+function formatDecimal(value) {
+  const x = Number(value) || 0;
+  const options = x >= 10 ? { maximumFractionDigits: 0 }
+    : x >= 0.1 ? { maximumFractionDigits: 1 } : { maximumSignificantDigits: 2 };
+  return new Intl.NumberFormat('vi-VN', options).format(x);
 }
 
 function fact(label, value) {
@@ -79,47 +104,31 @@ function questionnaireName(qid) {
 
 function sharedEvidence(item, device) {
   const [address, agent] = String(item.address || '').split(' | ');
-  return el('li', { class: 'evidence-item' },
-    el('ul', { class: 'evidence-facts' },
-      fact('Địa chỉ mạng', el('code', {}, address)),
-      device && agent ? fact('Trình duyệt', el('code', {}, agent)) : null,
-      fact('Số người trả lời', formatNumber(item.respondents)),
-      item.from ? fact('Thời gian gửi phiếu', span(item.from, item.to)) : null),
-    idList('Mã đường dẫn', item.links));
+  return el('ul', { class: 'evidence-facts' },
+    fact('Địa chỉ mạng', el('code', {}, address)),
+    device && agent ? fact('Trình duyệt', el('code', {}, agent)) : null,
+    fact('Số người trả lời', formatNumber(item.respondents)),
+    item.from ? fact('Thời gian gửi phiếu', span(item.from, item.to)) : null);
 }
 
+/** The facts of a flag's headline evidence, beside its sentence (addresses, browsers, shares, spans). */
 function listEvidence(flag) {
   const evidence = flag.evidence;
   const items = Array.isArray(evidence) ? evidence : [];
   switch (flag.rule) {
     case 'shared_ip':
     case 'shared_device':
-      return el('ul', { class: 'evidence-list' }, items.map((item) => sharedEvidence(item, flag.rule === 'shared_device')));
-    case 'province_ip':
-      return el('ul', { class: 'evidence-list' }, items.map((item) => el('li', { class: 'evidence-item' },
-        'Đường dẫn ', el('code', {}, String(item.link)), ` được ${item.when === 'mở' ? 'mở' : 'gửi'} từ địa chỉ `,
-        el('code', {}, String(item.address)), ' (địa chỉ tài khoản tỉnh đã đăng nhập).')));
+      return items.length ? sharedEvidence(items[0], flag.rule === 'shared_device') : null;
     case 'identical_answers':
-      return el('ul', { class: 'evidence-list' }, items.map((item) => el('li', { class: 'evidence-item' },
-        el('p', {}, `${questionnaireName(item.questionnaire)}: ${formatNumber(item.responses)} phiếu có câu trả lời `
-          + `${item.kind || 'giống nhau'}.`),
-        idList('Mã phiếu', item.ids))));
+      return items.length ? el('ul', { class: 'evidence-facts' },
+        fact('Phiếu', questionnaireName(items[0].questionnaire)),
+        fact('Số phiếu trùng khớp', `${formatNumber(items[0].responses)} trên ${formatNumber(items[0].of)}`),
+        items[0].from ? fact('Thời gian gửi phiếu', span(items[0].from, items[0].to)) : null) : null;
     case 'too_fast':
-      return el('div', {},
-        flag.share !== undefined ? el('p', {}, `Chiếm ${share(flag.share)} số phiếu đã gửi của đơn vị.`) : null,
-        el('ul', { class: 'evidence-list compact' }, items.map((item) => el('li', {},
-          'Đường dẫn ', el('code', {}, String(item.link)),
-          `: trả lời trong ${formatNumber(item.seconds)} giây (cần ít nhất ${formatNumber(item.minimum)} giây).`))));
     case 'straight_lining':
-      return el('div', {},
-        flag.share !== undefined ? el('p', {}, `Chiếm ${share(flag.share)} số phiếu của đơn vị.`) : null,
-        idList('Mã phiếu', items));
-    case 'link_many_devices':
-      return el('ul', { class: 'evidence-list' }, items.map((item) => el('li', { class: 'evidence-item' },
-        'Đường dẫn ', el('code', {}, String(item.link)),
-        `: dùng từ ${formatNumber(item.devices)} thiết bị, ${formatNumber((item.addresses || []).length)} `
-          + 'địa chỉ mạng ',
-        el('ul', { class: 'id-list' }, (item.addresses || []).map((a) => el('li', {}, el('code', {}, String(a))))))));
+      return flag.share !== undefined
+        ? el('p', {}, `Chiếm ${share(flag.share)} số phiếu ${flag.rule === 'too_fast' ? 'đã gửi ' : ''}của đơn vị.`)
+        : null;
     case 'address_changes':
       return el('div', {},
         el('p', {}, `${formatNumber(flag.requests)} đề nghị đổi email sau khi thư mời đã được gửi tới người nhận; `
@@ -128,14 +137,17 @@ function listEvidence(flag) {
           el('ul', { class: 'evidence-facts' },
             fact('Đề nghị lúc', formatDateTime(item.requested_at)),
             fact('Tình trạng', CHANGE_STATES[item.state] || String(item.state)),
-            item.decided_at ? fact('Bộ xử lý lúc', formatDateTime(item.decided_at)) : null),
-          idList('Mã đường dẫn', item.links)))));
+            item.decided_at ? fact('Bộ xử lý lúc', formatDateTime(item.decided_at)) : null,
+            fact('Số phiếu liên quan', formatNumber((item.links || []).length)))))));
     case 'burst': {
       const b = evidence && !Array.isArray(evidence) ? evidence : {};
-      const part = b.of ? ` (${formatPercent((b.submissions / b.of) * 100)})` : '';
-      return el('p', {}, `${formatNumber(b.submissions)} trên ${formatNumber(b.of)} phiếu đã gửi${part} được `
-        + `gửi ${span(b.from, b.to)}.`);
+      return el('ul', { class: 'evidence-facts' },
+        fact('Số phiếu', `${formatNumber(b.submissions)} trên ${formatNumber(b.of)}`),
+        fact('Thời gian gửi phiếu', span(b.from, b.to)));
     }
+    case 'province_ip':
+    case 'link_many_devices':
+      return null;
     default:
       return genericEvidence(evidence);
   }
@@ -155,7 +167,10 @@ function evidencePanel(unit) {
   if (!flags.length) return el('p', { class: 'muted' }, 'Không phát hiện dấu hiệu can thiệp nào ở lần quét gần nhất.');
   return el('ol', { class: 'flag-list' }, flags.map((flag) => el('li', { class: 'flag', dataset: { rule: flag.rule } },
     el('p', { class: 'flag-name' }, el('strong', {}, flag.name || flag.rule)),
-    listEvidence(flag))));
+    flag.summary ? el('p', { class: 'flag-summary' }, String(flag.summary)) : null,
+    numbers(flag),
+    listEvidence(flag),
+    recordList(flag.records))));
 }
 
 // ---- table -----------------------------------------------------------------------------------------------
@@ -182,25 +197,27 @@ function rows(unit) {
     if (now) expanded.add(unit.unit);
     else expanded.delete(unit.unit);
   });
-  const action = unit.annulled
+  const answered = Number(unit.responses) > 0 || Number(unit.submitted) > 0;
+  const action = !unit.annulled && !answered ? null : unit.annulled
     ? el('button', { type: 'button', class: 'small', 'aria-label': `Khôi phục kết quả — ${unit.name}` },
       'Khôi phục kết quả')
     : el('button', { type: 'button', class: 'small danger-outline',
       'aria-label': `Hủy kết quả khảo sát — ${unit.name}` }, 'Hủy kết quả khảo sát');
-  action.addEventListener('click', () => openReasonDialog(unit, unit.annulled ? 'reinstate' : 'annul'));
+  if (action) action.addEventListener('click', () => openReasonDialog(unit, unit.annulled ? 'reinstate' : 'annul'));
   const flags = (unit.flags || []).length;
   const main = el('tr', { dataset: { unit: unit.unit, flagged: String(Boolean(unit.flagged)),
     annulled: String(Boolean(unit.annulled)) }, class: unit.flagged ? 'flagged' : null },
   el('td', { class: 'code' }, unit.unit),
   el('th', { scope: 'row' }, unit.name),
   el('td', {}, scoreBadge(unit.score)),
-  el('td', {}, unit.flagged ? el('span', { class: 'no' }, 'Có') : el('span', { class: 'yes' }, 'Không')),
+  el('td', {}, flags ? el('span', { class: 'no' }, 'Có') : el('span', { class: 'yes' }, 'Không')),
   el('td', { class: 'num' }, formatNumber(flags)),
   el('td', { class: 'num' }, formatNumber(unit.submitted)),
   el('td', {}, unit.scanned_at ? el('time', { datetime: unit.scanned_at },
     unit.scanned_at_label || formatDateTime(unit.scanned_at)) : '—'),
   annulCell(unit),
-  el('td', {}, el('div', { class: 'row-actions' }, toggle, action)));
+  el('td', {}, el('div', { class: 'row-actions' }, toggle, action
+    || el('span', { class: 'muted' }, 'Chưa có phiếu trả lời'))));
   return [main, detail];
 }
 
@@ -216,7 +233,9 @@ function render(data) {
   table.removeAttribute('aria-busy');
   const flagged = units.filter((u) => u.flagged).length;
   const annulled = units.filter((u) => u.annulled).length;
-  count.textContent = `${units.length} đơn vị đã được quét; ${flagged} đơn vị có dấu hiệu can thiệp`
+  const marked = units.filter((u) => (u.flags || []).length).length;
+  count.textContent = `${units.length} đơn vị đã được quét; ${marked} đơn vị có dấu hiệu, trong đó ${flagged} đơn vị `
+    + 'có mức rủi ro cao (có dấu hiệu can thiệp)'
     + `${annulled ? `; ${annulled} đơn vị đã bị hủy kết quả` : ''}.`;
 }
 
@@ -242,7 +261,7 @@ async function load() {
 
 scanButton.addEventListener('click', async () => {
   if (!cid) return;
-  show(scanBox, 'info', '');
+  show(scanBox, 'info', 'Đang quét các đơn vị có hoạt động mới; việc này có thể mất một lúc, vui lòng chờ…');
   try {
     seq += 1; // a load still on its way must not overwrite the scan's answer
     const data = await busy(scanButton, 'Đang quét…', () => api.scanIntegrity(cid));
@@ -257,6 +276,8 @@ scanButton.addEventListener('click', async () => {
     showError(scanBox, error);
   }
 });
+
+exportButton(exportNode, exportBox, { ready: () => Boolean(cid), request: () => api.integrityExport(cid) });
 
 // ---- annul and reinstate ---------------------------------------------------------------------------------
 
