@@ -46,7 +46,7 @@ UNIT = obj(code=STR, name=STR, full_name=STR, focal_person_set=BOOL, extensions=
            roster_status={"type": "string", "enum": ["draft", "submitted"]}, roster_total=INT,
            roster_submitted_at=NSTR)
 CAMPAIGN_DETAIL = obj(id=STR, name=STR, year=INT, timezone=STR, phases=arr(PHASE), groups=arr(GROUP),
-                      questionnaires={"type": "object"}, units=arr(UNIT))
+                      questionnaires={"type": "object"}, units=arr(UNIT), ministries=arr(STR))
 CAMPAIGN_CREATE = {
     "type": "object", "required": ["id", "name", "groups", "phases", "units"],
     "properties": {
