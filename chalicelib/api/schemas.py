@@ -115,6 +115,7 @@ _QUESTION = obj(id=STR, text=STR, type={"type": "string", "enum": ["single", "mu
                 max_length={"type": ["integer", "null"]}, options=arr(_OPTION))
 SURVEY = obj(state={"type": "string", "enum": ["open", "submitted"]},
              campaign=obj(id=STR, name=STR, year=INT), unit=obj(code=STR, name=STR, full_name=STR),
+             contact=obj(name=STR, phone=STR, email=STR, address=STR),
              group=obj(code=STR, name=STR), purpose=STR, purpose_name=STR, qid=STR, version=INT,
              questionnaire=obj(title=STR, description=STR, sample=BOOL,
                                sections=arr(obj(title=STR, questions=arr(_QUESTION)))),

@@ -10,6 +10,7 @@ from typing import Callable, Iterator
 
 from chalicelib.config import settings
 from chalicelib.domain import links as rules
+from chalicelib.domain.campaign import contact_line
 from chalicelib.domain.access import SYSTEM, SYSTEM_MINISTRY, Actor, require_ministry, require_unit
 from chalicelib.domain.credentials import new_token, token_hash
 from chalicelib.domain.text import email_problem, normalise_email
@@ -102,7 +103,7 @@ def _mail_context(campaign: Campaign, unit: Unit, link: Link, kind: str, token: 
     title = titles.get(link.qid) or rules.PURPOSE_NAMES.get(link.purpose, link.purpose)
     ctx = {"kind": kind, "full_name": link.full_name, "questionnaire": title, "campaign": campaign.name,
            "group": groups.get(link.group, link.group), "unit": unit.full_name, "deadline": deadline,
-           "url": rules.survey_url(settings().site_url, token)}
+           "url": rules.survey_url(settings().site_url, token), "contact": contact_line(campaign.contact)}
     ctx["subject"] = mail.subject(kind, int(campaign.year), title)
     html, text = mail.render(ctx)
     return {"unit_key": link.unit_key, "slot": link.slot, "token": token, "to": link.email,
