@@ -71,7 +71,7 @@ def floor(unit_items: list, now) -> float:
                     mail.render({"kind": "invite", "full_name": row.full_name, "questionnaire": "Phiếu mẫu",
                                  "campaign": "Đợt thử nghiệm", "group": "Lãnh đạo cấp sở", "unit": "Tỉnh",
                                  "deadline": "hết ngày 20/02/2022", "url": f"https://x/khao-sat/#{token}",
-                                 "subject": "Mời trả lời"})
+                                 "subject": "Mời trả lời", "contact": "Vụ Cải cách hành chính, Bộ Nội vụ"})
     return time.perf_counter() - start
 
 

@@ -46,7 +46,7 @@ UNIT = obj(code=STR, name=STR, full_name=STR, focal_person_set=BOOL, extensions=
            roster_status={"type": "string", "enum": ["draft", "submitted"]}, roster_total=INT,
            roster_submitted_at=NSTR)
 CAMPAIGN_DETAIL = obj(id=STR, name=STR, year=INT, timezone=STR, phases=arr(PHASE), groups=arr(GROUP),
-                      questionnaires={"type": "object"}, units=arr(UNIT))
+                      questionnaires={"type": "object"}, units=arr(UNIT), ministries=arr(STR))
 CAMPAIGN_CREATE = {
     "type": "object", "required": ["id", "name", "groups", "phases", "units"],
     "properties": {
@@ -115,6 +115,7 @@ _QUESTION = obj(id=STR, text=STR, type={"type": "string", "enum": ["single", "mu
                 max_length={"type": ["integer", "null"]}, options=arr(_OPTION))
 SURVEY = obj(state={"type": "string", "enum": ["open", "submitted"]},
              campaign=obj(id=STR, name=STR, year=INT), unit=obj(code=STR, name=STR, full_name=STR),
+             contact=obj(name=STR, phone=STR, email=STR, address=STR),
              group=obj(code=STR, name=STR), purpose=STR, purpose_name=STR, qid=STR, version=INT,
              questionnaire=obj(title=STR, description=STR, sample=BOOL,
                                sections=arr(obj(title=STR, questions=arr(_QUESTION)))),

@@ -9,7 +9,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.phases import PHASES, resolve_bound
-from chalicelib.domain.text import clean
+from chalicelib.domain.text import clean, email_problem
 from chalicelib.domain.timefmt import utc_iso
 from chalicelib.errors import ValidationError
 
@@ -74,7 +74,7 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
     """Validate a campaign definition and resolve its phase bounds into instants.
 
     Returns {"id", "name", "year", "timezone", "groups", "questionnaires", "phases", "units", "departments",
-    "ministry_exempt", "reminder_days", "grades", "min_responses"}; each unit is {"code", "name", "full_name", "kind", "ranked"}
+    "ministry_exempt", "reminder_days", "grades", "min_responses", "contact"}; each unit is {"code", "name", "full_name", "kind", "ranked"}
     (kind "province" and ranked true where the definition says nothing). A campaign needs at least one province;
     its ministries are optional."""
     errors: list[dict] = []
@@ -180,6 +180,7 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
     min_responses = _whole(definition.get("min_responses", DEFAULT_MIN_RESPONSES))
     if min_responses is None or min_responses < 1:
         err("min_responses", "Số phiếu trả lời tối thiểu của một đơn vị (min_responses) phải là số nguyên từ 1.")
+    contact = _contact(definition.get("contact"), err)
 
     if errors:
         raise ValidationError("Dữ liệu đợt đánh giá không hợp lệ.", details=errors)
@@ -187,11 +188,38 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
             "groups": groups, "questionnaires": questionnaires_map,
             "phases": phases, "units": clean_units, "departments": departments, "ministry_exempt": exempt,
             "reminder_days": sorted({d for d in reminder_days if d is not None and d >= 0}, reverse=True),
-            "grades": grades, "min_responses": min_responses}
+            "grades": grades, "min_responses": min_responses, "contact": contact}
 
 
 # Fewer survey answers than this from a unit: its survey points rest on too small a sample to mean anything.
 DEFAULT_MIN_RESPONSES = 10
+CONTACT_FIELDS = ("name", "phone", "email", "address")
+DEFAULT_CONTACT = {"name": "Vụ Cải cách hành chính, Bộ Nội vụ"}
+
+
+def _contact(value: object, err) -> dict:
+    """The one contact respondents are given (invitation and survey pages): {"name", "phone"?, "email"?,
+    "address"?}, the ministry's department when the definition names none."""
+    if value is None:
+        return dict(DEFAULT_CONTACT)
+    if not isinstance(value, dict) or not all(isinstance(value.get(k, ""), str) for k in CONTACT_FIELDS):
+        err("contact", "Đầu mối liên hệ (contact) phải là một đối tượng gồm name, phone, email, address (chuỗi).")
+        return dict(DEFAULT_CONTACT)
+    contact = {k: clean(value.get(k) or "") for k in CONTACT_FIELDS}
+    if not contact["name"]:
+        err("contact", "Đầu mối liên hệ (contact) cần có tên đơn vị (name).")
+    if contact["email"] and email_problem(contact["email"]):
+        err("contact", f"Email của đầu mối liên hệ “{contact['email']}” không hợp lệ.")
+    return {k: v for k, v in contact.items() if v}
+
+
+def contact_line(contact: dict | None) -> str:
+    """The contact in one sentence: "Vụ Cải cách hành chính, Bộ Nội vụ; điện thoại: …; email: …; địa chỉ: …"."""
+    contact = contact or DEFAULT_CONTACT
+    parts = [contact.get("name") or DEFAULT_CONTACT["name"]]
+    parts += [f"{label}: {contact[k]}" for k, label in (("phone", "điện thoại"), ("email", "email"),
+                                                       ("address", "địa chỉ")) if contact.get(k)]
+    return "; ".join(parts)
 
 DEFAULT_GRADES = [{"code": "A", "name": "Nhóm A", "min": 90}, {"code": "B", "name": "Nhóm B", "min": 80},
                   {"code": "C", "name": "Nhóm C", "min": 0}]

@@ -4,6 +4,7 @@ questionnaires each respondent must answer (the ministry's letter 23/BNV-CCHC).
 Pure: rows come in as plain values (already read from the workbook), results go out as dicts."""
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -165,6 +166,20 @@ class MinistryResolver:
             return hits.pop(), []
         return None, sorted(hits)
 
+    def unknown_ministry(self, value: str) -> str:
+        """The message for a managing ministry that is not accepted: the closest accepted names (spelling,
+        accents and case aside), or every accepted name when none is close."""
+        folded = {header_key(name): name for name in self.ministries}
+        key = header_key(value)
+        close = difflib.get_close_matches(key, list(folded), n=3, cutoff=0.6)
+        if not close and not key.startswith("bo "):
+            close = difflib.get_close_matches("bo " + key, list(folded), n=3, cutoff=0.6)
+        names = [folded[k] for k in close]
+        head = f"Bộ chủ quản “{value}” không có trong danh sách bộ, ngành."
+        if names:
+            return f"{head} Có phải: {', '.join(names)}?"
+        return f"{head} Chọn một trong: {', '.join(self.ministries)}."
+
     def from_override(self, value: str) -> str | None:
         key = header_key(value)
         if key in self._ministry_keys:
@@ -224,7 +239,7 @@ def validate_row(row: int, values: dict[str, object], groups: list[Group], resol
         if text["ministry"]:
             ministry, ministry_source = resolver.from_override(text["ministry"]), "override"
             if ministry is None:
-                errors.append(("ministry", f"Bộ chủ quản “{text['ministry']}” không có trong danh sách bộ, ngành."))
+                errors.append(("ministry", resolver.unknown_ministry(text["ministry"])))
         elif text["agency"]:
             ministry, candidates = resolver.from_agency(text["agency"])
             ministry_source = "agency"

@@ -69,8 +69,10 @@ def email_problem(value: str) -> str | None:
     """Why `value` is not one valid e-mail address (Vietnamese), or None."""
     if not value:
         return "Thiếu địa chỉ email."
-    if re.search(r"[,;\s]", value) or value.count("@") > 1:
+    if re.search(r"[,;]", value) or value.count("@") > 1:
         return "Mỗi ô chỉ ghi một địa chỉ email."
+    if re.search(r"\s", value):
+        return f"Địa chỉ email “{value}” có dấu cách; vui lòng xóa dấu cách."
     if len(value) > 254 or not _EMAIL.match(value):
         return f"Địa chỉ email “{value}” không hợp lệ."
     local = value.split("@", 1)[0]

@@ -271,9 +271,14 @@ def _styles():
             "bad_font": Font(color="9C0006"), "bold": Font(bold=True)}
 
 
-def _roster_sheet(wb, groups: list[dict], rows: int, header_row: int = 1):
+MINISTRY_SHEET = "Bộ, ngành"
+
+
+def _roster_sheet(wb, groups: list[dict], rows: int, header_row: int = 1, ministries: list[str] | None = None):
     """The roster sheet with its header on `header_row` (1 for the template; the uploaded file's own header row
-    for the error workbook, so that every person keeps the row number they had)."""
+    for the error workbook, so that every person keeps the row number they had). The group column gets a
+    drop-down of the groups, and the managing-ministry column one of the accepted `ministries` (a warning, not a
+    refusal, when something else is typed: the import also takes a ministry's short name)."""
     from openpyxl.worksheet.datavalidation import DataValidation
 
     st = _styles()
@@ -296,18 +301,31 @@ def _roster_sheet(wb, groups: list[dict], rows: int, header_row: int = 1):
                                 error="Chọn nhóm đối tượng trong danh sách.")
     validation.add(f"{group_col}{header_row + 1}:{group_col}{max(rows, 2000) + header_row}")
     ws.add_data_validation(validation)
+    if ministries:
+        names = wb.create_sheet(MINISTRY_SHEET)
+        for name in ministries:
+            names.append([name])
+        names.column_dimensions["A"].width = 45
+        ministry_col = ws.cell(header_row, TEMPLATE_KEYS.index("ministry") + 1).column_letter
+        choice = DataValidation(type="list", formula1=f"'{MINISTRY_SHEET}'!$A$1:$A${len(ministries)}",
+                                allow_blank=True, showErrorMessage=True, errorStyle="warning",
+                                errorTitle="Bộ chủ quản không có trong danh sách",
+                                error=f"Chọn bộ chủ quản trong danh sách (sheet “{MINISTRY_SHEET}”).")
+        choice.add(f"{ministry_col}{header_row + 1}:{ministry_col}{max(rows, 2000) + header_row}")
+        ws.add_data_validation(choice)
     phone_col = ws.cell(1, TEMPLATE_KEYS.index("phone") + 1).column_letter
     ws.column_dimensions[phone_col].number_format = "@"  # typed phone numbers keep their leading 0
     return ws
 
 
-def template(campaign_name: str, groups: list[dict], deadline_label: str) -> bytes:
-    """The roster template of a campaign, built from its groups (not a static file)."""
+def template(campaign_name: str, groups: list[dict], deadline_label: str,
+             ministries: list[str] | None = None) -> bytes:
+    """The roster template of a campaign, built from its groups and accepted ministries (not a static file)."""
     from openpyxl import Workbook
 
     st = _styles()
     wb = Workbook()
-    ws = _roster_sheet(wb, groups, 0)
+    ws = _roster_sheet(wb, groups, 0, ministries=ministries)
     example_group = next((g for g in groups if "ministry" in g.get("questionnaires", [])), groups[0])
     ws.append(["Ví dụ", "Nguyễn Văn An", "Phó Giám đốc", "Sở Nội vụ tỉnh Hà Giang",
                f"{example_group['code']}. {example_group['name']}", "nguyenvanan@hagiang.gov.vn", "0912345678",
@@ -332,7 +350,8 @@ def template(campaign_name: str, groups: list[dict], deadline_label: str) -> byt
          False),
         ("6. Số điện thoại: di động 10 số hoặc cố định 11 số, bắt đầu bằng 0 (không bắt buộc).", False),
         ("7. Bộ chủ quản: phần mềm tự xác định theo tên sở (ví dụ Sở Y tế → Bộ Y tế). Chỉ ghi khi cơ quan "
-         "không phải một sở hoặc phần mềm báo không xác định được.", False),
+         "không phải một sở hoặc phần mềm báo không xác định được; khi ghi, chọn trong danh sách thả xuống "
+         f"(các bộ, ngành được chấp nhận ở sheet “{MINISTRY_SHEET}”).", False),
         ("8. Không dùng công thức; nếu có, phần mềm lấy giá trị đã tính. Nên dùng phông chữ Unicode; tệp gõ "
          "bằng bảng mã TCVN3 (ABC) hoặc VNI được tự động chuyển sang Unicode.", False),
         ("9. Tải tệp lên phần mềm. Nếu có dòng lỗi, phần mềm không lưu dòng nào và trả về tệp đánh dấu các ô lỗi "
@@ -351,7 +370,7 @@ def template(campaign_name: str, groups: list[dict], deadline_label: str) -> byt
 
 
 def error_workbook(rows: list[tuple[int, dict]], errors: dict[int, list[tuple[str, str]]],
-                   groups: list[dict], header_row: int = 1) -> bytes:
+                   groups: list[dict], header_row: int = 1, ministries: list[str] | None = None) -> bytes:
     """The uploaded rows in the template's layout, each on the row number it had in the uploaded file (the one
     the page and the reasons cite; rows the import skipped, such as the example row, stay empty), bad cells
     highlighted with the reason in a comment and in a last column, so the clerk fixes them in Excel and uploads
@@ -362,7 +381,7 @@ def error_workbook(rows: list[tuple[int, dict]], errors: dict[int, list[tuple[st
     st = _styles()
     wb = Workbook()
     last = max([number for number, _ in rows] + [header_row])
-    ws = _roster_sheet(wb, groups, last - header_row, header_row)
+    ws = _roster_sheet(wb, groups, last - header_row, header_row, ministries)
     if header_row > 1:
         ws.cell(1, 1, "Tệp đánh dấu lỗi: mỗi người ở đúng số dòng như trong tệp đã tải lên.").font = st["bold"]
     reason_col = len(TEMPLATE_KEYS) + 1

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain import campaign as campaign_rules
 from chalicelib.domain import phases as phase_rules
+from chalicelib.domain.roster import MinistryResolver
 from chalicelib.domain.access import SYSTEM, SYSTEM_MINISTRY, Actor, require_ministry, require_unit
 from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import utc_iso
@@ -76,6 +77,8 @@ def detail(actor: Actor, cid: str, now: datetime) -> dict:
     result = summary(campaign, now, own)
     result["groups"] = campaign.groups
     result["questionnaires"] = campaign.questionnaires
+    # the managing ministries a roster row may name (the roster dialog's choices, the template's drop-down)
+    result["ministries"] = MinistryResolver(campaign.departments or []).ministries
     result["units"] = [unit_dict(u, campaign, now) for u in units]
     return result
 

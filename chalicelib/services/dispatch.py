@@ -10,6 +10,7 @@ from typing import Callable, Iterator
 
 from chalicelib.config import settings
 from chalicelib.domain import links as rules
+from chalicelib.domain.campaign import contact_line
 from chalicelib.domain.access import SYSTEM, SYSTEM_MINISTRY, Actor, require_ministry, require_unit
 from chalicelib.domain.credentials import new_token, token_hash
 from chalicelib.domain.text import email_problem, normalise_email
@@ -102,7 +103,7 @@ def _mail_context(campaign: Campaign, unit: Unit, link: Link, kind: str, token: 
     title = titles.get(link.qid) or rules.PURPOSE_NAMES.get(link.purpose, link.purpose)
     ctx = {"kind": kind, "full_name": link.full_name, "questionnaire": title, "campaign": campaign.name,
            "group": groups.get(link.group, link.group), "unit": unit.full_name, "deadline": deadline,
-           "url": rules.survey_url(settings().site_url, token)}
+           "url": rules.survey_url(settings().site_url, token), "contact": contact_line(campaign.contact)}
     ctx["subject"] = mail.subject(kind, int(campaign.year), title)
     html, text = mail.render(ctx)
     return {"unit_key": link.unit_key, "slot": link.slot, "token": token, "to": link.email,
@@ -155,6 +156,7 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
         groups = {g["code"]: g["name"] for g in campaign.groups}
         token_expiry = window.closes_at + timedelta(days=30)
         issued = queued = 0
+        people: set[str] = set()  # who this attempt mails (one person may get two forms)
         roster = _sent_roster(cid, unit_code, unit)
         for number, rows in enumerate(_chunks(roster, CHUNK)):
             mark = f"{run}#{number}"
@@ -189,6 +191,7 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
                     tokens.append(Token(token_hash=digest, unit_key=unit_key, slot=key, kind="invite",
                                         issued_at=now, expires_at=token_expiry))
                     mails.append(_mail_context(campaign, unit, link, "invite", token, deadline, titles, groups))
+                    people.add(row.rid)
             # links, then their counters (once per chunk, whichever attempt gets there), then their mails, then the
             # chunk's mark: a job that dies before its counters has queued no mail for these links, so its retry
             # (which trusts the counters to know links exist) may write them again
@@ -201,7 +204,7 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
             issued, queued = issued + chunk_issued, queued + len(mails)
         if queued:
             audit.notify(cid, [unit_code], now, "dispatch", "Bộ Nội vụ đã phát hành phiếu khảo sát",
-                         f"Bộ Nội vụ đã phát hành {queued} phiếu khảo sát cho các đối tượng của đơn vị; thư mời "
+                         f"Bộ Nội vụ đã phát hành {queued} phiếu khảo sát cho {len(people)} người của đơn vị; thư mời "
                          f"đang được gửi. Thời hạn trả lời: {deadline}.", random_bytes(4).hex())
         audit.record(SYSTEM, "dispatch_unit_done", now, target=run, cid=cid, unit=unit_code,
                      details={"issued": issued, "queued": queued}, suffix=random_bytes(4).hex())

@@ -120,9 +120,12 @@ def _notify_when_out(run: str, unit_key: str, now: datetime) -> None:
         return
     cid, unit = unit_key.split("#", 1)
     if store.mark_notified(cid, unit, run):
+        # forms and people differ: a department's leader gets two forms (locality and managing ministry)
+        people = len({link.rid for link in store.unit_links(unit_key) if link.state in ("sent", "opened")})
         audit.notify(cid, [unit], now, "mails_out", "Đã gửi xong thư mời khảo sát",
-                     f"Bộ Nội vụ đã gửi xong thư mời trả lời phiếu khảo sát tới {total.sent + total.opened}"
-                     " đối tượng của đơn vị. Đơn vị theo dõi tiến độ tại mục Chi tiết tiến độ khảo sát.", run[-6:])
+                     f"Bộ Nội vụ đã gửi xong thư mời trả lời {total.sent + total.opened} phiếu khảo sát cho "
+                     f"{people} người của đơn vị. Đơn vị theo dõi tiến độ tại mục Chi tiết tiến độ khảo sát.",
+                     run[-6:])
 
 
 def handle_mail_event(message: dict, now: datetime) -> str:

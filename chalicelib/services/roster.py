@@ -41,7 +41,7 @@ def template(actor: Actor, cid: str, now: datetime) -> tuple[bytes, str]:
     campaign = campaign_store.get_campaign(cid)
     window = phases.phase_windows(campaign, None).get("roster")
     deadline = window.to_dict(now, campaign.timezone)["deadline_label"] if window else "theo thông báo của Bộ Nội vụ"
-    return (roster_xlsx.template(campaign.name, campaign.groups, deadline),
+    return (roster_xlsx.template(campaign.name, campaign.groups, deadline, _resolver(campaign).ministries),
             f"mau-danh-sach-dieu-tra-xhh-{cid}.xlsx")
 
 
@@ -119,7 +119,7 @@ def import_workbook(actor: Actor, cid: str, unit: str, data: bytes, mode: str, n
                       for n in sorted(errors) for k, m in errors[n]]
         url = files.put_export(f"roster-errors/{cid}/{unit}/{utc_iso(now)}-{random_bytes(6).hex()}.xlsx",
                                roster_xlsx.error_workbook(sheet.rows, errors, campaign.groups,
-                                                          sheet.header_row),
+                                                          sheet.header_row, _resolver(campaign).ministries),
                                roster_xlsx.XLSX, f"danh-sach-loi-{unit}.xlsx")
         audit.record(actor, "roster_import_rejected", now, target=unit, cid=cid, unit=unit,
                      details={"rows": len(sheet.rows), "rejected": len(errors)}, suffix=random_bytes(4).hex())

@@ -10,6 +10,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Callable
 
+from chalicelib.domain import campaign as campaign_rules
 from chalicelib.domain import links as link_rules
 from chalicelib.domain import questionnaire as q_rules
 from chalicelib.domain.credentials import token_hash
@@ -114,6 +115,7 @@ def open_survey(token: str | None, ip: str, now: datetime) -> dict:
     return {
         "state": "submitted" if link.state == "submitted" else "open",
         "campaign": {"id": campaign.cid, "name": campaign.name, "year": int(campaign.year)},
+        "contact": campaign.contact or dict(campaign_rules.DEFAULT_CONTACT),
         "unit": {"code": unit.unit, "name": unit.name, "full_name": unit.full_name},
         "group": {"code": link.group, "name": groups.get(link.group, link.group)},
         "purpose": link.purpose, "purpose_name": link_rules.PURPOSE_NAMES.get(link.purpose, link.purpose),

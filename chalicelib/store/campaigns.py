@@ -28,6 +28,7 @@ class Campaign:
     created_at: datetime
     version: int  # what an optimistic write of the campaign checks
     min_responses: int | None = None  # fewer survey answers than this: too small a sample to mean anything
+    contact: dict | None = None  # where respondents get help: {"name", "phone"?, "email"?, "address"?}
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ def _campaign(item: CampaignModel) -> Campaign:
                     ministry_exempt=item.ministry_exempt or [], reminder_days=item.reminder_days or [],
                     auto_reminders_done=_frozen(item.auto_reminders_done), grades=item.grades,
                     created_at=item.created_at, version=int(item.version or 0),
-                    min_responses=int(item.min_responses) if item.min_responses is not None else None)
+                    min_responses=int(item.min_responses) if item.min_responses is not None else None,
+                    contact=item.contact)
 
 
 def _unit(item: UnitModel) -> Unit:
@@ -114,7 +116,8 @@ def create_campaign(built: dict, now: datetime) -> Campaign:
                          groups=built["groups"], questionnaires=built["questionnaires"],
                          phases=built["phases"], departments=built["departments"],
                          ministry_exempt=built["ministry_exempt"], reminder_days=built["reminder_days"],
-                         grades=built["grades"], min_responses=built.get("min_responses"), created_at=now)
+                         grades=built["grades"], min_responses=built.get("min_responses"),
+                         contact=built.get("contact"), created_at=now)
     try:
         # a campaign id is created once: VersionAttribute makes this first save conditional on the item's absence
         item.save()

@@ -34,6 +34,7 @@ class CampaignModel(Model):
     auto_reminders_done = UnicodeSetAttribute(null=True)  # "<deadline date>:<days left>" already started
     grades = JSONAttribute(null=True)  # [{"code", "name", "min"}], highest first: the index groups (A, B, C)
     min_responses = NumberAttribute(null=True)  # fewer survey answers than this: the unit's sample is too small
+    contact = JSONAttribute(null=True)  # {"name", "phone"?, "email"?, "address"?}: where respondents get help
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 

@@ -56,6 +56,12 @@ def test_dispatch_issues_a_link_per_questionnaire_and_mails_each_respondent(api,
     assert (int(totals.issued), int(totals.sent)) == (0, 4)
     notes = api.call("GET", "/campaigns/demo/units/01/notifications", token=survey["01"]).data["items"]
     assert {"Bộ Nội vụ đã phát hành phiếu khảo sát", "Đã gửi xong thư mời khảo sát"} <= {n["title"] for n in notes}
+    # forms and people are told apart: 3 people, one of whom answers two forms
+    by_title = {n["title"]: n["message"] for n in notes}
+    assert by_title["Bộ Nội vụ đã phát hành phiếu khảo sát"].startswith(
+        "Bộ Nội vụ đã phát hành 4 phiếu khảo sát cho 3 người của đơn vị;")
+    assert by_title["Đã gửi xong thư mời khảo sát"].startswith(
+        "Bộ Nội vụ đã gửi xong thư mời trả lời 4 phiếu khảo sát cho 3 người của đơn vị.")
 
 
 def test_no_plaintext_token_is_stored_anywhere_in_the_database(api, survey):

@@ -38,11 +38,18 @@ def test_the_template_is_built_from_the_campaigns_groups(api, tokens):
     r = api.call("GET", "/campaigns/2021/roster-template.xlsx", token=tokens["01"], headers={"accept": XLSX})
     assert r.status_code == 200 and r.headers["content-type"] == XLSX
     wb = load_workbook(io.BytesIO(r.body))
-    assert wb.sheetnames == ["Hướng dẫn", "Danh sách", "Nhóm đối tượng"]
+    assert wb.sheetnames == ["Hướng dẫn", "Danh sách", "Nhóm đối tượng", "Bộ, ngành"]
     sheet = wb["Danh sách"]
     assert [c.value for c in sheet[1]][:8] == HEADER and sheet.freeze_panes == "A2"
     assert sheet["A2"].value == "Ví dụ"
-    assert sheet.data_validations.dataValidation[0].formula1 == "'Nhóm đối tượng'!$A$1:$A$4"
+    groups, ministries = sheet.data_validations.dataValidation
+    assert groups.formula1 == "'Nhóm đối tượng'!$A$1:$A$4"
+    # "Bộ chủ quản" (column I) offers the accepted ministries, the ones the campaign detail lists for the dialog
+    accepted = api.call("GET", "/campaigns/2021", token=tokens["01"]).data["ministries"]
+    listed = [r[0] for r in wb["Bộ, ngành"].iter_rows(values_only=True)]
+    assert listed == accepted and "Bộ Y tế" in listed and "Bộ Nội vụ" in listed
+    assert ministries.formula1 == f"'Bộ, ngành'!$A$1:$A${len(listed)}" and str(ministries.sqref).startswith("I2:I")
+    assert ministries.errorStyle == "warning"
     assert [r[0] for r in wb["Nhóm đối tượng"].iter_rows(values_only=True)][0] == "1. Đại biểu HĐND cấp tỉnh"
     guide = " ".join(str(r[0]) for r in wb["Hướng dẫn"].iter_rows(values_only=True) if r[0])
     assert "hết ngày 15/01/2022" in guide and "Lãnh đạo cấp phòng thuộc sở" in guide
@@ -210,6 +217,19 @@ def test_an_agency_without_a_known_ministry_needs_the_override_column(api, token
     r = upload(api, tokens["01"], roster_workbook(rows, header=header))
     assert r.status_code == 422 and [e["row"] for e in r.data["errors"]] == [2]
     assert r.data["errors"][0]["column"] == "Bộ chủ quản"
+
+
+def test_an_unknown_ministry_is_answered_with_the_closest_accepted_names_or_all_of_them(api, tokens, open_roster):
+    header = HEADER + ["Bộ chủ quản"]
+    rows = [person(1, agency="Ban Quản lý các khu công nghiệp") + ["Bộ Tài nguyen Môi trường"],
+            person(2, agency="Ban Quản lý các khu công nghiệp") + ["Ủy ban Dân tộc thiểu số miền núi xa"]]
+    r = upload(api, tokens["01"], roster_workbook(rows, header=header))
+    assert r.status_code == 422
+    close, far = (e["message"] for e in r.data["errors"])
+    assert close == ("Bộ chủ quản “Bộ Tài nguyen Môi trường” không có trong danh sách bộ, ngành. "
+                     "Có phải: Bộ Tài nguyên và Môi trường?")
+    accepted = api.call("GET", "/campaigns/2021", token=tokens["01"]).data["ministries"]
+    assert far.endswith(f"Chọn một trong: {', '.join(accepted)}.")
 
 
 @pytest.mark.parametrize("data, status, words", [

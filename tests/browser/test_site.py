@@ -162,9 +162,46 @@ def test_a_wrong_password_is_refused_in_vietnamese(stack, new_page):
 
     page.get_by_label("Mật khẩu").fill("khong-dung-mat-khau")
     page.get_by_role("button", name="Đăng nhập").click()
-    expect(page.get_by_role("alert")).to_have_text("Tên đăng nhập hoặc mật khẩu không đúng.")
+    expect(page.get_by_role("alert")).to_have_text(
+        re.compile(r"^Tên đăng nhập hoặc mật khẩu không đúng\. Còn \d lần thử trước khi phải chờ\.$"))
     expect(page).to_have_url(stack.site_url + "/")
-    expect(page.get_by_label("Mật khẩu")).to_have_value("")
+    expect(page.get_by_label("Mật khẩu")).to_have_value("khong-dung-mat-khau")  # kept, selected to be retyped
+    assert not new_page.errors, new_page.errors
+
+
+def test_login_throttling_warns_counts_down_and_keeps_the_password(stack, new_page):
+    page = new_page()
+    page.goto("/")
+    page.get_by_label("Tên đăng nhập").fill("nguoi-thu-sai")
+    password, button, alert = page.get_by_label("Mật khẩu"), page.locator("#login-button"), page.get_by_role("alert")
+    for left in (2, 1):
+        password.fill("sai-lan-nua")
+        button.click()
+        expect(alert).to_have_text(f"Tên đăng nhập hoặc mật khẩu không đúng. Còn {left} lần thử trước khi phải chờ.")
+    password.fill("sai-lan-nua")
+    button.click()
+    # The third wrong password: no attempt left before a wait; the button counts the wait down.
+    expect(alert).to_contain_text("Lần thử tiếp theo phải chờ 2 giây. Mật khẩu đã nhập vẫn được giữ.")
+    expect(button).to_be_disabled()
+    expect(button).to_have_text(re.compile(r"^Đăng nhập \(chờ [12] giây\)$"))
+    expect(password).to_have_value("sai-lan-nua")
+
+    # Another tab trying meanwhile is told to wait by the server (429): the same countdown, the password kept.
+    other = new_page()
+    other.goto("/")
+    other.get_by_label("Tên đăng nhập").fill("nguoi-thu-sai")
+    other.get_by_label("Mật khẩu").fill("mat-khau-khac")
+    other.get_by_role("button", name="Đăng nhập").click()
+    expect(other.get_by_role("alert")).to_contain_text("Vui lòng chờ")
+    expect(other.get_by_role("alert")).to_contain_text("Mật khẩu đã nhập vẫn được giữ.")
+    expect(other.locator("#login-button")).to_be_disabled()
+    expect(other.get_by_label("Mật khẩu")).to_have_value("mat-khau-khac")
+
+    # When the wait is over the button comes back with its own label.
+    expect(button).to_be_enabled(timeout=6000)
+    expect(button).to_have_text("Đăng nhập")
+    expect(page.get_by_role("status")).to_have_text("Đã hết thời gian chờ. Bạn có thể đăng nhập lại.")
+    expect(page.get_by_role("alert")).to_have_text("")
     assert not new_page.errors, new_page.errors
 
 

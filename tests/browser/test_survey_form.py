@@ -137,6 +137,15 @@ def test_a_respondent_opens_the_invitation_answers_comes_back_to_the_draft_and_s
     main = page.locator("#main")
     expect(main).to_have_attribute("data-state", "form")
     expect(main).not_to_have_attribute("aria-busy", "true")
+    # one contact, the campaign's, in the mail and on the page alike
+    contact = expected["contact"]
+    assert contact["name"].startswith("Vụ Cải cách hành chính, Bộ Nội vụ") and contact["phone"] == "098.26.27.828"
+    expect(mail.locator("body")).to_contain_text(f"xin liên hệ {contact['name']}; điện thoại: {contact['phone']}")
+    expect(main.locator(".contact")).to_have_text(
+        f"Nếu cần hỗ trợ, vui lòng liên hệ {contact['name']}; điện thoại: {contact['phone']}; email: "
+        f"{contact['email']}; địa chỉ: {contact['address']}.")
+    expect(main.get_by_role("link", name=contact["email"])).to_have_attribute("href", f"mailto:{contact['email']}")
+    assert "Sở Nội vụ tỉnh, thành phố" not in main.inner_text()
     assert "#" not in page.url and token not in page.url  # the fragment left the address bar
 
     # 2. The header: title (a sample), unit, group, deadline with its countdown, confidentiality.

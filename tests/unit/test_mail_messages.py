@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
+from chalicelib.domain.campaign import contact_line
 from chalicelib.domain.links import survey_url
 from chalicelib.formats import mail
 
@@ -27,7 +28,9 @@ def context(kind: str, **override) -> dict:
     ctx = {"kind": kind, "full_name": "Nguyễn Thị Hồng Nhung", "questionnaire": "Phiếu đánh giá địa phương",
            "campaign": "Chỉ số cải cách hành chính năm 2021 của các bộ, cơ quan ngang bộ, UBND các tỉnh",
            "group": "Đại biểu Hội đồng nhân dân tỉnh", "unit": "Thành phố Hà Nội",
-           "deadline": "hết ngày 20/02/2022", "url": survey_url(SITE, TOKEN), **override}
+           "deadline": "hết ngày 20/02/2022", "url": survey_url(SITE, TOKEN),
+           "contact": contact_line({"name": "Vụ Cải cách hành chính, Bộ Nội vụ", "phone": "098.26.27.828",
+                                    "email": "phungdoanhung@moha.gov.vn"}), **override}
     ctx["subject"] = mail.subject(kind, 2021, ctx["questionnaire"])
     return ctx
 
@@ -66,6 +69,9 @@ def test_the_text_part_says_what_the_html_part_says(kind):
     assert len(words) > 80 and "Bảo" in words and "Trân" in words  # the whole letter, not a stub
     # the HTML's visible words, in order, are the text's words; the text writes the button's address after its label
     assert f"\n\nTrả lời phiếu khảo sát: {SITE}/khao-sat/#{TOKEN}\n\n" in text
+    # the campaign's one contact, with its details
+    assert ("Nếu có vướng mắc, xin liên hệ Vụ Cải cách hành chính, Bộ Nội vụ; điện thoại: 098.26.27.828; "
+            "email: phungdoanhung@moha.gov.vn.") in text
     visible = re.sub(r"<head>.*?</head>", " ", html, flags=re.S)
     visible = re.sub(r"<[^>]+>", " ", visible).replace("&amp;", "&")
     assert re.findall(r"\w+", visible) == re.findall(r"\w+", text.replace(f": {SITE}/khao-sat/#{TOKEN}", ""))

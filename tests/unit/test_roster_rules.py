@@ -71,6 +71,12 @@ def test_every_bad_cell_of_a_row_is_reported_in_vietnamese():
     assert "Số điện thoại “12345” không hợp lệ" in columns["phone"]
 
 
+def test_an_address_with_a_space_is_said_to_have_one():
+    result = validate_row(7, row(email="nguyen van@hagiang.gov.vn"), GROUPS, RESOLVER)
+    assert dict(result.errors)["email"] == ("Địa chỉ email “nguyen van@hagiang.gov.vn” có dấu cách; "
+                                            "vui lòng xóa dấu cách.")
+
+
 def test_a_phone_number_that_lost_its_leading_zero_is_restored():
     assert validate_row(2, row(phone=912345678), GROUPS, RESOLVER).record["phone"] == "0912345678"
     assert validate_row(2, row(phone="2438253536"), GROUPS, RESOLVER).record["phone"] == "02438253536"

@@ -4,6 +4,7 @@ import { serverNow } from '../lib/clock.js';
 import { formatDateTime } from '../lib/format.js';
 import { mountAccount } from '../components/account.js';
 import { busy, clearFieldErrors, errorText, markProblems, show, showFieldErrors } from '../components/messages.js';
+import { holdButton, throttleOf, throttleText } from '../components/throttle.js';
 
 const current = api.requireSession();
 if (current) {
@@ -52,9 +53,15 @@ if (current) {
       document.getElementById('must-change').hidden = true;
     } catch (error) {
       // The server names the field without its own text: the field shows the message, the box repeats it.
-      const marked = showFieldErrors(error, fields);
-      show(box, 'error', errorText(error));
+      // A wrong current password is throttled like a login: the same countdown and warning, the typed text kept.
+      const marked = error.status === 429 ? [] : showFieldErrors(error, fields);
+      const limits = throttleOf(error);
+      show(box, 'error', [errorText(error), throttleText(limits, error.status)].filter(Boolean).join(' '));
+      if (limits.wait > 0) {
+        holdButton(button, limits.wait, () => show(box, 'info', 'Đã hết thời gian chờ. Bạn có thể thử lại.'));
+      }
       if (marked[0]) marked[0].focus();
+      else if (error.status === 429) fields.current_password.focus();
     }
   });
 }

@@ -1,6 +1,7 @@
 // Login page: POST /auth/login, then the account's home (or the password page when a change is required).
 import * as api from '../lib/api.js';
 import { busy, clearFieldErrors, errorText, markProblems, show, showFieldErrors } from '../components/messages.js';
+import { holdButton, throttleOf, throttleText } from '../components/throttle.js';
 
 const form = document.getElementById('login-form');
 const username = document.getElementById('username');
@@ -33,9 +34,15 @@ form.addEventListener('submit', async (event) => {
     show(box, 'success', 'Đăng nhập thành công. Đang chuyển trang…');
     window.location.assign(destination(result));
   } catch (error) {
-    password.value = '';
-    const marked = showFieldErrors(error, { username, password });
-    show(box, 'error', errorText(error));
-    (marked[0] || password).focus();
+    // The typed password stays (selected, so that typing replaces it): after a wait it may well be the right one.
+    const limits = throttleOf(error);
+    const marked = error.status === 429 ? [] : showFieldErrors(error, { username, password });
+    show(box, 'error', [errorText(error), throttleText(limits, error.status)].filter(Boolean).join(' '));
+    if (limits.wait > 0) {
+      holdButton(button, limits.wait, () => show(box, 'info', 'Đã hết thời gian chờ. Bạn có thể đăng nhập lại.'));
+    }
+    const target = marked[0] || password;
+    target.focus();
+    if (target === password) password.select();
   }
 });

@@ -210,9 +210,21 @@ function retryButton(label = 'Thử lại') {
   return button;
 }
 
-function contact() {
-  return el('p', { class: 'note' }, 'Nếu cần hỗ trợ, vui lòng liên hệ Sở Nội vụ tỉnh, thành phố nơi ông/bà công tác '
-    + '(đơn vị đã gửi danh sách người trả lời phiếu).');
+const DEFAULT_CONTACT = { name: 'Vụ Cải cách hành chính, Bộ Nội vụ' };
+
+/** Where respondents get help: the campaign's one contact (the ministry's department when the link is unknown). */
+function contact(lead = 'Nếu cần hỗ trợ, vui lòng liên hệ') {
+  const who = (survey && survey.contact && survey.contact.name) ? survey.contact : DEFAULT_CONTACT;
+  const details = [];
+  if (who.phone) {
+    details.push(['điện thoại: ', el('a', { href: `tel:${who.phone.replace(/[^0-9+]/g, '')}`, class: 'nowrap' }, who.phone)]);
+  }
+  if (who.email) details.push(['email: ', el('a', { href: `mailto:${who.email}`, class: 'email' }, who.email)]);
+  if (who.address) details.push(['địa chỉ: ', who.address]);
+  const parts = [`${lead} ${who.name}`];
+  for (const [label, value] of details) parts.push('; ', label, value);
+  parts.push('.');
+  return el('p', { class: 'note contact' }, ...parts);
 }
 
 function endForm() {
@@ -267,8 +279,7 @@ function showSubmitted(data) {
         el('div', {}, el('dt', {}, 'Mã biên nhận'), el('dd', { class: 'receipt-code' }, receipt))) : null,
       el('p', {}, 'Mỗi đường dẫn chỉ dùng để gửi phiếu một lần; phiếu đã gửi không thể sửa. '
         + 'Cảm ơn ông/bà đã tham gia khảo sát.'),
-      el('p', { class: 'note' }, 'Nếu ông/bà chưa từng gửi phiếu này, vui lòng báo ngay cho Sở Nội vụ tỉnh, thành phố '
-        + 'nơi ông/bà công tác.'),
+      contact('Nếu Ông/Bà chưa từng gửi phiếu này, vui lòng báo ngay cho'),
     ],
   });
 }
@@ -798,7 +809,7 @@ function renderForm(data) {
   loading.hidden = true;
   main.dataset.state = 'form';
   main.removeAttribute('aria-busy');
-  view.replaceChildren(header(data), summary, form, announcer);
+  view.replaceChildren(header(data), summary, form, contact(), announcer);
   setTitle('Phiếu khảo sát');
   watchForm(submit);
   restoreDraft(data);

@@ -323,6 +323,12 @@ function rowActions(item) {
   return [edit, ' ', remove];
 }
 
+/** The dialog's managing-ministry choices: the campaign's accepted ministries, or none (found from the agency). */
+function ministryOptions(names) {
+  clear(fields.ministry).append(el('option', { value: '' }, '— Tự xác định theo cơ quan —'),
+    ...names.map((name) => el('option', { value: name }, name)));
+}
+
 function openPerson(item = null) {
   if (!editable()) return;
   editing = item;
@@ -335,7 +341,11 @@ function openPerson(item = null) {
       fields[key].value = item[key] || '';
     }
     // Only an override is shown: a ministry found from the agency follows the agency when it changes.
-    fields.ministry.value = item.ministry_source === 'override' ? item.ministry || '' : '';
+    const override = item.ministry_source === 'override' ? item.ministry || '' : '';
+    if (override && ![...fields.ministry.options].some((o) => o.value === override)) {
+      fields.ministry.append(el('option', { value: override }, override)); // a name accepted before the list changed
+    }
+    fields.ministry.value = override;
   }
   openDialog(dialog, { focus: fields.full_name });
   personSnapshot = personState();
@@ -522,6 +532,7 @@ function start() {
       phase = campaign.phases.find((p) => p.code === PHASE) || null;
       renderPhase();
       groupOptions(fields.group, campaign.groups || [], '— Chọn nhóm —');
+      ministryOptions(campaign.ministries || []);
       browser = rosterBrowser({
         cid, unit, groups: campaign.groups || [], limit: PAGE_SIZE, actions: rowActions,
         onLoaded: renderStatus, onError: (error) => showError(listBox, error),
