@@ -177,6 +177,17 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
     if not isinstance(questionnaires_map, dict):
         err("questionnaires", "Phải là một đối tượng.")
     grades = _grades(definition.get("grades"), err)
+    mail_guard = definition.get("mail_guard") or None
+    if mail_guard is not None:
+        from chalicelib.domain.delivery import Policy
+
+        try:
+            if not isinstance(mail_guard, dict):
+                raise ValueError("not an object")
+            Policy().with_campaign(mail_guard)
+        except (ValueError, TypeError):
+            err("mail_guard", "Ngưỡng tạm dừng gửi thư không hợp lệ: {\"unit_bounce_rate\": \"3%\", "
+                "\"unit_min_mails\": 50}.")
 
     if errors:
         raise ValidationError("Dữ liệu đợt đánh giá không hợp lệ.", details=errors)
@@ -184,7 +195,7 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
             "groups": groups, "questionnaires": questionnaires_map,
             "phases": phases, "units": clean_units, "departments": departments, "ministry_exempt": exempt,
             "reminder_days": sorted({d for d in reminder_days if d is not None and d >= 0}, reverse=True),
-            "grades": grades}
+            "grades": grades, "mail_guard": mail_guard}
 
 
 DEFAULT_GRADES = [{"code": "A", "name": "Nhóm A", "min": 90}, {"code": "B", "name": "Nhóm B", "min": 80},

@@ -62,7 +62,11 @@ def start(actor: Actor, cid: str, units: list[str] | None, now: datetime,
                                          "questionnaires": forms} for code in ready])
     audit.record(actor, "dispatch_started", now, target=run, cid=cid, details={"units": ready},
                  suffix=random_bytes(4).hex())
-    return run_view(created, campaign)  # this run (the newest one may be another caller's, started meanwhile)
+    from chalicelib.services import delivery
+
+    # this run (the newest one may be another caller's, started meanwhile), with the mail domains whose last
+    # preflight failed: a warning, not a refusal
+    return {**run_view(created, campaign), "warnings": delivery.failed_preflights(cid, ready)}
 
 
 def _lock_questionnaires(campaign: Campaign, now: datetime) -> dict[str, list]:
@@ -239,7 +243,7 @@ def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: 
         if link.state == "submitted":
             result["answered"] += 1
             continue
-        if link.state not in rules.REMINDABLE:
+        if link.state not in rules.REMINDABLE or link.no_mail:
             result["undeliverable"] += 1
             continue
         if link.last_mail_at and now - link.last_mail_at < REMINDER_INTERVAL:

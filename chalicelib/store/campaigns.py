@@ -27,6 +27,7 @@ class Campaign:
     grades: list[dict] | None
     created_at: datetime
     version: int  # what an optimistic write of the campaign checks
+    mail_guard: dict | None = None  # {"unit_bounce_rate", "unit_min_mails"}: when a unit's sending pauses
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def _campaign(item: CampaignModel) -> Campaign:
                     questionnaires=item.questionnaires or {}, phases=item.phases, departments=item.departments or [],
                     ministry_exempt=item.ministry_exempt or [], reminder_days=item.reminder_days or [],
                     auto_reminders_done=_frozen(item.auto_reminders_done), grades=item.grades,
-                    created_at=item.created_at, version=int(item.version or 0))
+                    created_at=item.created_at, version=int(item.version or 0), mail_guard=item.mail_guard)
 
 
 def _unit(item: UnitModel) -> Unit:
@@ -112,7 +113,7 @@ def create_campaign(built: dict, now: datetime) -> Campaign:
                          groups=built["groups"], questionnaires=built["questionnaires"],
                          phases=built["phases"], departments=built["departments"],
                          ministry_exempt=built["ministry_exempt"], reminder_days=built["reminder_days"],
-                         grades=built["grades"], created_at=now)
+                         grades=built["grades"], mail_guard=built.get("mail_guard"), created_at=now)
     try:
         # a campaign id is created once: VersionAttribute makes this first save conditional on the item's absence
         item.save()
