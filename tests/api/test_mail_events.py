@@ -284,3 +284,54 @@ def test_the_national_breaker_trips_on_the_event_counters_or_ses_statistics_and_
         mailer._ses().meta.events.unregister("before-call.ses.GetSendStatistics", statistics)
     breaker = api.call("GET", "/campaigns/demo/mail-guard", token=survey["admin"]).data["breaker"]
     assert breaker["active"] and "thư bị báo là thư rác" in breaker["reason"] and "theo SES" in breaker["reason"]
+
+
+def test_a_preflight_reaches_the_focal_person_and_three_addresses_per_domain_and_dispatch_warns_of_a_failure(
+        api, survey, clock):
+    from chalicelib.store.models import MailModel
+
+    bad = api.call("POST", "/campaigns/demo/units/01/mail/preflight", {"domains": ["khong-co.gov.vn"]},
+                   token=survey["01"])
+    assert bad.status_code == 422 and "khong-co.gov.vn" in bad.data["message"]
+    before = len(sent_mails())
+    r = api.call("POST", "/campaigns/demo/units/01/mail/preflight",
+                 {"domains": ["hagiang.gov.vn", "bavi.hanoi.gov.vn"]}, token=survey["01"])
+    assert r.status_code == 202, r.body
+    assert r.data["preflight"]["domains"] == ["bavi.hanoi.gov.vn", "hagiang.gov.vn"]
+    assert {x["address"] for x in r.data["preflight"]["results"]} == {
+        FOCAL["email"], "nguoi1@hagiang.gov.vn", "nguoi2@hagiang.gov.vn", "nguoi3@bavi.hanoi.gov.vn"}
+    drain(api, settings().mail_queue, "mail")
+    mailed = sent_mails()[before:]
+    assert sorted(m["To"] for m in mailed) == sorted(x["address"] for x in r.data["preflight"]["results"])
+    assert all(m["Subject"].endswith("] Thư kiểm tra đường gửi thư khảo sát") for m in mailed)
+    tests = {m.recipient: m.message_id for m in MailModel.scan() if m.kind == "preflight"}
+    for address, message_id in tests.items():
+        name = "bounce_policy" if address.endswith("@bavi.hanoi.gov.vn") else "delivery"
+        publish(api, ses_event("send", message_id, address, clock()))
+        publish(api, ses_event(name, message_id, address, clock()))
+    view = desk(api, survey["01"])
+    by_domain = {d["domain"]: d for d in view["domains"]}
+    assert by_domain["hagiang.gov.vn"]["preflight"]["status"] == "delivered"
+    failed = by_domain["bavi.hanoi.gov.vn"]["preflight"]
+    assert failed["status"] == "failed" and failed["status_name"] == "Không tới được"
+    assert failed["diagnostic"] == "550 5.7.1 Message rejected by policy: sender domain not allowed"
+    assert by_domain["bavi.hanoi.gov.vn"]["last_reason"].startswith("Máy chủ thư của người nhận từ chối theo chính")
+    assert [row["label"] for row in view["allowlist"]][:2] == ["Địa chỉ gửi thư", "Tên miền gửi thư"]
+    # the ministry may run it too, for any unit; dispatch warns (and still starts)
+    assert api.call("GET", "/campaigns/demo/units/01/mail", token=survey["admin"]).status_code == 200
+    started = api.call("POST", "/campaigns/demo/dispatch", {}, token=survey["admin"])
+    assert started.status_code == 202
+    assert started.data["warnings"] == [{"unit": "01", "domain": "bavi.hanoi.gov.vn",
+                                         "diagnostic": "550 5.7.1 Message rejected by policy: sender domain not "
+                                                       "allowed"}]
+
+
+def test_the_focal_persons_address_is_validated_and_kept(api, tokens, clock):
+    clock.at(datetime(2022, 1, 6, 3, 0, tzinfo=timezone.utc))
+    bad = api.call("PUT", "/campaigns/2021/units/01/focal-person", {**FOCAL, "email": "dau.moi@"}, token=tokens["01"])
+    assert bad.status_code == 422 and bad.data["details"][0]["field"] == "email"
+    ok = api.call("PUT", "/campaigns/2021/units/01/focal-person", {**FOCAL, "email": " Dau.Moi@HaNoi.gov.vn "},
+                  token=tokens["01"])
+    assert ok.status_code == 200 and ok.data["email"] == "dau.moi@hanoi.gov.vn"
+    assert api.call("GET", "/campaigns/2021/units/01/focal-person", token=tokens["admin"]).data["email"] == \
+        "dau.moi@hanoi.gov.vn"
