@@ -182,5 +182,6 @@ PREFLIGHT_REQ = {"type": "object", "properties": {"domains": {"type": "array", "
 REASON_OPTIONAL = {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 500}}}
 MAIL_GUARD = obj(breaker=_MAIL_STOP, paused=arr({**_MAIL_STOP, "properties": {**_MAIL_STOP["properties"],
                                                                                 "unit": STR, "name": STR}}),
+                 preflight_failures=arr(obj(unit=STR, domain=STR, diagnostic=NSTR)),
                  account={"type": "object", "properties": {**_MAIL_COUNTS, "bounce_rate": {"type": "number"},
                                                             "complaint_rate": {"type": "number"}}})

@@ -145,7 +145,8 @@ def _stop_view(stop: store.Stop) -> dict:
 
 
 def guard(actor: Actor, cid: str) -> dict:
-    """Ministry: the national breaker and every paused unit of the campaign, with why."""
+    """Ministry: the national breaker and every paused unit of the campaign, with why; the mail domains whose
+    last preflight failed."""
     require_ministry(actor)
     units = campaign_store.list_units(cid)
     stops = store.unit_stops([f"{cid}#{u.unit}" for u in units])
@@ -154,6 +155,7 @@ def guard(actor: Actor, cid: str) -> dict:
               for key, stop in sorted(stops.items()) if stop.active]
     totals = rules.Counts.of(store.account_counters().counts)
     return {"breaker": _stop_view(store.breaker()), "paused": paused,
+            "preflight_failures": failed_preflights(cid, [u.unit for u in units]),
             "account": {**{k: getattr(totals, k) for k in rules.COUNTERS},
                         "bounce_rate": round(totals.bounce_rate, 6), "complaint_rate": round(totals.complaint_rate, 6)}}
 

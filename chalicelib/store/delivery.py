@@ -330,7 +330,8 @@ def last_preflight(unit_key: str) -> tuple[Preflight | None, list[PreflightResul
 def preflights_of(unit_keys: list[str]) -> dict[str, list[PreflightResult]]:
     """The last preflight's results of each unit (for the ministry's dispatch warning)."""
     out = {}
-    for unit_key in unit_keys:
+    tested = {i.scope for i in DeliveryModel.batch_get([(k, "preflight") for k in unit_keys])}
+    for unit_key in sorted(tested):
         _, results = last_preflight(unit_key)
         if results:
             out[unit_key] = results

@@ -141,6 +141,13 @@ dispatchButton.addEventListener('click', async () => {
   if (!detail) return;
   const cid = detail.id;
   const ready = readyUnits();
+  const readyCodes = new Set(ready.map((u) => u.code));
+  const failures = (guardView ? guardView.preflight_failures : []).filter((f) => readyCodes.has(f.unit));
+  const warning = failures.length
+    ? el('div', { class: 'warning', id: 'dispatch-warning' }, el('p', {}, el('strong', {}, 'Lưu ý: '),
+      'thư kiểm tra không tới được các tên miền sau; thư mời gửi tới đó có thể bị trả lại:'),
+    el('ul', {}, failures.map((f) => el('li', {}, `${f.unit}: ${f.domain}`, f.diagnostic ? ` (${f.diagnostic})` : ''))))
+    : null;
   const yes = await confirmDialog({
     title: 'Phát hành phiếu khảo sát?',
     body: [
@@ -149,21 +156,88 @@ dispatchButton.addEventListener('click', async () => {
         + 'sách của các đơn vị này.'),
       el('p', {}, 'Người đã nhận thư từ lần phát hành trước không bị gửi trùng. Sau khi phát hành, nội dung phiếu '
         + 'không thể thay đổi.'),
-    ],
+      warning,
+    ].filter(Boolean),
     confirmLabel: `Phát hành tới ${ready.length} đơn vị`,
   });
   if (!yes) return;
   show(dispatchBox, 'info', '');
   try {
     const run = await busy(dispatchButton, 'Đang phát hành…', () => api.startDispatch(cid));
+    const warned = (run.warnings || []).map((w) => `${w.unit}: ${w.domain}`).join(', ');
     show(dispatchBox, 'info', `Đã bắt đầu phát hành tới ${run.units_total} đơn vị. Tiến độ tự động cập nhật `
-      + 'mỗi 5 giây.');
+      + 'mỗi 5 giây.' + (warned ? ` Lưu ý: các tên miền chưa qua kiểm tra thư: ${warned}.` : ''));
     running.add(run.run);
     await loadRuns(cid);
   } catch (error) {
     if (error.status !== 401) show(dispatchBox, 'error', errorText(error));
   } finally {
     if (detail) renderDispatch();
+  }
+});
+
+// ---- the reputation guard ----------------------------------------------------------------------------------
+
+const guardBox = document.getElementById('guard-message');
+const breakerText = document.getElementById('guard-breaker');
+const breakerButton = document.getElementById('breaker-button');
+const pausedList = document.getElementById('paused-units');
+const failureList = document.getElementById('preflight-failures');
+let guardView = null;
+
+function renderGuard(view, cid) {
+  guardView = view;
+  const b = view.breaker;
+  breakerText.textContent = b.active ? `${b.reason} (từ ${b.stopped_at_label})`
+    : `Việc gửi thư đang bình thường. Tỷ lệ thư bị trả lại của tài khoản: ${formatNumber(view.account.bounce_rate * 100)} %, `
+      + `báo thư rác: ${formatNumber(view.account.complaint_rate * 100)} % (${view.account.accepted} thư).`;
+  breakerButton.hidden = !b.active;
+  clear(pausedList);
+  if (!view.paused.length) pausedList.append(el('li', {}, 'Không có.'));
+  for (const p of view.paused) {
+    const resume = el('button', { type: 'button', dataset: { unit: p.unit } }, `Cho ${p.name} gửi tiếp`);
+    resume.addEventListener('click', async () => {
+      try {
+        await busy(resume, 'Đang xử lý…', () => api.resumeUnitMail(cid, p.unit, 'Bộ Nội vụ cho gửi tiếp'));
+        show(guardBox, 'success', `Đã cho ${p.name} gửi thư tiếp.`);
+        loadGuard(cid);
+      } catch (error) {
+        show(guardBox, 'error', errorText(error));
+      }
+    });
+    pausedList.append(el('li', { dataset: { unit: p.unit } }, el('strong', {}, `${p.unit} ${p.name}: `), p.reason,
+      ` (từ ${p.stopped_at_label}) `, resume));
+  }
+  clear(failureList);
+  if (!view.preflight_failures.length) failureList.append(el('li', {}, 'Không có.'));
+  for (const f of view.preflight_failures) {
+    failureList.append(el('li', {}, `${f.unit}: ${f.domain}`, f.diagnostic ? ` — ${f.diagnostic}` : ''));
+  }
+}
+
+async function loadGuard(cid) {
+  try {
+    renderGuard(await api.mailGuard(cid), cid);
+  } catch (error) {
+    if (error.status !== 401) show(guardBox, 'error', errorText(error));
+  }
+}
+
+breakerButton.addEventListener('click', async () => {
+  if (!detail) return;
+  const yes = await confirmDialog({
+    title: 'Cho gửi thư tiếp trên toàn quốc?',
+    body: [el('p', {}, 'Chỉ nên cho gửi tiếp khi đã xác định và xử lý nguyên nhân thư bị trả lại hoặc bị báo là '
+      + 'thư rác. Thao tác được ghi nhật ký.')],
+    confirmLabel: 'Cho gửi tiếp',
+  });
+  if (!yes) return;
+  try {
+    await busy(breakerButton, 'Đang xử lý…', () => api.resetMailBreaker('Bộ Nội vụ cho gửi tiếp'));
+    show(guardBox, 'success', 'Đã cho gửi thư tiếp.');
+    loadGuard(detail.id);
+  } catch (error) {
+    show(guardBox, 'error', errorText(error));
   }
 });
 
@@ -265,6 +339,7 @@ async function load(cid) {
       show(dispatchBox, 'info', '');
     }
     loadRuns(cid);
+    loadGuard(cid);
   } catch (error) {
     if (mine === loadSeq && error.status !== 401) show(box, 'error', errorText(error));
   }
