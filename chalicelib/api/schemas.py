@@ -130,7 +130,8 @@ _COUNTS = {s: INT for s in ("issued", "sent", "opened", "submitted", "bounced", 
 COUNTS = obj(**_COUNTS, rate={"type": "number"})
 _LINK_STATUS = obj(purpose=STR, purpose_name=STR, state=STR, state_name=STR, sent_at=NSTR, sent_at_label=NSTR,
                    opened_at=NSTR,
-                   submitted_at=NSTR, submitted_at_label=NSTR, reminders=INT, problem=NSTR)
+                   submitted_at=NSTR, submitted_at_label=NSTR, reminders=INT, problem=NSTR, delivery=NSTR,
+                   delivery_name=NSTR)
 _PERSON = obj(rid=STR, order=INT, full_name=STR, position=NSTR, agency=NSTR, group=STR, group_name=STR, email=STR,
               links=arr(_LINK_STATUS))
 UNIT_PROGRESS = obj(["campaign", "unit", "totals", "by_group"], campaign=STR,

@@ -108,7 +108,7 @@ def test_every_event_type_moves_the_link_the_counters_and_the_domains_record_onc
     assert "550 5.7.1 Message rejected by policy" in bounced.problem
     assert link_store.unit_totals("demo#01").bounced == 1
     person_view = progress_of(api, survey["01"], second.rid)
-    assert any(item["state"] == "bounced" for item in person_view["links"])
+    assert any(item["state"] == "bounced" and item["delivery_name"] == "Bị trả lại" for item in person_view["links"])
 
     m3 = mail_of(third)
     assert publish(api, ses_event("complaint", m3.message_id, third.email, now)) == "complaint"
