@@ -1,15 +1,15 @@
 """The Chalice app: registers blueprints, schedules and queue handlers. No logic lives here."""
 from chalice import Chalice, Rate
 
-from chalicelib.api import (assessment, auth, campaigns, dispatch, integrity, progress, questionnaires, responses,
-                            roster, survey, system, units)
+from chalicelib.api import (assessment, auth, campaigns, dispatch, integrity, mail, progress, questionnaires,
+                            responses, roster, survey, system, units)
 from chalicelib.config import settings
 
 app = Chalice(app_name="cchc")
 app.api.binary_types.extend(roster.BINARY)
 
 for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp, roster.bp, dispatch.bp, questionnaires.bp, survey.bp,
-                  progress.bp, integrity.bp, responses.bp, assessment.bp):
+                  progress.bp, integrity.bp, responses.bp, assessment.bp, mail.bp):
     app.register_blueprint(blueprint)
 
 
@@ -71,13 +71,21 @@ def send_mail(event):
 
 @app.on_sns_message(topic=settings().mail_events_topic, name="mail-events")
 def mail_events(event):
-    """SES bounces and complaints: mark the link so the province can correct the address."""
-    import json
-
+    """Every SES event about a mail: counters, the mail's link, the preflight, the reputation guard."""
     from chalicelib.runtime import runtime
     from chalicelib.services import mailing
 
-    mailing.handle_mail_event(json.loads(event.message), runtime.now())
+    return {"result": mailing.handle_mail_event(event.message, runtime.now(), runtime.random_bytes)}
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="mail-guard")
+def mail_guard(event):
+    """Send again the mails whose transient bounce's wait is over; trip the national breaker on SES's statistics."""
+    from chalicelib.runtime import runtime
+    from chalicelib.services import delivery, retries
+
+    now = runtime.now()
+    return {"resent": retries.retry_due(now, runtime.random_bytes), **delivery.scheduled(now, runtime.random_bytes)}
 
 
 settings()  # fail fast on bad configuration at cold start

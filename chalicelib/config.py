@@ -5,6 +5,8 @@ import functools
 import os
 from dataclasses import dataclass
 
+from chalicelib.domain.delivery import Policy
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -16,6 +18,9 @@ class Settings:
     site_url: str
     cors_origin: str
     mail_from: str
+    mail_from_domain: str  # the MAIL FROM (Return-Path) subdomain SPF checks; "" = SES's own
+    mail_dkim_selectors: str  # comma-separated: the sending domain's Easy DKIM selectors
+    mail_policy: Policy  # transient retries, the unit pause, the national breaker (CCHC_MAIL_* settings)
     mail_mode: str  # "ses" or "smtp"
     session_hours: int
     session_idle_minutes: int  # a session ends after this long without a request (besides session_hours)
@@ -51,6 +56,9 @@ def settings() -> Settings:
         site_url=env("CCHC_SITE_URL", "http://127.0.0.1:8080").rstrip("/"),
         cors_origin=env("CCHC_CORS_ORIGIN", "*"),
         mail_from=env("CCHC_MAIL_FROM", "chisocchc@moha.gov.vn"),
+        mail_from_domain=env("CCHC_MAIL_FROM_DOMAIN", ""),
+        mail_dkim_selectors=env("CCHC_MAIL_DKIM_SELECTORS", ""),
+        mail_policy=Policy.from_settings(os.environ),
         mail_mode=env("CCHC_MAIL_MODE", "ses"),
         session_hours=int(env("CCHC_SESSION_HOURS", "8")),
         session_idle_minutes=int(env("CCHC_SESSION_IDLE_MINUTES", "30")),

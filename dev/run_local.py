@@ -7,7 +7,9 @@ the scheduled handlers every $CCHC_LOCAL_SCHEDULE_SECONDS (60) seconds and the S
 queues; every mail written to .local/outbox/. Ctrl-C or SIGTERM stops it all and saves the data.
 
 Other settings: CCHC_LOCAL_SNAPSHOT_SECONDS (3), CCHC_LOCAL_RELOAD (1: restart API and workers when app.py,
-chalicelib/ or .chalice/config.json change).
+chalicelib/ or .chalice/config.json change); CCHC_LOCAL_BOUNCE and CCHC_LOCAL_COMPLAIN (comma-separated addresses
+or mail domains whose mails bounce, refused by policy, or are reported as spam: every captured mail gets the SES
+events it would get, through the events topic to the app's handler; see dev/mail_events.py).
 """
 from __future__ import annotations
 
@@ -279,7 +281,7 @@ class Launcher:
                                      on_error=lambda exc: say(f"✗ Lỗi khi lưu dữ liệu: {exc}"))
 
         self.outbox = OutboxWriter(self.outbox_dir, InProcessMailSource())
-        self.outbox.start(on_mail=lambda path: say(f"[thư] {path.name}"),
+        self.outbox.start(on_mail=self._captured,
                           on_error=lambda exc: say(f"✗ Lỗi khi ghi thư ra .local/outbox: {exc}"))
         self.site = SiteServer(self.project_dir / "site", self.outbox_dir, self.api_url, "127.0.0.1",
                                self.site_port, upload_url=self.moto_url).start()
@@ -311,6 +313,19 @@ class Launcher:
                     "lại khi tệp thay đổi.")
                 self.api.expected_exit = True  # no restart loop; the reload watcher restarts it
                 break
+
+    def _captured(self, path: Path) -> None:
+        """A mail reached the local outbox: say so, and publish the SES events it gets (Send, then Delivery, or the
+        bounce or complaint CCHC_LOCAL_BOUNCE / CCHC_LOCAL_COMPLAIN ask for) to the events topic."""
+        from dev.mail_events import answers_from_env, publish_captured
+
+        say(f"[thư] {path.name}")
+        env = self._env()
+        topic = env.get("CCHC_MAIL_EVENTS_TOPIC") or f"{env.get('CCHC_TABLE_PREFIX', 'cchc-local-')}mail-events"
+        try:
+            publish_captured([path], topic, answers_from_env(env), self.moto_url, DEFAULT_REGION)
+        except Exception as exc:
+            say(f"✗ Lỗi khi tạo sự kiện thư cho {path.name}: {exc}")
 
     def _banner(self) -> None:
         line = "=" * 72

@@ -1705,6 +1705,10 @@ def run_workers(project_dir: str | Path, stage: str, schedule_seconds: float,
     names = [s.name for s in scheduler.handlers]
     report(f"lịch: {', '.join(names) or 'không có'} (mỗi {schedule_seconds:g} giây); "
            f"hàng đợi: {', '.join(r.queue_name + ' → ' + r.source.name for r in runners) or 'không có'}")
+    from dev.mail_events import MailEventRunner, sns_sources
+
+    # the SES events the local mail capture publishes reach the app's SNS handler through the topic's queue
+    runners += [MailEventRunner(app, s, endpoint, region, report=report) for s in sns_sources(app)]
     scheduler.start()
     for runner in runners:
         runner.start()

@@ -45,7 +45,8 @@ CLIENT_CALLS = {
             "receive_message": "ReceiveMessage", "delete_message": "DeleteMessage",
             "delete_message_batch": "DeleteMessage", "get_queue_attributes": "GetQueueAttributes",
             "change_message_visibility": "ChangeMessageVisibility"},
-    "ses": {"send_raw_email": "SendRawEmail", "send_email": "SendEmail", "get_send_quota": "GetSendQuota"},
+    "ses": {"send_raw_email": "SendRawEmail", "send_email": "SendEmail", "get_send_quota": "GetSendQuota",
+            "get_send_statistics": "GetSendStatistics"},
     "sesv2": {"send_email": "SendEmail", "get_account": "GetAccount"},
     "sns": {"publish": "Publish"},
 }

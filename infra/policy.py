@@ -11,7 +11,7 @@ exist, and packaging fails. The files may use CloudFormation intrinsics: their r
 buckets and queues by logical id. Exactly the actions a function's code uses, on exactly the tables and indexes it
 uses them on; object actions on its buckets; send on its queues; SES sending only with the configured sender as the
 From address (`ses:FromAddress`), from its identity, through the stage's configuration set. The only "*" is
-ses:GetSendQuota, which has no resource type. Logs and receiving from a queue are granted per function by
+ses:GetSendQuota and ses:GetSendStatistics, which have no resource type. Logs and receiving from a queue are granted per function by
 infra/build.py (each function only its own log group and queue).
 """
 from __future__ import annotations

@@ -251,7 +251,7 @@ def test_each_function_gets_only_the_calls_of_its_own_code(per_function):
                    for n in per_function[function].found)
 
     assert set(per_function) == {"api_handler", "close-phases", "auto-reminders", "integrity-scan", "jobs", "mail",
-                                 "mail-events"}
+                                 "mail-events", "mail-guard"}
     assert [f for f in per_function if has(f, "ses", "SendRawEmail")] == ["mail"]
     assert [f for f in per_function if has(f, "dynamodb", resource="sessions")] == ["api_handler"]
     assert [f for f in per_function if has(f, "s3", "PutObject", "evidence_bucket")] == ["api_handler"]
@@ -289,15 +289,17 @@ def test_each_function_may_do_exactly_what_its_code_does_and_nothing_broader(tem
 
 
 def test_resources_are_named_not_wildcarded_except_where_aws_offers_nothing_narrower():
-    """Table and index ARNs by logical id; objects of the stage's own buckets; GetSendQuota has no resource type."""
+    """Table and index ARNs by logical id; objects of the stage's own buckets; GetSendQuota and GetSendStatistics
+    (the account's quota and its sending statistics) have no resource type."""
     files = sorted(policy_file.CHALICE_DIR.glob("policy-*.json"))
-    assert len(files) == 7
+    assert len(files) == 8
     for path in files:
         for statement in json.loads(path.read_text(encoding="utf-8"))["Statement"]:
             for resource in statement["Resource"]:
                 text = json.dumps(resource)
                 if resource == "*":
-                    assert statement["Action"] == ["ses:GetSendQuota"], (path.name, statement)
+                    assert set(statement["Action"]) <= {"ses:GetSendQuota", "ses:GetSendStatistics"}, (
+                        path.name, statement)
                 elif "*" in text:
                     assert re.fullmatch(r'\{"Fn::Sub": "\$\{\w+Bucket\.Arn\}/\*"\}', text), (path.name, statement)
 

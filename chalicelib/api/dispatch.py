@@ -14,7 +14,7 @@ UNIT = "/campaigns/{cid}/units/{unit}"
 
 @route(bp, "/campaigns/{cid}/dispatch", "POST", roles=("ministry",),
        summary="Phát hành phiếu khảo sát: gửi thư mời tới các đơn vị đã gửi danh sách (hoặc các đơn vị chọn)",
-       request=s.DISPATCH_REQ, response=s.DISPATCH_RUN, status=202, errors=(404, 409, 422, 423))
+       request=s.DISPATCH_REQ, response=s.DISPATCH_STARTED, status=202, errors=(404, 409, 422, 423))
 def start_dispatch(ctx: Ctx, cid: str) -> dict:
     units = ctx.json().get("units")
     if units is not None and not (isinstance(units, list) and all(isinstance(u, str) for u in units)):

@@ -64,8 +64,10 @@ PHASE_CHANGED = obj(campaign=STR, unit=NSTR, phase=PHASE)
 FOCAL_REQ = {"type": "object", "required": ["full_name", "position", "mobile"],
              "properties": {"full_name": {"type": "string", "maxLength": 120},
                             "position": {"type": "string", "maxLength": 120},
-                            "mobile": {"type": "string", "maxLength": 20}}}
-FOCAL = obj(full_name=NSTR, position=NSTR, mobile=NSTR, updated_at=NSTR, updated_at_label=NSTR, updated_by=NSTR)
+                            "mobile": {"type": "string", "maxLength": 20},
+                            "email": {"type": "string", "maxLength": 254}}}
+FOCAL = obj(full_name=NSTR, position=NSTR, mobile=NSTR, email=NSTR, updated_at=NSTR, updated_at_label=NSTR,
+            updated_by=NSTR)
 NOTIFICATIONS = obj(items=arr(obj(id=STR, at=STR, at_label=STR, kind=STR, title=STR, message=STR)))
 AUDIT = obj(items=arr(obj(id=STR, at=STR, at_label=STR, actor=STR, role=STR, unit=NSTR, action=STR, target=NSTR,
                           campaign=NSTR, source_ip=NSTR, details={"type": "object"})),
@@ -100,6 +102,8 @@ DISPATCH_REQ = {"type": "object", "properties": {"units": {"type": "array", "ite
 DISPATCH_RUN = obj(run=STR, started_at=STR, started_at_label=STR, started_by=STR, units=arr(STR), units_total=INT,
                    units_done=INT, links_issued=INT, mails_queued=INT, mails_sent=INT, mails_failed=INT,
                    finished=BOOL)
+DISPATCH_STARTED = {**DISPATCH_RUN, "properties": {**DISPATCH_RUN["properties"], "warnings": arr(obj(
+    unit=STR, domain=STR, diagnostic=NSTR))}}
 DISPATCH_RUNS = obj(runs=arr(DISPATCH_RUN))
 REMINDERS_REQ = {"type": "object", "properties": {"rids": {"type": "array", "items": STR}}}
 REMINDERS = obj(queued=INT, recent=INT, answered=INT, undeliverable=INT,
@@ -131,7 +135,8 @@ _COUNTS = {s: INT for s in ("issued", "sent", "opened", "submitted", "bounced", 
 COUNTS = obj(**_COUNTS, rate={"type": "number"})
 _LINK_STATUS = obj(purpose=STR, purpose_name=STR, state=STR, state_name=STR, sent_at=NSTR, sent_at_label=NSTR,
                    opened_at=NSTR,
-                   submitted_at=NSTR, submitted_at_label=NSTR, reminders=INT, problem=NSTR)
+                   submitted_at=NSTR, submitted_at_label=NSTR, reminders=INT, problem=NSTR, delivery=NSTR,
+                   delivery_name=NSTR)
 _PERSON = obj(rid=STR, order=INT, full_name=STR, position=NSTR, agency=NSTR, group=STR, group_name=STR, email=STR,
               links=arr(_LINK_STATUS))
 UNIT_PROGRESS = obj(["campaign", "unit", "totals", "by_group"], campaign=STR,
@@ -173,3 +178,31 @@ EMAIL_CHANGE_REQ = {"type": "object", "required": ["email", "reason"],
                     "properties": {"email": {"type": "string", "maxLength": 254},
                                    "reason": {"type": "string", "maxLength": 500}}}
 APPROVE_REQ = {"type": "object", "properties": {"note": {"type": "string", "maxLength": 500}}}
+_MAIL_STOP = obj(active=BOOL, reason=NSTR, figures={"type": "object"}, stopped_at=NSTR, stopped_at_label=NSTR,
+                 resumed_at=NSTR, resumed_at_label=NSTR, resumed_by=NSTR)
+MAIL_STOP = _MAIL_STOP
+_MAIL_COUNTS = {k: INT for k in ("accepted", "delivered", "bounced", "bounced_transient", "complaints", "rejected",
+                                 "delayed", "policy_rejections")}
+_PREFLIGHT_RESULT = obj(address=STR, domain=STR, outcome=STR, outcome_name=STR, failed=BOOL, diagnostic=NSTR,
+                        at_label=NSTR)
+MAIL_DESK = obj(["campaign", "unit", "domains", "allowlist"], campaign=STR, unit=STR, focal_email=NSTR,
+                domains=arr(obj(domain=STR, respondents=INT, **_MAIL_COUNTS, bounce_rate={"type": "number"},
+                                bouncing=BOOL, last_outcome=NSTR, last_outcome_name=NSTR, last_diagnostic=NSTR,
+                                last_reason=NSTR, last_at_label=NSTR,
+                                preflight={"type": ["object", "null"], "properties": {
+                                    "status": STR, "status_name": STR, "diagnostic": NSTR,
+                                    "results": arr(_PREFLIGHT_RESULT)}})),
+                allowlist=arr(obj(label=STR, value=STR)),
+                preflight={"type": ["object", "null"], "properties": {
+                    "id": STR, "at": STR, "at_label": STR, "by": STR, "domains": arr(STR),
+                    "results": arr(_PREFLIGHT_RESULT)}},
+                pause=_MAIL_STOP, breaker=obj(active=BOOL))
+PREFLIGHT_REQ = {"type": "object", "properties": {"domains": {"type": "array", "items": {"type": "string",
+                                                                                           "maxLength": 253},
+                                                              "maxItems": 20}}}
+REASON_OPTIONAL = {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 500}}}
+MAIL_GUARD = obj(breaker=_MAIL_STOP, paused=arr({**_MAIL_STOP, "properties": {**_MAIL_STOP["properties"],
+                                                                                "unit": STR, "name": STR}}),
+                 preflight_failures=arr(obj(unit=STR, domain=STR, diagnostic=NSTR)),
+                 account={"type": "object", "properties": {**_MAIL_COUNTS, "bounce_rate": {"type": "number"},
+                                                            "complaint_rate": {"type": "number"}}})

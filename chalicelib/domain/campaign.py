@@ -181,6 +181,17 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
     if min_responses is None or min_responses < 1:
         err("min_responses", "Số phiếu trả lời tối thiểu của một đơn vị (min_responses) phải là số nguyên từ 1.")
     contact = _contact(definition.get("contact"), err)
+    mail_guard = definition.get("mail_guard") or None
+    if mail_guard is not None:
+        from chalicelib.domain.delivery import Policy
+
+        try:
+            if not isinstance(mail_guard, dict):
+                raise ValueError("not an object")
+            Policy().with_campaign(mail_guard)
+        except (ValueError, TypeError):
+            err("mail_guard", "Ngưỡng tạm dừng gửi thư không hợp lệ: {\"unit_bounce_rate\": \"3%\", "
+                "\"unit_min_mails\": 50}.")
 
     if errors:
         raise ValidationError("Dữ liệu đợt đánh giá không hợp lệ.", details=errors)
@@ -188,7 +199,7 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
             "groups": groups, "questionnaires": questionnaires_map,
             "phases": phases, "units": clean_units, "departments": departments, "ministry_exempt": exempt,
             "reminder_days": sorted({d for d in reminder_days if d is not None and d >= 0}, reverse=True),
-            "grades": grades, "min_responses": min_responses, "contact": contact}
+            "grades": grades, "min_responses": min_responses, "contact": contact, "mail_guard": mail_guard}
 
 
 # Fewer survey answers than this from a unit: its survey points rest on too small a sample to mean anything.

@@ -185,3 +185,25 @@ def mime(sender: str, sender_name: str, to: str, subject_line: str, html: str, t
     msg.set_content(text, charset="utf-8")
     msg.add_alternative(html, subtype="html", charset="utf-8")
     return msg.as_bytes()
+
+
+# --- notices and preflight messages -----------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _notice_template():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
+                      autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+                      trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("notice.html.j2")
+
+
+def notice(title: str, paragraphs: list[str], greeting: str, desk_url: str,
+           campaign_year: int | None = None) -> tuple[str, str, str]:
+    """(subject, html, text) of a technical notice or a preflight's test message: each line of `paragraphs` one
+    paragraph; the text part made from the HTML."""
+    subject_line = f"[Chỉ số CCHC {campaign_year}] {title}" if campaign_year else f"[Chỉ số CCHC] {title}"
+    html = _notice_template().render(subject=subject_line, title=title, paragraphs=paragraphs, greeting=greeting,
+                                     desk_url=desk_url)
+    return subject_line, html, text_from_html(html)

@@ -64,7 +64,11 @@ def start(actor: Actor, cid: str, units: list[str] | None, now: datetime,
                                          "questionnaires": forms} for code in ready])
     audit.record(actor, "dispatch_started", now, target=run, cid=cid, details={"units": ready},
                  suffix=random_bytes(4).hex())
-    return run_view(created, campaign)  # this run (the newest one may be another caller's, started meanwhile)
+    from chalicelib.services import delivery
+
+    # this run (the newest one may be another caller's, started meanwhile), with the mail domains whose last
+    # preflight failed: a warning, not a refusal
+    return {**run_view(created, campaign), "warnings": delivery.failed_preflights(cid, ready)}
 
 
 def _lock_questionnaires(campaign: Campaign, now: datetime) -> dict[str, list]:
@@ -227,7 +231,7 @@ def _reminder_kind(link: Link, now: datetime) -> str:
     "undeliverable"."""
     if link.state == "submitted":
         return "answered"
-    if link.state not in rules.REMINDABLE:
+    if link.state not in rules.REMINDABLE or link.no_mail:  # no_mail: the recipient complained
         return "undeliverable"
     if link.last_mail_at and now - link.last_mail_at < REMINDER_INTERVAL:
         return "recent"

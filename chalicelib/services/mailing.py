@@ -1,22 +1,27 @@
-"""The mail sender (the mail queue's consumer) and the handling of bounces and complaints.
+"""The mail sender (the mail queue's consumer) and the handling of SES's events about what it sent.
 
 It never sends faster than the account's rate, retries throttled sends with backoff, records every message's
-outcome on its link, and drops mails that are no longer wanted (answered, re-issued, past the deadline)."""
+outcome on its link, drops mails that are no longer wanted (answered, re-issued, past the deadline) and holds
+those of a paused unit or while the national breaker is on."""
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from typing import Callable
 
 from chalicelib.config import settings
+from chalicelib.domain import delivery as rules_delivery
 from chalicelib.domain import links as rules
 from chalicelib.domain.access import SYSTEM
 from chalicelib.domain.credentials import token_hash
 from chalicelib.domain.timefmt import parse_iso
 from chalicelib.services import audit, phases
 from chalicelib.store import campaigns as campaign_store
+from chalicelib.store import delivery as delivery_store
 from chalicelib.store import links as store
-from chalicelib.store import mailer
+from chalicelib.store import mailer, queues
+from chalicelib.store.campaigns import Campaign
 from chalicelib.store.links import Link, Mail
 from chalicelib.store.queues import unpack
 
@@ -34,17 +39,32 @@ def _get_pace() -> rules.Pace:
     return _pace
 
 
+HOLD_SECONDS = 900  # a held mail comes back to the queue after this (SQS's longest delay)
+TRACKED = ("invite", "reminder")  # mails that carry a survey link
+OWN = ("preflight", "notice")  # mails to a given address: a preflight's test message, a focal person's notice
+
+
 def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], float] = time.monotonic,
                sleep: Callable[[float], None] = time.sleep) -> dict:
     """Send one queued batch. Throttled beyond the retries → raise, so SQS delivers the batch again; the mails
-    that did go out are then skipped, because their links have moved on."""
+    that did go out are then skipped, because their links have moved on. The mails of a paused unit, and every
+    mail but the focal persons' notices while the national breaker is on, are held: queued again for later."""
     from chalicelib.formats import mail
 
     kind, queued_at = body["kind"], parse_iso(body["queued_at"])
     result = {"sent": 0, "dropped": 0, "failed": 0}
     touched: set[str] = set()
     windows: dict[str, bool] = {}
+    held: list[dict] = []
+    stopped = _holds(kind)
     for item in unpack(body["mails"]):
+        if stopped(item["unit_key"]):
+            held.append(item)
+            continue
+        if kind in OWN:
+            _send_own(kind, item, monotonic, sleep, now)
+            result["sent"] += 1
+            continue
         digest = token_hash(item["token"])
         link = store.get_link(item["unit_key"], item["slot"])
         if not _still_wanted(link, kind, digest, queued_at, windows, now()):
@@ -62,17 +82,57 @@ def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], 
             continue
         at = now()
         store.record_mail(Mail(message_id=message_id, unit_key=link.unit_key, slot=link.slot, kind=kind,
-                               sent_at=at, expires_at=at.replace(year=at.year + 1)))
+                               sent_at=at, expires_at=at.replace(year=at.year + 1), recipient=link.email,
+                               attempt=int(item.get("attempt") or 1)))
         if kind == "invite":
             store.mark_sent(link, digest, at, _run_counter(body, "mails_sent"))
         else:
             store.record_reminder_sent(link, at)
         result["sent"] += 1
         touched.add(link.unit_key)
+    if held:
+        queues.send_mail_batches([{**body, "mails": held}], delay=HOLD_SECONDS)
+        result["held"] = len(held)
     if kind == "invite" and body.get("run"):
         for unit_key in touched:
             _notify_when_out(body["run"], unit_key, now())
     return result
+
+
+def _holds(kind: str) -> Callable[[str], bool]:
+    """Whether a unit's mail of this kind is held now (read once per batch and unit)."""
+    if kind == "notice":
+        return lambda unit_key: False
+    breaker_on = delivery_store.breaker().active
+    paused: dict[str, bool] = {}
+
+    def stopped(unit_key: str) -> bool:
+        if breaker_on:
+            return True
+        if kind not in TRACKED:
+            return False
+        if unit_key not in paused:
+            paused[unit_key] = delivery_store.unit_stop(unit_key).active
+        return paused[unit_key]
+    return stopped
+
+
+def _send_own(kind: str, item: dict, monotonic: Callable[[], float], sleep: Callable[[float], None],
+              now: Callable[[], datetime]) -> None:
+    """A preflight's test message or a notice: to its address, recorded so that its events find it."""
+    from chalicelib.formats import mail
+
+    raw = mail.mime(settings().mail_from, SENDER_NAME, item["to"], item["subject"], item["html"], item["text"])
+    try:
+        message_id = _send_paced(item["to"], raw, monotonic, sleep)
+    except mailer.RejectedError as exc:
+        if item.get("preflight"):
+            delivery_store.record_preflight_refusal(item["unit_key"], item["preflight"], item["to"], str(exc), now())
+        return
+    at = now()
+    store.record_mail(Mail(message_id=message_id, unit_key=item["unit_key"], slot=f"{kind}#{item['to']}", kind=kind,
+                           sent_at=at, expires_at=at.replace(year=at.year + 1), recipient=item["to"],
+                           preflight=item.get("preflight")))
 
 
 def _run_counter(body: dict, counter: str) -> tuple[str, str, str] | None:
@@ -128,31 +188,68 @@ def _notify_when_out(run: str, unit_key: str, now: datetime) -> None:
                      run[-6:])
 
 
-def handle_mail_event(message: dict, now: datetime) -> str:
-    """An SES notification (through SNS): a permanent bounce marks the link bounced with the reason."""
-    kind = message.get("notificationType") or message.get("eventType")
-    message_id = (message.get("mail") or {}).get("messageId")
-    record = store.find_mail(message_id) if message_id else None
+OUTCOMES = {rules_delivery.SEND: "accepted", rules_delivery.DELIVERY: "delivered",
+            rules_delivery.DELAY: "delayed", rules_delivery.COMPLAINT: "complained",
+            rules_delivery.BOUNCE_PERMANENT: "bounced", rules_delivery.BOUNCE_UNDETERMINED: "bounced",
+            rules_delivery.BOUNCE_TRANSIENT: "bounced_transient", rules_delivery.REJECT: "failed",
+            rules_delivery.RENDERING_FAILURE: "failed"}
+
+
+def handle_mail_event(message: str | dict, now: datetime, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
+    """One SES event (as SNS delivers it), applied once: the counters of the unit, the mail domain and the
+    account; the mail's outcome; its link (bounced, failed, retried later, no more mail after a complaint); the
+    preflight's test mail; then the domain's notice, the unit's pause and the national breaker. Returns the
+    event's kind, or "ignored", "unknown" (not a mail of ours), "duplicate"."""
+    from chalicelib.services import delivery
+
+    try:
+        outcome = rules_delivery.classify(message)
+    except rules_delivery.EventError:
+        return "ignored"
+    if outcome.kind == rules_delivery.OTHER:
+        return "ignored"
+    record = store.find_mail(outcome.message_id)
     if record is None:
         return "unknown"
-    if kind == "Bounce":
-        bounce = message.get("bounce") or {}
-        recipients = bounce.get("bouncedRecipients") or [{}]
-        reason = recipients[0].get("diagnosticCode") or bounce.get("bounceSubType") or "Thư bị trả lại"
-        store.record_mail_outcome(message_id, "bounced", str(reason))
-        if bounce.get("bounceType") != "Permanent":
-            return "transient"
-        link = store.get_link(record.unit_key, record.slot)
-        if link and store.mark_bounced(link, f"Thư bị trả lại: {reason}", now):
-            cid, unit = record.unit_key.split("#", 1)
-            audit.record(SYSTEM, "mail_bounced", now, target=link.slot, cid=cid, unit=unit,
-                         details={"reason": str(reason)[:200]}, suffix=message_id[-8:])
-            return "bounced"
-        return "ignored"
-    if kind == "Complaint":
-        store.record_mail_outcome(message_id, "complaint")
-        return "complaint"
-    if kind == "Delivery":
-        store.record_mail_outcome(message_id, "delivered")
-        return "delivered"
-    return "ignored"
+    recipient = outcome.recipient or (record.recipient or "")
+    deltas = rules_delivery.counter_deltas(outcome)
+    event = delivery_store.EventRecord(
+        key=outcome.key, message_id=outcome.message_id, unit_key=record.unit_key,
+        domain=outcome.domain or rules_delivery.mail_domain(recipient), deltas=deltas, kind=outcome.kind,
+        outcome=OUTCOMES[outcome.kind], diagnostic=outcome.diagnostic, status=outcome.status, recipient=recipient,
+        at=outcome.at or now,
+        preflight_key=delivery_store.preflight_key(record.preflight, recipient) if record.preflight else None)
+    if not delivery_store.apply_event(event, now):
+        return "duplicate"
+    cid, unit = record.unit_key.split("#", 1)
+    campaign = campaign_store.find_campaign(cid)
+    if campaign is None:
+        return outcome.kind
+    if record.kind in TRACKED:
+        _apply_to_link(campaign, unit, record, outcome, now, random_bytes)
+    delivery.after_event(campaign, unit, outcome, deltas, now, random_bytes(4).hex())
+    return outcome.kind
+
+
+def _apply_to_link(campaign: Campaign, unit: str, record: Mail, outcome: rules_delivery.Outcome, now: datetime,
+                   random_bytes: Callable[[int], bytes]) -> None:
+    from chalicelib.services import delivery
+
+    link = store.get_link(record.unit_key, record.slot)
+    if link is None:
+        return
+    window = phases.phase_windows(campaign, campaign_store.get_unit(campaign.cid, unit)).get("survey")
+    change = rules_delivery.link_change(outcome, link.state, link.email, record.kind, record.attempt, now,
+                                        delivery.policy_for(campaign), window.closes_at if window else None)
+    if not change.delivery:
+        return
+    moved = store.record_delivery(link, change.delivery, now, problem=change.problem, stop_mail=change.stop_mail,
+                                  state=change.state, from_states=change.from_states)
+    if change.retry_at is not None and moved:
+        delivery_store.schedule_retry(delivery_store.Retry(at=change.retry_at, unit_key=link.unit_key,
+                                                           slot=link.slot, email=link.email,
+                                                           attempt=record.attempt + 1, message_id=record.message_id))
+    if moved and change.state in ("bounced", "failed"):
+        audit.record(SYSTEM, f"mail_{change.state}", now, target=link.slot, cid=campaign.cid, unit=unit,
+                     details={"reason": (change.problem or "")[:200], "event": outcome.kind},
+                     suffix=random_bytes(4).hex())

@@ -46,7 +46,14 @@ def _link_view(link: Link) -> dict:
             "sent_at": at(link.sent_at), "sent_at_label": local_datetime(link.sent_at) if link.sent_at else None,
             "opened_at": at(link.opened_at), "submitted_at": at(link.submitted_at),
             "submitted_at_label": local_datetime(link.submitted_at) if link.submitted_at else None,
-            "reminders": int(link.reminders or 0), "problem": link.problem}
+            "reminders": int(link.reminders or 0), "problem": link.problem, "delivery": link.delivery,
+            "delivery_name": DELIVERY_NAMES.get(link.delivery or "")}
+
+
+# the fate of a link's last mail, as SES's events told it (chalicelib/domain/delivery.link_change)
+DELIVERY_NAMES = {"accepted": "Đã chuyển đi", "delivered": "Đã tới hộp thư", "delayed": "Đang bị chậm",
+                  "retrying": "Sẽ gửi lại", "bounced": "Bị trả lại", "failed": "Không gửi được",
+                  "complained": "Bị báo là thư rác"}
 
 
 def _matches(person: dict, status: str | None) -> bool:

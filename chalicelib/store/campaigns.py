@@ -29,6 +29,7 @@ class Campaign:
     version: int  # what an optimistic write of the campaign checks
     min_responses: int | None = None  # fewer survey answers than this: too small a sample to mean anything
     contact: dict | None = None  # where respondents get help: {"name", "phone"?, "email"?, "address"?}
+    mail_guard: dict | None = None  # {"unit_bounce_rate", "unit_min_mails"}: when a unit's sending pauses
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def _campaign(item: CampaignModel) -> Campaign:
                     auto_reminders_done=_frozen(item.auto_reminders_done), grades=item.grades,
                     created_at=item.created_at, version=int(item.version or 0),
                     min_responses=int(item.min_responses) if item.min_responses is not None else None,
-                    contact=item.contact)
+                    contact=item.contact, mail_guard=item.mail_guard)
 
 
 def _unit(item: UnitModel) -> Unit:
@@ -117,7 +118,7 @@ def create_campaign(built: dict, now: datetime) -> Campaign:
                          phases=built["phases"], departments=built["departments"],
                          ministry_exempt=built["ministry_exempt"], reminder_days=built["reminder_days"],
                          grades=built["grades"], min_responses=built.get("min_responses"),
-                         contact=built.get("contact"), created_at=now)
+                         contact=built.get("contact"), mail_guard=built.get("mail_guard"), created_at=now)
     try:
         # a campaign id is created once: VersionAttribute makes this first save conditional on the item's absence
         item.save()

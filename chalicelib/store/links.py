@@ -51,6 +51,9 @@ class Link:
     seconds_spent: int | None = None
     receipt: str | None = None
     seen: frozenset[str] | None = None
+    delivery: str | None = None
+    delivery_at: datetime | None = None
+    no_mail: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,9 @@ class Mail:
     outcome: str = "sent"
     detail: str | None = None
     expires_at: datetime | None = None
+    recipient: str | None = None
+    attempt: int = 1
+    preflight: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,8 +204,9 @@ def claim_link_for_reminder(link: Link, digest: str, now: datetime, remindable: 
     item = LinkModel(unit_key=link.unit_key, slot=link.slot)
     return _update(item, [LinkModel.last_mail_at.set(now), LinkModel.queued_at.set(now),
                           LinkModel.token_hashes.set(LinkModel.token_hashes.append([digest]))],
-                   # at most one reminder per interval, and only to someone who can still answer
-                   condition=LinkModel.state.is_in(*remindable) & (
+                   # at most one reminder per interval, only to someone who can still answer and has not
+                   # reported our mail as spam
+                   condition=LinkModel.state.is_in(*remindable) & LinkModel.no_mail.does_not_exist() & (
                        LinkModel.last_mail_at.does_not_exist() | (LinkModel.last_mail_at < now - interval)))
 
 
@@ -246,6 +253,23 @@ def mark_bounced(link: Link, reason: str, now: datetime) -> bool:
     return _move(link, "bounced", ("sent", "opened"), now, sets={"problem": reason[:500]})
 
 
+def record_delivery(link: Link, delivery: str, now: datetime, *, problem: str | None = None, stop_mail: bool = False,
+                    state: str | None = None, from_states: tuple[str, ...] = ()) -> bool:
+    """What an SES event says of the link's mail: its delivery outcome (and problem), a stop to further mail,
+    and with `state` the link's new state (from one of `from_states`, with its counters). False when the link
+    moved on or was re-addressed meanwhile."""
+    sets: dict[str, Any] = {"delivery": delivery, "delivery_at": now}
+    if problem is not None:
+        sets["problem"] = problem[:500]
+    if stop_mail:
+        sets["no_mail"] = True
+    if state is not None and state != link.state:
+        return _move(link, state, from_states, now, sets=sets, need_email=link.email)
+    actions: list[Action] = [getattr(LinkModel, name).set(value) for name, value in sets.items()]
+    # the event is about the mail sent to this address: a corrected address's link is not the old mail's
+    return _update(LinkModel(unit_key=link.unit_key, slot=link.slot), actions, condition=LinkModel.email == link.email)
+
+
 def readdress(link: Link, email: str, digest: str, from_states: tuple[str, ...], now: datetime) -> Link | None:
     """Send the link to a corrected address: back to issued with a new (only) token, no problem and no first
     interaction (the new holder's open is recorded afresh). The link as written, or None when it moved on meanwhile
@@ -260,7 +284,7 @@ def readdress(link: Link, email: str, digest: str, from_states: tuple[str, ...],
 
 def _move(link: Link, to_state: str, from_states: tuple[str, ...], now: datetime, *,
           sets: dict[str, Any] | None = None, removes: tuple[str, ...] = (), need_token: str | None = None,
-          progress: tuple[str, str, str] | None = None) -> bool:
+          progress: tuple[str, str, str] | None = None, need_email: str | None = None) -> bool:
     if link.state not in from_states:
         return False
     # the link is still in the state it was read in (so its counters move from that state exactly once) ...
@@ -268,6 +292,9 @@ def _move(link: Link, to_state: str, from_states: tuple[str, ...], now: datetime
     if need_token:
         # ... and still holds the token the caller acts for (a re-issued link's old mails change nothing)
         condition &= LinkModel.token_hashes.contains(need_token)
+    if need_email:
+        # ... and still goes to the address the caller's mail went to (a corrected address is left alone)
+        condition &= LinkModel.email == need_email
     actions: list[Action] = [LinkModel.state.set(to_state), LinkModel.updated_at.set(now)]
     actions += [getattr(LinkModel, name).set(value) for name, value in (sets or {}).items()]
     actions += [getattr(LinkModel, name).remove() for name in removes]
@@ -336,9 +363,11 @@ def record_mail(mail: Mail) -> None:
 
 def find_mail(message_id: str) -> Mail | None:
     try:
-        return Mail(**_values(MailModel.get(message_id), Mail))
+        values = _values(MailModel.get(message_id), Mail)
     except MailModel.DoesNotExist:
         return None
+    values["attempt"] = int(values["attempt"] or 1)
+    return Mail(**values)
 
 
 def record_mail_outcome(message_id: str, outcome: str, detail: str | None = None) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import time
+from typing import Any, Mapping
 
 from chalicelib.config import settings
 
@@ -35,6 +36,13 @@ def max_send_rate() -> float:
         _quota.update(rate=float(_ses().get_send_quota()["MaxSendRate"]), at=time.monotonic())
     rate = _quota["rate"] / max(1, cfg.mail_consumers)
     return min(rate, cfg.mail_max_rate) if cfg.mail_max_rate else rate
+
+
+def send_statistics() -> list[Mapping[str, Any]]:
+    """The account's sending data points of the last two weeks (SES GetSendStatistics; none through SMTP)."""
+    if settings().mail_mode == "smtp":
+        return []
+    return list(_ses().get_send_statistics().get("SendDataPoints") or [])
 
 
 def send_raw(sender: str, to: str, raw: bytes) -> str:

@@ -35,6 +35,7 @@ class CampaignModel(Model):
     grades = JSONAttribute(null=True)  # [{"code", "name", "min"}], highest first: the index groups (A, B, C)
     min_responses = NumberAttribute(null=True)  # fewer survey answers than this: the unit's sample is too small
     contact = JSONAttribute(null=True)  # {"name", "phone"?, "email"?, "address"?}: where respondents get help
+    mail_guard = JSONAttribute(null=True)  # {"unit_bounce_rate", "unit_min_mails"}: when a unit's sending pauses
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
@@ -115,6 +116,9 @@ class LinkModel(Model):
     last_mail_at = UTCDateTimeAttribute(null=True)
     reminders = NumberAttribute(default=0)
     problem = UnicodeAttribute(null=True)  # bounce or failure reason
+    delivery = UnicodeAttribute(null=True)  # its last mail's fate: accepted, delivered, delayed, retrying, bounced …
+    delivery_at = UTCDateTimeAttribute(null=True)
+    no_mail = BooleanAttribute(null=True)  # the recipient reported our mail as spam: no more mail to this address
     # paradata for the integrity rules: the first interaction and the submit, with where they came from
     opened_at = UTCDateTimeAttribute(null=True)
     open_ip = UnicodeAttribute(null=True)
@@ -173,6 +177,9 @@ class MailModel(Model):
     outcome = UnicodeAttribute(default="sent")
     detail = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    recipient = UnicodeAttribute(null=True)  # the address it went to (preflight and notices: no link to say it)
+    attempt = NumberAttribute(default=1)  # 1, then 2 … for the same link's mail sent again after transient bounces
+    preflight = UnicodeAttribute(null=True)  # the preflight it tests
 
 
 class StatsModel(Model):
@@ -229,6 +236,40 @@ class AddressChangeModel(Model):
     decision_note = UnicodeAttribute(null=True)
     reissued = JSONAttribute(null=True)  # slots re-issued to the new address, with the instant
     reissued_at = UTCDateTimeAttribute(null=True)
+
+
+class DeliveryModel(Model):
+    """What became of the mails, kept on every SES event (chalicelib/domain/delivery.py).
+
+    scope "<cid>#<unit>": key "unit" (the unit's counters, and its pause), "domain#<mail domain>" (the domain's
+    counters and its last outcome), "preflight" (the last preflight), "preflight#<id>#<address>" (one test mail's
+    outcome). scope "account": key "totals" (every unit's counters) and "breaker" (the national stop).
+    scope "retry": key "<ISO instant>#<unit_key>#<slot>" (a mail to send again then, after a transient bounce).
+    scope "event#<message id>": key = the event's key (an event already applied; expires)."""
+    Meta = _meta("delivery")
+    scope = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    accepted = NumberAttribute(default=0)
+    delivered = NumberAttribute(default=0)
+    bounced = NumberAttribute(default=0)
+    bounced_transient = NumberAttribute(default=0)
+    complaints = NumberAttribute(default=0)
+    rejected = NumberAttribute(default=0)
+    delayed = NumberAttribute(default=0)
+    policy_rejections = NumberAttribute(default=0)
+    last_kind = UnicodeAttribute(null=True)
+    last_diagnostic = UnicodeAttribute(null=True)
+    last_status = UnicodeAttribute(null=True)
+    last_recipient = UnicodeAttribute(null=True)
+    last_at = UTCDateTimeAttribute(null=True)
+    notified_at = UTCDateTimeAttribute(null=True)  # a domain's focal person told that it bounces
+    stopped_at = UTCDateTimeAttribute(null=True)  # a unit paused, or the breaker tripped …
+    stop = JSONAttribute(null=True)  # … why: {"reason", "figures"}
+    resumed_at = UTCDateTimeAttribute(null=True)  # … and the ministry's resumption
+    resumed_by = UnicodeAttribute(null=True)
+    baseline = JSONAttribute(null=True)  # the counters at the last resumption: the guard judges what came after
+    data = JSONAttribute(null=True)  # a retry's or a preflight's particulars
+    expires_at = TTLAttribute(null=True)
 
 
 class IntegrityModel(Model):
@@ -404,7 +445,7 @@ class AssessmentItemModel(Model):
 
 
 ALL_MODELS: list[type[Model]] = [CampaignModel, UnitModel, RespondentModel, LinkModel, ResponseModel, DraftModel,
-                                 TokenModel, MailModel,
+                                 TokenModel, MailModel, DeliveryModel,
                                  StatsModel, DispatchModel, AddressChangeModel, IntegrityModel, AccountModel,
                                  SessionModel, ThrottleModel,
                                  AuditModel, NotificationModel,

@@ -19,13 +19,16 @@ def _url(name: str) -> str:
     return _sqs().get_queue_url(QueueName=name)["QueueUrl"]
 
 
-def send(queue: str, bodies: list[dict]) -> None:
-    """Send messages in batches of 10 (the SQS limit); a partial failure raises so nothing is silently lost."""
+def send(queue: str, bodies: list[dict], delay: int = 0) -> None:
+    """Send messages in batches of 10 (the SQS limit); a partial failure raises so nothing is silently lost.
+    `delay`: seconds before they can be received (at most 900)."""
     url = _url(queue)
+    extra = {"DelaySeconds": min(900, max(0, delay))} if delay else {}
     for start in range(0, len(bodies), 10):
         chunk = bodies[start:start + 10]
         result = _sqs().send_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "MessageBody": json.dumps(body, ensure_ascii=False)} for i, body in enumerate(chunk)])
+            {"Id": str(i), "MessageBody": json.dumps(body, ensure_ascii=False), **extra}
+            for i, body in enumerate(chunk)])
         if result.get("Failed"):
             raise RuntimeError(f"SQS refused {len(result['Failed'])} messages: {result['Failed'][0]}")
 
@@ -34,9 +37,9 @@ def send_job(body: dict) -> None:
     send(settings().jobs_queue, [body])
 
 
-def send_mail_batches(batches: list[dict]) -> None:
+def send_mail_batches(batches: list[dict], delay: int = 0) -> None:
     """Rendered mails travel compressed (HTML shrinks about tenfold): fewer and cheaper SQS messages."""
-    send(settings().mail_queue, [{**b, "mails": pack(b["mails"])} for b in batches])
+    send(settings().mail_queue, [{**b, "mails": pack(b["mails"])} for b in batches if b["mails"]], delay)
 
 
 def pack(items: list[dict]) -> str:

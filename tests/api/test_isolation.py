@@ -34,6 +34,7 @@ PROVINCE_MAY = {
     ("PUT", "/campaigns/{cid}/units/{unit}/assessment/items/{code}"),
     ("POST", "/campaigns/{cid}/units/{unit}/assessment/evidence"),
     ("POST", "/campaigns/{cid}/units/{unit}/assessment/approve"),
+    ("GET", "/campaigns/{cid}/units/{unit}/mail"), ("POST", "/campaigns/{cid}/units/{unit}/mail/preflight"),
 }
 SAMPLE = {"cid": "demo", "unit": "01", "phase": "roster"}
 

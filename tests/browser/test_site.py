@@ -62,13 +62,13 @@ def test_a_province_sees_its_open_phases_and_records_its_focal_person(stack, new
     expect(mobile).to_have_attribute("aria-invalid", "true")
     expect(mobile).to_have_attribute("aria-describedby", re.compile(r"\bmobile-error\b"))
     expect(mobile).to_be_focused()
-    expect(page.get_by_role("alert")).to_contain_text("Chưa lưu được")
+    expect(page.locator("#form-message").get_by_role("alert")).to_contain_text("Chưa lưu được")
 
     page.screenshot(path=str(artifacts / "focal-person-error.png"), full_page=True)
 
     mobile.fill("0912 345 678")
     page.get_by_role("button", name="Lưu").click()
-    expect(page.get_by_role("status").filter(has_text="Đã lưu")).to_have_text(
+    expect(page.locator("#form-message").get_by_role("status").filter(has_text="Đã lưu")).to_have_text(
         re.compile(r"^Đã lưu lúc \d\d:\d\d \d\d/\d\d/\d{4}\.$"))
     expect(error).to_be_hidden()
     expect(mobile).not_to_have_attribute("aria-invalid", "true")

@@ -28,6 +28,9 @@ function linkList(person) {
   el('span', { class: 'link-purpose' }, link.purpose_name || QUESTIONNAIRES[link.purpose] || link.purpose),
   ' ', linkBadge(link.state, link.state_name),
   linkTimes(link) ? el('span', { class: 'link-times muted' }, linkTimes(link)) : null,
+  link.delivery_name && link.state !== 'submitted'
+    ? el('span', { class: 'link-delivery muted', dataset: { delivery: link.delivery } }, `Thư: ${link.delivery_name}`)
+    : null,
   link.problem ? el('span', { class: 'link-problem' }, link.problem) : null)));
 }
 

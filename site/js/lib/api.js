@@ -249,10 +249,33 @@ export function focalPerson(cid, unit) {
   return request('GET', `/campaigns/${enc(cid)}/units/${enc(unit)}/focal-person`);
 }
 
-export function saveFocalPerson(cid, unit, { full_name, position, mobile }) {
+export function saveFocalPerson(cid, unit, { full_name, position, mobile, email }) {
   return request('PUT', `/campaigns/${enc(cid)}/units/${enc(unit)}/focal-person`, {
-    body: { full_name, position, mobile },
+    body: { full_name, position, mobile, email },
   });
+}
+
+/** GET …/mail → the unit's mail domains (counts, last outcome and diagnostic, preflight), what to allow, pause. */
+export function mailDesk(cid, unit) {
+  return request('GET', `/campaigns/${enc(cid)}/units/${enc(unit)}/mail`);
+}
+
+/** POST …/mail/preflight {domains} → the desk, with the new preflight waiting for its outcomes. */
+export function startPreflight(cid, unit, domains) {
+  return request('POST', `/campaigns/${enc(cid)}/units/${enc(unit)}/mail/preflight`, { body: { domains } });
+}
+
+/** GET /campaigns/{cid}/mail-guard → {breaker, paused: [...], account, preflight_failures} (ministry). */
+export function mailGuard(cid) {
+  return request('GET', `/campaigns/${enc(cid)}/mail-guard`);
+}
+
+export function resumeUnitMail(cid, unit, reason = '') {
+  return request('POST', `/campaigns/${enc(cid)}/units/${enc(unit)}/mail/resume`, { body: { reason } });
+}
+
+export function resetMailBreaker(reason = '') {
+  return request('POST', '/mail-breaker/reset', { body: { reason } });
 }
 
 export function notifications(cid, unit) {

@@ -169,7 +169,18 @@ async function loadRuns(cid) {
  * The dispatch dialog: every unit whose roster was sent, each with a box to tick (all ticked at first), so that
  * one late province can be sent to without sending to the others again. Resolves the chosen codes, or null.
  */
-function chooseUnitsDialog(ready) {
+/** Domains whose test mail did not arrive, among the units about to be sent to: dispatch warns, never refuses. */
+function preflightWarning(ready) {
+  const readyCodes = new Set(ready.map((u) => u.code));
+  const failures = (guardView ? guardView.preflight_failures : []).filter((f) => readyCodes.has(f.unit));
+  return failures.length
+    ? el('div', { class: 'warning', id: 'dispatch-warning' }, el('p', {}, el('strong', {}, 'Lưu ý: '),
+      'thư kiểm tra không tới được các tên miền sau; thư mời gửi tới đó có thể bị trả lại:'),
+    el('ul', {}, failures.map((f) => el('li', {}, `${f.unit}: ${f.domain}`, f.diagnostic ? ` (${f.diagnostic})` : ''))))
+    : null;
+}
+
+function chooseUnitsDialog(ready, warning) {
   const ids = dialogIds('dispatch');
   const boxes = ready.map((u) => el('input', { type: 'checkbox', name: 'units', value: u.code, checked: true }));
   const list = el('fieldset', { class: 'choices unit-choices' },
@@ -195,7 +206,8 @@ function chooseUnitsDialog(ready) {
       + 'sách của các đơn vị được chọn dưới đây.'),
     el('p', {}, 'Người đã nhận thư từ lần phát hành trước không bị gửi trùng. Sau khi phát hành, nội dung phiếu '
       + 'không thể thay đổi.'),
-  ];
+    warning,
+  ].filter(Boolean);
   const content = [el('div', { class: 'actions' }, all, none), list, problem,
     el('div', { class: 'actions' }, ok, cancel)];
   const dialog = buildDialog(ids, { title: 'Phát hành phiếu khảo sát?', body, content });
@@ -222,21 +234,87 @@ dispatchButton.addEventListener('click', async () => {
   if (!detail) return;
   const cid = detail.id;
   const ready = readyUnits();
-  const codes = await chooseUnitsDialog(ready);
+  const codes = await chooseUnitsDialog(ready, preflightWarning(ready));
   if (!codes) return;
   show(dispatchBox, 'info', '');
   try {
     // Every ready unit: the API's own default (the units whose roster was sent when the run starts).
     const units = codes.length === ready.length ? null : codes;
     const run = await busy(dispatchButton, 'Đang phát hành…', () => api.startDispatch(cid, units));
+    const warned = (run.warnings || []).map((w) => `${w.unit}: ${w.domain}`).join(', ');
     show(dispatchBox, 'info', `Đã bắt đầu phát hành tới ${run.units_total} đơn vị (${unitNames(run.units)}). `
-      + 'Tiến độ tự động cập nhật mỗi 5 giây.');
+      + 'Tiến độ tự động cập nhật mỗi 5 giây.' + (warned ? ` Lưu ý: các tên miền chưa qua kiểm tra thư: ${warned}.` : ''));
     running.add(run.run);
     await loadRuns(cid);
   } catch (error) {
     if (error.status !== 401) show(dispatchBox, 'error', errorText(error));
   } finally {
     if (detail) renderDispatch();
+  }
+});
+
+// ---- the reputation guard ----------------------------------------------------------------------------------
+
+const guardBox = document.getElementById('guard-message');
+const breakerText = document.getElementById('guard-breaker');
+const breakerButton = document.getElementById('breaker-button');
+const pausedList = document.getElementById('paused-units');
+const failureList = document.getElementById('preflight-failures');
+let guardView = null;
+
+function renderGuard(view, cid) {
+  guardView = view;
+  const b = view.breaker;
+  breakerText.textContent = b.active ? `${b.reason} (từ ${b.stopped_at_label})`
+    : `Việc gửi thư đang bình thường. Tỷ lệ thư bị trả lại của tài khoản: ${formatNumber(view.account.bounce_rate * 100)} %, `
+      + `báo thư rác: ${formatNumber(view.account.complaint_rate * 100)} % (${view.account.accepted} thư).`;
+  breakerButton.hidden = !b.active;
+  clear(pausedList);
+  if (!view.paused.length) pausedList.append(el('li', {}, 'Không có.'));
+  for (const p of view.paused) {
+    const resume = el('button', { type: 'button', dataset: { unit: p.unit } }, `Cho ${p.name} gửi tiếp`);
+    resume.addEventListener('click', async () => {
+      try {
+        await busy(resume, 'Đang xử lý…', () => api.resumeUnitMail(cid, p.unit, 'Bộ Nội vụ cho gửi tiếp'));
+        show(guardBox, 'success', `Đã cho ${p.name} gửi thư tiếp.`);
+        loadGuard(cid);
+      } catch (error) {
+        show(guardBox, 'error', errorText(error));
+      }
+    });
+    pausedList.append(el('li', { dataset: { unit: p.unit } }, el('strong', {}, `${p.unit} ${p.name}: `), p.reason,
+      ` (từ ${p.stopped_at_label}) `, resume));
+  }
+  clear(failureList);
+  if (!view.preflight_failures.length) failureList.append(el('li', {}, 'Không có.'));
+  for (const f of view.preflight_failures) {
+    failureList.append(el('li', {}, `${f.unit}: ${f.domain}`, f.diagnostic ? ` — ${f.diagnostic}` : ''));
+  }
+}
+
+async function loadGuard(cid) {
+  try {
+    renderGuard(await api.mailGuard(cid), cid);
+  } catch (error) {
+    if (error.status !== 401) show(guardBox, 'error', errorText(error));
+  }
+}
+
+breakerButton.addEventListener('click', async () => {
+  if (!detail) return;
+  const yes = await confirmDialog({
+    title: 'Cho gửi thư tiếp trên toàn quốc?',
+    body: [el('p', {}, 'Chỉ nên cho gửi tiếp khi đã xác định và xử lý nguyên nhân thư bị trả lại hoặc bị báo là '
+      + 'thư rác. Thao tác được ghi nhật ký.')],
+    confirmLabel: 'Cho gửi tiếp',
+  });
+  if (!yes) return;
+  try {
+    await busy(breakerButton, 'Đang xử lý…', () => api.resetMailBreaker('Bộ Nội vụ cho gửi tiếp'));
+    show(guardBox, 'success', 'Đã cho gửi thư tiếp.');
+    loadGuard(detail.id);
+  } catch (error) {
+    show(guardBox, 'error', errorText(error));
   }
 });
 
@@ -339,6 +417,7 @@ async function load(cid) {
     }
     loadRuns(cid);
     loadEmailRequests(cid);
+    loadGuard(cid);
   } catch (error) {
     if (mine === loadSeq && error.status !== 401) show(box, 'error', errorText(error));
   }
