@@ -185,6 +185,41 @@ def _boto_client(service: str, endpoint_url: str, region: str = DEFAULT_REGION):
 # moto, with change tracking
 # --------------------------------------------------------------------------------------------------------------
 
+# The emulated SES account's sending rate (messages per second) as GetSendQuota reports it. moto's own default is
+# 1 a second; SES grants 14 a second to an account out of the sandbox, the rate production starts with. The app
+# paces itself on what GetSendQuota says, so this is the local mail rate of `make run` and of the tests alike.
+LOCAL_SES_RATE_DEFAULT = 14.0
+
+
+def local_ses_rate() -> float:
+    return float(os.environ.get("CCHC_LOCAL_SES_RATE") or LOCAL_SES_RATE_DEFAULT)
+
+
+def use_local_ses_rate(rate: float | None = None) -> None:
+    """Make moto's SES (in this process: the server's or the in-process mock's) report `rate` (default: the
+    local setting) as the account's MaxSendRate. A backend's own `max_send_rate` attribute, when a test sets one,
+    wins for that backend."""
+    from moto.ses import models
+
+    chosen = local_ses_rate() if rate is None else float(rate)
+    if not hasattr(models.SESQuota, "_moto_init"):
+        models.SESQuota._moto_init = models.SESQuota.__init__  # type: ignore[attr-defined]
+        models.SESBackend._moto_get_send_quota = models.SESBackend.get_send_quota  # type: ignore[attr-defined]
+
+    def init(self, sent: int) -> None:
+        models.SESQuota._moto_init(self, sent)  # type: ignore[attr-defined]
+        self.max_send_rate = chosen
+
+    def get_send_quota(self):
+        quota = models.SESBackend._moto_get_send_quota(self)  # type: ignore[attr-defined]
+        if "max_send_rate" in vars(self):
+            quota.max_send_rate = self.max_send_rate
+        return quota
+
+    models.SESQuota.__init__ = init  # type: ignore[method-assign]
+    models.SESBackend.get_send_quota = get_send_quota  # type: ignore[method-assign]
+
+
 class _SharedExclusiveLock:
     """Many writers share it; a snapshot takes it exclusively (and is preferred, so it is never starved)."""
 
@@ -402,6 +437,7 @@ class MotoServer:
                  verbose: bool = False):
         from moto.server import ThreadedMotoServer
 
+        use_local_ses_rate()
         self.host, self.port, self.tracker = host, port, tracker
         tracker_ref = tracker
 
