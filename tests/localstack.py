@@ -1,7 +1,7 @@
 """The whole local stack on free ports in a temporary directory, for tests that drive it from outside
 (browser tests, the spec fuzzer, load and fault suites).
 
-The stack is assembled from the launcher's own pieces (dev/stack.py, dev/serve_api.py):
+The stack is assembled from the launcher's own pieces (dev/stack/, dev/serve_api.py):
 - moto in its own process (`python -m dev.stack moto`), so its state never mixes with the in-process
   `mock_aws` of the API tests that may run in the same pytest session;
 - the tables and the seed (campaigns 2021 and demo, every account) through `python -m chalicelib.cli`;
@@ -29,7 +29,7 @@ from dev.stack import (DEFAULT_REGION, DataJsonMailSource, OutboxWriter, SiteSer
 
 
 # Run in a child process with the stack's environment: the queue handlers of the app, fed from moto's SQS the way
-# the launcher's workers feed them (dev/stack.py QueueRunner), without the scheduled handlers (whose notifications
+# the launcher's workers feed them (dev/stack/workers.py QueueRunner), without the scheduled handlers (whose notifications
 # other tests would see). Stops once the queues have stayed empty for a moment after handling something.
 _DRAIN = """
 import os, sys, time
