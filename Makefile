@@ -20,7 +20,7 @@ test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, brows
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)  ## domain rules and the API on moto in-process, without the slow cases (under a minute)
-	$(PY) -m pytest -q -m "not slow" tests/unit tests/api
+	$(PY) -m pytest -q -m "not slow" tests/api tests/unit
 
 # Debian packages the tests need: chromium (browser tests) and LibreOffice Calc (the results workbook must open in
 # it). Installed with apt-get when missing (sudo when not root), as .ci/run does on a fresh machine.

@@ -145,8 +145,10 @@ def moto_session():
 def aws(moto_session):
     """The app's tables, buckets and queues, empty, in moto in-process."""
     from chalicelib.services import mailing
-    from chalicelib.store import mailer
+    from chalicelib.store import files, mailer, queues
 
+    for cached in (files._s3, mailer._ses, queues._sqs, queues._url):
+        cached.cache_clear()  # a client a test changed (hooks, patched methods) must not serve the next test
     moto_session["empty"].restore()
     mailer._quota.clear()
     mailing._pace = None
