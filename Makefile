@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test bench venv clean package lint policy deploy site require-stage
+.PHONY: run test test-fast test-deps bench venv clean package lint policy deploy site require-stage
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,25 @@ venv: $(STAMP)
 run: $(STAMP)  ## the whole platform locally, in the foreground (Ctrl-C stops it)
 	$(PY) dev/run_local.py
 
-test: $(STAMP)  ## every test: domain, API on moto, local stack, browser
+test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, browser
 	$(PY) -m pytest -q
+
+test-fast: $(STAMP)  ## domain rules and the API on moto in-process, without the slow cases (under a minute)
+	$(PY) -m pytest -q -m "not slow" tests/api tests/unit
+
+# Debian packages the tests need: chromium (browser tests), LibreOffice Calc (the results workbook must open in it)
+# and SpamAssassin (the invitation is scored with its local rules). Installed with apt-get when missing (sudo when
+# not root), as .ci/run does on a fresh machine.
+test-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v libreoffice >/dev/null 2>&1 \
+	    || ! command -v spamassassin >/dev/null 2>&1; then \
+	  echo "make test needs Debian's chromium, libreoffice-calc-nogui and spamassassin: installing them with apt-get"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libreoffice-calc-nogui spamassassin >/dev/null || { \
+	    echo "could not install them: run 'sudo apt-get install chromium libreoffice-calc-nogui spamassassin' and try again"; \
+	    exit 1; }; \
+	fi
 
 bench: $(STAMP)  ## benchmarks, each printing BENCH <name> ratio=<x> budget=<y>
 	@for script in bench/bench_*.py; do $(PY) $$script || exit 1; done

@@ -3,8 +3,13 @@
 Environment is set before anything from chalicelib is imported: settings are read once."""
 from __future__ import annotations
 
+import contextlib
+import copyreg
 import json
 import os
+import pickle
+import sys
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +29,31 @@ from moto import mock_aws  # noqa: E402
 from chalicelib.runtime import runtime  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _one_botocore_loader() -> None:
+    """Every botocore session of this process shares one loader of the SDK's JSON models (a session normally
+    reads and parses them again: PynamoDB makes a session per model class and per Connection, which cost seconds
+    per test). The loader's cache is what one session already shares among its clients."""
+    import botocore.session
+
+    loaders: dict = {}
+    create = botocore.session.create_loader
+
+    def shared(search_path_string=None):
+        if search_path_string not in loaders:
+            loaders[search_path_string] = create(search_path_string)
+        return loaders[search_path_string]
+
+    botocore.session.create_loader = shared
+
+
+_one_botocore_loader()
+
+
+SEED_MOMENT = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)  # every test's clock starts here
 
 
 class FixedClock:
@@ -41,23 +71,88 @@ class FixedClock:
 
 @pytest.fixture
 def clock(monkeypatch):
-    fixed = FixedClock(datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc))
+    fixed = FixedClock(SEED_MOMENT)
     monkeypatch.setattr(runtime, "now", fixed)
     return fixed
 
 
-@pytest.fixture
-def aws():
-    from chalicelib.store import files, mailer, queues
+class MotoState:
+    """Copies of moto's in-process backends, put back in place in a few milliseconds.
 
-    for cached in (files._s3, mailer._ses, queues._sqs, queues._url):
-        cached.cache_clear()  # clients made under one test's moto must not serve the next test
-    mailer._quota.clear()
-    with mock_aws():
+    Creating the app's tables, buckets and queues and seeding two campaigns with 64 accounts costs seconds; every
+    test needs the same starting point, so it is built once per session and each test starts from a fresh copy of
+    it (nothing a test writes reaches the next one)."""
+
+    def __init__(self):
+        from moto.core.base_backend import BackendDict
+
+        self.places = [(backends, account) for backends in BackendDict._instances for account in backends]
+        with _locks_as_fresh_locks():
+            self.blob = pickle.dumps([dict(backends[account]) for backends, account in self.places])
+
+    def restore(self) -> None:
+        from moto.core.base_backend import BackendDict
+
+        BackendDict.reset()
+        with _locks_as_fresh_locks():
+            copies = pickle.loads(self.blob)
+        for (backends, account), regions in zip(self.places, copies):
+            for region, backend in regions.items():
+                backends[account][region] = backend
+
+
+@contextlib.contextmanager
+def _locks_as_fresh_locks():
+    """moto's backends hold a few locks; a copy gets new, unlocked ones."""
+    kinds = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
+    for kind, make in kinds.items():
+        copyreg.pickle(kind, lambda lock, make=make: (make, ()))
+    try:
+        yield
+    finally:
+        for kind in kinds:
+            copyreg.dispatch_table.pop(kind, None)
+
+
+@pytest.fixture(scope="session")
+def moto_session():
+    """moto in-process for the whole session (started when the first test needs it), with the local SES rate;
+    returns the two starting points: empty resources, and the seeded campaigns with their accounts."""
+    from dev.stack import use_local_ses_rate
+
+    use_local_ses_rate()
+    mock = mock_aws()
+    mock.start()
+    try:
+        from chalicelib.formats import datafiles
+        from chalicelib.services import accounts, campaigns
         from chalicelib.store.bootstrap import ensure_resources
 
         ensure_resources()
-        yield
+        empty = MotoState()
+        moment = FixedClock(SEED_MOMENT)
+        for name in ("2021", "demo"):
+            campaigns.create_from_files(name, moment(), runtime.random_bytes)
+        _, units = datafiles.load_campaign("2021")
+        issued = accounts.provision(units, moment(), runtime.random_bytes, must_change=False)
+        logins = {(i["unit"] or "admin"): (i["username"], i["password"]) for i in issued}
+        yield {"empty": empty, "seeded": MotoState(), "logins": logins}
+    finally:
+        mock.stop()
+
+
+@pytest.fixture
+def aws(moto_session):
+    """The app's tables, buckets and queues, empty, in moto in-process."""
+    from chalicelib.services import mailing
+    from chalicelib.store import files, mailer, queues
+
+    for cached in (files._s3, mailer._ses, queues._sqs, queues._url):
+        cached.cache_clear()  # a client a test changed (hooks, patched methods) must not serve the next test
+    moto_session["empty"].restore()
+    mailer._quota.clear()
+    mailing._pace = None
+    yield
 
 
 class Api:
@@ -95,16 +190,12 @@ def api(aws):
 
 
 @pytest.fixture
-def seeded(aws, clock):
-    """Campaigns 2021 and demo and every account; returns {"admin": (user, pw), "01": (user, pw), ...}."""
-    from chalicelib.formats import datafiles
-    from chalicelib.services import accounts, campaigns
-
-    for name in ("2021", "demo"):
-        campaigns.create_from_files(name, clock(), runtime.random_bytes)
-    _, units = datafiles.load_campaign("2021")
-    issued = accounts.provision(units, clock(), runtime.random_bytes, must_change=False)
-    return {(i["unit"] or "admin"): (i["username"], i["password"]) for i in issued}
+def seeded(aws, clock, moto_session):
+    """Campaigns 2021 and demo (seeded at the test clock's starting moment) and every account; returns
+    {"admin": (user, pw), "01": (user, pw), ...}."""
+    assert clock() == SEED_MOMENT
+    moto_session["seeded"].restore()
+    return dict(moto_session["logins"])
 
 
 class Tokens:

@@ -475,7 +475,7 @@ def test_the_evidence_bucket_takes_posts_from_the_site_and_forgets_uploads_never
 @pytest.mark.parametrize("stage", STAGES)
 def test_the_site_is_served_with_its_security_headers_and_the_api_answers_uncacheable(templates, stage):
     """CloudFront adds the CSP (connections only to the API and the evidence bucket, never framed), HSTS, nosniff
-    and no referrer; the local site server sends the same policy (dev/stack.py site_headers). API Gateway's own
+    and no referrer; the local site server sends the same policy (dev/stack/site.py site_headers). API Gateway's own
     answers carry the API's headers."""
     import sys
     sys.path.insert(0, str(ROOT))

@@ -228,20 +228,22 @@ def test_an_interrupted_snapshot_leaves_the_last_good_one_in_place(moto, tmp_pat
     good = persistence.snapshot()
     ddb.put_item(TableName="rt-orders", Item=order(2))
 
-    real_write = stack._write_durable
+    from dev.stack import persistence as module  # where Persistence looks the writer up
+
+    real_write = module._write_durable
 
     def crash_on_manifest(path, data):
         if path.name == "manifest.json":
             raise OSError("disk full")
         real_write(path, data)
 
-    monkeypatch.setattr(stack, "_write_durable", crash_on_manifest)
+    monkeypatch.setattr(module, "_write_durable", crash_on_manifest)
     with pytest.raises(OSError):
         persistence.snapshot()
     assert persistence.current() == good.path
     assert persistence.manifest()["tables"]["rt-orders"]["items"] == 1
 
-    monkeypatch.setattr(stack, "_write_durable", real_write)
+    monkeypatch.setattr(module, "_write_durable", real_write)
     retried = persistence.snapshot()  # the change is still pending, and the leftover is cleaned up
     assert retried.items == 2 and not list((tmp_path / "state").glob("tmp-*"))
 

@@ -94,6 +94,7 @@ def scoring(api, tokens, clock):
     return tokens["01"]
 
 
+@pytest.mark.slow
 def test_the_2021_campaign_ships_a_sample_framework_whose_lines_add_up_to_100(api, tokens, clock):
     r = api.call("GET", "/campaigns/2021/framework", token=tokens["01"])
     assert r.status_code == 200, r.body
@@ -209,6 +210,7 @@ APPROVAL = {"leader_name": "Nguyễn Văn An", "leader_position": "Phó Chủ t�
             "decision_number": "125/QĐ-UBND", "decision_date": "28/01/2022"}
 
 
+@pytest.mark.slow
 def test_approval_needs_every_line_and_then_locks_the_scores(api, scoring, tokens):
     view = api.call("GET", A, token=scoring).data
     report_grant = grant(api, scoring, "report", "Bao cao tu danh gia (ban ky).pdf", PDF)
@@ -247,6 +249,7 @@ def test_only_the_unit_itself_scores_and_the_ministry_cannot_score_for_it(api, s
     assert api.call("GET", A, token=tokens["admin"]).status_code == 200
 
 
+@pytest.mark.slow
 def test_after_the_deadline_writes_are_refused_and_the_schedule_locks_every_open_assessment(api, tokens, clock):
     clock.at(OPEN)
     assert api.call("PUT", f"{A}/items/1.2", {"score": 1}, token=tokens["01"]).status_code == 200
@@ -272,6 +275,7 @@ def test_after_the_deadline_writes_are_refused_and_the_schedule_locks_every_open
     assert len([n for n in notes if "Bản tự đánh giá" in n["message"]]) == 1
 
 
+@pytest.mark.slow
 def test_the_ministry_appraises_after_submission_and_the_province_sees_it_once_published(api, tokens, clock):
     clock.at(OPEN)
     view = api.call("GET", A, token=tokens["01"]).data
@@ -302,6 +306,7 @@ def test_the_ministry_appraises_after_submission_and_the_province_sees_it_once_p
     assert any(n["title"] == "Đã có kết quả thẩm định" for n in notes)
 
 
+@pytest.mark.slow
 def test_the_ministry_reopens_a_submitted_assessment_with_a_reason(api, tokens, clock):
     clock.at(OPEN)
     view = api.call("GET", A, token=tokens["01"]).data

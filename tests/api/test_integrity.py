@@ -34,6 +34,7 @@ def answered(api, tokens, clock):
     return links
 
 
+@pytest.mark.slow
 def test_a_scan_flags_the_unit_with_explainable_evidence_for_the_ministry_only(api, tokens, answered):
     r = api.call("POST", "/campaigns/demo/integrity/scan", token=tokens["admin"])
     assert r.status_code == 200 and r.data["scanned"] >= 1

@@ -64,6 +64,7 @@ def unit_row(data: dict, unit: str) -> dict:
     return next(u for u in data["units"] if u["unit"] == unit)
 
 
+@pytest.mark.slow
 def test_the_index_adds_self_scores_survey_points_and_imported_parts_and_ranks_the_units(api, tokens, campaign):
     r = api.call("GET", f"{D}/results", token=tokens["admin"])
     assert r.status_code == 200, r.body
@@ -95,6 +96,7 @@ def test_the_index_adds_self_scores_survey_points_and_imported_parts_and_ranks_t
     assert one["fields"]["8"]["points"] == 4 + 9.5  # survey 8.1 (4) + SIPAS
 
 
+@pytest.mark.slow
 def test_an_annulled_unit_loses_its_survey_points_only(api, tokens, campaign):
     r = api.call("POST", f"{D}/units/01/annulment", {"reason": "Trả lời thay"}, token=tokens["admin"])
     assert r.status_code == 201
@@ -127,12 +129,14 @@ def test_each_unit_shows_its_answers_rate_risk_and_a_too_small_sample(api, token
     assert one["survey"]["responses"] == 3
 
 
+@pytest.mark.slow
 def test_results_are_the_ministrys_only(api, tokens, campaign):
     for path in (f"{D}/results", f"{D}/results.xlsx"):
         assert api.call("GET", path, token=tokens["01"]).status_code == 403
         assert api.call("GET", path).status_code == 401
 
 
+@pytest.mark.slow
 def test_the_results_workbook_has_a_summary_and_one_sheet_per_field_and_opens_in_libreoffice(
         api, tokens, campaign, tmp_path):
     r = api.call("GET", f"{D}/results.xlsx", token=tokens["admin"])

@@ -167,6 +167,7 @@ def atomic_requests(monkeypatch):
     monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
 
 
+@pytest.mark.slow
 def test_two_hundred_concurrent_submits_at_twenty_links_store_exactly_twenty_responses(api, links, atomic_requests):
     tokens = links(20)
     assert len(tokens) == 20

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from openpyxl import load_workbook
 
 from chalicelib import cli
@@ -21,6 +22,7 @@ def test_the_accounts_command_creates_every_account_and_a_credentials_workbook(a
     assert rows[2][5] not in account.password_hash
 
 
+@pytest.mark.slow
 def test_running_it_again_keeps_existing_accounts_unless_reset(aws, tmp_path):
     cli.main(["accounts", "--workbook", str(tmp_path / "a.xlsx")])
     before = AccountModel.get("tinh01").password_hash
@@ -30,6 +32,7 @@ def test_running_it_again_keeps_existing_accounts_unless_reset(aws, tmp_path):
     assert AccountModel.get("tinh01").password_hash != before
 
 
+@pytest.mark.slow
 def test_seed_creates_both_campaigns_once_and_a_complete_credentials_file(aws, tmp_path, capsys):
     creds = tmp_path / "credentials.json"
     cli.main(["seed", "--credentials", str(creds), "--workbook", str(tmp_path / "c.xlsx")])

@@ -313,6 +313,7 @@ def test_the_import_report_says_in_vietnamese_what_was_converted():
     assert vn.notice({}) == ""
 
 
+@pytest.mark.slow
 def test_a_five_thousand_row_roster_with_four_text_columns_converts_quickly():
     rows = []
     for i in range(5000):
