@@ -1,7 +1,7 @@
 """Cold start: the import of `app` against a bare Chalice + PynamoDB + boto3 app, measured in the same run.
 
 Uses `python -X importtime` (cumulative microseconds of the top-level module), median of several fresh
-interpreter runs each, interleaved so machine noise hits both sides alike. Budget (DESIGN.md §8): ≤ 1.3."""
+interpreter runs each, interleaved so machine noise hits both sides alike. Budget: ≤ 1.3."""
 from __future__ import annotations
 
 import os

@@ -1,7 +1,7 @@
 """Dispatch of 60,000 links (63 units): issue the links, render every mail and hand it to the mail queue, against
 its floor measured in the same run on the same store (moto in-process): a batch write of the same items (links
 and token records) plus rendering the same mails. Also the peak memory of one unit's job.
-Budgets (DESIGN.md §8): ratio ≤ 1.5; peak memory ≤ 256 MB per unit job."""
+Budgets: ratio ≤ 1.5; peak memory ≤ 256 MB per unit job."""
 from __future__ import annotations
 
 import os

@@ -1,4 +1,4 @@
-"""Deployment package size: what Lambda unpacks for every function, against its 50 MB budget (issue 9).
+"""Deployment package size: what Lambda unpacks for every function, against its 50 MB budget.
 
 Lambda's hard limit is 250 MB unzipped; the budget is a fifth of that because what is unpacked is also what a cold
 start reads. Builds the dev stage's package with `make package STAGE=dev` (needs PyPI, not AWS), then measures

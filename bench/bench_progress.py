@@ -1,5 +1,5 @@
 """One province's progress for a 5,000-respondent unit through the service, against the raw Query of the same
-link items, in the same run on the same store (moto in-process). Budget (DESIGN.md §8): ≤ 1.5."""
+link items, in the same run on the same store (moto in-process). Budget: ≤ 1.5."""
 from __future__ import annotations
 
 import os

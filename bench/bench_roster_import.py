@@ -1,6 +1,6 @@
 """Roster import of 5,000 rows end to end (parse, validate, dedup, persist) against its floor, measured in the
 same run on the same store (moto in-process): an openpyxl read-only pass over the same file plus a batch write
-of the same number of items. Budget (DESIGN.md §8): ≤ 1.5."""
+of the same number of items. Budget: ≤ 1.5."""
 from __future__ import annotations
 
 import io

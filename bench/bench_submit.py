@@ -1,6 +1,6 @@
 """One survey submit through the app (HTTP route on chalice's test client: token lookup, checks, validation,
 the transaction, the receipt) against the bare conditional transaction it performs, in the same run on the same
-store (moto in-process). Budget (DESIGN.md §8): ≤ 1.5."""
+store (moto in-process). Budget: ≤ 1.5."""
 from __future__ import annotations
 
 import json

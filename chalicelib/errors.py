@@ -1,4 +1,4 @@
-"""Domain errors and the one place that maps them to HTTP (DESIGN.md §6).
+"""Domain errors and the one place that maps them to HTTP (docs/ARCHITECTURE.md, section 1).
 
 Every error carries a stable machine code and a Vietnamese message for people;
 `details` names the fields, rows or cells concerned.

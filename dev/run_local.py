@@ -1,4 +1,4 @@
-"""`make run`: the whole local stack in the foreground (DESIGN.md §4 and §6a).
+"""`make run`: the whole local stack in the foreground (docs/ARCHITECTURE.md, section 10).
 
 moto (DynamoDB, S3, SES, SQS, EventBridge) on 127.0.0.1:$CCHC_MOTO_PORT (5055), its data restored from and
 saved to .local/state/; the tables, buckets and queues bootstrapped and the campaigns and accounts seeded;

@@ -1,4 +1,4 @@
-"""Questionnaires as data (issue 4.1): one per campaign, respondent group and purpose, with sections and questions.
+"""Questionnaires as data: one per campaign, respondent group and purpose, with sections and questions.
 
 A questionnaire's definition is plain JSON:
 

@@ -1,4 +1,4 @@
-"""Self-assessment (tự đánh giá, chấm điểm), its approval and lock, and the ministry's appraisal (issue 8.1–8.4).
+"""Self-assessment (tự đánh giá, chấm điểm), its approval and lock, and the ministry's appraisal.
 
 Rules: the province of a unit scores the self-scored lines of its campaign's framework while the self-assessment
 phase is open and its assessment is a draft; each line has a score in the line's steps, a note, and evidence

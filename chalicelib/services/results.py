@@ -1,4 +1,4 @@
-"""The PAR Index results of a campaign (issue 8.5): every unit's points per part and field, index, rank and grade,
+"""The PAR Index results of a campaign: every unit's points per part and field, index, rank and grade,
 for the ministry, and the results workbook."""
 from __future__ import annotations
 

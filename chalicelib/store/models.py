@@ -1,4 +1,4 @@
-"""Tables, designed from the access patterns (DESIGN.md §5): every request-path read is a GetItem or Query."""
+"""Tables, designed from the access patterns (docs/ARCHITECTURE.md, section 3): every request-path read is a GetItem or Query."""
 from __future__ import annotations
 
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute, NumberAttribute,

@@ -1,5 +1,5 @@
 """Self-assessment through the API: the framework as data, scoring with evidence checked on arrival, approval,
-the deadline lock, appraisal and its publication (issue 8)."""
+the deadline lock, appraisal and its publication."""
 import hashlib
 from datetime import datetime
 from zoneinfo import ZoneInfo

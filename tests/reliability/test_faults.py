@@ -1,4 +1,4 @@
-"""Faults (issue 10): the mail service failing, queue jobs dying midway, processes killed with kill -9.
+"""Faults: the mail service failing, queue jobs dying midway, processes killed with kill -9.
 
 Fault model: AWS (moto here) does not crash; what dies is our code, at any instant, as a Lambda does (timeout,
 out of memory, an exception from an AWS call). SQS then delivers the message again once its visibility timeout

@@ -1,4 +1,4 @@
-"""Load and concurrency against the running local stack, on loopback only (issue 10).
+"""Load and concurrency against the running local stack, on loopback only.
 
 The stack of `make run` (tests/localstack.py: moto's server, the API on chalice's local server, the site) is
 started on free ports; bounded bursts of concurrent HTTP requests then hit one unit's roster, the dispatch and the

@@ -1,4 +1,4 @@
-"""Secrets and privacy across the whole API (issue 10).
+"""Secrets and privacy across the whole API.
 
 1. A full flow (logins, a failed login, a password change, a roster import and its sending, dispatch, survey
    open / draft / submit with distinctive free-text answers, reminders, the ministry reading answers, logout) runs

@@ -1,4 +1,4 @@
-"""The index arithmetic on hand-computed cases (issue 8.5)."""
+"""The index arithmetic on hand-computed cases."""
 import pytest
 
 from chalicelib.domain import framework as rules
