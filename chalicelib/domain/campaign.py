@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.phases import PHASES, resolve_bound
@@ -70,6 +71,129 @@ def _whole(value: object) -> int | None:
     return None
 
 
+Err = Callable[[str, str], None]
+
+
+def _groups(raw: object, err: Err) -> list[dict]:
+    groups = []
+    for i, group in _entries(raw, "groups", err):
+        code, gname = str(group.get("code", "")).strip(), clean(group.get("name"))
+        questionnaires, priority = group.get("questionnaires") or ["locality"], _whole(group.get("priority", 0))
+        if not code or not gname:
+            err(f"groups[{i}]", "Mỗi nhóm đối tượng cần có mã và tên.")
+            continue
+        if not isinstance(questionnaires, list) or not all(isinstance(q, str) for q in questionnaires) \
+                or priority is None:
+            err(f"groups[{i}]", "Danh sách phiếu (questionnaires) hoặc thứ tự ưu tiên (priority) không hợp lệ.")
+            continue
+        groups.append({"code": code, "name": gname, "questionnaires": list(questionnaires), "priority": priority})
+    if not groups:
+        err("groups", "Đợt đánh giá cần ít nhất một nhóm đối tượng khảo sát.")
+    if len({g["code"] for g in groups}) != len(groups):
+        err("groups", "Mã nhóm đối tượng bị trùng.")
+    return groups
+
+
+def _phases(raw: object, tz: str, today: date, err: Err) -> list[dict]:
+    phases = []
+    for i, phase in _entries(raw, "phases", err):
+        code = phase.get("code")
+        if not isinstance(code, str) or code not in PHASES:
+            err(f"phases[{i}].code", f"Giai đoạn không hợp lệ: {code!r}.")
+            continue
+        try:
+            opens = resolve_bound(str(phase["opens"]), tz, closing=False, today=today)
+            closes = resolve_bound(str(phase["closes"]), tz, closing=True, today=today)
+        except (KeyError, ValueError):
+            err(f"phases[{i}]", f"Thời gian mở/đóng của giai đoạn {code} không hợp lệ.")
+            continue
+        if closes <= opens:
+            err(f"phases[{i}]", f"Giai đoạn {code} đóng trước khi mở.")
+        phases.append({"code": code, "name": clean(phase.get("name")) or PHASES[code],
+                       "opens_at": utc_iso(opens), "closes_at": utc_iso(closes),
+                       "audience": "ministry" if phase.get("audience") == "ministry" else "all"})
+    if len({p["code"] for p in phases}) != len(phases):
+        err("phases", "Một giai đoạn được khai báo hai lần.")
+    return phases
+
+
+def _units(units: list[dict], err: Err) -> list[dict]:
+    clean_units = []
+    for i, unit in _entries(units, "units", err):
+        code, uname = str(unit.get("code", "")).strip(), clean(unit.get("name"))
+        kind, ranked = unit.get("kind") or PROVINCE, unit.get("ranked", True)
+        if not _UNIT.match(code) or not uname:
+            err(f"units[{i}]", "Mỗi đơn vị cần mã (chữ, số) và tên.")
+            continue
+        if kind not in UNIT_KINDS:
+            err(f"units[{i}].kind", f"Loại đơn vị “{kind}” không hợp lệ: “province” (tỉnh, thành phố) hoặc "
+                                    "“ministry” (bộ, cơ quan ngang bộ).")
+            continue
+        if not isinstance(ranked, bool):
+            err(f"units[{i}].ranked", "Trường ranked (có xếp hạng hay không) phải là true hoặc false.")
+            continue
+        if not _CODE_OF_KIND[kind].match(code):
+            err(f"units[{i}].code", f"Mã {code}: " + _CODE_RULE[kind])
+            continue
+        clean_units.append({"code": code, "name": uname,
+                            "full_name": clean(unit.get("full_name")) or uname, "kind": kind, "ranked": ranked})
+    if not any(u["kind"] == PROVINCE for u in clean_units):
+        err("units", "Đợt đánh giá cần ít nhất một đơn vị (tỉnh, thành phố).")
+    if len({u["code"] for u in clean_units}) != len(clean_units):
+        err("units", "Mã đơn vị bị trùng.")
+    return clean_units
+
+
+def _departments(raw: object, err: Err) -> list[dict]:
+    departments = []
+    for i, dept in _entries(raw, "departments", err):
+        dept_name, ministry = clean(dept.get("name")), clean(dept.get("ministry"))
+        if not dept_name or not ministry:
+            err(f"departments[{i}]", "Mỗi sở, ngành cần có tên và bộ chủ quản.")
+            continue
+        departments.append({"name": dept_name, "ministry": ministry})
+    return departments
+
+
+def _mail_guard(definition: dict, err: Err) -> dict | None:
+    mail_guard = definition.get("mail_guard") or None
+    if mail_guard is not None:
+        from chalicelib.domain.delivery import Policy
+
+        try:
+            if not isinstance(mail_guard, dict):
+                raise ValueError("not an object")
+            Policy().with_campaign(mail_guard)
+        except (ValueError, TypeError):
+            err("mail_guard", "Ngưỡng tạm dừng gửi thư không hợp lệ: {\"unit_bounce_rate\": \"3%\", "
+                "\"unit_min_mails\": 50}.")
+    return mail_guard
+
+
+def _settings(definition: dict, err: Err) -> dict:
+    """The campaign's lists and numbers beside its groups, phases and units."""
+    exempt_raw = definition.get("ministry_exempt") or []
+    if not isinstance(exempt_raw, list):
+        err("ministry_exempt", "Phải là một danh sách.")
+        exempt_raw = []
+    reminder_raw = definition.get("reminder_days") or []
+    reminder_days = [_whole(d) for d in reminder_raw] if isinstance(reminder_raw, list) else [None]
+    if any(d is None for d in reminder_days):
+        err("reminder_days", "Số ngày nhắc trước hạn phải là các số nguyên.")
+    questionnaires_map = definition.get("questionnaires") or {}
+    if not isinstance(questionnaires_map, dict):
+        err("questionnaires", "Phải là một đối tượng.")
+    grades = _grades(definition.get("grades"), err)
+    min_responses = _whole(definition.get("min_responses", DEFAULT_MIN_RESPONSES))
+    if min_responses is None or min_responses < 1:
+        err("min_responses", "Số phiếu trả lời tối thiểu của một đơn vị (min_responses) phải là số nguyên từ 1.")
+    contact = _contact(definition.get("contact"), err)
+    return {"questionnaires": questionnaires_map, "ministry_exempt": [clean(m) for m in exempt_raw],
+            "reminder_days": sorted({d for d in reminder_days if d is not None and d >= 0}, reverse=True),
+            "grades": grades, "min_responses": min_responses, "contact": contact,
+            "mail_guard": _mail_guard(definition, err)}
+
+
 def build(definition: dict, units: list[dict], today: date) -> dict:
     """Validate a campaign definition and resolve its phase bounds into instants.
 
@@ -95,111 +219,19 @@ def build(definition: dict, units: list[dict], today: date) -> dict:
     year = _whole(definition.get("year") or today.year)
     if year is None or not 2000 <= year <= 2999:
         err("year", "Năm đánh giá không hợp lệ.")
-
-    groups = []
-    for i, group in _entries(definition.get("groups"), "groups", err):
-        code, gname = str(group.get("code", "")).strip(), clean(group.get("name"))
-        questionnaires, priority = group.get("questionnaires") or ["locality"], _whole(group.get("priority", 0))
-        if not code or not gname:
-            err(f"groups[{i}]", "Mỗi nhóm đối tượng cần có mã và tên.")
-            continue
-        if not isinstance(questionnaires, list) or not all(isinstance(q, str) for q in questionnaires) \
-                or priority is None:
-            err(f"groups[{i}]", "Danh sách phiếu (questionnaires) hoặc thứ tự ưu tiên (priority) không hợp lệ.")
-            continue
-        groups.append({"code": code, "name": gname, "questionnaires": list(questionnaires), "priority": priority})
-    if not groups:
-        err("groups", "Đợt đánh giá cần ít nhất một nhóm đối tượng khảo sát.")
-    if len({g["code"] for g in groups}) != len(groups):
-        err("groups", "Mã nhóm đối tượng bị trùng.")
-
-    phases = []
-    for i, phase in _entries(definition.get("phases"), "phases", err):
-        code = phase.get("code")
-        if not isinstance(code, str) or code not in PHASES:
-            err(f"phases[{i}].code", f"Giai đoạn không hợp lệ: {code!r}.")
-            continue
-        try:
-            opens = resolve_bound(str(phase["opens"]), tz, closing=False, today=today)
-            closes = resolve_bound(str(phase["closes"]), tz, closing=True, today=today)
-        except (KeyError, ValueError):
-            err(f"phases[{i}]", f"Thời gian mở/đóng của giai đoạn {code} không hợp lệ.")
-            continue
-        if closes <= opens:
-            err(f"phases[{i}]", f"Giai đoạn {code} đóng trước khi mở.")
-        phases.append({"code": code, "name": clean(phase.get("name")) or PHASES[code],
-                       "opens_at": utc_iso(opens), "closes_at": utc_iso(closes),
-                       "audience": "ministry" if phase.get("audience") == "ministry" else "all"})
-    if len({p["code"] for p in phases}) != len(phases):
-        err("phases", "Một giai đoạn được khai báo hai lần.")
-
-    clean_units = []
-    for i, unit in _entries(units, "units", err):
-        code, uname = str(unit.get("code", "")).strip(), clean(unit.get("name"))
-        kind, ranked = unit.get("kind") or PROVINCE, unit.get("ranked", True)
-        if not _UNIT.match(code) or not uname:
-            err(f"units[{i}]", "Mỗi đơn vị cần mã (chữ, số) và tên.")
-            continue
-        if kind not in UNIT_KINDS:
-            err(f"units[{i}].kind", f"Loại đơn vị “{kind}” không hợp lệ: “province” (tỉnh, thành phố) hoặc "
-                                    "“ministry” (bộ, cơ quan ngang bộ).")
-            continue
-        if not isinstance(ranked, bool):
-            err(f"units[{i}].ranked", "Trường ranked (có xếp hạng hay không) phải là true hoặc false.")
-            continue
-        if not _CODE_OF_KIND[kind].match(code):
-            err(f"units[{i}].code", f"Mã {code}: " + _CODE_RULE[kind])
-            continue
-        clean_units.append({"code": code, "name": uname,
-                            "full_name": clean(unit.get("full_name")) or uname, "kind": kind, "ranked": ranked})
-    if not any(u["kind"] == PROVINCE for u in clean_units):
-        err("units", "Đợt đánh giá cần ít nhất một đơn vị (tỉnh, thành phố).")
-    if len({u["code"] for u in clean_units}) != len(clean_units):
-        err("units", "Mã đơn vị bị trùng.")
-
-    departments = []
-    for i, dept in _entries(definition.get("departments"), "departments", err):
-        dept_name, ministry = clean(dept.get("name")), clean(dept.get("ministry"))
-        if not dept_name or not ministry:
-            err(f"departments[{i}]", "Mỗi sở, ngành cần có tên và bộ chủ quản.")
-            continue
-        departments.append({"name": dept_name, "ministry": ministry})
-    exempt_raw = definition.get("ministry_exempt") or []
-    if not isinstance(exempt_raw, list):
-        err("ministry_exempt", "Phải là một danh sách.")
-        exempt_raw = []
-    exempt = [clean(m) for m in exempt_raw]
-    reminder_raw = definition.get("reminder_days") or []
-    reminder_days = [_whole(d) for d in reminder_raw] if isinstance(reminder_raw, list) else [None]
-    if any(d is None for d in reminder_days):
-        err("reminder_days", "Số ngày nhắc trước hạn phải là các số nguyên.")
-    questionnaires_map = definition.get("questionnaires") or {}
-    if not isinstance(questionnaires_map, dict):
-        err("questionnaires", "Phải là một đối tượng.")
-    grades = _grades(definition.get("grades"), err)
-    min_responses = _whole(definition.get("min_responses", DEFAULT_MIN_RESPONSES))
-    if min_responses is None or min_responses < 1:
-        err("min_responses", "Số phiếu trả lời tối thiểu của một đơn vị (min_responses) phải là số nguyên từ 1.")
-    contact = _contact(definition.get("contact"), err)
-    mail_guard = definition.get("mail_guard") or None
-    if mail_guard is not None:
-        from chalicelib.domain.delivery import Policy
-
-        try:
-            if not isinstance(mail_guard, dict):
-                raise ValueError("not an object")
-            Policy().with_campaign(mail_guard)
-        except (ValueError, TypeError):
-            err("mail_guard", "Ngưỡng tạm dừng gửi thư không hợp lệ: {\"unit_bounce_rate\": \"3%\", "
-                "\"unit_min_mails\": 50}.")
-
+    groups = _groups(definition.get("groups"), err)
+    phases = _phases(definition.get("phases"), tz, today, err)
+    clean_units = _units(units, err)
+    departments = _departments(definition.get("departments"), err)
+    settings = _settings(definition, err)
     if errors:
         raise ValidationError("Dữ liệu đợt đánh giá không hợp lệ.", details=errors)
-    return {"id": cid, "name": name, "year": year, "timezone": tz,
-            "groups": groups, "questionnaires": questionnaires_map,
-            "phases": phases, "units": clean_units, "departments": departments, "ministry_exempt": exempt,
-            "reminder_days": sorted({d for d in reminder_days if d is not None and d >= 0}, reverse=True),
-            "grades": grades, "min_responses": min_responses, "contact": contact, "mail_guard": mail_guard}
+    return {"id": cid, "name": name, "year": year, "timezone": tz, "groups": groups,
+            "questionnaires": settings["questionnaires"], "phases": phases, "units": clean_units,
+            "departments": departments, "ministry_exempt": settings["ministry_exempt"],
+            "reminder_days": settings["reminder_days"], "grades": settings["grades"],
+            "min_responses": settings["min_responses"], "contact": settings["contact"],
+            "mail_guard": settings["mail_guard"]}
 
 
 # Fewer survey answers than this from a unit: its survey points rest on too small a sample to mean anything.

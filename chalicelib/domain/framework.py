@@ -106,19 +106,7 @@ def _node(raw: object, level: int, parent: str, where: str, seen: set[str], erro
         return None
     code = clean(raw.get("code"))
     label = f"Mục “{code}”" if code else where
-    ok = True
-    if not CODE.match(code):
-        errors.add(code, f"{where}.code", f"{label}: mã phải có dạng 1, 1.2 hoặc 1.2.3.")
-        ok = False
-    elif code.count(".") != level:
-        errors.add(code, f"{where}.code", f"{label}: mã {code} không đúng cấp ({_LEVEL_NAMES[level]}).")
-        ok = False
-    elif parent and not code.startswith(parent + "."):
-        errors.add(code, f"{where}.code", f"{label}: mã phải bắt đầu bằng mã của mục cha {parent}.")
-        ok = False
-    elif code in seen:
-        errors.add(code, f"{where}.code", f"{label}: mã {code} bị trùng.")
-        ok = False
+    ok = _code_fits(code, level, parent, where, label, seen, errors)
     seen.add(code)
     name = clean(raw.get("name"))
     if not name:
@@ -146,6 +134,30 @@ def _node(raw: object, level: int, parent: str, where: str, seen: set[str], erro
     node: dict = {"code": code, "name": name, "max": number(maximum) if maximum is not None else None,
                   "level": LEVELS[level], "guidance": guidance, "children": children,
                   "method": None, "step": None}
+    _check_scoring(node, raw, level, maximum, where, label, errors)
+    return node
+
+
+def _code_fits(code: str, level: int, parent: str, where: str, label: str, seen: set[str], errors: _Errors) -> bool:
+    """Whether an item's code has the form, level and parent its place requires and is not a repeat."""
+    if not CODE.match(code):
+        errors.add(code, f"{where}.code", f"{label}: mã phải có dạng 1, 1.2 hoặc 1.2.3.")
+    elif code.count(".") != level:
+        errors.add(code, f"{where}.code", f"{label}: mã {code} không đúng cấp ({_LEVEL_NAMES[level]}).")
+    elif parent and not code.startswith(parent + "."):
+        errors.add(code, f"{where}.code", f"{label}: mã phải bắt đầu bằng mã của mục cha {parent}.")
+    elif code in seen:
+        errors.add(code, f"{where}.code", f"{label}: mã {code} bị trùng.")
+    else:
+        return True
+    return False
+
+
+def _check_scoring(node: dict, raw: dict, level: int, maximum: Decimal | None, where: str, label: str,
+                   errors: _Errors) -> None:
+    """A parent's maximum is the sum of its children's; a leaf has a scoring method (and a step when scored by
+    hand), set on `node`."""
+    code, children = node["code"], node["children"]
     if children:
         if raw.get("method") not in (None, ""):
             errors.add(code, f"{where}.method", f"{label}: chỉ mục không có mục con mới ghi phương thức chấm.")
@@ -168,7 +180,6 @@ def _node(raw: object, level: int, parent: str, where: str, seen: set[str], erro
                                                   f"bước điểm {number(step)}.")
             else:
                 node["step"] = number(step)
-    return node
 
 
 _LEVEL_NAMES = {0: "lĩnh vực: 1, 2, …", 1: "tiêu chí: 1.1, 1.2, …", 2: "tiêu chí thành phần: 1.1.1, …"}

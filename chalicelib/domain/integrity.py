@@ -451,6 +451,47 @@ def _minus(total: dict[int, tuple[int, list[Counter]]], own: dict[int, tuple[int
     return out
 
 
+
+def _smoothed(source: dict[int, tuple[int, list[Counter]]], b: int, kernel: list[float], reach: int,
+              q_count: int) -> tuple[float, list[dict]]:
+    """The respondents of view class `b` and their answer counts per question, each source class weighted by the
+    kernel of its distance to `b`."""
+    total = 0.0
+    per_question: list[dict] = [defaultdict(float) for _ in range(q_count)]
+    for i, weight in enumerate(kernel):
+        src = b + i - reach
+        if src in source:
+            n, per_q = source[src]
+            total += weight * n
+            for q in range(q_count):
+                for v, c in per_q[q].items():
+                    per_question[q][v] += weight * c
+    return total, per_question
+
+
+def _view_answers(unit_c: list[dict], nat_c: list[dict], w_nat: float, w_view: float, values: list[set],
+                  beta: float) -> list[dict]:
+    """For one view class, how often each answer is chosen per question: the unit's counts, shrunk toward the
+    national ones (`w_view` pseudo-respondents), then toward the view's answers pooled over all questions (`beta`)."""
+    pooled: dict = defaultdict(float)
+    for q in range(len(unit_c)):
+        for v, c in unit_c[q].items():
+            pooled[v] += c
+        nat_total = sum(nat_c[q].values())
+        for v, c in nat_c[q].items():
+            pooled[v] += c / nat_total * w_nat
+    dists = []
+    for q in range(len(unit_c)):
+        prior_total = sum(pooled[v] for v in values[q])
+        prior = {v: (pooled[v] / prior_total if prior_total else 1 / len(values[q])) for v in values[q]}
+        nat_total = sum(nat_c[q].values())
+        w = w_view if nat_total else 0.0
+        denominator = sum(unit_c[q].values()) + w + beta
+        dists.append({v: (unit_c[q].get(v, 0.0) + (w * nat_c[q].get(v, 0.0) / nat_total if w else 0.0)
+                          + beta * prior[v]) / denominator for v in values[q]})
+    return dists
+
+
 class _ViewModel:
     """Honest, independent answering in one unit, given each respondent's view.
 
@@ -490,44 +531,13 @@ class _ViewModel:
             return
         total_g = 0.0
         for b in range(min(occupied) - reach, max(occupied) + reach + 1):
-            unit_n, nat_n = 0.0, 0.0
-            unit_c: list[dict] = [defaultdict(float) for _ in range(q_count)]
-            nat_c: list[dict] = [defaultdict(float) for _ in range(q_count)]
-            for i, weight in enumerate(kernel):
-                src = b + i - reach
-                if src in counts:
-                    n, per_q = counts[src]
-                    unit_n += weight * n
-                    for q in range(q_count):
-                        for v, c in per_q[q].items():
-                            unit_c[q][v] += weight * c
-                if src in national:
-                    n, per_q = national[src]
-                    nat_n += weight * n
-                    for q in range(q_count):
-                        for v, c in per_q[q].items():
-                            nat_c[q][v] += weight * c
+            unit_n, unit_c = _smoothed(counts, b, kernel, reach, q_count)
+            nat_n, nat_c = _smoothed(national, b, kernel, reach, q_count)
             g = (unit_n + (w_nat * nat_n / n_nat if n_nat else 0.0)) / max(1e-12, n_unit + w_nat)
             if g < 1e-9:
                 continue
-            pooled: dict = defaultdict(float)
-            for q in range(q_count):
-                for v, c in unit_c[q].items():
-                    pooled[v] += c
-                nat_total = sum(nat_c[q].values())
-                for v, c in nat_c[q].items():
-                    pooled[v] += c / nat_total * w_nat
-            dists = []
-            for q in range(q_count):
-                prior_total = sum(pooled[v] for v in values[q])
-                prior = {v: (pooled[v] / prior_total if prior_total else 1 / len(values[q])) for v in values[q]}
-                nat_total = sum(nat_c[q].values())
-                w = w_nat * nat_n / n_nat if nat_total else 0.0  # the pseudo-respondents of this view
-                beta = t.view_prior_weight
-                denominator = sum(unit_c[q].values()) + w + beta
-                dists.append({v: (unit_c[q].get(v, 0.0) + (w * nat_c[q].get(v, 0.0) / nat_total if w else 0.0)
-                                  + beta * prior[v]) / denominator for v in values[q]})
-            self.classes.append((g, dists))
+            w_view = w_nat * nat_n / n_nat if n_nat else 0.0  # the pseudo-respondents of this view
+            self.classes.append((g, _view_answers(unit_c, nat_c, w_nat, w_view, values, t.view_prior_weight)))
             total_g += g
         self.classes = [(g / total_g, dists) for g, dists in self.classes]
 
@@ -574,25 +584,7 @@ def _rule_answers(responses: list[ResponseFacts], national: dict, t: Thresholds)
             continue
         rows = [tuple(a.get(q) for q in questions) for a in answers]
         need = math.ceil(t.near_identical_similarity * len(questions) - 1e-9)
-        codes: dict[tuple[int, str], int] = {}
-        groups: dict[tuple, list[int]] = defaultdict(list)
-        for i, row in enumerate(rows):
-            groups[row].append(i)
-        distinct = list(groups)
-        bits = []
-        for row in distinct:
-            word = 0
-            for q, value in enumerate(row):
-                if value is not None:
-                    word |= 1 << codes.setdefault((q, value), len(codes))
-            bits.append(word)
-        sizes = [len(groups[row]) for row in distinct]
-        neighbours: list[list[int]] = [[] for _ in distinct]
-        for a, word in enumerate(bits):
-            for b in range(a + 1, len(bits)):
-                if (word & bits[b]).bit_count() >= need:
-                    neighbours[a].append(b)
-                    neighbours[b].append(a)
+        groups, distinct, sizes, neighbours = _near_copies(rows, need)
         close = [sizes[a] - 1 + sum(sizes[b] for b in neighbours[a]) for a in range(len(distinct))]
         candidates = [a for a in range(len(distinct)) if close[a] + 1 >= t.identical_min]
         if not candidates:
@@ -615,22 +607,55 @@ def _rule_answers(responses: list[ResponseFacts], national: dict, t: Thresholds)
             stats = _calibrated(close[a], (n - 1) * p, log_p, t.level)
             if not stats["flagged"]:
                 continue
-            same = sizes[a]
-            kind = "giống hệt" if same == len(members) else "gần giống hệt"
-            moments = sorted(items[i].submitted_at for i in members)
-            differ = len(questions) - need
-            found.append({
-                "questionnaire": qid, "responses": len(members), "identical": same, "kind": kind,
-                "of": n, "questions": len(questions),
-                "ids": [items[i].response_id for i in members][:50],
-                "times": [vn_time(m) for m in moments][:50], "from": moments[0].isoformat(),
-                "to": moments[-1].isoformat(), **stats,
-                "summary": (f"{len(members)} trong {n} phiếu {qid} có câu trả lời {kind} nhau ({same} phiếu giống "
-                            f"hệt, các phiếu còn lại khác không quá {differ} trên {len(questions)} câu), gửi "
-                            f"{_span(moments[0], moments[-1])}. Nếu mỗi người tự trả lời như những người cùng quan "
-                            f"điểm trong đơn vị và cả nước, dự kiến {vn_number((n - 1) * p)} phiếu trùng khớp như "
-                            f"vậy; phát hiện {close[a]}. Xác suất: {stats['probability_label']}.")})
+            found.append(_cluster_finding(qid, [items[i] for i in members], sizes[a], n, len(questions), need,
+                                          (n - 1) * p, close[a], stats))
     return sorted(found, key=lambda item: item["log10_probability"])
+
+
+def _near_copies(rows: list[tuple], need: int) -> tuple[dict[tuple, list[int]], list[tuple], list[int],
+                                                        list[list[int]]]:
+    """The distinct answer sets (with the indexes of the rows holding each, and how many), and for each the
+    other distinct sets agreeing with it on at least `need` questions."""
+    codes: dict[tuple[int, str], int] = {}
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        groups[row].append(i)
+    distinct = list(groups)
+    bits = []
+    for row in distinct:
+        word = 0
+        for q, value in enumerate(row):
+            if value is not None:
+                word |= 1 << codes.setdefault((q, value), len(codes))
+        bits.append(word)
+    sizes = [len(groups[row]) for row in distinct]
+    neighbours: list[list[int]] = [[] for _ in distinct]
+    for a, word in enumerate(bits):
+        for b in range(a + 1, len(bits)):
+            if (word & bits[b]).bit_count() >= need:
+                neighbours[a].append(b)
+                neighbours[b].append(a)
+    return groups, distinct, sizes, neighbours
+
+
+def _cluster_finding(qid: str, members: list[ResponseFacts], same: int, n: int, questions: int, need: int,
+                     expected: float, observed: int, stats: dict) -> dict:
+    """The evidence of one flagged cluster of `members` (`same` of them identical) among the unit's `n` answer
+    sets of `qid`."""
+    kind = "giống hệt" if same == len(members) else "gần giống hệt"
+    moments = sorted(m.submitted_at for m in members)
+    differ = questions - need
+    return {
+        "questionnaire": qid, "responses": len(members), "identical": same, "kind": kind,
+        "of": n, "questions": questions,
+        "ids": [m.response_id for m in members][:50],
+        "times": [vn_time(m) for m in moments][:50], "from": moments[0].isoformat(),
+        "to": moments[-1].isoformat(), **stats,
+        "summary": (f"{len(members)} trong {n} phiếu {qid} có câu trả lời {kind} nhau ({same} phiếu giống "
+                    f"hệt, các phiếu còn lại khác không quá {differ} trên {questions} câu), gửi "
+                    f"{_span(moments[0], moments[-1])}. Nếu mỗi người tự trả lời như những người cùng quan "
+                    f"điểm trong đơn vị và cả nước, dự kiến {vn_number(expected)} phiếu trùng khớp như "
+                    f"vậy; phát hiện {observed}. Xác suất: {stats['probability_label']}.")}
 
 
 def answer_distribution(responses: list[ResponseFacts]) -> dict:
@@ -735,31 +760,17 @@ def evaluate(links: list[LinkFacts], responses: list[ResponseFacts], province_ip
     if devices:
         flags["shared_device"] = _flag(sorted(devices, key=lambda item: item["log10_probability"]))
 
-    from_province = [{"link": link.slot, "address": ip, "when": "mở" if ip == link.open_ip else "gửi",
-                      "time": vn_time(link.submitted_at) if link.submitted_at else None}
-                     for link in links if "noi vu" not in fold(link.agency or "")
-                     for ip in {link.open_ip, link.submit_ip} if ip and ip in province_ips]
-    province_links = len({e["link"] for e in from_province})
-    if province_links >= t.province_ip_links:
-        seen_at = sorted({e["address"] for e in from_province})
-        flags["province_ip"] = {"evidence": from_province[:50], "observed": province_links,
-                                "summary": f"{province_links} đường dẫn của người được khảo sát (không thuộc Sở Nội "
-                                           f"vụ) được mở hoặc gửi từ địa chỉ mạng mà tài khoản tỉnh đã đăng nhập "
-                                           f"({', '.join(seen_at[:5])})."}
+    province_ip = _rule_province_ip(links, province_ips, t)
+    if province_ip:
+        flags["province_ip"] = province_ip
 
     identical = _rule_answers(responses, national or {}, t)
     if identical:
         flags["identical_answers"] = _flag(identical)
 
-    fast = [{"link": link.slot, "seconds": link.seconds_spent, "time": vn_time(link.submitted_at),
-             "minimum": int(question_counts.get(link.qid, 10) * t.seconds_per_question)}
-            for link in submitted if link.seconds_spent is not None
-            and link.seconds_spent < question_counts.get(link.qid, 10) * t.seconds_per_question]
-    if len(fast) >= t.fast_min and len(fast) >= t.fast_share * max(1, len(submitted)):
-        share = round(len(fast) / max(1, len(submitted)), 2)
-        flags["too_fast"] = {"evidence": fast[:50], "share": share, "observed": len(fast),
-                             "summary": f"{len(fast)} phiếu ({vn_number(share * 100)} % số phiếu đã gửi) được trả "
-                                        f"lời nhanh hơn thời gian tối thiểu để đọc hết câu hỏi."}
+    too_fast = _rule_too_fast(submitted, question_counts, t)
+    if too_fast:
+        flags["too_fast"] = too_fast
 
     straight = [r.response_id for r in responses if _straight(r.answers)]
     if len(straight) >= t.straight_min and len(straight) >= t.straight_share * max(1, len(responses)):
@@ -772,15 +783,9 @@ def evaluate(links: list[LinkFacts], responses: list[ResponseFacts], province_ip
     if burst:
         flags["burst"] = {"evidence": burst, **{k: burst[k] for k in _STATS}, "summary": burst["summary"]}
 
-    roaming = []
-    for link in links:
-        addresses = {s.split(" | ", 1)[0] for s in link.seen}
-        if len(addresses) >= t.link_devices or len(link.seen) >= t.link_devices:
-            roaming.append({"link": link.slot, "addresses": sorted(addresses)[:10], "devices": len(link.seen)})
-    if len(roaming) >= t.link_devices_links:
-        flags["link_many_devices"] = {"evidence": roaming[:50], "observed": len(roaming),
-                                      "summary": f"{len(roaming)} đường dẫn, mỗi đường dẫn được dùng từ ít nhất "
-                                                 f"{t.link_devices} địa chỉ mạng hoặc thiết bị khác nhau."}
+    roaming = _rule_roaming(links, t)
+    if roaming:
+        flags["link_many_devices"] = roaming
 
     score = min(100, sum(t.weights.get(rule, 0) for rule in flags))
     by_slot = {link.slot: link for link in links}
@@ -789,6 +794,51 @@ def evaluate(links: list[LinkFacts], responses: list[ResponseFacts], province_ip
                                        "records": _records(rule, detail, by_slot, by_response)}
                                       for rule, detail in flags.items()],
             "submitted": len(submitted), "responses": len(responses)}
+
+
+def _rule_province_ip(links: list[LinkFacts], province_ips: set[str], t: Thresholds) -> dict | None:
+    """Links of respondents outside the Department of Home Affairs opened or submitted from an address the
+    province's account logged in from."""
+    from_province = [{"link": link.slot, "address": ip, "when": "mở" if ip == link.open_ip else "gửi",
+                      "time": vn_time(link.submitted_at) if link.submitted_at else None}
+                     for link in links if "noi vu" not in fold(link.agency or "")
+                     for ip in {link.open_ip, link.submit_ip} if ip and ip in province_ips]
+    province_links = len({e["link"] for e in from_province})
+    if province_links < t.province_ip_links:
+        return None
+    seen_at = sorted({e["address"] for e in from_province})
+    return {"evidence": from_province[:50], "observed": province_links,
+            "summary": f"{province_links} đường dẫn của người được khảo sát (không thuộc Sở Nội "
+                       f"vụ) được mở hoặc gửi từ địa chỉ mạng mà tài khoản tỉnh đã đăng nhập "
+                       f"({', '.join(seen_at[:5])})."}
+
+
+def _rule_too_fast(submitted: list[LinkFacts], question_counts: dict[str, int], t: Thresholds) -> dict | None:
+    """Submissions quicker than reading the questions takes."""
+    fast = [{"link": link.slot, "seconds": link.seconds_spent, "time": vn_time(link.submitted_at),
+             "minimum": int(question_counts.get(link.qid, 10) * t.seconds_per_question)}
+            for link in submitted if link.seconds_spent is not None
+            and link.seconds_spent < question_counts.get(link.qid, 10) * t.seconds_per_question]
+    if len(fast) < t.fast_min or len(fast) < t.fast_share * max(1, len(submitted)):
+        return None
+    share = round(len(fast) / max(1, len(submitted)), 2)
+    return {"evidence": fast[:50], "share": share, "observed": len(fast),
+            "summary": f"{len(fast)} phiếu ({vn_number(share * 100)} % số phiếu đã gửi) được trả "
+                       f"lời nhanh hơn thời gian tối thiểu để đọc hết câu hỏi."}
+
+
+def _rule_roaming(links: list[LinkFacts], t: Thresholds) -> dict | None:
+    """Links used from many addresses or devices."""
+    roaming = []
+    for link in links:
+        addresses = {s.split(" | ", 1)[0] for s in link.seen}
+        if len(addresses) >= t.link_devices or len(link.seen) >= t.link_devices:
+            roaming.append({"link": link.slot, "addresses": sorted(addresses)[:10], "devices": len(link.seen)})
+    if len(roaming) < t.link_devices_links:
+        return None
+    return {"evidence": roaming[:50], "observed": len(roaming),
+            "summary": f"{len(roaming)} đường dẫn, mỗi đường dẫn được dùng từ ít nhất "
+                       f"{t.link_devices} địa chỉ mạng hoặc thiết bị khác nhau."}
 
 
 _STATS = ("observed", "expected", "probability", "log10_probability", "probability_label", "level")

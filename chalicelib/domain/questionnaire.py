@@ -18,10 +18,12 @@ points per criterion.
 Pure: no I/O, no clock; errors are `ValidationError`s whose details name the field (or the question)."""
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 import unicodedata
+from typing import Callable
 
 from chalicelib.domain.text import clean, fold
 from chalicelib.errors import ValidationError
@@ -145,6 +147,19 @@ def validate_definition(data: object) -> dict:
         raise ValidationError("Phiếu khảo sát phải là một đối tượng JSON.", details=[{"field": "", "message":
                                                                                         "Không phải đối tượng JSON."}])
     errors = _Errors()
+    title, description, sample = _heading(data, errors)
+    sections = _sections(data.get("sections"), errors)
+    errors.raise_if_any("Phiếu khảo sát không hợp lệ.")
+    result = {"title": title, "description": description, "sample": sample, "sections": sections}
+    size = len(json.dumps(result, ensure_ascii=False).encode("utf-8"))
+    if size > MAX_BYTES:
+        raise ValidationError(f"Phiếu quá lớn ({size // 1000} KB); tối đa {MAX_BYTES // 1000} KB.",
+                              details=[{"field": "sections", "message": "Phiếu quá lớn."}])
+    return result
+
+
+def _heading(data: dict, errors: _Errors) -> tuple[str, str, bool]:
+    """The questionnaire's title, description and sample flag."""
     title = clean(data.get("title")) if isinstance(data.get("title"), str) else ""
     if not title:
         errors.add("title", "Thiếu tên phiếu.")
@@ -163,8 +178,11 @@ def validate_definition(data: object) -> dict:
     if not isinstance(sample, bool):
         errors.add("sample", "Trường “sample” phải là true hoặc false.")
         sample = False
+    return title, description, sample
 
-    sections_in = data.get("sections")
+
+def _sections(sections_in: object, errors: _Errors) -> list[dict]:
+    """The sections with their questions, within the limits on sections and questions."""
     sections: list[dict] = []
     if not isinstance(sections_in, list) or not sections_in:
         errors.add("sections", "Phiếu cần có ít nhất một phần (sections) có câu hỏi.")
@@ -203,13 +221,7 @@ def validate_definition(data: object) -> dict:
             if normalised:
                 questions.append(normalised)
         sections.append({"title": stitle, "questions": questions})
-    errors.raise_if_any("Phiếu khảo sát không hợp lệ.")
-    result = {"title": title, "description": description, "sample": sample, "sections": sections}
-    size = len(json.dumps(result, ensure_ascii=False).encode("utf-8"))
-    if size > MAX_BYTES:
-        raise ValidationError(f"Phiếu quá lớn ({size // 1000} KB); tối đa {MAX_BYTES // 1000} KB.",
-                              details=[{"field": "sections", "message": "Phiếu quá lớn."}])
-    return result
+    return sections
 
 
 def _question(question: object, where: str, seen_ids: dict[str, str], errors: _Errors) -> dict | None:
@@ -240,84 +252,96 @@ def _question(question: object, where: str, seen_ids: dict[str, str], errors: _E
     if not isinstance(required, bool):
         errors.add(f"{where}.required", f"{label}: “required” phải là true hoặc false.")
         required = True
-    criterion = question.get("criterion")
-    bad_criterion = False
-    if criterion is not None and not (isinstance(criterion, str) and not criterion.strip()):
-        code = _code(criterion)
-        if not CRITERION.match(code):
-            errors.add(f"{where}.criterion", f"{label}: mã tiêu chí “{clean(criterion)}” không đúng định dạng "
-                                             "(ví dụ 3, 3.2 hoặc 3.2.1).")
-            criterion, bad_criterion = None, True
-        else:
-            criterion = code
-    else:
-        criterion = None
+    criterion, bad_criterion = _criterion(question.get("criterion"), where, label, errors)
     options_in = question.get("options")
     options: list[dict] = []
     max_length = None
     if qtype == "text":
         if options_in:
             errors.add(f"{where}.options", f"{label}: câu hỏi văn bản không có phương án trả lời.")
-        raw = question.get("max_length")
-        if raw is None:
-            max_length = DEFAULT_TEXT_LENGTH
-        else:
-            number = _number(raw)
-            if not isinstance(number, int) or not 1 <= number <= MAX_TEXT_LENGTH:
-                errors.add(f"{where}.max_length", f"{label}: độ dài tối đa phải là số nguyên từ 1 đến "
-                                                  f"{MAX_TEXT_LENGTH}.")
-            else:
-                max_length = number
+        max_length = _max_length(question.get("max_length"), where, label, errors)
     elif qtype in ("single", "multi"):
         if question.get("max_length") is not None:
             errors.add(f"{where}.max_length", f"{label}: chỉ câu hỏi văn bản mới có độ dài tối đa.")
-        if not isinstance(options_in, list) or len(options_in) < MIN_OPTIONS:
-            errors.add(f"{where}.options", f"{label}: câu hỏi lựa chọn cần ít nhất {MIN_OPTIONS} phương án.")
-            options_in = options_in if isinstance(options_in, list) else []
-        elif len(options_in) > MAX_OPTIONS:
-            errors.add(f"{where}.options", f"{label}: tối đa {MAX_OPTIONS} phương án.")
-        values: dict[str, int] = {}
-        labels: dict[str, int] = {}
-        for k, option in enumerate(options_in[:MAX_OPTIONS]):
-            at = f"{where}.options[{k}]"
-            if not isinstance(option, dict):
-                errors.add(at, f"{label}: mỗi phương án phải có giá trị (value), nhãn (label) và điểm (score).")
-                continue
-            value = _code(option.get("value"))
-            if not value:
-                errors.add(f"{at}.value", f"{label}: phương án thứ {k + 1} thiếu giá trị.")
-            elif not _VALUE.match(value):
-                errors.add(f"{at}.value", f"{label}: giá trị phương án “{value}” chỉ gồm chữ không dấu, số, dấu chấm, "
-                                          "gạch ngang (tối đa 20 ký tự).")
-            elif value in values:
-                errors.add(f"{at}.value", f"{label}: giá trị phương án “{value}” bị trùng.")
-            else:
-                values[value] = k
-            olabel = clean(option.get("label")) if isinstance(option.get("label"), (str, int, float)) else ""
-            if not olabel:
-                errors.add(f"{at}.label", f"{label}: phương án “{value or k + 1}” chưa có nhãn.")
-            elif len(olabel) > MAX_LABEL:
-                errors.add(f"{at}.label", f"{label}: nhãn phương án dài tối đa {MAX_LABEL} ký tự.")
-            elif fold(olabel) in labels:
-                errors.add(f"{at}.label", f"{label}: nhãn phương án “{olabel}” bị trùng.")
-            else:
-                labels[fold(olabel)] = k
-            raw_score = option.get("score")
-            if raw_score is None and criterion is None and not bad_criterion:
-                score: int | float | None = 0
-            else:
-                score = _number(raw_score)
-                if score is None:
-                    errors.add(f"{at}.score", f"{label}: điểm của phương án “{value or k + 1}” phải là một số.")
-                    score = 0
-                elif abs(score) > MAX_SCORE:
-                    errors.add(f"{at}.score", f"{label}: điểm của phương án phải trong khoảng ±{MAX_SCORE}.")
-            options.append({"value": value, "label": olabel, "score": score})
-        if criterion is None and not bad_criterion and any(o["score"] for o in options):
-            errors.add(f"{where}.criterion", f"{label}: phương án có điểm nên câu hỏi phải ghi mã tiêu chí mà nó "
-                                             "đo lường.")
+        options = _options(options_in, criterion, bad_criterion, where, label, errors)
     return {"id": qid, "text": text, "type": qtype, "required": required, "criterion": criterion,
             "options": options, "max_length": max_length}
+
+
+def _criterion(criterion: object, where: str, label: str, errors: _Errors) -> tuple[str | None, bool]:
+    """The criterion a question measures (None when blank) and whether the one given was malformed."""
+    if criterion is None or (isinstance(criterion, str) and not criterion.strip()):
+        return None, False
+    code = _code(criterion)
+    if not CRITERION.match(code):
+        errors.add(f"{where}.criterion", f"{label}: mã tiêu chí “{clean(criterion)}” không đúng định dạng "
+                                         "(ví dụ 3, 3.2 hoặc 3.2.1).")
+        return None, True
+    return code, False
+
+
+def _max_length(raw: object, where: str, label: str, errors: _Errors) -> int | None:
+    """A text question's maximum answer length (the default when not given; None when invalid)."""
+    if raw is None:
+        return DEFAULT_TEXT_LENGTH
+    number = _number(raw)
+    if not isinstance(number, int) or not 1 <= number <= MAX_TEXT_LENGTH:
+        errors.add(f"{where}.max_length", f"{label}: độ dài tối đa phải là số nguyên từ 1 đến "
+                                          f"{MAX_TEXT_LENGTH}.")
+        return None
+    return number
+
+
+def _options(options_in: object, criterion: str | None, bad_criterion: bool, where: str, label: str,
+             errors: _Errors) -> list[dict]:
+    """A choice question's options: distinct values and labels, and scores only where a criterion is measured."""
+    options: list[dict] = []
+    if not isinstance(options_in, list) or len(options_in) < MIN_OPTIONS:
+        errors.add(f"{where}.options", f"{label}: câu hỏi lựa chọn cần ít nhất {MIN_OPTIONS} phương án.")
+        options_in = options_in if isinstance(options_in, list) else []
+    elif len(options_in) > MAX_OPTIONS:
+        errors.add(f"{where}.options", f"{label}: tối đa {MAX_OPTIONS} phương án.")
+    values: dict[str, int] = {}
+    labels: dict[str, int] = {}
+    for k, option in enumerate(options_in[:MAX_OPTIONS]):
+        at = f"{where}.options[{k}]"
+        if not isinstance(option, dict):
+            errors.add(at, f"{label}: mỗi phương án phải có giá trị (value), nhãn (label) và điểm (score).")
+            continue
+        value = _code(option.get("value"))
+        if not value:
+            errors.add(f"{at}.value", f"{label}: phương án thứ {k + 1} thiếu giá trị.")
+        elif not _VALUE.match(value):
+            errors.add(f"{at}.value", f"{label}: giá trị phương án “{value}” chỉ gồm chữ không dấu, số, dấu chấm, "
+                                      "gạch ngang (tối đa 20 ký tự).")
+        elif value in values:
+            errors.add(f"{at}.value", f"{label}: giá trị phương án “{value}” bị trùng.")
+        else:
+            values[value] = k
+        olabel = clean(option.get("label")) if isinstance(option.get("label"), (str, int, float)) else ""
+        if not olabel:
+            errors.add(f"{at}.label", f"{label}: phương án “{value or k + 1}” chưa có nhãn.")
+        elif len(olabel) > MAX_LABEL:
+            errors.add(f"{at}.label", f"{label}: nhãn phương án dài tối đa {MAX_LABEL} ký tự.")
+        elif fold(olabel) in labels:
+            errors.add(f"{at}.label", f"{label}: nhãn phương án “{olabel}” bị trùng.")
+        else:
+            labels[fold(olabel)] = k
+        raw_score = option.get("score")
+        if raw_score is None and criterion is None and not bad_criterion:
+            score: int | float | None = 0
+        else:
+            score = _number(raw_score)
+            if score is None:
+                errors.add(f"{at}.score", f"{label}: điểm của phương án “{value or k + 1}” phải là một số.")
+                score = 0
+            elif abs(score) > MAX_SCORE:
+                errors.add(f"{at}.score", f"{label}: điểm của phương án phải trong khoảng ±{MAX_SCORE}.")
+        options.append({"value": value, "label": olabel, "score": score})
+    if criterion is None and not bad_criterion and any(o["score"] for o in options):
+        errors.add(f"{where}.criterion", f"{label}: phương án có điểm nên câu hỏi phải ghi mã tiêu chí mà nó "
+                                         "đo lường.")
+    return options
 
 
 def as_respondents_see(definition: dict) -> dict:
@@ -364,39 +388,7 @@ def validate_answers(definition: dict, answers: object, *, complete: bool = True
     for question in by_id.values():
         qid, raw = question["id"], answers.get(question["id"])
         name = f"Câu {qid} (“{_short(question['text'])}”)"
-        value: object = None
-        if raw is None:
-            pass
-        elif question["type"] == "single":
-            choice = _code(raw) if isinstance(raw, (str, int, float)) and not isinstance(raw, bool) else None
-            if choice is None:
-                err(qid, f"{name}: chỉ chọn một phương án.")
-            elif choice:
-                if choice not in {o["value"] for o in question["options"]}:
-                    err(qid, f"{name}: phương án “{_short(choice, 20)}” không có trong câu hỏi.")
-                else:
-                    value = choice
-        elif question["type"] == "multi":
-            if not isinstance(raw, list) or not all(
-                    isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in raw):
-                err(qid, f"{name}: câu trả lời phải là danh sách các phương án đã chọn.")
-            else:
-                chosen = {_code(v) for v in raw} - {""}
-                unknown = chosen - {o["value"] for o in question["options"]}
-                if unknown:
-                    err(qid, f"{name}: phương án “{_short(sorted(unknown)[0], 20)}” không có trong câu hỏi.")
-                elif chosen:
-                    value = [o["value"] for o in question["options"] if o["value"] in chosen]
-        else:
-            if not isinstance(raw, str):
-                err(qid, f"{name}: câu trả lời phải là văn bản.")
-            else:
-                text = _multiline(raw)
-                limit = question.get("max_length") or DEFAULT_TEXT_LENGTH
-                if len(text) > limit:
-                    err(qid, f"{name}: câu trả lời dài {len(text)} ký tự; tối đa {limit} ký tự.")
-                elif text:
-                    value = text
+        value = None if raw is None else _answer(question, raw, functools.partial(err, qid), name)
         if value is not None:
             result[qid] = value
         elif complete and question["required"] and not any(e["question"] == qid for e in errors):
@@ -405,6 +397,42 @@ def validate_answers(definition: dict, answers: object, *, complete: bool = True
         raise ValidationError(f"Phiếu trả lời có {len(errors)} lỗi; vui lòng kiểm tra các câu được đánh dấu.",
                               details=errors)
     return result
+
+
+def _answer(question: dict, raw: object, err: Callable[[str], None], name: str) -> object:
+    """One question's answer normalised, or None when it is empty or wrong (then reported through `err`)."""
+    value: object = None
+    if question["type"] == "single":
+        choice = _code(raw) if isinstance(raw, (str, int, float)) and not isinstance(raw, bool) else None
+        if choice is None:
+            err(f"{name}: chỉ chọn một phương án.")
+        elif choice:
+            if choice not in {o["value"] for o in question["options"]}:
+                err(f"{name}: phương án “{_short(choice, 20)}” không có trong câu hỏi.")
+            else:
+                value = choice
+    elif question["type"] == "multi":
+        if not isinstance(raw, list) or not all(
+                isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in raw):
+            err(f"{name}: câu trả lời phải là danh sách các phương án đã chọn.")
+        else:
+            chosen = {_code(v) for v in raw} - {""}
+            unknown = chosen - {o["value"] for o in question["options"]}
+            if unknown:
+                err(f"{name}: phương án “{_short(sorted(unknown)[0], 20)}” không có trong câu hỏi.")
+            elif chosen:
+                value = [o["value"] for o in question["options"] if o["value"] in chosen]
+    else:
+        if not isinstance(raw, str):
+            err(f"{name}: câu trả lời phải là văn bản.")
+        else:
+            text = _multiline(raw)
+            limit = question.get("max_length") or DEFAULT_TEXT_LENGTH
+            if len(text) > limit:
+                err(f"{name}: câu trả lời dài {len(text)} ký tự; tối đa {limit} ký tự.")
+            elif text:
+                value = text
+    return value
 
 
 def _add(total: dict, criterion: str, points: int | float) -> None:

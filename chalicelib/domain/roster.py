@@ -236,18 +236,7 @@ def validate_row(row: int, values: dict[str, object], groups: list[Group], resol
     questionnaires: list[str] = list(group.questionnaires) if group else []
     ministry, ministry_source, ministry_unit = None, None, None
     if group and "ministry" in questionnaires:
-        if text["ministry"]:
-            ministry, ministry_source = resolver.from_override(text["ministry"]), "override"
-            if ministry is None:
-                errors.append(("ministry", resolver.unknown_ministry(text["ministry"])))
-        elif text["agency"]:
-            ministry, candidates = resolver.from_agency(text["agency"])
-            ministry_source = "agency"
-            if ministry is None:
-                why = (f"khớp với nhiều bộ ({', '.join(candidates)})" if candidates
-                       else "không nhận ra sở, ngành trong tên cơ quan")
-                errors.append(("ministry", f"Không xác định được bộ chủ quản của “{text['agency']}” ({why}); "
-                                           "ghi rõ ở cột Bộ chủ quản."))
+        ministry, ministry_source = _managing_ministry(text, resolver, errors)
         ministry_unit = resolver.unit_of(ministry)
         if ministry and (ministry in (ministry_exempt or set())
                          or (resolver.assesses_ministries and ministry_unit is None)):
@@ -264,6 +253,26 @@ def validate_row(row: int, values: dict[str, object], groups: list[Group], resol
     if resolver.assesses_ministries:
         record["ministry_unit"] = ministry_unit
     return RowResult(row, record, [])
+
+
+def _managing_ministry(text: dict[str, str], resolver: MinistryResolver,
+                       errors: list[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """The respondent's managing ministry and how it was found: named in its column ("override"), else read from
+    the agency's name ("agency"); a problem is added to `errors`."""
+    ministry, ministry_source = None, None
+    if text["ministry"]:
+        ministry, ministry_source = resolver.from_override(text["ministry"]), "override"
+        if ministry is None:
+            errors.append(("ministry", resolver.unknown_ministry(text["ministry"])))
+    elif text["agency"]:
+        ministry, candidates = resolver.from_agency(text["agency"])
+        ministry_source = "agency"
+        if ministry is None:
+            why = (f"khớp với nhiều bộ ({', '.join(candidates)})" if candidates
+                   else "không nhận ra sở, ngành trong tên cơ quan")
+            errors.append(("ministry", f"Không xác định được bộ chủ quản của “{text['agency']}” ({why}); "
+                                       "ghi rõ ở cột Bộ chủ quản."))
+    return ministry, ministry_source
 
 
 @dataclass

@@ -17,6 +17,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from typing import Callable
 
 from chalicelib.domain import questionnaire as rules
 from chalicelib.domain.text import clean, fold
@@ -161,7 +162,26 @@ def _read_sheet(ws, above: list[list[object]], header_row: int, columns: dict[st
         err(header_row, key, f"Thiếu cột “{HEADERS[key]}” ở dòng tiêu đề.")
     if missing:
         return parsed
+    definition = _read_heading(above, parsed, err)
+    reader = _QuestionRows(parsed, err)
+    count = 0
+    for number, values in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
+        row = {k: _cell(values[i]) if i < len(values) else None for k, i in columns.items()}
+        if all(_blank(v) for v in row.values()):
+            continue
+        count += 1
+        if count > MAX_ROWS:
+            raise PayloadTooLargeError(f"Phiếu có tối đa {MAX_ROWS:,} dòng.".replace(",", "."))
+        reader.read(number, row)
+    definition["sections"] = reader.sections
+    parsed.definition = definition
+    if not reader.sections and not errors:
+        err(None, "id", "Tệp không có câu hỏi nào dưới dòng tiêu đề.")
+    return parsed
 
+
+def _read_heading(above: list[list[object]], parsed: ParsedQuestionnaire, err: Callable) -> dict:
+    """The title, description and sample flag from the rows above the header."""
     definition: dict = {}
     for number, row in enumerate(above, start=1):
         cells = [c for c in row if not _blank(c)]
@@ -183,94 +203,102 @@ def _read_sheet(ws, above: list[list[object]], header_row: int, columns: dict[st
             definition[meta] = str(value) if not _blank(value) else ""  # paragraphs kept; the domain normalises
         else:
             definition[meta] = _text_of(value) if not _blank(value) else ""
+    return definition
 
-    sections: list[dict] = []
-    section_index: dict[str, int] = {}
-    seen: dict[str, int] = {}  # question code -> its first row
-    current: dict | None = None
-    current_path = ""
-    current_row = 0
-    section_name: object = None
-    count = 0
-    for number, values in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
-        row = {k: _cell(values[i]) if i < len(values) else None for k, i in columns.items()}
-        if all(_blank(v) for v in row.values()):
-            continue
-        count += 1
-        if count > MAX_ROWS:
-            raise PayloadTooLargeError(f"Phiếu có tối đa {MAX_ROWS:,} dòng.".replace(",", "."))
+
+class _QuestionRows:
+    """The question rows below the header, read one at a time: a question's first row opens it (and its section
+    when the section is new), its following rows add options and may repeat, but not change, its cells."""
+
+    def __init__(self, parsed: ParsedQuestionnaire, err: Callable) -> None:
+        self.parsed, self.err = parsed, err
+        self.sections: list[dict] = []
+        self.section_index: dict[str, int] = {}
+        self.seen: dict[str, int] = {}  # question code -> its first row
+        self.current: dict | None = None
+        self.current_path = ""
+        self.current_row = 0
+        self.section_name: object = None
+
+    def read(self, number: int, row: dict) -> None:
         code = _text_of(row["id"])
         has_question_cells = any(not _blank(row.get(k)) for k in ("text", "type"))
-        starts = bool(code) and (current is None or code != current["id"])
-        if not code and (has_question_cells or current is None):
-            err(number, "id", "Thiếu mã câu hỏi.")
-            current = None
-            continue
+        starts = bool(code) and (self.current is None or code != self.current["id"])
+        if not code and (has_question_cells or self.current is None):
+            self.err(number, "id", "Thiếu mã câu hỏi.")
+            self.current = None
+            return
         if starts:
-            if code.lower() in seen:
-                err(number, "id", f"Câu hỏi “{code}” đã có ở dòng {seen[code.lower()]}; các dòng của một câu hỏi "
-                                  "phải liền nhau.")
-                current = None
+            if code.lower() in self.seen:
+                self.err(number, "id", f"Câu hỏi “{code}” đã có ở dòng {self.seen[code.lower()]}; các dòng của một "
+                                       "câu hỏi phải liền nhau.")
+                self.current = None
+                return
+            self.seen[code.lower()] = number
+            self._start(number, code, row)
+        elif self.current is not None:
+            self._check_repeat(number, row, self.current)
+        if self.current is not None and not all(_blank(row[k]) for k in ("value", "label", "score")):
+            self._add_option(number, row, self.current)
+
+    def _section(self, number: int, row: dict) -> int:
+        """The index of the section a question starting on this row belongs to (a new one when named anew)."""
+        if not _blank(row["section"]):
+            self.section_name = row["section"]
+        if _blank(self.section_name):
+            self.err(number, "section", "Thiếu tên phần (cột “Phần”) cho câu hỏi đầu tiên.")
+            self.section_name = "?"
+        skey = fold(_text_of(self.section_name))
+        if skey not in self.section_index:
+            self.section_index[skey] = len(self.sections)
+            self.parsed.locations[f"sections[{len(self.sections)}]"] = (number, COLUMN_NAMES["section"])
+            self.sections.append({"title": _text_of(self.section_name), "questions": []})
+        return self.section_index[skey]
+
+    def _start(self, number: int, code: str, row: dict) -> None:
+        s_i = self._section(number, row)
+        qtype = rules.parse_type(row["type"]) if not _blank(row["type"]) else None
+        if qtype is None:
+            self.err(number, "type", "Loại câu hỏi không hợp lệ" + (f" (“{_text_of(row['type'])}”)"
+                                                                   if not _blank(row["type"]) else "")
+                     + "; ghi Một lựa chọn, Nhiều lựa chọn hoặc Văn bản.")
+        required = rules.parse_flag(row["required"]) if not _blank(row["required"]) else True
+        if required is None:
+            self.err(number, "required", f"Ô “Bắt buộc” ghi Có hoặc Không (đang ghi “{_text_of(row['required'])}”).")
+        current = {"id": code, "text": _text_of(row["text"]), "type": qtype,
+                   "required": True if required is None else required,
+                   "criterion": _text_of(row["criterion"]) or None, "options": []}
+        if qtype == "text":
+            max_length = _score(row.get("max_length"))
+            if isinstance(max_length, str):
+                self.err(number, "max_length", "Độ dài tối đa phải là một số nguyên.")
+            elif max_length is not None:
+                current["max_length"] = max_length
+        self.current = current
+        self.current_path = f"sections[{s_i}].questions[{len(self.sections[s_i]['questions'])}]"
+        self.current_row = number
+        self.parsed.locations[self.current_path] = (number, COLUMN_NAMES["id"])
+        self.sections[s_i]["questions"].append(current)
+
+    def _check_repeat(self, number: int, row: dict, current: dict) -> None:
+        for key in ("text", "type", "criterion"):
+            if _blank(row[key]):
                 continue
-            seen[code.lower()] = number
-            if not _blank(row["section"]):
-                section_name = row["section"]
-            if _blank(section_name):
-                err(number, "section", "Thiếu tên phần (cột “Phần”) cho câu hỏi đầu tiên.")
-                section_name = "?"
-            skey = fold(_text_of(section_name))
-            if skey not in section_index:
-                section_index[skey] = len(sections)
-                parsed.locations[f"sections[{len(sections)}]"] = (number, COLUMN_NAMES["section"])
-                sections.append({"title": _text_of(section_name), "questions": []})
-            s_i = section_index[skey]
-            qtype = rules.parse_type(row["type"]) if not _blank(row["type"]) else None
-            if qtype is None:
-                err(number, "type", "Loại câu hỏi không hợp lệ" + (f" (“{_text_of(row['type'])}”)"
-                                                                  if not _blank(row["type"]) else "")
-                    + "; ghi Một lựa chọn, Nhiều lựa chọn hoặc Văn bản.")
-            required = rules.parse_flag(row["required"]) if not _blank(row["required"]) else True
-            if required is None:
-                err(number, "required", f"Ô “Bắt buộc” ghi Có hoặc Không (đang ghi “{_text_of(row['required'])}”).")
-            current = {"id": code, "text": _text_of(row["text"]), "type": qtype,
-                       "required": True if required is None else required,
-                       "criterion": _text_of(row["criterion"]) or None, "options": []}
-            if qtype == "text":
-                max_length = _score(row.get("max_length"))
-                if isinstance(max_length, str):
-                    err(number, "max_length", "Độ dài tối đa phải là một số nguyên.")
-                elif max_length is not None:
-                    current["max_length"] = max_length
-            current_path = f"sections[{s_i}].questions[{len(sections[s_i]['questions'])}]"
-            current_row = number
-            parsed.locations[current_path] = (number, COLUMN_NAMES["id"])
-            sections[s_i]["questions"].append(current)
-        elif current is not None:
-            for key in ("text", "type", "criterion"):
-                if _blank(row[key]):
-                    continue
-                same = (rules.parse_type(row[key]) == current["type"] if key == "type"
-                        else fold(_text_of(row[key])) == fold(current[key] or ""))
-                if not same:
-                    err(number, key, f"Khác với dòng {current_row} của cùng câu hỏi “{current['id']}”; chỉ ghi ở "
-                                     "dòng đầu của câu hỏi.")
-        if current is None:
-            continue
-        if all(_blank(row[k]) for k in ("value", "label", "score")):
-            continue
+            same = (rules.parse_type(row[key]) == current["type"] if key == "type"
+                    else fold(_text_of(row[key])) == fold(current[key] or ""))
+            if not same:
+                self.err(number, key, f"Khác với dòng {self.current_row} của cùng câu hỏi “{current['id']}”; chỉ "
+                                      "ghi ở dòng đầu của câu hỏi.")
+
+    def _add_option(self, number: int, row: dict, current: dict) -> None:
         k = len(current["options"])
         score = _score(row["score"])
         if isinstance(score, str):
-            err(number, "score", f"Điểm “{score}” không phải là một số.")
+            self.err(number, "score", f"Điểm “{score}” không phải là một số.")
             score = 0
         current["options"].append({"value": _text_of(row["value"]), "label": _text_of(row["label"]),
                                    "score": score})
-        parsed.locations[f"{current_path}.options[{k}]"] = (number, COLUMN_NAMES["value"])
-    definition["sections"] = sections
-    parsed.definition = definition
-    if not sections and not errors:
-        err(None, "id", "Tệp không có câu hỏi nào dưới dòng tiêu đề.")
-    return parsed
+        self.parsed.locations[f"{self.current_path}.options[{k}]"] = (number, COLUMN_NAMES["value"])
 
 
 _FIELD_COLUMN = {"id": "id", "text": "text", "type": "type", "required": "required", "criterion": "criterion",
@@ -335,6 +363,30 @@ def write(definition: dict, *, for_respondents: bool = False) -> bytes:
     for i, key in enumerate(keys, start=1):
         ws.column_dimensions[ws.cell(header_row, i).column_letter].width = WIDTHS[key]
     ws.freeze_panes = ws.cell(header_row + 1, 1)
+    _write_questions(ws, definition, keys, st)
+    last = max(ws.max_row, header_row + 1) + 500
+    types = DataValidation(type="list", formula1='"' + ",".join(rules.TYPE_LABELS.values()) + '"',
+                           allow_blank=True, showErrorMessage=True, errorTitle="Loại câu hỏi",
+                           error="Chọn Một lựa chọn, Nhiều lựa chọn hoặc Văn bản.")
+    types.add(f"D{header_row + 1}:D{last}")
+    flags = DataValidation(type="list", formula1='"Có,Không"', allow_blank=True)
+    flags.add(f"E{header_row + 1}:E{last}")
+    ws.add_data_validation(types)
+    ws.add_data_validation(flags)
+    if not for_respondents:
+        guide = wb.create_sheet("Hướng dẫn")
+        for line in GUIDE:
+            guide.append([line])
+        guide.cell(1, 1).font = st["bold"]
+        guide.column_dimensions["A"].width = 120
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+
+def _write_questions(ws, definition: dict, keys: list[str], st: dict) -> None:
+    """A row per option (one for a text question); the question's cells on its first row only."""
     for section in definition.get("sections", []):
         for question in section["questions"]:
             head = {"id": question["id"], "section": section["title"], "text": question["text"],
@@ -355,25 +407,6 @@ def write(definition: dict, *, for_respondents: bool = False) -> bytes:
                 else:
                     for cell in ws[ws.max_row]:
                         cell.alignment = st["wrap"]
-    last = max(ws.max_row, header_row + 1) + 500
-    types = DataValidation(type="list", formula1='"' + ",".join(rules.TYPE_LABELS.values()) + '"',
-                           allow_blank=True, showErrorMessage=True, errorTitle="Loại câu hỏi",
-                           error="Chọn Một lựa chọn, Nhiều lựa chọn hoặc Văn bản.")
-    types.add(f"D{header_row + 1}:D{last}")
-    flags = DataValidation(type="list", formula1='"Có,Không"', allow_blank=True)
-    flags.add(f"E{header_row + 1}:E{last}")
-    ws.add_data_validation(types)
-    ws.add_data_validation(flags)
-    if not for_respondents:
-        guide = wb.create_sheet("Hướng dẫn")
-        for line in GUIDE:
-            guide.append([line])
-        guide.cell(1, 1).font = st["bold"]
-        guide.column_dimensions["A"].width = 120
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
 
 def _mark_first(ws, st) -> None:
     for cell in ws[ws.max_row]:

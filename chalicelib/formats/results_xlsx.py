@@ -58,29 +58,35 @@ def workbook(data: dict, definition: dict, generated: str) -> bytes:
     ws.freeze_panes = "D5"
     ws.column_dimensions["C"].width = 24
     ws.row_dimensions[4].height = 45
-
     used = {ws.title}
-    by_unit = {r["unit"]: r for r in data["units"]}
     for field in definition["fields"]:
-        sheet = wb.create_sheet(_sheet_title(field["code"], field["name"], used))
-        append_row(sheet, [f"Lĩnh vực {field['code']}: {field['name']} (tối đa {field['max']} điểm)"])
-        sheet["A1"].font = bold
-        lines = [n for n in walk([field]) if not n["children"]]
-        append_row(sheet, ["", "", "Mục"] + [n["code"] for n in lines] + ["Cộng"])
-        append_row(sheet, ["", "", "Nội dung"] + [n["name"] for n in lines] + [field["name"]])
-        append_row(sheet, ["", "", "Tối đa"] + [n["max"] for n in lines] + [field["max"]])
-        append_row(sheet, ["Xếp hạng", "Mã", "Đơn vị"] + ["" for _ in lines] + [""])
-        for row in sheet.iter_rows(min_row=2, max_row=5):
-            for cell in row:
-                cell.font = bold
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for unit in data["units"]:
-            r = by_unit[unit["unit"]]
-            append_row(sheet, [r["rank"], r["unit"], r["name"]] + [r["lines"].get(n["code"], 0) for n in lines]
-                       + [r["fields"][field["code"]]["points"]])
-        sheet.freeze_panes = "D6"
-        sheet.column_dimensions["C"].width = 24
-        sheet.row_dimensions[3].height = 90
+        _field_sheet(wb.create_sheet(_sheet_title(field["code"], field["name"], used)), field, data)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def _field_sheet(sheet, field: dict, data: dict) -> None:
+    """One field's sheet: every unit's points per line of the field."""
+    from openpyxl.styles import Alignment, Font
+
+    bold = Font(bold=True)
+    by_unit = {r["unit"]: r for r in data["units"]}
+    append_row(sheet, [f"Lĩnh vực {field['code']}: {field['name']} (tối đa {field['max']} điểm)"])
+    sheet["A1"].font = bold
+    lines = [n for n in walk([field]) if not n["children"]]
+    append_row(sheet, ["", "", "Mục"] + [n["code"] for n in lines] + ["Cộng"])
+    append_row(sheet, ["", "", "Nội dung"] + [n["name"] for n in lines] + [field["name"]])
+    append_row(sheet, ["", "", "Tối đa"] + [n["max"] for n in lines] + [field["max"]])
+    append_row(sheet, ["Xếp hạng", "Mã", "Đơn vị"] + ["" for _ in lines] + [""])
+    for row in sheet.iter_rows(min_row=2, max_row=5):
+        for cell in row:
+            cell.font = bold
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for unit in data["units"]:
+        r = by_unit[unit["unit"]]
+        append_row(sheet, [r["rank"], r["unit"], r["name"]] + [r["lines"].get(n["code"], 0) for n in lines]
+                   + [r["fields"][field["code"]]["points"]])
+    sheet.freeze_panes = "D6"
+    sheet.column_dimensions["C"].width = 24
+    sheet.row_dimensions[3].height = 90

@@ -176,6 +176,26 @@ def _read_sheet(wb, ws, data: bytes, header_index: int, columns: dict[str, int])
             grid[number][key] = value
             if value is None:
                 parsed.formula_errors.append((number, key))
+    _fill_merged(grid, merged, columns, parsed)
+    for number in parsed.headings:
+        grid.pop(number, None)
+    for number, row in grid.items():
+        row = {k: _as_text(v) for k, v in row.items()}
+        if all(not clean(v) for v in row.values()):
+            continue
+        if fold(row.get("stt") or "").startswith("vi du"):
+            continue  # the template's example row
+        parsed.rows.append((number, row))
+    _convert_legacy_text(parsed)
+    if len(parsed.rows) > MAX_ROWS:
+        raise PayloadTooLargeError(f"Danh sách tối đa {MAX_ROWS:,} dòng.".replace(",", "."))
+    return parsed
+
+
+def _fill_merged(grid: dict[int, dict[str, object]], merged: list[tuple[int, int, int, int]],
+                 columns: dict[str, int], parsed: ParsedSheet) -> None:
+    """Every cell of a merged range takes the value of its first cell; ranges spanning three columns or more are
+    section headings, whose rows are recorded in `parsed.headings`."""
     index_to_key = {i: k for k, i in columns.items()}
     for min_row, min_col, max_row, max_col in merged:
         if min_row not in grid:
@@ -189,15 +209,11 @@ def _read_sheet(wb, ws, data: bytes, header_index: int, columns: dict[str, int])
             for number in range(min_row, max_row + 1):
                 if key and number in grid:
                     grid[number][key] = value
-    for number in parsed.headings:
-        grid.pop(number, None)
-    for number, row in grid.items():
-        row = {k: _as_text(v) for k, v in row.items()}
-        if all(not clean(v) for v in row.values()):
-            continue
-        if fold(row.get("stt") or "").startswith("vi du"):
-            continue  # the template's example row
-        parsed.rows.append((number, row))
+
+
+def _convert_legacy_text(parsed: ParsedSheet) -> None:
+    """Text typed in a legacy Vietnamese encoding converted to Unicode, counted per encoding in
+    `parsed.conversions`."""
     # Legacy encodings are decided per column, and a file typed in one encoding lends it to columns whose
     # cells alone are ambiguous ("Ghi chó" is TCVN3 for "Ghi chú" but also reads as Unicode).
     detected = {}
@@ -216,9 +232,6 @@ def _read_sheet(wb, ws, data: bytes, header_index: int, columns: dict[str, int])
                 row[key] = converted
                 if used:
                     parsed.conversions[used] = parsed.conversions.get(used, 0) + 1
-    if len(parsed.rows) > MAX_ROWS:
-        raise PayloadTooLargeError(f"Danh sách tối đa {MAX_ROWS:,} dòng.".replace(",", "."))
-    return parsed
 
 
 def _row_spans(merged: list[tuple[int, int, int, int]]) -> list[tuple[int, int]]:

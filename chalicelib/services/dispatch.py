@@ -5,6 +5,7 @@ is safe to run twice: a link is keyed by respondent × questionnaire, so it is c
 already left is never mailed again by dispatch; one job per unit runs at a time (a lease)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
@@ -153,59 +154,17 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
         if unit.roster_status != "submitted" or window.state(now) != "open":
             store.mark_done(cid, unit_code, run, run, units_done=1)
             return {"unit": unit_code, "issued": 0, "queued": 0, "skipped": True}
-        deadline = window.to_dict(now, campaign.timezone)["deadline_label"]
-        unit_key = roster_store.key(cid, unit_code)
-        existing = {link.slot: link for link in store.unit_links(unit_key)} if store.has_links(unit_key) else {}
-        titles = {qid: title for qid, _, title in forms.values()}
-        groups = {g["code"]: g["name"] for g in campaign.groups}
-        token_expiry = window.closes_at + timedelta(days=30)
+        job = _UnitJob(cid=cid, unit_code=unit_code, run=run, now=now, random_bytes=random_bytes, forms=forms,
+                       campaign=campaign, unit=unit, deadline=window.to_dict(now, campaign.timezone)["deadline_label"],
+                       token_expiry=window.closes_at + timedelta(days=30))
         issued = queued = 0
-        people: set[str] = set()  # who this attempt mails (one person may get two forms)
-        roster = _sent_roster(cid, unit_code, unit)
-        for number, rows in enumerate(_chunks(roster, CHUNK)):
+        for number, rows in enumerate(_chunks(_sent_roster(cid, unit_code, unit), CHUNK)):
             mark = f"{run}#{number}"
             if mark in done:
                 continue  # done by an attempt that died later
-            new_links, tokens, mails = [], [], []
-            counts: dict[str, dict[str, int]] = {}
-            for row in rows:
-                for purpose in row.questionnaires:
-                    key = rules.slot(row.rid, purpose)
-                    link = existing.get(key)
-                    if link is not None and (link.state != "issued" or (
-                            link.queued_run != run and link.queued_at and now - link.queued_at < IN_FLIGHT)):
-                        continue  # mailed already, or another run's invitation is still on its way
-                    token = new_token(random_bytes(32))
-                    digest = token_hash(token)
-                    qid, version, _ = forms[f"{row.group}#{purpose}"]
-                    if link is None:
-                        link = Link(unit_key=unit_key, slot=key, rid=row.rid, purpose=purpose, qid=qid,
-                                    q_version=version, group=row.group, email=row.email, full_name=row.full_name,
-                                    agency=row.agency, position=row.position, state="issued", token_hashes=(digest,),
-                                    issued_run=run, queued_run=run, issued_at=now, queued_at=now, updated_at=now)
-                        new_links.append(link)
-                    elif not store.requeue_invitation(link, digest, run, now):
-                        continue
-                    else:  # an invitation that never left (a job died): a fresh token; a mail with the old one
-                        store.delete_tokens(list(link.token_hashes))  # (if it was queued) is dropped unsent
-                    if link.issued_run == run:  # this run's link, new now or written by an attempt that died
-                        for stat in ("all", f"{row.group}#{purpose}"):
-                            counts.setdefault(stat, {}).setdefault("issued", 0)
-                            counts[stat]["issued"] += 1
-                    tokens.append(Token(token_hash=digest, unit_key=unit_key, slot=key, kind="invite",
-                                        issued_at=now, expires_at=token_expiry))
-                    mails.append(_mail_context(campaign, unit, link, "invite", token, deadline, titles, groups))
-                    people.add(row.rid)
-            # links, then their counters (once per chunk, whichever attempt gets there), then their mails, then the
-            # chunk's mark: a job that dies before its counters has queued no mail for these links, so its retry
-            # (which trusts the counters to know links exist) may write them again
-            store.write_issued(new_links, tokens)
-            store.add_counts(unit_key, counts, once=mark)
-            queues.send_mail_batches([{"kind": "invite", "run": run, "cid": cid, "queued_at": utc_iso(now),
-                                       "mails": batch} for batch in _chunks(mails, MAILS_PER_MESSAGE)])
-            chunk_issued = counts.get("all", {}).get("issued", 0)
-            store.mark_done(cid, unit_code, run, mark, links_issued=chunk_issued, mails_queued=len(mails))
-            issued, queued = issued + chunk_issued, queued + len(mails)
+            chunk_issued, chunk_queued = _dispatch_chunk(job, rows, mark)
+            issued, queued = issued + chunk_issued, queued + chunk_queued
+        deadline, people = job.deadline, job.people
         if queued:
             audit.notify(cid, [unit_code], now, "dispatch", "Bộ Nội vụ đã phát hành phiếu khảo sát",
                          f"Bộ Nội vụ đã phát hành {queued} phiếu khảo sát cho {len(people)} người của đơn vị; thư mời "
@@ -217,6 +176,88 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
     finally:
         store.release_lease(cid, unit_code)
 
+
+
+@dataclass
+class _UnitJob:
+    """What every chunk of one unit's dispatch job shares."""
+    cid: str
+    unit_code: str
+    run: str
+    now: datetime
+    random_bytes: Callable[[int], bytes]
+    forms: dict[str, list]
+    campaign: Campaign
+    unit: Unit
+    deadline: str
+    token_expiry: datetime
+    people: set[str] = field(default_factory=set)  # who this attempt mails (one person may get two forms)
+    unit_key: str = ""
+    existing: dict[str, Link] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.unit_key = roster_store.key(self.cid, self.unit_code)
+        self.existing = ({link.slot: link for link in store.unit_links(self.unit_key)}
+                         if store.has_links(self.unit_key) else {})
+        self.titles = {qid: title for qid, _, title in self.forms.values()}
+        self.groups = {g["code"]: g["name"] for g in self.campaign.groups}
+
+
+def _dispatch_chunk(job: _UnitJob, rows: list[Respondent], mark: str) -> tuple[int, int]:
+    """One chunk of respondents: their links written, counted and mailed, then the chunk marked done. Returns the
+    links this run issued in the chunk and the mails queued."""
+    new_links: list[Link] = []
+    tokens: list[Token] = []
+    mails: list[dict] = []
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        for purpose in row.questionnaires:
+            _issue(job, row, purpose, new_links, tokens, mails, counts)
+    # links, then their counters (once per chunk, whichever attempt gets there), then their mails, then the
+    # chunk's mark: a job that dies before its counters has queued no mail for these links, so its retry
+    # (which trusts the counters to know links exist) may write them again
+    store.write_issued(new_links, tokens)
+    store.add_counts(job.unit_key, counts, once=mark)
+    queues.send_mail_batches([{"kind": "invite", "run": job.run, "cid": job.cid, "queued_at": utc_iso(job.now),
+                               "mails": batch} for batch in _chunks(mails, MAILS_PER_MESSAGE)])
+    chunk_issued = counts.get("all", {}).get("issued", 0)
+    store.mark_done(job.cid, job.unit_code, job.run, mark, links_issued=chunk_issued, mails_queued=len(mails))
+    return chunk_issued, len(mails)
+
+
+def _issue(job: _UnitJob, row: Respondent, purpose: str, new_links: list[Link], tokens: list[Token],
+           mails: list[dict], counts: dict[str, dict[str, int]]) -> None:
+    """A respondent's link for one questionnaire, new or re-armed with a fresh token, and its invitation; nothing
+    when it was mailed already or another run's invitation is still on its way."""
+    run, now, unit_key = job.run, job.now, job.unit_key
+    key = rules.slot(row.rid, purpose)
+    link = job.existing.get(key)
+    if link is not None and (link.state != "issued" or (
+            link.queued_run != run and link.queued_at and now - link.queued_at < IN_FLIGHT)):
+        return  # mailed already, or another run's invitation is still on its way
+    token = new_token(job.random_bytes(32))
+    digest = token_hash(token)
+    qid, version, _ = job.forms[f"{row.group}#{purpose}"]
+    if link is None:
+        link = Link(unit_key=unit_key, slot=key, rid=row.rid, purpose=purpose, qid=qid,
+                    q_version=version, group=row.group, email=row.email, full_name=row.full_name,
+                    agency=row.agency, position=row.position, state="issued", token_hashes=(digest,),
+                    issued_run=run, queued_run=run, issued_at=now, queued_at=now, updated_at=now)
+        new_links.append(link)
+    elif not store.requeue_invitation(link, digest, run, now):
+        return
+    else:  # an invitation that never left (a job died): a fresh token; a mail with the old one
+        store.delete_tokens(list(link.token_hashes))  # (if it was queued) is dropped unsent
+    if link.issued_run == run:  # this run's link, new now or written by an attempt that died
+        for stat in ("all", f"{row.group}#{purpose}"):
+            counts.setdefault(stat, {}).setdefault("issued", 0)
+            counts[stat]["issued"] += 1
+    tokens.append(Token(token_hash=digest, unit_key=unit_key, slot=key, kind="invite",
+                        issued_at=now, expires_at=job.token_expiry))
+    mails.append(_mail_context(job.campaign, job.unit, link, "invite", token, job.deadline, job.titles, job.groups))
+    job.people.add(row.rid)
 
 def _sent_roster(cid: str, unit_code: str, unit: Unit) -> list[Respondent]:
     """The roster as the province sent it (its frozen copy; the live rows for rosters sent before copies existed)."""

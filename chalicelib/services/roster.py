@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Callable
+from typing import Callable, NoReturn
 
 from chalicelib.domain import roster as rules
 from chalicelib.domain.access import Actor, require_ministry, require_unit
@@ -87,6 +87,37 @@ def import_workbook(actor: Actor, cid: str, unit: str, data: bytes, mode: str, n
         raise ValidationError("Chưa có tệp nào được tải lên.")
     campaign, unit_item = _open_draft(actor, cid, unit, now)
     sheet = roster_xlsx.read_roster(data)
+    errors, dedup = _check_rows(sheet, campaign)
+    report = _import_report(sheet, mode, dedup)
+    if not sheet.rows:
+        raise ValidationError("Tệp không có dòng dữ liệu nào dưới dòng tiêu đề.", extra={
+            **report, "accepted": 0, "rejected": 0, "errors": []})
+    if errors:
+        _reject(actor, campaign, cid, unit, sheet, errors, report, now, random_bytes)
+    existing = store.rows(cid, unit, unit_item.roster_gen)
+    final, seq, changes = _merged(existing, dedup.kept, mode, int(unit_item.roster_seq or 0), random_bytes)
+    gen = f"g{now.strftime('%Y%m%d%H%M%S')}{random_bytes(3).hex()}"
+    store.begin_generation(cid, unit, gen)
+    store.write_generation([_item(cid, unit, gen, rid, record, now) for rid, record in final.values()])
+    counts: dict[str, int] = {}
+    for _, record in final.values():
+        counts[record["group"]] = counts.get(record["group"], 0) + 1
+    try:
+        store.swap_generation(cid, unit, gen, int(unit_item.roster_version or 0), counts, seq, now)
+    except ConflictError:
+        store.sweep(cid, unit, [], {gen})
+        raise
+    store.sweep(cid, unit, existing, set(unit_item.roster_pending or ()) - {gen})
+    audit.record(actor, "roster_imported", now, target=unit, cid=cid, unit=unit,
+                 details={"mode": mode, "rows": len(sheet.rows), "added": changes["added"],
+                          "updated": changes["updated"], "removed": changes["removed"], "total": len(final),
+                          "encodings": sheet.conversions}, suffix=random_bytes(4).hex())
+    return {**report, "accepted": len(dedup.kept), "rejected": 0, "errors": [], **changes, "total": len(final),
+            "counts": counts}
+
+
+def _check_rows(sheet, campaign: Campaign) -> tuple[dict[int, list[tuple[str, str]]], rules.Dedup]:
+    """Every row's problems (by row number) and the deduplicated valid records."""
     groups = _groups(campaign)
     resolver, exempt = _resolver(campaign), set(campaign.ministry_exempt or [])
     errors: dict[int, list[tuple[str, str]]] = {}
@@ -103,6 +134,13 @@ def import_workbook(actor: Actor, cid: str, unit: str, data: bytes, mode: str, n
     dedup = rules.deduplicate(valid, groups)
     for number, key, message in dedup.errors:
         errors.setdefault(number, []).append((key, message))
+    return errors, dedup
+
+
+def _import_report(sheet, mode: str, dedup: rules.Dedup) -> dict:
+    """What the import says about the file whatever its outcome: rows, header, encodings converted, warnings."""
+    from chalicelib.formats import roster_xlsx
+
     warnings = [{"row": n, "column": roster_xlsx.HEADERS.get(k, k), "message": m} for n, k, m in dedup.warnings]
     warnings += [{"row": n, "column": None, "message": "Dòng tiêu đề mục (ô gộp nhiều cột): bỏ qua."}
                  for n in sheet.headings]
@@ -111,31 +149,38 @@ def import_workbook(actor: Actor, cid: str, unit: str, data: bytes, mode: str, n
                              "message": f"Đã chuyển {n} ô từ bảng mã {roster_xlsx.ENCODING_NAMES.get(e, e)} sang "
                                         "Unicode."} for e, n in sorted(sheet.conversions.items())],
               "warnings": warnings}
-    if not sheet.rows:
-        raise ValidationError("Tệp không có dòng dữ liệu nào dưới dòng tiêu đề.", extra={
-            **report, "accepted": 0, "rejected": 0, "errors": []})
-    if errors:
-        error_list = [{"row": n, "column": roster_xlsx.HEADERS.get(k, k), "field": k, "message": m}
-                      for n in sorted(errors) for k, m in errors[n]]
-        url = files.put_export(f"roster-errors/{cid}/{unit}/{utc_iso(now)}-{random_bytes(6).hex()}.xlsx",
-                               roster_xlsx.error_workbook(sheet.rows, errors, campaign.groups,
-                                                          sheet.header_row, _resolver(campaign).ministries),
-                               roster_xlsx.XLSX, f"danh-sach-loi-{unit}.xlsx")
-        audit.record(actor, "roster_import_rejected", now, target=unit, cid=cid, unit=unit,
-                     details={"rows": len(sheet.rows), "rejected": len(errors)}, suffix=random_bytes(4).hex())
-        raise ValidationError(
-            f"Có {len(errors)} dòng lỗi trong {len(sheet.rows)} dòng; chưa lưu dòng nào. Tải tệp đánh dấu lỗi, "
-            "sửa rồi tải lên lại.", details=error_list,
-            extra={**report, "accepted": 0, "rejected": len(errors), "errors": error_list, "error_workbook_url": url})
+    return report
 
-    existing = store.rows(cid, unit, unit_item.roster_gen)
+
+def _reject(actor: Actor, campaign: Campaign, cid: str, unit: str, sheet, errors: dict[int, list[tuple[str, str]]],
+            report: dict, now: datetime, random_bytes: Callable[[int], bytes]) -> NoReturn:
+    """Refuse the whole file: its rows with their errors marked in a workbook to download, and the audit entry."""
+    from chalicelib.formats import roster_xlsx
+
+    error_list = [{"row": n, "column": roster_xlsx.HEADERS.get(k, k), "field": k, "message": m}
+                  for n in sorted(errors) for k, m in errors[n]]
+    url = files.put_export(f"roster-errors/{cid}/{unit}/{utc_iso(now)}-{random_bytes(6).hex()}.xlsx",
+                           roster_xlsx.error_workbook(sheet.rows, errors, campaign.groups,
+                                                      sheet.header_row, _resolver(campaign).ministries),
+                           roster_xlsx.XLSX, f"danh-sach-loi-{unit}.xlsx")
+    audit.record(actor, "roster_import_rejected", now, target=unit, cid=cid, unit=unit,
+                 details={"rows": len(sheet.rows), "rejected": len(errors)}, suffix=random_bytes(4).hex())
+    raise ValidationError(
+        f"Có {len(errors)} dòng lỗi trong {len(sheet.rows)} dòng; chưa lưu dòng nào. Tải tệp đánh dấu lỗi, "
+        "sửa rồi tải lên lại.", details=error_list,
+        extra={**report, "accepted": 0, "rejected": len(errors), "errors": error_list, "error_workbook_url": url})
+
+
+def _merged(existing: list[Respondent], kept: list[dict], mode: str, seq: int,
+            random_bytes: Callable[[int], bytes]) -> tuple[dict[str, tuple[str, dict]], int, dict[str, int]]:
+    """The new roster by e-mail address ((rid, record) each), the last row order handed out, and how many rows
+    were added, updated, left unchanged and removed."""
     by_email = {item.email: item for item in existing}
-    seq = int(unit_item.roster_seq or 0)
     final: dict[str, tuple[str, dict]] = {}
     if mode == "merge":
         final = {item.email: (item.rid, _record(item)) for item in existing}
     added = updated = unchanged = 0
-    for record in dedup.kept:
+    for record in kept:
         record = {k: v for k, v in record.items() if k != "row"}
         old = by_email.get(record["email"])
         if old is None:
@@ -146,25 +191,7 @@ def import_workbook(actor: Actor, cid: str, unit: str, data: bytes, mode: str, n
             updated, unchanged = (updated + 1, unchanged) if _record(old) != record else (updated, unchanged + 1)
             final[record["email"]] = (old.rid, record)
     removed = sum(1 for email in by_email if email not in final)
-    gen = f"g{now.strftime('%Y%m%d%H%M%S')}{random_bytes(3).hex()}"
-    store.begin_generation(cid, unit, gen)
-    store.write_generation([_item(cid, unit, gen, rid, record, now) for rid, record in final.values()])
-    counts: dict[str, int] = {}
-    for _, record in final.values():
-        counts[record["group"]] = counts.get(record["group"], 0) + 1
-    try:
-        store.swap_generation(cid, unit, gen, int(unit_item.roster_version or 0), counts, seq, now)
-    except ConflictError:
-        store.sweep(cid, unit, [], {gen})
-        raise
-    store.sweep(cid, unit, existing, set(unit_item.roster_pending or ()) - {gen})
-    audit.record(actor, "roster_imported", now, target=unit, cid=cid, unit=unit,
-                 details={"mode": mode, "rows": len(sheet.rows), "added": added, "updated": updated,
-                          "removed": removed, "total": len(final), "encodings": sheet.conversions}, suffix=random_bytes(4).hex())
-    return {**report, "accepted": len(dedup.kept), "rejected": 0, "errors": [], "added": added, "updated": updated,
-            "unchanged": unchanged, "removed": removed, "total": len(final),
-            "counts": counts}
-
+    return final, seq, {"added": added, "updated": updated, "unchanged": unchanged, "removed": removed}
 
 def overview(unit_item: Unit, campaign: Campaign) -> dict:
     counts = {k: int(v) for k, v in unit_item.roster_counts.items() if int(v)}
