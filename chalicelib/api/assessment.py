@@ -2,13 +2,10 @@
 /campaigns/{cid}/results(.xlsx)."""
 from __future__ import annotations
 
-import json
-
 from chalice import Blueprint
 
 from chalicelib.api.routing import Ctx, route
 from chalicelib.api.schemas import BOOL, EXPORT_LINK, INT, NSTR, PHASE, STR, arr, obj
-from chalicelib.errors import BadRequestError, PayloadTooLargeError
 from chalicelib.runtime import runtime
 from chalicelib.services import assessment, results
 
@@ -103,14 +100,7 @@ def replace_framework(ctx: Ctx, cid: str) -> dict:
     content_type = (ctx.request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         return assessment.import_framework_workbook(ctx.actor, cid, raw, ctx.now, ctx.suffix())
-    if len(raw) > MAX_JSON:
-        raise PayloadTooLargeError("Nội dung bộ tiêu chí quá lớn (tối đa 1 MB).")
-    try:
-        body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-    except (ValueError, RecursionError):  # bad UTF-8 or JSON, integers over 4,300 digits, nesting too deep
-        raise BadRequestError("Nội dung yêu cầu phải là JSON hợp lệ (UTF-8).") from None
-    if not isinstance(body, dict):
-        raise BadRequestError("Nội dung yêu cầu phải là một đối tượng JSON.")
+    body = ctx.json(MAX_JSON, "Nội dung bộ tiêu chí quá lớn (tối đa 1 MB).")
     return assessment.replace_framework(ctx.actor, cid, body, ctx.now, ctx.suffix())
 
 

@@ -2,14 +2,12 @@
 (ministry), export as a workbook to edit and import again."""
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.routing import Ctx, route
 from chalicelib.api.schemas import BOOL, INT, NSTR, STR, arr, obj
-from chalicelib.errors import BadRequestError, PayloadTooLargeError
 from chalicelib.runtime import runtime
 from chalicelib.services import questionnaires
 
@@ -61,14 +59,7 @@ def replace_questionnaire(ctx: Ctx, cid: str, qid: str) -> dict:
     content_type = (ctx.request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         return questionnaires.import_workbook(ctx.actor, cid, qid, raw, ctx.now, runtime.random_bytes)
-    if len(raw) > MAX_JSON:
-        raise PayloadTooLargeError("Nội dung phiếu quá lớn (tối đa 1 MB).")
-    try:
-        body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-    except (ValueError, RecursionError):  # bad UTF-8 or JSON, integers over 4,300 digits, nesting too deep
-        raise BadRequestError("Nội dung yêu cầu phải là JSON hợp lệ (UTF-8).") from None
-    if not isinstance(body, dict):
-        raise BadRequestError("Nội dung yêu cầu phải là một đối tượng JSON.")
+    body = ctx.json(MAX_JSON, "Nội dung phiếu quá lớn (tối đa 1 MB).")
     return questionnaires.replace(ctx.actor, cid, qid, body, ctx.now, runtime.random_bytes)
 
 

@@ -57,10 +57,11 @@ class Ctx:
     source_ip: str
     now: datetime
 
-    def json(self, limit: int = MAX_JSON_BODY) -> dict:
+    def json(self, limit: int = MAX_JSON_BODY, too_large: str | None = None) -> dict:
+        """The body as a JSON object ({} when empty); `too_large` is the message for a body over `limit` bytes."""
         raw = self.request.raw_body or b""
         if len(raw) > limit:
-            raise PayloadTooLargeError(f"Nội dung yêu cầu quá lớn (tối đa {limit // 1024} KB).")
+            raise PayloadTooLargeError(too_large or f"Nội dung yêu cầu quá lớn (tối đa {limit // 1024} KB).")
         if not raw.strip():
             return {}
         try:

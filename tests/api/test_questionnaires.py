@@ -132,6 +132,10 @@ def test_json_errors_name_the_field(api, tokens):
     assert api.call("GET", f"{BASE}/locality-1", token=tokens["admin"]).data["version"] == 1
     r = api.call("PUT", f"{BASE}/locality-1", token=tokens["admin"], raw=b"[1, 2]")
     assert r.status_code == 400
+    r = api.call("PUT", f"{BASE}/locality-1", token=tokens["admin"], raw=b"{\"x\": \"\xff\"}")
+    assert r.status_code == 400 and r.data["message"] == "Nội dung yêu cầu phải là JSON hợp lệ (UTF-8)."
+    r = api.call("PUT", f"{BASE}/locality-1", token=tokens["admin"], raw=b" " * (1024 * 1024 + 1))
+    assert r.status_code == 413 and r.data["message"] == "Nội dung phiếu quá lớn (tối đa 1 MB)."
 
 
 def test_only_the_questionnaires_the_campaign_needs_can_be_imported(api, tokens):
