@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, overload
 
 from chalice import Blueprint, CORSConfig, Response
 from chalice.app import Request
@@ -52,10 +52,24 @@ SPECS: list[RouteSpec] = []
 class Ctx:
     """What a view needs from the request, already checked."""
     request: Request
-    actor: Actor | None
-    token_hash: str | None
+    signed_in: Actor | None  # None only on routes declared with auth=False
+    session_hash: str | None  # the hash of the session's token; None as `signed_in`
     source_ip: str
     now: datetime
+
+    @property
+    def actor(self) -> Actor:
+        """The signed-in account; a route declared with auth=False has none to read."""
+        if self.signed_in is None:
+            raise RuntimeError("this route is declared without authentication and has no actor")
+        return self.signed_in
+
+    @property
+    def token_hash(self) -> str:
+        """The hash of the signed-in session's token; a route declared with auth=False has none."""
+        if self.session_hash is None:
+            raise RuntimeError("this route is declared without authentication and has no session")
+        return self.session_hash
 
     def json(self, limit: int = MAX_JSON_BODY, too_large: str | None = None) -> dict:
         """The body as a JSON object ({} when empty); `too_large` is the message for a body over `limit` bytes."""
@@ -71,6 +85,12 @@ class Ctx:
         if not isinstance(body, dict):
             raise BadRequestError("Nội dung yêu cầu phải là một đối tượng JSON.")
         return body
+
+    @overload
+    def query(self, name: str) -> str | None: ...
+
+    @overload
+    def query(self, name: str, default: str) -> str: ...
 
     def query(self, name: str, default: str | None = None) -> str | None:
         params = self.request.query_params or {}

@@ -31,4 +31,4 @@ def content_type_for(filename: str) -> str | None:
 def matches(filename: str, head: bytes) -> bool:
     """True when the file's first bytes are those of the kind its name says."""
     kind = KINDS.get(extension(filename))
-    return bool(kind) and any(head.startswith(magic) for magic in kind[1])
+    return kind is not None and any(head.startswith(magic) for magic in kind[1])

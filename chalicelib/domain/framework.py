@@ -313,7 +313,7 @@ def rows_to_definition(rows: list[dict], title: str, sample: bool = False) -> di
         if code in by_code:
             errors.add(code, f"row {row['row']}", f"Dòng {row['row']}: mã {code} bị trùng.")
             continue
-        node = {"code": code, "name": row.get("name"), "max": row.get("max"), "guidance": row.get("guidance") or "",
+        node: dict = {"code": code, "name": row.get("name"), "max": row.get("max"), "guidance": row.get("guidance") or "",
                 "criteria": []}
         if row.get("method") not in (None, ""):
             node["method"] = row.get("method")

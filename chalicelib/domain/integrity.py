@@ -319,7 +319,7 @@ def _rule_shared(links: list[LinkFacts], key, t: Thresholds, device: bool) -> li
         people = len({rid for _, rid, _ in widest})
         if people < t.shared_min:
             continue
-        others = [link.submitted_at for link in submitted if key(link) != k]
+        others = [link.submitted_at for link in submitted if link.submitted_at is not None and key(link) != k]
         f = _Rhythm(others, starts, t).share(widest[0][0], t.ip_window_minutes)
         n = len(events)
         log_p = _adjusted(log_binomial_tail(n, f, people), examined * max(1, round(1 / max(f, 1e-9))))
@@ -799,14 +799,14 @@ def evaluate(links: list[LinkFacts], responses: list[ResponseFacts], province_ip
 def _rule_province_ip(links: list[LinkFacts], province_ips: set[str], t: Thresholds) -> dict | None:
     """Links of respondents outside the Department of Home Affairs opened or submitted from an address the
     province's account logged in from."""
+    seen = [(link, ip) for link in links if "noi vu" not in fold(link.agency or "")
+            for ip in {link.open_ip, link.submit_ip} if ip and ip in province_ips]
     from_province = [{"link": link.slot, "address": ip, "when": "mở" if ip == link.open_ip else "gửi",
-                      "time": vn_time(link.submitted_at) if link.submitted_at else None}
-                     for link in links if "noi vu" not in fold(link.agency or "")
-                     for ip in {link.open_ip, link.submit_ip} if ip and ip in province_ips]
-    province_links = len({e["link"] for e in from_province})
+                      "time": vn_time(link.submitted_at) if link.submitted_at else None} for link, ip in seen]
+    province_links = len({link.slot for link, _ in seen})
     if province_links < t.province_ip_links:
         return None
-    seen_at = sorted({e["address"] for e in from_province})
+    seen_at = sorted({ip for _, ip in seen})
     return {"evidence": from_province[:50], "observed": province_links,
             "summary": f"{province_links} đường dẫn của người được khảo sát (không thuộc Sở Nội "
                        f"vụ) được mở hoặc gửi từ địa chỉ mạng mà tài khoản tỉnh đã đăng nhập "
@@ -817,7 +817,7 @@ def _rule_too_fast(submitted: list[LinkFacts], question_counts: dict[str, int], 
     """Submissions quicker than reading the questions takes."""
     fast = [{"link": link.slot, "seconds": link.seconds_spent, "time": vn_time(link.submitted_at),
              "minimum": int(question_counts.get(link.qid, 10) * t.seconds_per_question)}
-            for link in submitted if link.seconds_spent is not None
+            for link in submitted if link.submitted_at is not None and link.seconds_spent is not None
             and link.seconds_spent < question_counts.get(link.qid, 10) * t.seconds_per_question]
     if len(fast) < t.fast_min or len(fast) < t.fast_share * max(1, len(submitted)):
         return None

@@ -246,6 +246,7 @@ def validate_row(row: int, values: dict[str, object], groups: list[Group], resol
         questionnaires = [q for q in questionnaires if q != "ministry"]
     if errors:
         return RowResult(row, None, errors)
+    assert group is not None  # a row without a valid group has an error and has returned above
     record = {
         "full_name": text["full_name"], "position": text["position"], "agency": text["agency"],
         "group": group.code, "email": email, "phone": phone, "note": text["note"] or None,

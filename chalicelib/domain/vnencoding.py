@@ -124,7 +124,7 @@ _TCVN3_LOWER = {
 _TCVN3_UPPER_PLAIN = {"Ă": 0xA1, "Â": 0xA2, "Ê": 0xA3, "Ô": 0xA4, "Ơ": 0xA5, "Ư": 0xA6, "Đ": 0xA7}
 _TCVN3_D = 0xAE
 # Capitals with tones, only in the full VN1 table, at codes VN3 leaves free (C0, C1 and a few in 0xA0-0xFF).
-_VN1_UPPER = {
+_VN1_UPPER: dict[str, tuple[int | None, ...]] = {
     "a": (None, 0x80, 0x81, 0x82, 0x83, 0x84),
     "ă": (None, 0xAF, 0xBA, 0xBF, 0xC0, 0x85),
     "â": (None, 0xC1, 0xC2, 0xC3, 0xC4, 0x86),
@@ -170,10 +170,10 @@ for _shape, _codes in _TCVN3_LOWER.items():
     for _tone, _b in zip(_CHART_ORDER, _codes):
         if _b >= 0x80:
             _add_tcvn3(_b, letter(_shape, _tone), _K_LOWER)
-for _shape, _codes in _VN1_UPPER.items():
-    for _tone, _b in zip(_CHART_ORDER, _codes):
-        if _b is not None:
-            _add_tcvn3(_b, letter(_shape, _tone).upper(), _K_UPPER)
+for _shape, _upper_codes in _VN1_UPPER.items():
+    for _tone, _upper in zip(_CHART_ORDER, _upper_codes):
+        if _upper is not None:
+            _add_tcvn3(_upper, letter(_shape, _tone).upper(), _K_UPPER)
 for _ch, _b in _TCVN3_UPPER_PLAIN.items():
     _add_tcvn3(_b, _ch, _K_UPPER)
 _add_tcvn3(_TCVN3_D, "đ", _K_LOWER)
@@ -354,7 +354,9 @@ hợp tổ ngành lãnh đạo quản lý kinh chánh phụ trách ấp thôn b�
 
 def _core(token: str) -> str:
     """The token without leading and trailing non-letters (punctuation left in the text)."""
-    return _LETTERS_CORE.match(token).group(1)
+    core = _LETTERS_CORE.match(token)
+    assert core is not None  # every part of the pattern may match nothing, so it matches every string
+    return core.group(1)
 
 
 def _has_vowel(word: str) -> bool:

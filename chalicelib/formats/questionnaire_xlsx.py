@@ -265,7 +265,7 @@ class _QuestionRows:
         required = rules.parse_flag(row["required"]) if not _blank(row["required"]) else True
         if required is None:
             self.err(number, "required", f"Ô “Bắt buộc” ghi Có hoặc Không (đang ghi “{_text_of(row['required'])}”).")
-        current = {"id": code, "text": _text_of(row["text"]), "type": qtype,
+        current: dict = {"id": code, "text": _text_of(row["text"]), "type": qtype,
                    "required": True if required is None else required,
                    "criterion": _text_of(row["criterion"]) or None, "options": []}
         if qtype == "text":

@@ -22,7 +22,7 @@ def provision(units: list[dict], now: datetime, random_bytes: Callable[[int], by
               reset: bool = False, must_change: bool = True) -> list[dict]:
     """Create the admin and one account per unit where missing (or give every one a new password with
     `reset`). Returns the credentials created or reset, the only time a password is known in clear."""
-    wanted = [{"username": ADMIN_USERNAME, "role": MINISTRY, "unit": None,
+    wanted: list[dict] = [{"username": ADMIN_USERNAME, "role": MINISTRY, "unit": None,
                "display_name": "Vụ Cải cách hành chính, Bộ Nội vụ"}]
     wanted += [{"username": province_username(u["code"]), "role": PROVINCE, "unit": u["code"],
                 "display_name": f"Sở Nội vụ {u.get('full_name') or u['name']}", "unit_name": u["name"]}

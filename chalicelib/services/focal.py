@@ -49,7 +49,8 @@ def validate(body: dict) -> dict:
         if mobile is None:
             errors.append({"field": "mobile", "message": "Số điện thoại di động không hợp lệ "
                            "(10 chữ số, đầu số di động Việt Nam, ví dụ 0912 345 678)."})
-        values["mobile"] = mobile
+        else:
+            values["mobile"] = mobile
     email = body.get("email")
     if email is not None and not isinstance(email, str):
         errors.append({"field": "email", "message": "Thư điện tử không hợp lệ."})

@@ -67,7 +67,7 @@ def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], 
             continue
         digest = token_hash(item["token"])
         link = store.get_link(item["unit_key"], item["slot"])
-        if not _still_wanted(link, kind, digest, queued_at, windows, now()):
+        if link is None or not _still_wanted(link, kind, digest, queued_at, windows, now()):
             if link is None or digest not in (link.token_hashes or []):
                 store.delete_tokens([digest])
             result["dropped"] += 1
@@ -141,9 +141,9 @@ def _run_counter(body: dict, counter: str) -> tuple[str, str, str] | None:
     return (body["cid"], body["run"], counter) if body.get("run") else None
 
 
-def _still_wanted(link: Link | None, kind: str, digest: str, queued_at: datetime,
+def _still_wanted(link: Link, kind: str, digest: str, queued_at: datetime,
                   windows: dict[str, bool], now: datetime) -> bool:
-    if link is None or digest not in (link.token_hashes or []):
+    if digest not in (link.token_hashes or []):
         return False  # re-issued or revoked since it was queued
     if kind == "invite" and link.state != "issued":
         return False  # already sent (a repeated delivery of this batch)

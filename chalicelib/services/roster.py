@@ -61,7 +61,7 @@ def _record(item: Respondent) -> dict:
 
 def row_view(item: Respondent, group_names: dict[str, str]) -> dict:
     return {"rid": item.rid, "order": int(item.rid.split("-", 1)[0]), **_record(item), "group_name": group_names.get(item.group, item.group),
-            "updated_at": utc_iso(item.updated_at)}
+            "updated_at": utc_iso(item.updated_at) if item.updated_at else None}
 
 
 def _open_draft(actor: Actor, cid: str, unit: str, now: datetime) -> tuple[Campaign, Unit]:
@@ -130,6 +130,7 @@ def _check_rows(sheet, campaign: Campaign) -> tuple[dict[int, list[tuple[str, st
         if result.errors:
             errors.setdefault(number, []).extend(result.errors)
         elif number not in errors:
+            assert result.record is not None  # validate_row gives a record whenever it finds no error
             valid.append(result.record)
     dedup = rules.deduplicate(valid, groups)
     for number, key, message in dedup.errors:
@@ -229,6 +230,7 @@ def _validated(campaign: Campaign, body: dict) -> dict:
         details = [{"field": k, "message": m} for k, m in result.errors]
         raise ValidationError(details[0]["message"] if len(details) == 1 else "Thông tin chưa hợp lệ.",
                               details=details)
+    assert result.record is not None  # validate_row gives a record whenever it finds no error
     return {k: v for k, v in result.record.items() if k != "row"}
 
 
@@ -268,14 +270,16 @@ def add_row(actor: Actor, cid: str, unit: str, body: dict, now: datetime,
 def update_row(actor: Actor, cid: str, unit: str, rid: str, body: dict, now: datetime,
                random_bytes: Callable[[int], bytes]) -> dict:
     campaign, unit_item = _open_draft(actor, cid, unit, now)
-    old = _find(cid, unit, unit_item.roster_gen, rid)
+    gen = unit_item.roster_gen
+    old = _find(cid, unit, gen, rid)
+    assert gen is not None  # _find found the row in this generation; a unit without one has no rows
     current = _record(old)
     if old.ministry_source != "override":
         current["ministry"] = None  # derived from the agency: derive it again from the edited agency
     record = _validated(campaign, {**current, **body})
     if record["email"] != old.email:
-        _email_taken(cid, unit, unit_item.roster_gen, record["email"], rid)
-    item = _item(cid, unit, unit_item.roster_gen, rid, record, now)
+        _email_taken(cid, unit, gen, record["email"], rid)
+    item = _item(cid, unit, gen, rid, record, now)
     delta = {old.group: -1}
     delta[record["group"]] = delta.get(record["group"], 0) + 1
     store.change_row(cid, unit, int(unit_item.roster_version), put=item, delete=old, count_delta=delta, seq=None,

@@ -161,6 +161,14 @@ def _same_version(version: int) -> Condition:
     return ThrottleModel.version.does_not_exist() if version == 0 else ThrottleModel.version == version
 
 
+def _stamped(counter: Counter, policy: ThrottlePolicy) -> tuple[datetime, datetime]:
+    """The last attempt and the expiry of a counter state an admitted attempt writes."""
+    expires_at = counter.expires_at(policy)
+    # throttle.admit stamps every state it admits with the attempt's time, and the expiry follows from it
+    assert counter.last_at is not None and expires_at is not None
+    return counter.last_at, expires_at
+
+
 def charge_login(read: LoginCounters, admission: Admission, now: datetime, policy: ThrottlePolicy) -> bool:
     """Charge an admitted attempt as a failure on its three counters, all or nothing (one TransactWriteItems).
     False when another attempt wrote first: the caller reads again and decides again."""
@@ -170,24 +178,25 @@ def charge_login(read: LoginCounters, admission: Admission, now: datetime, polic
         with TransactWrite(connection=transactions()) as tx:
             for key, before, after in ((read.pair_key, read.pair, admission.pair),
                                        (read.address_key, read.address, admission.address)):
+                last_at, expires_at = _stamped(after, policy)
                 tx.update(ThrottleModel(key=key), actions=[
-                    ThrottleModel.failures.set(after.failures), ThrottleModel.last_at.set(after.last_at),
+                    ThrottleModel.failures.set(after.failures), ThrottleModel.last_at.set(last_at),
                     ThrottleModel.next_at.set(after.next_at) if after.next_at else ThrottleModel.next_at.remove(),
-                    ThrottleModel.version.set(after.version), ThrottleModel.expires_at.set(after.expires_at(policy))],
+                    ThrottleModel.version.set(after.version), ThrottleModel.expires_at.set(expires_at)],
                     # the attempt is charged on exactly the state it was decided on: if a parallel attempt wrote
                     # first, this one is decided again on the new state, so N attempts are admitted one by one
                     condition=_same_version(before.version))
             if read.account.last_at is not None and read.account.last_at > window_start:
                 tx.update(ThrottleModel(key=read.account_key), actions=[
                     ThrottleModel.failures.add(admission.account_increment), ThrottleModel.last_at.set(now),
-                    ThrottleModel.expires_at.set(spread.expires_at(policy))],
+                    ThrottleModel.expires_at.set(_stamped(spread, policy)[1])],
                     # the spread of failing addresses grows only inside its window; addresses attacking together
                     # do not conflict on this item (an ADD), only a window's end makes them decide again
                     condition=ThrottleModel.last_at > window_start)
             else:
                 tx.update(ThrottleModel(key=read.account_key), actions=[
                     ThrottleModel.failures.set(spread.failures), ThrottleModel.last_at.set(now),
-                    ThrottleModel.expires_at.set(spread.expires_at(policy))],
+                    ThrottleModel.expires_at.set(_stamped(spread, policy)[1])],
                     # only a forgotten (or new) spread count starts afresh: two attempts restarting it together
                     # cannot both set it, the second adds to the first
                     condition=ThrottleModel.last_at.does_not_exist() | (ThrottleModel.last_at <= window_start))

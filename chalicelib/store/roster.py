@@ -203,6 +203,8 @@ def set_status(cid: str, unit: str, expected_version: int, status: str, who: str
     expected_status = "draft" if status == "submitted" else "submitted"
     actions: list[Action] = [UnitModel.roster_status.set(status), UnitModel.roster_version.set(expected_version + 1)]
     if status == "submitted":
+        if who is None:
+            raise ValueError("a roster is submitted by someone")
         actions += [UnitModel.roster_submitted_at.set(now), UnitModel.roster_submitted_by.set(who)]
         if snapshot:
             actions.append(UnitModel.roster_snapshot.set(snapshot))
