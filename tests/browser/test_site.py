@@ -26,8 +26,8 @@ def test_a_province_sees_its_open_phases_and_records_its_focal_person(stack, new
     log_in(page, stack, "01")
 
     expect(page).to_have_url(re.compile(r"/tinh/\?dot=demo$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Sở Nội vụ Thành phố Hà Nội")
-    expect(page.locator("#account")).to_contain_text("Sở Nội vụ Thành phố Hà Nội")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sở Nội vụ thành phố Hà Nội")
+    expect(page.locator("#account")).to_contain_text("Sở Nội vụ thành phố Hà Nội")
     expect(page.get_by_label("Đợt đánh giá")).to_have_value("demo")
     phases = page.locator("#phases > li")
     expect(phases).to_have_count(4)  # the ministry's own appraisal phase is not shown to provinces
