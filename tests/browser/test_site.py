@@ -278,7 +278,16 @@ def test_a_password_change_checks_the_repeat_here_and_the_rules_on_the_server(st
     expect(page.locator("#current_password-error")).to_have_text("Mật khẩu hiện tại không đúng.")
     expect(page.locator("#repeat_password-error")).to_be_hidden()
 
+    # every rule the new password breaks, at once, beside the field
     current.fill(stack.login_of("08")[1])
+    new.fill("tinh08")
+    repeat.fill("tinh08")
+    page.get_by_role("button", name="Đổi mật khẩu").click()
+    expect(page.locator("#new_password-error")).to_have_text(
+        "Mật khẩu mới phải có ít nhất 10 ký tự. Mật khẩu mới không được chứa tên đăng nhập. Mật khẩu mới cần có ít "
+        "nhất 3 trong 4 loại ký tự: chữ thường, chữ hoa, chữ số, ký tự đặc biệt.")
+    new.fill("Mật-khẩu-Mới-2026")
+    repeat.fill("Mật-khẩu-Mới-2026")
     page.get_by_role("button", name="Đổi mật khẩu").click()
     expect(page.get_by_role("status").filter(has_text="Đã đổi mật khẩu")).to_be_visible()
     assert not new_page.errors, new_page.errors
