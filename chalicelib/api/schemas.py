@@ -146,6 +146,7 @@ UNIT_PROGRESS = obj(["campaign", "unit", "totals", "by_group"], campaign=STR,
                     people_total=INT, matched=INT, offset=INT, limit=INT, people=arr(_PERSON),
                     by_day=arr(obj(date=STR, label=STR, submitted=INT)))
 NATIONAL_PROGRESS = obj(campaign=STR, name=STR, rosters_submitted=INT, totals=COUNTS,
+                        average=obj(rate={"type": ["number", "null"]}, units=INT),
                         units=arr(obj(code=STR, name=STR, roster_status=STR, roster_total=INT, annulled=BOOL,
                                       **_COUNTS, rate={"type": "number"})))
 EXPORT_LINK = obj(url=STR, filename=STR, size=INT, expires_in=INT)

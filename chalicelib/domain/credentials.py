@@ -30,19 +30,25 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-def password_problem(password: str, username: str) -> str | None:
-    """The rule a new password breaks, in Vietnamese, or None."""
+def password_problems(password: str, username: str) -> list[str]:
+    """Every rule a new password breaks, in Vietnamese (empty when it keeps them all)."""
+    problems = []
     if len(password) < 10:
-        return "Mật khẩu mới phải có ít nhất 10 ký tự."
+        problems.append("Mật khẩu mới phải có ít nhất 10 ký tự.")
     if len(password) > 128:
-        return "Mật khẩu mới dài tối đa 128 ký tự."
-    if username.lower() in password.lower():
-        return "Mật khẩu mới không được chứa tên đăng nhập."
+        problems.append("Mật khẩu mới dài tối đa 128 ký tự.")
+    if username and username.lower() in password.lower():
+        problems.append("Mật khẩu mới không được chứa tên đăng nhập.")
     kinds = sum([any(c.islower() for c in password), any(c.isupper() for c in password),
                  any(c.isdigit() for c in password), any(not c.isalnum() for c in password)])
     if kinds < 3:
-        return "Mật khẩu mới cần có ít nhất 3 trong 4 loại ký tự: chữ thường, chữ hoa, chữ số, ký tự đặc biệt."
-    return None
+        problems.append("Mật khẩu mới cần có ít nhất 3 trong 4 loại ký tự: chữ thường, chữ hoa, chữ số, ký tự đặc biệt.")
+    return problems
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """The rules a new password breaks, all in one Vietnamese message, or None."""
+    return " ".join(password_problems(password, username)) or None
 
 
 def token_hash(token: str) -> str:

@@ -3,8 +3,19 @@ Every text cell a spreadsheet would read as a formula is stored as text."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from chalicelib.domain.timefmt import VN_TZ, parse_iso
 from chalicelib.formats.sheets import append_row
+
+# Times are real date cells (sortable, filterable), shown as Vietnamese officials read them, in Vietnam's time.
+DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
+
+
+def _local(value: str | None) -> datetime | None:
+    """An ISO time from the progress data as a naive Asia/Ho_Chi_Minh datetime (a spreadsheet has no zones)."""
+    return parse_iso(value).astimezone(ZoneInfo(VN_TZ)).replace(tzinfo=None) if value else None
 
 
 def _book():
@@ -45,17 +56,19 @@ def unit_workbook(data: dict, generated: str) -> bytes:
         summary.column_dimensions[col].width = width
     people = wb.create_sheet("Chi tiết")
     append_row(people, ["STT", "Họ và tên", "Chức vụ", "Cơ quan, đơn vị", "Nhóm đối tượng", "Email", "Phiếu",
-                        "Trạng thái", "Gửi lúc", "Trả lời lúc", "Số lần nhắc", "Ghi chú"])
+                        "Trạng thái", "Gửi lúc", "Mở lúc", "Trả lời lúc", "Số lần nhắc", "Ghi chú"])
     for cell in people[1]:
         cell.font = bold
     for person in data["people"]:
         for link in person["links"]:
             append_row(people, [person["order"], person["full_name"], person["position"], person["agency"],
                                 person["group_name"], person["email"], link["purpose_name"], link["state_name"],
-                                link["sent_at_label"] or "", link["submitted_at_label"] or "", link["reminders"],
-                                link["problem"] or ""])
+                                _local(link["sent_at"]), _local(link.get("opened_at")), _local(link["submitted_at"]),
+                                link["reminders"], link["problem"] or ""])
+            for cell in people[people.max_row][8:11]:
+                cell.number_format = DATETIME_FORMAT
     people.freeze_panes = "A2"
-    for col, width in zip("ABCDEFGHIJKL", (6, 26, 22, 34, 28, 30, 28, 14, 22, 18, 10, 40)):
+    for col, width in zip("ABCDEFGHIJKLM", (6, 26, 22, 34, 28, 30, 28, 14, 18, 18, 18, 10, 40)):
         people.column_dimensions[col].width = width
     return _save(wb)
 

@@ -36,7 +36,8 @@ def workbook(data: dict, definition: dict, generated: str) -> bytes:
     append_row(ws, [f"Bộ tiêu chí: {data['framework']['title']}{sample}; lập lúc {generated}"])
     grades = "; ".join(f"{g['name']}: từ {g['min']} điểm ({data['grade_counts'].get(g['code'], 0)} đơn vị)"
                        for g in data["grades"])
-    append_row(ws, [f"Điểm tối đa {data['maximum']}; trung bình {data['average']}; {grades}"])
+    average = f"trung bình {data['average']} (của {data.get('average_units', 0)} đơn vị có số liệu)"
+    append_row(ws, [f"Điểm tối đa {data['maximum']}; {average}; {grades}"])
     header = ["Xếp hạng", "Mã", "Đơn vị", "Chỉ số (%)", "Nhóm", "Tổng điểm"]
     header += [f"{PART_NAMES[p]}" for p in ("self", "survey", "imported")]
     header += [f"LV{f['code']} (tối đa {f['max']})" for f in data["fields"]]

@@ -18,6 +18,17 @@ def province_username(unit: str) -> str:
     return f"tinh{unit}".lower()
 
 
+def department_name(unit: dict) -> str:
+    """"Sở Nội vụ tỉnh Hà Giang", "Sở Nội vụ thành phố Hà Nội": after the department's name, the unit's kind is
+    written in lower case (a unit's full name on its own starts with a capital: "Tỉnh Hà Giang")."""
+    name = str(unit.get("full_name") or unit["name"]).strip()
+    for kind in ("Tỉnh ", "Thành phố "):
+        if name.startswith(kind):
+            name = kind.lower() + name[len(kind):]
+            break
+    return f"Sở Nội vụ {name}"
+
+
 def provision(units: list[dict], now: datetime, random_bytes: Callable[[int], bytes], *,
               reset: bool = False, must_change: bool = True) -> list[dict]:
     """Create the admin and one account per unit where missing (or give every one a new password with
@@ -25,7 +36,7 @@ def provision(units: list[dict], now: datetime, random_bytes: Callable[[int], by
     wanted: list[dict] = [{"username": ADMIN_USERNAME, "role": MINISTRY, "unit": None,
                "display_name": "Vụ Cải cách hành chính, Bộ Nội vụ"}]
     wanted += [{"username": province_username(u["code"]), "role": PROVINCE, "unit": u["code"],
-                "display_name": f"Sở Nội vụ {u.get('full_name') or u['name']}", "unit_name": u["name"]}
+                "display_name": department_name(u), "unit_name": u["name"]}
                for u in units]
     issued = []
     for spec in wanted:

@@ -148,11 +148,13 @@ def change_password(actor: Actor, token_hash: str, current: str, new: str, now: 
                               details=[{**_failed(now, admission, "current_password"),
                                         "message": "Mật khẩu hiện tại không đúng."}])
     store.settle_login(read, admission, throttle.on_success(POLICY, now, admission).account_refund)
-    problem = cred.password_problem(new or "", actor.username)
+    problems = cred.password_problems(new or "", actor.username)
     if new and new == current:
-        problem = "Mật khẩu mới phải khác mật khẩu hiện tại."
-    if problem:
-        raise ValidationError(problem, details=[{"field": "new_password", "message": problem}])
+        problems.insert(0, "Mật khẩu mới phải khác mật khẩu hiện tại.")
+    if problems:
+        # One message naming every broken rule, shown beside the field: no fixing them one attempt at a time.
+        message = " ".join(problems)
+        raise ValidationError(message, details=[{"field": "new_password", "message": message, "rules": problems}])
     store.set_password(actor.username, cred.hash_password(new, random_bytes(16), settings().password_scrypt_n),
                        now, must_change=False)
     store.clear_must_change(token_hash)

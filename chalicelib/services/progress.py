@@ -139,7 +139,11 @@ def national(actor: Actor, cid: str, sort: str = "code") -> dict:
     counted = [r for r in rows if not r["annulled"]]  # annulled results leave every aggregate
     totals = {s: sum(r[s] for r in counted) for s in (*STATES, "opened_unsent", "total", "reminders", "mailed")}
     totals["rate"] = _rate(totals["submitted"], totals["total"])
-    return {"campaign": cid, "name": campaign.name, "units": rows, "totals": totals,
+    # The mean of the units' rates over the units with data only (forms given out, results not annulled): a unit
+    # not yet sent any form has no rate, not a rate of 0.
+    with_data = [r["rate"] for r in counted if r["total"] > 0]
+    average = {"rate": round(sum(with_data) / len(with_data), 1) if with_data else None, "units": len(with_data)}
+    return {"campaign": cid, "name": campaign.name, "units": rows, "totals": totals, "average": average,
             "rosters_submitted": sum(1 for r in rows if r["roster_status"] == "submitted")}
 
 

@@ -75,14 +75,20 @@ def compute(cid: str) -> dict:
                             "rate": round(100.0 * answered / forms, 1) if forms else None,
                             "small_sample": answered < minimum}
         result["integrity"] = _risk(scans.get(unit.unit))
+        # Anything to compute an index from: a line scored or appraised, or an answer that counts.
+        result["has_data"] = bool(responses) or any(
+            v["score"] is not None or v["appraisal_score"] is not None for v in lines.values())
         rows.append(result)
     ranked = par_index.rank(rows)
     counts = {g["code"]: sum(1 for r in ranked if r["grade"] == g["code"]) for g in grades}
-    average = round(sum(r["index"] for r in ranked) / len(ranked), 2) if ranked else 0
+    # The average over the units with data only: a unit with nothing entered has no index yet, not one of 0.
+    with_data = [r for r in ranked if r["has_data"]]
+    average = round(sum(r["index"] for r in with_data) / len(with_data), 2) if with_data else 0
     return {"campaign": cid, "name": campaign.name, "framework": {"title": definition["title"],
                                                                   "sample": definition["sample"],
                                                                   "version": version},
-            "maximum": definition["maximum"], "grades": grades, "min_responses": minimum, "average": average, "grade_counts": counts,
+            "maximum": definition["maximum"], "grades": grades, "min_responses": minimum, "average": average,
+            "average_units": len(with_data), "grade_counts": counts,
             "fields": [{"code": f["code"], "name": f["name"], "max": f["max"]} for f in definition["fields"]],
             "units": ranked}
 

@@ -248,6 +248,12 @@ def test_a_password_change_checks_the_rules_and_ends_other_sessions(api, seeded)
     first, second = api.login(user, password), api.login(user, password)
     weak = api.call("POST", "/auth/password", {"current_password": password, "new_password": "ngan"}, token=first)
     assert weak.status_code == 422 and weak.data["details"][0]["field"] == "new_password"
+    # every broken rule at once: too short and only lower-case letters
+    assert [d["field"] for d in weak.data["details"]] == ["new_password"]
+    assert weak.data["details"][0]["rules"] == ["Mật khẩu mới phải có ít nhất 10 ký tự.",
+                                                "Mật khẩu mới cần có ít nhất 3 trong 4 loại ký tự: chữ thường, "
+                                                "chữ hoa, chữ số, ký tự đặc biệt."]
+    assert weak.data["message"] == " ".join(weak.data["details"][0]["rules"])
     wrong = api.call("POST", "/auth/password", {"current_password": "x", "new_password": "Moi-Mat-Khau-9"},
                      token=first)
     assert wrong.status_code == 422 and wrong.data["message"] == "Mật khẩu hiện tại không đúng."

@@ -114,3 +114,11 @@ def test_exports_neutralise_formulas_in_every_cell(api, tokens, dispatched):
     national = api.call("GET", "/campaigns/demo/progress.xlsx", token=tokens["admin"]).data
     rows = list(load_workbook(io.BytesIO(download(national["url"])))["Toàn quốc"].iter_rows(values_only=True))
     assert rows[3][:2] == ("Mã", "Đơn vị") and rows[-1][1] == "Toàn quốc"
+
+
+def test_the_national_average_rate_counts_only_units_with_data(api, tokens, dispatched):
+    data = api.call("GET", "/campaigns/demo/progress", token=tokens["admin"]).data
+    with_data = [u for u in data["units"] if u["total"] > 0 and not u["annulled"]]
+    assert 0 < len(with_data) < len(data["units"])  # units without forms exist and are left out
+    assert data["average"] == {"units": len(with_data),
+                               "rate": round(sum(u["rate"] for u in with_data) / len(with_data), 1)}

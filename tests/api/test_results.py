@@ -116,6 +116,9 @@ def test_each_unit_shows_its_answers_rate_risk_and_a_too_small_sample(api, token
     assert one["survey"] == {"responses": 3, "forms": 5, "rate": 60.0, "small_sample": True}
     assert one["integrity"] is None  # not reviewed yet
     assert unit_row(data, "02")["survey"] == {"responses": 0, "forms": 0, "rate": None, "small_sample": True}
+    # the average is over the units with data only (unit 01 here), saying how many
+    assert one["has_data"] is True and unit_row(data, "02")["has_data"] is False
+    assert data["average_units"] == 1 and data["average"] == one["index"]
     assert api.call("POST", f"{D}/integrity/scan", {}, token=tokens["admin"]).status_code in (200, 202)
     run_all(api)
     review = next(u for u in api.call("GET", f"{D}/integrity", token=tokens["admin"]).data["units"]

@@ -371,7 +371,7 @@ def stubbed_results() -> dict:
     part = {"points": 0, "max": 0}
     return {
         "campaign": "demo", "name": "Đợt thử nghiệm", "framework": {"title": "Mẫu", "sample": True, "version": 1},
-        "maximum": 100, "min_responses": 10, "average": 85.5, "grade_counts": {"A": 1, "B": 1, "C": 0},
+        "maximum": 100, "min_responses": 10, "average": 85.5, "average_units": 2, "grade_counts": {"A": 1, "B": 1, "C": 0},
         "grades": [{"code": "A", "name": "Nhóm A", "min": 90}, {"code": "B", "name": "Nhóm B", "min": 80},
                    {"code": "C", "name": "Nhóm C", "min": 0}],
         "fields": [{"code": "1", "name": "Lĩnh vực 1", "max": 100}],
@@ -420,6 +420,7 @@ def test_the_results_page_marks_annulled_survey_results_and_provisional_figures(
     expect(page.locator('#summary [data-total="grade-B"] dd')).to_have_text("1 đơn vị")
     expect(page.locator("#summary-note")).to_contain_text("1 đơn vị bị hủy kết quả điều tra xã hội học")
     expect(page.locator("#summary-note")).to_contain_text("1 đơn vị có kết quả tạm tính")
+    expect(page.locator("#summary-note")).to_contain_text("Chỉ số trung bình là trung bình của 2 đơn vị có số liệu.")
     # What the ranking rests on: answers and rate, the interference risk and state, the small sample.
     expect(clean.locator("td.responses")).to_have_text("120/150 (80%)")
     expect(clean.locator("td.risk")).to_contain_text("45/100 · Cao")

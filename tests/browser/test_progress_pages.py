@@ -158,6 +158,7 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     expect(page.locator("#chart figure:first-of-type .chart-bar[data-value='100']")).to_have_count(1)
     expect(data_table.locator("tbody")).to_contain_text("100%")
     by_day = page.locator("#chart figure:nth-of-type(2)")  # answers per day
+    expect(page.locator("#chart h3")).to_have_text("Số phiếu được trả lời theo ngày")  # the chart's own title
     expect(by_day.locator("svg[role='img']")).to_be_visible()
     expect(by_day.locator(".chart-row")).to_have_count(1)
     assert_accessible(page, "province progress")
@@ -166,11 +167,16 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     # 4. Filters: status and search ask the API.
     page.get_by_label("Trạng thái").select_option(label="Đã trả lời")
     expect(page.locator("#pp-table tbody tr")).to_have_count(1)
+    # no one shown has anything left to do: no empty "Thao tác" column
+    actions_head = page.locator("#pp-table thead th", has_text="Thao tác")
+    expect(actions_head).to_be_hidden()
+    expect(page.locator("#pp-table .row-actions")).to_have_count(0)
     expect(page.locator("#pp-count")).to_contain_text("Có 1 người phù hợp (trong 2 người)")
     page.get_by_label("Trạng thái").select_option(label="Chưa trả lời")
     expect(page.locator("#pp-table tbody tr")).to_have_count(1)
     expect(row_of(page, CHAIRMAN_NAME)).to_be_visible()
     page.get_by_label("Trạng thái").select_option(label="Tất cả trạng thái")
+    expect(actions_head).to_be_visible()
     page.get_by_label("Cơ quan, đơn vị").fill("meo vac")
     expect(page.locator("#pp-table tbody tr")).to_have_count(1)
     expect(row_of(page, CHAIRMAN_NAME)).to_be_visible()
@@ -271,6 +277,12 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     phone.goto("/tinh/tien-do.html?dot=demo")
     expect(phone.locator("#chart figure:first-of-type svg[role='img']")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    # An address wraps only between its parts: each part of it sits on one line, the whole reads as typed.
+    cell = phone.locator("#pp-table td.email").first
+    expect(cell).to_have_text(re.compile(r"^[\w.]+@[\w.]+$"))
+    parts = cell.locator("span.nowrap")
+    assert parts.count() == cell.inner_text().count("@") + cell.inner_text().count(".") + 1
+    assert all(n == 1 for n in parts.evaluate_all("spans => spans.map(s => s.getClientRects().length)"))
     phone.screenshot(path=str(artifacts / "progress-province-phone.png"), full_page=True)
 
     # 9. The ministry's national page: totals, ranking chart, sorting by rate, drill-down, export.
@@ -321,4 +333,31 @@ def test_the_ministry_dispatches_and_a_province_follows_reminds_and_exports_its_
     expect(admin.locator("#pp-table")).to_contain_text("Đã trả lời")
     admin.screenshot(path=str(artifacts / "progress-ministry-unit.png"), full_page=True)
 
+    assert not new_page.errors, new_page.errors
+
+
+def test_the_national_ranking_gives_tied_units_one_rank_and_the_average_counts_units_with_data(stack, new_page):
+    """The ranking and the average as the page draws them from the API's answer (rates stubbed to make a tie)."""
+    def stub(route):
+        data = route.fetch().json()
+        for unit, (submitted, total_) in zip(data["units"], [(3, 4), (1, 2), (2, 4), (1, 4), (0, 0)]):
+            unit.update(total=total_, submitted=submitted, annulled=False,
+                        rate=round(100 * submitted / total_, 1) if total_ else 0.0)
+        for unit in data["units"][5:]:
+            unit.update(total=0, submitted=0, rate=0.0)
+        data["average"] = {"rate": 50.0, "units": 4}
+        route.fulfill(json=data)
+
+    admin = new_page()
+    log_in(admin, stack, "admin")
+    admin.route(re.compile(r"/campaigns/demo/progress\?"), stub)
+    admin.goto("/bo/tien-do.html?dot=demo")
+    expect(admin.locator("#ranking table.chart-data tbody tr")).to_have_count(4)
+    texts = admin.locator("#ranking table.chart-data tbody th").all_text_contents()
+    assert [t.split(".")[0] for t in texts] == ["1", "2", "2", "4"], texts  # 75%, 50%, 50%, 25%
+    expect(admin.locator("#ranking .chart-label").filter(has_text=re.compile(r"^2\. "))).to_have_count(2)
+    expect(admin.locator("#average")).to_have_text(
+        "Tỷ lệ trả lời trung bình của các đơn vị: 50% (trung bình của 4 đơn vị có số liệu; đơn vị chưa được phát hành "
+        "phiếu hoặc bị hủy kết quả không được tính).")
+    assert_accessible(admin, "national progress with ties")
     assert not new_page.errors, new_page.errors

@@ -26,8 +26,8 @@ def test_a_province_sees_its_open_phases_and_records_its_focal_person(stack, new
     log_in(page, stack, "01")
 
     expect(page).to_have_url(re.compile(r"/tinh/\?dot=demo$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Sở Nội vụ Thành phố Hà Nội")
-    expect(page.locator("#account")).to_contain_text("Sở Nội vụ Thành phố Hà Nội")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sở Nội vụ thành phố Hà Nội")
+    expect(page.locator("#account")).to_contain_text("Sở Nội vụ thành phố Hà Nội")
     expect(page.get_by_label("Đợt đánh giá")).to_have_value("demo")
     phases = page.locator("#phases > li")
     expect(phases).to_have_count(4)  # the ministry's own appraisal phase is not shown to provinces
@@ -278,7 +278,16 @@ def test_a_password_change_checks_the_repeat_here_and_the_rules_on_the_server(st
     expect(page.locator("#current_password-error")).to_have_text("Mật khẩu hiện tại không đúng.")
     expect(page.locator("#repeat_password-error")).to_be_hidden()
 
+    # every rule the new password breaks, at once, beside the field
     current.fill(stack.login_of("08")[1])
+    new.fill("tinh08")
+    repeat.fill("tinh08")
+    page.get_by_role("button", name="Đổi mật khẩu").click()
+    expect(page.locator("#new_password-error")).to_have_text(
+        "Mật khẩu mới phải có ít nhất 10 ký tự. Mật khẩu mới không được chứa tên đăng nhập. Mật khẩu mới cần có ít "
+        "nhất 3 trong 4 loại ký tự: chữ thường, chữ hoa, chữ số, ký tự đặc biệt.")
+    new.fill("Mật-khẩu-Mới-2026")
+    repeat.fill("Mật-khẩu-Mới-2026")
     page.get_by_role("button", name="Đổi mật khẩu").click()
     expect(page.get_by_role("status").filter(has_text="Đã đổi mật khẩu")).to_be_visible()
     assert not new_page.errors, new_page.errors

@@ -126,6 +126,8 @@ def test_a_respondent_opens_the_invitation_answers_comes_back_to_the_draft_and_s
 
     # 1. From the outbox, as a respondent would: the mail, its link, a new tab.
     outbox = new_page()
+    missing: list[str] = []  # every file the pages ask for exists, the icon included
+    outbox.context.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
     outbox.goto("/outbox/")
     outbox.locator(f'a[href="/outbox/{invitation["eml"].name}"]').click()
     mail = outbox.frame_locator('iframe[title="Nội dung thư"]')
@@ -161,7 +163,20 @@ def test_a_respondent_opens_the_invitation_answers_comes_back_to_the_draft_and_s
     expect(page.locator("section.survey-section h2")).to_have_count(len(expected["questionnaire"]["sections"]))
     expect(page.locator('fieldset[role="radiogroup"][aria-required="true"]')).to_have_count(
         sum(1 for q in questions if q["type"] == "single" and q["required"]))
-    expect(page.get_by_role("radiogroup", name=re.compile(r"^Câu 1\. .*\(bắt buộc\)$"))).to_be_visible()
+    # Only the optional questions are marked; a note says the others are required. Each hint is said once,
+    # although the sample's texts end with "(không bắt buộc)" or "(có thể chọn nhiều phương án)" themselves.
+    expect(page.locator(".how-to")).to_contain_text("trừ những câu ghi “(không bắt buộc)”")
+    expect(page.get_by_role("radiogroup", name=re.compile(r"^Câu 1\. [^()]*[^)]$"))).to_be_visible()
+    expect(page.locator(".question .opt")).to_have_count(total - len(required))
+    expect(page.locator(".question .opt").first).to_have_text("(không bắt buộc)")
+    expect(page.locator(".question .req")).to_have_count(0)
+    form_text = page.locator("#survey-form").inner_text()
+    multis = sum(1 for q in questions if q["type"] == "multi")
+    assert multis and form_text.lower().count("có thể chọn nhiều phương án") == multis, form_text
+    assert form_text.count("(không bắt buộc)") == total - len(required)
+    assert "Ông/Bà" in main.inner_text() and not re.search(r"ông/bà|Ông/bà", main.inner_text())  # one form of address
+    assert page.locator('link[rel="icon"]').get_attribute("href") == "/favicon.svg"
+    assert missing == [], missing
     expect(page.locator("#progress")).to_contain_text(f"Đã trả lời 0/{total} câu")
     text_q = next(i + 1 for i, q in enumerate(questions) if q["type"] == "text")
     textarea = group(page, text_q).locator("textarea")

@@ -52,3 +52,12 @@ def test_generated_passwords_satisfy_the_password_rules_and_differ():
 def test_password_rules_are_explained_in_vietnamese():
     assert "10 ký tự" in cred.password_problem("ngắn", "u")
     assert "tên đăng nhập" in cred.password_problem("tinh01-Abc-123", "tinh01")
+
+
+def test_every_broken_password_rule_is_named_at_once():
+    problems = cred.password_problems("tinh01", "tinh01")
+    assert problems == ["Mật khẩu mới phải có ít nhất 10 ký tự.", "Mật khẩu mới không được chứa tên đăng nhập.",
+                        "Mật khẩu mới cần có ít nhất 3 trong 4 loại ký tự: chữ thường, chữ hoa, chữ số, "
+                        "ký tự đặc biệt."]
+    assert cred.password_problem("tinh01", "tinh01") == " ".join(problems)
+    assert cred.password_problems("Mat-Khau-Moi-9", "tinh01") == []

@@ -36,12 +36,16 @@ function linksText(change) {
 export function renderAddressChanges(table, items, { actions = null, empty = 'Chưa có lần đổi email nào.' } = {}) {
   const body = table.querySelector('tbody');
   table.removeAttribute('aria-busy');
-  const columns = table.querySelectorAll('thead th').length || 7;
+  // The action column ("Thao tác", the header's last cell) only while some row has something to do.
+  const made = items.map((c) => (actions ? actions(c) : []));
+  const header = actions ? table.querySelector('thead tr th:last-child') : null;
+  if (header) header.hidden = !made.some((nodes) => nodes && nodes.length);
+  const columns = table.querySelectorAll('thead th:not([hidden])').length || 6;
   if (!items.length) {
     clear(body).append(el('tr', {}, el('td', { colspan: String(columns), class: 'empty' }, empty)));
     return;
   }
-  clear(body).append(...items.map((c) => el('tr', { dataset: { change: c.id, state: c.state } },
+  clear(body).append(...items.map((c, i) => el('tr', { dataset: { change: c.id, state: c.state } },
     el('td', {}, when(c.requested_at, c.requested_at_label),
       el('p', { class: 'muted' }, c.kind_name || c.kind)),
     el('th', { scope: 'row' }, c.full_name, el('p', { class: 'muted' }, linksText(c))),
@@ -49,5 +53,5 @@ export function renderAddressChanges(table, items, { actions = null, empty = 'Ch
     el('td', {}, c.reason || '—'),
     el('td', {}, c.requested_by || '—'),
     el('td', { class: 'change-state' }, stateCell(c)),
-    actions ? el('td', { class: 'row-actions' }, actions(c)) : null)));
+    header && !header.hidden ? el('td', { class: 'row-actions' }, made[i]) : null)));
 }

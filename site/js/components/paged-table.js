@@ -32,7 +32,7 @@ export function searchBoxes(inputs, reset) {
 }
 
 export function emptyRow(table, text) {
-  return el('tr', {}, el('td', { colspan: table.querySelectorAll('thead th').length, class: 'empty' }, text));
+  return el('tr', {}, el('td', { colspan: table.querySelectorAll('thead th:not([hidden])').length, class: 'empty' }, text));
 }
 
 /** "1–50" for the rows shown from `first`, "0" when there are none. */

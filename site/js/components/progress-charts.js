@@ -47,18 +47,19 @@ export function groupChart(byGroup) {
   });
 }
 
-/** Questionnaires answered per day (local dates) as a bar chart: when people answered, reminders' effect. */
+/** Questionnaires answered per day (local dates) as a titled bar chart: when people answered, reminders' effect. */
 export function dayChart(byDay) {
   const days = byDay || [];
   const most = Math.max(1, ...days.map((d) => d.submitted));
-  return barChart({
+  // [heading, figure]: its own visible title, as it follows the per-group chart under that chart's heading.
+  return [el('h3', { class: 'chart-heading', id: 'day-chart-heading' }, 'Số phiếu được trả lời theo ngày'), barChart({
     label: 'Biểu đồ số phiếu được trả lời theo ngày',
     caption: 'Số phiếu được trả lời theo ngày',
     rows: days.map((d) => ({ label: d.label, value: (100 * d.submitted) / most, text: formatNumber(d.submitted), d })),
     head: ['Ngày', 'Số phiếu được trả lời'],
     cells: ({ d }) => [d.label, formatNumber(d.submitted)],
     empty: 'Chưa có phiếu nào được trả lời.',
-  });
+  })];
 }
 
 /** Fills a totals box and a chart box from a unit's progress answer (with the annulment notice). */

@@ -2,7 +2,7 @@
 // status, agency, search), offset paging and, where reminders can be sent, a checkbox per person not done.
 
 import * as api from '../lib/api.js';
-import { byIds, clear, el } from '../lib/dom.js';
+import { byIds, clear, el, emailText } from '../lib/dom.js';
 import { formatDateTime, formatNumber } from '../lib/format.js';
 import { PROGRESS_FILTERS, QUESTIONNAIRES } from '../lib/labels.js';
 import { linkBadge } from './badges.js';
@@ -34,7 +34,7 @@ function linkList(person) {
   link.problem ? el('span', { class: 'link-problem' }, link.problem) : null)));
 }
 
-function personRow(person, check, actions) {
+function personRow(person, check, actionNodes) {
   return el('tr', { dataset: { rid: person.rid } },
     check,
     el('td', { class: 'code' }, String(person.order)),
@@ -42,9 +42,9 @@ function personRow(person, check, actions) {
     el('td', {}, person.position || '—'),
     el('td', {}, person.agency || '—'),
     el('td', {}, person.group_name || person.group),
-    el('td', { class: 'email' }, person.email),
+    el('td', { class: 'email' }, emailText(person.email)),
     el('td', { class: 'links-cell' }, linkList(person)),
-    actions ? el('td', { class: 'row-actions' }, actions(person)) : null);
+    actionNodes ? el('td', { class: 'row-actions' }, actionNodes) : null);
 }
 
 /**
@@ -151,8 +151,12 @@ export function progressBrowser({ cid, unit, groups, limit = 50, selectable = fa
     const people = data.people || [];
     n.table.removeAttribute('aria-busy');
     picks.newPage();
+    // The action column ("Thao tác", the header's last cell) only while someone on the page has something to do.
+    const made = people.map((p) => (actions ? actions(p) : []));
+    const header = actions ? n.table.querySelector('thead tr th:last-child') : null;
+    if (header) header.hidden = !made.some((nodes) => nodes && nodes.length);
     clear(body).append(...(people.length
-      ? people.map((p) => personRow(p, selectable ? picks.cell(p) : null, actions))
+      ? people.map((p, i) => personRow(p, selectable ? picks.cell(p) : null, header && !header.hidden ? made[i] : null))
       : [emptyRow(n.table, emptyText(data, filters.filtered()))]));
     n.count.textContent = countText(data, people, filters.filtered());
     n.prev.disabled = offset === 0;

@@ -2,7 +2,7 @@
 // API's next_cursor (a stack of the cursors that opened each page).
 
 import * as api from '../lib/api.js';
-import { byIds, clear, el } from '../lib/dom.js';
+import { byIds, clear, el, emailText } from '../lib/dom.js';
 import { QUESTIONNAIRES } from '../lib/labels.js';
 import { emptyRow, groupOptions, latestLoader, searchBoxes, shownRange } from './paged-table.js';
 
@@ -14,7 +14,7 @@ function rosterRow(item, stt, actions) {
     el('td', {}, item.position),
     el('td', {}, item.agency),
     el('td', {}, item.group_name || item.group),
-    el('td', { class: 'email' }, item.email),
+    el('td', { class: 'email' }, emailText(item.email)),
     el('td', { class: 'nowrap' }, item.phone || '—'),
     el('td', {}, item.ministry || '—'),
     el('td', {}, questionnaires || '—'),

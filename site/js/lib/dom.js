@@ -26,6 +26,15 @@ function append(node, children) {
   }
 }
 
+/**
+ * An e-mail address as text with line-break opportunities (<wbr>) before "@" and each ".": a narrow column wraps
+ * it between its parts ("nguyen.van.an" / "@hagiang.gov.vn"), never in a part (nor after a hyphen in one).
+ */
+export function emailText(address) {
+  const parts = String(address || '').split(/(?=[@.])/u).map((part) => el('span', { class: 'nowrap' }, part));
+  return parts.flatMap((part, i) => (i ? [document.createElement('wbr'), part] : [part]));
+}
+
 export function clear(node) {
   node.replaceChildren();
   return node;

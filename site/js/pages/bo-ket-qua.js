@@ -86,6 +86,11 @@ function renderSummary() {
   const provisional = units.filter((u) => u.provisional).length;
   const annulled = units.filter((u) => u.annulled).length;
   const notes = [`Chỉ số = tổng điểm các phần trên ${formatScore(data.maximum || 100)} điểm.`];
+  if (data.average_units !== undefined) {
+    notes.push(data.average_units
+      ? `Chỉ số trung bình là trung bình của ${formatNumber(data.average_units)} đơn vị có số liệu.`
+      : 'Chưa có đơn vị nào có số liệu để tính chỉ số trung bình.');
+  }
   if (provisional) notes.push(`${provisional} đơn vị có kết quả tạm tính (chưa công bố thẩm định hoặc chưa đủ số liệu).`);
   if (annulled) notes.push(`${annulled} đơn vị bị hủy kết quả điều tra xã hội học (không tính điểm phần này).`);
   const small = units.filter((u) => u.survey && u.survey.small_sample && !u.annulled).length;

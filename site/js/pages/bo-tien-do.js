@@ -40,9 +40,18 @@ let seq = 0;
 let lastRefresh = 0;
 const sorting = sortHeaders(table, SORTS, 'code', () => load({ announce: true }));
 
+function averageText(average) {
+  const a = average || {};
+  if (!a.units) return 'Chưa có đơn vị nào có số liệu để tính tỷ lệ trả lời trung bình.';
+  return `Tỷ lệ trả lời trung bình của các đơn vị: ${formatPercent(a.rate)} `
+    + `(trung bình của ${formatNumber(a.units)} đơn vị có số liệu; đơn vị chưa được phát hành phiếu hoặc bị hủy kết `
+    + 'quả không được tính).';
+}
+
 function renderTotals(data) {
   const units = (data.units || []).length;
   clear(totalsNode).append(progressSummary(data.totals),
+    el('p', { class: 'updated', id: 'average' }, averageText(data.average)),
     el('p', { class: 'updated' }, el('strong', {}, `${data.rosters_submitted}/${units} đơn vị`),
       ' đã gửi danh sách đối tượng điều tra XHH.'));
   totalsNode.removeAttribute('aria-busy');
@@ -50,9 +59,15 @@ function renderTotals(data) {
     + 'Số liệu tự động cập nhật mỗi 30 giây khi trang đang mở.';
 }
 
+/** Competition ranks of values sorted from high to low: equal values share one (1, 2, 2, 4). */
+function sharedRanks(sorted) {
+  return sorted.map((value) => sorted.indexOf(value) + 1);
+}
+
 function renderRanking(units) {
   const counted = units.filter((u) => u.total > 0 && !u.annulled)
     .sort((a, b) => b.rate - a.rate || a.code.localeCompare(b.code));
+  const ranks = sharedRanks(counted.map((u) => u.rate));
   const top = counted.slice(0, RANKED);
   let hint = '';
   if (top.length < counted.length) {
@@ -64,7 +79,7 @@ function renderRanking(units) {
   clear(rankingNode).append(barChart({
     label: `Biểu đồ xếp hạng tỷ lệ trả lời của ${top.length} đơn vị cao nhất`,
     caption: 'Xếp hạng tỷ lệ trả lời',
-    rows: top.map((u, i) => ({ label: `${i + 1}. ${u.name}`, value: u.rate, u,
+    rows: top.map((u, i) => ({ label: `${ranks[i]}. ${u.name}`, value: u.rate, u,
       text: `${formatPercent(u.rate)} (${formatNumber(u.submitted)}/${formatNumber(u.total)})` })),
     head: ['Hạng và đơn vị', 'Số phiếu', 'Đã trả lời', 'Tỷ lệ trả lời'],
     cells: ({ u, label }) => [label, formatNumber(u.total), formatNumber(u.submitted),

@@ -255,8 +255,8 @@ function showUnknown() {
     title: 'Đường dẫn khảo sát không hợp lệ', icon: '!', tone: 'error',
     body: [
       el('p', {}, 'Không tìm thấy phiếu khảo sát ứng với đường dẫn này. Đường dẫn có thể bị sao chép thiếu, '
-        + 'hoặc đã được thay bằng đường dẫn mới (ví dụ khi địa chỉ email của ông/bà được cập nhật).'),
-      el('p', {}, 'Vui lòng mở đường dẫn trong thư mời mới nhất gửi tới ông/bà.'),
+        + 'hoặc đã được thay bằng đường dẫn mới (ví dụ khi địa chỉ email của Ông/Bà được cập nhật).'),
+      el('p', {}, 'Vui lòng mở đường dẫn trong thư mời mới nhất gửi tới Ông/Bà.'),
       contact(),
     ],
   });
@@ -278,7 +278,7 @@ function showSubmitted(data) {
       receipt ? el('dl', { class: 'receipt' },
         el('div', {}, el('dt', {}, 'Mã biên nhận'), el('dd', { class: 'receipt-code' }, receipt))) : null,
       el('p', {}, 'Mỗi đường dẫn chỉ dùng để gửi phiếu một lần; phiếu đã gửi không thể sửa. '
-        + 'Cảm ơn ông/bà đã tham gia khảo sát.'),
+        + 'Cảm ơn Ông/Bà đã tham gia khảo sát.'),
       contact('Nếu Ông/Bà chưa từng gửi phiếu này, vui lòng báo ngay cho'),
     ],
   });
@@ -388,7 +388,7 @@ function showReceipt(result) {
   showPage('receipt', {
     title: 'Đã gửi phiếu khảo sát', icon: '✓', tone: 'ok',
     body: [
-      el('p', { class: 'lead-ok' }, 'Cảm ơn ông/bà đã trả lời phiếu khảo sát. Phiếu đã được ghi nhận.'),
+      el('p', { class: 'lead-ok' }, 'Cảm ơn Ông/Bà đã trả lời phiếu khảo sát. Phiếu đã được ghi nhận.'),
       el('dl', { class: 'receipt' },
         el('div', {}, el('dt', {}, 'Mã biên nhận'), el('dd', { class: 'receipt-code', id: 'receipt-code' },
           result.receipt || '—')),
@@ -396,7 +396,7 @@ function showReceipt(result) {
         survey ? el('div', {}, el('dt', {}, 'Phiếu'), el('dd', {}, survey.questionnaire.title)) : null,
         survey ? el('div', {}, el('dt', {}, 'Đơn vị'), el('dd', {}, survey.unit.full_name || survey.unit.name)) : null),
       el('p', {}, 'Vui lòng ghi lại mã biên nhận để đối chiếu khi cần. Phiếu đã gửi không thể sửa; '
-        + 'ông/bà có thể đóng trang này.'),
+        + 'Ông/Bà có thể đóng trang này.'),
       survey && survey.confidentiality ? el('p', { class: 'note' }, survey.confidentiality) : null,
     ],
     actions: [print],
@@ -405,10 +405,24 @@ function showReceipt(result) {
 
 // ---- the form -----------------------------------------------------------------------------------------------
 
-function requiredMark(required) {
-  return required
-    ? el('span', { class: 'req' }, '(bắt buộc)')
-    : el('span', { class: 'opt' }, '(không bắt buộc)');
+// Only the optional questions carry a visible mark (the note above the form says the others are required); a
+// required group of checkboxes cannot carry aria-required, so its legend says it to screen readers.
+function requiredMark(question) {
+  if (!question.required) return el('span', { class: 'opt' }, '(không bắt buộc)');
+  return question.type === 'multi' ? el('span', { class: 'visually-hidden' }, '(bắt buộc)') : null;
+}
+
+// The page adds its own hints ("(không bắt buộc)", "Có thể chọn nhiều phương án."): a question text that already
+// ends with one of them (as typed in the questionnaire workbook) is shown without it, so that each is said once.
+const HINT_TAIL = /\s*[([]\s*(không bắt buộc|có thể chọn nhiều (phương án|đáp án|lựa chọn))\s*[)\]]\s*[.:]?\s*$/iu;
+
+function questionText(text) {
+  let out = String(text || '').trim();
+  for (let previous = null; previous !== out;) {
+    previous = out;
+    out = out.replace(HINT_TAIL, '').trim();
+  }
+  return out;
 }
 
 function isScale(question) {
@@ -430,7 +444,7 @@ function choiceQuestion(question, number, base) {
     'aria-describedby': multi ? hintId : null,
   },
   el('legend', { class: 'question-label' },
-    el('span', { class: 'q-number' }, `Câu ${number}.`), ' ', question.text, ' ', requiredMark(question.required)),
+    el('span', { class: 'q-number' }, `Câu ${number}.`), ' ', questionText(question.text), ' ', requiredMark(question)),
   multi ? el('p', { class: 'hint', id: hintId }, 'Có thể chọn nhiều phương án.') : null,
   error,
   el('div', { class: `options${isScale(question) ? ' scale' : ''}` },
@@ -449,7 +463,7 @@ function textQuestion(question, number, base) {
   });
   const node = el('div', { class: 'question question-text', id: base, dataset: { question: question.id } },
     el('label', { class: 'question-label', for: textarea.id },
-      el('span', { class: 'q-number' }, `Câu ${number}.`), ' ', question.text, ' ', requiredMark(question.required)),
+      el('span', { class: 'q-number' }, `Câu ${number}.`), ' ', questionText(question.text), ' ', requiredMark(question)),
     error, textarea, counter);
   return { node, inputs: [textarea], error, counter, max, textarea };
 }
@@ -717,8 +731,8 @@ function header(data) {
     data.confidentiality ? el('aside', { class: 'confidentiality', 'aria-labelledby': 'confidentiality-title' },
       el('h2', { id: 'confidentiality-title' }, 'Bảo mật thông tin'),
       paragraphs(data.confidentiality)) : null,
-    el('p', { class: 'note how-to' }, 'Câu ghi “(bắt buộc)” cần được trả lời trước khi gửi phiếu. Câu trả lời được tự '
-      + 'động lưu nháp: ông/bà có thể đóng trang và mở lại đường dẫn trong thư mời để làm tiếp.'));
+    el('p', { class: 'note how-to' }, 'Các câu đều bắt buộc trả lời trước khi gửi phiếu, trừ những câu ghi “(không bắt buộc)”. '
+      + 'Câu trả lời được tự động lưu nháp: Ông/Bà có thể đóng trang và mở lại đường dẫn trong thư mời để làm tiếp.'));
 }
 
 /** The questionnaire's sections with their questions; fills `entries`, one per question. */
@@ -834,7 +848,7 @@ async function submitForm(button) {
     title: 'Gửi phiếu khảo sát?',
     body: [
       el('p', {}, el('strong', {}, 'Sau khi gửi, phiếu không thể sửa.')),
-      el('p', {}, `Ông/bà đã trả lời ${answered}/${entries.length} câu`
+      el('p', {}, `Ông/Bà đã trả lời ${answered}/${entries.length} câu`
         + (skipped ? ` (${skipped} câu không bắt buộc để trống).` : '.')),
     ],
     confirmLabel: 'Gửi phiếu',

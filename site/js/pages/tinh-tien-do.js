@@ -69,7 +69,7 @@ function renderTotals(data) {
   lastRefresh = Date.now();
   renderUnitProgress(totalsNode, chartNode, data);
   if (data.by_day) lastByDay = data.by_day;  // counters-only refreshes carry no daily series: keep the last one
-  if (lastByDay) chartNode.append(dayChart(lastByDay));
+  if (lastByDay) chartNode.append(...dayChart(lastByDay));
   updated.textContent = `Cập nhật lúc ${formatDateTime(new Date())}. `
     + 'Số liệu tự động cập nhật mỗi 30 giây khi trang đang mở.';
   const open = (data.totals && data.totals.total) > 0;
