@@ -128,6 +128,9 @@ class _Code:
             self.modules[dotted] = (rel, ast.parse(path.read_text(encoding="utf-8"), filename=rel))
         self.functions = {(mod, node.name): node for mod, (_, tree) in self.modules.items()
                           for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        # classes of the code itself: naming one reaches its methods (__post_init__ and the like run unseen)
+        self.classes = {(mod, node.name) for mod, (_, tree) in self.modules.items()
+                        for node in tree.body if isinstance(node, ast.ClassDef)}
         self.imports = {mod: self._imports(tree) for mod, (_, tree) in self.modules.items()}
         self.factories = {key: svc for key, node in self.functions.items() if (svc := _client_factory(node))}
 
@@ -291,6 +294,8 @@ class _Scope:
             return Types({("func", self.module, name)})
         if name in self.code.models:
             return Types({("class", name)})
+        if (self.module, name) in self.code.classes:
+            return Types({("func", self.module, name)})  # a class of this module: its scope and methods
         return Types()
 
     def _call_type(self, node: ast.Call) -> Types:
