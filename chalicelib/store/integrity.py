@@ -51,13 +51,6 @@ def _model(item: IntegrityScan) -> IntegrityModel:
     return IntegrityModel(**values)
 
 
-def get(cid: str, unit: str) -> IntegrityScan | None:
-    try:
-        return _scan(IntegrityModel.get(cid, unit))
-    except IntegrityModel.DoesNotExist:
-        return None
-
-
 def save(item: IntegrityScan) -> None:
     _model(item).save()
 

@@ -253,7 +253,7 @@ def test_a_deadline_extended_for_one_province_reopens_its_form_only(stack, new_p
     other = new_page()
     log_in(other, stack, "04")
     other.goto("/tinh/dau-moi.html?dot=2021")
-    expect(other.get_by_role("alert")).to_contain_text("Đã hết thời hạn")
+    expect(other.locator("#form-message").get_by_role("alert")).to_contain_text("Đã hết thời hạn")
     expect(other.get_by_label("Họ và tên")).to_be_disabled()
     expect(other.get_by_role("button", name="Lưu")).to_be_disabled()
     assert not new_page.errors, new_page.errors
