@@ -54,6 +54,8 @@ def test_a_strangers_wrong_passwords_never_keep_the_owner_out(stack):
     # three quick guesses, then one after each doubling delay (2 s, 4 s, 8 s …): a handful in the seconds this takes
     assert set(statuses) <= {401, 429} and statuses[:3] == [401] * 3 and statuses.count(401) <= 8
     refused = attempt(stack, username, "doan-nua", STRANGER)
+    if refused[0] == 401:  # a slow machine outlasted the current wait: this guess opened a longer one …
+        refused = attempt(stack, username, "doan-nua-nua", STRANGER)  # … inside which the next is refused
     assert refused[0] == 429 and refused[1]["details"][0]["retry_after"] >= 1 and "giây" in refused[1]["message"]
 
     gate = threading.Barrier(50)
