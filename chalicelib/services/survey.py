@@ -119,7 +119,7 @@ def open_survey(token: str | None, ip: str, now: datetime) -> dict:
         "unit": {"code": unit.unit, "name": unit.name, "full_name": unit.full_name},
         "group": {"code": link.group, "name": groups.get(link.group, link.group)},
         "purpose": link.purpose, "purpose_name": link_rules.PURPOSE_NAMES.get(link.purpose, link.purpose),
-        "qid": link.qid, "version": int(link.q_version), "questionnaire": _public(definition),
+        "qid": link.qid, "version": int(link.q_version), "questionnaire": q_rules.as_respondents_see(definition),
         "deadline_label": window["deadline_label"], "closes_at": window["closes_at"],
         "seconds_left": window["seconds_left"],
         "draft": {"answers": draft.answers, "saved_at": utc_iso(draft.saved_at),
@@ -128,17 +128,6 @@ def open_survey(token: str | None, ip: str, now: datetime) -> dict:
         "submitted_at_label": local_datetime(link.submitted_at) if link.submitted_at else None,
         "receipt": link.receipt, "confidentiality": CONFIDENTIALITY,
     }
-
-
-def _public(definition: dict) -> dict:
-    """What the form needs: no scores or criteria (they would tell respondents how answers count)."""
-    return {"title": definition["title"], "description": definition.get("description") or "",
-            "sample": bool(definition.get("sample")),
-            "sections": [{"title": s["title"], "questions": [
-                {"id": q["id"], "text": q["text"], "type": q["type"], "required": q["required"],
-                 "max_length": q.get("max_length"),
-                 "options": [{"value": o["value"], "label": o["label"]} for o in q.get("options", [])]}
-                for q in s["questions"]]} for s in definition["sections"]]}
 
 
 def _already(link: Link) -> ConflictError:
