@@ -69,3 +69,18 @@ def with_cached_formula(data: bytes, ref: str, formula: str, cached: str | None)
                 body = text.encode()
             dst.writestr(info, body)
     return out.getvalue()
+
+
+def survey_answers(survey: dict, pick: int = 0) -> dict:
+    """A complete answer set for the form `GET /survey` returned: option `pick` of each single choice, the first of
+    each multiple choice, a short opinion where text is required."""
+    out: dict = {}
+    for section in survey["questionnaire"]["sections"]:
+        for q in section["questions"]:
+            if q["type"] == "single":
+                out[q["id"]] = q["options"][pick % len(q["options"])]["value"]
+            elif q["type"] == "multi":
+                out[q["id"]] = [q["options"][0]["value"]]
+            elif q["required"]:
+                out[q["id"]] = "Ý kiến"
+    return out

@@ -2,7 +2,7 @@
 the order is that of the random response ids (so joined with the progress view it names nobody), stable over pages."""
 from datetime import timedelta
 
-from builders import person, roster_workbook
+from builders import person, roster_workbook, survey_answers
 from outbox import run_all, sent_mails, ses_backend, token_of
 from chalicelib.store.models import ResponseModel
 
@@ -10,17 +10,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 N = 8
 
 
-def answers(data: dict, pick: int) -> dict:
-    out = {}
-    for section in data["questionnaire"]["sections"]:
-        for q in section["questions"]:
-            if q["type"] == "single":
-                out[q["id"]] = q["options"][pick % len(q["options"])]["value"]
-            elif q["type"] == "multi":
-                out[q["id"]] = [q["options"][0]["value"]]
-            elif q["required"]:
-                out[q["id"]] = "Ý kiến"
-    return out
+answers = survey_answers
 
 
 def test_responses_come_in_random_id_order_without_submit_times_and_page_stably(api, tokens, clock):

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from builders import person, roster_workbook
+from builders import person, roster_workbook, survey_answers
 from outbox import run_all, sent_mails, ses_backend, token_of
 from chalicelib.store.models import DraftModel, LinkModel, ResponseModel, StatsModel
 
@@ -34,17 +34,7 @@ def get(api, token, ip="10.20.0.1"):
     return api.call("GET", "/survey", headers={"x-survey-token": token}, ip=ip)
 
 
-def answers_for(survey: dict, pick: int = 0) -> dict:
-    out = {}
-    for section in survey["questionnaire"]["sections"]:
-        for q in section["questions"]:
-            if q["type"] == "single":
-                out[q["id"]] = q["options"][pick % len(q["options"])]["value"]
-            elif q["type"] == "multi":
-                out[q["id"]] = [q["options"][0]["value"]]
-            elif q["required"]:
-                out[q["id"]] = "Ý kiến"
-    return out
+answers_for = survey_answers
 
 
 def test_opening_a_link_shows_the_questionnaire_and_changes_nothing(api, links):
