@@ -32,7 +32,7 @@ def seed_rosters(units: list[str], per_unit: int, now) -> None:
     from chalicelib.services import roster
     from chalicelib.store import roster as roster_store
 
-    ministry = Actor("admin", "ministry", None)
+    ministry = Actor("admin", "moha", None)
     from chalicelib.store.models import RespondentModel
 
     for unit in units:

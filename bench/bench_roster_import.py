@@ -71,7 +71,7 @@ def main() -> None:
 
         ensure_resources()
         campaigns.create_from_files("demo", runtime.now(), runtime.random_bytes)
-        ministry = Actor("admin", "ministry", None)
+        ministry = Actor("admin", "moha", None)
         ours, floors = [], []
         units = ["01", "02", "04", "06", "08", "10", "11", "12"]
         for run in range(RUNS):

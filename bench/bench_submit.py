@@ -41,7 +41,7 @@ def main() -> None:
         now = runtime.now()
         campaigns.create_from_files("demo", now, runtime.random_bytes)
         ses_backend().max_send_rate = 100000
-        ministry = Actor("admin", "ministry", None)
+        ministry = Actor("admin", "moha", None)
         data = roster_workbook([person(i, group="1", agency="HĐND tỉnh") for i in range(1, 2 * LINKS + 1)])
         roster.import_workbook(ministry, "demo", "01", data, "merge", now, runtime.random_bytes)
         roster.submit(ministry, "demo", "01", now, runtime.random_bytes)

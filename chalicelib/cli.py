@@ -92,7 +92,7 @@ def cmd_seed(args: argparse.Namespace) -> None:
 def _admin():
     from chalicelib.domain.access import Actor
 
-    return Actor("admin-cli", "ministry", None, "Quản trị (dòng lệnh)")
+    return Actor("admin-cli", "moha", None, "Quản trị (dòng lệnh)")
 
 
 def _report_error(exc) -> None:

@@ -91,7 +91,7 @@ def get_framework(ctx: Ctx, cid: str) -> dict:
     return assessment.framework_view(ctx.actor, cid)
 
 
-@route(bp, "/campaigns/{cid}/framework", "PUT", roles=("ministry",),
+@route(bp, "/campaigns/{cid}/framework", "PUT", roles=("moha",),
        summary="Nhập bộ tiêu chí (JSON hoặc tệp Excel); không được sau khi có đơn vị đã gửi bản tự đánh giá",
        content_types=["application/json", XLSX, "application/octet-stream"], request=FRAMEWORK_REQ,
        response=FRAMEWORK, errors=(400, 404, 409, 413, 415, 422))
@@ -104,7 +104,7 @@ def replace_framework(ctx: Ctx, cid: str) -> dict:
     return assessment.replace_framework(ctx.actor, cid, body, ctx.now, ctx.suffix())
 
 
-@route(bp, "/campaigns/{cid}/framework.xlsx", roles=("ministry",),
+@route(bp, "/campaigns/{cid}/framework.xlsx", roles=("moha",),
        summary="Tải bộ tiêu chí dạng Excel (mẫu để sửa rồi nhập lại)", response=EXPORT_LINK, errors=(404,))
 def export_framework(ctx: Ctx, cid: str) -> dict:
     return assessment.framework_template(ctx.actor, cid, ctx.now, runtime.random_bytes)
@@ -139,20 +139,20 @@ def post_approve(ctx: Ctx, cid: str, unit: str) -> dict:
     return assessment.approve(ctx.actor, cid, unit, ctx.json(), ctx.now, ctx.suffix())
 
 
-@route(bp, f"{UNIT}/assessment/approve", "DELETE", roles=("ministry",), summary="Mở lại bản tự đánh giá để đơn vị "
+@route(bp, f"{UNIT}/assessment/approve", "DELETE", roles=("moha",), summary="Mở lại bản tự đánh giá để đơn vị "
        "sửa (nêu lý do)", request=REASON_REQ, response=ASSESSMENT, errors=(400, 404, 409, 422))
 def delete_approve(ctx: Ctx, cid: str, unit: str) -> dict:
     return assessment.reopen(ctx.actor, cid, unit, ctx.json(), ctx.now, ctx.suffix())
 
 
-@route(bp, f"{UNIT}/assessment/items/{{code}}/appraisal", "PUT", roles=("ministry",),
+@route(bp, f"{UNIT}/assessment/items/{{code}}/appraisal", "PUT", roles=("moha",),
        summary="Thẩm định một mục (điểm thẩm định, nhận xét) hoặc nhập điểm từ nguồn khác (SIPAS …)",
        request=APPRAISAL_REQ, response=APPRAISED, errors=(400, 404, 409, 422, 423))
 def put_appraisal(ctx: Ctx, cid: str, unit: str, code: str) -> dict:
     return assessment.appraise(ctx.actor, cid, unit, code, ctx.json(), ctx.now, ctx.suffix())
 
 
-@route(bp, f"{UNIT}/assessment/publish", "POST", roles=("ministry",),
+@route(bp, f"{UNIT}/assessment/publish", "POST", roles=("moha",),
        summary="Công bố kết quả thẩm định cho đơn vị", response=ASSESSMENT, errors=(404, 409))
 def post_publish(ctx: Ctx, cid: str, unit: str) -> dict:
     return assessment.publish(ctx.actor, cid, unit, ctx.now, ctx.suffix())
@@ -160,13 +160,13 @@ def post_publish(ctx: Ctx, cid: str, unit: str) -> dict:
 
 # ------------------------------------------------------------------------------------------------ results
 
-@route(bp, "/campaigns/{cid}/results", roles=("ministry",), summary="Kết quả Chỉ số CCHC: điểm từng phần, chỉ số, "
+@route(bp, "/campaigns/{cid}/results", roles=("moha",), summary="Kết quả Chỉ số CCHC: điểm từng phần, chỉ số, "
        "xếp hạng, nhóm", response=RESULTS, errors=(404,))
 def get_results(ctx: Ctx, cid: str) -> dict:
     return results.results(ctx.actor, cid)
 
 
-@route(bp, "/campaigns/{cid}/results.xlsx", roles=("ministry",), summary="Xuất kết quả Chỉ số CCHC (đường dẫn tải "
+@route(bp, "/campaigns/{cid}/results.xlsx", roles=("moha",), summary="Xuất kết quả Chỉ số CCHC (đường dẫn tải "
        "tệp .xlsx: trang tổng hợp và mỗi lĩnh vực một trang)", response=EXPORT_LINK, errors=(404,))
 def export_results(ctx: Ctx, cid: str) -> dict:
     return results.export(ctx.actor, cid, ctx.now, runtime.random_bytes)

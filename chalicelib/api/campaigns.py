@@ -16,7 +16,7 @@ def list_campaigns(ctx: Ctx) -> dict:
     return campaigns.list_for(ctx.actor, ctx.now)
 
 
-@route(bp, "/campaigns", "POST", summary="Tạo đợt đánh giá (Bộ Nội vụ)", roles=("ministry",),
+@route(bp, "/campaigns", "POST", summary="Tạo đợt đánh giá (Bộ Nội vụ)", roles=("moha",),
        request=s.CAMPAIGN_CREATE, response=s.CAMPAIGN_SUMMARY, status=201, errors=(400, 409, 422))
 def create_campaign(ctx: Ctx) -> dict:
     return campaigns.create(ctx.actor, ctx.json(), ctx.now, runtime.random_bytes)
@@ -27,7 +27,7 @@ def get_campaign(ctx: Ctx, cid: str) -> dict:
     return campaigns.detail(ctx.actor, cid, ctx.now)
 
 
-@route(bp, "/campaigns/{cid}/phases/{phase}", "PATCH", roles=("ministry",),
+@route(bp, "/campaigns/{cid}/phases/{phase}", "PATCH", roles=("moha",),
        summary="Điều chỉnh, gia hạn thời hạn một giai đoạn (cho tất cả hoặc một đơn vị)",
        request=s.PHASE_PATCH, response=s.PHASE_CHANGED, errors=(400, 404, 409, 422))
 def change_phase(ctx: Ctx, cid: str, phase: str) -> dict:

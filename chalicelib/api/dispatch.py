@@ -12,7 +12,7 @@ bp = Blueprint(__name__)
 UNIT = "/campaigns/{cid}/units/{unit}"
 
 
-@route(bp, "/campaigns/{cid}/dispatch", "POST", roles=("ministry",),
+@route(bp, "/campaigns/{cid}/dispatch", "POST", roles=("moha",),
        summary="Phát hành phiếu khảo sát: gửi thư mời tới các đơn vị đã gửi danh sách (hoặc các đơn vị chọn)",
        request=s.DISPATCH_REQ, response=s.DISPATCH_STARTED, status=202, errors=(404, 409, 422, 423))
 def start_dispatch(ctx: Ctx, cid: str) -> dict:
@@ -23,7 +23,7 @@ def start_dispatch(ctx: Ctx, cid: str) -> dict:
     return dispatch.start(ctx.actor, cid, units, ctx.now, runtime.random_bytes)
 
 
-@route(bp, "/campaigns/{cid}/dispatch", roles=("ministry",), summary="Tiến độ phát hành phiếu khảo sát",
+@route(bp, "/campaigns/{cid}/dispatch", roles=("moha",), summary="Tiến độ phát hành phiếu khảo sát",
        response=s.DISPATCH_RUNS, errors=(404,))
 def dispatch_progress(ctx: Ctx, cid: str) -> dict:
     return dispatch.progress(ctx.actor, cid)
@@ -76,7 +76,7 @@ def unit_address_changes(ctx: Ctx, cid: str, unit: str) -> dict:
     return address_changes.of_unit(ctx.actor, cid, unit, ctx.query("state"))
 
 
-@route(bp, "/campaigns/{cid}/address-changes", roles=("ministry",),
+@route(bp, "/campaigns/{cid}/address-changes", roles=("moha",),
        summary="Các lần sửa email, đề nghị đổi email và gửi lại phiếu của mọi đơn vị (đề nghị chờ duyệt trước)",
        response=s.ADDRESS_CHANGES, errors=(404, 422),
        query={"state": {"type": "string", "enum": list(address_changes.STATE_FILTERS)}})
@@ -84,14 +84,14 @@ def campaign_address_changes(ctx: Ctx, cid: str) -> dict:
     return address_changes.of_campaign(ctx.actor, cid, ctx.query("state"))
 
 
-@route(bp, f"{UNIT}/address-changes/{{change}}/approve", "POST", roles=("ministry",),
+@route(bp, f"{UNIT}/address-changes/{{change}}/approve", "POST", roles=("moha",),
        summary="Đồng ý đề nghị đổi email: gửi lại phiếu tới địa chỉ mới, đường dẫn cũ và bản nháp hết hiệu lực",
        request=s.APPROVE_REQ, response=s.ADDRESS_CHANGE, errors=(404, 409, 422, 423))
 def approve_email_change(ctx: Ctx, cid: str, unit: str, change: str) -> dict:
     return address_changes.approve(ctx.actor, cid, unit, change, ctx.json(), ctx.now, runtime.random_bytes)
 
 
-@route(bp, f"{UNIT}/address-changes/{{change}}/refuse", "POST", roles=("ministry",),
+@route(bp, f"{UNIT}/address-changes/{{change}}/refuse", "POST", roles=("moha",),
        summary="Không đồng ý đề nghị đổi email (cần lý do): phiếu vẫn gửi tới địa chỉ cũ",
        request=s.REASON, response=s.ADDRESS_CHANGE, errors=(404, 409, 422, 423))
 def refuse_email_change(ctx: Ctx, cid: str, unit: str, change: str) -> dict:

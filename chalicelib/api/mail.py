@@ -33,19 +33,19 @@ def mail_preflight(ctx: Ctx, cid: str, unit: str) -> dict:
     return delivery.start_preflight(ctx.actor, cid, unit, ctx.json(), ctx.now, runtime.random_bytes)
 
 
-@route(bp, "/campaigns/{cid}/mail-guard", roles=("ministry",), response=s.MAIL_GUARD, errors=(404,),
+@route(bp, "/campaigns/{cid}/mail-guard", roles=("moha",), response=s.MAIL_GUARD, errors=(404,),
        summary="Bảo vệ uy tín gửi thư: các đơn vị bị tạm dừng và việc dừng toàn bộ")
 def mail_guard(ctx: Ctx, cid: str) -> dict:
     return delivery.guard(ctx.actor, cid)
 
 
-@route(bp, f"{UNIT}/mail/resume", "POST", roles=("ministry",), request=s.REASON_OPTIONAL, response=s.MAIL_STOP,
+@route(bp, f"{UNIT}/mail/resume", "POST", roles=("moha",), request=s.REASON_OPTIONAL, response=s.MAIL_STOP,
        summary="Cho đơn vị gửi thư tiếp sau khi bị tạm dừng", errors=(404, 409, 422))
 def resume_unit_mail(ctx: Ctx, cid: str, unit: str) -> dict:
     return delivery.resume_unit(ctx.actor, cid, unit, _reason(ctx), ctx.now, ctx.suffix())
 
 
-@route(bp, "/mail-breaker/reset", "POST", roles=("ministry",), request=s.REASON_OPTIONAL, response=s.MAIL_STOP,
+@route(bp, "/mail-breaker/reset", "POST", roles=("moha",), request=s.REASON_OPTIONAL, response=s.MAIL_STOP,
        summary="Cho gửi thư tiếp sau khi dừng toàn bộ", errors=(409, 422))
 def reset_breaker(ctx: Ctx) -> dict:
     return delivery.reset_breaker(ctx.actor, _reason(ctx), ctx.now, ctx.suffix())

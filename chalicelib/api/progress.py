@@ -37,14 +37,14 @@ def unit_progress_export(ctx: Ctx, cid: str, unit: str) -> dict:
     return progress.unit_export(ctx.actor, cid, unit, ctx.now, runtime.random_bytes)
 
 
-@route(bp, "/campaigns/{cid}/progress", roles=("ministry",), summary="Tiến độ khảo sát toàn quốc",
+@route(bp, "/campaigns/{cid}/progress", roles=("moha",), summary="Tiến độ khảo sát toàn quốc",
        response=s.NATIONAL_PROGRESS, errors=(404, 422),
        query={"sort": {"type": "string", "enum": ["code", "name", "rate", "submitted", "bounced"]}})
 def national_progress(ctx: Ctx, cid: str) -> dict:
     return progress.national(ctx.actor, cid, ctx.query("sort", "code") or "code")
 
 
-@route(bp, "/campaigns/{cid}/progress.xlsx", roles=("ministry",), summary="Xuất tiến độ khảo sát toàn quốc",
+@route(bp, "/campaigns/{cid}/progress.xlsx", roles=("moha",), summary="Xuất tiến độ khảo sát toàn quốc",
        response=s.EXPORT_LINK, errors=(404,))
 def national_progress_export(ctx: Ctx, cid: str) -> dict:
     return progress.national_export(ctx.actor, cid, ctx.now, runtime.random_bytes)

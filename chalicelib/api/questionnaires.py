@@ -50,7 +50,7 @@ def get_questionnaire(ctx: Ctx, cid: str, qid: str) -> dict:
     return questionnaires.get(ctx.actor, cid, qid)
 
 
-@route(bp, f"{BASE}/{{qid}}", "PUT", roles=("ministry",),
+@route(bp, f"{BASE}/{{qid}}", "PUT", roles=("moha",),
        summary="Nhập phiếu khảo sát (JSON hoặc tệp Excel), tạo phiên bản mới; không được sau khi đã gửi đường dẫn",
        content_types=["application/json", XLSX, "application/octet-stream"], request=REPLACE_REQ,
        response=REPLACED, errors=(400, 404, 409, 413, 415, 422))

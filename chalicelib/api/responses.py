@@ -11,7 +11,7 @@ from chalicelib.services import responses
 bp = Blueprint(__name__)
 
 
-@route(bp, "/campaigns/{cid}/units/{unit}/responses", roles=("ministry",),
+@route(bp, "/campaigns/{cid}/units/{unit}/responses", roles=("moha",),
        summary="Nội dung trả lời phiếu khảo sát của đơn vị (không kèm danh tính người trả lời; mỗi lần xem được "
                "ghi nhật ký)",
        response=s.SURVEY_RESPONSES, errors=(404, 422),

@@ -70,7 +70,7 @@ def submit_roster(ctx: Ctx, cid: str, unit: str) -> dict:
     return roster.submit(ctx.actor, cid, unit, ctx.now, runtime.random_bytes)
 
 
-@route(bp, f"{UNIT}/roster/submit", "DELETE", roles=("ministry",),
+@route(bp, f"{UNIT}/roster/submit", "DELETE", roles=("moha",),
        summary="Mở lại danh sách đã gửi (Bộ Nội vụ, cần lý do)", request=s.REASON, response=s.ROSTER_STATUS,
        errors=(404, 409, 422))
 def reopen_roster(ctx: Ctx, cid: str, unit: str) -> dict:
@@ -79,7 +79,7 @@ def reopen_roster(ctx: Ctx, cid: str, unit: str) -> dict:
                          runtime.random_bytes)
 
 
-@route(bp, "/campaigns/{cid}/notifications", roles=("ministry",), summary="Thông báo gửi Bộ Nội vụ",
+@route(bp, "/campaigns/{cid}/notifications", roles=("moha",), summary="Thông báo gửi Bộ Nội vụ",
        response=s.NOTIFICATIONS, errors=(404,))
 def ministry_notifications(ctx: Ctx, cid: str) -> dict:
-    return audit.notifications(cid, "ministry")
+    return audit.notifications(cid, "moha")

@@ -16,7 +16,7 @@ from chalice import Blueprint, CORSConfig, Response
 from chalice.app import Request
 
 from chalicelib.config import settings
-from chalicelib.domain.access import Actor, require_ministry, require_unit
+from chalicelib.domain.access import Actor, require_moha, require_unit
 from chalicelib.errors import BadRequestError, ForbiddenError, PayloadTooLargeError, error_body, maps_errors
 from chalicelib.runtime import runtime
 
@@ -129,8 +129,8 @@ def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, auth: 
                 if actor.must_change_password and not before_password_change:
                     raise ForbiddenError("Bạn cần đổi mật khẩu được cấp trước khi sử dụng phần mềm.",
                                          code="password_change_required")
-                if "ministry" in roles:
-                    require_ministry(actor)
+                if "moha" in roles:
+                    require_moha(actor)
                 if unit_scoped:
                     require_unit(actor, params["unit"])
             result = view(Ctx(req, actor, token_hash, ip, now), **params)

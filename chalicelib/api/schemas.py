@@ -29,7 +29,7 @@ ERROR = obj(code=STR, message=STR, details=arr({}))
 LOGIN_REQ = {"type": "object", "required": ["username", "password"], "additionalProperties": False,
              "properties": {"username": {"type": "string", "maxLength": 64},
                             "password": {"type": "string", "maxLength": 256}}}
-LOGIN_RES = obj(token=STR, role={"type": "string", "enum": ["ministry", "province"]}, unit=NSTR, username=STR,
+LOGIN_RES = obj(token=STR, role={"type": "string", "enum": ["moha", "province", "ministry"]}, unit=NSTR, username=STR,
                 display_name=STR, expires_at={"type": "string", "format": "date-time"},
                 must_change_password=BOOL, idle_minutes=INT)
 PASSWORD_REQ = {"type": "object", "required": ["current_password", "new_password"], "additionalProperties": False,

@@ -32,7 +32,7 @@ def openapi(ctx: Ctx) -> dict:
     return document()
 
 
-@route(bp, "/audit", roles=("ministry",), summary="Nhật ký hệ thống (Bộ Nội vụ)", response=s.AUDIT,
+@route(bp, "/audit", roles=("moha",), summary="Nhật ký hệ thống (Bộ Nội vụ)", response=s.AUDIT,
        query=_AUDIT_QUERY, errors=(422,))
 def audit_log(ctx: Ctx) -> dict:
     try:

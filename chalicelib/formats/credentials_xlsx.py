@@ -17,7 +17,7 @@ def credentials_workbook(issued: list[dict]) -> bytes:
         cell.alignment = Alignment(vertical="center", wrap_text=True)
     for i, item in enumerate(issued, start=1):
         ws.append([i, item.get("unit") or "", item.get("unit_name") or item["display_name"],
-                   "Bộ Nội vụ" if item["role"] == "ministry" else "Tỉnh, thành phố",
+                   "Bộ Nội vụ" if item["role"] == "moha" else "Tỉnh, thành phố",
                    item["username"], item["password"],
                    "Đổi mật khẩu ngay sau lần đăng nhập đầu tiên; không chia sẻ tài khoản."])
     for column, width in zip("ABCDEFG", (6, 11, 32, 16, 16, 20, 60)):

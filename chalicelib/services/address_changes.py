@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from chalicelib.domain import address_changes as rules
 from chalicelib.domain import links as link_rules
-from chalicelib.domain.access import Actor, require_ministry, require_unit
+from chalicelib.domain.access import Actor, require_moha, require_unit
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
 from chalicelib.services import audit, dispatch, phases
@@ -81,7 +81,7 @@ def request_change(actor: Actor, cid: str, unit_code: str, rid: str, body: dict,
                  details={"change": change.id, "reason": reason, "links": [link.slot for link in links],
                           "states": [link.state for link in links], **addresses_detail(row.email, email)},
                  suffix=suffix)
-    audit.notify(cid, ["ministry"], now, "email_change_requested", "Đề nghị đổi email người trả lời phiếu",
+    audit.notify(cid, ["moha"], now, "email_change_requested", "Đề nghị đổi email người trả lời phiếu",
                  f"{unit.full_name} đề nghị đổi email của {row.full_name} (từ {rules.masked(row.email)} sang "
                  f"{rules.masked(email)}) sau khi thư mời đã được gửi. Lý do: {reason}", suffix)
     return view(change, unit.full_name)
@@ -101,7 +101,7 @@ def approve(actor: Actor, cid: str, unit_code: str, change_id: str, body: dict, 
             random_bytes: Callable[[int], bytes]) -> dict:
     """The ministry agrees: the roster takes the new address, the open links are re-issued to it (new tokens, the
     old ones and their drafts gone)."""
-    require_ministry(actor)
+    require_moha(actor)
     campaign, unit = phases.require_open(cid, unit_code, "survey", now)
     change = _pending(cid, unit_code, change_id)
     note = rules.clean_reason(body.get("note"))
@@ -129,7 +129,7 @@ def approve(actor: Actor, cid: str, unit_code: str, change_id: str, body: dict, 
 def refuse(actor: Actor, cid: str, unit_code: str, change_id: str, body: dict, now: datetime,
            random_bytes: Callable[[int], bytes]) -> dict:
     """The ministry does not agree (with a reason): nothing changes, the links stay with the respondent."""
-    require_ministry(actor)
+    require_moha(actor)
     _, unit = phases.require_open(cid, unit_code, "survey", now)
     change = _pending(cid, unit_code, change_id)
     reason = _reason(body.get("reason"))
@@ -188,7 +188,7 @@ def of_unit(actor: Actor, cid: str, unit_code: str, state: str | None = None) ->
 
 def of_campaign(actor: Actor, cid: str, state: str | None = None) -> dict:
     """Every unit's corrections and requests (pending ones first), for the ministry."""
-    require_ministry(actor)
+    require_moha(actor)
     wanted = _state(state)
     campaign_store.get_campaign(cid)
     names = {u.unit: u.full_name for u in campaign_store.list_units(cid)}

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from chalicelib.domain import evidence as evidence_rules
 from chalicelib.domain import framework as rules
-from chalicelib.domain.access import SYSTEM, Actor, require_ministry, require_unit
+from chalicelib.domain.access import SYSTEM, Actor, require_moha, require_unit
 from chalicelib.domain.questionnaire import parse_qid, questions
 from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import local_date, utc_iso
@@ -94,7 +94,7 @@ def framework_view(actor: Actor, cid: str) -> dict:
 def replace_framework(actor: Actor, cid: str, data: dict, now: datetime, suffix: str) -> dict:
     """The ministry imports the campaign's framework. Refused once a unit has submitted its self-assessment (its
     lines would no longer match what it approved)."""
-    require_ministry(actor)
+    require_moha(actor)
     campaign_store.get_campaign(cid)
     normalised = rules.validate_definition(data, survey_criteria(cid))
     submitted = [a.unit for a in store.list_assessments(cid) if a.state in store.SUBMITTED]
@@ -116,7 +116,7 @@ def replace_framework(actor: Actor, cid: str, data: dict, now: datetime, suffix:
 def import_framework_workbook(actor: Actor, cid: str, data: bytes, now: datetime, suffix: str) -> dict:
     from chalicelib.formats import framework_xlsx
 
-    require_ministry(actor)
+    require_moha(actor)
     return replace_framework(actor, cid, framework_xlsx.read(data), now, suffix)
 
 
@@ -125,7 +125,7 @@ def framework_template(actor: Actor, cid: str, now: datetime, random_bytes: Call
     from chalicelib.formats import framework_xlsx
     from chalicelib.formats.roster_xlsx import XLSX
 
-    require_ministry(actor)
+    require_moha(actor)
     definition, _ = framework_of(cid)
     content = framework_xlsx.write(definition)
     name = f"bo-tieu-chi-{cid}.xlsx"
@@ -252,7 +252,7 @@ def _assessment_view(actor: Actor, campaign: Campaign, unit_item, definition: di
                      record: Assessment | None, lines: dict, now: datetime) -> dict:
     state = record.state if record else "draft"
     published = bool(record and record.published_at)
-    show_appraisal = actor.is_ministry or published
+    show_appraisal = actor.is_moha or published
     windows = phase_windows(campaign, unit_item)
     window, appraisal_window = windows.get(PHASE), windows.get(APPRAISAL)
     per, totals = _totals(definition, lines, show_appraisal)
@@ -266,9 +266,9 @@ def _assessment_view(actor: Actor, campaign: Campaign, unit_item, definition: di
         "framework": {"title": definition["title"], "sample": definition["sample"], "version": version,
                       "maximum": definition["maximum"]},
         "state": state, "state_label": STATE_LABELS[state],
-        "editable": (not actor.is_ministry and state == "draft" and window is not None
+        "editable": (not actor.is_moha and state == "draft" and window is not None
                      and window.state(now) == "open"),
-        "appraisable": bool(actor.is_ministry and appraisal_window is not None
+        "appraisable": bool(actor.is_moha and appraisal_window is not None
                             and appraisal_window.state(now) == "open"),
         "phase": window.to_dict(now, campaign.timezone) if window else None,
         "approval": approval,
@@ -295,7 +295,7 @@ def _text(body: dict, field: str, label: str) -> str | None:
 
 
 def _province_only(actor: Actor) -> None:
-    if actor.is_ministry:
+    if actor.is_moha:
         raise ForbiddenError("Chỉ tỉnh, thành phố tự chấm điểm; Bộ Nội vụ thẩm định ở cột bên cạnh.")
 
 
@@ -489,7 +489,7 @@ def approve(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix
 
 
 def reopen(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix: str) -> dict:
-    require_ministry(actor)
+    require_moha(actor)
     campaign, unit_item = _access(actor, cid, unit)
     reason = clean(body.get("reason"))
     if not reason:
@@ -515,7 +515,7 @@ def reopen(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix:
 
 
 def appraise(actor: Actor, cid: str, unit: str, code: str, body: dict, now: datetime, suffix: str) -> dict:
-    require_ministry(actor)
+    require_moha(actor)
     require_open(cid, unit, APPRAISAL, now)
     definition, _ = framework_of(cid)
     leaf = _leaf(definition, code)
@@ -540,7 +540,7 @@ def appraise(actor: Actor, cid: str, unit: str, code: str, body: dict, now: date
 
 def publish(actor: Actor, cid: str, unit: str, now: datetime, suffix: str) -> dict:
     """The ministry shows its appraisal to the province (and tells it)."""
-    require_ministry(actor)
+    require_moha(actor)
     _campaign, unit_item = _access(actor, cid, unit)
     record = store.find_assessment(cid, unit)
     if record is None or record.state not in store.SUBMITTED:

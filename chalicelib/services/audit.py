@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.domain.access import Actor, require_ministry
+from chalicelib.domain.access import Actor, require_moha
 from chalicelib.domain.timefmt import local_datetime, parse_iso, utc_iso
 from chalicelib.errors import ValidationError
 from chalicelib.store import audit as audit_store
@@ -26,7 +26,7 @@ def entry_dict(item: AuditEntry) -> dict:
 
 def search(actor: Actor, now: datetime, *, start: str | None, end: str | None, unit: str | None,
            who: str | None, action: str | None, cid: str | None, limit: int, cursor: str | None) -> dict:
-    require_ministry(actor)
+    require_moha(actor)
     try:
         end_at = parse_iso(end) if end else now
         start_at = parse_iso(start) if start else end_at - timedelta(days=90)

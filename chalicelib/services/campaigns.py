@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain import campaign as campaign_rules
 from chalicelib.domain import phases as phase_rules
 from chalicelib.domain.roster import MinistryResolver
-from chalicelib.domain.access import SYSTEM, SYSTEM_MINISTRY, Actor, require_ministry, require_unit
+from chalicelib.domain.access import SYSTEM, SYSTEM_MOHA, Actor, require_moha, require_unit
 from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import utc_iso
 from chalicelib.errors import NotFoundError, ValidationError
@@ -21,7 +21,7 @@ from chalicelib.store.campaigns import Campaign, Unit
 
 def create(actor: Actor, definition: dict, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
     """The ministry creates a campaign from its data (units, groups, questionnaires, phases)."""
-    require_ministry(actor)
+    require_moha(actor)
     units = definition.get("units")
     if not isinstance(units, list):
         raise ValidationError("Thiếu danh sách đơn vị (units).", details=[{"field": "units"}])
@@ -41,7 +41,7 @@ def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], by
     assessment.seed(definition, now)
     if store.find_campaign(definition["id"]):
         return None
-    return create(SYSTEM_MINISTRY, {**definition, "units": units}, now, random_bytes)
+    return create(SYSTEM_MOHA, {**definition, "units": units}, now, random_bytes)
 
 
 def summary(campaign: Campaign, now: datetime, unit: Unit | None = None) -> dict:
@@ -56,7 +56,7 @@ def list_for(actor: Actor, now: datetime) -> dict:
     items = []
     for campaign in store.list_campaigns():
         unit = None
-        if not actor.is_ministry:
+        if not actor.is_moha:
             try:
                 unit = store.get_unit(campaign.cid, actor.unit or "")
             except NotFoundError:
@@ -68,7 +68,7 @@ def list_for(actor: Actor, now: datetime) -> dict:
 
 def detail(actor: Actor, cid: str, now: datetime) -> dict:
     campaign = store.get_campaign(cid)
-    if actor.is_ministry:
+    if actor.is_moha:
         units = store.list_units(cid)
         own = None
     else:
@@ -107,7 +107,7 @@ def change_phase(actor: Actor, cid: str, phase: str, body: dict, now: datetime,
     """The ministry moves a phase's close (and optionally open) for everyone, or extends it for one unit.
 
     A date closes at the end of that day, local time. A unit's extension must end after the common close."""
-    require_ministry(actor)
+    require_moha(actor)
     campaign = store.get_campaign(cid)
     tz = campaign.timezone
     if phase not in {p["code"] for p in campaign.phases}:

@@ -9,7 +9,7 @@ from typing import Callable
 
 from chalicelib.config import settings
 from chalicelib.domain import delivery as rules
-from chalicelib.domain.access import SYSTEM, Actor, require_ministry, require_unit
+from chalicelib.domain.access import SYSTEM, Actor, require_moha, require_unit
 from chalicelib.domain.text import email_problem, normalise_email
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, ValidationError
@@ -147,7 +147,7 @@ def _stop_view(stop: store.Stop) -> dict:
 def guard(actor: Actor, cid: str) -> dict:
     """Ministry: the national breaker and every paused unit of the campaign, with why; the mail domains whose
     last preflight failed."""
-    require_ministry(actor)
+    require_moha(actor)
     units = campaign_store.list_units(cid)
     stops = store.unit_stops([f"{cid}#{u.unit}" for u in units])
     names = {u.unit: u.name for u in units}
@@ -162,7 +162,7 @@ def guard(actor: Actor, cid: str) -> dict:
 
 def resume_unit(actor: Actor, cid: str, unit: str, reason: str, now: datetime, suffix: str) -> dict:
     """Ministry: the unit sends again; the pause judges only what comes after."""
-    require_ministry(actor)
+    require_moha(actor)
     campaign_store.get_unit(cid, unit)
     unit_key = f"{cid}#{unit}"
     baseline = store.unit_counters(unit_key).counts
@@ -178,7 +178,7 @@ def resume_unit(actor: Actor, cid: str, unit: str, reason: str, now: datetime, s
 
 def reset_breaker(actor: Actor, reason: str, now: datetime, suffix: str) -> dict:
     """Ministry: all sending resumes; the breaker judges only what comes after."""
-    require_ministry(actor)
+    require_moha(actor)
     baseline = {"events": store.account_counters().counts}
     if not store.reset_breaker(actor.username, baseline, now):
         raise ConflictError("Việc gửi thư không bị dừng.")

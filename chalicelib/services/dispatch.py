@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 from chalicelib.config import settings
 from chalicelib.domain import links as rules
 from chalicelib.domain.campaign import contact_line
-from chalicelib.domain.access import SYSTEM, SYSTEM_MINISTRY, Actor, require_ministry, require_unit
+from chalicelib.domain.access import SYSTEM, SYSTEM_MOHA, Actor, require_moha, require_unit
 from chalicelib.domain.credentials import new_token, token_hash
 from chalicelib.domain.text import email_problem, normalise_email
 from chalicelib.domain.timefmt import local_datetime, utc_iso
@@ -38,7 +38,7 @@ REMINDER_INTERVAL = timedelta(hours=24)
 def start(actor: Actor, cid: str, units: list[str] | None, now: datetime,
           random_bytes: Callable[[int], bytes]) -> dict:
     """Ministry: dispatch to the chosen units, or to every unit whose roster was sent."""
-    require_ministry(actor)
+    require_moha(actor)
     campaign = campaign_store.get_campaign(cid)
     all_units = {u.unit: u for u in campaign_store.list_units(cid)}
     if units:
@@ -96,7 +96,7 @@ def run_view(run: DispatchRun, campaign: Campaign | None = None) -> dict:
 
 
 def progress(actor: Actor, cid: str) -> dict:
-    require_ministry(actor)
+    require_moha(actor)
     campaign_store.get_campaign(cid)
     return {"runs": [run_view(r) for r in store.runs(cid)]}
 
@@ -448,6 +448,6 @@ def run_job(body: dict, now: datetime, random_bytes: Callable[[int], bytes]) -> 
     if body.get("type") == "dispatch_unit":
         return dispatch_unit(body["cid"], body["unit"], body["run"], now, random_bytes, body["questionnaires"])
     if body.get("type") == "remind_unit":
-        return remind(SYSTEM_MINISTRY, body["cid"], body["unit"], None, now, random_bytes)
+        return remind(SYSTEM_MOHA, body["cid"], body["unit"], None, now, random_bytes)
     raise ValueError(f"unknown job {body.get('type')!r}")
 

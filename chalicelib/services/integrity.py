@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from chalicelib.domain import integrity as rules
-from chalicelib.domain.access import Actor, require_ministry
+from chalicelib.domain.access import Actor, require_moha
 from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, ValidationError
@@ -94,7 +94,7 @@ def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> Int
 
 
 def run_scan(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
-    require_ministry(actor)
+    require_moha(actor)
     campaign_store.get_campaign(cid)
     scanned = len(scan_units(cid, [u.unit for u in campaign_store.list_units(cid)], now))
     audit.record(actor, "integrity_scanned", now, cid=cid, details={"units_scanned": scanned},
@@ -115,7 +115,7 @@ def scheduled_scan(now: datetime) -> int:
 
 def review(actor: Actor, cid: str) -> dict:
     """Units by risk, with flags and evidence: for the ministry only."""
-    require_ministry(actor)
+    require_moha(actor)
     campaign_store.get_campaign(cid)
     units = {u.unit: u for u in campaign_store.list_units(cid)}
     items: list[dict[str, Any]] = []
@@ -156,7 +156,7 @@ def _reason(value: object) -> str:
 
 def annul(actor: Actor, cid: str, unit: str, reason: object, now: datetime,
           random_bytes: Callable[[int], bytes]) -> dict:
-    require_ministry(actor)
+    require_moha(actor)
     text = _reason(reason)
     unit_item = campaign_store.get_unit(cid, unit)
     if not store.set_annulled(cid, unit, now, actor.username, text):
@@ -164,7 +164,7 @@ def annul(actor: Actor, cid: str, unit: str, reason: object, now: datetime,
     suffix = random_bytes(4).hex()
     audit.record(actor, "survey_annulled", now, target=unit, cid=cid, unit=unit, details={"reason": text},
                  suffix=suffix)
-    audit.notify(cid, [unit, "ministry"], now, "survey_annulled", "Hủy kết quả khảo sát",
+    audit.notify(cid, [unit, "moha"], now, "survey_annulled", "Hủy kết quả khảo sát",
                  f"Bộ Nội vụ đã hủy toàn bộ kết quả khảo sát của {unit_item.full_name} do phát hiện can thiệp trái "
                  f"quy định vào việc trả lời phiếu. Lý do: {text}", suffix)
     return status(cid, unit)
@@ -172,7 +172,7 @@ def annul(actor: Actor, cid: str, unit: str, reason: object, now: datetime,
 
 def reinstate(actor: Actor, cid: str, unit: str, reason: object, now: datetime,
               random_bytes: Callable[[int], bytes]) -> dict:
-    require_ministry(actor)
+    require_moha(actor)
     text = _reason(reason)
     unit_item = campaign_store.get_unit(cid, unit)
     if not store.clear_annulled(cid, unit):
@@ -180,7 +180,7 @@ def reinstate(actor: Actor, cid: str, unit: str, reason: object, now: datetime,
     suffix = random_bytes(4).hex()
     audit.record(actor, "survey_reinstated", now, target=unit, cid=cid, unit=unit, details={"reason": text},
                  suffix=suffix)
-    audit.notify(cid, [unit, "ministry"], now, "survey_reinstated", "Khôi phục kết quả khảo sát",
+    audit.notify(cid, [unit, "moha"], now, "survey_reinstated", "Khôi phục kết quả khảo sát",
                  f"Bộ Nội vụ đã khôi phục kết quả khảo sát của {unit_item.full_name}. Lý do: {text}", suffix)
     return status(cid, unit)
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Callable
 
 from chalicelib.domain import questionnaire as rules
-from chalicelib.domain.access import SYSTEM, Actor, require_ministry
+from chalicelib.domain.access import SYSTEM, Actor, require_moha
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, NotFoundError, PayloadTooLargeError, ValidationError
 from chalicelib.services import audit
@@ -57,7 +57,7 @@ def view(item: Questionnaire, campaign: Campaign) -> dict:
 def _readable_campaign(actor: Actor, cid: str) -> Campaign:
     """The ministry reads every campaign; a province only one it takes part in (404 otherwise)."""
     campaign = campaign_store.get_campaign(cid)
-    if not actor.is_ministry:
+    if not actor.is_moha:
         campaign_store.get_unit(cid, actor.unit or "")
     return campaign
 
@@ -89,7 +89,7 @@ def get(actor: Actor, cid: str, qid: str) -> dict:
     province that knew how answers count could coach its respondents)."""
     campaign = _readable_campaign(actor, cid)
     item = store.get(cid, qid)
-    if actor.is_ministry:
+    if actor.is_moha:
         return view(item, campaign)
     return {**summary(item, campaign), "description": item.description or "",
             "sections": rules.as_respondents_see(definition_of(item))["sections"]}
@@ -100,7 +100,7 @@ def replace(actor: Actor, cid: str, qid: str, definition: dict, now: datetime,
     """The ministry replaces a questionnaire's content (title, description, sections) with a validated one; its
     version goes up by one. The same content again changes nothing. Refused (409) once the questionnaire is
     locked, and when `definition` carries a "version" other than the current one (someone changed it since)."""
-    require_ministry(actor)
+    require_moha(actor)
     campaign = campaign_store.get_campaign(cid)
     purpose, group = _slot(campaign, qid)
     clean = rules.validate_definition(definition)
@@ -136,7 +136,7 @@ def import_workbook(actor: Actor, cid: str, qid: str, data: bytes, now: datetime
     current ones."""
     from chalicelib.formats import questionnaire_xlsx
 
-    require_ministry(actor)
+    require_moha(actor)
     if len(data) > MAX_IMPORT_BYTES:
         raise PayloadTooLargeError(f"Tệp quá lớn ({len(data) / 1048576:.1f} MB); tối đa 4 MB.")
     campaign = campaign_store.get_campaign(cid)
@@ -172,7 +172,7 @@ def export_workbook(actor: Actor, cid: str, qid: str) -> tuple[bytes, str]:
     _readable_campaign(actor, cid)
     item = store.get(cid, qid)
     filename = f"phieu-khao-sat-{cid}-{qid}-v{item.version}.xlsx"
-    if actor.is_ministry:
+    if actor.is_moha:
         return questionnaire_xlsx.write(definition_of(item)), filename
     return questionnaire_xlsx.write(rules.as_respondents_see(definition_of(item)), for_respondents=True), filename
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Callable
 
 from chalicelib.domain import links as link_rules
-from chalicelib.domain.access import Actor, require_ministry
+from chalicelib.domain.access import Actor, require_moha
 from chalicelib.errors import ValidationError
 from chalicelib.services import audit
 from chalicelib.store import campaigns as campaign_store
@@ -27,7 +27,7 @@ def unit_responses(actor: Actor, cid: str, unit_code: str, *, qid: str | None, l
                    now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
     """One page of the unit's responses: answers and scores with their questionnaire and group, no identity.
     Annulled results are still readable (flagged), as the ministry reviews them; they count in no aggregate."""
-    require_ministry(actor)
+    require_moha(actor)
     if cursor is not None and not _CURSOR.match(cursor):
         raise ValidationError("Con trỏ phân trang không hợp lệ.", details=[{"field": "cursor"}])
     campaign = campaign_store.get_campaign(cid)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Callable
 
 from chalicelib.domain import par_index
-from chalicelib.domain.access import Actor, require_ministry
+from chalicelib.domain.access import Actor, require_moha
 from chalicelib.domain import integrity as integrity_rules
 from chalicelib.domain.campaign import DEFAULT_GRADES, DEFAULT_MIN_RESPONSES
 from chalicelib.domain.questionnaire import max_points, parse_qid
@@ -94,7 +94,7 @@ def compute(cid: str) -> dict:
 
 
 def results(actor: Actor, cid: str) -> dict:
-    require_ministry(actor)
+    require_moha(actor)
     return compute(cid)
 
 
@@ -102,7 +102,7 @@ def export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], 
     from chalicelib.formats import results_xlsx
     from chalicelib.formats.roster_xlsx import XLSX
 
-    require_ministry(actor)
+    require_moha(actor)
     data = compute(cid)
     definition, _ = framework_of(cid)
     content = results_xlsx.workbook(data, definition, local_datetime(now))

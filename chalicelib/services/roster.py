@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Callable, NoReturn
 
 from chalicelib.domain import roster as rules
-from chalicelib.domain.access import Actor, require_ministry, require_unit
+from chalicelib.domain.access import Actor, require_moha, require_unit
 from chalicelib.domain.text import clean, fold
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import (ConflictError, NotFoundError, PayloadTooLargeError, ValidationError)
@@ -314,7 +314,7 @@ def submit(actor: Actor, cid: str, unit: str, now: datetime, random_bytes: Calla
     suffix = random_bytes(4).hex()
     audit.record(actor, "roster_submitted", now, target=unit, cid=cid, unit=unit,
                  details={"counts": unit_item.roster_counts}, suffix=suffix)
-    audit.notify(cid, [unit, "ministry"], now, "roster_submitted", f"Đã gửi danh sách: {unit_item.name}",
+    audit.notify(cid, [unit, "moha"], now, "roster_submitted", f"Đã gửi danh sách: {unit_item.name}",
                  f"{unit_item.full_name} đã gửi danh sách đối tượng điều tra XHH về Bộ Nội vụ lúc "
                  f"{local_datetime(now)}.", suffix)
     return overview(campaign_store.get_unit(cid, unit), campaign)
@@ -322,7 +322,7 @@ def submit(actor: Actor, cid: str, unit: str, now: datetime, random_bytes: Calla
 
 def reopen(actor: Actor, cid: str, unit: str, reason: str, now: datetime,
            random_bytes: Callable[[int], bytes]) -> dict:
-    require_ministry(actor)
+    require_moha(actor)
     reason = clean(reason)
     if not reason:
         raise ValidationError("Vui lòng nêu lý do mở lại danh sách.", details=[{"field": "reason"}])

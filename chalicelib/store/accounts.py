@@ -9,6 +9,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import throttle
+from chalicelib.domain.access import stored_role
 from chalicelib.domain.throttle import Admission, Counter, ThrottlePolicy
 from chalicelib.errors import ConflictError
 from chalicelib.store.connection import transactions
@@ -19,7 +20,7 @@ from chalicelib.store.models import AccountModel, SessionModel, ThrottleModel
 @dataclass(frozen=True)
 class Account:
     username: str
-    role: str  # "ministry" | "province"
+    role: str  # "moha" | "province" | "ministry" (chalicelib/domain/access.py)
     unit: str | None
     display_name: str
     password_hash: str
@@ -59,7 +60,7 @@ def find_account(username: str) -> Account | None:
         item = AccountModel.get(username)
     except AccountModel.DoesNotExist:
         return None
-    return Account(username=item.username, role=item.role, unit=item.unit, display_name=item.display_name,
+    return Account(username=item.username, role=stored_role(item.role, item.unit), unit=item.unit, display_name=item.display_name,
                    password_hash=item.password_hash, must_change_password=bool(item.must_change_password),
                    password_changed_at=item.password_changed_at, created_at=item.created_at)
 
@@ -97,7 +98,7 @@ def find_session(token_hash: str) -> Session | None:
         item = SessionModel.get(token_hash)
     except SessionModel.DoesNotExist:
         return None
-    return Session(token_hash=item.token_hash, username=item.username, role=item.role, unit=item.unit,
+    return Session(token_hash=item.token_hash, username=item.username, role=stored_role(item.role, item.unit), unit=item.unit,
                    display_name=item.display_name, source_ip=item.source_ip,
                    must_change_password=bool(item.must_change_password), created_at=item.created_at,
                    expires_at=item.expires_at, last_seen_at=item.last_seen_at)

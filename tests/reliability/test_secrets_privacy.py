@@ -278,7 +278,7 @@ def test_the_ministry_reads_answers_page_by_page_without_identities_and_each_rea
 
     audit = api.call("GET", "/audit?action=responses_read&unit=01", token=tokens["admin"]).data["items"]
     assert [(e["actor"], e["role"], e["unit"], e["campaign"], e["source_ip"], e["details"]["responses"])
-            for e in audit] == [("admin", "ministry", "01", "demo", f"10.9.0.{n}", count)
+            for e in audit] == [("admin", "moha", "01", "demo", f"10.9.0.{n}", count)
                                 for n, count in ((10, 0), (9, 2), (8, 1), (7, 1))]
     assert all(e["at_label"] for e in audit) and [e["at"] for e in audit] == sorted((e["at"] for e in audit),
                                                                                       reverse=True)

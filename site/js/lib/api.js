@@ -14,7 +14,7 @@ const FLASH_KEY = 'cchc.flash';
 const TIMEOUT_MS = 30000;
 
 export const LOGIN_PAGE = '/';
-export const HOME_BY_ROLE = { province: '/tinh/', ministry: '/bo/' };
+export const HOME_BY_ROLE = { province: '/tinh/', moha: '/bo/' };
 
 export const MESSAGES = {
   network: 'Không kết nối được máy chủ. Vui lòng kiểm tra kết nối mạng rồi thử lại.',

@@ -24,7 +24,7 @@ import { reasonDialog } from '../components/reason-dialog.js';
 import { rosterBrowser } from '../components/roster-table.js';
 
 const PHASE = 'roster';
-const current = api.requireSession('ministry');
+const current = api.requireSession('moha');
 
 const params = new URLSearchParams(window.location.search);
 const cid = params.get('dot');

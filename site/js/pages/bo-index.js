@@ -14,7 +14,7 @@ import { buildDialog, dialogIds, openDialog } from '../components/dialog.js';
 import { busy, clearFieldErrors, errorText, markProblems, reportError, show } from '../components/messages.js';
 import { countdown } from '../components/phase.js';
 
-const current = api.requireSession('ministry');
+const current = api.requireSession('moha');
 
 const box = document.getElementById('page-message');
 const select = document.getElementById('dot');

@@ -13,7 +13,7 @@ import { startCampaignPage } from '../components/page.js';
 import { sortHeaders } from '../components/sort-header.js';
 
 const RANKED = 20; // units shown in the ranking chart; the table has them all
-const current = api.requireSession('ministry');
+const current = api.requireSession('moha');
 
 const part = (key) => (u) => Number(u.parts && u.parts[key] ? u.parts[key].points : 0) || 0;
 const SORTS = {

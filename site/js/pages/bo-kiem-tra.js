@@ -13,7 +13,7 @@ import { exportButton } from '../components/export-button.js';
 
 const COLUMNS = 9;
 const FLAG_THRESHOLD = 40; // the API's default; the answer's thresholds do not carry it
-const current = api.requireSession('ministry');
+const current = api.requireSession('moha');
 
 const pageBox = document.getElementById('page-message');
 const select = document.getElementById('dot');

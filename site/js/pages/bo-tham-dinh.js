@@ -20,7 +20,7 @@ import { startCampaignPage } from '../components/page.js';
 import { phaseFacts } from '../components/phase.js';
 import { reasonDialog } from '../components/reason-dialog.js';
 
-const current = api.requireSession('ministry');
+const current = api.requireSession('moha');
 
 const pageBox = document.getElementById('page-message');
 const campaignSelect = document.getElementById('dot');

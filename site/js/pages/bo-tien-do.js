@@ -21,7 +21,7 @@ const SORTS = {
   bounced: { label: 'số thư bị trả lại', order: 'descending', text: 'nhiều xuống ít' },
   rate: { label: 'tỷ lệ trả lời', order: 'descending', text: 'cao xuống thấp' },
 };
-const current = api.requireSession('ministry');
+const current = api.requireSession('moha');
 
 const pageBox = document.getElementById('page-message');
 const select = document.getElementById('dot');
