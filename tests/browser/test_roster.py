@@ -304,6 +304,7 @@ def test_the_roster_page_fits_a_phone_screen_and_locks_after_the_deadline(stack,
     expect(page.locator("#roster-table")).not_to_have_attribute("aria-busy", "true")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(artifacts / "roster-phone.png"), full_page=True)
+    assert_accessible(page, "the draft roster at 390 px")
 
     # Campaign 2021's roster phase is over: everything is locked and the reason is given.
     page.goto("/tinh/danh-sach.html?dot=2021")
