@@ -13,11 +13,13 @@ from playwright.sync_api import expect
 
 from builders import name, person, roster_workbook
 from test_site import COUNTDOWN, log_in
+from test_survey_form import assert_accessible, call, login
 
 HEADER = ["STT", "Họ và tên", "Chức vụ", "Cơ quan, đơn vị công tác", "Nhóm đối tượng", "Email", "Số điện thoại",
           "Ghi chú"]
 BAD_EMAIL = "tran.binh.sonla.gov.vn"
 BAD_GROUP = "9"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def workbook(path: Path, rows: list[list]) -> Path:
@@ -163,12 +165,12 @@ def test_a_province_fixes_its_roster_from_the_error_workbook_sends_it_and_the_mi
     dialog.get_by_role("button", name="Gửi danh sách").click()
     expect(page.locator("#roster-status")).to_contain_text(
         re.compile(r"Đã gửi Bộ Nội vụ lúc \d\d:\d\d \d\d/\d\d/\d{4}"))
-    expect(page.locator("#submit-message [role=status]")).to_contain_text("Đã gửi danh sách về Bộ Nội vụ lúc")
-    expect(page.locator("#submit-message")).to_be_focused()
+    expect(page.locator("#status-message [role=status]")).to_contain_text("Đã gửi danh sách về Bộ Nội vụ lúc")
+    expect(page.locator("#status-message")).to_be_focused()
     expect(page.locator("#lock-reason")).to_contain_text("đã được gửi về Bộ Nội vụ")
-    expect(page.get_by_role("button", name="Thêm người")).to_be_disabled()
-    expect(page.get_by_role("button", name="Tải lên và kiểm tra")).to_be_disabled()
-    expect(page.get_by_role("button", name="Gửi danh sách về Bộ Nội vụ")).to_be_disabled()
+    expect(page.get_by_role("button", name="Thêm người")).to_have_count(0)  # no tool to change a sent roster
+    expect(page.get_by_role("button", name="Tải lên và kiểm tra")).to_have_count(0)
+    expect(page.get_by_role("button", name="Gửi danh sách về Bộ Nội vụ")).to_have_count(0)
     expect(page.locator("#roster-table .row-actions button:enabled")).to_have_count(0)
     page.screenshot(path=str(artifacts / "roster-sent.png"), full_page=True)
 
@@ -201,6 +203,7 @@ def test_a_province_fixes_its_roster_from_the_error_workbook_sends_it_and_the_mi
     page.reload()
     expect(page.locator("#roster-status")).to_have_text(re.compile(r"^Bản nháp"))
     expect(page.get_by_role("button", name="Thêm người")).to_be_enabled()
+    expect(page.get_by_role("button", name="Tải lên và kiểm tra")).to_be_enabled()
     expect(page.locator("#lock-reason")).to_be_hidden()
     page.get_by_role("link", name="Về trang chính").click()
     expect(home_roster).to_contain_text("Bản nháp")
@@ -301,16 +304,19 @@ def test_the_roster_page_fits_a_phone_screen_and_locks_after_the_deadline(stack,
     expect(page.locator("#roster-table")).not_to_have_attribute("aria-busy", "true")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(artifacts / "roster-phone.png"), full_page=True)
+    assert_accessible(page, "the draft roster at 390 px")
 
     # Campaign 2021's roster phase is over: everything is locked and the reason is given.
     page.goto("/tinh/danh-sach.html?dot=2021")
     expect(page.locator("#lock-reason")).to_contain_text("Đã hết thời hạn")
     expect(page.locator("#lock-reason")).to_contain_text("hết ngày 15/01/2022")
     expect(page.locator("#roster-deadline")).to_contain_text("Đã khóa")
-    expect(page.get_by_role("button", name="Thêm người")).to_be_disabled()
-    expect(page.get_by_role("button", name="Tải lên và kiểm tra")).to_be_disabled()
-    expect(page.get_by_role("button", name="Gửi danh sách về Bộ Nội vụ")).to_be_disabled()
-    expect(page.get_by_role("button", name="Tải mẫu danh sách (.xlsx)")).to_be_enabled()
+    expect(page.locator("#import-section")).to_be_hidden()  # the tools to change the roster are not offered
+    expect(page.get_by_role("button", name="Thêm người")).to_have_count(0)
+    expect(page.get_by_role("button", name="Tải lên và kiểm tra")).to_have_count(0)
+    expect(page.get_by_role("button", name="Gửi danh sách về Bộ Nội vụ")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert_accessible(page, "the closed roster at 390 px")
     assert not new_page.errors, new_page.errors
 
 
@@ -427,4 +433,96 @@ def test_back_and_escape_in_the_add_dialog_never_discard_typed_data_silently(sta
     expect(dialog).to_be_hidden()
     expect(add).to_be_focused()
     assert page.url == url
+    assert not new_page.errors, new_page.errors
+
+
+def test_a_sent_roster_shows_its_status_at_the_top_and_no_tools_to_change_it(stack, new_page, artifacts):
+    """After "Gửi danh sách" the status card at the top says the roster was sent, when, and whom to ask to reopen
+    it, with the focus on the outcome; the import tools, "Thêm người", the row buttons and the sending section are
+    gone and the table stays readable. A reload shows the same. axe-core finds no serious violation at 1280 px and
+    at 375 px."""
+    unit = "19"
+    province = login(stack, unit)
+    rows = [person(i, group="2" if i % 2 else "4", agency="Sở Nội vụ" if i % 2 else "UBND huyện Đại Từ",
+                   email=f"nguoi{i}@thainguyen.gov.vn") for i in range(1, 4)]
+    status, body = call(stack, "POST", f"/campaigns/demo/units/{unit}/roster/imports?mode=replace", bearer=province,
+                        raw=roster_workbook(rows), content_type=XLSX)
+    assert status == 200, body
+    page = new_page()
+    log_in(page, stack, unit)
+    page.goto("/tinh/danh-sach.html?dot=demo")
+    table = page.locator("#roster-table tbody tr")
+    expect(table).to_have_count(3)
+    expect(page.locator("#import-section")).to_be_visible()
+    expect(page.locator("#lock-reason")).to_be_hidden()
+    assert_accessible(page, "the draft roster at 1280 px")
+
+    def assert_locked() -> None:
+        reason = page.locator("#lock-reason")
+        expect(reason).to_be_visible()
+        expect(reason).to_have_text(re.compile(r"^Danh sách đã được gửi về Bộ Nội vụ lúc \d\d:\d\d \d\d/\d\d/\d{4} "
+                                               r"nên không thể chỉnh sửa\. Liên hệ Bộ Nội vụ nếu cần mở lại"))
+        expect(page.locator("#roster-status")).to_contain_text("Đã gửi Bộ Nội vụ lúc")
+        for part in ("#import-section", "#submit-section", "#add-button", "#actions-col"):
+            expect(page.locator(part)).to_be_hidden()
+        for tool in ("Tải mẫu danh sách (.xlsx)", "Tải lên và kiểm tra", "Thêm người", "Gửi danh sách về Bộ Nội vụ"):
+            expect(page.get_by_role("button", name=tool)).to_have_count(0)
+        expect(table).to_have_count(3)
+        expect(page.locator("#roster-table button:visible")).to_have_count(0)  # no "Sửa" / "Xóa"
+        expect(page.locator("#roster-table td.row-actions:visible")).to_have_count(0)
+        expect(page.locator("#roster-table thead th:visible")).to_have_count(9)  # no "Thao tác" column
+        # The status comes first: before the table in the page's order and on the screen, the reason first in it.
+        card, facts = page.locator(".status-card").bounding_box(), page.locator(".status-facts").bounding_box()
+        top = page.locator("#roster-table").bounding_box()
+        assert card["y"] + card["height"] <= top["y"], (card, top)
+        assert reason.bounding_box()["y"] < facts["y"]
+        assert page.evaluate("""() => Boolean(document.querySelector('.status-card')
+            .compareDocumentPosition(document.getElementById('roster-table')) & Node.DOCUMENT_POSITION_FOLLOWING)""")
+
+    page.get_by_role("button", name="Gửi danh sách về Bộ Nội vụ").click()
+    page.get_by_role("dialog", name="Gửi danh sách về Bộ Nội vụ?").get_by_role("button", name="Gửi danh sách").click()
+    outcome = page.locator("#status-message")
+    expect(outcome.get_by_role("status")).to_have_text(
+        re.compile(r"^Đã gửi danh sách về Bộ Nội vụ lúc \d\d:\d\d \d\d/\d\d/\d{4}\.$"))
+    expect(outcome).to_be_focused()
+    expect(outcome).to_be_in_viewport()
+    assert page.evaluate("""() => Boolean(document.getElementById('status-message')
+        .compareDocumentPosition(document.getElementById('lock-reason')) & Node.DOCUMENT_POSITION_FOLLOWING)""")
+    assert_locked()
+    page.screenshot(path=str(artifacts / "roster-sent-status.png"), full_page=True)
+    assert_accessible(page, "the roster just sent at 1280 px")
+
+    page.reload()
+    expect(page.locator("#roster-status")).to_contain_text("Đã gửi")
+    assert_locked()
+    expect(outcome).to_have_text("")  # the sending's outcome was for the moment it happened; the reason stays
+
+    page.set_viewport_size({"width": 375, "height": 812})
+    expect(page.locator("#lock-reason")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(artifacts / "roster-sent-phone.png"), full_page=True)
+    assert_accessible(page, "the sent roster at 375 px")
+
+    # Reopened, then sent from elsewhere while this page still offers the import: the refusal is told at the top.
+    admin = login(stack, "admin")
+    status, body = call(stack, "DELETE", f"/campaigns/demo/units/{unit}/roster/submit", bearer=admin,
+                        body={"reason": "Bổ sung lãnh đạo cấp huyện"})
+    assert status == 200, body
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.reload()
+    expect(page.locator("#import-section")).to_be_visible()
+    status, body = call(stack, "POST", f"/campaigns/demo/units/{unit}/roster/submit", bearer=province, body={})
+    assert status == 200, body
+    page.get_by_label("Tệp danh sách (.xlsx, tối đa 4 MB)").set_input_files(
+        {"name": "bo-sung.xlsx", "mimeType": "application/octet-stream", "buffer": roster_workbook(rows[:1])})
+    page.get_by_role("button", name="Tải lên và kiểm tra").click()
+    expect(outcome.get_by_role("alert")).to_contain_text("Danh sách đã được gửi về Bộ Nội vụ nên không thể thay đổi")
+    expect(outcome).to_be_focused()
+    assert_locked()
+    expect(page.locator("#import-message")).to_have_text("")
+
+    # The ministry reopens it, so that no other test meets a sent roster here.
+    status, body = call(stack, "DELETE", f"/campaigns/demo/units/{unit}/roster/submit", bearer=admin,
+                        body={"reason": "Kiểm thử xong"})
+    assert status == 200, body
     assert not new_page.errors, new_page.errors

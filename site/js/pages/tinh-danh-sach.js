@@ -1,6 +1,7 @@
 // The province's roster of survey respondents: status and deadline, template download, .xlsx import with an
 // upload progress bar and its report (errors table, marked error workbook), the paginated table with add / edit /
-// delete, and sending the roster to the ministry. Everything locks once the roster is sent or the phase is over.
+// delete, and sending the roster to the ministry. Once the roster is sent or the phase is over, the status card at
+// the top says so and why, the tools to change the roster are taken off the page and the table is read-only.
 import * as api from '../lib/api.js';
 import { currentState, learnServerClock } from '../lib/clock.js';
 import { clear, el, saveBlob } from '../lib/dom.js';
@@ -26,6 +27,10 @@ const deadlineNode = document.getElementById('roster-deadline');
 const totalNode = document.getElementById('roster-total');
 const countsNode = document.getElementById('roster-counts');
 const lockReason = document.getElementById('lock-reason');
+const statusBox = document.getElementById('status-message');
+const importSection = document.getElementById('import-section');
+const submitSection = document.getElementById('submit-section');
+const actionsHeader = document.getElementById('actions-col');
 
 const templateButton = document.getElementById('template-button');
 const templateBox = document.getElementById('template-message');
@@ -43,6 +48,7 @@ const report = document.getElementById('import-report');
 
 const listBox = document.getElementById('list-message');
 const addButton = document.getElementById('add-button');
+const addTools = document.getElementById('add-tools');
 const submitButton = document.getElementById('submit-button');
 const submitBox = document.getElementById('submit-message');
 
@@ -77,6 +83,7 @@ let status = { status: 'draft', total: 0, counts: [] };
 let browser = null;
 let editing = null; // the row being edited, null when adding
 let uploading = false;
+let known = false; // the roster's status has been read: until then no tool to change it is offered
 
 // ---- locking ---------------------------------------------------------------------------------------------
 
@@ -103,15 +110,24 @@ function editable() {
   return lockText() === null;
 }
 
+/** Shows the lock's reason at the top; the tools to change the roster only while it is an open draft. */
 function applyLock() {
-  const reason = lockText();
-  const open = reason === null;
-  lockReason.hidden = open;
+  const reason = known ? lockText() : null;
+  const open = known && reason === null;
+  lockReason.hidden = !reason;
   lockReason.textContent = reason || '';
+  lockReason.classList.toggle('notice-ok', status.status === 'submitted');
+  importSection.hidden = !open;
   importFieldset.disabled = !open || uploading;
+  addTools.hidden = !open;
   addButton.disabled = !open;
+  submitSection.hidden = !open;
   submitButton.disabled = !open || !status.total;
-  for (const button of document.querySelectorAll('#roster-table .row-actions button')) button.disabled = !open;
+  actionsHeader.hidden = !open;
+  for (const cell of document.querySelectorAll('#roster-table td.row-actions')) {
+    cell.hidden = !open;
+    for (const button of cell.querySelectorAll('button')) button.disabled = !open;
+  }
 }
 
 // ---- status ----------------------------------------------------------------------------------------------
@@ -122,6 +138,7 @@ function renderPhase() {
 
 function renderStatus(page) {
   status = page;
+  known = true;
   clear(statusNode).append(rosterBadge(page.status));
   if (page.status === 'submitted') {
     const when = page.submitted_at_label || formatDateTime(page.submitted_at);
@@ -307,7 +324,11 @@ importForm.addEventListener('submit', async (event) => {
     importButton.removeAttribute('aria-busy');
     applyLock();
   }
-  if (importBox.dataset.kind) focusResult(importBox); // the result or the error summary, not <body>
+  // The result or the error summary, not <body>; locked meanwhile (sent or closed), the import tools are gone and
+  // the refusal goes to the status at the top.
+  const box = importSection.hidden ? statusBox : importBox;
+  if (box === statusBox) moveMessage(importBox, statusBox);
+  if (box.dataset.kind) focusResult(box);
 });
 
 // ---- the table, add / edit / delete ----------------------------------------------------------------------
@@ -402,6 +423,14 @@ function focusResult(box) {
   box.focus();
 }
 
+/** Shows a message box's message in another one instead (the first is in a part of the page now hidden). */
+function moveMessage(from, to) {
+  const kind = from.dataset.kind || '';
+  const text = from.querySelector(kind === 'error' ? '[role="alert"]' : '[role="status"]').textContent;
+  show(from, 'info', '');
+  show(to, kind || 'info', text);
+}
+
 document.getElementById('person-cancel').addEventListener('click', () => closePerson());
 addButton.addEventListener('click', () => openPerson(null));
 
@@ -477,6 +506,7 @@ async function removePerson(item) {
 submitButton.addEventListener('click', async () => {
   if (!editable() || !status.total) return;
   show(submitBox, 'info', '');
+  show(statusBox, 'info', '');
   const yes = await confirmDialog({
     title: 'Gửi danh sách về Bộ Nội vụ?',
     body: [
@@ -490,16 +520,17 @@ submitButton.addEventListener('click', async () => {
   if (!yes) return;
   try {
     const result = await busy(submitButton, 'Đang gửi…', () => api.submitRoster(cid, unit));
-    renderStatus({ ...status, ...result });
-    show(submitBox, 'success', `Đã gửi danh sách về Bộ Nội vụ lúc ${result.submitted_at_label
+    renderStatus({ ...status, ...result }); // locked: the sending section goes, the status at the top stays
+    show(statusBox, 'success', `Đã gửi danh sách về Bộ Nội vụ lúc ${result.submitted_at_label
       || formatDateTime(result.submitted_at)}.`);
-    focusResult(submitBox);
+    focusResult(statusBox);
     await browser.reload();
   } catch (error) {
     if (error.status === 401) return;
-    show(submitBox, 'error', errorText(error));
-    focusResult(submitBox);
     await refreshStatus();
+    const box = submitSection.hidden ? statusBox : submitBox; // sent or closed meanwhile: told at the top
+    show(box, 'error', errorText(error));
+    focusResult(box);
   }
 });
 
