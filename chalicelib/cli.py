@@ -66,7 +66,7 @@ def cmd_accounts(args: argparse.Namespace) -> None:
     from chalicelib.runtime import runtime
     from chalicelib.services import accounts
 
-    _, units = datafiles.load_campaign(args.campaign)
+    _, units = datafiles.load_campaign(args.campaign, datafiles.UNIT_KINDS)
     issued = accounts.provision(units, runtime.now(), runtime.random_bytes, reset=args.reset,
                                 must_change=not args.no_force_change)
     _write_credentials(issued, args.credentials, args.workbook)
@@ -82,7 +82,7 @@ def cmd_seed(args: argparse.Namespace) -> None:
     for name in ("2021", "demo"):
         result = campaigns.create_from_files(name, runtime.now(), runtime.random_bytes)
         print(f"Đợt đánh giá {name}: {'đã tạo' if result else 'đã có'}")
-    _, units = datafiles.load_campaign("2021")
+    _, units = datafiles.load_campaign("2021", datafiles.UNIT_KINDS)
     known = Path(args.credentials).exists() if args.credentials else True
     issued = accounts.provision(units, runtime.now(), runtime.random_bytes, reset=not known, must_change=False)
     _write_credentials(issued, args.credentials, args.workbook)

@@ -133,7 +133,7 @@ def moto_session():
         moment = FixedClock(SEED_MOMENT)
         for name in ("2021", "demo"):
             campaigns.create_from_files(name, moment(), runtime.random_bytes)
-        _, units = datafiles.load_campaign("2021")
+        _, units = datafiles.load_campaign("2021", datafiles.UNIT_KINDS)  # provinces and assessed ministries
         issued = accounts.provision(units, moment(), runtime.random_bytes, must_change=False)
         logins = {(i["unit"] or "admin"): (i["username"], i["password"]) for i in issued}
         yield {"empty": empty, "seeded": MotoState(), "logins": logins}

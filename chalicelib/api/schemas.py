@@ -42,7 +42,8 @@ PHASE = obj(code=STR, name=STR, opens_at=STR, closes_at=STR, opens_label=STR, de
 CAMPAIGN_SUMMARY = obj(id=STR, name=STR, year=INT, timezone=STR, phases=arr(PHASE))
 CAMPAIGN_LIST = obj(items=arr(CAMPAIGN_SUMMARY))
 GROUP = obj(["code", "name"], code=STR, name=STR, questionnaires=arr(STR), priority=INT)
-UNIT = obj(code=STR, name=STR, full_name=STR, focal_person_set=BOOL, extensions=arr(PHASE),
+UNIT_KIND = {"type": "string", "enum": ["province", "ministry"]}
+UNIT = obj(code=STR, name=STR, full_name=STR, kind=UNIT_KIND, ranked=BOOL, focal_person_set=BOOL, extensions=arr(PHASE),
            roster_status={"type": "string", "enum": ["draft", "submitted"]}, roster_total=INT,
            roster_submitted_at=NSTR)
 CAMPAIGN_DETAIL = obj(id=STR, name=STR, year=INT, timezone=STR, phases=arr(PHASE), groups=arr(GROUP),
@@ -54,7 +55,7 @@ CAMPAIGN_CREATE = {
         "timezone": STR, "groups": arr(obj(["code", "name"], code=STR, name=STR, questionnaires=arr(STR))),
         "questionnaires": {"type": "object"},
         "phases": arr(obj(["code", "opens", "closes"], code=STR, opens=STR, closes=STR)),
-        "units": arr(obj(["code", "name"], code=STR, name=STR, full_name=STR))}}
+        "units": arr(obj(["code", "name"], code=STR, name=STR, full_name=STR, kind=UNIT_KIND, ranked=BOOL))}}
 PHASE_PATCH = {"type": "object", "required": ["closes", "reason"], "additionalProperties": False,
                "properties": {"closes": {"type": "string", "description": "YYYY-MM-DD (hết ngày, giờ địa phương) "
                                                                           "hoặc thời điểm ISO 8601"},

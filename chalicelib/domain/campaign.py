@@ -111,7 +111,7 @@ def _phases(raw: object, tz: str, today: date, err: Err) -> list[dict]:
             err(f"phases[{i}]", f"Giai đoạn {code} đóng trước khi mở.")
         phases.append({"code": code, "name": clean(phase.get("name")) or PHASES[code],
                        "opens_at": utc_iso(opens), "closes_at": utc_iso(closes),
-                       "audience": "ministry" if phase.get("audience") == "ministry" else "all"})
+                       "audience": "moha" if phase.get("audience") in ("moha", "ministry") else "all"})
     if len({p["code"] for p in phases}) != len(phases):
         err("phases", "Một giai đoạn được khai báo hai lần.")
     return phases

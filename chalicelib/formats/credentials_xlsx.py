@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import io
 
+from chalicelib.domain.access import ROLE_NAMES
+
 
 def credentials_workbook(issued: list[dict]) -> bytes:
     from openpyxl import Workbook
@@ -17,10 +19,10 @@ def credentials_workbook(issued: list[dict]) -> bytes:
         cell.alignment = Alignment(vertical="center", wrap_text=True)
     for i, item in enumerate(issued, start=1):
         ws.append([i, item.get("unit") or "", item.get("unit_name") or item["display_name"],
-                   "Bộ Nội vụ" if item["role"] == "moha" else "Tỉnh, thành phố",
+                   ROLE_NAMES.get(item["role"], item["role"]),
                    item["username"], item["password"],
                    "Đổi mật khẩu ngay sau lần đăng nhập đầu tiên; không chia sẻ tài khoản."])
-    for column, width in zip("ABCDEFG", (6, 11, 32, 16, 16, 20, 60)):
+    for column, width in zip("ABCDEFG", (6, 11, 32, 22, 16, 20, 60)):
         ws.column_dimensions[column].width = width
     ws.freeze_panes = "A2"
     out = io.BytesIO()

@@ -1,4 +1,5 @@
-"""Provisioning accounts: one for the ministry's admin, one per unit (province)."""
+"""Provisioning accounts: one for the organiser (the Ministry of Home Affairs' admin), one per unit: a province's
+(`tinh01`, role `province`) or an assessed ministry's (`bobtp`, role `ministry`)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,7 +7,7 @@ from typing import Callable
 
 from chalicelib.config import settings
 from chalicelib.domain import credentials as cred
-from chalicelib.domain.access import MINISTRY, PROVINCE, SYSTEM
+from chalicelib.domain.access import MINISTRY, MOHA, PROVINCE, SYSTEM
 from chalicelib.services import audit
 from chalicelib.store import accounts as store
 from chalicelib.store.accounts import Account
@@ -16,6 +17,19 @@ ADMIN_USERNAME = "admin"
 
 def province_username(unit: str) -> str:
     return f"tinh{unit}".lower()
+
+
+def ministry_username(unit: str) -> str:
+    """An assessed ministry's account is named after its unit code: "bobtp" for the Ministry of Justice (BTP)."""
+    return f"bo{unit}".lower()
+
+
+def _unit_account(unit: dict) -> dict:
+    if (unit.get("kind") or PROVINCE) == MINISTRY:
+        return {"username": ministry_username(unit["code"]), "role": MINISTRY, "unit": unit["code"],
+                "display_name": str(unit.get("full_name") or unit["name"]), "unit_name": unit["name"]}
+    return {"username": province_username(unit["code"]), "role": PROVINCE, "unit": unit["code"],
+            "display_name": department_name(unit), "unit_name": unit["name"]}
 
 
 def department_name(unit: dict) -> str:
@@ -33,11 +47,9 @@ def provision(units: list[dict], now: datetime, random_bytes: Callable[[int], by
               reset: bool = False, must_change: bool = True) -> list[dict]:
     """Create the admin and one account per unit where missing (or give every one a new password with
     `reset`). Returns the credentials created or reset, the only time a password is known in clear."""
-    wanted: list[dict] = [{"username": ADMIN_USERNAME, "role": MINISTRY, "unit": None,
-               "display_name": "Vụ Cải cách hành chính, Bộ Nội vụ"}]
-    wanted += [{"username": province_username(u["code"]), "role": PROVINCE, "unit": u["code"],
-                "display_name": department_name(u), "unit_name": u["name"]}
-               for u in units]
+    wanted: list[dict] = [{"username": ADMIN_USERNAME, "role": MOHA, "unit": None,
+                           "display_name": "Vụ Cải cách hành chính, Bộ Nội vụ"}]
+    wanted += [_unit_account(u) for u in units]
     issued = []
     for spec in wanted:
         existing = store.find_account(spec["username"])

@@ -35,7 +35,7 @@ def create(actor: Actor, definition: dict, now: datetime, random_bytes: Callable
 
 def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict | None:
     """Seed a shipped campaign if it is not there yet; None when it already exists."""
-    definition, units = datafiles.load_campaign(name)
+    definition, units = datafiles.load_campaign(name, datafiles.UNIT_KINDS)
     # Sample questionnaires first (validated, put only where absent): a campaign seeded before it had them gets them.
     questionnaires.seed(definition, datafiles.load_questionnaires(definition), now)
     assessment.seed(definition, now)
@@ -46,7 +46,8 @@ def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], by
 
 def summary(campaign: Campaign, now: datetime, unit: Unit | None = None) -> dict:
     """A province (`unit` given) is shown only the phases that concern it, not the ministry's own (appraisal)."""
-    hidden = {p["code"] for p in campaign.phases if p.get("audience") == "ministry"} if unit else set()
+    # "ministry" is how the organiser's audience was written before the organiser's role was named "moha"
+    hidden = {p["code"] for p in campaign.phases if p.get("audience") in ("moha", "ministry")} if unit else set()
     return {"id": campaign.cid, "name": campaign.name, "year": int(campaign.year), "timezone": campaign.timezone,
             "phases": [w.to_dict(now, campaign.timezone) for code, w in phase_windows(campaign, unit).items()
                        if code not in hidden]}
@@ -85,7 +86,7 @@ def detail(actor: Actor, cid: str, now: datetime) -> dict:
 
 def unit_dict(unit: Unit, campaign: Campaign, now: datetime) -> dict:
     extensions = unit.extensions
-    return {"code": unit.unit, "name": unit.name, "full_name": unit.full_name,
+    return {"code": unit.unit, "name": unit.name, "full_name": unit.full_name, "kind": unit.kind, "ranked": unit.ranked,
             "focal_person_set": bool(unit.focal_person),
             "roster_status": unit.roster_status or "draft",
             "roster_total": sum(int(v) for v in unit.roster_counts.values()),

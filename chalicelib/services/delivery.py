@@ -9,6 +9,7 @@ from typing import Callable
 
 from chalicelib.config import settings
 from chalicelib.domain import delivery as rules
+from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.access import SYSTEM, Actor, require_moha, require_unit
 from chalicelib.domain.text import email_problem, normalise_email
 from chalicelib.domain.timefmt import local_datetime, utc_iso
@@ -148,7 +149,7 @@ def guard(actor: Actor, cid: str) -> dict:
     """Ministry: the national breaker and every paused unit of the campaign, with why; the mail domains whose
     last preflight failed."""
     require_moha(actor)
-    units = campaign_store.list_units(cid)
+    units = campaign_store.list_units(cid, PROVINCE)
     stops = store.unit_stops([f"{cid}#{u.unit}" for u in units])
     names = {u.unit: u.name for u in units}
     paused = [{"unit": key.split("#", 1)[1], "name": names.get(key.split("#", 1)[1], ""), **_stop_view(stop)}

@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 from chalicelib.config import settings
 from chalicelib.domain import links as rules
 from chalicelib.domain.campaign import contact_line
+from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.access import SYSTEM, SYSTEM_MOHA, Actor, require_moha, require_unit
 from chalicelib.domain.credentials import new_token, token_hash
 from chalicelib.domain.text import email_problem, normalise_email
@@ -40,7 +41,7 @@ def start(actor: Actor, cid: str, units: list[str] | None, now: datetime,
     """Ministry: dispatch to the chosen units, or to every unit whose roster was sent."""
     require_moha(actor)
     campaign = campaign_store.get_campaign(cid)
-    all_units = {u.unit: u for u in campaign_store.list_units(cid)}
+    all_units = {u.unit: u for u in campaign_store.list_units(cid, PROVINCE)}
     if units:
         unknown = sorted(set(units) - set(all_units))
         if unknown:
@@ -434,7 +435,7 @@ def auto_reminders(now: datetime, random_bytes: Callable[[int], bytes]) -> int:
         deadline_day = (window.closes_at - timedelta(seconds=1)).astimezone(zone).date().isoformat()
         if left not in days or not campaign_store.mark_auto_reminder(campaign.cid, f"{deadline_day}:{left}"):
             continue
-        units = [u.unit for u in campaign_store.list_units(campaign.cid) if u.roster_status == "submitted"]
+        units = [u.unit for u in campaign_store.list_units(campaign.cid, PROVINCE) if u.roster_status == "submitted"]
         queues.send(settings().jobs_queue, [{"type": "remind_unit", "cid": campaign.cid, "unit": u} for u in units])
         audit.record(SYSTEM, "auto_reminders_started", now, cid=campaign.cid, details={"days_left": left,
                                                                                         "units": len(units)},

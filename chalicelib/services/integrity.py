@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from chalicelib.domain import integrity as rules
+from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.access import Actor, require_moha
 from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import local_datetime, utc_iso
@@ -96,7 +97,7 @@ def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> Int
 def run_scan(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
     require_moha(actor)
     campaign_store.get_campaign(cid)
-    scanned = len(scan_units(cid, [u.unit for u in campaign_store.list_units(cid)], now))
+    scanned = len(scan_units(cid, [u.unit for u in campaign_store.list_units(cid, PROVINCE)], now))
     audit.record(actor, "integrity_scanned", now, cid=cid, details={"units_scanned": scanned},
                  suffix=random_bytes(4).hex())
     return {**review(actor, cid), "scanned": scanned}
@@ -109,7 +110,8 @@ def scheduled_scan(now: datetime) -> int:
         window = phases.phase_windows(campaign, None).get("survey")
         if window is None or now < window.opens_at or now > window.closes_at + timedelta(days=7):
             continue
-        scanned += len(scan_units(campaign.cid, [u.unit for u in campaign_store.list_units(campaign.cid)], now))
+        scanned += len(scan_units(campaign.cid, [u.unit for u in campaign_store.list_units(campaign.cid, PROVINCE)],
+                              now))
     return scanned
 
 
@@ -117,7 +119,7 @@ def review(actor: Actor, cid: str) -> dict:
     """Units by risk, with flags and evidence: for the ministry only."""
     require_moha(actor)
     campaign_store.get_campaign(cid)
-    units = {u.unit: u for u in campaign_store.list_units(cid)}
+    units = {u.unit: u for u in campaign_store.list_units(cid, PROVINCE)}
     items: list[dict[str, Any]] = []
     for item in store.by_campaign(cid):
         unit = units.get(item.unit)

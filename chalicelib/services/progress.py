@@ -9,6 +9,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import links as rules
+from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.access import Actor, require_moha, require_unit
 from chalicelib.domain.text import fold
 from chalicelib.domain.timefmt import local_datetime, utc_iso
@@ -121,7 +122,7 @@ def unit_progress(actor: Actor, cid: str, unit: str, *, group: str | None = None
 def national(actor: Actor, cid: str, sort: str = "code") -> dict:
     require_moha(actor)
     campaign = campaign_store.get_campaign(cid)
-    units = campaign_store.list_units(cid)
+    units = campaign_store.list_units(cid, PROVINCE)
     stats = {s.unit_key: s for s in link_store.totals_of([f"{cid}#{u.unit}" for u in units])}
     rows = []
     for u in units:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Callable
 
 from chalicelib.domain import par_index
+from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.access import Actor, require_moha
 from chalicelib.domain import integrity as integrity_rules
 from chalicelib.domain.campaign import DEFAULT_GRADES, DEFAULT_MIN_RESPONSES
@@ -54,7 +55,7 @@ def compute(cid: str) -> dict:
     scans = {s.unit: s for s in integrity_store.by_campaign(cid)}
     minimum = campaign.min_responses or DEFAULT_MIN_RESPONSES
     rows = []
-    for unit in campaign_store.list_units(cid):
+    for unit in campaign_store.list_units(cid, PROVINCE):
         lines = {line.code: {"score": line.score, "appraisal_score": line.appraisal_score}
                  for line in store.list_items(cid, unit.unit)}
         annulled = bool(unit.annulled_at)

@@ -38,6 +38,8 @@ class Unit:
     unit: str
     name: str
     full_name: str
+    kind: str  # "province" | "ministry"
+    ranked: bool
     focal_person: dict | None
     extensions: dict[str, str]  # phase code -> ISO close instant for this unit only
     closed_marks: dict[str, str]  # phase code -> ISO close instant already announced
@@ -75,6 +77,7 @@ def _campaign(item: CampaignModel) -> Campaign:
 
 def _unit(item: UnitModel) -> Unit:
     return Unit(cid=item.cid, unit=item.unit, name=item.name, full_name=item.full_name,
+                kind=item.kind or "province", ranked=item.ranked is not False,
                 focal_person=item.focal_person, extensions=dict(item.extensions.as_dict()),
                 closed_marks=dict(item.closed_marks.as_dict()), roster_gen=item.roster_gen,
                 roster_version=int(item.roster_version or 0), roster_status=item.roster_status or "draft",
@@ -112,7 +115,8 @@ def create_campaign(built: dict, now: datetime) -> Campaign:
     with UnitModel.batch_write() as batch:
         for unit in built["units"]:
             batch.save(UnitModel(cid=built["id"], unit=unit["code"], name=unit["name"],
-                                 full_name=unit["full_name"]))
+                                 full_name=unit["full_name"], kind=unit.get("kind") or "province",
+                                 ranked=unit.get("ranked", True) is not False))
     item = CampaignModel(cid=built["id"], name=built["name"], year=built["year"], timezone=built["timezone"],
                          groups=built["groups"], questionnaires=built["questionnaires"],
                          phases=built["phases"], departments=built["departments"],
@@ -158,8 +162,9 @@ def mark_auto_reminder(cid: str, key: str) -> bool:
         raise
 
 
-def list_units(cid: str) -> list[Unit]:
-    return [_unit(item) for item in UnitModel.query(cid)]
+def list_units(cid: str, kind: str | None = None) -> list[Unit]:
+    """The campaign's units, or only those of `kind` ("province" | "ministry")."""
+    return [u for u in (_unit(item) for item in UnitModel.query(cid)) if kind is None or u.kind == kind]
 
 
 def find_unit(cid: str, unit: str) -> Unit | None:

@@ -41,12 +41,14 @@ class CampaignModel(Model):
 
 
 class UnitModel(Model):
-    """One unit (province) of a campaign, with its per-unit state."""
+    """One unit of a campaign (a province, or an assessed ministry), with its per-unit state."""
     Meta = _meta("units")
     cid = UnicodeAttribute(hash_key=True)
     unit = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
     full_name = UnicodeAttribute()
+    kind = UnicodeAttribute(default="province")  # "province" | "ministry" (an assessed ministry or agency)
+    ranked = BooleanAttribute(default=True)  # False: assessed and given an index, but not ranked
     focal_person = JSONAttribute(null=True)
     extensions = MapAttribute(default=dict)  # phase code -> ISO close instant for this unit only
     closed_marks = MapAttribute(default=dict)  # phase code -> ISO close instant already announced

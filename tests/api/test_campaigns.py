@@ -6,11 +6,15 @@ from chalicelib.store.models import AuditModel
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def test_the_2021_campaign_has_the_letters_63_units_4_groups_and_deadlines(api, tokens):
+def test_the_2021_campaign_has_the_letters_63_provinces_19_ministries_4_groups_and_deadlines(api, tokens):
     r = api.call("GET", "/campaigns/2021", token=tokens["admin"])
     assert r.status_code == 200
     body = r.data
-    assert len(body["units"]) == 63 and body["units"][0]["name"] == "Hà Nội"
+    provinces = [u for u in body["units"] if u["kind"] == "province"]
+    ministries = [u for u in body["units"] if u["kind"] == "ministry"]
+    assert len(provinces) == 63 and provinces[0]["name"] == "Hà Nội" and all(u["ranked"] for u in provinces)
+    assert len(ministries) == 19 and sum(u["ranked"] for u in ministries) == 17
+    assert {u["code"] for u in ministries if not u["ranked"]} == {"UBDT", "TTCP"}
     assert [g["name"] for g in body["groups"]] == ["Đại biểu HĐND cấp tỉnh", "Lãnh đạo cấp sở",
                                                    "Lãnh đạo cấp phòng thuộc sở", "Lãnh đạo UBND cấp huyện"]
     assert [g["questionnaires"] for g in body["groups"]][1] == ["locality", "ministry"]

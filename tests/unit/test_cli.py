@@ -12,11 +12,17 @@ def test_the_accounts_command_creates_every_account_and_a_credentials_workbook(a
     workbook, creds = tmp_path / "tai-khoan.xlsx", tmp_path / "credentials.json"
     cli.main(["accounts", "--campaign", "2021", "--workbook", str(workbook), "--credentials", str(creds)])
     data = json.loads(creds.read_text(encoding="utf-8"))
-    assert data["admin"]["username"] == "admin" and len(data["units"]) == 63
+    # the admin, 63 provinces and 19 assessed ministries, each unit's account under its code
+    assert data["admin"]["username"] == "admin" and len(data["units"]) == 63 + 19
+    assert data["units"]["BTP"]["username"] == "bobtp" and data["units"]["01"]["username"] == "tinh01"
     sheet = load_workbook(workbook).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:6] == ("STT", "Mã đơn vị", "Đơn vị", "Vai trò", "Tên đăng nhập", "Mật khẩu")
-    assert len(rows) == 65 and rows[2][1:3] == ("01", "Hà Nội")
+    assert len(rows) == 1 + 1 + 63 + 19 and rows[2][1:4] == ("01", "Hà Nội", "Tỉnh, thành phố")
+    assert rows[1][3] == "Bộ Nội vụ"
+    justice = next(r for r in rows if r[1] == "BTP")
+    assert justice[2:5] == ("Bộ Tư pháp", "Bộ, cơ quan ngang bộ", "bobtp")
+    assert AccountModel.get("bobtp").role == "ministry" and AccountModel.get("bobtp").unit == "BTP"
     account = AccountModel.get(rows[2][4])
     assert verify_password(rows[2][5], account.password_hash) and account.must_change_password
     assert rows[2][5] not in account.password_hash
@@ -40,7 +46,7 @@ def test_seed_creates_both_campaigns_once_and_a_complete_credentials_file(aws, t
     out = capsys.readouterr().out
     assert "Đợt đánh giá 2021: đã tạo" in out and "Đợt đánh giá demo: đã có" in out
     data = json.loads(creds.read_text(encoding="utf-8"))
-    assert len(data["units"]) == 63
+    assert len(data["units"]) == 63 + 19
     assert verify_password(data["units"]["01"]["password"], AccountModel.get("tinh01").password_hash)
 
 
@@ -107,6 +113,6 @@ def test_the_credentials_workbook_and_file_are_readable_by_their_owner_only(aws,
         os.umask(old_umask)
     for path in (workbook, creds, tmp_path / "seed.json", tmp_path / "seed.xlsx"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    assert load_workbook(workbook).active.max_row == 65
+    assert load_workbook(workbook).active.max_row == 1 + 1 + 63 + 19
     assert sorted(p.name for p in tmp_path.iterdir()) == ["credentials.json", "seed.json", "seed.xlsx",
                                                          "tai-khoan.xlsx"], "no temporary file left behind"
