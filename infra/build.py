@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from infra.needs import ROOT
+from infra.operations import operations
 
 CONFIG = ROOT / ".chalice" / "config.json"
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -201,14 +202,6 @@ def queues(ref: str, name: str, consumer_timeout: int) -> dict[str, dict]:
             "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]}, "maxReceiveCount": MAX_RECEIVES}}},
         dlq: {"Type": "AWS::SQS::Queue", "Properties": {
             "QueueName": f"{name}-dlq", "MessageRetentionPeriod": DLQ_RETENTION, "SqsManagedSseEnabled": True}},
-        f"{dlq}Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
-            "AlarmDescription": f"A message of {name} failed {MAX_RECEIVES} times and waits in {name}-dlq "
-                                "(see the README: Deploying, dead letters).",
-            "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
-            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}],
-            "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 1,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
-            "AlarmActions": [{"Ref": "OpsTopic"}]}},
     }
 
 
@@ -239,7 +232,26 @@ def build(stage: str, base: dict) -> dict:
     if clash:
         raise SystemExit(f"infra/template.yaml defines generated resources: {sorted(clash)}")
     template["Resources"].update(generated)
+    # the stage as CloudFormation will see it (chalice's resources with these merged in) names what is watched
+    whole = merged(base["Resources"], template["Resources"])
+    watched = operations(whole, prefix, stage)
+    clash = {k for k in set(watched) & set(whole) if k not in base["Resources"]}
+    if clash:
+        raise SystemExit(f"infra/operations.py names existing resources: {sorted(clash)}")
+    template["Resources"] = merged(template["Resources"], watched)
     return template
+
+
+def merged(base: dict, extra: dict) -> dict:
+    """`extra` merged into `base` as `chalice package --merge-template` does: mappings key by key, the rest
+    replaced."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def main(argv: list[str]) -> int:

@@ -341,7 +341,8 @@ def test_every_queue_has_a_dead_letter_queue_and_outlasts_its_function(templates
             for q in of_type(template, "AWS::SQS::Queue").values() if "RedrivePolicy" in q["Properties"]}
     assert set(of_type(template, "AWS::SQS::Queue")) == consumed | dead, "every queue is consumed or a DLQ"
     alarmed = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
-               for a in of_type(template, "AWS::CloudWatch::Alarm").values() if "Dimensions" in a["Properties"]}
+               for a in of_type(template, "AWS::CloudWatch::Alarm").values()
+               if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"}
     assert dead <= alarmed, "someone hears of a dead letter"
 
 
@@ -620,3 +621,190 @@ def test_the_stage_that_creates_the_identity_sends_from_that_domain(stage):
         assert given["MailFrom"].rsplit("@", 1)[1] == given["MailIdentity"]
     assert json.loads((ROOT / "infra" / "params" / "prod.json").read_text(encoding="utf-8"))[
         "Parameters"]["MailIdentity"] == "moha.gov.vn"
+
+
+# --- alarms, the dashboard, the runbook ---------------------------------------------------------------------------
+
+RUNBOOK = ROOT / "docs" / "RUNBOOK.md"
+
+
+def alarms_of(template: dict) -> dict[str, dict]:
+    return {k: v["Properties"] for k, v in of_type(template, "AWS::CloudWatch::Alarm").items()}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_alarm_tells_the_ops_topic_which_mails_the_stages_it_address(templates, stage):
+    template = templates[stage]
+    assert template["Resources"]["OpsTopic"]["Properties"]["TopicName"] == {"Fn::Sub": "${Prefix}ops-alarms"}
+    subscription = template["Resources"]["OpsEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"] == {"TopicArn": {"Ref": "OpsTopic"}, "Protocol": "email",
+                                          "Endpoint": {"Ref": "AlarmEmail"}}
+    given = json.loads((ROOT / "infra" / "params" / f"{stage}.json").read_text(encoding="utf-8"))["Parameters"]
+    assert "AlarmEmail" in given, "the stage's parameters name the IT mailbox (empty until the ministry gives it)"
+    pattern = template["Parameters"]["AlarmEmail"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "cntt@moha.gov.vn") and re.fullmatch(pattern, "") and not re.fullmatch(pattern, "cntt")
+    alarms = alarms_of(template)
+    names = [a["AlarmName"] for a in alarms.values()]
+    assert len(set(names)) == len(names) and all(n.startswith(prefix_of(stage)) for n in names)
+    for logical, alarm in alarms.items():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "OpsTopic"}], logical
+        assert alarm["EvaluationPeriods"] >= 1 and alarm["TreatMissingData"] == "notBreaching", logical
+    assert "OpsTopicArn" in template["Outputs"] and "DashboardUrl" in template["Outputs"]
+
+
+def single_metric(alarm: dict) -> tuple:
+    return (alarm["Namespace"], alarm["MetricName"], json.dumps(alarm.get("Dimensions", []), sort_keys=True),
+            alarm.get("Statistic") or alarm.get("ExtendedStatistic"))
+
+
+def math_metrics(alarm: dict) -> tuple[dict[str, tuple], str]:
+    """A metric-math alarm: its metrics by id (namespace, name, dimensions, stat) and its one returned expression."""
+    metrics = {m["Id"]: (m["MetricStat"]["Metric"]["Namespace"], m["MetricStat"]["Metric"]["MetricName"],
+                         json.dumps(m["MetricStat"]["Metric"]["Dimensions"], sort_keys=True), m["MetricStat"]["Stat"])
+               for m in alarm["Metrics"] if "MetricStat" in m}
+    [expression] = [m["Expression"] for m in alarm["Metrics"] if m.get("ReturnData")]
+    assert not any(m.get("ReturnData") for m in alarm["Metrics"] if "MetricStat" in m)
+    return metrics, expression
+
+
+def dims(name: str, value) -> str:
+    return json.dumps([{"Name": name, "Value": value}], sort_keys=True)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_alarm_exists_with_its_threshold(templates, stage):
+    from chalicelib.domain.delivery import SES_REVIEW_BOUNCE_RATE, SES_REVIEW_COMPLAINT_RATE, Policy
+    from infra import operations as ops
+
+    template = templates[stage]
+    res = template["Resources"]
+    alarms = alarms_of(template)
+    seen = set()
+
+    def check(logical: str, threshold, operator: str = "GreaterThanOrEqualToThreshold") -> dict:
+        assert logical in alarms, f"no alarm {logical}"
+        seen.add(logical)
+        alarm = alarms[logical]
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (threshold, operator), logical
+        return alarm
+
+    # the API: the share of 5xx answers, once enough requests came in, under the stage's own API name
+    api_name = res["RestAPI"]["Properties"]["DefinitionBody"]["info"]["title"]
+    assert api_name == prefix_of(stage) + "api"
+    alarm = check("ApiServerErrorRateAlarm", ops.API_5XX_PERCENT, "GreaterThanThreshold")
+    metrics, expression = math_metrics(alarm)
+    api_dims = json.dumps([{"Name": "ApiName", "Value": api_name}, {"Name": "Stage", "Value": "api"}], sort_keys=True)
+    assert metrics == {"errors": ("AWS/ApiGateway", "5XXError", api_dims, "Sum"),
+                       "requests": ("AWS/ApiGateway", "Count", api_dims, "Sum")}
+    assert expression == f"IF(requests >= {ops.API_MIN_REQUESTS}, 100 * errors / requests, 0)"
+    assert 0 < ops.API_5XX_PERCENT <= 5
+    # every function: errors, throttles, p99 duration above 80 % of its own timeout
+    for logical, function in functions(template).items():
+        fn = dims("FunctionName", {"Ref": logical})
+        assert single_metric(check(f"{logical}ErrorsAlarm", ops.LAMBDA_ERRORS)) == ("AWS/Lambda", "Errors", fn, "Sum")
+        assert single_metric(check(f"{logical}ThrottlesAlarm", ops.LAMBDA_THROTTLES)) == (
+            "AWS/Lambda", "Throttles", fn, "Sum")
+        timeout_ms = function["Properties"]["Timeout"] * 1000
+        alarm = check(f"{logical}DurationAlarm", int(timeout_ms * 0.8), "GreaterThanThreshold")
+        assert single_metric(alarm) == ("AWS/Lambda", "Duration", fn, "p99")
+    # every work queue: its dead letters (any) and the age of its oldest message
+    for logical, queue in of_type(template, "AWS::SQS::Queue").items():
+        if "RedrivePolicy" not in queue["Properties"]:
+            continue
+        dlq = queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        alarm = check(f"{dlq}Alarm", 0, "GreaterThanThreshold")
+        assert single_metric(alarm) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                                        dims("QueueName", {"Fn::GetAtt": [dlq, "QueueName"]}), "Maximum")
+        alarm = check(f"{logical}AgeAlarm", ops.QUEUE_AGE_SECONDS[logical], "GreaterThanThreshold")
+        assert single_metric(alarm) == ("AWS/SQS", "ApproximateAgeOfOldestMessage",
+                                        dims("QueueName", {"Fn::GetAtt": [logical, "QueueName"]}), "Maximum")
+    assert set(ops.QUEUE_AGE_SECONDS) == {k for k, q in of_type(template, "AWS::SQS::Queue").items()
+                                          if "RedrivePolicy" in q["Properties"]}
+    # SES reputation: below SES's review thresholds, and before the app's own breaker stops all sending
+    margin = Policy().breaker_margin
+    alarm = check("SesBounceRateAlarm", ops.SES_BOUNCE_RATE)
+    assert single_metric(alarm) == ("AWS/SES", "Reputation.BounceRate", "[]", "Maximum")
+    assert ops.SES_BOUNCE_RATE < SES_REVIEW_BOUNCE_RATE * margin < SES_REVIEW_BOUNCE_RATE == 0.05
+    alarm = check("SesComplaintRateAlarm", ops.SES_COMPLAINT_RATE)
+    assert single_metric(alarm) == ("AWS/SES", "Reputation.ComplaintRate", "[]", "Maximum")
+    assert ops.SES_COMPLAINT_RATE < SES_REVIEW_COMPLAINT_RATE * margin < SES_REVIEW_COMPLAINT_RATE == 0.001
+    # every table: read and write throttle events together
+    for logical in of_type(template, "AWS::DynamoDB::Table"):
+        alarm = check(f"{logical}ThrottlesAlarm", ops.DYNAMODB_THROTTLE_EVENTS)
+        metrics, expression = math_metrics(alarm)
+        table = dims("TableName", {"Ref": logical})
+        assert metrics == {"reads": ("AWS/DynamoDB", "ReadThrottleEvents", table, "Sum"),
+                           "writes": ("AWS/DynamoDB", "WriteThrottleEvents", table, "Sum")}
+        assert expression == "FILL(reads, 0) + FILL(writes, 0)"
+    assert seen == set(alarms), f"alarms this test does not know: {sorted(set(alarms) - seen)}"
+    assert len(alarms) == 1 + 3 * len(functions(template)) + 2 * 2 + 2 + len(of_type(template, "AWS::DynamoDB::Table"))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_dashboard_shows_mails_submits_errors_and_queues_of_the_stage(templates, stage):
+    template = templates[stage]
+    [(logical, dashboard)] = of_type(template, "AWS::CloudWatch::Dashboard").items()
+    props = dashboard["Properties"]
+    assert props["DashboardName"] == prefix_of(stage) + "campaign"
+    assert template["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"].endswith("#dashboards:name=${Prefix}campaign")
+    body = json.loads(substitute(props["DashboardBody"], {
+        "AWS::Region": "ap-southeast-1", "AWS::Partition": "aws", "AWS::AccountId": "123456789012"}))
+    widgets = body["widgets"]
+    lines = {tuple(x for x in m if not isinstance(x, dict)) for w in widgets if w["type"] == "metric"
+             for m in w["properties"]["metrics"]}
+    assert all(w["properties"]["region"] == "ap-southeast-1" for w in widgets if w["type"] == "metric")
+    for metric in ("MailsSent", "MailsFailed", "MailsBounced", "Submits", "Imports", "JobRetries"):
+        assert ("CCHC", metric, "Stage", stage) in lines, metric
+    for metric in ("Send", "Delivery", "Bounce", "Complaint", "Reputation.BounceRate", "Reputation.ComplaintRate"):
+        assert ("AWS/SES", metric) in lines, metric
+    api = ("ApiName", prefix_of(stage) + "api", "Stage", "api")
+    for metric in ("Count", "4XXError", "5XXError"):
+        assert ("AWS/ApiGateway", metric, *api) in lines, metric
+    for function in functions(template).values():
+        assert ("AWS/Lambda", "Errors", "FunctionName", function["Properties"]["FunctionName"]) in lines
+    for queue in of_type(template, "AWS::SQS::Queue").values():
+        assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue["Properties"]["QueueName"]) in lines
+    [alarm_widget] = [w for w in widgets if w["type"] == "alarm"]
+    shown = {arn.rsplit(":", 1)[1] for arn in alarm_widget["properties"]["alarms"]}
+    assert all(arn.startswith("arn:aws:cloudwatch:ap-southeast-1:123456789012:alarm:")
+               for arn in alarm_widget["properties"]["alarms"])
+    assert shown == {a["AlarmName"] for a in alarms_of(template).values()}
+    ys = sorted((w["y"], w["x"]) for w in widgets)
+    assert len(set(ys)) == len(ys), "no two widgets in the same place"
+
+
+def runbook_sections() -> dict[str, str]:
+    text = RUNBOOK.read_text(encoding="utf-8")
+    parts = re.split(r"^## (.+)$", text, flags=re.M)
+    return {title.strip(): body for title, body in zip(parts[1::2], parts[2::2])}
+
+
+def test_every_alarm_has_its_section_in_the_runbook(templates):
+    """Each alarm's description names a section of docs/RUNBOOK.md; that section lists the alarm by its logical id
+    and says what it means, where to look (with a query or a command) and what to do."""
+    sections = runbook_sections()
+    for stage in STAGES:
+        for logical, alarm in alarms_of(templates[stage]).items():
+            m = re.search(r"docs/RUNBOOK\.md, mục “(.+?)”", alarm["AlarmDescription"])
+            assert m, f"{logical}: its description does not name a runbook section"
+            assert m[1] in sections, f"{logical}: no section “{m[1]}” in docs/RUNBOOK.md"
+            body = sections[m[1]]
+            assert f"`{logical}`" in body, f"{logical} is not listed in the runbook's section “{m[1]}”"
+            for part in ("**Ý nghĩa.**", "**Xem ở đâu.**", "**Xử lý.**"):
+                assert part in body, (m[1], part)
+            assert "```" in body, f"“{m[1]}”: no query or command to look with"
+
+
+def test_the_runbooks_actions_are_commands_of_the_cli():
+    """Resume a paused unit, reset the breaker, redrive a dead-letter queue, extend a phase, restore a table: each
+    has its section and its command, and every command the runbook gives exists."""
+    sections = runbook_sections()
+    actions = {title: body for title, body in sections.items() if title.startswith("Thao tác:")}
+    wanted = {"resume-mail", "reset-breaker", "redrive-dlq", "extend-phase", "restore-table"}
+    given = {cmd for body in actions.values() for cmd in re.findall(r"python -m chalicelib\.cli ([a-z][a-z-]*)", body)}
+    assert wanted <= given
+    source = (ROOT / "chalicelib" / "cli.py").read_text(encoding="utf-8")
+    every = set(re.findall(r"python -m chalicelib\.cli ([a-z][a-z-]*)", RUNBOOK.read_text(encoding="utf-8")))
+    for command in every:
+        assert f'add_parser("{command}"' in source, f"the runbook names a command the CLI lacks: {command}"

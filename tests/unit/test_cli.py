@@ -116,3 +116,141 @@ def test_the_credentials_workbook_and_file_are_readable_by_their_owner_only(aws,
     assert load_workbook(workbook).active.max_row == 1 + 1 + 63 + 19
     assert sorted(p.name for p in tmp_path.iterdir()) == ["credentials.json", "seed.json", "seed.xlsx",
                                                          "tai-khoan.xlsx"], "no temporary file left behind"
+
+
+# --- operations (docs/RUNBOOK.md) ----------------------------------------------------------------------------------
+
+def audited(action: str) -> list:
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.store import audit as audit_store
+
+    now = datetime.now(timezone.utc)
+    items, _ = audit_store.query(start=now - timedelta(days=3650), end=now + timedelta(days=3650), unit=None,
+                                 actor=None, action=action, cid=None, limit=50, cursor=None)
+    return items
+
+
+def test_resume_mail_and_reset_breaker_go_through_the_ministrys_service_and_are_audited(aws, capsys):
+    from chalicelib.runtime import runtime
+    from chalicelib.services import campaigns
+    from chalicelib.store import delivery as delivery_store
+
+    campaigns.create_from_files("demo", runtime.now(), runtime.random_bytes)
+    with pytest.raises(SystemExit):
+        cli.main(["resume-mail", "demo", "01", "--reason", "Đã sửa danh sách"])
+    assert "không bị tạm dừng" in capsys.readouterr().err  # the service's own refusal
+    delivery_store.pause_unit("demo#01", "Tỷ lệ thư bị trả lại 12%", {"bounce_rate": 0.12}, runtime.now())
+    cli.main(["resume-mail", "demo", "01", "--reason", "Tỉnh đã sửa 30 địa chỉ sai"])
+    assert "Đơn vị 01 của đợt demo được gửi thư tiếp" in capsys.readouterr().out
+    assert not delivery_store.unit_stop("demo#01").active
+    [entry] = audited("mail_unit_resumed")
+    assert entry.details["reason"] == "Tỉnh đã sửa 30 địa chỉ sai" and entry.actor == "admin-cli"
+
+    with pytest.raises(SystemExit):
+        cli.main(["reset-breaker", "--reason", "   "])  # a reason is required
+    assert "cần nêu lý do" in capsys.readouterr().err
+    delivery_store.trip_breaker("Tỷ lệ trả lại toàn quốc 4%", {"bounce_rate": 0.04}, runtime.now())
+    assert delivery_store.breaker().active
+    cli.main(["reset-breaker", "--reason", "Đã loại các danh sách lỗi"])
+    assert "Đã cho gửi thư tiếp trên toàn quốc" in capsys.readouterr().out
+    assert not delivery_store.breaker().active
+    assert [e.details["reason"] for e in audited("mail_breaker_reset")] == ["Đã loại các danh sách lỗi"]
+
+
+def test_extend_phase_takes_a_vietnamese_local_time_for_everyone_or_one_unit(aws, capsys):
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.domain.phases import windows
+    from chalicelib.runtime import runtime
+    from chalicelib.services import campaigns
+    from chalicelib.store import campaigns as campaign_store
+
+    campaigns.create_from_files("demo", runtime.now(), runtime.random_bytes)
+    common = windows(campaign_store.get_campaign("demo").phases)["survey"].closes_at
+    later = (common + timedelta(days=10)).astimezone(timezone(timedelta(hours=7)))
+    cli.main(["extend-phase", "demo", "survey", "--until", f"{later:%d/%m/%Y} 17:30", "--reason", "Nhiều tỉnh đề nghị"])
+    closes = windows(campaign_store.get_campaign("demo").phases)["survey"].closes_at
+    assert closes == datetime(later.year, later.month, later.day, 10, 30, tzinfo=timezone.utc)  # 17:30 in Hà Nội
+    assert f"mọi đơn vị: thời hạn mới 17:30 {later:%d/%m/%Y}" in capsys.readouterr().out
+    assert audited("phase_changed")[0].details["reason"] == "Nhiều tỉnh đề nghị"
+
+    unit_day = later + timedelta(days=3)
+    cli.main(["extend-phase", "demo", "survey", "--until", f"{unit_day:%d/%m/%Y}", "--unit", "01",
+              "--reason", "Bão lũ"])
+    assert f"đơn vị 01: thời hạn mới hết ngày {unit_day:%d/%m/%Y}" in capsys.readouterr().out
+    assert campaign_store.get_unit("demo", "01").extensions["survey"] == (
+        datetime(unit_day.year, unit_day.month, unit_day.day, tzinfo=timezone(timedelta(hours=7)))
+        + timedelta(days=1)).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")  # end of that day
+    for bad in ("2022-01-15", "31/02/2022 10:00", "15/01/2022 25:00"):
+        with pytest.raises(SystemExit):
+            cli.main(["extend-phase", "demo", "survey", "--until", bad, "--reason", "x"])
+        assert "dd/mm/yyyy HH:MM" in capsys.readouterr().err
+
+
+def test_redrive_moves_every_dead_letter_back_to_its_queue_once(aws, capsys):
+    from chalicelib.config import settings
+    from chalicelib.store import queues
+
+    sqs = queues._sqs()
+    mail = settings().mail_queue
+    dlq = sqs.get_queue_url(QueueName=f"{mail}-dlq")["QueueUrl"]
+    bodies = [json.dumps({"batch": i}) for i in range(23)]
+    for body in bodies:
+        sqs.send_message(QueueUrl=dlq, MessageBody=body)
+    cli.main(["redrive-dlq", "mail", "--max", "5"])
+    assert "Đã chuyển 5 việc" in capsys.readouterr().out
+    cli.main(["redrive-dlq", mail])
+    assert "Đã chuyển 18 việc" in capsys.readouterr().out
+    target = sqs.get_queue_url(QueueName=mail)["QueueUrl"]
+    received = []
+    while batch := sqs.receive_message(QueueUrl=target, MaxNumberOfMessages=10).get("Messages", []):
+        received += [m["Body"] for m in batch]
+    assert sorted(received) == sorted(bodies)
+    assert not sqs.receive_message(QueueUrl=dlq).get("Messages")
+    assert sorted(e.details["messages"] for e in audited("dlq_redriven")) == [5, 18]
+    cli.main(["redrive-dlq", "jobs"])
+    assert "không có việc nào" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["redrive-dlq", "nothing"])
+    assert "chọn một trong: jobs, mail" in capsys.readouterr().err
+
+
+def test_restore_table_refuses_without_pitr_restores_into_a_new_table_and_copies_back(aws, capsys):
+    import boto3
+
+    from chalicelib.config import settings
+    from chalicelib.runtime import runtime
+    from chalicelib.services import campaigns
+    from chalicelib.store.models import CampaignModel
+
+    campaigns.create_from_files("demo", runtime.now(), runtime.random_bytes)
+    table = settings().table_prefix + "campaigns"
+    client = boto3.client("dynamodb", region_name=settings().region)
+    with pytest.raises(SystemExit):
+        cli.main(["restore-table", "campaigns", "--to", "01/01/2022 08:00"])
+    assert "chưa bật khôi phục theo thời điểm" in capsys.readouterr().err
+    client.update_continuous_backups(TableName=table,
+                                     PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    with pytest.raises(SystemExit):
+        cli.main(["restore-table", "campaigns", "--to", "01/01/2022 08:00"])  # before recovery was enabled
+    assert "Chỉ khôi phục được bảng" in capsys.readouterr().err
+    latest = client.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"][
+        "PointInTimeRecoveryDescription"]["LatestRestorableDateTime"]
+    cli.main(["restore-table", "campaigns", "--to", latest.isoformat(), "--target", "restored-campaigns"])
+    out = capsys.readouterr().out
+    assert "restore-table campaigns --copy-from restored-campaigns" in out and "không đổi tên" in out
+    restored = client.scan(TableName="restored-campaigns")["Items"]
+    assert {i["cid"]["S"] for i in restored} == {"demo"}
+    assert audited("table_restore_started")[0].details["restored_table"] == "restored-campaigns"
+
+    # after the restore point: a campaign's name damaged, another campaign created; then the copy back
+    demo = CampaignModel.get("CAMPAIGN", "demo")
+    name = demo.name
+    demo.update(actions=[CampaignModel.name.set("hỏng")])
+    campaigns.create_from_files("2021", runtime.now(), runtime.random_bytes)
+    cli.main(["restore-table", "campaigns", "--copy-from", "restored-campaigns"])
+    out = capsys.readouterr().out
+    assert CampaignModel.get("CAMPAIGN", "demo").name == name != "hỏng"
+    assert CampaignModel.get("CAMPAIGN", "2021").year == 2021  # written after the restore point: kept
+    assert "1 bản ghi của" in out and "được giữ nguyên" in out
