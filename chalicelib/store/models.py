@@ -146,6 +146,7 @@ class ResponseModel(Model):
     answers = JSONAttribute()
     scores = JSONAttribute()
     submitted_at = UTCDateTimeAttribute()
+    ministry = UnicodeAttribute(null=True)  # a managing-ministry form: the ministry unit it evaluates (never who)
 
 
 class DraftModel(Model):

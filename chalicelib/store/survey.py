@@ -34,6 +34,7 @@ class Response:
     answers: dict
     scores: dict
     submitted_at: datetime
+    ministry: str | None = None  # a managing-ministry form: the code of the ministry unit it evaluates
 
 
 def _values(record: Any, cls: type) -> dict[str, Any]:
