@@ -100,6 +100,13 @@ def correlation_id() -> str | None:
     return (_context.get() or {}).get("correlation_id")
 
 
+def origin() -> str | None:
+    """What a message queued now carries: the correlation id of the request that set off the current work (a
+    job queued by a job keeps its origin), so one search finds every job a request led to."""
+    ctx = _context.get() or {}
+    return ctx.get("origin") or ctx.get("correlation_id")
+
+
 @contextlib.contextmanager
 def job(action: str, correlation_id: str | None = None, *, origin: str | None = None, receive_count: int = 1,
         **fields: Any) -> Iterator[dict[str, Any]]:

@@ -23,9 +23,9 @@ def _url(name: str) -> str:
 def send(queue: str, bodies: list[dict], delay: int = 0) -> None:
     """Send messages in batches of 10 (the SQS limit); a partial failure raises so nothing is silently lost.
     `delay`: seconds before they can be received (at most 900). Each body carries the correlation id of the request
-    or job that queued it first (`origin`), so the job's log lines lead back to it."""
+    that set it off (`origin`), so the job's log lines lead back to it."""
     url = _url(queue)
-    origin = obs.correlation_id()
+    origin = obs.origin()
     if origin:
         bodies = [{"origin": origin, **body} for body in bodies]
     extra = {"DelaySeconds": min(900, max(0, delay))} if delay else {}
