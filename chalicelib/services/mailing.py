@@ -58,10 +58,7 @@ def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], 
     windows: dict[str, bool] = {}
     held: list[dict] = []
     stopped = _holds(kind)
-    items = unpack(body["mails"])
-    units = {item["unit_key"] for item in items}
-    if len(units) == 1:
-        obs.bind(unit=next(iter(units)).split("#", 1)[1])
+    items = _bound(unpack(body["mails"]))
     own_failed = 0
     for item in items:
         if stopped(item["unit_key"]):
@@ -106,6 +103,14 @@ def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], 
         for unit_key in touched:
             _notify_when_out(body["run"], unit_key, now())
     return result
+
+
+def _bound(items: list[dict]) -> list[dict]:
+    """The batch's mails; the log lines name their unit when they all are of one (an invitation's batch)."""
+    units = {item["unit_key"] for item in items}
+    if len(units) == 1:
+        obs.bind(unit=next(iter(units)).split("#", 1)[1])
+    return items
 
 
 def _count_sends(kind: str, sent: int, failed: int) -> None:
