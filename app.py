@@ -1,11 +1,12 @@
 """The Chalice app: registers blueprints, schedules and queue handlers. No logic lives here."""
 from chalice import Chalice, Rate
 
+from chalicelib import observability as obs
 from chalicelib.api import (assessment, auth, campaigns, dispatch, integrity, mail, progress, questionnaires,
                             responses, roster, survey, system, units)
 from chalicelib.config import settings
 
-app = Chalice(app_name="cchc")
+app = Chalice(app_name="cchc", configure_logs=False)  # chalicelib.observability owns the "cchc" logger
 app.api.binary_types.extend(roster.BINARY)
 
 for blueprint in (system.bp, auth.bp, campaigns.bp, units.bp, roster.bp, dispatch.bp, questionnaires.bp, survey.bp,
@@ -21,10 +22,12 @@ def close_phases(event):
     from chalicelib.services import assessment as assessment_service
     from chalicelib.services import campaigns as campaign_service
 
-    now = runtime.now()
-    # Lock before announcing: a crash in between only repeats the lock attempt, which then changes nothing.
-    locked = assessment_service.lock_open_assessments(now, runtime.random_bytes)
-    return {"announced": campaign_service.close_due_phases(now, runtime.random_bytes, locked)}
+    with obs.job("close-phases", event.event_id) as outcome:
+        now = runtime.now()
+        # Lock before announcing: a crash in between only repeats the lock attempt, which then changes nothing.
+        locked = assessment_service.lock_open_assessments(now, runtime.random_bytes)
+        outcome["announced"] = campaign_service.close_due_phases(now, runtime.random_bytes, locked)
+    return outcome
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="auto-reminders")
@@ -33,7 +36,9 @@ def auto_reminders(event):
     from chalicelib.runtime import runtime
     from chalicelib.services import dispatch as dispatch_service
 
-    return {"units": dispatch_service.auto_reminders(runtime.now(), runtime.random_bytes)}
+    with obs.job("auto-reminders", event.event_id) as outcome:
+        outcome["units"] = dispatch_service.auto_reminders(runtime.now(), runtime.random_bytes)
+    return outcome
 
 
 @app.schedule(Rate(30, unit=Rate.MINUTES), name="integrity-scan")
@@ -42,7 +47,9 @@ def integrity_scan(event):
     from chalicelib.runtime import runtime
     from chalicelib.services import integrity as integrity_service
 
-    return {"units": integrity_service.scheduled_scan(runtime.now())}
+    with obs.job("integrity-scan", event.event_id) as outcome:
+        outcome["units"] = integrity_service.scheduled_scan(runtime.now())
+    return outcome
 
 
 @app.on_sqs_message(queue=settings().jobs_queue, batch_size=1, name="jobs")
@@ -54,7 +61,10 @@ def run_jobs(event):
     from chalicelib.services import dispatch as dispatch_service
 
     for record in event:
-        dispatch_service.run_job(json.loads(record.body), runtime.now(), runtime.random_bytes)
+        body = json.loads(record.body)
+        with obs.queue_job(str(body.get("type")), record.to_dict(), body, campaign=body.get("cid"),
+                           unit=body.get("unit")) as outcome:
+            outcome.update(dispatch_service.run_job(body, runtime.now(), runtime.random_bytes) or {})
 
 
 @app.on_sqs_message(queue=settings().mail_queue, batch_size=1, maximum_concurrency=2, name="mail")
@@ -66,7 +76,9 @@ def send_mail(event):
     from chalicelib.services import mailing
 
     for record in event:
-        mailing.send_batch(json.loads(record.body), runtime.now)
+        body = json.loads(record.body)
+        with obs.queue_job(f"send_{body.get('kind')}", record.to_dict(), body, campaign=body.get("cid")) as outcome:
+            outcome.update(mailing.send_batch(body, runtime.now))
 
 
 @app.on_sns_message(topic=settings().mail_events_topic, name="mail-events")
@@ -75,7 +87,10 @@ def mail_events(event):
     from chalicelib.runtime import runtime
     from chalicelib.services import mailing
 
-    return {"result": mailing.handle_mail_event(event.message, runtime.now(), runtime.random_bytes)}
+    message_id = ((event.to_dict().get("Records") or [{}])[0].get("Sns") or {}).get("MessageId")
+    with obs.job("mail_event", message_id) as outcome:
+        outcome["result"] = mailing.handle_mail_event(event.message, runtime.now(), runtime.random_bytes)
+    return outcome
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="mail-guard")
@@ -84,8 +99,11 @@ def mail_guard(event):
     from chalicelib.runtime import runtime
     from chalicelib.services import delivery, retries
 
-    now = runtime.now()
-    return {"resent": retries.retry_due(now, runtime.random_bytes), **delivery.scheduled(now, runtime.random_bytes)}
+    with obs.job("mail-guard", event.event_id) as outcome:
+        now = runtime.now()
+        outcome.update({"resent": retries.retry_due(now, runtime.random_bytes),
+                        **delivery.scheduled(now, runtime.random_bytes)})
+    return outcome
 
 
 settings()  # fail fast on bad configuration at cold start

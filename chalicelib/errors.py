@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from typing import Any, Callable
 
-logger = logging.getLogger("cchc")
+from chalicelib import observability as obs
 
 
 class DomainError(Exception):
@@ -93,7 +92,7 @@ def maps_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 headers={"Content-Type": "application/json; charset=utf-8", **exc.headers},
             )
         except Exception:  # noqa: BLE001 - last line of defence, logged with its traceback
-            logger.exception("unhandled error in %s", func.__name__)
+            obs.exception("unhandled error", view=func.__name__)
             return Response(
                 body=json.dumps(error_body("internal_error", "Đã xảy ra lỗi hệ thống. Vui lòng thử lại sau."),
                                 ensure_ascii=False),

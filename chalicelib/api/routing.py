@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, overload
@@ -15,6 +16,7 @@ from typing import Any, Callable, overload
 from chalice import Blueprint, CORSConfig, Response
 from chalice.app import Request
 
+from chalicelib import observability as obs
 from chalicelib.config import settings
 from chalicelib.domain.access import Actor, require_moha, require_unit
 from chalicelib.errors import BadRequestError, ForbiddenError, PayloadTooLargeError, error_body, maps_errors
@@ -121,6 +123,7 @@ def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, auth: 
             from chalicelib.services import auth as auth_service
 
             req = bp.current_request
+            obs.bind(campaign=params.get("cid"), unit=params.get("unit"), action=view.__name__)
             ip = source_ip(req)
             now = runtime.now()
             actor, token_hash = None, None
@@ -167,10 +170,31 @@ API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 def chalice_errors_in_our_shape(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """HTTP middleware: the answers chalice gives by itself, before or after a view (a Content-Type the route does not
     take, a binary file asked for without a matching Accept header, an unknown method, a crash outside a view), get
-    the API's JSON error shape and a Vietnamese message like every other error; every answer gets API_HEADERS."""
-    response = _in_our_shape(event, get_response(event))
-    response.headers = {**(response.headers or {}), **API_HEADERS}
+    the API's JSON error shape and a Vietnamese message like every other error; every answer gets API_HEADERS.
+    It is also the request's log scope: a correlation id (API Gateway's request id), one line per request with its
+    status and duration, and the Api4xx / Api5xx metrics."""
+    context = (event.context or {}) if event is not None else {}
+    with obs.scope(context.get("requestId")):
+        started = time.monotonic()
+        response = _in_our_shape(event, get_response(event))
+        response.headers = {**(response.headers or {}), **API_HEADERS}
+        _log_request(event, context, response.status_code, started)
     return response
+
+
+def _log_request(event: Request, context: dict, status: int, started: float) -> None:
+    """One line per request: the route's template, never the path itself (it may hold a search or a name)."""
+    fields = {"method": (event.method or "").upper() if event is not None else "",
+              "route": context.get("resourcePath") or "", "status": status,
+              "duration_ms": round((time.monotonic() - started) * 1000, 1)}
+    if status >= 500:
+        obs.error("request failed", **fields)
+        obs.metric(obs.API_5XX, route=fields["route"], status=status)
+    elif status >= 400:
+        obs.info("request refused", **fields)
+        obs.metric(obs.API_4XX, route=fields["route"], status=status)
+    else:
+        obs.info("request", **fields)
 
 
 def _in_our_shape(event: Request, response: Response) -> Response:

@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 from typing import Callable
 
+from chalicelib import observability as obs
 from chalicelib.config import settings
 from chalicelib.domain import delivery as rules_delivery
 from chalicelib.domain import links as rules
@@ -57,12 +58,14 @@ def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], 
     windows: dict[str, bool] = {}
     held: list[dict] = []
     stopped = _holds(kind)
-    for item in unpack(body["mails"]):
+    items = _bound(unpack(body["mails"]))
+    own_failed = 0
+    for item in items:
         if stopped(item["unit_key"]):
             held.append(item)
             continue
         if kind in OWN:
-            _send_own(kind, item, monotonic, sleep, now)
+            own_failed += 0 if _send_own(kind, item, monotonic, sleep, now) else 1
             result["sent"] += 1
             continue
         digest = token_hash(item["token"])
@@ -78,6 +81,7 @@ def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], 
         except mailer.RejectedError as exc:
             if kind == "invite":
                 store.mark_failed(link, str(exc), now(), _run_counter(body, "mails_failed"))
+            obs.warning("mail refused", kind=kind, reason=str(exc))
             result["failed"] += 1
             continue
         at = now()
@@ -90,13 +94,30 @@ def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], 
             store.record_reminder_sent(link, at)
         result["sent"] += 1
         touched.add(link.unit_key)
+    _count_sends(kind, result["sent"] - own_failed, result["failed"] + own_failed)
     if held:
         queues.send_mail_batches([{**body, "mails": held}], delay=HOLD_SECONDS)
         result["held"] = len(held)
+        obs.info("mails held", kind=kind, held=len(held))
     if kind == "invite" and body.get("run"):
         for unit_key in touched:
             _notify_when_out(body["run"], unit_key, now())
     return result
+
+
+def _bound(items: list[dict]) -> list[dict]:
+    """The batch's mails; the log lines name their unit when they all are of one (an invitation's batch)."""
+    units = {item["unit_key"] for item in items}
+    if len(units) == 1:
+        obs.bind(unit=next(iter(units)).split("#", 1)[1])
+    return items
+
+
+def _count_sends(kind: str, sent: int, failed: int) -> None:
+    if sent:
+        obs.metric(obs.MAILS_SENT, sent, kind=kind)
+    if failed:
+        obs.metric(obs.MAILS_FAILED, failed, kind=kind, stage_of_failure="send")
 
 
 def _holds(kind: str) -> Callable[[str], bool]:
@@ -118,8 +139,9 @@ def _holds(kind: str) -> Callable[[str], bool]:
 
 
 def _send_own(kind: str, item: dict, monotonic: Callable[[], float], sleep: Callable[[float], None],
-              now: Callable[[], datetime]) -> None:
-    """A preflight's test message or a notice: to its address, recorded so that its events find it."""
+              now: Callable[[], datetime]) -> bool:
+    """A preflight's test message or a notice: to its address, recorded so that its events find it. False when
+    the mail service refused it."""
     from chalicelib.formats import mail
 
     raw = mail.mime(settings().mail_from, SENDER_NAME, item["to"], item["subject"], item["html"], item["text"])
@@ -128,11 +150,13 @@ def _send_own(kind: str, item: dict, monotonic: Callable[[], float], sleep: Call
     except mailer.RejectedError as exc:
         if item.get("preflight"):
             delivery_store.record_preflight_refusal(item["unit_key"], item["preflight"], item["to"], str(exc), now())
-        return
+        obs.warning("mail refused", kind=kind, reason=str(exc))
+        return False
     at = now()
     store.record_mail(Mail(message_id=message_id, unit_key=item["unit_key"], slot=f"{kind}#{item['to']}", kind=kind,
                            sent_at=at, expires_at=at.replace(year=at.year + 1), recipient=item["to"],
                            preflight=item.get("preflight")))
+    return True
 
 
 def _run_counter(body: dict, counter: str) -> tuple[str, str, str] | None:
@@ -222,6 +246,8 @@ def handle_mail_event(message: str | dict, now: datetime, random_bytes: Callable
     if not delivery_store.apply_event(event, now):
         return "duplicate"
     cid, unit = record.unit_key.split("#", 1)
+    obs.bind(campaign=cid, unit=unit)
+    _count_event(outcome, record.kind)
     campaign = campaign_store.find_campaign(cid)
     if campaign is None:
         return outcome.kind
@@ -229,6 +255,16 @@ def handle_mail_event(message: str | dict, now: datetime, random_bytes: Callable
         _apply_to_link(campaign, unit, record, outcome, now, random_bytes)
     delivery.after_event(campaign, unit, outcome, deltas, now, random_bytes(4).hex())
     return outcome.kind
+
+
+def _count_event(outcome: rules_delivery.Outcome, mail_kind: str) -> None:
+    """A hard bounce is a bounced mail; SES's refusal to send or render it a failed one (a transient bounce is
+    counted when its last retry fails, in _apply_to_link)."""
+    obs.info("mail event", event=outcome.kind, kind=mail_kind, domain=outcome.domain, status=outcome.status)
+    if outcome.kind in rules_delivery.HARD_BOUNCES:
+        obs.metric(obs.MAILS_BOUNCED, kind=mail_kind, event=outcome.kind, domain=outcome.domain)
+    elif outcome.kind in (rules_delivery.REJECT, rules_delivery.RENDERING_FAILURE):
+        obs.metric(obs.MAILS_FAILED, kind=mail_kind, event=outcome.kind, stage_of_failure="ses")
 
 
 def _apply_to_link(campaign: Campaign, unit: str, record: Mail, outcome: rules_delivery.Outcome, now: datetime,
@@ -249,6 +285,8 @@ def _apply_to_link(campaign: Campaign, unit: str, record: Mail, outcome: rules_d
         delivery_store.schedule_retry(delivery_store.Retry(at=change.retry_at, unit_key=link.unit_key,
                                                            slot=link.slot, email=link.email,
                                                            attempt=record.attempt + 1, message_id=record.message_id))
+    if moved and change.state == "failed" and outcome.kind == rules_delivery.BOUNCE_TRANSIENT:
+        obs.metric(obs.MAILS_FAILED, kind=record.kind, event=outcome.kind, stage_of_failure="retries")
     if moved and change.state in ("bounced", "failed"):
         audit.record(SYSTEM, f"mail_{change.state}", now, target=link.slot, cid=campaign.cid, unit=unit,
                      details={"reason": (change.problem or "")[:200], "event": outcome.kind},

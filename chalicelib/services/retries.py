@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable
 
+from chalicelib import observability as obs
 from chalicelib.domain.access import SYSTEM
 from chalicelib.domain.credentials import new_token, token_hash
 from chalicelib.domain.timefmt import utc_iso
@@ -48,5 +49,8 @@ def retry_due(now: datetime, random_bytes: Callable[[int], bytes]) -> int:
         queues.send_mail_batches([{"kind": "invite", "cid": cid, "queued_at": utc_iso(now), "mails": [mail]}])
         audit.record(SYSTEM, "mail_retried", now, target=link.slot, cid=cid, unit=unit_code,
                      details={"attempt": retry.attempt, "previous": retry.message_id}, suffix=random_bytes(4).hex())
+        with obs.about(campaign=cid, unit=unit_code):
+            obs.info("mail retried", attempt=retry.attempt)
+            obs.metric(obs.JOB_RETRIES, retry="transient_bounce", attempt=retry.attempt)
         resent += 1
     return resent

@@ -8,6 +8,7 @@ import hashlib
 from datetime import datetime
 from typing import Callable, NoReturn
 
+from chalicelib import observability as obs
 from chalicelib.domain import roster as rules
 from chalicelib.domain.access import Actor, require_moha, require_unit
 from chalicelib.domain.text import clean, fold
@@ -112,6 +113,8 @@ def import_workbook(actor: Actor, cid: str, unit: str, data: bytes, mode: str, n
                  details={"mode": mode, "rows": len(sheet.rows), "added": changes["added"],
                           "updated": changes["updated"], "removed": changes["removed"], "total": len(final),
                           "encodings": sheet.conversions}, suffix=random_bytes(4).hex())
+    obs.info("roster imported", mode=mode, rows=len(sheet.rows), total=len(final), **changes)
+    obs.metric(obs.IMPORTS, mode=mode, rows=len(sheet.rows))
     return {**report, "accepted": len(dedup.kept), "rejected": 0, "errors": [], **changes, "total": len(final),
             "counts": counts}
 
@@ -166,6 +169,7 @@ def _reject(actor: Actor, campaign: Campaign, cid: str, unit: str, sheet, errors
                            roster_xlsx.XLSX, f"danh-sach-loi-{unit}.xlsx")
     audit.record(actor, "roster_import_rejected", now, target=unit, cid=cid, unit=unit,
                  details={"rows": len(sheet.rows), "rejected": len(errors)}, suffix=random_bytes(4).hex())
+    obs.info("roster import rejected", rows=len(sheet.rows), rejected=len(errors))
     raise ValidationError(
         f"Có {len(errors)} dòng lỗi trong {len(sheet.rows)} dòng; chưa lưu dòng nào. Tải tệp đánh dấu lỗi, "
         "sửa rồi tải lên lại.", details=error_list,

@@ -10,6 +10,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Callable
 
+from chalicelib import observability as obs
 from chalicelib.domain import campaign as campaign_rules
 from chalicelib.domain import links as link_rules
 from chalicelib.domain import questionnaire as q_rules
@@ -170,6 +171,9 @@ def submit(token: str | None, answers: object, ip: str, ua: str, now: datetime,
     for _ in range(3):  # a concurrent first-open may move the link between our read and our write
         if store.record_submission(link, digest, response, now, ip=ip, ua=ua, receipt=receipt):
             store.delete_draft(link)
+            obs.bind(campaign=campaign.cid, unit=link.unit_key.split("#", 1)[1])
+            obs.info("survey submitted", qid=link.qid, group=link.group, purpose=link.purpose)
+            obs.metric(obs.SUBMITS, qid=link.qid, group=link.group)
             return {"receipt": receipt, "submitted_at": utc_iso(now), "submitted_at_label": local_datetime(now)}
         fresh = link_store.get_link(link.unit_key, link.slot)
         if fresh is None or digest not in (fresh.token_hashes or []):

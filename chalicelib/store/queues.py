@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import json
 
+from chalicelib import observability as obs
 from chalicelib.config import settings
 
 
@@ -21,8 +22,12 @@ def _url(name: str) -> str:
 
 def send(queue: str, bodies: list[dict], delay: int = 0) -> None:
     """Send messages in batches of 10 (the SQS limit); a partial failure raises so nothing is silently lost.
-    `delay`: seconds before they can be received (at most 900)."""
+    `delay`: seconds before they can be received (at most 900). Each body carries the correlation id of the request
+    that set it off (`origin`), so the job's log lines lead back to it."""
     url = _url(queue)
+    origin = obs.origin()
+    if origin:
+        bodies = [{"origin": origin, **body} for body in bodies]
     extra = {"DelaySeconds": min(900, max(0, delay))} if delay else {}
     for start in range(0, len(bodies), 10):
         chunk = bodies[start:start + 10]

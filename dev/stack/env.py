@@ -65,6 +65,7 @@ def child_environment(extra: dict[str, str]) -> dict[str, str]:
     """os.environ without any real AWS identity, plus `extra`."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")}
+    env.setdefault("CCHC_LOG_FORMAT", "text")  # the app's log lines readable on a terminal (JSON on Lambda)
     env.update(extra)
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -96,6 +97,7 @@ def load_chalice_app(project_dir: str | Path, stage: str, overrides: dict[str, s
     project_dir = str(Path(project_dir).resolve())
     factory = CLIFactory(project_dir, environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
+    os.environ.setdefault("CCHC_LOG_FORMAT", "text")
     os.environ.update({k: str(v) for k, v in config.environment_variables.items()})
     os.environ.update(overrides or {})
     os.chdir(project_dir)

@@ -4,7 +4,9 @@
    open / draft / submit with distinctive free-text answers, reminders, the ministry reading answers, logout) runs
    with every Python log record captured at DEBUG. No password, session token, survey token or free-text answer
    appears in any record of the app; the SDKs' records at INFO and above are as clean; the SDKs' own DEBUG
-   records (never switched on in any stage) carry no password or token either.
+   records (never switched on in any stage) carry no password or token either. The app's structured log and
+   metric lines as written on stdout (what CloudWatch Logs receives) hold none of them, nor a respondent's
+   address.
 2. Every DynamoDB table and every S3 object (gzip and xlsx/zip contents opened) holds no password, session token
    or survey token in plain text: only their hashes, which are asserted to be there.
 3. Answers are read only by ministry roles, through GET /campaigns/{cid}/units/{unit}/responses, without the
@@ -144,8 +146,9 @@ def leaks(secrets: dict[str, str], texts: dict[str, str]) -> list[tuple[str, str
 # ---- 1 and 2: the whole flow, its logs, its storage --------------------------------------------------------------
 
 def test_a_full_flow_leaves_no_password_token_or_free_text_answer_in_logs_and_stores_only_hashes(
-        api, seeded, clock, caplog):
+        api, seeded, clock, caplog, capsys):
     caplog.set_level(logging.DEBUG)
+    capsys.readouterr()
     secrets: dict[str, str] = {}
     for who in ("01", "admin"):
         secrets[f"password {who}"] = seeded[who][1]
@@ -189,6 +192,15 @@ def test_a_full_flow_leaves_no_password_token_or_free_text_answer_in_logs_and_st
     read = api.call("GET", "/campaigns/demo/units/01/responses", token=sessions["admin"], ip="10.9.0.1")
     assert read.status_code == 200 and read.data["items"][0]["answers"][text_question] == FINAL_TEXT
     assert api.call("POST", "/auth/logout", token=sessions["admin"]).status_code == 200
+
+    stdout = capsys.readouterr().out.splitlines()
+    lines = [json.loads(line) for line in stdout if line.strip()]  # every line the app wrote is JSON
+    messages = {line.get("message") for line in lines}
+    assert {"request", "roster imported", "survey submitted", "job started", "job done"} <= messages
+    assert {m["Name"] for line in lines if "_aws" in line for d in line["_aws"]["CloudWatchMetrics"]
+            for m in d["Metrics"]} >= {"Submits", "Imports", "MailsSent", "Api4xx"}
+    assert leaks(secrets, {f"stdout:{i}": line for i, line in enumerate(stdout)}) == []
+    assert not any(f"nguoi{i}@" in line for line in stdout for i in (1, 2, 3))  # the respondents' addresses
 
     records = caplog.records
     assert len(records) > 100  # the capture really ran at DEBUG (the SDKs log every call)
