@@ -55,3 +55,8 @@ def ensure_resources() -> list[str]:
     for kind in ("Bounce", "Complaint", "Delivery"):
         ses.set_identity_notification_topic(Identity=cfg.mail_from, NotificationType=kind, SnsTopic=topic)
     return created
+
+
+def table_names() -> list[str]:
+    """Every table's full name (with the stage's prefix), for the operator's commands."""
+    return [model.Meta.table_name for model in ALL_MODELS]
