@@ -226,7 +226,8 @@ def test_a_settlement_keeps_a_pair_charged_since_and_never_refunds_below_zero(st
     s.settle_login(read, admission, 1)  # nothing left to refund on the account, one on the address
     s.settle_login(read, admission, 1)
     after = s.login_counters("tinh01", "10.0.0.1")
-    assert after.address.failures == 0 and after.account.failures == 0 and after.pair == since.pair
+    assert after.address == Counter(0, T0 + timedelta(seconds=1), None, 4)  # one refund written, one refused
+    assert after.account.failures == 0 and after.pair == since.pair
     nothing = s.login_counters("tinh09", "10.9.9.9")
     unwritten = throttle.admit(POLICY, T0, nothing.pair, nothing.address, nothing.account)
     s.settle_login(nothing, unwritten, 1)  # counters never written stay unwritten
