@@ -331,10 +331,10 @@ def _instant(text: str) -> datetime:
 
 def _table_name(name: str) -> str:
     from chalicelib.config import settings
-    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.store.bootstrap import table_names
 
     prefix = settings().table_prefix
-    known = {m.Meta.table_name for m in ALL_MODELS}
+    known = table_names()
     full = name if name in known else prefix + name
     if full not in known:
         print(f"Lỗi: không có bảng “{name}”; các bảng: "

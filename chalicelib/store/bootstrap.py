@@ -26,6 +26,11 @@ def _add_missing_indexes(ddb, model) -> list[str]:
     return added
 
 
+def table_names() -> set[str]:
+    """The full names (with the stage's prefix) of every table the application uses."""
+    return {model.Meta.table_name for model in ALL_MODELS}
+
+
 def ensure_resources() -> list[str]:
     cfg = settings()
     created = []
