@@ -334,7 +334,7 @@ def _table_name(name: str) -> str:
     from chalicelib.store.bootstrap import table_names
 
     prefix = settings().table_prefix
-    known = set(table_names())
+    known = table_names()
     full = name if name in known else prefix + name
     if full not in known:
         print(f"Lỗi: không có bảng “{name}”; các bảng: "

@@ -9,6 +9,9 @@ How calls are recognised (a small, flow-insensitive type inference over the AST 
   on a value known to be a model instance (built with `Model(...)`, returned by `Model.get`, annotated as one, or
   returned by a function annotated to return one), and `tx.save/update/delete/condition_check` inside
   `with TransactWrite(...) as tx` (IAM checks transactions item by item, with the plain item actions).
+- the stores handed to services: a value annotated `Stores` (chalicelib/store/stores.py) has, as each field, the
+  store module `DYNAMODB = Stores(<field>=<module>, ...)` wires to it, so `stores.accounts.find_account(...)` is a
+  call of `chalicelib/store/accounts.find_account` (and the default `= DYNAMODB` itself reaches nothing).
 - boto3: calls on a client returned by a function whose body is `return boto3.client("<service>", ...)`; the buckets
   and queues are the `settings()` attributes that module names (`exports_bucket`, `jobs_queue`, ...).
 A `.save()`, `.delete()`, `.refresh()` or `.update(actions=...)` whose receiver cannot be typed is reported as
@@ -36,6 +39,7 @@ INSTANCE_CALLS = {"save": "PutItem", "update": "UpdateItem", "delete": "DeleteIt
 TRANSACT_WRITE_CALLS = {"save": "PutItem", "update": "UpdateItem", "delete": "DeleteItem",
                         "condition_check": "ConditionCheckItem"}
 TRANSACT_GET_CALLS = {"get": "GetItem"}
+STORES_CLASS = "Stores"  # the bundle of stores services are handed (chalicelib/store/stores.py)
 CLIENT_CALLS = {
     "s3": {"put_object": "PutObject", "get_object": "GetObject", "head_object": "GetObject",
            "delete_object": "DeleteObject", "delete_objects": "DeleteObject", "copy_object": "PutObject",
@@ -133,6 +137,22 @@ class _Code:
                         for node in tree.body if isinstance(node, ast.ClassDef)}
         self.imports = {mod: self._imports(tree) for mod, (_, tree) in self.modules.items()}
         self.factories = {key: svc for key, node in self.functions.items() if (svc := _client_factory(node))}
+        self.wiring = self._wiring()
+
+    def _wiring(self) -> dict[str, str]:
+        """`Stores` field -> the store module the deployed wiring (`DYNAMODB = Stores(...)`) puts there."""
+        module = "chalicelib.store.stores"
+        if module not in self.modules:
+            return {}
+        out = {}
+        for node in self.modules[module][1].body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
+                    and isinstance(node.value.func, ast.Name) and node.value.func.id == STORES_CLASS:
+                for keyword in node.value.keywords:
+                    bound = self.imports[module].get(keyword.value.id) if isinstance(keyword.value, ast.Name) else None
+                    if keyword.arg and bound and bound[0] == "module":
+                        out[keyword.arg] = bound[1]
+        return out
 
     def _imports(self, tree: ast.Module) -> dict[str, Type]:
         names: dict[str, Type] = {}
@@ -167,6 +187,8 @@ class _Code:
             return Types()
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return self.annotation(ast.parse(node.value, mode="eval").body)
+        if (node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)) == STORES_CLASS:
+            return Types({("stores",)})
         if isinstance(node, ast.Name):
             return Types({("model", node.id)}) if node.id in self.models else Types()
         if isinstance(node, ast.Attribute):
@@ -266,6 +288,8 @@ class _Scope:
                         out.add(("func", t[1], node.attr))
                 elif t[0] == "attr":
                     out.add(("attr",))
+                elif t[0] == "stores" and node.attr in code.wiring:
+                    out.add(("module", code.wiring[node.attr]))
             return Types(out)
         if isinstance(node, ast.Subscript):
             base = self.type(node.value)

@@ -9,8 +9,8 @@ from chalicelib.config import settings
 from chalicelib.domain import credentials as cred
 from chalicelib.domain.access import MINISTRY, MOHA, PROVINCE, SYSTEM
 from chalicelib.services import audit
-from chalicelib.store import accounts as store
 from chalicelib.store.accounts import Account
+from chalicelib.store.stores import DYNAMODB, Stores
 
 ADMIN_USERNAME = "admin"
 
@@ -44,13 +44,14 @@ def department_name(unit: dict) -> str:
 
 
 def provision(units: list[dict], now: datetime, random_bytes: Callable[[int], bytes], *,
-              reset: bool = False, must_change: bool = True) -> list[dict]:
+              reset: bool = False, must_change: bool = True, stores: Stores = DYNAMODB) -> list[dict]:
     """Create the admin and one account per unit where missing (or give every one a new password with
     `reset`). Returns the credentials created or reset, the only time a password is known in clear."""
     wanted: list[dict] = [{"username": ADMIN_USERNAME, "role": MOHA, "unit": None,
                            "display_name": "Vụ Cải cách hành chính, Bộ Nội vụ"}]
     wanted += [_unit_account(u) for u in units]
     issued = []
+    store = stores.accounts
     for spec in wanted:
         existing = store.find_account(spec["username"])
         if existing and not reset:
@@ -67,6 +68,7 @@ def provision(units: list[dict], now: datetime, random_bytes: Callable[[int], by
                                          must_change_password=must_change, password_changed_at=None,
                                          created_at=now))
             action = "account_created"
-        audit.record(SYSTEM, action, now, target=spec["username"], unit=spec["unit"], suffix=random_bytes(4).hex())
+        audit.record(SYSTEM, action, now, target=spec["username"], unit=spec["unit"], suffix=random_bytes(4).hex(),
+                     stores=stores)
         issued.append({**spec, "password": password})
     return issued

@@ -15,7 +15,10 @@ current password is guessing the account's password). Every login, failure and r
 address (the integrity rules use province login addresses).
 
 A session ends at its absolute limit (`session_hours`) or after `session_idle_minutes` without a request; the last
-activity is written at most once a minute per session (one conditional update)."""
+activity is written at most once a minute per session (one conditional update).
+
+Every function reaches storage through `stores` (the DynamoDB wiring unless a caller hands another, such as
+`chalicelib/store/memory.stores()` in tests) and passes it on to the audit."""
 from __future__ import annotations
 
 import functools
@@ -29,8 +32,8 @@ from chalicelib.domain.access import Actor
 from chalicelib.domain.timefmt import utc_iso
 from chalicelib.errors import AuthenticationError, RateLimitedError, ValidationError
 from chalicelib.services import audit
-from chalicelib.store import accounts as store
 from chalicelib.store.accounts import LoginCounters, Session
+from chalicelib.store.stores import DYNAMODB, Stores
 
 POLICY = throttle.LOGIN
 TRIES = 8  # decisions per attempt when parallel attempts keep writing first (each conflict is another's success)
@@ -53,9 +56,10 @@ def _left(now: datetime, pair: throttle.Counter, address: throttle.Counter, acco
     return throttle.attempts_before_wait(POLICY, now, pair, address, account)
 
 
-def _admit(username: str, actor: Actor, now: datetime,
-           random_bytes: Callable[[int], bytes]) -> tuple[LoginCounters, throttle.Admission]:
+def _admit(username: str, actor: Actor, now: datetime, random_bytes: Callable[[int], bytes],
+           stores: Stores) -> tuple[LoginCounters, throttle.Admission]:
     """Charge this attempt on the counters, or answer 429 (counted as refused, audited)."""
+    store = stores.accounts
     wait = 1
     for _ in range(TRIES):
         read = store.login_counters(username, actor.source_ip or "")
@@ -69,7 +73,7 @@ def _admit(username: str, actor: Actor, now: datetime,
     later = now + timedelta(seconds=wait)
     after = _left(later, read.pair, read.address, read.account)
     audit.record(actor, "login_throttled", now, target=username, details={"wait_seconds": wait},
-                 suffix=random_bytes(4).hex())
+                 suffix=random_bytes(4).hex(), stores=stores)
     raise RateLimitedError(f"Đăng nhập sai nhiều lần. Vui lòng chờ {_wait_text(wait)} rồi thử lại.", wait,
                            details=[{"retry_after": wait, "attempts_left": 0, "attempts_after_wait": after}])
 
@@ -82,8 +86,8 @@ def _failed(now: datetime, admission: throttle.Admission, field: str | None = No
     return {**({"field": field} if field else {}), "attempts_left": left, "retry_after": wait}
 
 
-def login(username: str, password: str, source_ip: str, now: datetime,
-          random_bytes: Callable[[int], bytes]) -> dict:
+def login(username: str, password: str, source_ip: str, now: datetime, random_bytes: Callable[[int], bytes], *,
+          stores: Stores = DYNAMODB) -> dict:
     username = (username or "").strip().lower()
     if not username or not password:
         raise ValidationError("Vui lòng nhập tên đăng nhập và mật khẩu.",
@@ -93,12 +97,12 @@ def login(username: str, password: str, source_ip: str, now: datetime,
     if len(username) > 64 or len(password) > 256:
         raise AuthenticationError(WRONG_PASSWORD)
     attempt = Actor(username=username, role="anonymous", unit=None, source_ip=source_ip)
-    read, admission = _admit(username, attempt, now, random_bytes)
-
+    read, admission = _admit(username, attempt, now, random_bytes, stores)
+    store = stores.accounts
     account = store.find_account(username)
     ok = cred.verify_password(password, account.password_hash if account else _dummy_hash()) and account is not None
     if not ok or account is None:
-        audit.record(attempt, "login_failed", now, target=username, suffix=random_bytes(4).hex())
+        audit.record(attempt, "login_failed", now, target=username, suffix=random_bytes(4).hex(), stores=stores)
         raise AuthenticationError(WRONG_PASSWORD, details=[_failed(now, admission)])
 
     settled = throttle.on_success(POLICY, now, admission)
@@ -110,40 +114,43 @@ def login(username: str, password: str, source_ip: str, now: datetime,
                               must_change_password=account.must_change_password, created_at=now,
                               expires_at=expires, last_seen_at=now))
     actor = Actor(account.username, account.role, account.unit, account.display_name, source_ip)
-    audit.record(actor, "login", now, target=account.username, suffix=random_bytes(4).hex())
+    audit.record(actor, "login", now, target=account.username, suffix=random_bytes(4).hex(), stores=stores)
     return {"token": token, "role": account.role, "unit": account.unit, "username": account.username,
             "display_name": account.display_name, "expires_at": utc_iso(expires),
             "must_change_password": bool(account.must_change_password),
             "idle_minutes": settings().session_idle_minutes}
 
 
-def authenticate(authorization: str | None, source_ip: str, now: datetime) -> tuple[Actor, str]:
+def authenticate(authorization: str | None, source_ip: str, now: datetime, *,
+                 stores: Stores = DYNAMODB) -> tuple[Actor, str]:
     """The actor behind a bearer token, and the token's hash."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 128:
         raise AuthenticationError("Bạn cần đăng nhập để sử dụng chức năng này.")
     digest = cred.token_hash(token.strip())
-    session = store.find_session(digest)
+    session = stores.accounts.find_session(digest)
     idle = timedelta(minutes=settings().session_idle_minutes)
     if session is None or session.expires_at <= now or (session.last_seen_at or session.created_at) + idle <= now:
         raise AuthenticationError("Phiên đăng nhập đã hết hạn hoặc không hợp lệ. Vui lòng đăng nhập lại.")
     if now - (session.last_seen_at or session.created_at) >= ACTIVITY_EVERY:
-        store.touch_session(digest, now, ACTIVITY_EVERY)
+        stores.accounts.touch_session(digest, now, ACTIVITY_EVERY)
     return Actor(session.username, session.role, session.unit, session.display_name, source_ip,
                  bool(session.must_change_password)), digest
 
 
-def logout(actor: Actor, token_hash: str, now: datetime, suffix: str) -> None:
-    store.delete_session(token_hash)
-    audit.record(actor, "logout", now, target=actor.username, suffix=suffix)
+def logout(actor: Actor, token_hash: str, now: datetime, suffix: str, *, stores: Stores = DYNAMODB) -> None:
+    stores.accounts.delete_session(token_hash)
+    audit.record(actor, "logout", now, target=actor.username, suffix=suffix, stores=stores)
 
 
 def change_password(actor: Actor, token_hash: str, current: str, new: str, now: datetime,
-                    random_bytes: Callable[[int], bytes]) -> None:
-    read, admission = _admit(actor.username, actor, now, random_bytes)
+                    random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> None:
+    read, admission = _admit(actor.username, actor, now, random_bytes, stores)
+    store = stores.accounts
     account = store.find_account(actor.username)
     if account is None or len(current or "") > 256 or not cred.verify_password(current or "", account.password_hash):
-        audit.record(actor, "password_change_failed", now, target=actor.username, suffix=random_bytes(4).hex())
+        audit.record(actor, "password_change_failed", now, target=actor.username, suffix=random_bytes(4).hex(),
+                     stores=stores)
         raise ValidationError("Mật khẩu hiện tại không đúng.",
                               details=[{**_failed(now, admission, "current_password"),
                                         "message": "Mật khẩu hiện tại không đúng."}])
@@ -160,4 +167,4 @@ def change_password(actor: Actor, token_hash: str, current: str, new: str, now: 
     store.clear_must_change(token_hash)
     ended = store.delete_sessions_of(actor.username, keep=token_hash)
     audit.record(actor, "password_changed", now, target=actor.username, details={"other_sessions_ended": ended},
-                 suffix=random_bytes(4).hex())
+                 suffix=random_bytes(4).hex(), stores=stores)

@@ -1,8 +1,13 @@
-"""Accounts, sessions and the login throttle's counters, handed out as plain, frozen records."""
+"""Accounts, sessions and the login throttle's counters, handed out as plain, frozen records.
+
+`AccountsStore` is the contract services rely on; this module's functions are its DynamoDB implementation (the module
+itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` its in-memory one, and
+`tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -11,7 +16,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain import throttle
 from chalicelib.domain.access import stored_role
 from chalicelib.domain.throttle import Admission, Counter, ThrottlePolicy
-from chalicelib.errors import ConflictError
+from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import AccountModel, SessionModel, ThrottleModel
@@ -53,6 +58,47 @@ class LoginCounters:
     pair: Counter
     address: Counter
     account: Counter
+    refused: int = 0  # attempts answered "wait" on the pair counter (recorded, never part of a decision)
+
+
+class AccountsStore(Protocol):
+    """Accounts, sessions and login counters, with the conditions every implementation keeps:
+    - a username is created once (a second create raises ConflictError and leaves the first as it was); a password
+      is set on an existing account only (NotFoundError otherwise);
+    - a token opens one session (ConflictError for a second put); a session's activity is written only while it
+      exists and at most once per `every` (`touch_session` answers whether it wrote); `clear_must_change` never
+      recreates a session; deleting is idempotent; `delete_sessions_of` ends every session of a user but `keep`;
+    - the login counters are read together; `charge_login` writes the three counters all or nothing, only if the
+      pair and address versions are those read (else False: decide again); the account's spread counter is added
+      to inside its window and restarted only if forgotten; `note_refused` counts on the pair without moving its
+      version; `settle_login` clears the pair only at the version charged and never refunds below zero."""
+
+    def find_account(self, username: str) -> Account | None: ...
+
+    def create_account(self, account: Account) -> None: ...
+
+    def set_password(self, username: str, password_hash: str, now: datetime, must_change: bool) -> None: ...
+
+    def put_session(self, session: Session) -> None: ...
+
+    def find_session(self, token_hash: str) -> Session | None: ...
+
+    def touch_session(self, token_hash: str, now: datetime, every: timedelta) -> bool: ...
+
+    def clear_must_change(self, token_hash: str) -> None: ...
+
+    def delete_session(self, token_hash: str) -> None: ...
+
+    def delete_sessions_of(self, username: str, keep: str | None = None) -> int: ...
+
+    def login_counters(self, account: str, source: str) -> LoginCounters: ...
+
+    def charge_login(self, read: LoginCounters, admission: Admission, now: datetime,
+                     policy: ThrottlePolicy) -> bool: ...
+
+    def note_refused(self, read: LoginCounters, now: datetime, policy: ThrottlePolicy) -> None: ...
+
+    def settle_login(self, read: LoginCounters, admission: Admission, account_refund: int) -> None: ...
 
 
 def find_account(username: str) -> Account | None:
@@ -79,10 +125,15 @@ def create_account(account: Account) -> None:
 
 
 def set_password(username: str, password_hash: str, now: datetime, must_change: bool) -> None:
-    AccountModel(username=username).update(
-        actions=[AccountModel.password_hash.set(password_hash), AccountModel.password_changed_at.set(now),
-                 AccountModel.must_change_password.set(must_change)],
-        condition=AccountModel.username.exists())  # a password is set on an existing account only
+    try:
+        AccountModel(username=username).update(
+            actions=[AccountModel.password_hash.set(password_hash), AccountModel.password_changed_at.set(now),
+                     AccountModel.must_change_password.set(must_change)],
+            condition=AccountModel.username.exists())  # a password is set on an existing account only
+    except UpdateError as exc:
+        if condition_failed(exc):
+            raise NotFoundError(f"Không tìm thấy tài khoản “{username}”.") from None
+        raise
 
 
 def put_session(session: Session) -> None:
@@ -90,7 +141,12 @@ def put_session(session: Session) -> None:
                         unit=session.unit, display_name=session.display_name, source_ip=session.source_ip,
                         must_change_password=session.must_change_password, created_at=session.created_at,
                         expires_at=session.expires_at, last_seen_at=session.last_seen_at)
-    item.save(condition=SessionModel.token_hash.does_not_exist())  # a token opens one session, never another's
+    try:
+        item.save(condition=SessionModel.token_hash.does_not_exist())  # a token opens one session, never another's
+    except PutError as exc:
+        if condition_failed(exc):
+            raise ConflictError("Phiên đăng nhập đã tồn tại.") from None
+        raise
 
 
 def find_session(token_hash: str) -> Session | None:
@@ -121,8 +177,13 @@ def touch_session(token_hash: str, now: datetime, every: timedelta) -> bool:
 
 
 def clear_must_change(token_hash: str) -> None:
-    SessionModel(token_hash=token_hash).update(actions=[SessionModel.must_change_password.set(False)],
-                                               condition=SessionModel.token_hash.exists())  # no session recreated
+    """A session ended meanwhile (a parallel logout) stays ended: nothing to clear."""
+    try:
+        SessionModel(token_hash=token_hash).update(actions=[SessionModel.must_change_password.set(False)],
+                                                   condition=SessionModel.token_hash.exists())  # no session recreated
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
 
 
 def delete_session(token_hash: str) -> None:
@@ -155,7 +216,8 @@ def login_counters(account: str, source: str) -> LoginCounters:
     keys = (throttle.key_pair(account, source), throttle.key_address(source), throttle.key_account(account))
     found = {item.key: item for item in ThrottleModel.batch_get(list(keys), consistent_read=True)}
     pair, address, acct = (_counter(found.get(key)) for key in keys)
-    return LoginCounters(*keys, pair=pair, address=address, account=acct)
+    refused = int(getattr(found.get(keys[0]), "refused", None) or 0)
+    return LoginCounters(*keys, pair=pair, address=address, account=acct, refused=refused)
 
 
 def _same_version(version: int) -> Condition:

@@ -1,12 +1,21 @@
-"""The audit log: append-only, partitioned by month, with indexes by unit and by actor."""
+"""The audit log: append-only, partitioned by month, with indexes by unit and by actor; and the units'
+notifications.
+
+`AuditStore` is the contract services rely on; this module's functions are its DynamoDB implementation (the module
+itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` its in-memory one, and
+`tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
 import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Iterator, Protocol
 
+from pynamodb.exceptions import PutError
+
+from chalicelib.errors import ConflictError
+from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import AuditModel, NotificationModel
 
 
@@ -35,6 +44,32 @@ class Notification:
     message: str
 
 
+class AuditStore(Protocol):
+    """The audit log and the notifications, with what every implementation keeps:
+    - `append` never overwrites: the same instant and suffix again raise ConflictError, the first entry stays;
+    - `query` answers the entries whose instant lies in [start, end] (any time zone), matching every filter given,
+      newest first, at most `limit` a page; a page that comes with a cursor is full, and the cursor (opaque, from
+      the same store) gives the next page; a cursor that is not one raises ValueError, KeyError or TypeError;
+    - `add_notifications` puts one notification per unit key, the same instant and key overwriting, and
+      `list_notifications` answers a unit's newest first, at most `limit`."""
+
+    def append(self, *, at: datetime, actor: str, role: str, unit_key: str, action: str, target: str | None,
+               cid: str | None, source_ip: str | None, details: dict | None, suffix: str) -> None: ...
+
+    def query(self, *, start: datetime, end: datetime, unit: str | None, actor: str | None, action: str | None,
+              cid: str | None, limit: int, cursor: str | None) -> tuple[list[AuditEntry], str | None]: ...
+
+    def add_notifications(self, unit_keys: list[str], at: datetime, key: str, *, kind: str, title: str,
+                          message: str) -> None: ...
+
+    def list_notifications(self, unit_key: str, limit: int) -> list[Notification]: ...
+
+
+def month_of(at: datetime) -> str:
+    """The partition of an instant: its month in UTC."""
+    return at.astimezone(timezone.utc).strftime("%Y-%m")
+
+
 def sort_key(now: datetime, suffix: str) -> str:
     return f"{now.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{suffix}"
 
@@ -47,13 +82,20 @@ def _entry(item: AuditModel) -> AuditEntry:
 
 def append(*, at: datetime, actor: str, role: str, unit_key: str, action: str, target: str | None, cid: str | None,
            source_ip: str | None, details: dict | None, suffix: str) -> None:
-    """Add one entry to the log, in the partition of the month of `at` (an instant in UTC)."""
-    item = AuditModel(month=at.strftime("%Y-%m"), sk=sort_key(at, suffix), at=at, actor=actor, role=role,
+    """Add one entry to the log, in the partition of the month of `at` in UTC."""
+    item = AuditModel(month=month_of(at), sk=sort_key(at, suffix), at=at, actor=actor, role=role,
                       unit_key=unit_key, action=action, target=target, cid=cid, source_ip=source_ip, details=details)
-    item.save(condition=AuditModel.sk.does_not_exist())  # append-only: an entry is never overwritten
+    try:
+        item.save(condition=AuditModel.sk.does_not_exist())  # append-only: an entry is never overwritten
+    except PutError as exc:
+        if condition_failed(exc):
+            raise ConflictError("Mục nhật ký này đã được ghi.") from None
+        raise
 
 
 def _months_back(start: datetime, end: datetime) -> Iterator[str]:
+    """The UTC months from `end`'s back to `start`'s: the partitions a range may touch, newest first."""
+    start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
     year, month = end.year, end.month
     while (year, month) >= (start.year, start.month):
         yield f"{year:04d}-{month:02d}"
@@ -69,6 +111,8 @@ def query(*, start: datetime, end: datetime, unit: str | None, actor: str | None
             + ([AuditModel.actor == actor] if actor and unit else []):
         filt = cond if filt is None else filt & cond
     state = json.loads(base64.urlsafe_b64decode(cursor.encode())) if cursor else {}
+    if not isinstance(state, dict):
+        raise TypeError("a cursor is a JSON object")
     items: list[AuditEntry] = []
 
     def run(results) -> dict | None:

@@ -26,6 +26,11 @@ def _add_missing_indexes(ddb, model) -> list[str]:
     return added
 
 
+def table_names() -> set[str]:
+    """The full names (with the stage's prefix) of every table the application uses."""
+    return {model.Meta.table_name for model in ALL_MODELS}
+
+
 def ensure_resources() -> list[str]:
     cfg = settings()
     created = []
@@ -55,8 +60,3 @@ def ensure_resources() -> list[str]:
     for kind in ("Bounce", "Complaint", "Delivery"):
         ses.set_identity_notification_topic(Identity=cfg.mail_from, NotificationType=kind, SnsTopic=topic)
     return created
-
-
-def table_names() -> list[str]:
-    """Every table's full name (with the stage's prefix), for the operator's commands."""
-    return [model.Meta.table_name for model in ALL_MODELS]

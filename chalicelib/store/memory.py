@@ -1,0 +1,224 @@
+"""In-memory implementations of the store contracts, for service tests and tools that need no AWS.
+
+Each class keeps the conditions its Protocol states (`AccountsStore` in `store/accounts.py`, `AuditStore` in
+`store/audit.py`) the way the DynamoDB implementation's conditional writes do, and
+`tests/unit/test_store_contract.py` runs the same cases against both, so a service tested on these is tested on
+the rules it will meet in production. Every method holds the store's lock for its whole run: like one DynamoDB
+request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
+
+What is not modelled: TTL expiry (DynamoDB deletes expired counters some time after; the throttle forgets them by
+their `last_at` anyway), a secondary index's lag, and time zones of stored instants (DynamoDB hands instants back in
+UTC; these hand back what they were given, the same instants).
+
+They live in the product package, not in `tests/`, because mypy (which checks `chalicelib/`) then proves they
+satisfy the same Protocols as the DynamoDB implementation, the house rules apply to them, and development tools
+can run services on them; nothing in the deployed code constructs them."""
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from chalicelib.domain import throttle
+from chalicelib.domain.access import stored_role
+from chalicelib.domain.throttle import Admission, Counter, ThrottlePolicy
+from chalicelib.errors import ConflictError, NotFoundError
+from chalicelib.store.accounts import Account, LoginCounters, Session
+from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
+from chalicelib.store.stores import Stores
+
+
+@dataclass
+class _CounterItem:
+    """One stored counter: `version` None is the attribute's absence (a counter never charged)."""
+    failures: int = 0
+    last_at: datetime | None = None
+    next_at: datetime | None = None
+    version: int | None = None
+    refused: int = 0
+
+    def counter(self) -> Counter:
+        return Counter(min(throttle.MAX_COUNT, max(0, self.failures)), self.last_at, self.next_at, self.version or 0)
+
+
+class MemoryAccounts:
+    """`AccountsStore` in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._accounts: dict[str, Account] = {}
+        self._sessions: dict[str, Session] = {}
+        self._counters: dict[str, _CounterItem] = {}
+
+    def find_account(self, username: str) -> Account | None:
+        with self._lock:
+            account = self._accounts.get(username)
+        return replace(account, role=stored_role(account.role, account.unit)) if account else None
+
+    def create_account(self, account: Account) -> None:
+        with self._lock:
+            if account.username in self._accounts:  # a username is taken once
+                raise ConflictError(f"Tài khoản “{account.username}” đã tồn tại.")
+            self._accounts[account.username] = account
+
+    def set_password(self, username: str, password_hash: str, now: datetime, must_change: bool) -> None:
+        with self._lock:
+            account = self._accounts.get(username)
+            if account is None:  # a password is set on an existing account only
+                raise NotFoundError(f"Không tìm thấy tài khoản “{username}”.")
+            self._accounts[username] = replace(account, password_hash=password_hash, password_changed_at=now,
+                                               must_change_password=must_change)
+
+    def put_session(self, session: Session) -> None:
+        with self._lock:
+            if session.token_hash in self._sessions:  # a token opens one session, never another's
+                raise ConflictError("Phiên đăng nhập đã tồn tại.")
+            self._sessions[session.token_hash] = session
+
+    def find_session(self, token_hash: str) -> Session | None:
+        with self._lock:
+            session = self._sessions.get(token_hash)
+        return replace(session, role=stored_role(session.role, session.unit)) if session else None
+
+    def touch_session(self, token_hash: str, now: datetime, every: timedelta) -> bool:
+        with self._lock:
+            session = self._sessions.get(token_hash)
+            # a session that still exists, recorded at most once per `every`
+            if session is None or (session.last_seen_at is not None and session.last_seen_at > now - every):
+                return False
+            self._sessions[token_hash] = replace(session, last_seen_at=now)
+            return True
+
+    def clear_must_change(self, token_hash: str) -> None:
+        with self._lock:
+            session = self._sessions.get(token_hash)
+            if session is not None:  # no session recreated
+                self._sessions[token_hash] = replace(session, must_change_password=False)
+
+    def delete_session(self, token_hash: str) -> None:
+        with self._lock:
+            self._sessions.pop(token_hash, None)
+
+    def delete_sessions_of(self, username: str, keep: str | None = None) -> int:
+        with self._lock:
+            ended = [t for t, s in self._sessions.items() if s.username == username and t != keep]
+            for token_hash in ended:
+                del self._sessions[token_hash]
+            return len(ended)
+
+    # -------------------------------------------------------------------------------------------- login throttle
+
+    def login_counters(self, account: str, source: str) -> LoginCounters:
+        keys = (throttle.key_pair(account, source), throttle.key_address(source), throttle.key_account(account))
+        with self._lock:
+            items = [self._counters.get(key) or _CounterItem() for key in keys]
+        pair, address, acct = (item.counter() for item in items)
+        return LoginCounters(*keys, pair=pair, address=address, account=acct, refused=items[0].refused)
+
+    def _charge_conflicts(self, read: LoginCounters, window_start: datetime) -> bool:
+        for key, before in ((read.pair_key, read.pair), (read.address_key, read.address)):
+            stored = self._counters.get(key)
+            version = stored.version if stored else None
+            # the attempt is charged on exactly the state it was decided on
+            if (version is not None) if before.version == 0 else version != before.version:
+                return True
+        stored_acct = self._counters.get(read.account_key)
+        stored_last = stored_acct.last_at if stored_acct else None
+        adding = read.account.last_at is not None and read.account.last_at > window_start
+        # the spread grows only inside its window, and restarts only when forgotten (or new)
+        return adding != (stored_last is not None and stored_last > window_start)
+
+    def charge_login(self, read: LoginCounters, admission: Admission, now: datetime,
+                     policy: ThrottlePolicy) -> bool:
+        window_start = now - timedelta(seconds=policy.window_s)
+        with self._lock:
+            if self._charge_conflicts(read, window_start):
+                return False
+            for key, after in ((read.pair_key, admission.pair), (read.address_key, admission.address)):
+                item = self._counters.setdefault(key, _CounterItem())
+                item.failures, item.last_at, item.next_at, item.version = (after.failures, after.last_at,
+                                                                            after.next_at, after.version)
+            account = self._counters.setdefault(read.account_key, _CounterItem())
+            if read.account.last_at is not None and read.account.last_at > window_start:
+                account.failures += admission.account_increment
+            else:
+                account.failures = admission.account.failures
+            account.last_at = now
+            return True
+
+    def note_refused(self, read: LoginCounters, now: datetime, policy: ThrottlePolicy) -> None:
+        with self._lock:
+            self._counters.setdefault(read.pair_key, _CounterItem()).refused += 1
+
+    def settle_login(self, read: LoginCounters, admission: Admission, account_refund: int) -> None:
+        with self._lock:
+            pair = self._counters.get(read.pair_key)
+            if pair is not None and pair.version == admission.pair.version:  # no other charge since this one
+                del self._counters[read.pair_key]
+            address = self._counters.get(read.address_key)
+            if address is not None and address.failures >= 1:  # never below zero
+                address.failures -= 1
+                address.version = (address.version or 0) + 1
+            account = self._counters.get(read.account_key)
+            if account_refund and account is not None and account.failures >= account_refund:
+                account.failures -= account_refund
+
+
+class MemoryAudit:
+    """`AuditStore` in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._entries: dict[tuple[str, str], AuditEntry] = {}
+        self._notifications: dict[tuple[str, str], Notification] = {}
+
+    def append(self, *, at: datetime, actor: str, role: str, unit_key: str, action: str, target: str | None,
+               cid: str | None, source_ip: str | None, details: dict | None, suffix: str) -> None:
+        entry = AuditEntry(month=month_of(at), sk=sort_key(at, suffix), at=at, actor=actor, role=role,
+                           unit_key=unit_key, action=action, target=target, cid=cid, source_ip=source_ip,
+                           details=copy.deepcopy(details))
+        with self._lock:
+            if (entry.month, entry.sk) in self._entries:  # append-only: an entry is never overwritten
+                raise ConflictError("Mục nhật ký này đã được ghi.")
+            self._entries[(entry.month, entry.sk)] = entry
+
+    def query(self, *, start: datetime, end: datetime, unit: str | None, actor: str | None, action: str | None,
+              cid: str | None, limit: int, cursor: str | None) -> tuple[list[AuditEntry], str | None]:
+        after = None
+        if cursor:
+            state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            if not isinstance(state, dict):
+                raise TypeError("cursor")
+            after = str(state["after"])
+        lo, hi = sort_key(start, ""), sort_key(end, "~")
+        wanted = {"unit_key": unit, "actor": actor, "action": action, "cid": cid}
+        with self._lock:
+            found = sorted((e for e in self._entries.values()
+                            if lo <= e.sk <= hi and (after is None or e.sk < after)
+                            and all(getattr(e, name) == value for name, value in wanted.items() if value)),
+                           key=lambda e: e.sk, reverse=True)
+        page = [replace(e, details=copy.deepcopy(e.details)) for e in found[:limit]]
+        more = bool(page) and len(found) > limit
+        return page, (base64.urlsafe_b64encode(json.dumps({"after": page[-1].sk}).encode()).decode()
+                      if more else None)
+
+    def add_notifications(self, unit_keys: list[str], at: datetime, key: str, *, kind: str, title: str,
+                          message: str) -> None:
+        with self._lock:
+            for unit_key in unit_keys:  # the same instant and key again overwrite
+                sk = sort_key(at, key)
+                self._notifications[(unit_key, sk)] = Notification(unit_key=unit_key, sk=sk, at=at, kind=kind,
+                                                                   title=title, message=message)
+
+    def list_notifications(self, unit_key: str, limit: int) -> list[Notification]:
+        with self._lock:
+            found = [n for (key, _), n in self._notifications.items() if key == unit_key]
+        return sorted(found, key=lambda n: n.sk, reverse=True)[:limit]
+
+
+def stores() -> Stores:
+    """A fresh, empty set of in-memory stores."""
+    return Stores(accounts=MemoryAccounts(), audit=MemoryAudit())

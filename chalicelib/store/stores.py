@@ -1,0 +1,22 @@
+"""The stores a service is handed: one field per store contract, and the wiring the deployed code runs on.
+
+A service function takes `stores: Stores = DYNAMODB` as a keyword and reaches storage only through it, passing it
+on to every service it calls; tests hand it `chalicelib/store/memory.stores()` instead (see docs/ARCHITECTURE.md,
+"How services get their stores"). A store module whose functions satisfy its contract is itself the implementation:
+mypy checks each module below against its Protocol where `DYNAMODB` is built."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.store import accounts, audit
+from chalicelib.store.accounts import AccountsStore
+from chalicelib.store.audit import AuditStore
+
+
+@dataclass(frozen=True)
+class Stores:
+    accounts: AccountsStore
+    audit: AuditStore
+
+
+DYNAMODB = Stores(accounts=accounts, audit=audit)

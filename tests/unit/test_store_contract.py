@@ -1,0 +1,348 @@
+"""The store contracts (`AccountsStore`, `AuditStore`): every case runs against the in-memory implementation
+(chalicelib/store/memory.py) and against the DynamoDB one on moto, so a service tested on the first meets the same
+rules on the second."""
+import base64
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.domain import throttle
+from chalicelib.domain.throttle import Counter
+from chalicelib.errors import ConflictError, NotFoundError
+from chalicelib.store import memory
+from chalicelib.store.accounts import Account, Session
+from chalicelib.store.audit import sort_key
+from chalicelib.store.stores import DYNAMODB
+
+T0 = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)
+POLICY = throttle.LOGIN
+EVERY = timedelta(minutes=1)
+VN = timezone(timedelta(hours=7))
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def stores(request):
+    if request.param == "memory":
+        return memory.stores()
+    request.getfixturevalue("aws")  # the app's tables, empty, in moto
+    return DYNAMODB
+
+
+def account(username="tinh01", unit="01", **changes) -> Account:
+    values = dict(username=username, role="province", unit=unit, display_name="Sở Nội vụ tỉnh Hà Giang",
+                  password_hash="scrypt$1", must_change_password=True, password_changed_at=None, created_at=T0)
+    return Account(**{**values, **changes})
+
+
+def session(token_hash="a" * 64, username="tinh01", last_seen_at=T0, **changes) -> Session:
+    values = dict(token_hash=token_hash, username=username, role="province", unit="01",
+                  display_name="Sở Nội vụ tỉnh Hà Giang", source_ip="10.0.0.1", must_change_password=False,
+                  created_at=T0, expires_at=T0 + timedelta(hours=8), last_seen_at=last_seen_at)
+    return Session(**{**values, **changes})
+
+
+# ------------------------------------------------------------------------------------------------------- accounts
+
+def test_an_account_is_created_once_and_found(stores):
+    s = stores.accounts
+    assert s.find_account("tinh01") is None
+    s.create_account(account())
+    assert s.find_account("tinh01") == account()
+    with pytest.raises(ConflictError):
+        s.create_account(account(display_name="Kẻ khác", password_hash="scrypt$2"))
+    assert s.find_account("tinh01") == account()  # the first stays as it was
+
+
+def test_a_password_is_set_on_an_existing_account_only(stores):
+    s = stores.accounts
+    s.create_account(account())
+    later = T0 + timedelta(days=1)
+    s.set_password("tinh01", "scrypt$new", later, must_change=False)
+    assert s.find_account("tinh01") == account(password_hash="scrypt$new", password_changed_at=later,
+                                               must_change_password=False)
+    with pytest.raises(NotFoundError):
+        s.set_password("khong-co", "scrypt$x", later, must_change=False)
+    assert s.find_account("khong-co") is None
+
+
+# ------------------------------------------------------------------------------------------------------- sessions
+
+def test_a_session_is_put_once_and_found_by_its_hash(stores):
+    s = stores.accounts
+    assert s.find_session("a" * 64) is None
+    s.put_session(session())
+    assert s.find_session("a" * 64) == session()
+    with pytest.raises(ConflictError):
+        s.put_session(session(username="tinh02"))
+    assert s.find_session("a" * 64) == session()
+    s.put_session(session("b" * 64, last_seen_at=None))
+    assert s.find_session("b" * 64) == session("b" * 64, last_seen_at=None)
+
+
+def test_activity_is_written_at_most_once_a_minute_and_never_revives_a_session(stores):
+    s = stores.accounts
+    s.put_session(session())
+    assert s.touch_session("a" * 64, T0 + timedelta(seconds=59), EVERY) is False
+    assert s.find_session("a" * 64).last_seen_at == T0
+    assert s.touch_session("a" * 64, T0 + timedelta(seconds=60), EVERY) is True
+    assert s.find_session("a" * 64).last_seen_at == T0 + timedelta(seconds=60)
+    assert s.touch_session("a" * 64, T0 + timedelta(seconds=90), EVERY) is False
+    s.put_session(session("b" * 64, last_seen_at=None))
+    assert s.touch_session("b" * 64, T0, EVERY) is True  # never recorded: recorded now
+    assert s.find_session("b" * 64).last_seen_at == T0
+    s.delete_session("a" * 64)
+    assert s.touch_session("a" * 64, T0 + timedelta(hours=1), EVERY) is False
+    assert s.find_session("a" * 64) is None
+
+
+def test_clearing_must_change_never_recreates_a_session(stores):
+    s = stores.accounts
+    s.put_session(session(must_change_password=True))
+    s.clear_must_change("a" * 64)
+    assert s.find_session("a" * 64) == session(must_change_password=False)
+    s.clear_must_change("c" * 64)
+    assert s.find_session("c" * 64) is None
+
+
+def test_sessions_end_one_by_one_or_all_of_a_user_but_one(stores):
+    s = stores.accounts
+    for token, user in (("a", "tinh01"), ("b", "tinh01"), ("c", "tinh01"), ("d", "tinh02")):
+        s.put_session(session(token * 64, username=user))
+    assert s.delete_sessions_of("tinh01", keep="b" * 64) == 2
+    assert [s.find_session(t * 64) is not None for t in "abcd"] == [False, True, False, True]
+    assert s.delete_sessions_of("tinh01") == 1
+    assert s.find_session("b" * 64) is None and s.find_session("d" * 64) is not None
+    assert s.delete_sessions_of("khong-co") == 0
+    s.delete_session("d" * 64)
+    s.delete_session("d" * 64)  # deleting twice is deleting once
+    assert s.find_session("d" * 64) is None
+
+
+# -------------------------------------------------------------------------------------------------- login throttle
+
+def charge(s, account_name, ip, now):
+    """One attempt's read, decision and charge; returns (read, admission, charged)."""
+    read = s.login_counters(account_name, ip)
+    admission = throttle.admit(POLICY, now, read.pair, read.address, read.account)
+    assert admission.allowed
+    return read, admission, s.charge_login(read, admission, now, POLICY)
+
+
+def test_fresh_counters_are_empty_and_keyed_by_the_throttle(stores):
+    read = stores.accounts.login_counters("TINH01", "10.0.0.1")
+    assert (read.pair_key, read.address_key, read.account_key) == (
+        throttle.key_pair("tinh01", "10.0.0.1"), throttle.key_address("10.0.0.1"), throttle.key_account("tinh01"))
+    assert (read.pair, read.address, read.account, read.refused) == (Counter(), Counter(), Counter(), 0)
+
+
+def test_a_charge_writes_the_admitted_states(stores):
+    s = stores.accounts
+    _, admission, charged = charge(s, "tinh01", "10.0.0.1", T0)
+    assert charged
+    read = s.login_counters("tinh01", "10.0.0.1")
+    assert read.pair == admission.pair == Counter(1, T0, None, 1)
+    assert read.address == admission.address == Counter(1, T0, None, 1)
+    assert read.account == Counter(1, T0, None, 0)  # the spread counter is added to, never versioned
+    for n in range(2, 4):  # the third failure of the pair sets its delay
+        _, admission, charged = charge(s, "tinh01", "10.0.0.1", T0 + timedelta(seconds=n))
+        assert charged
+    assert s.login_counters("tinh01", "10.0.0.1").pair == Counter(3, T0 + timedelta(seconds=3),
+                                                                  T0 + timedelta(seconds=5), 3)
+
+
+def test_two_charges_on_the_same_read_only_one_succeeds(stores):
+    s = stores.accounts
+    read = s.login_counters("tinh01", "10.0.0.1")
+    first = throttle.admit(POLICY, T0, read.pair, read.address, read.account)
+    second = throttle.admit(POLICY, T0 + timedelta(milliseconds=5), read.pair, read.address, read.account)
+    assert s.charge_login(read, first, T0, POLICY) is True
+    assert s.charge_login(read, second, T0 + timedelta(milliseconds=5), POLICY) is False
+    after = s.login_counters("tinh01", "10.0.0.1")
+    assert (after.pair, after.address, after.account.failures) == (first.pair, first.address, 1)
+    _, _, charged = charge(s, "tinh01", "10.0.0.1", T0 + timedelta(milliseconds=5))  # decided again: charged
+    assert charged and s.login_counters("tinh01", "10.0.0.1").pair.failures == 2
+
+
+def test_a_charge_is_all_or_nothing_when_only_the_address_moved(stores):
+    s = stores.accounts
+    read = s.login_counters("tinh01", "10.0.0.1")
+    _, _, charged = charge(s, "tinh02", "10.0.0.1", T0)  # the same address, another account
+    assert charged
+    admission = throttle.admit(POLICY, T0, read.pair, read.address, read.account)
+    assert s.charge_login(read, admission, T0, POLICY) is False
+    assert s.login_counters("tinh01", "10.0.0.1").pair == Counter()  # nothing of the refused charge written
+
+
+def test_the_spread_grows_inside_its_window_and_restarts_once_forgotten(stores):
+    s = stores.accounts
+    late_read = s.login_counters("tinh01", "10.0.0.2")  # read before the first address charged
+    charge(s, "tinh01", "10.0.0.1", T0)
+    admission = throttle.admit(POLICY, T0, late_read.pair, late_read.address, late_read.account)
+    assert s.charge_login(late_read, admission, T0, POLICY) is False  # two restarts together: one decides again
+    _, _, charged = charge(s, "tinh01", "10.0.0.2", T0 + timedelta(seconds=1))
+    assert charged and s.login_counters("tinh01", "10.0.0.3").account == Counter(2, T0 + timedelta(seconds=1))
+    _, _, charged = charge(s, "tinh01", "10.0.0.1", T0 + timedelta(seconds=2))  # the same address again: no growth
+    assert charged and s.login_counters("tinh01", "10.0.0.3").account.failures == 2
+    later = T0 + timedelta(seconds=2 + POLICY.window_s)
+    _, _, charged = charge(s, "tinh01", "10.0.0.4", later)
+    assert charged and s.login_counters("tinh01", "10.0.0.3").account == Counter(1, later)
+
+
+def test_a_refusal_is_counted_without_moving_the_version(stores):
+    s = stores.accounts
+    fresh = s.login_counters("tinh01", "10.0.0.1")
+    s.note_refused(fresh, T0, POLICY)
+    read = s.login_counters("tinh01", "10.0.0.1")
+    assert read.refused == 1 and read.pair == Counter()
+    charge(s, "tinh01", "10.0.0.1", T0)
+    read = s.login_counters("tinh01", "10.0.0.1")
+    s.note_refused(read, T0, POLICY)
+    s.note_refused(read, T0, POLICY)
+    admission = throttle.admit(POLICY, T0, read.pair, read.address, read.account)
+    assert s.charge_login(read, admission, T0, POLICY) is True  # an attempt in flight is not made to decide again
+    after = s.login_counters("tinh01", "10.0.0.1")
+    assert after.refused == 3 and after.pair == Counter(2, T0, None, 2)
+
+
+def test_the_right_password_clears_the_pair_and_refunds_the_charge(stores):
+    s = stores.accounts
+    charge(s, "tinh01", "10.0.0.1", T0)
+    read, admission, _ = charge(s, "tinh01", "10.0.0.1", T0 + timedelta(seconds=1))
+    s.settle_login(read, admission, throttle.on_success(POLICY, T0, admission).account_refund)
+    after = s.login_counters("tinh01", "10.0.0.1")
+    assert after.pair == Counter()
+    assert after.address == Counter(1, T0 + timedelta(seconds=1), None, 3)  # refunded; the version moved
+    assert after.account.failures == 1  # this address's first failure was the earlier attempt: kept
+
+
+def test_a_settlement_keeps_a_pair_charged_since_and_never_refunds_below_zero(stores):
+    s = stores.accounts
+    read, admission, _ = charge(s, "tinh01", "10.0.0.1", T0)
+    _, since, _ = charge(s, "tinh01", "10.0.0.1", T0 + timedelta(seconds=1))  # a wrong guess alongside
+    s.settle_login(read, admission, throttle.on_success(POLICY, T0, admission).account_refund)
+    after = s.login_counters("tinh01", "10.0.0.1")
+    assert after.pair == since.pair  # the guess made alongside stays counted
+    assert after.address.failures == 1 and after.account.failures == 0
+    s.settle_login(read, admission, 1)  # nothing left to refund on the account, one on the address
+    s.settle_login(read, admission, 1)
+    after = s.login_counters("tinh01", "10.0.0.1")
+    assert after.address == Counter(0, T0 + timedelta(seconds=1), None, 4)  # one refund written, one refused
+    assert after.account.failures == 0 and after.pair == since.pair
+    nothing = s.login_counters("tinh09", "10.9.9.9")
+    unwritten = throttle.admit(POLICY, T0, nothing.pair, nothing.address, nothing.account)
+    s.settle_login(nothing, unwritten, 1)  # counters never written stay unwritten
+    assert s.login_counters("tinh09", "10.9.9.9") == nothing
+
+
+# ----------------------------------------------------------------------------------------------------------- audit
+
+def entry(s, at, suffix, *, actor="admin", unit_key="-", action="login", cid=None, details=None):
+    s.append(at=at, actor=actor, role="moha" if actor == "admin" else "province", unit_key=unit_key, action=action,
+             target=actor, cid=cid, source_ip="10.0.0.1", details=details, suffix=suffix)
+
+
+def query(s, start=T0 - timedelta(days=400), end=T0 + timedelta(days=1), limit=50, cursor=None, **filters):
+    wanted = {"unit": None, "actor": None, "action": None, "cid": None, **filters}
+    return s.query(start=start, end=end, limit=limit, cursor=cursor, **wanted)
+
+
+def suffixes(items):
+    return [item.sk.split("#")[1] for item in items]
+
+
+def test_an_entry_is_appended_once_with_every_field(stores):
+    s = stores.audit
+    entry(s, T0, "e1", details={"wait_seconds": 2, "rows": [1, 2]})
+    with pytest.raises(ConflictError):
+        entry(s, T0, "e1", actor="tinh01", details={"other": True})
+    [found], cursor = query(s)
+    assert cursor is None
+    assert (found.month, found.sk, found.at, found.actor, found.role, found.unit_key, found.action, found.target,
+            found.cid, found.source_ip, found.details) == (
+        "2022-01", sort_key(T0, "e1"), T0, "admin", "moha", "-", "login", "admin", None, "10.0.0.1",
+        {"wait_seconds": 2, "rows": [1, 2]})
+
+
+def seed_filters(s):
+    minute = timedelta(minutes=1)
+    entry(s, T0, "e1")
+    entry(s, T0 + minute, "e2", actor="tinh01", unit_key="01")
+    entry(s, T0 + 2 * minute, "e3", unit_key="01", action="roster_uploaded", cid="2021")
+    entry(s, T0 + 3 * minute, "e4", actor="tinh01", unit_key="01", action="submitted", cid="2021")
+    entry(s, T0 + 4 * minute, "e5", actor="tinh02", unit_key="02", cid="demo")
+
+
+@pytest.mark.parametrize("filters, expected", [
+    ({}, ["e5", "e4", "e3", "e2", "e1"]),
+    ({"unit": "01"}, ["e4", "e3", "e2"]),
+    ({"actor": "admin"}, ["e3", "e1"]),
+    ({"unit": "01", "actor": "admin"}, ["e3"]),
+    ({"action": "login"}, ["e5", "e2", "e1"]),
+    ({"cid": "2021"}, ["e4", "e3"]),
+    ({"unit": "01", "action": "login"}, ["e2"]),
+    ({"actor": "tinh01", "cid": "2021"}, ["e4"]),
+    ({"start": T0 + timedelta(minutes=1), "end": T0 + timedelta(minutes=3)}, ["e4", "e3", "e2"]),
+    ({"unit": "01", "start": T0 + timedelta(minutes=3)}, ["e4"]),
+    ({"unit": "03"}, []),
+])
+def test_the_log_is_filtered_newest_first(stores, filters, expected):
+    seed_filters(stores.audit)
+    items, cursor = query(stores.audit, **filters)
+    assert suffixes(items) == expected and cursor is None
+
+
+def seed_months(s) -> list[str]:
+    """Seven entries over three months (two partitions' boundaries), for tinh01 and admin alternately."""
+    moments = [datetime(2021, 11, 20, tzinfo=timezone.utc), datetime(2021, 11, 30, 23, 59, tzinfo=timezone.utc),
+               datetime(2021, 12, 1, tzinfo=timezone.utc), datetime(2021, 12, 15, tzinfo=timezone.utc),
+               datetime(2021, 12, 31, 20, tzinfo=timezone.utc), datetime(2022, 1, 1, 1, tzinfo=timezone.utc), T0]
+    for i, at in enumerate(moments):
+        entry(s, at, f"m{i}", actor="tinh01" if i % 2 else "admin", unit_key="01" if i % 2 else "-")
+    return [f"m{i}" for i in reversed(range(len(moments)))]
+
+
+def walk(s, limit, **filters) -> list[list[str]]:
+    pages, cursor = [], None
+    for _ in range(20):
+        items, cursor = query(s, limit=limit, cursor=cursor, **filters)
+        assert len(items) == limit if cursor else len(items) <= limit  # a page with a cursor is full
+        pages.append(suffixes(items))
+        if cursor is None:
+            return pages
+    raise AssertionError("paging does not end")
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7, 10])
+def test_paging_walks_every_entry_once_across_months(stores, limit):
+    everything = seed_months(stores.audit)
+    assert sum(walk(stores.audit, limit), []) == everything
+    assert sum(walk(stores.audit, limit, unit="01"), []) == [m for m in everything if int(m[1]) % 2]
+    assert sum(walk(stores.audit, limit, action="login"), []) == everything
+
+
+def test_a_range_in_vietnam_time_finds_entries_across_the_utc_month_boundary(stores):
+    seed_months(stores.audit)
+    items, _ = query(stores.audit, start=datetime(2022, 1, 1, 0, tzinfo=VN), end=datetime(2022, 1, 1, 9, tzinfo=VN))
+    assert suffixes(items) == ["m5", "m4"]  # 2021-12-31 20:00 UTC is 1 January in Vietnam
+
+
+def test_a_cursor_not_made_by_the_store_is_refused(stores):
+    seed_months(stores.audit)
+    for cursor in ("not a cursor!", base64.urlsafe_b64encode(b"[1, 2]").decode()):
+        with pytest.raises((ValueError, KeyError, TypeError)):
+            query(stores.audit, limit=2, cursor=cursor)
+
+
+def test_notifications_are_one_per_unit_newest_first_and_overwritten_by_their_key(stores):
+    s = stores.audit
+    s.add_notifications(["2021#01", "2021#02"], T0, "phase", kind="phase", title="Mở", message="Giai đoạn mở")
+    s.add_notifications(["2021#01"], T0 + timedelta(minutes=1), "roster", kind="roster", title="Danh sách",
+                        message="Đã nhận")
+    s.add_notifications(["2021#01", "2021#02"], T0, "phase", kind="phase", title="Mở lại", message="Giai đoạn")
+    first = s.list_notifications("2021#01", 10)
+    assert [(n.unit_key, n.kind, n.title, n.at) for n in first] == [
+        ("2021#01", "roster", "Danh sách", T0 + timedelta(minutes=1)), ("2021#01", "phase", "Mở lại", T0)]
+    assert [n.sk for n in first] == [sort_key(T0 + timedelta(minutes=1), "roster"), sort_key(T0, "phase")]
+    assert [n.title for n in s.list_notifications("2021#02", 10)] == ["Mở lại"]
+    assert [n.kind for n in s.list_notifications("2021#01", 1)] == ["roster"]
+    assert s.list_notifications("2021#03", 10) == []
