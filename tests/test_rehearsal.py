@@ -2,6 +2,7 @@
 respondents each go through rosters, dispatch, the survey over simulated days, reminders, interference, the
 integrity scan, an annulment, self-assessment, appraisal and results on the local stack, and every invariant holds."""
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def load_rehearsal():
     spec = importlib.util.spec_from_file_location("rehearsal", ROOT / "bench" / "rehearsal.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["rehearsal"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
