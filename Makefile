@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test test-fast test-deps bench venv clean package lint policy deploy site require-stage
+.PHONY: run test test-fast test-deps bench rehearsal venv clean package lint policy deploy site require-stage
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ test-deps:
 
 bench: $(STAMP)  ## benchmarks, each printing BENCH <name> ratio=<x> budget=<y>
 	@for script in bench/bench_*.py; do $(PY) $$script || exit 1; done
+
+rehearsal: $(STAMP)  ## a whole campaign through the HTTP API of a local stack, invariants, cost (SCALE=0.1 default)
+	SCALE=$(or $(SCALE),0.1) $(PY) bench/rehearsal.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache out

@@ -7,7 +7,7 @@ import signal
 import threading
 
 from .env import DEFAULT_REGION, ROOT, install_parent_watchdog, parse_env_pairs
-from .motoserver import MotoServer
+from .motoserver import MotoServer, RequestCounter
 from .persistence import restore, snapshot
 from .workers import run_workers
 
@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_workers(args.project_dir, args.stage, args.schedule_seconds, parse_env_pairs(args.env))
     if args.command == "moto":
         install_parent_watchdog()
-        server = MotoServer(args.host, args.port).start()
+        counter = RequestCounter() if os.environ.get("CCHC_MOTO_REQUEST_COUNTS") == "1" else None
+        server = MotoServer(args.host, args.port, counter=counter).start()
         print(f"moto on {server.url}", flush=True)
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):

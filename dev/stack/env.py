@@ -103,6 +103,9 @@ def load_chalice_app(project_dir: str | Path, stage: str, overrides: dict[str, s
     os.chdir(project_dir)
     # environment_variables=None: the environment is already in place, and overrides must win over config.json.
     app = factory.load_chalice_app(environment_variables=None)
+    from .clock import install_from_environment
+
+    install_from_environment()  # CCHC_LOCAL_CLOCK_FILE: a clock a driver can move (dev/stack/clock.py)
     return app, config
 
 

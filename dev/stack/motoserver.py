@@ -266,12 +266,12 @@ class MotoServer:
     (call `reset()` for an empty emulator); a separate process (`python -m dev.stack moto`) starts empty."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5055, tracker: ChangeTracker | None = None,
-                 verbose: bool = False):
+                 verbose: bool = False, counter: "RequestCounter | None" = None):
         from moto.server import ThreadedMotoServer
 
         use_local_ses_rate()
         self.host, self.port, self.tracker = host, port, tracker
-        tracker_ref = tracker
+        tracker_ref, counter_ref = tracker, counter
 
         class _Server(ThreadedMotoServer):
             def _server_entry(self) -> None:
@@ -286,6 +286,8 @@ class MotoServer:
                 app = serialise_dynamodb(DomainDispatcherApplication(create_backend_app))
                 if tracker_ref is not None:
                     app = tracker_ref.wrap(app)
+                if counter_ref is not None:
+                    app = counter_ref.wrap(app)
                 self._server = make_server(self._ip_address, self._port, app, True,
                                            request_handler=MotoRequestHandler)
                 self._server_ready_event.set()
@@ -320,3 +322,115 @@ class MotoServer:
         urllib.request.urlopen(request, timeout=10).read()
 
 
+
+
+# DynamoDB operations by what they cost: reads in 4 KB read units, writes in 1 KB write units.
+_DDB_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
+_DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+def _units(size: int, unit: int) -> int:
+    return max(1, -(-size // unit))
+
+
+def _item_size(item: object) -> int:
+    return len(json.dumps(item, separators=(",", ":")))
+
+
+def _ddb_capacity(op: str, request: dict, response: dict) -> tuple[float, float]:
+    """(read units, write units) of one DynamoDB call, estimated as on-demand DynamoDB bills them from the items'
+    sizes as JSON (a little above the billed size, which counts names and values without the type tags):
+    eventually consistent reads half a unit per 4 KB, strongly consistent one, transactions twice. Updates and
+    deletes count one write unit (their items here are far below 1 KB)."""
+    half = 1.0 if request.get("ConsistentRead") else 0.5
+    if op == "GetItem":
+        return _units(_item_size(response.get("Item", {})), 4096) * half, 0.0
+    if op == "Query" or op == "Scan":
+        return _units(sum(_item_size(i) for i in response.get("Items", [])), 4096) * half, 0.0
+    if op == "BatchGetItem":
+        items = [i for rows in response.get("Responses", {}).values() for i in rows]
+        return sum(_units(_item_size(i), 4096) * 0.5 for i in items), 0.0
+    if op == "TransactGetItems":
+        return sum(2.0 * _units(_item_size(r.get("Item", {})), 4096) for r in response.get("Responses", [])), 0.0
+    if op == "PutItem":
+        return 0.0, float(_units(_item_size(request.get("Item", {})), 1024))
+    if op in ("UpdateItem", "DeleteItem"):
+        return 0.0, 1.0
+    if op == "BatchWriteItem":
+        return 0.0, float(sum(_units(_item_size(w.get("PutRequest", {}).get("Item", {})), 1024)
+                              for rows in request.get("RequestItems", {}).values() for w in rows))
+    if op == "TransactWriteItems":
+        return 0.0, float(sum(2 * _units(_item_size(a.get("Put", {}).get("Item", {})), 1024)
+                              for a in request.get("TransactItems", [])))
+    return 0.0, 0.0
+
+
+class RequestCounter:
+    """WSGI middleware counting the AWS requests a moto server answers, by service and operation, with the bytes
+    in and out and, for DynamoDB, the read and write units the calls would consume on demand. `GET
+    /_cchc/requests` answers the totals so far as JSON; nothing else is changed. Enabled for
+    `python -m dev.stack moto` by CCHC_MOTO_REQUEST_COUNTS=1 (bench/rehearsal.py)."""
+
+    PATH = "/_cchc/requests"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, dict[str, float]] = {}
+
+    def snapshot(self) -> dict[str, dict[str, float]]:
+        with self._lock:
+            return {key: dict(value) for key, value in self._counts.items()}
+
+    def wrap(self, app: Callable) -> Callable:
+        return functools.partial(self._call, app)
+
+    def _call(self, app: Callable, environ: dict, start_response: Callable):
+        if environ.get("PATH_INFO") == self.PATH and environ.get("REQUEST_METHOD") == "GET":
+            body = json.dumps(self.snapshot()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        request = ChangeTracker._read_body(environ)
+        result = app(environ, start_response)
+        try:
+            response = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        try:
+            self._count(environ, request, response)
+        except Exception:  # counting never breaks the emulator
+            pass
+        return [response]
+
+    def _count(self, environ: dict, request: bytes, response: bytes) -> None:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        reads = writes = 0.0
+        if target.startswith("DynamoDB_"):
+            op = target.partition(".")[2]
+            key = f"dynamodb.{op}"
+            if op in _DDB_READS or op in _DDB_WRITES:
+                reads, writes = _ddb_capacity(op, json.loads(request or b"{}"), json.loads(response or b"{}"))
+        elif target:
+            service, _, op = target.partition(".")
+            key = f"{service.split('_')[0].lower().replace('amazon', '')}.{op}"
+        elif environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO", "/") == "/" and \
+                environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            form = urllib.parse.parse_qs(request.decode("utf-8", "replace"))
+            action = (form.get("Action") or ["?"])[0]
+            auth = environ.get("HTTP_AUTHORIZATION", "")
+            service = auth.split("/")[3] if auth.count("/") >= 4 else "query"
+            key = f"{service}.{action}"
+        elif environ.get("PATH_INFO", "").startswith("/moto-api/"):
+            key = "moto-api"
+        else:
+            auth = environ.get("HTTP_AUTHORIZATION", "")
+            service = auth.split("/")[3] if auth.count("/") >= 4 else "s3"
+            key = f"{service}.{environ.get('REQUEST_METHOD', 'GET')}"
+        with self._lock:
+            entry = self._counts.setdefault(key, {"requests": 0, "bytes_in": 0, "bytes_out": 0, "read_units": 0.0,
+                                                  "write_units": 0.0})
+            entry["requests"] += 1
+            entry["bytes_in"] += len(request)
+            entry["bytes_out"] += len(response)
+            entry["read_units"] += reads
+            entry["write_units"] += writes

@@ -1,0 +1,36 @@
+"""The dress rehearsal (bench/rehearsal.py) at a tiny scale, so the script cannot rot: 3 provinces of a few
+respondents each go through rosters, dispatch, the survey over simulated days, reminders, interference, the
+integrity scan, an annulment, self-assessment, appraisal and results on the local stack, and every invariant holds."""
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_rehearsal():
+    spec = importlib.util.spec_from_file_location("rehearsal", ROOT / "bench" / "rehearsal.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["rehearsal"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_a_tiny_rehearsal_holds_every_invariant_and_prices_the_full_campaign(capsys):
+    rehearsal = load_rehearsal()
+    world = rehearsal.run(scale=0.005, provinces=3, seed=7, workers=3)
+    assert world.failures == []
+    assert len(world.checks) == 6
+    links = list(world.links.values())
+    assert len(world.units) == 3 and len(world.mails) >= len(links) > 0
+    assert sum(link.submitted for link in links) > 0
+    assert world.annulled in world.interfering
+    # every stage measured, against a floor of the same run, with the AWS traffic counted by the emulator
+    out = capsys.readouterr().out
+    for stage in ("rosters", "dispatch", "survey", "integrity", "annulment", "assessment", "results"):
+        assert f"BENCH rehearsal_{stage} ratio=" in out
+        assert world.floors[stage] > 0 and world.moto[stage]
+    assert "| **total** |" in out and "| SES | mails |" in out
