@@ -227,10 +227,11 @@ class ConsumerProcess:
 
 
 def run_workers(project_dir: str | Path, stage: str, schedule_seconds: float,
-                overrides: dict[str, str] | None = None, only: str | None = None) -> int:
+                overrides: dict[str, str] | None = None, only: str | None = None,
+                max_consumers: int | None = None) -> int:
     """The worker process: scheduler + one queue runner per SQS handler, and for a handler that may run several at
     once (maximum_concurrency) as many consumer processes in all, until SIGTERM/SIGINT. With `only`: just one
-    consumer of that SQS handler (what those extra processes run)."""
+    consumer of that SQS handler (what those extra processes run). `max_consumers` caps the consumers per handler."""
     quiet_logging()
     app, config = load_chalice_app(project_dir, stage, overrides)
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
@@ -261,13 +262,13 @@ def run_workers(project_dir: str | Path, stage: str, schedule_seconds: float,
     runners = [QueueRunner(app, s, endpoint, config, region, report=report) for s in sources]
     names = [s.name for s in scheduler.handlers]
     report(f"lịch: {', '.join(names) or 'không có'} (mỗi {schedule_seconds:g} giây); "
-           f"hàng đợi: {', '.join(r.queue_name + ' → ' + r.source.name + _times(concurrency(r.source)) for r in runners) or 'không có'}")
+           f"hàng đợi: {', '.join(r.queue_name + ' → ' + r.source.name + _times(min(concurrency(r.source), max_consumers or 99)) for r in runners) or 'không có'}")
     from dev.mail_events import MailEventRunner, sns_sources
 
     # the SES events the local mail capture publishes reach the app's SNS handler through the topic's queue
     runners += [MailEventRunner(app, s, endpoint, region, report=report) for s in sns_sources(app)]
     extra = [ConsumerProcess(project_dir, stage, s.name, overrides, report)
-             for s in sources for _ in range(concurrency(s) - 1)]
+             for s in sources for _ in range(min(concurrency(s), max_consumers or concurrency(s)) - 1)]
     scheduler.start()
     for runner in runners:
         runner.start()
