@@ -93,7 +93,8 @@ RESPONDENT_REQ = {"type": "object", "required": ["full_name", "position", "agenc
                   "properties": _RESPONDENT_FIELDS}
 RESPONDENT_PATCH = {"type": "object", "properties": _RESPONDENT_FIELDS}
 RESPONDENT = obj(rid=STR, order=INT, full_name=STR, position=STR, agency=STR, group=STR, group_name=STR, email=STR,
-                 phone=NSTR, note=NSTR, ministry=NSTR, ministry_source=NSTR, questionnaires=arr(STR), updated_at=STR)
+                 phone=NSTR, note=NSTR, ministry=NSTR, ministry_source=NSTR, ministry_unit=NSTR,
+                 questionnaires=arr(STR), updated_at=STR)
 ROSTER_PAGE = {**ROSTER_STATUS, "properties": {**ROSTER_STATUS["properties"], "items": arr(RESPONDENT),
                                                "next_cursor": NSTR},
                "required": ROSTER_STATUS["required"] + ["items", "next_cursor"]}
@@ -161,7 +162,7 @@ ANNULMENT = obj(unit=STR, annulled=BOOL, annulled_at=NSTR, annulled_by=NSTR, rea
 SURVEY_RESPONSES = obj(["campaign", "unit", "annulled", "count", "items", "next_cursor"], campaign=STR,
                        unit=obj(code=STR, name=STR, full_name=STR), annulled=BOOL, count=INT,
                        items=arr(obj(id=STR, qid=STR, version=INT, title=NSTR, purpose=STR, purpose_name=STR,
-                                     group=obj(code=STR, name=STR), answers={"type": "object"},
+                                     group=obj(code=STR, name=STR), ministry=NSTR, answers={"type": "object"},
                                      scores={"type": "object"})),
                        next_cursor=NSTR)
 

@@ -7,13 +7,12 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain import campaign as campaign_rules
 from chalicelib.domain import phases as phase_rules
-from chalicelib.domain.roster import MinistryResolver
 from chalicelib.domain.access import SYSTEM, SYSTEM_MOHA, Actor, require_moha, require_unit
 from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import utc_iso
 from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.formats import datafiles
-from chalicelib.services import assessment, audit, questionnaires
+from chalicelib.services import assessment, audit, questionnaires, roster
 from chalicelib.services.phases import phase_windows
 from chalicelib.store import campaigns as store
 from chalicelib.store.campaigns import Campaign, Unit
@@ -79,7 +78,7 @@ def detail(actor: Actor, cid: str, now: datetime) -> dict:
     result["groups"] = campaign.groups
     result["questionnaires"] = campaign.questionnaires
     # the managing ministries a roster row may name (the roster dialog's choices, the template's drop-down)
-    result["ministries"] = MinistryResolver(campaign.departments or []).ministries
+    result["ministries"] = roster.accepted_ministries(campaign)
     result["units"] = [unit_dict(u, campaign, now) for u in units]
     return result
 
