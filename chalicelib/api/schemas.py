@@ -150,7 +150,16 @@ UNIT_PROGRESS = obj(["campaign", "unit", "totals", "by_group"], campaign=STR,
 NATIONAL_PROGRESS = obj(campaign=STR, name=STR, rosters_submitted=INT, totals=COUNTS,
                         average=obj(rate={"type": ["number", "null"]}, units=INT),
                         units=arr(obj(code=STR, name=STR, roster_status=STR, roster_total=INT, annulled=BOOL,
-                                      **_COUNTS, rate={"type": "number"})))
+                                      **_COUNTS, rate={"type": "number"})),
+                        ministries=arr(obj(["code", "name", "ranked", "asked", "answered", "rate"], code=STR,
+                                           name=STR, ranked=BOOL, asked=INT, answered=INT,
+                                           rate={"type": "number"})))
+MINISTRY_SURVEY = obj(["unit", "name", "asked", "answered", "rate", "provinces"], campaign=STR, unit=STR, name=STR,
+                      full_name=STR, asked=INT, answered=INT, rate={"type": "number"},
+                      provinces=arr(obj(["unit", "name", "annulled", "asked", "answered", "groups"], unit=STR,
+                                        name=STR, annulled=BOOL, asked=INT, answered=INT,
+                                        groups=arr(obj(["group", "name", "asked", "answered"], group=STR, name=STR,
+                                                       asked=INT, answered=INT)))))
 EXPORT_LINK = obj(url=STR, filename=STR, size=INT, expires_in=INT)
 
 INTEGRITY = obj(["campaign", "units"], campaign=STR, scanned=INT, thresholds={"type": "object"},

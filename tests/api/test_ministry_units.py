@@ -151,3 +151,101 @@ def test_a_redelivered_or_retried_dispatch_job_counts_each_form_once(api, roster
     drain(api, settings().mail_queue, "mail")
     assert failures and counters() == recount()
     assert sum(asked for asked, _ in counters().values()) == 5
+
+
+def answer_all(api, forms):
+    for n, (token, survey) in enumerate(forms.items()):
+        assert submit(api, token, survey, ip=f"10.32.{n // 200}.{n % 200 + 1}").status_code == 201
+
+
+def test_a_ministry_sees_its_own_survey_counts_per_province_and_group_and_nothing_else(api, rosters, dispatched):
+    answer_all(api, {t: s for t, s in dispatched.items() if s["unit"]["code"] == "01"})
+    r = api.call("GET", "/campaigns/demo/units/BYT/ministry-survey", token=rosters["BYT"])
+    assert r.status_code == 200, r.data
+    assert r.data == {
+        "campaign": "demo", "unit": "BYT", "name": "Bộ Y tế", "full_name": r.data["full_name"],
+        "asked": 3, "answered": 2, "rate": 66.7,
+        "provinces": [
+            {"unit": "01", "name": "Hà Nội", "annulled": False, "asked": 2, "answered": 2, "groups": [
+                {"group": "2", "name": "Lãnh đạo cấp sở", "asked": 1, "answered": 1},
+                {"group": "3", "name": "Lãnh đạo cấp phòng thuộc sở", "asked": 1, "answered": 1}]},
+            {"unit": "02", "name": r.data["provinces"][1]["name"], "annulled": False, "asked": 1, "answered": 0,
+             "groups": [{"group": "2", "name": "Lãnh đạo cấp sở", "asked": 1, "answered": 0},
+                        {"group": "3", "name": "Lãnh đạo cấp phòng thuộc sở", "asked": 0, "answered": 0}]}]}
+    body = r.body.decode()
+    assert "@" not in body and not any(p[1] in body for rows in ROSTERS.values() for p in rows)
+    # the organiser sees the same; another ministry, a province and every province's route are refused
+    assert api.call("GET", "/campaigns/demo/units/BYT/ministry-survey", token=rosters["admin"]).data == r.data
+    assert api.call("GET", "/campaigns/demo/units/BTP/ministry-survey", token=rosters["BYT"]).status_code == 403
+    assert api.call("GET", "/campaigns/demo/units/BYT/ministry-survey", token=rosters["01"]).status_code == 403
+    assert api.call("GET", "/campaigns/demo/units/01/ministry-survey", token=rosters["01"]).status_code == 403
+    not_ministry = api.call("GET", "/campaigns/demo/units/01/ministry-survey", token=rosters["admin"])
+    assert not_ministry.status_code == 404 and not_ministry.data["code"] == "wrong_unit_kind"
+    for path in ("roster", "progress", "focal-person", "mail", "address-changes"):
+        own = api.call("GET", f"/campaigns/demo/units/BYT/{path}", token=rosters["BYT"])
+        assert own.status_code == 403 and "chỉ áp dụng cho tỉnh, thành phố" in own.data["message"], path
+        assert api.call("GET", f"/campaigns/demo/units/01/{path}", token=rosters["BYT"]).status_code == 403
+        by_moha = api.call("GET", f"/campaigns/demo/units/BYT/{path}", token=rosters["admin"])
+        assert by_moha.status_code == 404 and by_moha.data["code"] == "wrong_unit_kind", path
+    assert api.call("GET", "/campaigns/demo/units/BYT/responses", token=rosters["admin"]).status_code == 404
+
+
+def test_an_annulled_province_is_flagged_and_left_out_of_the_ministrys_totals(api, rosters, dispatched):
+    answer_all(api, dispatched)
+    before = api.call("GET", "/campaigns/demo/units/BTP/ministry-survey", token=rosters["BTP"]).data
+    assert (before["asked"], before["answered"]) == (2, 2)
+    r = api.call("POST", "/campaigns/demo/units/02/annulment", {"reason": "Phát hiện trả lời thay"},
+                 token=rosters["admin"])
+    assert r.status_code == 201, r.data
+    after = api.call("GET", "/campaigns/demo/units/BTP/ministry-survey", token=rosters["BTP"]).data
+    assert (after["asked"], after["answered"]) == (1, 1)
+    assert [(p["unit"], p["annulled"], p["answered"]) for p in after["provinces"]] == [("01", False, 1),
+                                                                                       ("02", True, 1)]
+
+
+def test_national_progress_and_its_workbook_list_every_ministry_asked_and_answered(api, rosters, dispatched):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from outbox import download
+
+    answer_all(api, {t: s for t, s in dispatched.items() if s["unit"]["code"] == "02"})
+    national = api.call("GET", "/campaigns/demo/progress", token=rosters["admin"]).data
+    ministries = {m["code"]: m for m in national["ministries"]}
+    assert len(ministries) == 19 and {u["code"] for u in national["units"]}.isdisjoint(ministries)
+    assert ministries["BTP"] == {"code": "BTP", "name": "Bộ Tư pháp", "ranked": True, "asked": 2, "answered": 1,
+                                 "rate": 50.0}
+    assert (ministries["BYT"]["asked"], ministries["BYT"]["answered"]) == (3, 1)
+    assert ministries["UBDT"]["ranked"] is False and ministries["UBDT"]["asked"] == 0
+    link = api.call("GET", "/campaigns/demo/progress.xlsx", token=rosters["admin"]).data
+    sheet = load_workbook(BytesIO(download(link["url"])))["Bộ, ngành"]
+    rows = {row[0]: row for row in sheet.iter_rows(min_row=5, values_only=True)}
+    assert rows["BTP"] == ("BTP", "Bộ Tư pháp", "Có", 2, 1, 50)
+    assert rows["UBDT"][2] == "Không" and len(rows) == 19
+
+
+def test_a_ministry_account_sees_only_its_unit_and_the_phases_that_concern_it(api, rosters):
+    listed = api.call("GET", "/campaigns", token=rosters["BTP"]).data["items"]
+    assert {c["id"] for c in listed} == {"2021", "demo"}
+    assert all([p["code"] for p in c["phases"]] == ["self_assessment"] for c in listed)
+    detail = api.call("GET", "/campaigns/demo", token=rosters["BTP"]).data
+    assert [u["code"] for u in detail["units"]] == ["BTP"] and detail["units"][0]["kind"] == "ministry"
+    assert [p["code"] for p in detail["phases"]] == ["self_assessment"]
+    province = [p["code"] for p in api.call("GET", "/campaigns/demo", token=rosters["01"]).data["phases"]]
+    assert province == ["focal_person", "roster", "self_assessment", "survey"]
+    # a phase change reaches the units it concerns: the roster's the provinces only, the self-assessment's all
+    for phase in ("roster", "self_assessment"):
+        r = api.call("PATCH", f"/campaigns/demo/phases/{phase}", {"closes": "2022-03-01", "reason": "Theo đề nghị"},
+                     token=rosters["admin"])
+        assert r.status_code == 200, r.data
+    notes = [n["title"] for n in api.call("GET", "/campaigns/demo/units/BTP/notifications",
+                                          token=rosters["BTP"]).data["items"]]
+    assert notes == ["Điều chỉnh thời hạn: Tự đánh giá, chấm điểm"]
+    assert len(api.call("GET", "/campaigns/demo/units/01/notifications", token=rosters["01"]).data["items"]) >= 2
+    refused = api.call("PATCH", "/campaigns/demo/phases/roster", {"closes": "2022-03-05", "unit": "BTP",
+                                                                 "reason": "x"}, token=rosters["admin"])
+    assert refused.status_code == 422 and refused.data["details"] == [{"field": "unit"}]
+    template = api.call("GET", "/campaigns/demo/roster-template.xlsx", token=rosters["BTP"],
+                        headers={"accept": XLSX})
+    assert template.status_code == 403
