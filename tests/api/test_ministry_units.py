@@ -249,3 +249,26 @@ def test_a_ministry_account_sees_only_its_unit_and_the_phases_that_concern_it(ap
     template = api.call("GET", "/campaigns/demo/roster-template.xlsx", token=rosters["BTP"],
                         headers={"accept": XLSX})
     assert template.status_code == 403
+
+
+def test_a_campaign_without_ministry_units_keeps_every_departments_form_evaluating_no_unit(api, tokens):
+    definition = {
+        "id": "khong-bo", "name": "Đợt không đánh giá bộ, ngành", "year": 2022,
+        "groups": [{"code": "2", "name": "Lãnh đạo cấp sở", "questionnaires": ["locality", "ministry"]}],
+        "phases": [{"code": "roster", "opens": "2022-01-04", "closes": "2022-01-20"}],
+        "departments": [{"name": "Sở Tư pháp", "ministry": "Bộ Tư pháp"},
+                        {"name": "Văn phòng Ủy ban nhân dân", "ministry": "Văn phòng Chính phủ"}],
+        "units": [{"code": "01", "name": "Hà Nội"}]}
+    assert api.call("POST", "/campaigns", definition, token=tokens["admin"]).status_code == 201
+    r = api.call("POST", "/campaigns/khong-bo/units/01/roster/imports", token=tokens["01"],
+                 headers={"content-type": XLSX}, raw=roster_workbook([person(1, agency="Sở Tư pháp"),
+                                                                      person(4, agency="Văn phòng UBND tỉnh")]))
+    assert r.status_code == 200, r.data
+    items = api.call("GET", "/campaigns/khong-bo/units/01/roster", token=tokens["01"]).data["items"]
+    assert [(i["ministry"], i["ministry_unit"], i["questionnaires"]) for i in items] == [
+        ("Bộ Tư pháp", None, ["locality", "ministry"]), ("Văn phòng Chính phủ", None, ["locality", "ministry"])]
+    # the same file again changes nothing
+    again = api.call("POST", "/campaigns/khong-bo/units/01/roster/imports", token=tokens["01"],
+                     headers={"content-type": XLSX}, raw=roster_workbook([person(1, agency="Sở Tư pháp"),
+                                                                          person(4, agency="Văn phòng UBND tỉnh")]))
+    assert (again.data["unchanged"], again.data["updated"]) == (2, 0)
