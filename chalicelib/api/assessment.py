@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Ctx, route
-from chalicelib.api.schemas import BOOL, EXPORT_LINK, INT, NSTR, PHASE, STR, arr, obj
+from chalicelib.api.schemas import BOOL, EXPORT_LINK, INT, NSTR, PHASE, STR, UNIT_KIND, arr, obj
 from chalicelib.runtime import runtime
 from chalicelib.services import assessment, results
 
@@ -23,13 +23,15 @@ _NODE_PROPS = {"code": STR, "name": STR, "max": NUM, "level": {"type": "string",
                "children": {"type": "array", "items": {"type": "object"}}}  # nodes of the same shape
 FRAMEWORK_NODE = {"type": "object", "properties": _NODE_PROPS, "required": list(_NODE_PROPS),
                   "additionalProperties": True}
-FRAMEWORK = obj(campaign=STR, title=STR, sample=BOOL, version=INT, maximum=NUM, survey_average=STR,
-                fields=arr(FRAMEWORK_NODE))
+FRAMEWORK = obj(campaign=STR, kind=UNIT_KIND, title=STR, sample=BOOL, version=INT, maximum=NUM,
+                survey_average=STR, fields=arr(FRAMEWORK_NODE))
+# ?kind=: whose framework or results (the provinces' when absent); anything else is refused with 400
+KIND_QUERY = {"kind": UNIT_KIND}
 _NODE_IN = {"type": "object", "required": ["code", "name"], "properties": {
     "code": STR, "name": STR, "max": NUM, "method": STR, "step": NUM, "guidance": STR,
     "criteria": {"type": "array", "items": {"type": "object"}}}}
 FRAMEWORK_REQ = {"type": "object", "required": ["title", "fields"], "properties": {
-    "title": {"type": "string", "maxLength": 300}, "sample": BOOL, "maximum": NUM,
+    "title": {"type": "string", "maxLength": 300}, "sample": BOOL, "maximum": NUM, "kind": UNIT_KIND,
     "survey_average": {"type": "string", "enum": ["groups", "respondents"]}, "fields": arr(_NODE_IN)}}
 
 EVIDENCE = obj(id=STR, filename=STR, size=INT, content_type=STR, uploaded_at=STR, url=STR)
@@ -86,28 +88,33 @@ RESULTS = obj(campaign=STR, name=STR, framework=obj(title=STR, sample=BOOL, vers
 # ------------------------------------------------------------------------------------------------ framework
 
 @route(bp, "/campaigns/{cid}/framework", summary="Bộ tiêu chí của đợt đánh giá (lĩnh vực, tiêu chí, tiêu chí "
-       "thành phần, điểm tối đa, phương thức chấm)", response=FRAMEWORK, errors=(404,))
+       "thành phần, điểm tối đa, phương thức chấm) cho các tỉnh, thành phố hoặc (kind=ministry) các bộ, cơ quan "
+       "ngang bộ", response=FRAMEWORK, query=KIND_QUERY, errors=(400, 404))
 def get_framework(ctx: Ctx, cid: str) -> dict:
-    return assessment.framework_view(ctx.actor, cid)
+    return assessment.framework_view(ctx.actor, cid, assessment.unit_kind(ctx.query("kind")))
 
 
 @route(bp, "/campaigns/{cid}/framework", "PUT", roles=("moha",),
-       summary="Nhập bộ tiêu chí (JSON hoặc tệp Excel); không được sau khi có đơn vị đã gửi bản tự đánh giá",
+       summary="Nhập bộ tiêu chí (JSON hoặc tệp Excel) của các tỉnh, thành phố hoặc (kind=ministry) các bộ, cơ quan "
+       "ngang bộ; không được sau khi có đơn vị loại đó đã gửi bản tự đánh giá",
        content_types=["application/json", XLSX, "application/octet-stream"], request=FRAMEWORK_REQ,
-       response=FRAMEWORK, errors=(400, 404, 409, 413, 415, 422))
+       response=FRAMEWORK, query=KIND_QUERY, errors=(400, 404, 409, 413, 415, 422))
 def replace_framework(ctx: Ctx, cid: str) -> dict:
+    kind = assessment.unit_kind(ctx.query("kind"))
     raw = ctx.request.raw_body or b""
     content_type = (ctx.request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        return assessment.import_framework_workbook(ctx.actor, cid, raw, ctx.now, ctx.suffix())
+        return assessment.import_framework_workbook(ctx.actor, cid, raw, ctx.now, ctx.suffix(), kind)
     body = ctx.json(MAX_JSON, "Nội dung bộ tiêu chí quá lớn (tối đa 1 MB).")
-    return assessment.replace_framework(ctx.actor, cid, body, ctx.now, ctx.suffix())
+    return assessment.replace_framework(ctx.actor, cid, body, ctx.now, ctx.suffix(), kind)
 
 
 @route(bp, "/campaigns/{cid}/framework.xlsx", roles=("moha",),
-       summary="Tải bộ tiêu chí dạng Excel (mẫu để sửa rồi nhập lại)", response=EXPORT_LINK, errors=(404,))
+       summary="Tải bộ tiêu chí dạng Excel (mẫu để sửa rồi nhập lại) của các tỉnh, thành phố hoặc (kind=ministry) "
+       "các bộ, cơ quan ngang bộ", response=EXPORT_LINK, query=KIND_QUERY, errors=(400, 404))
 def export_framework(ctx: Ctx, cid: str) -> dict:
-    return assessment.framework_template(ctx.actor, cid, ctx.now, runtime.random_bytes)
+    return assessment.framework_template(ctx.actor, cid, ctx.now, runtime.random_bytes,
+                                         assessment.unit_kind(ctx.query("kind")))
 
 
 # ------------------------------------------------------------------------------------------------ assessment
