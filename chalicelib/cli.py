@@ -170,18 +170,16 @@ def cmd_import_framework(args: argparse.Namespace) -> None:
 
 
 def cmd_export_results(args: argparse.Namespace) -> None:
-    from chalicelib.domain.timefmt import local_datetime
     from chalicelib.errors import DomainError
-    from chalicelib.formats import results_xlsx
     from chalicelib.runtime import runtime
-    from chalicelib.services import assessment, results
+    from chalicelib.services import results
 
     try:
         data = results.results(_admin(), args.campaign)
-        definition, _ = assessment.framework_of(args.campaign)
+        content = results.workbook(args.campaign, runtime.now())  # the ministries' sheets too where it has them
     except DomainError as exc:
         _report_error(exc)
-    Path(args.out).write_bytes(results_xlsx.workbook(data, definition, local_datetime(runtime.now())))
+    Path(args.out).write_bytes(content)
     print(f"Đã xuất kết quả Chỉ số CCHC của đợt {args.campaign} ({len(data['units'])} đơn vị): {args.out}")
 
 

@@ -75,12 +75,17 @@ APPRAISAL_REQ = {"type": "object", "required": ["score"], "additionalProperties"
 APPRAISED = obj(item=ASSESSMENT_NODE, totals=TOTALS)
 _PART = obj(points=NUM, max=NUM)
 RESULT_UNIT = obj(
-    unit=STR, name=STR, rank=INT, index=NUM, points=NUM, grade=STR, annulled=BOOL, provisional=BOOL, responses=INT,
-    assessment_state=STR, appraisal_published=BOOL, parts=obj(self=_PART, survey=_PART, imported=_PART),
-    fields={"type": "object", "additionalProperties": _PART},
-    lines={"type": "object", "additionalProperties": NUM})
-RESULTS = obj(campaign=STR, name=STR, framework=obj(title=STR, sample=BOOL, version=INT), maximum=NUM,
-              grades=arr(obj(code=STR, name=STR, min=NUM)), average=NUM,
+    # rank: null for a unit assessed but not ranked (`ranked` false: UBDT, TTCP), listed after the ranked ones
+    unit=STR, name=STR, rank={"type": ["integer", "null"]}, ranked=BOOL, index=NUM, points=NUM, grade=STR,
+    annulled=BOOL, provisional=BOOL, responses=INT, assessment_state=STR, appraisal_published=BOOL,
+    parts=obj(self=_PART, survey=_PART, imported=_PART), fields={"type": "object", "additionalProperties": _PART},
+    lines={"type": "object", "additionalProperties": NUM}, has_data=BOOL, survey={"type": "object"},
+    integrity={"type": ["object", "null"]})
+RESULTS = obj(campaign=STR, name=STR, kind=UNIT_KIND,
+              # null only for the ministries of a campaign that has none and no framework of theirs
+              framework={"type": ["object", "null"], "properties": {"title": STR, "sample": BOOL, "version": INT},
+                         "required": ["title", "sample", "version"]},
+              maximum=NNUM, grades=arr(obj(code=STR, name=STR, min=NUM)), average=NUM,
               grade_counts={"type": "object", "additionalProperties": INT},
               fields=arr(obj(code=STR, name=STR, max=NUM)), units=arr(RESULT_UNIT))
 
@@ -167,13 +172,15 @@ def post_publish(ctx: Ctx, cid: str, unit: str) -> dict:
 
 # ------------------------------------------------------------------------------------------------ results
 
-@route(bp, "/campaigns/{cid}/results", roles=("moha",), summary="Kết quả Chỉ số CCHC: điểm từng phần, chỉ số, "
-       "xếp hạng, nhóm", response=RESULTS, errors=(404,))
+@route(bp, "/campaigns/{cid}/results", roles=("moha",), summary="Kết quả Chỉ số CCHC của các tỉnh, thành phố hoặc "
+       "(kind=ministry) các bộ, cơ quan ngang bộ: điểm từng phần, chỉ số, xếp hạng (chỉ trong các đơn vị được xếp "
+       "hạng), nhóm", response=RESULTS, query=KIND_QUERY, errors=(400, 404))
 def get_results(ctx: Ctx, cid: str) -> dict:
-    return results.results(ctx.actor, cid)
+    return results.results(ctx.actor, cid, ctx.query("kind"))
 
 
 @route(bp, "/campaigns/{cid}/results.xlsx", roles=("moha",), summary="Xuất kết quả Chỉ số CCHC (đường dẫn tải "
-       "tệp .xlsx: trang tổng hợp và mỗi lĩnh vực một trang)", response=EXPORT_LINK, errors=(404,))
+       "tệp .xlsx: trang tổng hợp và mỗi lĩnh vực một trang, của các tỉnh, thành phố rồi của các bộ, cơ quan ngang "
+       "bộ nếu đợt đánh giá có)", response=EXPORT_LINK, errors=(404,))
 def export_results(ctx: Ctx, cid: str) -> dict:
     return results.export(ctx.actor, cid, ctx.now, runtime.random_bytes)
