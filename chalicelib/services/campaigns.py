@@ -37,7 +37,9 @@ def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], by
     definition, units = datafiles.load_campaign(name, datafiles.UNIT_KINDS)
     # Sample questionnaires first (validated, put only where absent): a campaign seeded before it had them gets them.
     questionnaires.seed(definition, datafiles.load_questionnaires(definition), now)
-    assessment.seed(definition, now)
+    # each kind of unit the campaign has gets its sample framework (the ministries' only where it assesses ministries)
+    assessment.seed(definition, now, tuple({u.get("kind") or campaign_rules.PROVINCE for u in units
+                                            if isinstance(u, dict)}))
     if store.find_campaign(definition["id"]):
         return None
     return create(SYSTEM_MOHA, {**definition, "units": units}, now, random_bytes)

@@ -407,7 +407,9 @@ class QuestionnaireModel(Model):
 
 
 class FrameworkModel(Model):
-    """A campaign's scoring framework (domain/framework.py), normalised; `version` goes up by one on each import."""
+    """A campaign's scoring framework for one kind of unit (domain/framework.py), normalised; `version` goes up by one
+    on each import. Keyed by the campaign's id for the provinces' framework, "<cid>#<kind>" for another kind's
+    (store/assessment.framework_key)."""
     Meta = _meta("frameworks")
     cid = UnicodeAttribute(hash_key=True)
     definition = JSONAttribute()
