@@ -135,8 +135,9 @@ def test_a_campaign_without_ministries_has_no_ministries_framework_and_no_minist
 
 def stored_response(province: str, ministry: str, group: str, definition: dict, answers: dict) -> None:
     """A submitted managing-ministry form as the survey stores it: answers and their points per criterion, the
-    ministry unit it evaluates, nobody's identity. Written straight to the responses table because the survey flow
-    that records `ministry` on a response is built beside this one; the scores are the questionnaire's own."""
+    ministry unit it evaluates, nobody's identity. Written straight to the responses table: the 2021 campaign's
+    survey closed in 2022, so its forms cannot be answered now; the scores are the questionnaire's own, and the
+    last test of this file makes the same evaluations through the survey itself."""
     from chalicelib.store.models import ResponseModel
 
     ResponseModel(unit_key=f"2021#{province}", response_id=secrets.token_hex(16), qid=f"ministry-{group}",
@@ -400,3 +401,57 @@ def test_a_ministrys_draft_locks_at_the_deadline_and_can_then_be_appraised(api, 
     assert any("Bản tự đánh giá chưa được phê duyệt đã được khóa" in n["message"] for n in notes)
     assert api.call("PUT", f"{own}/items/1.2/appraisal", {"score": 0.5},
                     token=tokens["admin"]).status_code == 200
+
+
+# The same evaluations made through the survey itself in the demo campaign (its phases are open on the seed day):
+# each evaluation is one department (group 2) or division (group 3) leader on a province's roster, whose agency
+# makes the managing ministry the one evaluated.
+AGENCIES = {("BTP", "2"): "Sở Tư pháp", ("BTP", "3"): "Phòng Hành chính tư pháp, Sở Tư pháp",
+            ("BYT", "2"): "Sở Y tế", ("BYT", "3"): "Phòng Nghiệp vụ Y, Sở Y tế",
+            ("UBDT", "2"): "Ban Dân tộc tỉnh", ("UBDT", "3"): "Phòng Chính sách, Ban Dân tộc"}
+
+
+def test_answers_given_through_the_survey_give_each_ministry_the_points_computed_by_hand(api, tokens, clock):
+    """Rosters sent, dispatched, every managing-ministry form answered by its respondent through the survey: the
+    ministries' results are those computed by hand in the test above (24.1, 27.2, 28.75), and annulling province 02
+    gives 30.3, 21 and 33.4."""
+    from email.utils import parseaddr
+
+    from builders import person, roster_workbook
+    from outbox import run_all, sent_mails, ses_backend, token_of
+
+    ses_backend().max_send_rate = 1000
+    demo = "/campaigns/demo"
+    forms = {g: api.call("GET", f"{demo}/questionnaires/ministry-{g}", token=tokens["admin"]).data for g in "23"}
+    people, rows = {}, {}
+    for n, (province, ministry, group, level) in enumerate(EVALUATIONS, start=1):
+        people[f"nguoi{n}@hagiang.gov.vn"] = (province, ministry, group, level)
+        rows.setdefault(province, []).append(person(n, group=group, agency=AGENCIES[(ministry, group)]))
+    for province, people_rows in rows.items():
+        r = api.call("POST", f"{demo}/units/{province}/roster/imports", token=tokens[province],
+                     headers={"content-type": XLSX}, raw=roster_workbook(people_rows))
+        assert r.status_code == 200, r.data
+        assert api.call("POST", f"{demo}/units/{province}/roster/submit", token=tokens[province]).status_code == 200
+    assert api.call("POST", f"{demo}/dispatch", {}, token=tokens["admin"]).status_code == 202
+    run_all(api)
+    answered = 0
+    for n, mail in enumerate(sent_mails()):
+        token = token_of(mail)
+        survey = api.call("GET", "/survey", headers={"x-survey-token": token}).data
+        if survey["purpose"] != "ministry":
+            continue
+        province, ministry, group, level = people[parseaddr(mail["To"])[1]]
+        r = api.call("POST", "/survey/submit", {"answers": answers_at(forms[group], level)},
+                     headers={"x-survey-token": token}, ip=f"10.41.0.{n + 1}")
+        assert r.status_code == 201, r.data
+        answered += 1
+    assert answered == len(EVALUATIONS)
+
+    def points() -> dict:
+        data = api.call("GET", f"{demo}/results?kind=ministry", token=tokens["admin"]).data
+        return {u["unit"]: u["parts"]["survey"]["points"] for u in data["units"] if u["unit"] in ("BTP", "BYT", "UBDT")}
+
+    assert points() == {"BTP": 24.1, "BYT": 27.2, "UBDT": 28.75}
+    assert api.call("POST", f"{demo}/units/02/annulment", {"reason": "Trả lời thay"},
+                    token=tokens["admin"]).status_code == 201
+    assert points() == {"BTP": 30.3, "BYT": 21, "UBDT": 33.4}
