@@ -77,6 +77,9 @@ def floor(unit_items: list, now) -> float:
 
 def main() -> None:
     with mock_aws():
+        from dev.stack import moto_patches
+
+        moto_patches.install()  # as the tests and the local stack: item-level transaction rollback
         from chalicelib.runtime import runtime
         from chalicelib.services import campaigns, dispatch
         from chalicelib.store import roster as roster_store

@@ -23,6 +23,9 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 
 def main() -> None:
     with mock_aws():
+        from dev.stack import moto_patches
+
+        moto_patches.install()  # as the tests and the local stack: item-level transaction rollback
         from builders import name
         from chalicelib.domain.access import Actor
         from chalicelib.runtime import runtime

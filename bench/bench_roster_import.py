@@ -64,6 +64,9 @@ def floor(data: bytes, cid: str) -> float:
 def main() -> None:
     data = workbook()
     with mock_aws():
+        from dev.stack import moto_patches
+
+        moto_patches.install()  # as the tests and the local stack: item-level transaction rollback
         from chalicelib.domain.access import Actor
         from chalicelib.runtime import runtime
         from chalicelib.services import campaigns, roster

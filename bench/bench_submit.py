@@ -25,6 +25,9 @@ LINKS = int(os.environ.get("BENCH_SUBMITS", "150"))
 
 def main() -> None:
     with mock_aws():
+        from dev.stack import moto_patches
+
+        moto_patches.install()  # as the tests and the local stack: item-level transaction rollback
         from chalice.test import Client
 
         from app import app

@@ -159,10 +159,11 @@ def cmd_import_framework(args: argparse.Namespace) -> None:
     suffix = runtime.random_bytes(4).hex()
     try:
         if args.file.endswith(".xlsx"):
-            result = assessment.import_framework_workbook(_admin(), args.campaign, data, runtime.now(), suffix)
+            result = assessment.import_framework_workbook(_admin(), args.campaign, data, runtime.now(), suffix,
+                                                          args.kind)
         else:
             result = assessment.replace_framework(_admin(), args.campaign, json.loads(data.decode("utf-8")),
-                                                  runtime.now(), suffix)
+                                                  runtime.now(), suffix, args.kind)
     except DomainError as exc:
         _report_error(exc)
     print(f"Bộ tiêu chí của đợt {args.campaign}: phiên bản {result['version']}, {len(result['fields'])} lĩnh vực, "
@@ -170,18 +171,16 @@ def cmd_import_framework(args: argparse.Namespace) -> None:
 
 
 def cmd_export_results(args: argparse.Namespace) -> None:
-    from chalicelib.domain.timefmt import local_datetime
     from chalicelib.errors import DomainError
-    from chalicelib.formats import results_xlsx
     from chalicelib.runtime import runtime
-    from chalicelib.services import assessment, results
+    from chalicelib.services import results
 
     try:
         data = results.results(_admin(), args.campaign)
-        definition, _ = assessment.framework_of(args.campaign)
+        content = results.workbook(args.campaign, runtime.now())  # the ministries' sheets too where it has them
     except DomainError as exc:
         _report_error(exc)
-    Path(args.out).write_bytes(results_xlsx.workbook(data, definition, local_datetime(runtime.now())))
+    Path(args.out).write_bytes(content)
     print(f"Đã xuất kết quả Chỉ số CCHC của đợt {args.campaign} ({len(data['units'])} đơn vị): {args.out}")
 
 
@@ -518,6 +517,8 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("import-framework", help="nhập bộ tiêu chí (JSON hoặc .xlsx theo mẫu xuất ra)")
     p.add_argument("campaign")
     p.add_argument("file")
+    p.add_argument("--kind", choices=["province", "ministry"], default="province",
+                   help="bộ tiêu chí của các tỉnh, thành phố (province, mặc định) hay các bộ, cơ quan ngang bộ (ministry)")
     p.set_defaults(func=cmd_import_framework)
     p = sub.add_parser("export-results", help="xuất kết quả Chỉ số CCHC ra tệp .xlsx")
     p.add_argument("campaign")

@@ -5,7 +5,8 @@ through the same path as on AWS (the events topic in SNS → the app's `mail-eve
   `bounce.example,nguoi3@hagiang.gov.vn`) say which recipients bounce (refused by policy, `550 5.7.1 …`) or
   complain; every other mail is delivered.
 - `events_for`: Send, then Delivery, a permanent Bounce, or Delivery and a Complaint, in SES's published shape.
-- `publish_captured`: read a captured .eml (its message id and envelope recipient) and publish its events.
+- `publish_captured`: read captured .eml files (message id and envelope recipient) and publish their events;
+  `Publisher` does the publishing for a process that publishes again and again (the launcher's capture).
 - `MailEventRunner`: an SQS queue subscribed to the topic (as a Lambda subscription would be), whose messages are
   handed to the app's SNS handler in the event Lambda receives (the local workers run one).
 
@@ -109,12 +110,36 @@ def ensure_subscription(topic_name: str, endpoint_url: str | None = None, region
     return topic, url
 
 
+class Publisher:
+    """Publishes SES event records to the topic: its clients and the topic's subscription are set up once, on first
+    use (and again after a failure), and records go ten to a PublishBatch call."""
+
+    def __init__(self, topic_name: str, endpoint_url: str | None = None, region: str = DEFAULT_REGION):
+        self.topic_name, self.endpoint_url, self.region = topic_name, endpoint_url, region
+        self._topic: str | None = None
+        self._sns: Any = None
+
+    def publish(self, events: list[dict]) -> int:
+        if self._topic is None:
+            self._topic, _ = ensure_subscription(self.topic_name, self.endpoint_url, self.region)
+            self._sns, _ = _clients(self.endpoint_url, self.region)
+        try:
+            for start in range(0, len(events), 10):
+                entries = [{"Id": str(n), "Message": json.dumps(record),
+                            "Subject": "Amazon SES Email Event Notification"}
+                           for n, record in enumerate(events[start:start + 10])]
+                failed = self._sns.publish_batch(TopicArn=self._topic, PublishBatchRequestEntries=entries).get(
+                    "Failed") or []
+                if failed:
+                    raise RuntimeError(f"SNS refused {len(failed)} events: {failed[0]}")
+        except Exception:
+            self._topic = None  # the topic or its queue may be gone (moto restarted): set them up again next time
+            raise
+        return len(events)
+
+
 def publish(events: list[dict], topic_name: str, endpoint_url: str | None = None, region: str = DEFAULT_REGION) -> int:
-    topic, _ = ensure_subscription(topic_name, endpoint_url, region)
-    sns, _ = _clients(endpoint_url, region)
-    for record in events:
-        sns.publish(TopicArn=topic, Message=json.dumps(record), Subject="Amazon SES Email Event Notification")
-    return len(events)
+    return Publisher(topic_name, endpoint_url, region).publish(events)
 
 
 def captured(path: Path) -> tuple[str, list[str], str]:
@@ -127,14 +152,73 @@ def captured(path: Path) -> tuple[str, list[str], str]:
     return message_id, recipients, str(msg.get("X-Envelope-From") or msg.get("From") or "")
 
 
-def publish_captured(paths: list[Path], topic_name: str, answers: Answers, endpoint_url: str | None = None,
-                     region: str = DEFAULT_REGION) -> int:
+def captured_events(paths: list[Path], answers: Answers) -> list[dict]:
+    """The events SES would publish for these captured mails, in order."""
     events = []
     for path in paths:
         message_id, recipients, source = captured(path)
         for recipient in recipients:
             events += events_for(message_id, recipient, source, answers)
+    return events
+
+
+def publish_captured(paths: list[Path], topic_name: str, answers: Answers, endpoint_url: str | None = None,
+                     region: str = DEFAULT_REGION) -> int:
+    events = captured_events(paths, answers)
     return publish(events, topic_name, endpoint_url, region) if events else 0
+
+
+class CapturedEventPublisher:
+    """The capture's side of SES events, on its own thread: the outbox writer hands it each mail it wrote (`put`)
+    and goes on capturing; this thread publishes the events of every mail waiting, in batches, as soon as they are
+    there."""
+
+    def __init__(self, topic_name: str, answers: Answers, endpoint_url: str | None = None,
+                 region: str = DEFAULT_REGION, report: Callable[[str], None] = print):
+        import queue
+
+        self.publisher = Publisher(topic_name, endpoint_url, region)
+        self.answers, self.report = answers, report
+        self._paths: queue.Queue[Path] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def put(self, path: Path) -> None:
+        self._paths.put(path)
+
+    def publish_waiting(self, wait: float = 0.0) -> int:
+        """Publish the events of every mail handed over so far (waiting up to `wait` seconds for the first)."""
+        import queue
+
+        paths = []
+        try:
+            paths.append(self._paths.get(timeout=wait) if wait else self._paths.get_nowait())
+            while True:
+                paths.append(self._paths.get_nowait())
+        except queue.Empty:
+            pass
+        if not paths:
+            return 0
+        try:
+            return self.publisher.publish(captured_events(paths, self.answers))
+        except Exception as exc:
+            self.report(f"✗ Lỗi khi tạo sự kiện thư cho {len(paths)} thư ({paths[0].name}…): {exc}")
+            return 0
+
+    def start(self) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                self.publish_waiting(wait=0.5)
+
+        self._thread = threading.Thread(target=loop, name="mail-event-publisher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.publish_waiting()
 
 
 def sns_lambda_event(envelope: dict, subscription: str) -> dict:

@@ -6,8 +6,9 @@ the API on 127.0.0.1:$CCHC_API_PORT (8000); the site and the outbox page on 127.
 the scheduled handlers every $CCHC_LOCAL_SCHEDULE_SECONDS (60) seconds and the SQS handlers fed from their
 queues; every mail written to .local/outbox/. Ctrl-C or SIGTERM stops it all and saves the data.
 
-Other settings: CCHC_LOCAL_SNAPSHOT_SECONDS (3), CCHC_LOCAL_RELOAD (1: restart API and workers when app.py,
-chalicelib/ or .chalice/config.json change); CCHC_LOCAL_BOUNCE and CCHC_LOCAL_COMPLAIN (comma-separated addresses
+Other settings: CCHC_LOCAL_DIR (.local: the folder of the state, the outbox and the logins),
+CCHC_LOCAL_SNAPSHOT_SECONDS (3), CCHC_LOCAL_RELOAD (1: restart API and workers when app.py, chalicelib/ or
+.chalice/config.json change); CCHC_LOCAL_BOUNCE and CCHC_LOCAL_COMPLAIN (comma-separated addresses
 or mail domains whose mails bounce, refused by policy, or are reported as spam: every captured mail gets the SES
 events it would get, through the events topic to the app's handler; see dev/mail_events.py).
 """
@@ -27,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dev.mail_events import CapturedEventPublisher, answers_from_env  # noqa: E402
 from dev.stack import (DEFAULT_REGION, ChangeTracker, InProcessMailSource, MotoServer,  # noqa: E402
                        OutboxWriter, Persistence, SiteServer, aws_environment, child_environment,
                        port_is_free, stage_environment, wait_for_http)
@@ -153,7 +155,8 @@ class Launcher:
         self.snapshot_seconds = env_float("CCHC_LOCAL_SNAPSHOT_SECONDS", 3.0)
         self.schedule_seconds = env_float("CCHC_LOCAL_SCHEDULE_SECONDS", 60.0)
         self.reload = os.environ.get("CCHC_LOCAL_RELOAD", "1").strip() not in ("0", "false", "no", "")
-        self.local_dir = project_dir / ".local"
+        local_dir = os.environ.get("CCHC_LOCAL_DIR", "").strip()
+        self.local_dir = Path(local_dir).resolve() if local_dir else project_dir / ".local"
         self.state_dir = self.local_dir / "state"
         self.outbox_dir = self.local_dir / "outbox"
         self.credentials = self.local_dir / "credentials.json"
@@ -161,6 +164,7 @@ class Launcher:
         self.moto: MotoServer | None = None
         self.persistence: Persistence | None = None
         self.outbox: OutboxWriter | None = None
+        self.mail_events: CapturedEventPublisher | None = None
         self.site: SiteServer | None = None
         self.children: list[Child] = []
         # The final snapshot is only taken once moto holds everything the last one had: a failed or
@@ -280,7 +284,13 @@ class Launcher:
         self.persistence.start_timer(self.snapshot_seconds,
                                      on_error=lambda exc: say(f"✗ Lỗi khi lưu dữ liệu: {exc}"))
 
-        self.outbox = OutboxWriter(self.outbox_dir, InProcessMailSource())
+        env = self._env()
+        topic = env.get("CCHC_MAIL_EVENTS_TOPIC") or f"{env.get('CCHC_TABLE_PREFIX', 'cchc-local-')}mail-events"
+        self.mail_events = CapturedEventPublisher(topic, answers_from_env(env), self.moto_url, DEFAULT_REGION,
+                                                  report=say)
+        self.mail_events.start()
+        # moto runs in this process: reading its sent mail is cheap, so the outbox follows SES within a moment
+        self.outbox = OutboxWriter(self.outbox_dir, InProcessMailSource(), interval=0.2)
         self.outbox.start(on_mail=self._captured,
                           on_error=lambda exc: say(f"✗ Lỗi khi ghi thư ra .local/outbox: {exc}"))
         self.site = SiteServer(self.project_dir / "site", self.outbox_dir, self.api_url, "127.0.0.1",
@@ -315,17 +325,11 @@ class Launcher:
                 break
 
     def _captured(self, path: Path) -> None:
-        """A mail reached the local outbox: say so, and publish the SES events it gets (Send, then Delivery, or the
-        bounce or complaint CCHC_LOCAL_BOUNCE / CCHC_LOCAL_COMPLAIN ask for) to the events topic."""
-        from dev.mail_events import answers_from_env, publish_captured
-
+        """A mail reached the local outbox: say so, and have the SES events it gets (Send, then Delivery, or the
+        bounce or complaint CCHC_LOCAL_BOUNCE / CCHC_LOCAL_COMPLAIN ask for) published to the events topic."""
         say(f"[thư] {path.name}")
-        env = self._env()
-        topic = env.get("CCHC_MAIL_EVENTS_TOPIC") or f"{env.get('CCHC_TABLE_PREFIX', 'cchc-local-')}mail-events"
-        try:
-            publish_captured([path], topic, answers_from_env(env), self.moto_url, DEFAULT_REGION)
-        except Exception as exc:
-            say(f"✗ Lỗi khi tạo sự kiện thư cho {path.name}: {exc}")
+        if self.mail_events is not None:
+            self.mail_events.put(path)
 
     def _banner(self) -> None:
         line = "=" * 72
@@ -356,7 +360,8 @@ class Launcher:
             for label, entry in rows:
                 say(f"   {(label + ':').ljust(width + 1)}  tên đăng nhập {entry.get('username')}   "
                     f"mật khẩu {entry.get('password')}")
-            rel = self.credentials.relative_to(self.project_dir)
+            rel = (self.credentials.relative_to(self.project_dir)
+                   if self.credentials.is_relative_to(self.project_dir) else self.credentials)
             say(f"   Tài khoản của {max(0, len(creds.get('units') or {}) - 1)} tỉnh còn lại: {rel} "
                 f"và {rel.with_suffix('.xlsx')}")
         else:
@@ -404,6 +409,8 @@ class Launcher:
             self.site.stop()
         if self.outbox is not None:
             self.outbox.stop()
+        if self.mail_events is not None:
+            self.mail_events.stop()
         if self.persistence is not None and self.restored:
             self.persistence.stop_timer()
             try:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.request
 from decimal import Decimal
@@ -482,10 +483,23 @@ def job(event):
     for record in event:
         with open(OUT / "jobs", "a") as fh:
             fh.write(record.body + "\\n")
+
+
+@app.on_sqs_message(queue="work-mail", maximum_concurrency=2)
+def mail(event):
+    import time
+
+    for record in event:
+        started = time.time()
+        time.sleep(1)
+        with open(OUT / "mail", "a") as fh:
+            fh.write(f"{record.body} {os.getpid()} {started} {time.time()}\\n")
 '''
 
 
 def test_the_worker_process_runs_schedules_and_queue_handlers_and_stops_on_sigterm(moto, tmp_path):
+    """Also: a handler that may run twice at once (maximum_concurrency=2) has two consumers, each in its own
+    process as each Lambda environment is, working side by side."""
     project = tmp_path / "work"
     (project / ".chalice").mkdir(parents=True)
     (project / "app.py").write_text(WORKER_APP)
@@ -494,21 +508,41 @@ def test_the_worker_process_runs_schedules_and_queue_handlers_and_stops_on_sigte
         "stages": {"local": {"environment_variables": {"WORK_OUT": str(tmp_path)}}}}))
     proc = start_process([sys.executable, "-m", "dev.stack", "workers", "--project-dir", str(project),
                           "--schedule-seconds", "0.5"], aws_env(moto.url))
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(raw.decode("utf-8", "replace") for raw in proc.stdout),
+                              daemon=True)
+    reader.start()
     try:
         sqs = client("sqs", moto.url)
-        deadline = time.monotonic() + 20
-        url = None
-        while url is None and time.monotonic() < deadline:
-            try:
-                url = sqs.get_queue_url(QueueName="work-jobs")["QueueUrl"]
-            except sqs.exceptions.QueueDoesNotExist:
-                time.sleep(0.1)
-        sqs.send_message(QueueUrl=url, MessageBody="gửi thư tỉnh 01")
+        deadline = time.monotonic() + 30
+        # the second consumer of work-mail (its own process) says when it is polling
+        while time.monotonic() < deadline and not any("thêm một tiến trình nhận" in line for line in lines):
+            time.sleep(0.1)
+        urls: dict[str, str] = {}
+        while len(urls) < 2 and time.monotonic() < deadline:
+            for name in ("work-jobs", "work-mail"):
+                try:
+                    urls[name] = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+                except sqs.exceptions.QueueDoesNotExist:
+                    time.sleep(0.1)
+        assert any("thêm một tiến trình nhận" in line for line in lines), "".join(lines)
+        sqs.send_message(QueueUrl=urls["work-jobs"], MessageBody="gửi thư tỉnh 01")
+        for n in range(6):
+            sqs.send_message(QueueUrl=urls["work-mail"], MessageBody=f"lô{n}")
+        mail = tmp_path / "mail"
         while time.monotonic() < deadline and not (
                 (tmp_path / "jobs").exists() and (tmp_path / "ticks").exists()
-                and len((tmp_path / "ticks").read_text().splitlines()) >= 2):
+                and len((tmp_path / "ticks").read_text().splitlines()) >= 2
+                and mail.exists() and len(mail.read_text().splitlines()) >= 6):
             time.sleep(0.1)
         assert (tmp_path / "jobs").read_text(encoding="utf-8") == "gửi thư tỉnh 01\n"
         assert set((tmp_path / "ticks").read_text().splitlines()) == {"Scheduled Event"}
+        handled = [line.split() for line in mail.read_text(encoding="utf-8").splitlines()]
+        assert sorted(body for body, *_ in handled) == [f"lô{n}" for n in range(6)]
+        assert len({pid for _, pid, *_ in handled}) == 2
+        spans = sorted((float(start), float(end)) for *_, start, end in handled)
+        assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))  # side by side
     finally:
-        assert stop_process(proc) == 0, proc.stdout.read().decode()
+        code = stop_process(proc)
+        reader.join(5)
+        assert code == 0, "".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Ctx, route
-from chalicelib.api.schemas import BOOL, EXPORT_LINK, INT, NSTR, PHASE, STR, arr, obj
+from chalicelib.api.schemas import BOOL, EXPORT_LINK, INT, NSTR, PHASE, STR, UNIT_KIND, arr, obj
 from chalicelib.runtime import runtime
 from chalicelib.services import assessment, results
 
@@ -23,13 +23,15 @@ _NODE_PROPS = {"code": STR, "name": STR, "max": NUM, "level": {"type": "string",
                "children": {"type": "array", "items": {"type": "object"}}}  # nodes of the same shape
 FRAMEWORK_NODE = {"type": "object", "properties": _NODE_PROPS, "required": list(_NODE_PROPS),
                   "additionalProperties": True}
-FRAMEWORK = obj(campaign=STR, title=STR, sample=BOOL, version=INT, maximum=NUM, survey_average=STR,
-                fields=arr(FRAMEWORK_NODE))
+FRAMEWORK = obj(campaign=STR, kind=UNIT_KIND, title=STR, sample=BOOL, version=INT, maximum=NUM,
+                survey_average=STR, fields=arr(FRAMEWORK_NODE))
+# ?kind=: whose framework or results (the provinces' when absent); anything else is refused with 400
+KIND_QUERY = {"kind": UNIT_KIND}
 _NODE_IN = {"type": "object", "required": ["code", "name"], "properties": {
     "code": STR, "name": STR, "max": NUM, "method": STR, "step": NUM, "guidance": STR,
     "criteria": {"type": "array", "items": {"type": "object"}}}}
 FRAMEWORK_REQ = {"type": "object", "required": ["title", "fields"], "properties": {
-    "title": {"type": "string", "maxLength": 300}, "sample": BOOL, "maximum": NUM,
+    "title": {"type": "string", "maxLength": 300}, "sample": BOOL, "maximum": NUM, "kind": UNIT_KIND,
     "survey_average": {"type": "string", "enum": ["groups", "respondents"]}, "fields": arr(_NODE_IN)}}
 
 EVIDENCE = obj(id=STR, filename=STR, size=INT, content_type=STR, uploaded_at=STR, url=STR)
@@ -73,12 +75,17 @@ APPRAISAL_REQ = {"type": "object", "required": ["score"], "additionalProperties"
 APPRAISED = obj(item=ASSESSMENT_NODE, totals=TOTALS)
 _PART = obj(points=NUM, max=NUM)
 RESULT_UNIT = obj(
-    unit=STR, name=STR, rank=INT, index=NUM, points=NUM, grade=STR, annulled=BOOL, provisional=BOOL, responses=INT,
-    assessment_state=STR, appraisal_published=BOOL, parts=obj(self=_PART, survey=_PART, imported=_PART),
-    fields={"type": "object", "additionalProperties": _PART},
-    lines={"type": "object", "additionalProperties": NUM})
-RESULTS = obj(campaign=STR, name=STR, framework=obj(title=STR, sample=BOOL, version=INT), maximum=NUM,
-              grades=arr(obj(code=STR, name=STR, min=NUM)), average=NUM,
+    # rank: null for a unit assessed but not ranked (`ranked` false: UBDT, TTCP), listed after the ranked ones
+    unit=STR, name=STR, rank={"type": ["integer", "null"]}, ranked=BOOL, index=NUM, points=NUM, grade=STR,
+    annulled=BOOL, provisional=BOOL, responses=INT, assessment_state=STR, appraisal_published=BOOL,
+    parts=obj(self=_PART, survey=_PART, imported=_PART), fields={"type": "object", "additionalProperties": _PART},
+    lines={"type": "object", "additionalProperties": NUM}, has_data=BOOL, survey={"type": "object"},
+    integrity={"type": ["object", "null"]})
+RESULTS = obj(campaign=STR, name=STR, kind=UNIT_KIND,
+              # null only for the ministries of a campaign that has none and no framework of theirs
+              framework={"type": ["object", "null"], "properties": {"title": STR, "sample": BOOL, "version": INT},
+                         "required": ["title", "sample", "version"]},
+              maximum=NNUM, grades=arr(obj(code=STR, name=STR, min=NUM)), average=NUM,
               grade_counts={"type": "object", "additionalProperties": INT},
               fields=arr(obj(code=STR, name=STR, max=NUM)), units=arr(RESULT_UNIT))
 
@@ -86,28 +93,33 @@ RESULTS = obj(campaign=STR, name=STR, framework=obj(title=STR, sample=BOOL, vers
 # ------------------------------------------------------------------------------------------------ framework
 
 @route(bp, "/campaigns/{cid}/framework", summary="Bộ tiêu chí của đợt đánh giá (lĩnh vực, tiêu chí, tiêu chí "
-       "thành phần, điểm tối đa, phương thức chấm)", response=FRAMEWORK, errors=(404,))
+       "thành phần, điểm tối đa, phương thức chấm) cho các tỉnh, thành phố hoặc (kind=ministry) các bộ, cơ quan "
+       "ngang bộ", response=FRAMEWORK, query=KIND_QUERY, errors=(400, 404))
 def get_framework(ctx: Ctx, cid: str) -> dict:
-    return assessment.framework_view(ctx.actor, cid)
+    return assessment.framework_view(ctx.actor, cid, assessment.unit_kind(ctx.query("kind")))
 
 
 @route(bp, "/campaigns/{cid}/framework", "PUT", roles=("moha",),
-       summary="Nhập bộ tiêu chí (JSON hoặc tệp Excel); không được sau khi có đơn vị đã gửi bản tự đánh giá",
+       summary="Nhập bộ tiêu chí (JSON hoặc tệp Excel) của các tỉnh, thành phố hoặc (kind=ministry) các bộ, cơ quan "
+       "ngang bộ; không được sau khi có đơn vị loại đó đã gửi bản tự đánh giá",
        content_types=["application/json", XLSX, "application/octet-stream"], request=FRAMEWORK_REQ,
-       response=FRAMEWORK, errors=(400, 404, 409, 413, 415, 422))
+       response=FRAMEWORK, query=KIND_QUERY, errors=(400, 404, 409, 413, 415, 422))
 def replace_framework(ctx: Ctx, cid: str) -> dict:
+    kind = assessment.unit_kind(ctx.query("kind"))
     raw = ctx.request.raw_body or b""
     content_type = (ctx.request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        return assessment.import_framework_workbook(ctx.actor, cid, raw, ctx.now, ctx.suffix())
+        return assessment.import_framework_workbook(ctx.actor, cid, raw, ctx.now, ctx.suffix(), kind)
     body = ctx.json(MAX_JSON, "Nội dung bộ tiêu chí quá lớn (tối đa 1 MB).")
-    return assessment.replace_framework(ctx.actor, cid, body, ctx.now, ctx.suffix())
+    return assessment.replace_framework(ctx.actor, cid, body, ctx.now, ctx.suffix(), kind)
 
 
 @route(bp, "/campaigns/{cid}/framework.xlsx", roles=("moha",),
-       summary="Tải bộ tiêu chí dạng Excel (mẫu để sửa rồi nhập lại)", response=EXPORT_LINK, errors=(404,))
+       summary="Tải bộ tiêu chí dạng Excel (mẫu để sửa rồi nhập lại) của các tỉnh, thành phố hoặc (kind=ministry) "
+       "các bộ, cơ quan ngang bộ", response=EXPORT_LINK, query=KIND_QUERY, errors=(400, 404))
 def export_framework(ctx: Ctx, cid: str) -> dict:
-    return assessment.framework_template(ctx.actor, cid, ctx.now, runtime.random_bytes)
+    return assessment.framework_template(ctx.actor, cid, ctx.now, runtime.random_bytes,
+                                         assessment.unit_kind(ctx.query("kind")))
 
 
 # ------------------------------------------------------------------------------------------------ assessment
@@ -160,13 +172,15 @@ def post_publish(ctx: Ctx, cid: str, unit: str) -> dict:
 
 # ------------------------------------------------------------------------------------------------ results
 
-@route(bp, "/campaigns/{cid}/results", roles=("moha",), summary="Kết quả Chỉ số CCHC: điểm từng phần, chỉ số, "
-       "xếp hạng, nhóm", response=RESULTS, errors=(404,))
+@route(bp, "/campaigns/{cid}/results", roles=("moha",), summary="Kết quả Chỉ số CCHC của các tỉnh, thành phố hoặc "
+       "(kind=ministry) các bộ, cơ quan ngang bộ: điểm từng phần, chỉ số, xếp hạng (chỉ trong các đơn vị được xếp "
+       "hạng), nhóm", response=RESULTS, query=KIND_QUERY, errors=(400, 404))
 def get_results(ctx: Ctx, cid: str) -> dict:
-    return results.results(ctx.actor, cid)
+    return results.results(ctx.actor, cid, ctx.query("kind"))
 
 
 @route(bp, "/campaigns/{cid}/results.xlsx", roles=("moha",), summary="Xuất kết quả Chỉ số CCHC (đường dẫn tải "
-       "tệp .xlsx: trang tổng hợp và mỗi lĩnh vực một trang)", response=EXPORT_LINK, errors=(404,))
+       "tệp .xlsx: trang tổng hợp và mỗi lĩnh vực một trang, của các tỉnh, thành phố rồi của các bộ, cơ quan ngang "
+       "bộ nếu đợt đánh giá có)", response=EXPORT_LINK, errors=(404,))
 def export_results(ctx: Ctx, cid: str) -> dict:
     return results.export(ctx.actor, cid, ctx.now, runtime.random_bytes)

@@ -5,6 +5,7 @@ from chalice import Blueprint
 
 from chalicelib.api import schemas as s
 from chalicelib.api.routing import Ctx, route
+from chalicelib.domain.campaign import PROVINCE
 from chalicelib.runtime import runtime
 from chalicelib.services import integrity
 
@@ -30,14 +31,14 @@ def scan(ctx: Ctx, cid: str) -> dict:
     return integrity.run_scan(ctx.actor, cid, ctx.now, runtime.random_bytes)
 
 
-@route(bp, "/campaigns/{cid}/units/{unit}/annulment", "POST", roles=("moha",),
+@route(bp, "/campaigns/{cid}/units/{unit}/annulment", "POST", unit_kind=PROVINCE, roles=("moha",),
        summary="Hủy toàn bộ kết quả khảo sát của đơn vị (cần lý do)", request=s.REASON, response=s.ANNULMENT,
        status=201, errors=(404, 409, 422))
 def annul(ctx: Ctx, cid: str, unit: str) -> dict:
     return integrity.annul(ctx.actor, cid, unit, ctx.json().get("reason"), ctx.now, runtime.random_bytes)
 
 
-@route(bp, "/campaigns/{cid}/units/{unit}/annulment", "DELETE", roles=("moha",),
+@route(bp, "/campaigns/{cid}/units/{unit}/annulment", "DELETE", unit_kind=PROVINCE, roles=("moha",),
        summary="Khôi phục kết quả khảo sát đã hủy (cần lý do)", request=s.REASON, response=s.ANNULMENT,
        errors=(404, 409, 422))
 def reinstate(ctx: Ctx, cid: str, unit: str) -> dict:

@@ -5,6 +5,7 @@ from chalice import Blueprint
 
 from chalicelib.api import schemas as s
 from chalicelib.api.routing import Ctx, route
+from chalicelib.domain.campaign import PROVINCE
 from chalicelib.errors import ValidationError
 from chalicelib.runtime import runtime
 from chalicelib.services import delivery
@@ -20,13 +21,13 @@ def _reason(ctx: Ctx) -> str:
     return reason.strip()
 
 
-@route(bp, f"{UNIT}/mail", summary="Thư của đơn vị: tên miền thư, kết quả gửi, kiểm tra trước, điều cần cho phép",
+@route(bp, f"{UNIT}/mail", unit_kind=PROVINCE, summary="Thư của đơn vị: tên miền thư, kết quả gửi, kiểm tra trước, điều cần cho phép",
        response=s.MAIL_DESK, errors=(404,))
 def mail_desk(ctx: Ctx, cid: str, unit: str) -> dict:
     return delivery.desk(ctx.actor, cid, unit)
 
 
-@route(bp, f"{UNIT}/mail/preflight", "POST", status=202, request=s.PREFLIGHT_REQ, response=s.MAIL_DESK,
+@route(bp, f"{UNIT}/mail/preflight", "POST", unit_kind=PROVINCE, status=202, request=s.PREFLIGHT_REQ, response=s.MAIL_DESK,
        summary="Gửi thư kiểm tra tới cán bộ đầu mối và tối đa ba địa chỉ của mỗi tên miền được chọn",
        errors=(404, 422))
 def mail_preflight(ctx: Ctx, cid: str, unit: str) -> dict:
@@ -39,7 +40,7 @@ def mail_guard(ctx: Ctx, cid: str) -> dict:
     return delivery.guard(ctx.actor, cid)
 
 
-@route(bp, f"{UNIT}/mail/resume", "POST", roles=("moha",), request=s.REASON_OPTIONAL, response=s.MAIL_STOP,
+@route(bp, f"{UNIT}/mail/resume", "POST", unit_kind=PROVINCE, roles=("moha",), request=s.REASON_OPTIONAL, response=s.MAIL_STOP,
        summary="Cho đơn vị gửi thư tiếp sau khi bị tạm dừng", errors=(404, 409, 422))
 def resume_unit_mail(ctx: Ctx, cid: str, unit: str) -> dict:
     return delivery.resume_unit(ctx.actor, cid, unit, _reason(ctx), ctx.now, ctx.suffix())

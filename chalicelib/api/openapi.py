@@ -28,8 +28,10 @@ def document() -> dict:
         if spec.auth:
             op["security"] = [{"bearer": []}]
             errors |= {401}
-            if spec.roles or "{unit}" in spec.path:
+            if spec.roles or "{unit}" in spec.path or spec.unit_kind:
                 errors |= {403}
+            if spec.unit_kind and "{unit}" in spec.path:
+                errors |= {404}  # a unit of another kind
         else:
             op["security"] = []
         if spec.request is not None:
@@ -42,6 +44,8 @@ def document() -> dict:
             op["responses"][str(code)] = {"description": STATUS_TEXT.get(code, "Lỗi"),
                                           "content": {"application/json": {"schema": {"$ref":
                                                                                       "#/components/schemas/Error"}}}}
+        if spec.unit_kind:
+            op["x-unit-kind"] = spec.unit_kind
         paths.setdefault(spec.path, {})[spec.method.lower()] = op
     return {
         "openapi": "3.1.0",

@@ -5,6 +5,7 @@ from chalice import Blueprint
 
 from chalicelib.api import schemas as s
 from chalicelib.api.routing import Ctx, route
+from chalicelib.domain.campaign import MINISTRY, PROVINCE
 from chalicelib.runtime import runtime
 from chalicelib.services import progress
 
@@ -23,7 +24,7 @@ def _int(ctx: Ctx, name: str, default: int) -> int:
         return default
 
 
-@route(bp, f"{UNIT}/progress", summary="Chi tiết tiến độ khảo sát của đơn vị (không có nội dung trả lời)",
+@route(bp, f"{UNIT}/progress", unit_kind=PROVINCE, summary="Chi tiết tiến độ khảo sát của đơn vị (không có nội dung trả lời)",
        response=s.UNIT_PROGRESS, query=FILTERS, errors=(404, 422))
 def unit_progress(ctx: Ctx, cid: str, unit: str) -> dict:
     return progress.unit_progress(ctx.actor, cid, unit, group=ctx.query("group"), status=ctx.query("status"),
@@ -31,10 +32,17 @@ def unit_progress(ctx: Ctx, cid: str, unit: str) -> dict:
                                   offset=_int(ctx, "offset", 0), people=ctx.query("people", "true") != "false")
 
 
-@route(bp, f"{UNIT}/progress.xlsx", summary="Xuất tiến độ khảo sát của đơn vị (đường dẫn tải tệp .xlsx)",
+@route(bp, f"{UNIT}/progress.xlsx", unit_kind=PROVINCE, summary="Xuất tiến độ khảo sát của đơn vị (đường dẫn tải tệp .xlsx)",
        response=s.EXPORT_LINK, errors=(404,))
 def unit_progress_export(ctx: Ctx, cid: str, unit: str) -> dict:
     return progress.unit_export(ctx.actor, cid, unit, ctx.now, runtime.random_bytes)
+
+
+@route(bp, f"{UNIT}/ministry-survey", unit_kind=MINISTRY,
+       summary="Tiến độ khảo sát về bộ, ngành: số người được mời đánh giá và đã trả lời, theo tỉnh và nhóm (chỉ số "
+               "lượng)", response=s.MINISTRY_SURVEY, errors=(404,))
+def ministry_survey(ctx: Ctx, cid: str, unit: str) -> dict:
+    return progress.ministry_survey(ctx.actor, cid, unit)
 
 
 @route(bp, "/campaigns/{cid}/progress", roles=("moha",), summary="Tiến độ khảo sát toàn quốc",

@@ -5,13 +5,14 @@ from chalice import Blueprint
 
 from chalicelib.api import schemas as s
 from chalicelib.api.routing import Ctx, route
+from chalicelib.domain.campaign import PROVINCE
 from chalicelib.runtime import runtime
 from chalicelib.services import responses
 
 bp = Blueprint(__name__)
 
 
-@route(bp, "/campaigns/{cid}/units/{unit}/responses", roles=("moha",),
+@route(bp, "/campaigns/{cid}/units/{unit}/responses", unit_kind=PROVINCE, roles=("moha",),
        summary="Nội dung trả lời phiếu khảo sát của đơn vị (không kèm danh tính người trả lời; mỗi lần xem được "
                "ghi nhật ký)",
        response=s.SURVEY_RESPONSES, errors=(404, 422),

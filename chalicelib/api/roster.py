@@ -7,6 +7,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api import schemas as s
 from chalicelib.api.routing import Ctx, route
+from chalicelib.domain.campaign import PROVINCE
 from chalicelib.runtime import runtime
 from chalicelib.services import audit, roster
 
@@ -16,7 +17,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BINARY = [XLSX, "application/octet-stream"]
 
 
-@route(bp, "/campaigns/{cid}/roster-template.xlsx", summary="Tải mẫu danh sách đối tượng điều tra XHH (.xlsx)",
+@route(bp, "/campaigns/{cid}/roster-template.xlsx", unit_kind=PROVINCE, summary="Tải mẫu danh sách đối tượng điều tra XHH (.xlsx)",
        produces=XLSX, response={"type": "string", "format": "binary"}, errors=(404,))
 def roster_template(ctx: Ctx, cid: str) -> Response:
     data, filename = roster.template(ctx.actor, cid, ctx.now)
@@ -25,7 +26,7 @@ def roster_template(ctx: Ctx, cid: str) -> Response:
         "Cache-Control": "no-store"})
 
 
-@route(bp, f"{UNIT}/roster/imports", "POST", summary="Nhập danh sách từ tệp Excel (toàn bộ hoặc không dòng nào)",
+@route(bp, f"{UNIT}/roster/imports", "POST", unit_kind=PROVINCE, summary="Nhập danh sách từ tệp Excel (toàn bộ hoặc không dòng nào)",
        content_types=BINARY, request={"type": "string", "format": "binary"}, response=s.ROSTER_IMPORT,
        query={"mode": {"type": "string", "enum": ["merge", "replace"]}}, errors=(404, 409, 413, 415, 422, 423))
 def import_roster(ctx: Ctx, cid: str, unit: str) -> dict:
@@ -33,7 +34,7 @@ def import_roster(ctx: Ctx, cid: str, unit: str) -> dict:
                                   ctx.now, runtime.random_bytes)
 
 
-@route(bp, f"{UNIT}/roster", summary="Danh sách đối tượng của đơn vị (lọc, tìm kiếm, phân trang)",
+@route(bp, f"{UNIT}/roster", unit_kind=PROVINCE, summary="Danh sách đối tượng của đơn vị (lọc, tìm kiếm, phân trang)",
        response=s.ROSTER_PAGE, errors=(404,),
        query={"group": {"type": "string"}, "q": {"type": "string"},
               "limit": {"type": "integer", "minimum": 1, "maximum": 500}, "cursor": {"type": "string"}})
@@ -46,31 +47,31 @@ def list_roster(ctx: Ctx, cid: str, unit: str) -> dict:
                           cursor=ctx.query("cursor"))
 
 
-@route(bp, f"{UNIT}/roster", "POST", summary="Thêm một người vào danh sách", request=s.RESPONDENT_REQ,
+@route(bp, f"{UNIT}/roster", "POST", unit_kind=PROVINCE, summary="Thêm một người vào danh sách", request=s.RESPONDENT_REQ,
        response=s.RESPONDENT, status=201, errors=(404, 409, 422, 423))
 def add_respondent(ctx: Ctx, cid: str, unit: str) -> dict:
     return roster.add_row(ctx.actor, cid, unit, ctx.json(), ctx.now, runtime.random_bytes)
 
 
-@route(bp, f"{UNIT}/roster/{{rid}}", "PATCH", summary="Sửa thông tin một người", request=s.RESPONDENT_PATCH,
+@route(bp, f"{UNIT}/roster/{{rid}}", "PATCH", unit_kind=PROVINCE, summary="Sửa thông tin một người", request=s.RESPONDENT_PATCH,
        response=s.RESPONDENT, errors=(404, 409, 422, 423))
 def update_respondent(ctx: Ctx, cid: str, unit: str, rid: str) -> dict:
     return roster.update_row(ctx.actor, cid, unit, rid, ctx.json(), ctx.now, runtime.random_bytes)
 
 
-@route(bp, f"{UNIT}/roster/{{rid}}", "DELETE", summary="Xóa một người khỏi danh sách", response=s.OK,
+@route(bp, f"{UNIT}/roster/{{rid}}", "DELETE", unit_kind=PROVINCE, summary="Xóa một người khỏi danh sách", response=s.OK,
        errors=(404, 409, 423))
 def delete_respondent(ctx: Ctx, cid: str, unit: str, rid: str) -> dict:
     return roster.delete_row(ctx.actor, cid, unit, rid, ctx.now, runtime.random_bytes)
 
 
-@route(bp, f"{UNIT}/roster/submit", "POST", summary="Gửi danh sách về Bộ Nội vụ", response=s.ROSTER_STATUS,
+@route(bp, f"{UNIT}/roster/submit", "POST", unit_kind=PROVINCE, summary="Gửi danh sách về Bộ Nội vụ", response=s.ROSTER_STATUS,
        errors=(404, 409, 422, 423))
 def submit_roster(ctx: Ctx, cid: str, unit: str) -> dict:
     return roster.submit(ctx.actor, cid, unit, ctx.now, runtime.random_bytes)
 
 
-@route(bp, f"{UNIT}/roster/submit", "DELETE", roles=("moha",),
+@route(bp, f"{UNIT}/roster/submit", "DELETE", unit_kind=PROVINCE, roles=("moha",),
        summary="Mở lại danh sách đã gửi (Bộ Nội vụ, cần lý do)", request=s.REASON, response=s.ROSTER_STATUS,
        errors=(404, 409, 422))
 def reopen_roster(ctx: Ctx, cid: str, unit: str) -> dict:

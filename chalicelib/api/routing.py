@@ -45,6 +45,7 @@ class RouteSpec:
     produces: str = "application/json"
     errors: tuple[int, ...] = ()
     headers: dict[str, dict] = field(default_factory=dict)
+    unit_kind: str | None = None  # "province" | "ministry": the only kind of unit (and unit account) it serves
 
 
 SPECS: list[RouteSpec] = []
@@ -111,10 +112,13 @@ def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, auth: 
           roles: tuple[str, ...] = (), request: dict | None = None, response: dict | None = None,
           status: int = 200, content_types: list[str] | None = None, query: dict[str, dict] | None = None,
           produces: str = "application/json", errors: tuple[int, ...] = (),
-          before_password_change: bool = False, headers: dict[str, dict] | None = None) -> Callable:
+          before_password_change: bool = False, headers: dict[str, dict] | None = None,
+          unit_kind: str | None = None) -> Callable:
+    """`unit_kind`: the route serves only units of that kind ("province": the survey's steps) and their accounts;
+    another kind's account gets 403, another kind's unit 404."""
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         SPECS.append(RouteSpec(path, method, summary, auth, roles, request, response, status, content_types,
-                               query or {}, produces, errors, headers or {}))
+                               query or {}, produces, errors, headers or {}, unit_kind))
         unit_scoped = "{unit}" in path
 
         @maps_errors
@@ -136,6 +140,10 @@ def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, auth: 
                     require_moha(actor)
                 if unit_scoped:
                     require_unit(actor, params["unit"])
+                if unit_kind:
+                    from chalicelib.services import unit_kinds
+
+                    unit_kinds.require_kind(actor, unit_kind, params.get("cid"), params.get("unit"))
             result = view(Ctx(req, actor, token_hash, ip, now), **params)
             if isinstance(result, Response):
                 return result

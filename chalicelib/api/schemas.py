@@ -93,7 +93,8 @@ RESPONDENT_REQ = {"type": "object", "required": ["full_name", "position", "agenc
                   "properties": _RESPONDENT_FIELDS}
 RESPONDENT_PATCH = {"type": "object", "properties": _RESPONDENT_FIELDS}
 RESPONDENT = obj(rid=STR, order=INT, full_name=STR, position=STR, agency=STR, group=STR, group_name=STR, email=STR,
-                 phone=NSTR, note=NSTR, ministry=NSTR, ministry_source=NSTR, questionnaires=arr(STR), updated_at=STR)
+                 phone=NSTR, note=NSTR, ministry=NSTR, ministry_source=NSTR, ministry_unit=NSTR,
+                 questionnaires=arr(STR), updated_at=STR)
 ROSTER_PAGE = {**ROSTER_STATUS, "properties": {**ROSTER_STATUS["properties"], "items": arr(RESPONDENT),
                                                "next_cursor": NSTR},
                "required": ROSTER_STATUS["required"] + ["items", "next_cursor"]}
@@ -149,7 +150,16 @@ UNIT_PROGRESS = obj(["campaign", "unit", "totals", "by_group"], campaign=STR,
 NATIONAL_PROGRESS = obj(campaign=STR, name=STR, rosters_submitted=INT, totals=COUNTS,
                         average=obj(rate={"type": ["number", "null"]}, units=INT),
                         units=arr(obj(code=STR, name=STR, roster_status=STR, roster_total=INT, annulled=BOOL,
-                                      **_COUNTS, rate={"type": "number"})))
+                                      **_COUNTS, rate={"type": "number"})),
+                        ministries=arr(obj(["code", "name", "ranked", "asked", "answered", "rate"], code=STR,
+                                           name=STR, ranked=BOOL, asked=INT, answered=INT,
+                                           rate={"type": "number"})))
+MINISTRY_SURVEY = obj(["unit", "name", "asked", "answered", "rate", "provinces"], campaign=STR, unit=STR, name=STR,
+                      full_name=STR, asked=INT, answered=INT, rate={"type": "number"},
+                      provinces=arr(obj(["unit", "name", "annulled", "asked", "answered", "groups"], unit=STR,
+                                        name=STR, annulled=BOOL, asked=INT, answered=INT,
+                                        groups=arr(obj(["group", "name", "asked", "answered"], group=STR, name=STR,
+                                                       asked=INT, answered=INT)))))
 EXPORT_LINK = obj(url=STR, filename=STR, size=INT, expires_in=INT)
 
 INTEGRITY = obj(["campaign", "units"], campaign=STR, scanned=INT, thresholds={"type": "object"},
@@ -161,7 +171,7 @@ ANNULMENT = obj(unit=STR, annulled=BOOL, annulled_at=NSTR, annulled_by=NSTR, rea
 SURVEY_RESPONSES = obj(["campaign", "unit", "annulled", "count", "items", "next_cursor"], campaign=STR,
                        unit=obj(code=STR, name=STR, full_name=STR), annulled=BOOL, count=INT,
                        items=arr(obj(id=STR, qid=STR, version=INT, title=NSTR, purpose=STR, purpose_name=STR,
-                                     group=obj(code=STR, name=STR), answers={"type": "object"},
+                                     group=obj(code=STR, name=STR), ministry=NSTR, answers={"type": "object"},
                                      scores={"type": "object"})),
                        next_cursor=NSTR)
 

@@ -10,6 +10,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.phases import PHASES, resolve_bound
+from chalicelib.domain.phases import audience as phase_audience
 from chalicelib.domain.text import clean, email_problem
 from chalicelib.domain.timefmt import utc_iso
 from chalicelib.errors import ValidationError
@@ -109,9 +110,13 @@ def _phases(raw: object, tz: str, today: date, err: Err) -> list[dict]:
             continue
         if closes <= opens:
             err(f"phases[{i}]", f"Giai đoạn {code} đóng trước khi mở.")
+        audience = phase_audience(code, phase.get("audience"))
+        if audience is None:
+            err(f"phases[{i}].audience", "Đối tượng của giai đoạn (audience) phải là “all” (mọi đơn vị), "
+                                         "“province” (chỉ tỉnh, thành phố) hoặc “moha” (chỉ Bộ Nội vụ).")
+            continue
         phases.append({"code": code, "name": clean(phase.get("name")) or PHASES[code],
-                       "opens_at": utc_iso(opens), "closes_at": utc_iso(closes),
-                       "audience": "moha" if phase.get("audience") in ("moha", "ministry") else "all"})
+                       "opens_at": utc_iso(opens), "closes_at": utc_iso(closes), "audience": audience})
     if len({p["code"] for p in phases}) != len(phases):
         err("phases", "Một giai đoạn được khai báo hai lần.")
     return phases

@@ -22,6 +22,28 @@ PHASES: dict[str, str] = {
     "appraisal": "Thẩm định",
 }
 
+# Whom a phase concerns besides the organiser (who is concerned by every phase): "all" units, the "province"s only
+# (their focal person, roster and survey: an assessed ministry has none of these), or the organiser alone ("moha":
+# the appraisal). Campaign data says it per phase; without it, these defaults.
+AUDIENCES = ("all", "province", "moha")
+DEFAULT_AUDIENCE = {"focal_person": "province", "roster": "province", "survey": "province", "appraisal": "moha"}
+
+
+def audience(code: str, given: object) -> str | None:
+    """A phase's audience from campaign data (`given`, None for the default); None when `given` is not one.
+    "ministry" is how the organiser's audience was written before the organiser's role was named "moha"."""
+    if given in (None, ""):
+        return DEFAULT_AUDIENCE.get(code, "all")
+    if given == "ministry":
+        return "moha"
+    return given if given in AUDIENCES else None
+
+
+def concerns(phase: dict, kind: str) -> bool:
+    """Whether a stored phase concerns a unit of `kind` ("province" | "ministry")."""
+    found = audience(phase["code"], phase.get("audience"))
+    return found == "all" or found == kind
+
 
 @dataclass(frozen=True)
 class PhaseWindow:

@@ -97,4 +97,25 @@ def national_workbook(data: dict, generated: str) -> bytes:
     ws.freeze_panes = "A5"
     for col, width in zip("ABCDEFGHIJK", (6, 22, 12, 10, 10, 10, 10, 12, 14, 16, 14)):
         ws.column_dimensions[col].width = width
+    if data.get("ministries"):
+        _ministries_sheet(wb, data, generated, bold)
     return _save(wb)
+
+
+def _ministries_sheet(wb, data: dict, generated: str, bold) -> None:
+    """The assessed ministries: the managing-ministry forms given to provincial respondents about each, and answered
+    (annulled provinces left out)."""
+    ws = wb.create_sheet("Bộ, ngành")
+    append_row(ws, [f"Khảo sát về bộ, ngành — {data['name']}"])
+    ws["A1"].font = bold
+    append_row(ws, [f"Lập lúc {generated}. Số phiếu đánh giá bộ chủ quản đã phát cho lãnh đạo sở, phòng của các "
+                    "tỉnh, thành phố và số phiếu đã trả lời (không tính tỉnh, thành phố bị hủy kết quả)."])
+    append_row(ws, [])
+    append_row(ws, ["Mã", "Bộ, ngành", "Xếp hạng", "Số phiếu", "Đã trả lời", "Tỷ lệ trả lời (%)"])
+    for cell in ws[ws.max_row]:
+        cell.font = bold
+    for m in data["ministries"]:
+        append_row(ws, [m["code"], m["name"], "Có" if m["ranked"] else "Không", m["asked"], m["answered"], m["rate"]])
+    ws.freeze_panes = "A5"
+    for col, width in zip("ABCDEF", (10, 44, 10, 10, 12, 16)):
+        ws.column_dimensions[col].width = width

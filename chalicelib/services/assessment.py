@@ -1,12 +1,15 @@
 """Self-assessment (tự đánh giá, chấm điểm), its approval and lock, and the ministry's appraisal.
 
-Rules: the province of a unit scores the self-scored lines of its campaign's framework while the self-assessment
-phase is open and its assessment is a draft; each line has a score in the line's steps, a note, and evidence
-documents (uploaded straight to S3, checked by content when attached) or an explanation why there are none. The
-report is approved (leader, decision number and date, the signed report) once every line is complete; after that,
-and after the deadline (the scheduled lock), the province can change nothing until the ministry reopens it. The
-ministry appraises each self-scored line once the unit submitted, enters the imported lines (SIPAS …), and
-publishes the appraisal to the province."""
+One implementation for both kinds of unit: a unit (a province, or an assessed ministry) is scored on its campaign's
+framework for its kind (`Unit.kind`: the provinces' framework, or the ministries'), by its own account.
+
+Rules: the unit scores the self-scored lines of that framework while the self-assessment phase is open and its
+assessment is a draft; each line has a score in the line's steps, a note, and evidence documents (uploaded straight
+to S3, checked by content when attached) or an explanation why there are none. The report is approved (leader,
+decision number and date, the signed report) once every line is complete; after that, and after the deadline (the
+scheduled lock), the unit can change nothing until the Ministry of Home Affairs reopens it. The Ministry of Home
+Affairs appraises each self-scored line once the unit submitted, enters the imported lines (SIPAS …), and publishes
+the appraisal to the unit."""
 from __future__ import annotations
 
 import json
@@ -18,10 +21,10 @@ from urllib.parse import unquote
 from chalicelib.domain import evidence as evidence_rules
 from chalicelib.domain import framework as rules
 from chalicelib.domain.access import SYSTEM, Actor, require_moha, require_unit
-from chalicelib.domain.questionnaire import parse_qid, questions
+from chalicelib.domain.campaign import MINISTRY, PROVINCE, UNIT_KINDS
 from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import local_date, utc_iso
-from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from chalicelib.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError, ValidationError
 from chalicelib.formats import datafiles
 from chalicelib.services import audit
 from chalicelib.services.phases import phase_windows, require_open
@@ -42,38 +45,49 @@ _EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
 
 # ------------------------------------------------------------------------------------------------ framework
 
-def survey_criteria(cid: str) -> dict[str, list[str]]:
-    """criterion → the locality questionnaires whose scored questions measure it (the province's index counts the
-    locality questionnaires; the managing-ministry ones measure the ministries)."""
-    found: dict[str, list[str]] = {}
-    for item in questionnaire_store.list_for(cid):
-        slot = parse_qid(item.qid)
-        if not slot or slot[0] != "locality":
+def unit_kind(value: object) -> str:
+    """The kind of unit a request names (`?kind=`): the provinces' when it names none."""
+    if value is None or value == "":
+        return PROVINCE
+    if value not in UNIT_KINDS:
+        raise BadRequestError("Loại đơn vị (kind) không hợp lệ: chọn “province” (tỉnh, thành phố) hoặc “ministry” "
+                              "(bộ, cơ quan ngang bộ).", details=[{"field": "kind"}])
+    return str(value)
+
+
+def survey_criteria(cid: str, kind: str = PROVINCE) -> dict[str, list[str]]:
+    """criterion → the questionnaires whose scored questions measure it, among those measuring units of `kind`: the
+    locality questionnaires for the provinces' framework, the managing-ministry ones for the ministries'."""
+    return rules.survey_criteria({item.qid: {"sections": item.sections}
+                                  for item in questionnaire_store.list_for(cid)}, kind)
+
+
+def seed(definition: dict, now: datetime, kinds: tuple[str, ...] = (PROVINCE,)) -> list[str]:
+    """Put the frameworks a shipped campaign names (`framework_file` for the provinces, `framework_files` for other
+    kinds) where its campaign has none yet, for the kinds of unit it has (`kinds`). Returns the kinds put."""
+    put = []
+    for kind, ref in datafiles.framework_files(definition).items():
+        if kind not in kinds or kind not in UNIT_KINDS:
             continue
-        for question in questions({"sections": item.sections}):
-            if question.get("criterion") and question["type"] in ("single", "multi"):
-                found.setdefault(question["criterion"], [])
-                if item.qid not in found[question["criterion"]]:
-                    found[question["criterion"]].append(item.qid)
-    return found
+        normalised = rules.validate_definition(datafiles.load_json(ref), kind=kind)
+        if store.put_framework(Framework(cid=definition["id"], definition=normalised, version=1,
+                                         sample=normalised["sample"], updated_at=now, updated_by="system",
+                                         kind=kind), None):
+            put.append(kind)
+    return put
 
 
-def seed(definition: dict, now: datetime) -> bool:
-    """Put the framework a shipped campaign names (`framework_file`) where its campaign has none yet."""
-    ref = definition.get("framework_file")
-    if not ref:
-        return False
-    data = datafiles.load_json(ref)
-    normalised = rules.validate_definition(data)
-    return store.put_framework(Framework(cid=definition["id"], definition=normalised, version=1,
-                                         sample=normalised["sample"], updated_at=now, updated_by="system"),
-                               None)
+_NO_FRAMEWORK = {PROVINCE: "Đợt đánh giá này chưa có bộ tiêu chí của các tỉnh, thành phố; Bộ Nội vụ cần nhập bộ "
+                           "tiêu chí trước.",
+                 MINISTRY: "Đợt đánh giá này chưa có bộ tiêu chí của các bộ, cơ quan ngang bộ; Bộ Nội vụ cần nhập bộ "
+                           "tiêu chí trước."}
 
 
-def framework_of(cid: str) -> tuple[dict, int]:
-    item = store.find_framework(cid)
+def framework_of(cid: str, kind: str = PROVINCE) -> tuple[dict, int]:
+    """The campaign's framework for units of `kind` and its version."""
+    item = store.find_framework(cid, kind)
     if item is None:
-        raise NotFoundError("Đợt đánh giá này chưa có bộ tiêu chí; Bộ Nội vụ cần nhập bộ tiêu chí trước.")
+        raise NotFoundError(_NO_FRAMEWORK[kind])
     return item.definition, item.version
 
 
@@ -83,52 +97,57 @@ def _node_view(node: dict) -> dict:
             "step": node["step"], "guidance": node["guidance"], "children": [_node_view(c) for c in node["children"]]}
 
 
-def framework_view(actor: Actor, cid: str) -> dict:
+def framework_view(actor: Actor, cid: str, kind: str = PROVINCE) -> dict:
     campaign_store.get_campaign(cid)
-    definition, version = framework_of(cid)
-    return {"campaign": cid, "title": definition["title"], "sample": definition["sample"], "version": version,
-            "maximum": definition["maximum"], "survey_average": definition["survey_average"],
+    definition, version = framework_of(cid, kind)
+    return {"campaign": cid, "kind": kind, "title": definition["title"], "sample": definition["sample"],
+            "version": version, "maximum": definition["maximum"], "survey_average": definition["survey_average"],
             "fields": [_node_view(f) for f in definition["fields"]]}
 
 
-def replace_framework(actor: Actor, cid: str, data: dict, now: datetime, suffix: str) -> dict:
-    """The ministry imports the campaign's framework. Refused once a unit has submitted its self-assessment (its
-    lines would no longer match what it approved)."""
+def replace_framework(actor: Actor, cid: str, data: dict, now: datetime, suffix: str,
+                      kind: str = PROVINCE) -> dict:
+    """The ministry imports the campaign's framework for units of `kind`. Refused once a unit of that kind has
+    submitted its self-assessment (its lines would no longer match what it approved)."""
     require_moha(actor)
     campaign_store.get_campaign(cid)
-    normalised = rules.validate_definition(data, survey_criteria(cid))
-    submitted = [a.unit for a in store.list_assessments(cid) if a.state in store.SUBMITTED]
+    normalised = rules.validate_definition(data, survey_criteria(cid, kind), kind=kind)
+    of_kind = {u.unit for u in campaign_store.list_units(cid, kind)}
+    submitted = [a.unit for a in store.list_assessments(cid) if a.state in store.SUBMITTED and a.unit in of_kind]
     if submitted:
         raise ConflictError(f"Đã có {len(submitted)} đơn vị gửi bản tự đánh giá (ví dụ {submitted[0]}); không thể "
                             "thay bộ tiêu chí.", code="framework_in_use")
-    current = store.find_framework(cid)
+    current = store.find_framework(cid, kind)
     version = current.version + 1 if current else 1
     item = Framework(cid=cid, definition=normalised, version=version, sample=normalised["sample"],
-                     updated_at=now, updated_by=actor.username)
+                     updated_at=now, updated_by=actor.username, kind=kind)
     if not store.put_framework(item, current.version if current else None):
         raise ConflictError("Bộ tiêu chí vừa được người khác thay đổi; vui lòng tải lại và thử lại.")
     leaves = rules.leaves(normalised)
     audit.record(actor, "framework_imported", now, target=cid, cid=cid,
-                 details={"version": version, "leaves": len(leaves), "title": normalised["title"]}, suffix=suffix)
-    return framework_view(actor, cid)
+                 details={"version": version, "leaves": len(leaves), "title": normalised["title"], "kind": kind},
+                 suffix=suffix)
+    return framework_view(actor, cid, kind)
 
 
-def import_framework_workbook(actor: Actor, cid: str, data: bytes, now: datetime, suffix: str) -> dict:
+def import_framework_workbook(actor: Actor, cid: str, data: bytes, now: datetime, suffix: str,
+                              kind: str = PROVINCE) -> dict:
     from chalicelib.formats import framework_xlsx
 
     require_moha(actor)
-    return replace_framework(actor, cid, framework_xlsx.read(data), now, suffix)
+    return replace_framework(actor, cid, framework_xlsx.read(data), now, suffix, kind)
 
 
-def framework_template(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+def framework_template(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes],
+                       kind: str = PROVINCE) -> dict:
     """The framework as a workbook in the import format (the current one, so the ministry edits it)."""
     from chalicelib.formats import framework_xlsx
     from chalicelib.formats.roster_xlsx import XLSX
 
     require_moha(actor)
-    definition, _ = framework_of(cid)
+    definition, _ = framework_of(cid, kind)
     content = framework_xlsx.write(definition)
-    name = f"bo-tieu-chi-{cid}.xlsx"
+    name = f"bo-tieu-chi-{cid}.xlsx" if kind == PROVINCE else f"bo-tieu-chi-{cid}-{kind}.xlsx"
     url = files.put_export(f"exports/{cid}/framework/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, XLSX,
                            name, expires=900)
     return {"url": url, "filename": name, "size": len(content), "expires_in": 900}
@@ -242,7 +261,7 @@ def _access(actor: Actor, cid: str, unit: str) -> tuple[Campaign, Unit]:
 
 def view(actor: Actor, cid: str, unit: str, now: datetime) -> dict:
     campaign, unit_item = _access(actor, cid, unit)
-    definition, version = framework_of(cid)
+    definition, version = framework_of(cid, unit_item.kind)
     record = store.find_assessment(cid, unit)
     lines = {line.code: line for line in store.list_items(cid, unit)}
     return _assessment_view(actor, campaign, unit_item, definition, version, record, lines, now)
@@ -294,9 +313,11 @@ def _text(body: dict, field: str, label: str) -> str | None:
     return value or None
 
 
-def _province_only(actor: Actor) -> None:
+def _unit_only(actor: Actor) -> None:
+    """Only the unit itself scores (a province, or a ministry, on its own unit: `require_unit` checked that)."""
     if actor.is_moha:
-        raise ForbiddenError("Chỉ tỉnh, thành phố tự chấm điểm; Bộ Nội vụ thẩm định ở cột bên cạnh.")
+        raise ForbiddenError("Chỉ đơn vị (tỉnh, thành phố hoặc bộ, cơ quan ngang bộ) tự chấm điểm; Bộ Nội vụ thẩm "
+                             "định ở cột bên cạnh.")
 
 
 def _evidence_key(cid: str, unit: str, evidence_id: str) -> str:
@@ -339,7 +360,7 @@ def _arrived(cid: str, unit: str, evidence_id: object, field: str, now: datetime
 
 def _writable(actor: Actor, cid: str, unit: str, now: datetime) -> tuple[Campaign, Unit]:
     require_unit(actor, unit)
-    _province_only(actor)
+    _unit_only(actor)
     campaign, unit_item = require_open(cid, unit, PHASE, now)
     record = store.find_assessment(cid, unit)
     if record and record.state != "draft":
@@ -351,10 +372,10 @@ def _writable(actor: Actor, cid: str, unit: str, now: datetime) -> tuple[Campaig
 def start_upload(actor: Actor, cid: str, unit: str, body: dict, now: datetime,
                  random_bytes: Callable[[int], bytes]) -> dict:
     """A presigned POST for one evidence file (a line's, or the signed report: code "report")."""
-    _writable(actor, cid, unit, now)
+    _campaign, unit_item = _writable(actor, cid, unit, now)
     code = clean(body.get("code"))
     if code != REPORT:
-        definition, _ = framework_of(cid)
+        definition, _ = framework_of(cid, unit_item.kind)
         leaf = _leaf(definition, code)
         if leaf["method"] != "self":
             raise ValidationError(f"Mục {code} không do đơn vị tự chấm nên không cần tài liệu kiểm chứng.",
@@ -384,7 +405,7 @@ def start_upload(actor: Actor, cid: str, unit: str, body: dict, now: datetime,
 
 def save_item(actor: Actor, cid: str, unit: str, code: str, body: dict, now: datetime, suffix: str) -> dict:
     campaign, unit_item = _writable(actor, cid, unit, now)
-    definition, _ = framework_of(cid)
+    definition, _ = framework_of(cid, unit_item.kind)
     leaf = _leaf(definition, code)
     if leaf["method"] != "self":
         raise ValidationError(f"Mục {code} được tính từ {rules.METHOD_LABELS[leaf['method']].lower()}; đơn vị không "
@@ -444,7 +465,7 @@ def _date(value: object) -> str:
 def approve(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix: str) -> dict:
     """The province records the leadership's approval of its report; then its scores can no longer change."""
     campaign, unit_item = _writable(actor, cid, unit, now)
-    definition, version = framework_of(cid)
+    definition, version = framework_of(cid, unit_item.kind)
     problems = []
     fields = {"leader_name": "Họ và tên người phê duyệt", "leader_position": "Chức vụ người phê duyệt",
               "decision_number": "Số quyết định (văn bản) phê duyệt"}
@@ -516,8 +537,8 @@ def reopen(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix:
 
 def appraise(actor: Actor, cid: str, unit: str, code: str, body: dict, now: datetime, suffix: str) -> dict:
     require_moha(actor)
-    require_open(cid, unit, APPRAISAL, now)
-    definition, _ = framework_of(cid)
+    _campaign, unit_item = require_open(cid, unit, APPRAISAL, now)
+    definition, _ = framework_of(cid, unit_item.kind)
     leaf = _leaf(definition, code)
     if leaf["method"] == "survey":
         raise ValidationError(f"Mục {code} được tính từ kết quả điều tra xã hội học, không thẩm định bằng tay.",
@@ -560,15 +581,15 @@ def lock_open_assessments(now: datetime, random_bytes: Callable[[int], bytes]) -
     province). Returns the (campaign, unit) pairs locked by this call. Re-running is harmless."""
     locked: set[tuple[str, str]] = set()
     for campaign in campaign_store.list_campaigns():
-        has_framework: bool | None = None
+        has_framework: dict[str, bool] = {}  # per kind of unit: a unit is scored on its kind's framework
         for unit in campaign_store.list_units(campaign.cid):
             window = phase_windows(campaign, unit).get(PHASE)
             if window is None or window.state(now) != "closed" \
                     or unit.closed_marks.get(PHASE) == utc_iso(window.closes_at):
                 continue
-            if has_framework is None:
-                has_framework = store.find_framework(campaign.cid) is not None
-            if has_framework and store.lock_assessment(campaign.cid, unit.unit, now):
+            if unit.kind not in has_framework:
+                has_framework[unit.kind] = store.find_framework(campaign.cid, unit.kind) is not None
+            if has_framework[unit.kind] and store.lock_assessment(campaign.cid, unit.unit, now):
                 audit.record(SYSTEM, "assessment_locked", now, target=unit.unit, cid=campaign.cid, unit=unit.unit,
                              suffix=random_bytes(4).hex())
                 locked.add((campaign.cid, unit.unit))

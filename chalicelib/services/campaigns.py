@@ -7,13 +7,12 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain import campaign as campaign_rules
 from chalicelib.domain import phases as phase_rules
-from chalicelib.domain.roster import MinistryResolver
 from chalicelib.domain.access import SYSTEM, SYSTEM_MOHA, Actor, require_moha, require_unit
 from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import utc_iso
 from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.formats import datafiles
-from chalicelib.services import assessment, audit, questionnaires
+from chalicelib.services import assessment, audit, questionnaires, roster
 from chalicelib.services.phases import phase_windows
 from chalicelib.store import campaigns as store
 from chalicelib.store.campaigns import Campaign, Unit
@@ -38,16 +37,18 @@ def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], by
     definition, units = datafiles.load_campaign(name, datafiles.UNIT_KINDS)
     # Sample questionnaires first (validated, put only where absent): a campaign seeded before it had them gets them.
     questionnaires.seed(definition, datafiles.load_questionnaires(definition), now)
-    assessment.seed(definition, now)
+    # each kind of unit the campaign has gets its sample framework (the ministries' only where it assesses ministries)
+    assessment.seed(definition, now, tuple({u.get("kind") or campaign_rules.PROVINCE for u in units
+                                            if isinstance(u, dict)}))
     if store.find_campaign(definition["id"]):
         return None
     return create(SYSTEM_MOHA, {**definition, "units": units}, now, random_bytes)
 
 
 def summary(campaign: Campaign, now: datetime, unit: Unit | None = None) -> dict:
-    """A province (`unit` given) is shown only the phases that concern it, not the ministry's own (appraisal)."""
-    # "ministry" is how the organiser's audience was written before the organiser's role was named "moha"
-    hidden = {p["code"] for p in campaign.phases if p.get("audience") in ("moha", "ministry")} if unit else set()
+    """A unit (`unit` given) is shown only the phases that concern its kind: not the organiser's own (appraisal),
+    and to an assessed ministry not the provinces' own (focal person, roster, survey)."""
+    hidden = {p["code"] for p in campaign.phases if not phase_rules.concerns(p, unit.kind)} if unit else set()
     return {"id": campaign.cid, "name": campaign.name, "year": int(campaign.year), "timezone": campaign.timezone,
             "phases": [w.to_dict(now, campaign.timezone) for code, w in phase_windows(campaign, unit).items()
                        if code not in hidden]}
@@ -79,7 +80,7 @@ def detail(actor: Actor, cid: str, now: datetime) -> dict:
     result["groups"] = campaign.groups
     result["questionnaires"] = campaign.questionnaires
     # the managing ministries a roster row may name (the roster dialog's choices, the template's drop-down)
-    result["ministries"] = MinistryResolver(campaign.departments or []).ministries
+    result["ministries"] = roster.accepted_ministries(campaign)
     result["units"] = [unit_dict(u, campaign, now) for u in units]
     return result
 
@@ -126,6 +127,9 @@ def change_phase(actor: Actor, cid: str, phase: str, body: dict, now: datetime,
     suffix = random_bytes(4).hex()
     if unit_code:
         unit = store.get_unit(cid, str(unit_code))
+        if not phase_rules.concerns(next(p for p in campaign.phases if p["code"] == phase), unit.kind):
+            raise ValidationError(f"Giai đoạn “{common.name}” không áp dụng cho {unit.name}.",
+                                  details=[{"field": "unit"}])
         if closes <= common.closes_at:
             raise ValidationError("Thời hạn gia hạn cho đơn vị phải sau thời hạn chung của giai đoạn.",
                                   details=[{"field": "closes"}])
@@ -139,7 +143,8 @@ def change_phase(actor: Actor, cid: str, phase: str, body: dict, now: datetime,
         phases = [dict(p, opens_at=utc_iso(opens), closes_at=utc_iso(closes), extended=closes > common.closes_at)
                   if p["code"] == phase else p for p in campaign.phases]
         store.save_phases(campaign, phases)
-        targets = [u.unit for u in store.list_units(cid)]
+        concerned = next(p for p in campaign.phases if p["code"] == phase)
+        targets = [u.unit for u in store.list_units(cid) if phase_rules.concerns(concerned, u.kind)]
         window = phase_rules.windows(phases)[phase]
     info = window.to_dict(now, tz)
     audit.record(actor, "phase_changed", now, target=phase, cid=cid, unit=unit_code,
@@ -158,9 +163,10 @@ def close_due_phases(now: datetime, random_bytes: Callable[[int], bytes],
     announced = 0
     for campaign in store.list_campaigns():
         for unit in store.list_units(campaign.cid):
+            concerned = {p["code"] for p in campaign.phases if phase_rules.concerns(p, unit.kind)}
             for code, window in phase_windows(campaign, unit).items():
                 closes = utc_iso(window.closes_at)
-                if window.state(now) != "closed" or unit.closed_marks.get(code) == closes:
+                if code not in concerned or window.state(now) != "closed" or unit.closed_marks.get(code) == closes:
                     continue
                 if not store.mark_closed(campaign.cid, unit.unit, code, closes):
                     continue

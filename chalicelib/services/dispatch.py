@@ -213,14 +213,18 @@ def _dispatch_chunk(job: _UnitJob, rows: list[Respondent], mark: str) -> tuple[i
     tokens: list[Token] = []
     mails: list[dict] = []
     counts: dict[str, dict[str, int]] = {}
+    asked: dict[str, dict[str, int]] = {}  # ministry code -> group -> managing-ministry links issued
     for row in rows:
         for purpose in row.questionnaires:
-            _issue(job, row, purpose, new_links, tokens, mails, counts)
+            _issue(job, row, purpose, new_links, tokens, mails, counts, asked)
     # links, then their counters (once per chunk, whichever attempt gets there), then their mails, then the
     # chunk's mark: a job that dies before its counters has queued no mail for these links, so its retry
-    # (which trusts the counters to know links exist) may write them again
+    # (which trusts the counters to know links exist) may write them again. The ministries' counters are the
+    # unit's own, counted from the same links before any mail leaves: a retry counts the same links again, and
+    # each counter takes the chunk's deltas once.
     store.write_issued(new_links, tokens)
     store.add_counts(job.unit_key, counts, once=mark)
+    store.count_asked(job.cid, job.unit_code, asked, once=mark)
     queues.send_mail_batches([{"kind": "invite", "run": job.run, "cid": job.cid, "queued_at": utc_iso(job.now),
                                "mails": batch} for batch in _chunks(mails, MAILS_PER_MESSAGE)])
     chunk_issued = counts.get("all", {}).get("issued", 0)
@@ -229,9 +233,10 @@ def _dispatch_chunk(job: _UnitJob, rows: list[Respondent], mark: str) -> tuple[i
 
 
 def _issue(job: _UnitJob, row: Respondent, purpose: str, new_links: list[Link], tokens: list[Token],
-           mails: list[dict], counts: dict[str, dict[str, int]]) -> None:
+           mails: list[dict], counts: dict[str, dict[str, int]], asked: dict[str, dict[str, int]]) -> None:
     """A respondent's link for one questionnaire, new or re-armed with a fresh token, and its invitation; nothing
-    when it was mailed already or another run's invitation is still on its way."""
+    when it was mailed already or another run's invitation is still on its way. A link this run issued counts in
+    `counts` (the unit's) and, evaluating a ministry, in `asked` (that ministry's, by group)."""
     run, now, unit_key = job.run, job.now, job.unit_key
     key = rules.slot(row.rid, purpose)
     link = job.existing.get(key)
@@ -245,6 +250,7 @@ def _issue(job: _UnitJob, row: Respondent, purpose: str, new_links: list[Link], 
         link = Link(unit_key=unit_key, slot=key, rid=row.rid, purpose=purpose, qid=qid,
                     q_version=version, group=row.group, email=row.email, full_name=row.full_name,
                     agency=row.agency, position=row.position, state="issued", token_hashes=(digest,),
+                    ministry=row.ministry_unit if purpose == "ministry" else None,
                     issued_run=run, queued_run=run, issued_at=now, queued_at=now, updated_at=now)
         new_links.append(link)
     elif not store.requeue_invitation(link, digest, run, now):
@@ -255,6 +261,9 @@ def _issue(job: _UnitJob, row: Respondent, purpose: str, new_links: list[Link], 
         for stat in ("all", f"{row.group}#{purpose}"):
             counts.setdefault(stat, {}).setdefault("issued", 0)
             counts[stat]["issued"] += 1
+        if link.ministry:
+            by_group = asked.setdefault(link.ministry, {})
+            by_group[link.group] = by_group.get(link.group, 0) + 1
     tokens.append(Token(token_hash=digest, unit_key=unit_key, slot=key, kind="invite",
                         issued_at=now, expires_at=job.token_expiry))
     mails.append(_mail_context(job.campaign, job.unit, link, "invite", token, job.deadline, job.titles, job.groups))

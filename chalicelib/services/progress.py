@@ -9,7 +9,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import links as rules
-from chalicelib.domain.campaign import PROVINCE
+from chalicelib.domain.campaign import MINISTRY, PROVINCE
 from chalicelib.domain.access import Actor, require_moha, require_unit
 from chalicelib.domain.text import fold
 from chalicelib.domain.timefmt import local_datetime, utc_iso
@@ -17,7 +17,8 @@ from chalicelib.errors import ValidationError
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import files
 from chalicelib.store import links as link_store
-from chalicelib.store.links import Link, Stats
+from chalicelib.store.campaigns import Campaign
+from chalicelib.store.links import Link, MinistryCount, Stats
 
 STATES = link_store.STATES
 FILTER_STATES = ("not_sent", "sent", "opened", "submitted", "bounced", "pending")
@@ -144,8 +145,56 @@ def national(actor: Actor, cid: str, sort: str = "code") -> dict:
     # not yet sent any form has no rate, not a rate of 0.
     with_data = [r["rate"] for r in counted if r["total"] > 0]
     average = {"rate": round(sum(with_data) / len(with_data), 1) if with_data else None, "units": len(with_data)}
+    annulled = {u.unit for u in units if u.annulled_at}
+    ministries = []
+    for m in campaign_store.list_units(cid, MINISTRY):
+        asked, answered = _ministry_totals(link_store.ministry_counts(cid, m.unit), annulled)
+        ministries.append({"code": m.unit, "name": m.name, "ranked": m.ranked, "asked": asked, "answered": answered,
+                           "rate": _rate(answered, asked)})
     return {"campaign": cid, "name": campaign.name, "units": rows, "totals": totals, "average": average,
-            "rosters_submitted": sum(1 for r in rows if r["roster_status"] == "submitted")}
+            "rosters_submitted": sum(1 for r in rows if r["roster_status"] == "submitted"), "ministries": ministries}
+
+
+def _ministry_totals(counts: list[MinistryCount], annulled: set[str]) -> tuple[int, int]:
+    """A ministry's managing-ministry forms asked and answered, annulled provinces left out (their results count
+    in no aggregate)."""
+    kept = [c for c in counts if c.province not in annulled]
+    return sum(c.asked for c in kept), sum(c.answered for c in kept)
+
+
+def _ministry_groups(campaign: Campaign) -> list[dict]:
+    """The groups that answer the managing-ministry questionnaire."""
+    return [g for g in campaign.groups if "ministry" in (g.get("questionnaires") or ["locality"])]
+
+
+def ministry_survey(actor: Actor, cid: str, unit: str) -> dict:
+    """An assessed ministry's survey progress: how many provincial respondents were given the managing-ministry
+    form about it and how many answered, per province and group. Counts only: never a name, an address or an
+    answer. Annulled provinces are listed (flagged) and left out of the totals."""
+    require_unit(actor, unit)
+    campaign = campaign_store.get_campaign(cid)
+    ministry = campaign_store.get_unit(cid, unit)
+    provinces = {u.unit: u for u in campaign_store.list_units(cid, PROVINCE)}
+    groups = _ministry_groups(campaign)
+    by_province: dict[str, dict[str, MinistryCount]] = {}
+    counts = link_store.ministry_counts(cid, unit)
+    for count in counts:
+        by_province.setdefault(count.province, {})[count.group] = count
+    rows = []
+    for code in sorted(by_province):
+        province = provinces.get(code)
+        found = by_province[code]
+        rows.append({"unit": code, "name": province.name if province else code,
+                     "annulled": bool(province and province.annulled_at),
+                     "asked": sum(c.asked for c in found.values()),
+                     "answered": sum(c.answered for c in found.values()),
+                     "groups": [{"group": g["code"], "name": g["name"],
+                                 "asked": found[g["code"]].asked if g["code"] in found else 0,
+                                 "answered": found[g["code"]].answered if g["code"] in found else 0}
+                                for g in groups]})
+    asked, answered = _ministry_totals(counts, {code for code, u in provinces.items() if u.annulled_at})
+    return {"campaign": cid, "unit": ministry.unit, "name": ministry.name, "full_name": ministry.full_name,
+            "asked": asked, "answered": answered, "rate": _rate(answered, asked), "provinces": rows}
 
 
 def unit_export(actor: Actor, cid: str, unit: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:

@@ -50,5 +50,5 @@ def unit_responses(actor: Actor, cid: str, unit_code: str, *, qid: str | None, l
                        "title": titles.get(item.qid), "purpose": item.purpose,
                        "purpose_name": link_rules.PURPOSE_NAMES.get(item.purpose, item.purpose),
                        "group": {"code": item.group, "name": groups.get(item.group, item.group)},
-                       "answers": item.answers, "scores": item.scores} for item in items],
+                       "ministry": item.ministry, "answers": item.answers, "scores": item.scores} for item in items],
             "next_cursor": next_cursor}

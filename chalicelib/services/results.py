@@ -1,18 +1,18 @@
-"""The PAR Index results of a campaign: every unit's points per part and field, index, rank and grade,
-for the ministry, and the results workbook."""
+"""The PAR Index results of a campaign, for the Ministry of Home Affairs: every unit's points per part and field,
+index, rank and grade, for the provinces and (`kind="ministry"`) for the assessed ministries; and the results
+workbook, with both."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Callable
 
 from chalicelib.domain import par_index
-from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.access import Actor, require_moha
 from chalicelib.domain import integrity as integrity_rules
-from chalicelib.domain.campaign import DEFAULT_GRADES, DEFAULT_MIN_RESPONSES
+from chalicelib.domain.campaign import DEFAULT_GRADES, DEFAULT_MIN_RESPONSES, MINISTRY, PROVINCE, PURPOSE_OF_KIND
 from chalicelib.domain.questionnaire import max_points, parse_qid
 from chalicelib.domain.timefmt import local_datetime, utc_iso
-from chalicelib.services.assessment import framework_of
+from chalicelib.services.assessment import framework_of, unit_kind
 from chalicelib.store import assessment as store
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import files
@@ -21,10 +21,11 @@ from chalicelib.store import links as link_store
 from chalicelib.store import questionnaires as questionnaire_store
 
 
-def _best(cid: str) -> dict[str, dict]:
-    """The most one respondent can give each criterion, per locality questionnaire."""
+def _best(cid: str, kind: str = PROVINCE) -> dict[str, dict]:
+    """The most one respondent can give each criterion, per questionnaire measuring units of `kind` (the locality
+    questionnaires for provinces, the managing-ministry ones for ministries)."""
     return {item.qid: max_points({"sections": item.sections}) for item in questionnaire_store.list_for(cid)
-            if (parse_qid(item.qid) or ("",))[0] == "locality"}
+            if (parse_qid(item.qid) or ("",))[0] == PURPOSE_OF_KIND[kind]}
 
 
 RISK_LEVELS = {"high": "Cao", "medium": "Trung bình", "low": "Thấp"}
@@ -46,7 +47,9 @@ def _locality_forms(unit_key: str) -> int:
                for state in link_store.STATES)
 
 
-def compute(cid: str) -> dict:
+def compute(cid: str, kind: str = PROVINCE) -> dict:
+    if kind == MINISTRY:
+        return _ministries(cid)
     campaign = campaign_store.get_campaign(cid)
     definition, version = framework_of(cid)
     grades = list(campaign.grades or DEFAULT_GRADES)
@@ -80,33 +83,95 @@ def compute(cid: str) -> dict:
         result["has_data"] = bool(responses) or any(
             v["score"] is not None or v["appraisal_score"] is not None for v in lines.values())
         rows.append(result)
-    ranked = par_index.rank(rows)
+    return _summary(cid, campaign.name, PROVINCE, definition, version, grades, minimum, par_index.rank(rows))
+
+
+def _summary(cid: str, name: str, kind: str, definition: dict | None, version: int | None, grades: list[dict],
+             minimum: int, ranked: list[dict]) -> dict:
     counts = {g["code"]: sum(1 for r in ranked if r["grade"] == g["code"]) for g in grades}
     # The average over the units with data only: a unit with nothing entered has no index yet, not one of 0.
     with_data = [r for r in ranked if r["has_data"]]
     average = round(sum(r["index"] for r in with_data) / len(with_data), 2) if with_data else 0
-    return {"campaign": cid, "name": campaign.name, "framework": {"title": definition["title"],
-                                                                  "sample": definition["sample"],
-                                                                  "version": version},
-            "maximum": definition["maximum"], "grades": grades, "min_responses": minimum, "average": average,
-            "average_units": len(with_data), "grade_counts": counts,
-            "fields": [{"code": f["code"], "name": f["name"], "max": f["max"]} for f in definition["fields"]],
+    return {"campaign": cid, "name": name, "kind": kind,
+            "framework": {"title": definition["title"], "sample": definition["sample"], "version": version}
+            if definition else None,
+            "maximum": definition["maximum"] if definition else None, "grades": grades, "min_responses": minimum,
+            "average": average, "average_units": len(with_data), "grade_counts": counts,
+            "fields": [{"code": f["code"], "name": f["name"], "max": f["max"]} for f in definition["fields"]]
+            if definition else [],
             "units": ranked}
 
 
-def results(actor: Actor, cid: str) -> dict:
+def _ministries(cid: str) -> dict:
+    """The assessed ministries' results under the ministries' framework: their lines (self-assessment, appraisal,
+    imported parts) and their survey points from the managing-ministry answers of every province's department and
+    division leaders who named them, an annulled province's answers counting for none. Ranked among the ranked
+    ministries; the others are listed with their index and no rank. A campaign without ministries has none."""
+    campaign = campaign_store.get_campaign(cid)
+    grades = list(campaign.grades or DEFAULT_GRADES)
+    minimum = campaign.min_responses or DEFAULT_MIN_RESPONSES
+    ministries = campaign_store.list_units(cid, MINISTRY)
+    if not ministries:
+        found = store.find_framework(cid, MINISTRY)
+        return _summary(cid, campaign.name, MINISTRY, found.definition if found else None,
+                        found.version if found else None, grades, minimum, [])
+    definition, version = framework_of(cid, MINISTRY)
+    provinces = campaign_store.list_units(cid, PROVINCE)
+    annulled = [p.unit for p in provinces if p.annulled_at]
+    # A ministry's respondents are spread over every province, and responses are stored by province: one Query per
+    # province per request (63 in 2021), each reading that province's answers of both purposes once. Acceptable for
+    # a page the organiser opens now and then; an annulled province is read too, to say how many answers it cost.
+    answers: list[dict] = []
+    for province in provinces:
+        answers += [{"unit": province.unit, "ministry": r.ministry, "purpose": r.purpose, "group": r.group,
+                     "qid": r.qid, "scores": r.scores or {}}
+                    for r in integrity_store.responses(f"{cid}#{province.unit}") if r.purpose == "ministry"]
+    items = {m.unit: {line.code: {"score": line.score, "appraisal_score": line.appraisal_score}
+                      for line in store.list_items(cid, m.unit)} for m in ministries}
+    rows = par_index.ministry_results(definition, [{"code": m.unit, "name": m.name, "ranked": m.ranked}
+                                                   for m in ministries],
+                                      items, answers, annulled, _best(cid, MINISTRY), grades)
+    states = {a.unit: a for a in store.list_assessments(cid)}
+    cancelled = set(annulled)
+    for result in rows:
+        record = states.get(result["unit"])
+        result["assessment_state"] = record.state if record else "draft"
+        result["appraisal_published"] = bool(record and record.published_at)
+        mine = [a for a in answers if a["ministry"] == result["unit"]]
+        counted = [a for a in mine if a["unit"] not in cancelled]
+        # What the survey points rest on: the answers that count, from how many provinces, and the answers of
+        # annulled provinces left out.
+        result["survey"] = {"responses": len(counted), "provinces": len({a["unit"] for a in counted}),
+                            "cancelled": len(mine) - len(counted), "small_sample": len(counted) < minimum}
+        result["integrity"] = None  # interference is reviewed per province, where the respondents are
+        result["has_data"] = bool(counted) or any(
+            v["score"] is not None or v["appraisal_score"] is not None for v in items[result["unit"]].values())
+    return _summary(cid, campaign.name, MINISTRY, definition, version, grades, minimum, rows)
+
+
+def results(actor: Actor, cid: str, kind: str | None = None) -> dict:
     require_moha(actor)
-    return compute(cid)
+    return compute(cid, unit_kind(kind))
+
+
+def workbook(cid: str, now: datetime) -> bytes:
+    """The results workbook: the provinces' summary and field sheets, then the ministries' where the campaign
+    assesses ministries."""
+    from chalicelib.formats import results_xlsx
+
+    data = compute(cid)
+    definition, _ = framework_of(cid)
+    ministries = None
+    if campaign_store.list_units(cid, MINISTRY):
+        ministries = (compute(cid, MINISTRY), framework_of(cid, MINISTRY)[0])
+    return results_xlsx.workbook(data, definition, local_datetime(now), ministries=ministries)
 
 
 def export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
-    from chalicelib.formats import results_xlsx
     from chalicelib.formats.roster_xlsx import XLSX
 
     require_moha(actor)
-    data = compute(cid)
-    definition, _ = framework_of(cid)
-    content = results_xlsx.workbook(data, definition, local_datetime(now))
+    content = workbook(cid, now)
     name = f"ket-qua-chi-so-cchc-{cid}.xlsx"
     url = files.put_export(f"exports/{cid}/results/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, XLSX,
                            name, expires=900)

@@ -11,6 +11,7 @@ from typing import Callable, NoReturn
 from chalicelib import observability as obs
 from chalicelib.domain import roster as rules
 from chalicelib.domain.access import Actor, require_moha, require_unit
+from chalicelib.domain.campaign import MINISTRY
 from chalicelib.domain.text import clean, fold
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import (ConflictError, NotFoundError, PayloadTooLargeError, ValidationError)
@@ -33,7 +34,15 @@ def _groups(campaign: Campaign) -> list[rules.Group]:
 
 
 def _resolver(campaign: Campaign) -> rules.MinistryResolver:
-    return rules.MinistryResolver(campaign.departments or [])
+    """The managing ministries of the campaign's departments, and which of them are assessed (its ministry units)."""
+    units = [{"code": u.unit, "name": u.name, "full_name": u.full_name, "kind": u.kind}
+             for u in campaign_store.list_units(campaign.cid, MINISTRY)]
+    return rules.MinistryResolver(campaign.departments or [], units)
+
+
+def accepted_ministries(campaign: Campaign) -> list[str]:
+    """The managing ministries a roster row may name (the template's drop-down, the roster dialog's choices)."""
+    return _resolver(campaign).ministries
 
 
 def template(actor: Actor, cid: str, now: datetime) -> tuple[bytes, str]:
@@ -57,7 +66,8 @@ def _item(cid: str, unit: str, gen: str, rid: str, record: dict, now: datetime) 
 def _record(item: Respondent) -> dict:
     return {"full_name": item.full_name, "position": item.position, "agency": item.agency, "group": item.group,
             "email": item.email, "phone": item.phone, "note": item.note, "ministry": item.ministry,
-            "ministry_source": item.ministry_source, "questionnaires": item.questionnaires}
+            "ministry_source": item.ministry_source, "ministry_unit": item.ministry_unit,
+            "questionnaires": item.questionnaires}
 
 
 def row_view(item: Respondent, group_names: dict[str, str]) -> dict:
@@ -134,7 +144,7 @@ def _check_rows(sheet, campaign: Campaign) -> tuple[dict[int, list[tuple[str, st
             errors.setdefault(number, []).extend(result.errors)
         elif number not in errors:
             assert result.record is not None  # validate_row gives a record whenever it finds no error
-            valid.append(result.record)
+            valid.append({"ministry_unit": None, **result.record})
     dedup = rules.deduplicate(valid, groups)
     for number, key, message in dedup.errors:
         errors.setdefault(number, []).append((key, message))
@@ -235,7 +245,7 @@ def _validated(campaign: Campaign, body: dict) -> dict:
         raise ValidationError(details[0]["message"] if len(details) == 1 else "Thông tin chưa hợp lệ.",
                               details=details)
     assert result.record is not None  # validate_row gives a record whenever it finds no error
-    return {k: v for k, v in result.record.items() if k != "row"}
+    return {"ministry_unit": None, **{k: v for k, v in result.record.items() if k != "row"}}
 
 
 def _find(cid: str, unit: str, gen: str | None, rid: str) -> Respondent:

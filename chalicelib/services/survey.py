@@ -167,7 +167,7 @@ def submit(token: str | None, answers: object, ip: str, ua: str, now: datetime,
     receipt = _receipt(random_bytes(5))
     response = Response(unit_key=link.unit_key, response_id=random_bytes(12).hex(), qid=link.qid,
                         q_version=int(link.q_version), group=link.group, purpose=link.purpose, answers=clean,
-                        scores=q_rules.score(definition, clean), submitted_at=now)
+                        scores=q_rules.score(definition, clean), submitted_at=now, ministry=link.ministry)
     for _ in range(3):  # a concurrent first-open may move the link between our read and our write
         if store.record_submission(link, digest, response, now, ip=ip, ua=ua, receipt=receipt):
             store.delete_draft(link)

@@ -14,6 +14,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain.campaign import PROVINCE
 from chalicelib.errors import ConflictError
 from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
@@ -30,6 +31,7 @@ class Framework:
     sample: bool
     updated_at: datetime
     updated_by: str
+    kind: str = PROVINCE  # the kind of unit it scores: "province" | "ministry"
 
 
 @dataclass(frozen=True)
@@ -71,22 +73,32 @@ def unit_key(cid: str, unit: str) -> str:
 
 # ------------------------------------------------------------------------------------------------ framework
 
-def _framework(item: FrameworkModel) -> Framework:
-    return Framework(cid=item.cid, definition=item.definition, version=int(item.version), sample=bool(item.sample),
-                     updated_at=item.updated_at, updated_by=item.updated_by)
+def framework_key(cid: str, kind: str) -> str:
+    """Where a campaign's framework for one kind of unit is kept. The table is keyed by a string alone (changing
+    its key would replace the table), so the provinces' framework stays under the campaign's id, as it was before
+    units had kinds, and another kind's lives under "<cid>#<kind>" ("2021#ministry"); a campaign id never holds a
+    "#", so the two can never meet."""
+    return cid if kind == PROVINCE else f"{cid}#{kind}"
 
 
-def find_framework(cid: str) -> Framework | None:
+def _framework(item: FrameworkModel, cid: str, kind: str) -> Framework:
+    return Framework(cid=cid, definition=item.definition, version=int(item.version), sample=bool(item.sample),
+                     updated_at=item.updated_at, updated_by=item.updated_by, kind=kind)
+
+
+def find_framework(cid: str, kind: str = PROVINCE) -> Framework | None:
     try:
-        return _framework(FrameworkModel.get(cid, consistent_read=True))
+        return _framework(FrameworkModel.get(framework_key(cid, kind), consistent_read=True), cid, kind)
     except DoesNotExist:
         return None
 
 
 def put_framework(framework: Framework, expected_version: int | None) -> bool:
-    """Put a framework over `expected_version` (None: only where there is none). False when the condition failed."""
-    item = FrameworkModel(cid=framework.cid, definition=framework.definition, version=framework.version,
-                          sample=framework.sample, updated_at=framework.updated_at, updated_by=framework.updated_by)
+    """Put a framework (for its kind of unit) over `expected_version` (None: only where there is none). False when
+    the condition failed."""
+    item = FrameworkModel(cid=framework_key(framework.cid, framework.kind), definition=framework.definition,
+                          version=framework.version, sample=framework.sample, updated_at=framework.updated_at,
+                          updated_by=framework.updated_by)
     # no lost update: a framework replaces exactly the version read, and a seed never overwrites one
     condition = (FrameworkModel.cid.does_not_exist() if expected_version is None
                  else FrameworkModel.version == expected_version)

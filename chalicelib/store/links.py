@@ -34,6 +34,7 @@ class Link:
     updated_at: datetime
     agency: str | None = None
     position: str | None = None
+    ministry: str | None = None  # a managing-ministry form: the code of the ministry unit it evaluates
     token_hashes: tuple[str, ...] = ()
     queued_at: datetime | None = None
     issued_run: str | None = None
@@ -318,7 +319,8 @@ def _move(link: Link, to_state: str, from_states: tuple[str, ...], now: datetime
 # --- counters -----------------------------------------------------------------------------------------------------
 
 def add_counts(unit_key: str, deltas: dict[str, dict[str, int]], once: str | None = None) -> None:
-    """deltas: stats key ("all" or "<group>#<purpose>") -> {state: +n/-n}. With `once`, each counter takes the
+    """deltas: stats key ("all" or "<group>#<purpose>"; a ministry's "<province>#<group>") -> {counter: +n/-n}
+    (a state, or a ministry's "asked"). With `once`, each counter takes the
     deltas only the first time they come with that key (a job that died after counting counts again when retried)."""
     for key, changes in deltas.items():
         actions = [getattr(StatsModel, state).add(n) for state, n in changes.items() if n]
@@ -335,6 +337,41 @@ def add_counts(unit_key: str, deltas: dict[str, dict[str, int]], once: str | Non
         except UpdateError as exc:
             if not condition_failed(exc):
                 raise
+
+
+@dataclass(frozen=True)
+class MinistryCount:
+    """An assessed ministry's survey counters for one province's respondents of one group: the managing-ministry
+    forms about the ministry they were given (`asked`) and sent back (`answered`)."""
+    province: str
+    group: str
+    asked: int = 0
+    answered: int = 0
+
+
+def ministry_counter(cid: str, ministry: str, province: str, group: str) -> tuple[str, str]:
+    """The key of a ministry's counter item: under the ministry unit's key, one item per province and group."""
+    return f"{cid}#{ministry}", f"{province}#{group}"
+
+
+def count_asked(cid: str, province: str, asked: dict[str, dict[str, int]], once: str) -> None:
+    """Add the managing-ministry forms issued to a province's respondents (ministry code -> group -> forms) to the
+    ministries' counters, each counter taking the deltas of one `once` key at most once (see add_counts)."""
+    for ministry, by_group in asked.items():
+        unit_key = ministry_counter(cid, ministry, province, "")[0]
+        add_counts(unit_key, {ministry_counter(cid, ministry, province, group)[1]: {"asked": forms}
+                              for group, forms in by_group.items()}, once=once)
+
+
+def ministry_counts(cid: str, ministry: str) -> list[MinistryCount]:
+    """Every counter of an assessed ministry (one Query), by province and group."""
+    out = []
+    for item in StatsModel.query(ministry_counter(cid, ministry, "", "")[0]):
+        province, _, group = item.key.partition("#")
+        if group and (item.asked is not None or item.answered is not None):
+            out.append(MinistryCount(province=province, group=group, asked=int(item.asked or 0),
+                                     answered=int(item.answered or 0)))
+    return out
 
 
 def stats(unit_key: str) -> list[Stats]:

@@ -88,6 +88,7 @@ class RespondentModel(Model):
     note = UnicodeAttribute(null=True)
     ministry = UnicodeAttribute(null=True)
     ministry_source = UnicodeAttribute(null=True)
+    ministry_unit = UnicodeAttribute(null=True)  # the assessed ministry unit they evaluate; None: none
     questionnaires = JSONAttribute()
     search = UnicodeAttribute()  # folded name and e-mail, for search
     updated_at = UTCDateTimeAttribute()
@@ -108,6 +109,7 @@ class LinkModel(Model):
     full_name = UnicodeAttribute()
     agency = UnicodeAttribute(null=True)  # copied from the roster so progress is one Query
     position = UnicodeAttribute(null=True)
+    ministry = UnicodeAttribute(null=True)  # a managing-ministry form: the ministry unit it evaluates, from the roster
     state = UnicodeAttribute()  # issued | sent | opened | submitted | bounced | failed
     token_hashes = ListAttribute(of=UnicodeAttribute, default=list)  # every live token (one per mail sent)
     queued_at = UTCDateTimeAttribute(null=True)  # last mail handed to the mail queue
@@ -186,7 +188,9 @@ class MailModel(Model):
 
 
 class StatsModel(Model):
-    """Counters kept on write: links by current state, per unit ("all") and per "<group>#<purpose>"."""
+    """Counters kept on write: links by current state, per unit ("all") and per "<group>#<purpose>".
+    Under an assessed ministry's unit key, one item per "<province>#<group>": the managing-ministry forms that
+    province's respondents of that group were given about the ministry (`asked`) and sent back (`answered`)."""
     Meta = _meta("stats")
     unit_key = UnicodeAttribute(hash_key=True)
     key = UnicodeAttribute(range_key=True)
@@ -197,6 +201,8 @@ class StatsModel(Model):
     bounced = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
     reminders = NumberAttribute(default=0)
+    asked = NumberAttribute(null=True)  # a ministry's counters (see above)
+    answered = NumberAttribute(null=True)
     applied = UnicodeSetAttribute(null=True)  # keys of deltas applied once only (a retried dispatch job's)
 
 
@@ -401,7 +407,9 @@ class QuestionnaireModel(Model):
 
 
 class FrameworkModel(Model):
-    """A campaign's scoring framework (domain/framework.py), normalised; `version` goes up by one on each import."""
+    """A campaign's scoring framework for one kind of unit (domain/framework.py), normalised; `version` goes up by one
+    on each import. Keyed by the campaign's id for the provinces' framework, "<cid>#<kind>" for another kind's
+    (store/assessment.framework_key)."""
     Meta = _meta("frameworks")
     cid = UnicodeAttribute(hash_key=True)
     definition = JSONAttribute()

@@ -37,6 +37,7 @@ class Respondent:
     note: str | None = None
     ministry: str | None = None
     ministry_source: str | None = None
+    ministry_unit: str | None = None  # the code of the assessed ministry they evaluate; None: they evaluate none
     search: str = ""  # folded name and e-mail, for search
     updated_at: datetime | None = None
 
@@ -51,7 +52,7 @@ def respondent(cid: str, unit: str, gen: str, rid: str, record: dict, now: datet
                       position=record["position"], agency=record["agency"], group=record["group"],
                       email=record["email"], questionnaires=record["questionnaires"], phone=record.get("phone"),
                       note=record.get("note"), ministry=record.get("ministry"),
-                      ministry_source=record.get("ministry_source"),
+                      ministry_source=record.get("ministry_source"), ministry_unit=record.get("ministry_unit"),
                       search=fold(f"{record['full_name']} {record['email']}"), updated_at=now)
 
 

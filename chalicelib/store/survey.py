@@ -11,7 +11,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
-from chalicelib.store.links import Link
+from chalicelib.store.links import Link, ministry_counter
 from chalicelib.store.models import DraftModel, LinkModel, ResponseModel, StatsModel, ThrottleModel
 
 
@@ -98,6 +98,7 @@ def record_submission(link: Link, digest: str, response: Response, now: datetime
                       receipt: str) -> bool:
     """One conditional transaction: the link moves to submitted only from the state it was read in and while it
     still holds this token; the response (without identity) is written with it; the counters move too.
+    A managing-ministry form counts as answered for the ministry it evaluates in the same transaction.
     False when the condition fails (another submit won, or the link changed)."""
     first_seen = link.opened_at or now
     actions: list[Action] = [
@@ -119,6 +120,12 @@ def record_submission(link: Link, digest: str, response: Response, now: datetime
             for key in ("all", f"{link.group}#{link.purpose}"):
                 tx.update(StatsModel(unit_key=link.unit_key, key=key),
                           actions=[StatsModel.submitted.add(1), getattr(StatsModel, link.state).add(-1)])
+            if link.ministry:
+                # the ministry the form evaluates counts one answer from this province and group, in the same
+                # transaction: exactly once, as the link's move to submitted is
+                cid, province = link.unit_key.split("#", 1)
+                unit_key, key = ministry_counter(cid, link.ministry, province, link.group)
+                tx.update(StatsModel(unit_key=unit_key, key=key), actions=[StatsModel.answered.add(1)])
         return True
     except TransactWriteError as exc:
         if condition_failed(exc):

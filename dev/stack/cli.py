@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--schedule-seconds", type=float,
                    default=float(os.environ.get("CCHC_LOCAL_SCHEDULE_SECONDS", "60")))
     p.add_argument("--env", action="append", default=[], help="KEY=VALUE applied after the stage's variables")
+    p.add_argument("--only", metavar="HANDLER", help="just one consumer of this SQS handler (no schedules)")
+    p.add_argument("--max-consumers", type=int, help="at most this many consumers per SQS handler "
+                   "(default: its maximum_concurrency)")
     p = sub.add_parser("moto", help="a moto server in its own process (starts empty)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5055)
@@ -34,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "workers":
         install_parent_watchdog()
-        return run_workers(args.project_dir, args.stage, args.schedule_seconds, parse_env_pairs(args.env))
+        return run_workers(args.project_dir, args.stage, args.schedule_seconds, parse_env_pairs(args.env),
+                           only=args.only, max_consumers=args.max_consumers)
     if args.command == "moto":
         install_parent_watchdog()
         counter = RequestCounter() if os.environ.get("CCHC_MOTO_REQUEST_COUNTS") == "1" else None

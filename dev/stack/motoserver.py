@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from . import moto_patches
 from .env import EXPORT_BUCKET
 
 
@@ -270,6 +271,7 @@ class MotoServer:
         from moto.server import ThreadedMotoServer
 
         use_local_ses_rate()
+        moto_patches.install()  # transactions back up the items they name, not whole tables
         self.host, self.port, self.tracker = host, port, tracker
         tracker_ref, counter_ref = tracker, counter
 

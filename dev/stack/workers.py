@@ -4,6 +4,8 @@ from __future__ import annotations
 import base64
 import os
 import signal
+import subprocess
+import sys
 import threading
 import traceback
 import uuid
@@ -178,9 +180,58 @@ def sqs_sources(app) -> list:
     return [s for s in app.event_sources if isinstance(s, SQSEventConfig)]
 
 
+def concurrency(source) -> int:
+    """How many consumers of an SQS handler run at once: its maximum_concurrency, as the event source mapping
+    allows on AWS (one when unset: the local stack has no use for more)."""
+    return max(1, int(getattr(source, "maximum_concurrency", None) or 1))
+
+
+class ConsumerProcess:
+    """One more consumer of an SQS handler, in its own process as each concurrent Lambda runs in its own
+    environment (its module state, e.g. the mailer's pace, its own): `python -m dev.stack workers --only NAME`.
+    It exits when this process disappears (install_parent_watchdog)."""
+
+    def __init__(self, project_dir: str | Path, stage: str, name: str, overrides: dict[str, str] | None,
+                 report: Callable[[str], None] = print):
+        from .env import ROOT
+
+        self.name, self.report = name, report
+        self.argv = [sys.executable, "-m", "dev.stack", "workers", "--project-dir", str(project_dir), "--stage",
+                     stage, "--only", name,
+                     *[arg for k, v in (overrides or {}).items() for arg in ("--env", f"{k}={v}")]]
+        self.env = {**os.environ, "CCHC_LOCAL_PARENT_PID": str(os.getpid()),
+                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        self.cwd = str(ROOT)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "ConsumerProcess":
+        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL)
+        return self
+
+    def check(self) -> None:
+        """Starts it again when it died (a crash, a kill)."""
+        if self.proc is not None and self.proc.poll() is not None:
+            self.report(f"hàng đợi → {self.name}: tiến trình nhận thư thêm dừng (mã {self.proc.returncode}); "
+                        f"khởi động lại")
+            self.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def run_workers(project_dir: str | Path, stage: str, schedule_seconds: float,
-                overrides: dict[str, str] | None = None) -> int:
-    """The worker process: scheduler + one queue runner per SQS handler, until SIGTERM/SIGINT."""
+                overrides: dict[str, str] | None = None, only: str | None = None,
+                max_consumers: int | None = None) -> int:
+    """The worker process: scheduler + one queue runner per SQS handler, and for a handler that may run several at
+    once (maximum_concurrency) as many consumer processes in all, until SIGTERM/SIGINT. With `only`: just one
+    consumer of that SQS handler (what those extra processes run). `max_consumers` caps the consumers per handler."""
     quiet_logging()
     app, config = load_chalice_app(project_dir, stage, overrides)
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
@@ -192,23 +243,47 @@ def run_workers(project_dir: str | Path, stage: str, schedule_seconds: float,
     def report(message: str) -> None:
         print(message, flush=True)
 
+    sources = sqs_sources(app)
+    if only is not None:
+        sources = [s for s in sources if s.name == only]
+        if not sources:
+            report(f"không có hàng đợi nào cho hàm {only}")
+            return 2
+        runner = QueueRunner(app, sources[0], endpoint, config, region, report=report)
+        runner._resolve()
+        runner.start()
+        report(f"hàng đợi: {runner.queue_name} → {only}, thêm một tiến trình nhận")
+        while not stop.wait(0.5):
+            pass
+        runner.stop()
+        return 0
+
     scheduler = Scheduler(app, config, schedule_seconds, region, stage, report)
-    runners = [QueueRunner(app, s, endpoint, config, region, report=report) for s in sqs_sources(app)]
+    runners = [QueueRunner(app, s, endpoint, config, region, report=report) for s in sources]
     names = [s.name for s in scheduler.handlers]
     report(f"lịch: {', '.join(names) or 'không có'} (mỗi {schedule_seconds:g} giây); "
-           f"hàng đợi: {', '.join(r.queue_name + ' → ' + r.source.name for r in runners) or 'không có'}")
+           f"hàng đợi: {', '.join(r.queue_name + ' → ' + r.source.name + _times(min(concurrency(r.source), max_consumers or 99)) for r in runners) or 'không có'}")
     from dev.mail_events import MailEventRunner, sns_sources
 
     # the SES events the local mail capture publishes reach the app's SNS handler through the topic's queue
     runners += [MailEventRunner(app, s, endpoint, region, report=report) for s in sns_sources(app)]
+    extra = [ConsumerProcess(project_dir, stage, s.name, overrides, report)
+             for s in sources for _ in range(min(concurrency(s), max_consumers or concurrency(s)) - 1)]
     scheduler.start()
     for runner in runners:
         runner.start()
+    for consumer in extra:
+        consumer.start()
     while not stop.wait(0.5):
-        pass
+        for consumer in extra:
+            consumer.check()
+    for consumer in extra:
+        consumer.stop()
     scheduler.stop()
     for runner in runners:
         runner.stop()
     return 0
 
 
+def _times(n: int) -> str:
+    return f" (×{n})" if n > 1 else ""

@@ -2,7 +2,8 @@
 
 A new route is covered automatically: it must be described in the OpenAPI registry, refuse anonymous
 callers unless public, refuse a foreign province on unit-scoped paths, and refuse provinces unless it is
-listed below as a province's route."""
+listed below as a province's route; likewise an assessed ministry's account, refused on provinces, on other
+ministries and on every route not listed as a ministry's."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,21 @@ PROVINCE_MAY = {
     ("POST", "/campaigns/{cid}/units/{unit}/assessment/evidence"),
     ("POST", "/campaigns/{cid}/units/{unit}/assessment/approve"),
     ("GET", "/campaigns/{cid}/units/{unit}/mail"), ("POST", "/campaigns/{cid}/units/{unit}/mail/preflight"),
+}
+# Routes an assessed ministry's account may call (on its own unit where the path has one): its campaigns and phases,
+# its notifications, the questionnaires and framework, its self-assessment and its survey counts. Nothing of the
+# survey's province side (roster, focal person, progress, reminders, mail, address changes) and nothing of the
+# organiser's.
+MINISTRY_MAY = {
+    ("POST", "/auth/logout"), ("POST", "/auth/password"), ("GET", "/me"), ("GET", "/campaigns"),
+    ("GET", "/campaigns/{cid}"), ("GET", "/campaigns/{cid}/units/{unit}/notifications"),
+    ("GET", "/campaigns/{cid}/questionnaires"), ("GET", "/campaigns/{cid}/questionnaires/{qid}"),
+    ("GET", "/campaigns/{cid}/questionnaires/{qid}/workbook"),
+    ("GET", "/campaigns/{cid}/framework"), ("GET", "/campaigns/{cid}/units/{unit}/assessment"),
+    ("PUT", "/campaigns/{cid}/units/{unit}/assessment/items/{code}"),
+    ("POST", "/campaigns/{cid}/units/{unit}/assessment/evidence"),
+    ("POST", "/campaigns/{cid}/units/{unit}/assessment/approve"),
+    ("GET", "/campaigns/{cid}/units/{unit}/ministry-survey"),
 }
 SAMPLE = {"cid": "demo", "unit": "01", "phase": "roster"}
 
@@ -94,6 +110,63 @@ def test_a_province_reaches_its_own_units_routes(api, tokens, clock, method, pat
     headers, raw = body_for(method, path)
     r = api.call(method, concrete(path, unit="02"), token=tokens["02"], headers=headers, raw=raw)
     assert r.status_code not in (401, 403), (method, path, r.status_code, r.body)
+
+
+# ---- an assessed ministry's account ----------------------------------------------------------------------------
+
+def kind_of(method: str, path: str) -> str | None:
+    return next(s.unit_kind for s in SPECS if s.path == path and s.method == method)
+
+
+@pytest.mark.parametrize("method, path", [r for r in ROUTES if r not in MINISTRY_MAY | PUBLIC])
+def test_a_ministry_is_refused_on_every_route_not_its_own(api, tokens, clock, method, path):
+    clock.at(datetime.now(VN))
+    headers, raw = body_for(method, path)
+    r = api.call(method, concrete(path, unit="BTP"), token=tokens["BTP"], headers=headers, raw=raw)
+    assert r.status_code == 403, (method, path, r.status_code, r.body)
+
+
+@pytest.mark.parametrize("method, path", [r for r in ROUTES if "{unit}" in r[1]])
+def test_a_ministry_is_refused_on_every_province_and_every_other_ministry(api, tokens, clock, method, path):
+    clock.at(datetime.now(VN))
+    headers, raw = body_for(method, path)
+    for unit in ("01", "BYT"):
+        r = api.call(method, concrete(path, unit=unit), token=tokens["BTP"], headers=headers, raw=raw)
+        assert r.status_code == 403, (method, path, unit, r.status_code)
+
+
+@pytest.mark.parametrize("method, path", [r for r in ROUTES if "{unit}" in r[1] and r in MINISTRY_MAY])
+def test_a_ministry_reaches_its_own_units_routes(api, tokens, clock, method, path):
+    clock.at(datetime.now(VN))
+    headers, raw = body_for(method, path)
+    r = api.call(method, concrete(path, unit="BTP"), token=tokens["BTP"], headers=headers, raw=raw)
+    assert r.status_code not in (401, 403), (method, path, r.status_code, r.body)
+
+
+@pytest.mark.parametrize("method, path", [r for r in ROUTES if "{unit}" in r[1] and kind_of(*r)])
+def test_a_route_for_one_kind_of_unit_does_not_exist_for_the_other(api, tokens, clock, method, path):
+    """Even the organiser finds no roster, progress or mail desk of a ministry, nor a province's ministry survey."""
+    clock.at(datetime.now(VN))
+    headers, raw = body_for(method, path)
+    other = "BTP" if kind_of(method, path) == "province" else "01"
+    r = api.call(method, concrete(path, unit=other), token=tokens["admin"], headers=headers, raw=raw)
+    assert r.status_code == 404 and r.data["code"] == "wrong_unit_kind", (method, path, r.status_code, r.body)
+
+
+def test_what_a_ministry_reads_holds_no_province_data(api, tokens, survey_token):
+    """With a province's roster sent and dispatched, nothing a ministry account may read names a respondent, a
+    province or another ministry's unit."""
+    from chalicelib.store.models import LinkModel
+
+    [link] = list(LinkModel.query("demo#01"))
+    read = [(m, p) for m, p in sorted(MINISTRY_MAY) if m == "GET" and not p.endswith("/workbook")]
+    assert len(read) >= 7
+    for method, path in read:
+        r = api.call(method, concrete(path, unit="BTP", qid="ministry-2", code="1"), token=tokens["BTP"])
+        assert r.status_code in (200, 404), (path, r.status_code, r.body)
+        body = r.body.decode()
+        assert link.email not in body and link.full_name not in body, path
+        assert '"01"' not in body and '"BYT"' not in body, path
 
 
 # ---- the respondent's link token is no session, and a session is no link --------------------------------------

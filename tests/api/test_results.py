@@ -146,7 +146,9 @@ def test_the_results_workbook_has_a_summary_and_one_sheet_per_field_and_opens_in
     assert r.status_code == 200, r.body
     data = download(r.data["url"])
     wb = load_workbook(io.BytesIO(data))
-    assert wb.sheetnames[0] == "Tổng hợp" and len(wb.sheetnames) == 9
+    # the provinces' summary and 8 field sheets, then (the demo campaign assesses ministries) theirs: 1 + 7
+    assert wb.sheetnames[0] == "Tổng hợp" and len(wb.sheetnames) == 9 + 8
+    assert wb.sheetnames[9] == "Tổng hợp các bộ" and wb.sheetnames[10].startswith("Bộ LV1 ")
     summary = wb["Tổng hợp"]
     header = [c.value for c in summary[4]]
     assert header[:6] == ["Xếp hạng", "Mã", "Đơn vị", "Chỉ số (%)", "Nhóm", "Tổng điểm"]

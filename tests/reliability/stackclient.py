@@ -198,9 +198,12 @@ def api_process(stack: Stack, port: int, log: Path) -> Killable:
 
 def worker_process(stack: Stack, log: Path) -> Killable:
     """The launcher's worker (`python -m dev.stack workers`): the SQS handlers fed from moto, and the schedules
-    (once at start, then hourly)."""
+    (once at start, then hourly). One consumer per queue: the queues here hand a message out again after a few
+    seconds (to replay a killed worker's redelivery quickly), less than a batch of mails takes, so a second consumer
+    would take a batch the first is still sending; on AWS that wait is 6 x the function's time limit."""
     return Killable("worker", [sys.executable, "-m", "dev.stack", "workers", "--project-dir", str(ROOT), "--stage",
-                               "local", "--schedule-seconds", "3600", *_overrides(stack)], stack.env, log)
+                               "local", "--schedule-seconds", "3600", "--max-consumers", "1", *_overrides(stack)],
+                    stack.env, log)
 
 
 # ---- an SMTP server that keeps every message (the government mail server of CCHC_MAIL_MODE=smtp) ----------------

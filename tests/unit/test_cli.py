@@ -90,11 +90,16 @@ def test_the_cli_imports_a_framework_and_exports_the_results(aws, tmp_path, caps
     with pytest.raises(SystemExit):
         cli.main(["import-framework", "demo", str(source)])
     assert "khác tổng điểm các mục con" in capsys.readouterr().err
+    ministries = tmp_path / "bo-tieu-chi-cac-bo.json"
+    ministries.write_text(json.dumps(load_json("frameworks/sample-2021-ministry.json"), ensure_ascii=False),
+                          encoding="utf-8")
+    cli.main(["import-framework", "demo", str(ministries), "--kind", "ministry"])
+    assert "phiên bản 2, 7 lĩnh vực, tổng 100 điểm" in capsys.readouterr().out
     out = tmp_path / "ket-qua.xlsx"
     cli.main(["export-results", "demo", "--out", str(out)])
     book = load_workbook(out)
-    assert book.sheetnames[0] == "Tổng hợp" and len(book.sheetnames) == 9
-    assert book["Tổng hợp"].max_row == 4 + 63
+    assert book.sheetnames[0] == "Tổng hợp" and len(book.sheetnames) == 9 + 8  # the ministries' sheets too
+    assert book["Tổng hợp"].max_row == 4 + 63 and book["Tổng hợp các bộ"].max_row == 4 + 19
 
 
 def test_the_credentials_workbook_and_file_are_readable_by_their_owner_only(aws, tmp_path):
