@@ -1,10 +1,11 @@
 // How a page starts: the campaign it shows (picked from a selector, or the unit's own) and the context line.
 
-import { unitCampaign } from '../lib/campaign.js';
-import { el } from '../lib/dom.js';
+import * as api from '../lib/api.js';
+import { chooseCampaign, rememberCampaign, unitCampaign } from '../lib/campaign.js';
+import { clear, el, setTitle } from '../lib/dom.js';
 import { mountAccount } from './account.js';
-import { pickCampaign } from './campaign-select.js';
-import { show, showError } from './messages.js';
+import { fillCampaignSelect, pickCampaign } from './campaign-select.js';
+import { errorText, show, showError } from './messages.js';
 
 /**
  * Starts a page that shows one campaign at a time: the account header, then the campaign picked (pickCampaign) and
@@ -46,6 +47,47 @@ export async function startUnitPage(current, { box, open, none = null,
   } catch (error) {
     showError(box, error);
   }
+}
+
+/**
+ * Starts a unit's home page (a province's or an assessed ministry's): the account header, the unit's name as the
+ * page's #page-title, the campaign selector, then load(cid, campaigns) for the campaign chosen and for every one the
+ * user picks. `phaseList` is emptied when the unit takes part in no campaign. Returns refresh(cid): reads the
+ * campaigns again and loads `cid` (e.g. when a deadline passes). Errors go to `box`.
+ */
+export function startUnitHome(current, { box, select, phaseList, load }) {
+  async function refresh(cid) {
+    try {
+      const list = await api.campaigns();
+      await load(cid, list.items || []);
+    } catch (error) {
+      if (error.status !== 401) show(box, 'error', errorText(error));
+    }
+  }
+  async function start() {
+    mountAccount(current, { home: false });
+    try {
+      const [me, list] = await Promise.all([api.me(), api.campaigns()]);
+      const name = me.display_name || me.username;
+      document.getElementById('page-title').textContent = name;
+      document.getElementById('account-name').textContent = name;
+      setTitle(name);
+      const items = list.items || [];
+      if (!items.length) {
+        show(box, 'info', 'Đơn vị chưa tham gia đợt đánh giá nào.');
+        clear(phaseList).removeAttribute('aria-busy');
+        return;
+      }
+      const chosen = chooseCampaign(items);
+      rememberCampaign(chosen.id);
+      fillCampaignSelect(select, items, chosen.id, (cid) => refresh(cid));
+      await load(chosen.id, items);
+    } catch (error) {
+      if (error.status !== 401) show(box, 'error', errorText(error));
+    }
+  }
+  start();
+  return refresh;
 }
 
 /** "Đợt đánh giá: <strong>…</strong><br>Đơn vị: <strong>…</strong>" at the top of a unit's page. */

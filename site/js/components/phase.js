@@ -1,4 +1,4 @@
-// A phase on a page: live countdowns to its deadline, and its deadline with state badges.
+// A phase on a page: live countdowns to its deadline, its deadline with state badges, a unit's list of phases.
 
 import { currentState, serverNow } from '../lib/clock.js';
 import { clear, el } from '../lib/dom.js';
@@ -65,4 +65,29 @@ export function renderDeadline(node, phase, onExpire = null) {
       if (onExpire) onExpire();
     }));
   }
+}
+
+/** One phase as a list item of a unit's home: name, state badges, opening day and deadline, and a live countdown
+ * while open (`onExpire` runs when it ends). */
+export function phaseItem(phase, onExpire = null) {
+  const state = phase.state;
+  const badges = el('span', { class: 'badges' }, stateBadge(state), phase.extended ? extendedBadge() : null);
+  const facts = el('dl', { class: 'facts' },
+    el('div', {}, el('dt', {}, 'Mở từ ngày'), el('dd', {}, phase.opens_label)),
+    el('div', {}, el('dt', {}, 'Thời hạn'), el('dd', {}, phase.deadline_label)));
+  let remaining = null;
+  if (state === 'open') {
+    remaining = el('p', { class: 'remaining' }, countdown(phase.closes_at, onExpire));
+  } else if (state === 'upcoming') {
+    remaining = el('p', { class: 'remaining muted' }, `Chưa mở, mở từ ngày ${phase.opens_label}`);
+  }
+  return el('li', { class: `phase phase-${state}`, dataset: { phase: phase.code, state } },
+    el('div', { class: 'phase-head' }, el('h3', {}, phase.name), badges),
+    facts, remaining);
+}
+
+/** Fills a unit's <ol> of phases (the ones the server says concern it) and marks it loaded. */
+export function renderPhaseList(list, phases, onExpire = null) {
+  clear(list).append(...phases.map((p) => phaseItem(p, onExpire)));
+  list.removeAttribute('aria-busy');
 }

@@ -14,7 +14,8 @@ const FLASH_KEY = 'cchc.flash';
 const TIMEOUT_MS = 30000;
 
 export const LOGIN_PAGE = '/';
-export const HOME_BY_ROLE = { province: '/tinh/', moha: '/bo/' };
+// The organiser (the Ministry of Home Affairs), a province, an assessed ministry or ministerial-level agency.
+export const HOME_BY_ROLE = { province: '/tinh/', moha: '/bo/', ministry: '/bo-nganh/' };
 
 export const MESSAGES = {
   network: 'Không kết nối được máy chủ. Vui lòng kiểm tra kết nối mạng rồi thử lại.',
@@ -280,6 +281,12 @@ export function resetMailBreaker(reason = '') {
 
 export function notifications(cid, unit) {
   return request('GET', `/campaigns/${enc(cid)}/units/${enc(unit)}/notifications`);
+}
+
+/** GET …/units/{unit}/ministry-survey (an assessed ministry): how many provincial respondents were asked to evaluate
+ * it and how many answered, per province and group → {asked, answered, rate, provinces: [{…, groups}]}; counts only. */
+export function ministrySurvey(cid, unit) {
+  return request('GET', `/campaigns/${enc(cid)}/units/${enc(unit)}/ministry-survey`);
 }
 
 // ---- roster ----------------------------------------------------------------------------------------------
@@ -667,9 +674,11 @@ export function publishAppraisal(cid, unit) {
   return request('POST', assessmentPath(cid, unit, '/publish'), { body: {} });
 }
 
-/** GET /campaigns/{cid}/results: every unit's index, rank, grade and parts, the grade counts and the average. */
-export function results(cid) {
-  return request('GET', `/campaigns/${enc(cid)}/results`);
+/** GET /campaigns/{cid}/results[?kind=ministry]: every province's (or assessed ministry's) index, rank (null for a
+ * unit not ranked), grade and parts, the grade counts and the average. */
+export function results(cid, kind = 'province') {
+  const query = kind === 'province' ? '' : `?${new URLSearchParams({ kind }).toString()}`;
+  return request('GET', `/campaigns/${enc(cid)}/results${query}`);
 }
 
 /** GET /campaigns/{cid}/results.xlsx → {url, filename, expires_in}. */

@@ -27,13 +27,14 @@ export function campaignHref(path, cid, extra = {}) {
 
 /**
  * The campaign a unit's page works on (?dot=, else one with an open phase), kept in the address, with the page's
- * #back-link to the province's home; null when the unit takes part in none.
+ * #back-link to the unit's home (a province's or an assessed ministry's); null when the unit takes part in none.
  */
 export async function unitCampaign() {
   const list = await api.campaigns();
   const chosen = chooseCampaign(list.items || []);
   if (!chosen) return null;
   rememberCampaign(chosen.id);
-  document.getElementById('back-link').href = campaignHref('/tinh/', chosen.id);
+  const current = api.session();
+  document.getElementById('back-link').href = campaignHref(api.homeFor(current && current.role), chosen.id);
   return chosen;
 }

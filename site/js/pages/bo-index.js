@@ -1,7 +1,7 @@
 // Ministry home: a campaign's phases and deadlines, dispatching the survey to the units whose roster was sent (with
 // the runs' progress, polled every 5 s while one is running), the links to the appraisal and the index results,
-// changing a deadline (all units or one), the units table (each unit's roster status and size, linked to the unit's
-// page).
+// changing a deadline (all units or one), the provinces' table (each one's roster status and size, linked to its
+// page) and the assessed ministries' (linked to their appraisal).
 import * as api from '../lib/api.js';
 import { campaignHref, chooseCampaign, rememberCampaign } from '../lib/campaign.js';
 import { currentState, learnServerClock } from '../lib/clock.js';
@@ -21,6 +21,8 @@ const select = document.getElementById('dot');
 const phaseBody = document.querySelector('#phase-table tbody');
 const unitBody = document.querySelector('#unit-table tbody');
 const unitCount = document.getElementById('unit-count');
+const ministriesSection = document.getElementById('ministries-section');
+const ministryBody = document.querySelector('#ministry-table tbody');
 const filter = document.getElementById('filter');
 
 const form = document.getElementById('deadline-form');
@@ -51,8 +53,13 @@ const running = new Set(); // runs seen unfinished: their end is announced once
 
 // ---- dispatch ----------------------------------------------------------------------------------------------
 
+/** The campaign's provinces: the units with a roster, survey links and the dispatch (assessed ministries have none). */
+function provinces() {
+  return (detail && detail.units || []).filter((u) => (u.kind || 'province') === 'province');
+}
+
 function readyUnits() {
-  return (detail && detail.units || []).filter((u) => u.roster_status === 'submitted');
+  return provinces().filter((u) => u.roster_status === 'submitted');
 }
 
 function surveyPhase() {
@@ -61,7 +68,7 @@ function surveyPhase() {
 
 function renderDispatch() {
   const ready = readyUnits().length;
-  const total = (detail.units || []).length;
+  const total = provinces().length;
   const phase = surveyPhase();
   const state = phase ? currentState(phase) : null;
   const parts = [el('strong', {}, `${ready}/${total} đơn vị`), ' đã gửi danh sách đối tượng điều tra XHH.'];
@@ -201,7 +208,7 @@ function chooseUnitsDialog(ready, warning) {
     problem.hidden = Boolean(n);
   };
   const body = [
-    el('p', {}, 'Có ', el('strong', {}, `${ready.length} đơn vị`), ` (trên tổng số ${detail.units.length}) đã gửi `
+    el('p', {}, 'Có ', el('strong', {}, `${ready.length} đơn vị`), ` (trên tổng số ${provinces().length}) đã gửi `
       + 'danh sách đối tượng điều tra XHH. Phần mềm gửi thư mời trả lời phiếu khảo sát tới mọi người trong danh '
       + 'sách của các đơn vị được chọn dưới đây.'),
     el('p', {}, 'Người đã nhận thư từ lần phát hành trước không bị gửi trùng. Sau khi phát hành, nội dung phiếu '
@@ -360,6 +367,17 @@ function renderUnits(units, cid) {
   applyFilter();
 }
 
+/** The assessed ministries: code, name (linked to their appraisal), ranked or not, their own extensions. */
+function renderMinistries(units, cid) {
+  const ministries = units.filter((u) => u.kind === 'ministry');
+  ministriesSection.hidden = !ministries.length;
+  clear(ministryBody).append(...ministries.map((u) => el('tr', { dataset: { unit: u.code } },
+    el('td', { class: 'code' }, u.code),
+    el('th', { scope: 'row' }, el('a', { href: campaignHref('/bo/tham-dinh.html', cid, { unit: u.code }) }, u.name)),
+    el('td', {}, u.ranked === false ? el('span', { class: 'badge badge-unranked' }, 'Không xếp hạng') : 'Có'),
+    el('td', {}, extensionText(u) || '—'))));
+}
+
 function applyFilter() {
   const wanted = fold(filter.value);
   let shown = 0;
@@ -376,8 +394,12 @@ function fillForm(campaign) {
   clear(phaseSelect).append(...campaign.phases.map((p) => el('option', {
     value: p.code, selected: p.code === chosenPhase }, p.name)));
   const chosenUnit = unitSelect.value;
-  clear(unitSelect).append(...campaign.units.map((u) => el('option', {
-    value: u.code, selected: u.code === chosenUnit }, `${u.code} — ${u.name}`)));
+  const option = (u) => el('option', { value: u.code, selected: u.code === chosenUnit }, `${u.code} — ${u.name}`);
+  const ministries = campaign.units.filter((u) => u.kind === 'ministry');
+  clear(unitSelect).append(...(ministries.length
+    ? [el('optgroup', { label: 'Tỉnh, thành phố' }, provinces().map(option)),
+      el('optgroup', { label: 'Bộ, cơ quan ngang bộ' }, ministries.map(option))]
+    : campaign.units.map(option)));
   suggestDate();
 }
 
@@ -409,7 +431,8 @@ async function load(cid) {
     setTitle(`Quản lý ${detail.name}`);
     renderPhases(detail.phases);
     renderDispatch();
-    renderUnits(detail.units || [], detail.id);
+    renderUnits(provinces(), detail.id);
+    renderMinistries(detail.units || [], detail.id);
     fillForm(detail);
     if (pollFor !== cid) {
       running.clear();

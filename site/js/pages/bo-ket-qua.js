@@ -1,9 +1,10 @@
-// The ministry's PAR Index results: grade counts and the average, the ranking as a chart, every unit's
-// rank, index, grade and points per part (self-assessment as appraised, survey, imported) with its state (survey
-// results annulled, provisional figures), sortable by clicking a column header, and the results workbook.
+// The organiser's PAR Index results, of the provinces or (a tab) of the assessed ministries: grade counts and the
+// average, the ranking as a chart, every unit's rank (none for a ministry assessed but not ranked), index, grade and
+// points per part (self-assessment as appraised, survey, imported) with its state (survey results annulled,
+// provisional figures), sortable by clicking a column header, and the results workbook (both kinds).
 import * as api from '../lib/api.js';
 import { campaignHref } from '../lib/campaign.js';
-import { clear, el, setTitle } from '../lib/dom.js';
+import { clear, el, setParam, setTitle } from '../lib/dom.js';
 import { fold, formatIndex, formatNumber, formatPercent, formatScore, outOf } from '../lib/format.js';
 import { assessmentBadge } from '../components/badges.js';
 import { barChart } from '../components/chart.js';
@@ -11,8 +12,22 @@ import { exportButton } from '../components/export-button.js';
 import { show, showError } from '../components/messages.js';
 import { startCampaignPage } from '../components/page.js';
 import { sortHeaders } from '../components/sort-header.js';
+import { tabs } from '../components/tabs.js';
 
 const RANKED = 20; // units shown in the ranking chart; the table has them all
+const KINDS = {
+  province: { param: 'tinh', plural: 'tỉnh, thành phố',
+    hint: 'Bấm vào tiêu đề cột để sắp xếp. Điểm thành phần: tự đánh giá (theo điểm thẩm định), điều tra xã hội học, '
+      + 'nguồn khác (SIPAS…). Bấm tên đơn vị để xem bảng thẩm định. Phiếu trả lời: số phiếu điều tra xã hội học đã '
+      + 'trả lời trên số phiếu đã phát hành của đơn vị (tỷ lệ trả lời). Nguy cơ can thiệp: điểm rủi ro 0–100 theo '
+      + 'lần rà soát gần nhất.' },
+  ministry: { param: 'bo-nganh', plural: 'bộ, cơ quan ngang bộ',
+    hint: 'Bấm vào tiêu đề cột để sắp xếp. Điểm thành phần: tự đánh giá (theo điểm thẩm định), điều tra xã hội học '
+      + '(ý kiến của lãnh đạo các sở, ngành, phòng chuyên môn ở các tỉnh, thành phố về bộ, ngành quản lý lĩnh vực của '
+      + 'mình), nguồn khác. Bấm tên đơn vị để xem bảng thẩm định. Phiếu trả lời: số phiếu đánh giá bộ, ngành được '
+      + 'tính và số tỉnh, thành phố có phiếu (không tính tỉnh, thành phố bị hủy kết quả). Đơn vị “Không xếp hạng” '
+      + 'được đánh giá, có chỉ số nhưng không tham gia xếp hạng.' },
+};
 const current = api.requireSession('moha');
 
 const part = (key) => (u) => Number(u.parts && u.parts[key] ? u.parts[key].points : 0) || 0;
@@ -43,6 +58,16 @@ const count = document.getElementById('unit-count');
 const exportNode = document.getElementById('export-button');
 const exportBox = document.getElementById('export-message');
 const backLink = document.getElementById('back-link');
+const unitsHint = document.getElementById('units-hint');
+const riskColumn = document.getElementById('risk-column');
+
+let kind = new URLSearchParams(window.location.search).get('loai') === KINDS.ministry.param ? 'ministry' : 'province';
+const showKind = tabs(document.querySelector('[role="tablist"]'), (value) => {
+  kind = value;
+  setParam('loai', KINDS[kind].param);
+  show(pageBox, 'info', '');
+  load();
+});
 
 let cid = null;
 let data = null;
@@ -106,7 +131,9 @@ function renderSummary() {
 // ---- chart -----------------------------------------------------------------------------------------------
 
 function renderRanking() {
-  const ranked = (data.units || []).filter((u) => u.index !== null && u.index !== undefined)
+  // Units assessed but not ranked have no place in the ranking (the table lists them).
+  const ranked = (data.units || []).filter((u) => u.index !== null && u.index !== undefined
+    && u.rank !== null && u.rank !== undefined)
     .sort((a, b) => (Number(a.rank) || Infinity) - (Number(b.rank) || Infinity) || a.unit.localeCompare(b.unit));
   const top = ranked.slice(0, RANKED);
   let hint = '';
@@ -143,6 +170,11 @@ function responsesCell(unit) {
   if (!s) return el('td', { class: 'num' }, formatNumber(unit.responses || 0));
   const parts = [el('span', { class: 'nowrap' }, s.forms ? `${formatNumber(s.responses)}/${formatNumber(s.forms)}`
     : formatNumber(s.responses))];
+  // A ministry's answers come from many provinces: how many, and how many answers annulled provinces cost.
+  if (s.provinces !== undefined) parts.push(el('span', { class: 'muted nowrap' }, ` (${formatNumber(s.provinces)} tỉnh)`));
+  if (s.cancelled) {
+    parts.push(el('span', { class: 'muted nowrap' }, ` · ${formatNumber(s.cancelled)} phiếu của tỉnh bị hủy không tính`));
+  }
   if (s.rate !== null && s.rate !== undefined) parts.push(el('span', { class: 'muted nowrap' }, ` (${formatPercent(s.rate)})`));
   if (s.small_sample) {
     parts.push(el('span', { class: 'badge badge-small-sample' },
@@ -183,21 +215,33 @@ function sorted(units) {
   });
 }
 
+function rankCell(unit) {
+  if (unit.rank !== null && unit.rank !== undefined) return el('td', { class: 'num rank' }, String(unit.rank));
+  if (unit.ranked === false) {
+    return el('td', { class: 'num rank', dataset: { unranked: 'true' } },
+      el('span', { class: 'badge badge-unranked' }, 'Không xếp hạng'));
+  }
+  return el('td', { class: 'num rank' }, '—');
+}
+
 function renderTable() {
   const units = sorted(data.units || []);
+  const ministries = kind === 'ministry';
+  riskColumn.hidden = ministries; // interference is reviewed per province, where the respondents are
   clear(body);
   if (!units.length) {
-    body.append(el('tr', {}, el('td', { colspan: 10, class: 'empty' }, 'Đợt đánh giá chưa có đơn vị nào.')));
+    body.append(el('tr', {}, el('td', { colspan: ministries ? 9 : 10, class: 'empty' },
+      ministries ? 'Đợt đánh giá không có bộ, cơ quan ngang bộ nào được đánh giá.' : 'Đợt đánh giá chưa có đơn vị nào.')));
   }
   body.append(...units.map((u) => {
     const href = campaignHref('/bo/tham-dinh.html', cid, { unit: u.unit });
     return el('tr', { dataset: { unit: u.unit, annulled: String(Boolean(u.annulled)),
       provisional: String(Boolean(u.provisional)) } },
-    el('td', { class: 'num rank' }, u.rank === null || u.rank === undefined ? '—' : String(u.rank)),
+    rankCell(u),
     el('th', { scope: 'row' }, el('a', { href }, u.name), el('span', { class: 'muted unit-code' }, ` (${u.unit})`)),
     el('td', { class: 'num index' }, el('strong', {}, formatIndex(u.index))),
     el('td', { class: 'grade' }, gradeBadge(u.grade)),
-    responsesCell(u), riskCell(u),
+    responsesCell(u), ministries ? null : riskCell(u),
     partCell(u, 'self'), partCell(u, 'survey'), partCell(u, 'imported'),
     flags(u));
   }));
@@ -210,11 +254,12 @@ function announce(withSort) {
 
 async function load() {
   if (!cid) return;
+  unitsHint.textContent = KINDS[kind].hint;
   seq += 1;
   const mine = seq;
   table.setAttribute('aria-busy', 'true');
   try {
-    const answer = await api.results(cid);
+    const answer = await api.results(cid, kind);
     if (mine !== seq) return;
     data = answer;
     renderSummary();
@@ -240,6 +285,7 @@ function follow(value, name) {
 }
 
 function start() {
+  showKind(kind);
   sorting.mark();
   return startCampaignPage(current, {
     select, box: pageBox,

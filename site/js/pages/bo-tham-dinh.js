@@ -422,6 +422,17 @@ function remember() {
   resultsLink.href = campaignHref('/bo/ket-qua.html', cid);
 }
 
+const KIND_GROUPS = [['province', 'Tỉnh, thành phố'], ['ministry', 'Bộ, cơ quan ngang bộ']];
+
+/** The unit picker's options, the provinces and the assessed ministries each under their own heading. */
+function unitOptions(units) {
+  const option = (u) => el('option', { value: u.code, selected: u.code === code }, `${u.code} — ${u.name}`);
+  const groups = KIND_GROUPS.map(([kind, label]) => [label, units.filter((u) => (u.kind || 'province') === kind)])
+    .filter(([, members]) => members.length);
+  if (groups.length < 2) return units.map(option);
+  return groups.map(([label, members]) => el('optgroup', { label }, members.map(option)));
+}
+
 async function openCampaign(value, wantedUnit = null) {
   cid = value;
   show(pageBox, 'info', '');
@@ -431,8 +442,7 @@ async function openCampaign(value, wantedUnit = null) {
   const units = detail.units || [];
   const chosen = units.find((u) => u.code === (wantedUnit || code)) || units[0] || null;
   code = chosen ? chosen.code : null;
-  clear(unitSelect).append(...units.map((u) => el('option', { value: u.code, selected: u.code === code },
-    `${u.code} — ${u.name}`)));
+  clear(unitSelect).append(...unitOptions(units));
   remember();
   if (!code) {
     tree.removeAttribute('aria-busy');

@@ -1,6 +1,7 @@
 // The ministry's national survey progress: national totals, the ranking of response rates as a chart, every unit's
-// progress in a table sorted by the API (by clicking a column header), each unit linked to its page, and the
-// workbook export. Refreshed every 30 s while the page is visible.
+// progress in a table sorted by the API (by clicking a column header), each unit linked to its page, the
+// managing-ministry forms asked and answered about each assessed ministry, and the workbook export. Refreshed every
+// 30 s while the page is visible.
 import * as api from '../lib/api.js';
 import { campaignHref } from '../lib/campaign.js';
 import { clear, el, setTitle, whileVisible } from '../lib/dom.js';
@@ -34,6 +35,8 @@ const body = table.querySelector('tbody');
 const count = document.getElementById('unit-count');
 const exportNode = document.getElementById('export-button');
 const exportBox = document.getElementById('export-message');
+const ministriesSection = document.getElementById('ministries-section');
+const ministriesBody = document.getElementById('ministries-table').querySelector('tbody');
 
 let cid = null;
 let seq = 0;
@@ -118,6 +121,17 @@ function renderTable(data) {
   table.removeAttribute('aria-busy');
 }
 
+/** Each assessed ministry: how many provincial respondents were asked to evaluate it and how many answered. */
+function renderMinistries(ministries) {
+  ministriesSection.hidden = !ministries.length;
+  clear(ministriesBody).append(...ministries.map((m) => el('tr', { dataset: { unit: m.code } },
+    el('td', { class: 'code' }, m.code),
+    el('th', { scope: 'row' }, m.name,
+      m.ranked === false ? [' ', el('span', { class: 'badge badge-unranked' }, 'Không xếp hạng')] : null),
+    num(m.asked), num(m.answered),
+    el('td', { class: 'num' }, el('strong', {}, formatPercent(m.rate))))));
+}
+
 async function load({ announce = false } = {}) {
   if (!cid) return;
   seq += 1;
@@ -131,6 +145,7 @@ async function load({ announce = false } = {}) {
     renderTotals(data);
     renderRanking([...(data.units || [])]);
     renderTable(data);
+    renderMinistries(data.ministries || []);
     sorting.mark();
     count.textContent = sorting.countText((data.units || []).length, announce);
   } catch (error) {
