@@ -44,6 +44,8 @@ def document() -> dict:
             op["responses"][str(code)] = {"description": STATUS_TEXT.get(code, "Lỗi"),
                                           "content": {"application/json": {"schema": {"$ref":
                                                                                       "#/components/schemas/Error"}}}}
+        if spec.roles:
+            op["x-roles"] = list(spec.roles)  # "moha": the organiser only
         if spec.unit_kind:
             op["x-unit-kind"] = spec.unit_kind
         paths.setdefault(spec.path, {})[spec.method.lower()] = op

@@ -9,6 +9,11 @@ def test_the_openapi_document_lists_exactly_the_routes_the_app_has(api):
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
     actual = {(m, p) for p, methods in app.routes.items() for m in methods}
     assert documented == actual
+    # the organiser's routes say so by the organiser's role, which no assessed ministry can be confused with
+    login = doc["paths"]["/auth/login"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert login["properties"]["role"]["enum"] == ["moha", "province", "ministry"]
+    assert doc["paths"]["/campaigns/{cid}/results"]["get"]["x-roles"] == ["moha"]
+    assert doc["paths"]["/campaigns/{cid}/units/{unit}/ministry-survey"]["get"]["x-unit-kind"] == "ministry"
 
 
 def test_every_operation_has_a_response_schema_and_error_shapes(api):
