@@ -277,7 +277,9 @@ class World:
         self.floors: dict[str, float] = {}
         self.moto: dict[str, dict] = {}
         self.campaign: dict = {}
-        self.units: list[str] = []
+        self.units: list[str] = []  # the provinces taking part
+        self.ministries: list[dict] = []  # the campaign's assessed ministries: {"code", "name", "ranked"}
+        self.evaluates: dict[str, str | None] = {}  # a department or division leader's e-mail -> ministry unit
         self.rosters: dict[str, list[list]] = {}
         self.links: dict[str, Link] = {}  # by token (invitation's)
         self.mails: list[dict] = []
@@ -285,6 +287,7 @@ class World:
         self.annulled: str | None = None
         self.scores: dict[str, dict[str, dict]] = {}  # unit -> code -> {"score", "appraisal_score"}
         self.results: dict = {}
+        self.ministry_results: dict = {}
         self.progress: dict = {}
         self.responses: dict[str, list[dict]] = {}
         self.questionnaires: dict[str, dict] = {}
@@ -364,9 +367,15 @@ class World:
         self.accounts["admin"] = Account(self.client, admin_user, admin_password, "127.0.0.1")
         self.accounts["admin"].login(first=True)
         self.campaign = self.accounts["admin"].ok("GET", f"/campaigns/{CID}")
-        self.units = [u["code"] for u in self.campaign["units"]][:self.province_count]
+        self.units = [u["code"] for u in self.campaign["units"]
+                      if u.get("kind", "province") == "province"][:self.province_count]
+        self.ministries = [{"code": u["code"], "name": u["name"], "ranked": u.get("ranked", True)}
+                           for u in self.campaign["units"] if u.get("kind") == "ministry"]
         departments = json.loads((ROOT / "chalicelib/data/reference/departments-2021.json").read_text("utf-8"))
         agencies = [d["name"] for d in departments["in_every_province"]]
+        # the ministry a department's leaders evaluate: its managing ministry when that one is assessed this year
+        assessed = {m["name"]: m["code"] for m in self.ministries}
+        managing = {d["name"]: assessed.get(d["ministry"]) for d in departments["in_every_province"]}
         per_unit = max(len(GROUP_SHARES), round(FULL_RESPONDENTS * self.scale / FULL_PROVINCES))
         people = 0
         for unit in self.units:
@@ -377,8 +386,11 @@ class World:
                     people += 1
                     agency = {"1": "HĐND tỉnh", "4": f"UBND huyện số {i % 9 + 1}"}.get(group) or \
                         (agencies[i % len(agencies)] if group == "2" else f"Phòng {i % 5 + 1}, {agencies[i % len(agencies)]}")
+                    email = f"nguoi{i}.t{unit}@tinh{unit}.gov.vn"
                     rows.append([len(rows) + 1, name(i % 3500), "Phó Giám đốc" if group == "2" else "Trưởng phòng",
-                                 agency, group, f"nguoi{i}.t{unit}@tinh{unit}.gov.vn", f"09{i:08d}"[:10], None])
+                                 agency, group, email, f"09{i:08d}"[:10], None])
+                    if group in ("2", "3"):
+                        self.evaluates[email] = managing[agencies[i % len(agencies)]]
             self.rosters[unit] = rows
 
         def one(n_unit: tuple[int, str]) -> None:
@@ -584,10 +596,11 @@ class World:
         grant = account.ok("POST", f"{base}/evidence", body={"code": "report", "filename": "Bao cao tu danh gia.pdf",
                                                               "size": len(pdf)})
         post_form(grant["url"], grant["fields"], "Bao cao tu danh gia.pdf", pdf, self.client.meter)
+        province = unit.isdigit()
         account.ok("POST", f"{base}/approve", body={
-            "leader_name": "Nguyễn Văn An", "leader_position": "Phó Chủ tịch UBND tỉnh",
-            "decision_number": f"{100 + int(unit)}/QĐ-UBND", "decision_date": self.now().astimezone(VN).strftime(
-                "%d/%m/%Y"), "report": grant["evidence_id"]})
+            "leader_name": "Nguyễn Văn An", "leader_position": "Phó Chủ tịch UBND tỉnh" if province else "Thứ trưởng",
+            "decision_number": f"{100 + int(unit)}/QĐ-UBND" if province else f"{len(unit) * 37}/QĐ-{unit}",
+            "decision_date": self.now().astimezone(VN).strftime("%d/%m/%Y"), "report": grant["evidence_id"]})
 
     def appraise_unit(self, unit: str, rng: random.Random) -> None:
         admin, base = self.accounts["admin"], f"/campaigns/{CID}/units/{unit}/assessment"
@@ -607,20 +620,23 @@ class World:
         admin.ok("POST", f"{base}/publish", body={})
 
     def ministries_stage(self, ministries: list[str]) -> None:
-        """Units of kind `ministry`: the same self-assessment, appraisal and publication, by the ministry's account
-        of each (when the seed names one) — one function to fill in once the ministries' index is on main."""
-        for unit in ministries:
-            if unit in self.stack.credentials.get("units", {}):
-                user, password = self.stack.login_of(unit)
-                self.accounts[unit] = Account(self.client, user, password, f"127.0.2.{1 + len(self.accounts) % 250}")
-                self.accounts[unit].login(first=True)
-                self.assess_unit(unit, random.Random(unit))
-                self.appraise_unit(unit, random.Random(unit))
+        """Units of kind `ministry`: the same self-assessment, appraisal and publication, each by its own account
+        (`bo<code>`) on the ministries' framework."""
+        def one(n_unit: tuple[int, str]) -> None:
+            n, unit = n_unit
+            user, password = self.stack.login_of(unit)
+            self.accounts[unit] = Account(self.client, user, password, f"127.0.2.{n + 1}")
+            self.accounts[unit].login(first=True)
+            self.assess_unit(unit, random.Random(unit))
+            self.appraise_unit(unit, random.Random(unit))
+
+        pool_map(one, list(enumerate(ministries)), self.workers)
 
     # -------------------------------------------------------------------------------------------- 7. results
     def results_stage(self) -> None:
         admin = self.accounts["admin"]
         self.results = admin.ok("GET", f"/campaigns/{CID}/results")
+        self.ministry_results = admin.ok("GET", f"/campaigns/{CID}/results?kind=ministry")
         admin.ok("GET", f"/campaigns/{CID}/results.xlsx")
         self.progress = admin.ok("GET", f"/campaigns/{CID}/progress")
         self.unit_progress = {}
@@ -681,7 +697,8 @@ class World:
         per_token = collections.Counter(m["token"] for m in self.mails)
         invites = collections.Counter((m["to"], m["subject"].split(": ", 1)[-1]) for m in self.mails if not m["reminder"])
         reminders = collections.Counter((m["to"], m["subject"].split(": ", 1)[-1]) for m in self.mails if m["reminder"])
-        roster_forms = sum(2 if r[4] in ("2", "3") else 1 for rows in self.rosters.values() for r in rows)
+        # department and division leaders get a second form, about their managing ministry, when it is assessed
+        roster_forms = sum(2 if self.evaluates.get(r[5]) else 1 for rows in self.rosters.values() for r in rows)
         self.check("no link mailed twice except reminders",
                    max(per_token.values()) == 1 and None not in per_token and max(invites.values()) == 1
                    and len(invites) == roster_forms and (not reminders or max(reminders.values()) == 1),
@@ -725,6 +742,47 @@ class World:
                                   f"({theirs['grade']})")
         self.check(f"each unit's index recomputed from raw responses ({rescored} rescored) and scores equals the "
                    "results", not mismatches, "; ".join(mismatches[:5]))
+        if self.ministries:
+            self.ministry_invariants(links, grades)
+
+    def ministry_invariants(self, links: list, grades: list[dict]) -> None:
+        """The ministries' side: each stored managing-ministry answer names the ministry its respondent evaluates;
+        the national per-ministry counters equal the recount (without the annulled province); each ministry's
+        index recomputed from every other province's raw answers about it and its scores equals the results."""
+        admin = self.accounts["admin"]
+        submitted = [ln for ln in links if ln.submitted and ln.purpose == "ministry"]
+        stored = collections.Counter((u, r["ministry"]) for u, items in self.responses.items() for r in items
+                                     if r["purpose"] == "ministry")
+        expected = collections.Counter((ln.unit, self.evaluates.get(ln.email)) for ln in submitted)
+        self.check("each managing-ministry answer names the ministry its respondent evaluates", stored == expected,
+                   f"stored {dict(stored)} != {dict(expected)}")
+        bad = []
+        counted = [ln for ln in links if ln.purpose == "ministry" and ln.unit != self.annulled]
+        for row in self.progress.get("ministries", []):
+            mine = [ln for ln in counted if self.evaluates.get(ln.email) == row["code"]]
+            recount = (len(mine), sum(ln.submitted for ln in mine))
+            if (row["asked"], row["answered"]) != recount:
+                bad.append(f"{row['code']}: {(row['asked'], row['answered'])} != {recount}")
+        self.check("every ministry's asked and answered counters equal the recount", not bad and bool(
+            self.progress.get("ministries")), "; ".join(bad[:5]))
+        framework = admin.ok("GET", f"/campaigns/{CID}/framework?kind=ministry")
+        definition = framework.get("definition", framework)
+        best = {f"ministry-{g['code']}": max_points(admin.ok("GET", f"/campaigns/{CID}/questionnaires/ministry-"
+                                                                    f"{g['code']}"))
+                for g in self.campaign["groups"] if "ministry" in g.get("questionnaires", [])}
+        responses = [{"unit": u, "ministry": r["ministry"], "group": r["group"]["code"], "qid": r["qid"],
+                      "purpose": "ministry", "scores": score(self.questionnaires[r["qid"]], r["answers"])}
+                     for u, items in self.responses.items() for r in items if r["purpose"] == "ministry"]
+        mine = {r["unit"]: r for r in par_index.ministry_results(
+            definition, self.ministries, {m["code"]: self.scores.get(m["code"], {}) for m in self.ministries},
+            responses, [self.annulled] if self.annulled else [], best, grades)}
+        mismatches = [f"{code}: index {row['index']} rank {row.get('rank')} != {theirs['index']} {theirs.get('rank')}"
+                      for code, row in mine.items()
+                      for theirs in [next(u for u in self.ministry_results["units"] if u["unit"] == code)]
+                      if Decimal(str(row["index"])) != Decimal(str(theirs["index"]))
+                      or row.get("rank") != theirs.get("rank")]
+        self.check(f"each ministry's index recomputed from {len(responses)} raw answers and its scores equals the "
+                   "results, ranked among the ranked only", not mismatches, "; ".join(mismatches[:5]))
 
     def all_locality_qids(self) -> list[str]:
         return [f"locality-{g['code']}" for g in self.campaign["groups"]]

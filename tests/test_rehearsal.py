@@ -23,7 +23,8 @@ def test_a_tiny_rehearsal_holds_every_invariant_and_prices_the_full_campaign(cap
     rehearsal = load_rehearsal()
     world = rehearsal.run(scale=0.005, provinces=3, seed=7, workers=3)
     assert world.failures == []
-    assert len(world.checks) == 6
+    assert len(world.checks) == 9  # six for the provinces, three for the ministries
+    assert len(world.ministries) == 19 and world.ministry_results["units"]
     links = list(world.links.values())
     assert len(world.units) == 3 and len(world.mails) >= len(links) > 0
     assert sum(link.submitted for link in links) > 0
