@@ -3,13 +3,10 @@
 Environment is set before anything from chalicelib is imported: settings are read once."""
 from __future__ import annotations
 
-import contextlib
-import copyreg
 import json
 import os
 import pickle
 import sys
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chalicelib.runtime import runtime  # noqa: E402
+from fastmoto import install as install_moto_transactions, picklable_backends  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -51,6 +49,7 @@ def _one_botocore_loader() -> None:
 
 
 _one_botocore_loader()
+install_moto_transactions()
 
 
 SEED_MOMENT = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)  # every test's clock starts here
@@ -87,31 +86,18 @@ class MotoState:
         from moto.core.base_backend import BackendDict
 
         self.places = [(backends, account) for backends in BackendDict._instances for account in backends]
-        with _locks_as_fresh_locks():
+        with picklable_backends():
             self.blob = pickle.dumps([dict(backends[account]) for backends, account in self.places])
 
     def restore(self) -> None:
         from moto.core.base_backend import BackendDict
 
         BackendDict.reset()
-        with _locks_as_fresh_locks():
+        with picklable_backends():
             copies = pickle.loads(self.blob)
         for (backends, account), regions in zip(self.places, copies):
             for region, backend in regions.items():
                 backends[account][region] = backend
-
-
-@contextlib.contextmanager
-def _locks_as_fresh_locks():
-    """moto's backends hold a few locks; a copy gets new, unlocked ones."""
-    kinds = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
-    for kind, make in kinds.items():
-        copyreg.pickle(kind, lambda lock, make=make: (make, ()))
-    try:
-        yield
-    finally:
-        for kind in kinds:
-            copyreg.dispatch_table.pop(kind, None)
 
 
 @pytest.fixture(scope="session")

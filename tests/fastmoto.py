@@ -1,0 +1,100 @@
+"""Two costs of moto 5 that the tests avoid, moto's behaviour kept.
+
+1. TransactWriteItems with a rollback copy of the items it touches rather than of whole tables. moto 5 deep-copies every table a transaction names before applying it, so that a cancelled transaction can put
+the tables back: each transaction costs a copy of every item of those tables (tens of milliseconds once a test has
+a few hundred rows, most of a mail-events test's time). Here the copy is of the touched items only (one copy per
+key, taken before the transaction's first operation on it) and a cancelled transaction puts exactly those back;
+moto's own code still parses, checks and applies every operation, so what a transaction does and which errors it
+raises are unchanged. Installed by the tests in their in-process moto (tests/conftest.py) and in the local stack's
+moto server (tests/localstack.py); `make run` keeps moto as it is.
+
+2. Pickled copies of moto's backends (tests/conftest.py: each test starts from a copy of the seeded state) that load
+in a few milliseconds: an item's attributes are a dict that re-checks the item's whole size at every key it is
+given, so unpickling an item key by key costs the square of its size (most of a test's set-up); here the
+attributes are pickled as a plain dict and put back in one step, as moto's own deepcopy of an item does. moto's
+locks are copied as new, unlocked ones.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import copyreg
+import threading
+import types
+from collections.abc import Iterator
+from typing import Any
+
+from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.table import Table
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    def deepcopy_but_tables(obj: Any, memo: Any = None) -> Any:
+        # Inside moto's transact_write_items, the only deepcopy is of a whole table (its backup); update_item
+        # (in the same module) deep-copies single items, which go through unchanged.
+        return obj if isinstance(obj, Table) else copy.deepcopy(obj, memo)
+
+    shim = types.ModuleType("copy")
+    shim.__dict__.update(copy.__dict__)
+    shim.deepcopy = deepcopy_but_tables  # type: ignore[attr-defined]
+    models.copy = shim  # type: ignore[attr-defined]
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved: dict[tuple[str, Any, Any], Any] = {}
+        for entry in transact_items[:100]:
+            _, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            key = op.get("Key") or op.get("Item")
+            if table is None or not isinstance(key, dict):
+                continue
+            try:
+                hash_key, range_key = self.get_keys_value(table, key)
+            except Exception:  # noqa: BLE001  (moto's own code reports the malformed key)
+                continue
+            if (table.name, hash_key, range_key) not in saved:
+                saved[(table.name, hash_key, range_key)] = copy.deepcopy(table.get_item(hash_key, range_key))
+        try:
+            original(self, transact_items)
+        except Exception:
+            for (name, hash_key, range_key), item in saved.items():
+                table = self.tables[name]
+                if item is None:
+                    table.delete_item(hash_key, range_key)
+                elif range_key is not None:
+                    table.items[hash_key][range_key] = item
+                else:
+                    table.items[hash_key] = item
+            raise
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _installed = True
+
+
+def _limited_size_dict(attrs: dict) -> Any:
+    made = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.update(made, attrs)  # the size was checked when the item was written
+    return made
+
+
+@contextlib.contextmanager
+def picklable_backends() -> Iterator[None]:
+    """Within: pickle.dumps and pickle.loads of moto's backends as described above."""
+    reducers: dict[type, Any] = {LimitedSizeDict: lambda attrs: (_limited_size_dict, (dict(attrs),))}
+    for kind, make in {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}.items():
+        reducers[kind] = lambda lock, make=make: (make, ())
+    for kind, reduce in reducers.items():
+        copyreg.pickle(kind, reduce)
+    try:
+        yield
+    finally:
+        for kind in reducers:
+            copyreg.dispatch_table.pop(kind, None)
