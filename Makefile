@@ -16,11 +16,18 @@ venv: $(STAMP)
 run: $(STAMP)  ## the whole platform locally, in the foreground (Ctrl-C stops it)
 	$(PY) dev/run_local.py
 
-test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, browser
-	$(PY) -m pytest -q
+# pytest-xdist runs the tests on TEST_WORKERS processes (tests/conftest.py keeps those that share a local stack, the
+# browser or a build on one worker); the kill -9 cases (marker `serial`) run afterwards on their own.
+TEST_WORKERS ?= 2
+
+test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, browser (under 8 minutes on 2 cores)
+	status=0; \
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not serial" || status=$$?; \
+	$(PY) -m pytest -q -m serial || status=$$?; \
+	exit $$status
 
 test-fast: $(STAMP)  ## domain rules and the API on moto in-process, without the slow cases (under a minute)
-	$(PY) -m pytest -q -m "not slow" tests/api tests/unit
+	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow" tests/api tests/unit
 
 # Debian packages the tests need: chromium (browser tests), LibreOffice Calc (the results workbook must open in it)
 # and SpamAssassin (the invitation is scored with its local rules). Installed with apt-get when missing (sudo when

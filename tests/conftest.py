@@ -205,3 +205,31 @@ class Tokens:
 @pytest.fixture
 def tokens(api, seeded, clock):
     return Tokens(api, seeded, clock)
+
+
+# ---- running on several workers (pytest-xdist, `make test`) ---------------------------------------------------------
+
+_SHARED_SCOPES = ("session", "package", "module")  # broadest first
+
+
+def _xdist_group(item) -> str | None:
+    """Where the broadest shared fixture a test uses is defined, below this file: the tests of that place share it.
+    Fixtures of this file (moto in-process, its seeded copies) are cheap and every worker has its own."""
+    found = []
+    for defs in item._fixtureinfo.name2fixturedefs.values():
+        fixturedef = defs[-1]
+        place = fixturedef.baseid.rstrip("/")
+        if fixturedef.scope in _SHARED_SCOPES and place not in ("", "tests"):
+            found.append((_SHARED_SCOPES.index(fixturedef.scope), place))
+    return min(found)[1] if found else None
+
+
+def pytest_collection_modifyitems(config, items):
+    """With `--dist loadgroup`, tests sharing a local stack, a browser or a build stay on one worker, in their order:
+    each reliability file that starts its own stack (module scope), the browser suite (one stack and one Chromium
+    per session), the infra tests (one `make package` into out/). xdist hands these groups out first, largest
+    first; the other tests follow one by one, each setting up what it needs."""
+    for item in items:
+        group = _xdist_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))

@@ -8,7 +8,12 @@ moto's own code still parses, checks and applies every operation, so what a tran
 raises are unchanged. Installed by the tests in their in-process moto (tests/conftest.py) and in the local stack's
 moto server (tests/localstack.py); `make run` keeps moto as it is.
 
-2. Pickled copies of moto's backends (tests/conftest.py: each test starts from a copy of the seeded state) that load
+2. moto's response serializer asks each of its alias providers, for every member of every structure it writes
+(each attribute value of each item: S, N, M, L … ten members), which keys to look for in the result; for a result
+held in a dict the answer depends only on the member's shape, its parent shape and the key, so it is asked once
+per such triple and remembered: the same keys are looked up in the same order.
+
+3. Pickled copies of moto's backends (tests/conftest.py: each test starts from a copy of the seeded state) that load
 in a few milliseconds: an item's attributes are a dict that re-checks the item's whole size at every key it is
 given, so unpickling an item key by key costs the square of its size (most of a test's set-up); here the
 attributes are pickled as a plain dict and put back in one step, as moto's own deepcopy of an item does. moto's
@@ -76,7 +81,40 @@ def install() -> None:
             raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _remember_possible_keys_for_dicts()
     _installed = True
+
+
+def _remember_possible_keys_for_dicts() -> None:
+    from moto.core import serialize
+
+    original_call = serialize.AttributePicker.__call__
+    remembered: dict[tuple, tuple[str, ...]] = {}  # a picker is made per response: kept across them
+
+    def call(self: Any, context: Any) -> Any:
+        obj = context.obj
+        if type(obj) is not dict:  # a model object: its class, its Meta aliases … decide
+            return original_call(self, context)
+        shape = context.shape
+        key = (type(self), tuple(self.alias_providers), shape, getattr(shape, "parent", None), context.key)
+        keys = remembered.get(key)
+        if keys is None:
+            keys = remembered[key] = tuple(self.get_possible_keys(context))  # the picker's own (xform'd or not)
+        for possible_key in keys:
+            value = serialize.get_value(obj, possible_key, serialize.MISSING)
+            if value is not serialize.MISSING:
+                break
+        else:
+            value = None
+        key_path = f"{context.key_path}.{context.key}"
+        for transform_path, transform in self.response_transformers.items():
+            if key_path.endswith(transform_path):
+                value = transform(value)
+                break
+        return value
+
+    call.original = original_call  # type: ignore[attr-defined]
+    serialize.AttributePicker.__call__ = call  # type: ignore[method-assign]
 
 
 def _limited_size_dict(attrs: dict) -> Any:
