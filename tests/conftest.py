@@ -24,32 +24,15 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chalicelib.runtime import runtime  # noqa: E402
-from fastmoto import install as install_moto_transactions, picklable_backends  # noqa: E402
+from speedups import install_moto, picklable_backends, share_botocore_loader  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _one_botocore_loader() -> None:
-    """Every botocore session of this process shares one loader of the SDK's JSON models (a session normally
-    reads and parses them again: PynamoDB makes a session per model class and per Connection, which cost seconds
-    per test). The loader's cache is what one session already shares among its clients."""
-    import botocore.session
-
-    loaders: dict = {}
-    create = botocore.session.create_loader
-
-    def shared(search_path_string=None):
-        if search_path_string not in loaders:
-            loaders[search_path_string] = create(search_path_string)
-        return loaders[search_path_string]
-
-    botocore.session.create_loader = shared
-
-
-_one_botocore_loader()
-install_moto_transactions()
+share_botocore_loader()
+install_moto()
 
 
 SEED_MOMENT = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)  # every test's clock starts here
@@ -209,27 +192,58 @@ def tokens(api, seeded, clock):
 
 # ---- running on several workers (pytest-xdist, `make test`) ---------------------------------------------------------
 
-_SHARED_SCOPES = ("session", "package", "module")  # broadest first
+def _xdist_scope(nodeid: str) -> str:
+    """The tests that must run on one worker, in their order: those of one file (a file's local stack or build is
+    module- or session-scoped), and the whole browser suite (one local stack and one Chromium per session, whose
+    state the pages leave to each other)."""
+    path = nodeid.split("::", 1)[0]
+    return "tests/browser" if path.startswith("tests/browser/") else path
 
 
-def _xdist_group(item) -> str | None:
-    """Where the broadest shared fixture a test uses is defined, below this file: the tests of that place share it.
-    Fixtures of this file (moto in-process, its seeded copies) are cheap and every worker has its own."""
-    found = []
-    for defs in item._fixtureinfo.name2fixturedefs.values():
-        fixturedef = defs[-1]
-        place = fixturedef.baseid.rstrip("/")
-        if fixturedef.scope in _SHARED_SCOPES and place not in ("", "tests"):
-            found.append((_SHARED_SCOPES.index(fixturedef.scope), place))
-    return min(found)[1] if found else None
+def _heavy_first(nodeid: str) -> int:
+    """The suites that start local stacks and run for minutes are handed out first; the short API and unit files
+    then fill in at the end, so that both workers finish together."""
+    path = nodeid.split("::", 1)[0]
+    if path.startswith(("tests/reliability/", "tests/browser/")):
+        return 0
+    return 1 if path in ("tests/test_local_stack.py", "tests/test_infra.py") else 2
 
 
-def pytest_collection_modifyitems(config, items):
-    """With `--dist loadgroup`, tests sharing a local stack, a browser or a build stay on one worker, in their order:
-    each reliability file that starts its own stack (module scope), the browser suite (one stack and one Chromium
-    per session), the infra tests (one `make package` into out/). xdist hands these groups out first, largest
-    first; the other tests follow one by one, each setting up what it needs."""
-    for item in items:
-        group = _xdist_group(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's load-by-scope scheduling with the scopes and order above (its `xdist_group` marks do not reach
+    the scheduler with this version of pytest)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _xdist_scope(nodeid)
+
+        def schedule(self) -> None:
+            # LoadScopeScheduling.schedule of pytest-xdist 3.8, its work queue in the order above rather than by
+            # the number of tests per scope.
+            assert self.collection_is_completed
+            if self.collection is not None:
+                for node in self.nodes:
+                    self._reschedule(node)
+                return
+            if not self._check_nodes_have_same_collection():
+                self.log("**Different tests collected, aborting run**")
+                return
+            self.collection = list(next(iter(self.registered_collections.values())))
+            if not self.collection:
+                return
+            for nodeid in sorted(self.collection, key=_heavy_first):  # stable: a scope keeps its order
+                self.workqueue.setdefault(self._split_scope(nodeid), {})[nodeid] = False
+            for _ in range(len(self.nodes) - len(self.workqueue)):
+                unused, _ = self.assigned_work.popitem()
+                unused.shutdown()
+            for node in self.nodes:
+                self._assign_work_unit(node)
+            for node in self.nodes:
+                self._reschedule(node)
+            if not self.workqueue:
+                for node in self.nodes:
+                    node.shutdown()
+
+    return Scheduling(config, log)

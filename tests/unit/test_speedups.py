@@ -1,4 +1,4 @@
-"""The tests' moto (tests/fastmoto.py) keeps DynamoDB's rules with its cheaper copies: a cancelled transaction
+"""The tests' moto (tests/speedups.py) keeps DynamoDB's rules with its cheaper copies: a cancelled transaction
 leaves every item it touched exactly as it was, a complete one applies every operation; an item restored from the
 seeded copy each test starts from still refuses to grow past DynamoDB's 400 KB; responses serialized with the
 remembered keys are those moto's own serializer writes."""
@@ -38,7 +38,7 @@ def operations(last_condition: str) -> list[dict]:
 def test_a_cancelled_transaction_leaves_every_touched_item_as_it_was(table):
     from moto.dynamodb.models import DynamoDBBackend
 
-    assert DynamoDBBackend.transact_write_items.__module__ == "fastmoto"  # the rollback checked here
+    assert DynamoDBBackend.transact_write_items.__module__ == "speedups"  # the rollback checked here
     before = items(table)
     with pytest.raises(ClientError) as refused:
         table.transact_write_items(TransactItems=operations("attribute_not_exists(pk)"))

@@ -1,19 +1,27 @@
-"""Two costs of moto 5 that the tests avoid, moto's behaviour kept.
+"""Costs of moto 5 and botocore that the tests avoid, their behaviour kept (tests/unit/test_speedups.py checks it).
 
-1. TransactWriteItems with a rollback copy of the items it touches rather than of whole tables. moto 5 deep-copies every table a transaction names before applying it, so that a cancelled transaction can put
-the tables back: each transaction costs a copy of every item of those tables (tens of milliseconds once a test has
-a few hundred rows, most of a mail-events test's time). Here the copy is of the touched items only (one copy per
-key, taken before the transaction's first operation on it) and a cancelled transaction puts exactly those back;
-moto's own code still parses, checks and applies every operation, so what a transaction does and which errors it
-raises are unchanged. Installed by the tests in their in-process moto (tests/conftest.py) and in the local stack's
-moto server (tests/localstack.py); `make run` keeps moto as it is.
+Installed by the tests in their own process (tests/conftest.py) and in the processes of the local stacks they
+start (tests/localstack.py: moto's server, the seed, the queue drains); `make run` keeps moto and botocore as they
+are.
 
-2. moto's response serializer asks each of its alias providers, for every member of every structure it writes
+1. One loader of the SDK's JSON models for every botocore session of a process (a session normally reads and
+parses them again: PynamoDB makes a session per model class and per Connection, which costs seconds). The
+loader's cache is what one session already shares among its clients.
+
+2. moto's TransactWriteItems with a rollback copy of the items it touches rather than of whole tables. moto 5
+deep-copies every table a transaction names before applying it, so that a cancelled transaction can put the tables
+back: each transaction costs a copy of every item of those tables (tens of milliseconds once a test has a few
+hundred rows, most of a mail-events test's time). Here the copy is of the touched items only (one copy per key,
+taken before the transaction's first operation on it) and a cancelled transaction puts exactly those back; moto's
+own code still parses, checks and applies every operation, so what a transaction does and which errors it raises
+are unchanged.
+
+3. moto's response serializer asks each of its alias providers, for every member of every structure it writes
 (each attribute value of each item: S, N, M, L … ten members), which keys to look for in the result; for a result
-held in a dict the answer depends only on the member's shape, its parent shape and the key, so it is asked once
-per such triple and remembered: the same keys are looked up in the same order.
+held in a dict the answer depends only on the picker's kind, the member's shape, its parent shape and the key, so
+it is asked once per such combination and remembered: the same keys are looked up in the same order.
 
-3. Pickled copies of moto's backends (tests/conftest.py: each test starts from a copy of the seeded state) that load
+4. Pickled copies of moto's backends (tests/conftest.py: each test starts from a copy of the seeded state) that load
 in a few milliseconds: an item's attributes are a dict that re-checks the item's whole size at every key it is
 given, so unpickling an item key by key costs the square of its size (most of a test's set-up); here the
 attributes are pickled as a plain dict and put back in one step, as moto's own deepcopy of an item does. moto's
@@ -29,12 +37,26 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-from moto.dynamodb.models.dynamo_type import LimitedSizeDict
-
 _installed = False
+_limited_size_dict_class: Any = None  # moto's, imported by picklable_backends (this module must not import moto)
 
 
-def install() -> None:
+def share_botocore_loader() -> None:
+    import botocore.session
+
+    loaders: dict = {}
+    create = botocore.session.create_loader
+
+    def shared(search_path_string=None):
+        if search_path_string not in loaders:
+            loaders[search_path_string] = create(search_path_string)
+        return loaders[search_path_string]
+
+    botocore.session.create_loader = shared
+
+
+def install_moto() -> None:
+    """2 and 3 above."""
     global _installed
     if _installed:
         return
@@ -118,7 +140,7 @@ def _remember_possible_keys_for_dicts() -> None:
 
 
 def _limited_size_dict(attrs: dict) -> Any:
-    made = LimitedSizeDict.__new__(LimitedSizeDict)
+    made = _limited_size_dict_class.__new__(_limited_size_dict_class)
     dict.update(made, attrs)  # the size was checked when the item was written
     return made
 
@@ -126,6 +148,10 @@ def _limited_size_dict(attrs: dict) -> Any:
 @contextlib.contextmanager
 def picklable_backends() -> Iterator[None]:
     """Within: pickle.dumps and pickle.loads of moto's backends as described above."""
+    global _limited_size_dict_class
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+    _limited_size_dict_class = LimitedSizeDict
     reducers: dict[type, Any] = {LimitedSizeDict: lambda attrs: (_limited_size_dict, (dict(attrs),))}
     for kind, make in {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}.items():
         reducers[kind] = lambda lock, make=make: (make, ())
