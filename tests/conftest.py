@@ -200,13 +200,19 @@ def _xdist_scope(nodeid: str) -> str:
     return "tests/browser" if path.startswith("tests/browser/") else path
 
 
+# The longest files (minutes each on two cores), started first and on different workers.
+_LONGEST = ("tests/reliability/test_fuzz_spec.py", "tests/reliability/test_faults.py")
+
+
 def _heavy_first(nodeid: str) -> int:
-    """The suites that start local stacks and run for minutes are handed out first; the short API and unit files
-    then fill in at the end, so that both workers finish together."""
+    """The suites that start local stacks and run for minutes are handed out first, the two longest before the
+    others; the short API and unit files then fill in at the end, so that the workers finish together."""
     path = nodeid.split("::", 1)[0]
-    if path.startswith(("tests/reliability/", "tests/browser/")):
+    if path in _LONGEST:
         return 0
-    return 1 if path in ("tests/test_local_stack.py", "tests/test_infra.py") else 2
+    if path.startswith(("tests/reliability/", "tests/browser/")):
+        return 1
+    return 2 if path in ("tests/test_local_stack.py", "tests/test_infra.py") else 3
 
 
 @pytest.hookimpl(optionalhook=True)
