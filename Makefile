@@ -16,14 +16,13 @@ venv: $(STAMP)
 run: $(STAMP)  ## the whole platform locally, in the foreground (Ctrl-C stops it)
 	$(PY) dev/run_local.py
 
-# pytest-xdist runs the tests on TEST_WORKERS processes; tests/conftest.py keeps the tests of one file (the kill -9
-# fault suite among them, in its order) and the whole browser suite on one worker. The cases with a wall-clock budget
-# (marker `serial`) run afterwards, alone.
+# pytest-xdist runs the tests on TEST_WORKERS processes; tests/conftest.py keeps the tests of one file and the whole
+# browser suite on one worker. The kill -9 fault cases and wall-clock budgets (marker `serial`) run afterwards, alone.
 TEST_WORKERS ?= 2
 
 test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, browser (under 8 minutes on 2 cores)
 	status=0; \
-	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not serial" || status=$$?; \
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope -m "not serial" || status=$$?; \
 	$(PY) -m pytest -q -m serial || status=$$?; \
 	exit $$status
 

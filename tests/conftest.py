@@ -200,12 +200,12 @@ def _xdist_scope(nodeid: str) -> str:
     return "tests/browser" if path.startswith("tests/browser/") else path
 
 
-# The longest files (minutes each on two cores), started first and on different workers.
-_LONGEST = ("tests/reliability/test_fuzz_spec.py", "tests/reliability/test_faults.py")
+# The longest file (minutes on two cores), started first.
+_LONGEST = ("tests/reliability/test_fuzz_spec.py",)
 
 
 def _heavy_first(nodeid: str) -> int:
-    """The suites that start local stacks and run for minutes are handed out first, the two longest before the
+    """The suites that start local stacks and run for minutes are handed out first, the longest before the
     others; the short API and unit files then fill in at the end, so that the workers finish together."""
     path = nodeid.split("::", 1)[0]
     if path in _LONGEST:
@@ -217,8 +217,11 @@ def _heavy_first(nodeid: str) -> int:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """pytest-xdist's load-by-scope scheduling with the scopes and order above (its `xdist_group` marks do not reach
-    the scheduler with this version of pytest)."""
+    """With `--dist loadscope` (make test): pytest-xdist's load-by-scope scheduling with the scopes and order above
+    (its `xdist_group` marks do not reach the scheduler with this version of pytest). Other modes are xdist's own
+    (make test-fast: test by test, no test there shares a stack)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
     from xdist.scheduler import LoadScopeScheduling
 
     class Scheduling(LoadScopeScheduling):
