@@ -16,11 +16,18 @@ venv: $(STAMP)
 run: $(STAMP)  ## the whole platform locally, in the foreground (Ctrl-C stops it)
 	$(PY) dev/run_local.py
 
-test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, browser
-	$(PY) -m pytest -q
+# pytest-xdist runs the tests on TEST_WORKERS processes; tests/conftest.py keeps the tests of one file and the whole
+# browser suite on one worker. The kill -9 fault cases and wall-clock budgets (marker `serial`) run afterwards, alone.
+TEST_WORKERS ?= 2
+
+test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, browser (under 8 minutes on 2 cores)
+	status=0; \
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope -m "not serial" || status=$$?; \
+	$(PY) -m pytest -q -m serial || status=$$?; \
+	exit $$status
 
 test-fast: $(STAMP)  ## domain rules and the API on moto in-process, without the slow cases (under a minute)
-	$(PY) -m pytest -q -m "not slow" tests/api tests/unit
+	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow" tests/api tests/unit
 
 # Debian packages the tests need: chromium (browser tests), LibreOffice Calc (the results workbook must open in it)
 # and SpamAssassin (the invitation is scored with its local rules). Installed with apt-get when missing (sudo when

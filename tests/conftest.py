@@ -3,13 +3,10 @@
 Environment is set before anything from chalicelib is imported: settings are read once."""
 from __future__ import annotations
 
-import contextlib
-import copyreg
 import json
 import os
 import pickle
 import sys
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,30 +24,15 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chalicelib.runtime import runtime  # noqa: E402
+from speedups import install_moto, picklable_backends, share_botocore_loader  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _one_botocore_loader() -> None:
-    """Every botocore session of this process shares one loader of the SDK's JSON models (a session normally
-    reads and parses them again: PynamoDB makes a session per model class and per Connection, which cost seconds
-    per test). The loader's cache is what one session already shares among its clients."""
-    import botocore.session
-
-    loaders: dict = {}
-    create = botocore.session.create_loader
-
-    def shared(search_path_string=None):
-        if search_path_string not in loaders:
-            loaders[search_path_string] = create(search_path_string)
-        return loaders[search_path_string]
-
-    botocore.session.create_loader = shared
-
-
-_one_botocore_loader()
+share_botocore_loader()
+install_moto()
 
 
 SEED_MOMENT = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)  # every test's clock starts here
@@ -87,31 +69,18 @@ class MotoState:
         from moto.core.base_backend import BackendDict
 
         self.places = [(backends, account) for backends in BackendDict._instances for account in backends]
-        with _locks_as_fresh_locks():
+        with picklable_backends():
             self.blob = pickle.dumps([dict(backends[account]) for backends, account in self.places])
 
     def restore(self) -> None:
         from moto.core.base_backend import BackendDict
 
         BackendDict.reset()
-        with _locks_as_fresh_locks():
+        with picklable_backends():
             copies = pickle.loads(self.blob)
         for (backends, account), regions in zip(self.places, copies):
             for region, backend in regions.items():
                 backends[account][region] = backend
-
-
-@contextlib.contextmanager
-def _locks_as_fresh_locks():
-    """moto's backends hold a few locks; a copy gets new, unlocked ones."""
-    kinds = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
-    for kind, make in kinds.items():
-        copyreg.pickle(kind, lambda lock, make=make: (make, ()))
-    try:
-        yield
-    finally:
-        for kind in kinds:
-            copyreg.dispatch_table.pop(kind, None)
 
 
 @pytest.fixture(scope="session")
@@ -220,3 +189,71 @@ class Tokens:
 @pytest.fixture
 def tokens(api, seeded, clock):
     return Tokens(api, seeded, clock)
+
+
+# ---- running on several workers (pytest-xdist, `make test`) ---------------------------------------------------------
+
+def _xdist_scope(nodeid: str) -> str:
+    """The tests that must run on one worker, in their order: those of one file (a file's local stack or build is
+    module- or session-scoped), and the whole browser suite (one local stack and one Chromium per session, whose
+    state the pages leave to each other)."""
+    path = nodeid.split("::", 1)[0]
+    return "tests/browser" if path.startswith("tests/browser/") else path
+
+
+# The longest file (minutes on two cores), started first.
+_LONGEST = ("tests/reliability/test_fuzz_spec.py",)
+
+
+def _heavy_first(nodeid: str) -> int:
+    """The suites that start local stacks and run for minutes are handed out first, the longest before the
+    others; the short API and unit files then fill in at the end, so that the workers finish together."""
+    path = nodeid.split("::", 1)[0]
+    if path in _LONGEST:
+        return 0
+    if path.startswith(("tests/reliability/", "tests/browser/")):
+        return 1
+    return 2 if path in ("tests/test_local_stack.py", "tests/test_infra.py") else 3
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With `--dist loadscope` (make test): pytest-xdist's load-by-scope scheduling with the scopes and order above
+    (its `xdist_group` marks do not reach the scheduler with this version of pytest). Other modes are xdist's own
+    (make test-fast: test by test, no test there shares a stack)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _xdist_scope(nodeid)
+
+        def schedule(self) -> None:
+            # LoadScopeScheduling.schedule of pytest-xdist 3.8, its work queue in the order above rather than by
+            # the number of tests per scope.
+            assert self.collection_is_completed
+            if self.collection is not None:
+                for node in self.nodes:
+                    self._reschedule(node)
+                return
+            if not self._check_nodes_have_same_collection():
+                self.log("**Different tests collected, aborting run**")
+                return
+            self.collection = list(next(iter(self.registered_collections.values())))
+            if not self.collection:
+                return
+            for nodeid in sorted(self.collection, key=_heavy_first):  # stable: a scope keeps its order
+                self.workqueue.setdefault(self._split_scope(nodeid), {})[nodeid] = False
+            for _ in range(len(self.nodes) - len(self.workqueue)):
+                unused, _ = self.assigned_work.popitem()
+                unused.shutdown()
+            for node in self.nodes:
+                self._assign_work_unit(node)
+            for node in self.nodes:
+                self._reschedule(node)
+            if not self.workqueue:
+                for node in self.nodes:
+                    node.shutdown()
+
+    return Scheduling(config, log)

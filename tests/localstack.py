@@ -2,8 +2,8 @@
 (browser tests, the spec fuzzer, load and fault suites).
 
 The stack is assembled from the launcher's own pieces (dev/stack/, dev/serve_api.py):
-- moto in its own process (`python -m dev.stack moto`), so its state never mixes with the in-process
-  `mock_aws` of the API tests that may run in the same pytest session;
+- moto in its own process (`python -m dev.stack moto`, with tests/speedups.py's cheaper moto), so its state never
+  mixes with the in-process `mock_aws` of the API tests that may run in the same pytest session;
 - the tables and the seed (campaigns 2021 and demo, every account) through `python -m chalicelib.cli`;
 - the API on chalice's local server (`dev/serve_api.py`), the site with its generated /config.js (SiteServer).
 Every process is started in its own session and stopped by its id when the caller is done.
@@ -33,6 +33,10 @@ from dev.stack import (DEFAULT_REGION, DataJsonMailSource, OutboxWriter, SiteSer
 # other tests would see). Stops once the queues have stayed empty for a moment after handling something.
 _DRAIN = """
 import os, sys, time
+sys.path.insert(0, os.path.join(sys.argv[1], "tests"))
+import speedups
+sys.path.pop(0)
+speedups.share_botocore_loader()
 from dev.stack import QueueRunner, load_chalice_app, sqs_sources
 overrides = {k: v for k, v in os.environ.items() if k.startswith("CCHC_")}
 app, config = load_chalice_app(sys.argv[1], "local", overrides)
@@ -50,9 +54,24 @@ print(handled)
 
 _BOOTSTRAP_AND_SEED = """
 import sys
+sys.path.insert(0, "tests")
+import speedups
+sys.path.pop(0)
+speedups.share_botocore_loader()
 from chalicelib.cli import main
 main(["bootstrap"])
 main(["seed", "--credentials", sys.argv[1], "--workbook", sys.argv[2]])
+"""
+
+# `python -m dev.stack moto …` with the tests' cheaper moto (tests/speedups.py).
+_MOTO = """
+import sys
+sys.path.insert(0, "tests")
+import speedups
+sys.path.pop(0)
+speedups.install_moto()
+from dev.stack.cli import main
+sys.exit(main(sys.argv[1:]))
 """
 
 
@@ -129,7 +148,7 @@ def running_stack(tmp: Path, table_prefix: str, **extra_env: str):
 
     procs: list[subprocess.Popen] = []
     try:
-        moto = _start([sys.executable, "-m", "dev.stack", "moto", "--port", str(moto_port)], env, tmp / "moto.log")
+        moto = _start([sys.executable, "-c", _MOTO, "moto", "--port", str(moto_port)], env, tmp / "moto.log")
         procs.append(moto)
         # The API starts while the data is being seeded: it touches AWS only when a request comes.
         api = _start([sys.executable, str(ROOT / "dev" / "serve_api.py"), "--host", "127.0.0.1",

@@ -103,6 +103,10 @@ def mails_of(paths: list[Path]) -> list[tuple[str, str]]:
 
 _DRAIN_UNTIL_IDLE = """
 import os, sys, time
+sys.path.insert(0, os.path.join(sys.argv[1], "tests"))
+import speedups
+sys.path.pop(0)
+speedups.share_botocore_loader()
 from dev.stack import QueueRunner, load_chalice_app, sqs_sources
 overrides = {k: v for k, v in os.environ.items() if k.startswith("CCHC_")}
 app, config = load_chalice_app(sys.argv[1], "local", overrides)

@@ -365,6 +365,7 @@ def book(n: int, size: int) -> list[list]:
             for i in range(size)]
 
 
+@pytest.mark.serial
 def test_kill_9_of_the_api_during_roster_imports_leaves_the_old_roster_or_the_new_one_whole(killable, capsys):
     env, stack = killable, killable.stack
     token = login(stack.api_url, *stack.login_of(ROSTER_UNIT))
@@ -483,6 +484,7 @@ def dispatch_killed(killable):
             "seconds": time.monotonic() - started, "mails": env.sink.mails()}
 
 
+@pytest.mark.serial
 def test_kill_9_of_the_worker_during_a_dispatch_and_its_mails_leaves_one_mailed_link_per_respondent(
         killable, dispatch_killed, capsys):
     env, stack = killable, killable.stack
@@ -514,6 +516,7 @@ def test_kill_9_of_the_worker_during_a_dispatch_and_its_mails_leaves_one_mailed_
               f"{superseded}")
 
 
+@pytest.mark.serial
 def test_kill_9_of_the_api_during_concurrent_submits_loses_no_acknowledged_response(killable, dispatch_killed, capsys):
     env, stack = killable, killable.stack
     tokens = sorted({token for _, token in dispatch_killed["mails"]})[:60]
@@ -571,6 +574,7 @@ def test_kill_9_of_the_api_during_concurrent_submits_loses_no_acknowledged_respo
 
 # ---- 3. the whole `make run` launcher killed with SIGKILL ---------------------------------------------------------------
 
+@pytest.mark.serial
 def test_kill_9_of_the_whole_launcher_keeps_what_was_acknowledged_before_its_last_snapshot(tmp_path, capsys):
     """dev/run_local.py holds moto in its own process and snapshots it to .local/state/ every
     CCHC_LOCAL_SNAPSHOT_SECONDS (1 here, 3 by default): a kill -9 of the launcher loses moto's memory, and the

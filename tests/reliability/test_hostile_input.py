@@ -182,6 +182,7 @@ FORGED = {
 }
 
 
+@pytest.mark.serial  # a wall-clock budget: measured alone, not beside another worker
 @pytest.mark.parametrize("case", list(FORGED))
 def test_a_forged_workbook_is_refused_quickly_in_vietnamese_without_inflating_it(api, tokens, case):
     build, status, words = FORGED[case]
@@ -212,6 +213,7 @@ def test_a_dimension_understating_the_rows_loses_none_of_them(api, tokens):
     assert r.status_code == 200 and r.data["accepted"] == 3, r.body[:300]
 
 
+@pytest.mark.serial  # a wall-clock budget: measured alone, not beside another worker
 @pytest.mark.parametrize("case", list(SHEETS_THAT_CLAIM_MUCH))
 def test_a_sheet_that_claims_to_be_huge_is_read_for_what_it_holds(api, tokens, case):
     data = rewrite(base_workbook(), SHEET, SHEETS_THAT_CLAIM_MUCH[case])

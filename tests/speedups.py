@@ -1,0 +1,164 @@
+"""Costs of moto 5 and botocore that the tests avoid, their behaviour kept (tests/unit/test_speedups.py checks it).
+
+Installed by the tests in their own process (tests/conftest.py) and in the processes of the local stacks they
+start (tests/localstack.py: moto's server, the seed, the queue drains); `make run` keeps moto and botocore as they
+are.
+
+1. One loader of the SDK's JSON models for every botocore session of a process (a session normally reads and
+parses them again: PynamoDB makes a session per model class and per Connection, which costs seconds). The
+loader's cache is what one session already shares among its clients.
+
+2. moto's TransactWriteItems with a rollback copy of the items it touches rather than of whole tables. moto 5
+deep-copies every table a transaction names before applying it, so that a cancelled transaction can put the tables
+back: each transaction costs a copy of every item of those tables (tens of milliseconds once a test has a few
+hundred rows, most of a mail-events test's time). Here the copy is of the touched items only (one copy per key,
+taken before the transaction's first operation on it) and a cancelled transaction puts exactly those back; moto's
+own code still parses, checks and applies every operation, so what a transaction does and which errors it raises
+are unchanged.
+
+3. moto's response serializer asks each of its alias providers, for every member of every structure it writes
+(each attribute value of each item: S, N, M, L … ten members), which keys to look for in the result; for a result
+held in a dict the answer depends only on the picker's kind, the member's shape, its parent shape and the key, so
+it is asked once per such combination and remembered: the same keys are looked up in the same order.
+
+4. Pickled copies of moto's backends (tests/conftest.py: each test starts from a copy of the seeded state) that load
+in a few milliseconds: an item's attributes are a dict that re-checks the item's whole size at every key it is
+given, so unpickling an item key by key costs the square of its size (most of a test's set-up); here the
+attributes are pickled as a plain dict and put back in one step, as moto's own deepcopy of an item does. moto's
+locks are copied as new, unlocked ones.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import copyreg
+import threading
+import types
+from collections.abc import Iterator
+from typing import Any
+
+_installed = False
+_limited_size_dict_class: Any = None  # moto's, imported by picklable_backends (this module must not import moto)
+
+
+def share_botocore_loader() -> None:
+    import botocore.session
+
+    loaders: dict = {}
+    create = botocore.session.create_loader
+
+    def shared(search_path_string=None):
+        if search_path_string not in loaders:
+            loaders[search_path_string] = create(search_path_string)
+        return loaders[search_path_string]
+
+    botocore.session.create_loader = shared
+
+
+def install_moto() -> None:
+    """2 and 3 above."""
+    global _installed
+    if _installed:
+        return
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.table import Table
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    def deepcopy_but_tables(obj: Any, memo: Any = None) -> Any:
+        # Inside moto's transact_write_items, the only deepcopy is of a whole table (its backup); update_item
+        # (in the same module) deep-copies single items, which go through unchanged.
+        return obj if isinstance(obj, Table) else copy.deepcopy(obj, memo)
+
+    shim = types.ModuleType("copy")
+    shim.__dict__.update(copy.__dict__)
+    shim.deepcopy = deepcopy_but_tables  # type: ignore[attr-defined]
+    models.copy = shim  # type: ignore[attr-defined]
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved: dict[tuple[str, Any, Any], Any] = {}
+        for entry in transact_items[:100]:
+            _, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            key = op.get("Key") or op.get("Item")
+            if table is None or not isinstance(key, dict):
+                continue
+            try:
+                hash_key, range_key = self.get_keys_value(table, key)
+            except Exception:  # noqa: BLE001  (moto's own code reports the malformed key)
+                continue
+            if (table.name, hash_key, range_key) not in saved:
+                saved[(table.name, hash_key, range_key)] = copy.deepcopy(table.get_item(hash_key, range_key))
+        try:
+            original(self, transact_items)
+        except Exception:
+            for (name, hash_key, range_key), item in saved.items():
+                table = self.tables[name]
+                if item is None:
+                    table.delete_item(hash_key, range_key)
+                elif range_key is not None:
+                    table.items[hash_key][range_key] = item
+                else:
+                    table.items[hash_key] = item
+            raise
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _remember_possible_keys_for_dicts()
+    _installed = True
+
+
+def _remember_possible_keys_for_dicts() -> None:
+    from moto.core import serialize
+
+    original_call = serialize.AttributePicker.__call__
+    remembered: dict[tuple, tuple[str, ...]] = {}  # a picker is made per response: kept across them
+
+    def call(self: Any, context: Any) -> Any:
+        obj = context.obj
+        if type(obj) is not dict:  # a model object: its class, its Meta aliases … decide
+            return original_call(self, context)
+        shape = context.shape
+        key = (type(self), tuple(self.alias_providers), shape, getattr(shape, "parent", None), context.key)
+        keys = remembered.get(key)
+        if keys is None:
+            keys = remembered[key] = tuple(self.get_possible_keys(context))  # the picker's own (xform'd or not)
+        for possible_key in keys:
+            value = serialize.get_value(obj, possible_key, serialize.MISSING)
+            if value is not serialize.MISSING:
+                break
+        else:
+            value = None
+        key_path = f"{context.key_path}.{context.key}"
+        for transform_path, transform in self.response_transformers.items():
+            if key_path.endswith(transform_path):
+                value = transform(value)
+                break
+        return value
+
+    call.original = original_call  # type: ignore[attr-defined]
+    serialize.AttributePicker.__call__ = call  # type: ignore[method-assign]
+
+
+def _limited_size_dict(attrs: dict) -> Any:
+    made = _limited_size_dict_class.__new__(_limited_size_dict_class)
+    dict.update(made, attrs)  # the size was checked when the item was written
+    return made
+
+
+@contextlib.contextmanager
+def picklable_backends() -> Iterator[None]:
+    """Within: pickle.dumps and pickle.loads of moto's backends as described above."""
+    global _limited_size_dict_class
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+    _limited_size_dict_class = LimitedSizeDict
+    reducers: dict[type, Any] = {LimitedSizeDict: lambda attrs: (_limited_size_dict, (dict(attrs),))}
+    for kind, make in {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}.items():
+        reducers[kind] = lambda lock, make=make: (make, ())
+    for kind, reduce in reducers.items():
+        copyreg.pickle(kind, reduce)
+    try:
+        yield
+    finally:
+        for kind in reducers:
+            copyreg.dispatch_table.pop(kind, None)
