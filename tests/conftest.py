@@ -87,12 +87,11 @@ class MotoState:
 def moto_session():
     """moto in-process for the whole session (started when the first test needs it), with the local SES rate;
     returns the two starting points: empty resources, and the seeded campaigns with their accounts."""
-    from dev.stack import moto_patches, use_local_ses_rate
+    from dev.stack import use_local_ses_rate
 
     use_local_ses_rate()
     mock = mock_aws()
     mock.start()
-    moto_patches.install()  # the local stack's emulator: transactions back up the items they name, not tables
     try:
         from chalicelib.formats import datafiles
         from chalicelib.services import accounts, campaigns

@@ -1,20 +1,16 @@
 """Costs of moto 5 and botocore that the tests avoid, their behaviour kept (tests/unit/test_speedups.py checks it).
 
 Installed by the tests in their own process (tests/conftest.py) and in the processes of the local stacks they
-start (tests/localstack.py: moto's server, the seed, the queue drains); `make run` keeps moto and botocore as they
-are.
+start (tests/localstack.py: moto's server, the seed, the queue drains); `make run` keeps moto's serializer and
+botocore's loader as they are.
 
 1. One loader of the SDK's JSON models for every botocore session of a process (a session normally reads and
 parses them again: PynamoDB makes a session per model class and per Connection, which costs seconds). The
 loader's cache is what one session already shares among its clients.
 
-2. moto's TransactWriteItems with a rollback copy of the items it touches rather than of whole tables. moto 5
-deep-copies every table a transaction names before applying it, so that a cancelled transaction can put the tables
-back: each transaction costs a copy of every item of those tables (tens of milliseconds once a test has a few
-hundred rows, most of a mail-events test's time). Here the copy is of the touched items only (one copy per key,
-taken before the transaction's first operation on it) and a cancelled transaction puts exactly those back; moto's
-own code still parses, checks and applies every operation, so what a transaction does and which errors it raises
-are unchanged.
+2. moto's TransactWriteItems with a rollback copy of the items it touches rather than of whole tables
+(dev/stack/moto_patches.py, which `make run`'s emulator uses as well): moto 5 deep-copies every table a transaction
+names before applying it, tens of milliseconds a transaction once a test has a few hundred rows.
 
 3. moto's response serializer asks each of its alias providers, for every member of every structure it writes
 (each attribute value of each item: S, N, M, L … ten members), which keys to look for in the result; for a result
@@ -30,10 +26,8 @@ locks are copied as new, unlocked ones.
 from __future__ import annotations
 
 import contextlib
-import copy
 import copyreg
 import threading
-import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,49 +54,9 @@ def install_moto() -> None:
     global _installed
     if _installed:
         return
-    import moto.dynamodb.models as models
-    from moto.dynamodb.models.table import Table
+    from dev.stack import moto_patches
 
-    original = models.DynamoDBBackend.transact_write_items
-
-    def deepcopy_but_tables(obj: Any, memo: Any = None) -> Any:
-        # Inside moto's transact_write_items, the only deepcopy is of a whole table (its backup); update_item
-        # (in the same module) deep-copies single items, which go through unchanged.
-        return obj if isinstance(obj, Table) else copy.deepcopy(obj, memo)
-
-    shim = types.ModuleType("copy")
-    shim.__dict__.update(copy.__dict__)
-    shim.deepcopy = deepcopy_but_tables  # type: ignore[attr-defined]
-    models.copy = shim  # type: ignore[attr-defined]
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved: dict[tuple[str, Any, Any], Any] = {}
-        for entry in transact_items[:100]:
-            _, op = next(iter(entry.items()))
-            table = self.tables.get(op.get("TableName"))
-            key = op.get("Key") or op.get("Item")
-            if table is None or not isinstance(key, dict):
-                continue
-            try:
-                hash_key, range_key = self.get_keys_value(table, key)
-            except Exception:  # noqa: BLE001  (moto's own code reports the malformed key)
-                continue
-            if (table.name, hash_key, range_key) not in saved:
-                saved[(table.name, hash_key, range_key)] = copy.deepcopy(table.get_item(hash_key, range_key))
-        try:
-            original(self, transact_items)
-        except Exception:
-            for (name, hash_key, range_key), item in saved.items():
-                table = self.tables[name]
-                if item is None:
-                    table.delete_item(hash_key, range_key)
-                elif range_key is not None:
-                    table.items[hash_key][range_key] = item
-                else:
-                    table.items[hash_key] = item
-            raise
-
-    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    moto_patches.install()
     _remember_possible_keys_for_dicts()
     _installed = True
 

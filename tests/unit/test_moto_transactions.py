@@ -47,8 +47,9 @@ def test_a_cancelled_transaction_puts_back_every_item_it_named_and_nothing_else_
     with pytest.raises(ClientError) as refused:
         ddb.client.transact_write_items(TransactItems=[
             {"Put": {"TableName": ddb.ranged, "Item": {"h": S("a"), "r": S("new"), "v": N(9)}}},
-            {"Update": {"TableName": ddb.ranged, "Key": {"h": S("a"), "r": S("1")}, "UpdateExpression": "SET v = :x",
-                        "ExpressionAttributeValues": {":x": N(100)}}},
+            {"Update": {"TableName": ddb.ranged, "Key": {"h": S("a"), "r": S("1")},
+                        "UpdateExpression": "SET v = :x ADD tags :t",
+                        "ExpressionAttributeValues": {":x": N(100), ":t": {"SS": ["y"]}}}},
             {"Delete": {"TableName": ddb.plain, "Key": {"k": S("p2")}}},
             {"Put": {"TableName": ddb.plain, "Item": {"k": S("p3"), "v": N(33)}}},
             {"Update": {"TableName": ddb.plain, "Key": {"k": S("fresh")}, "UpdateExpression": "SET v = :x",

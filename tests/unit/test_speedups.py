@@ -1,66 +1,10 @@
-"""The tests' moto (tests/speedups.py) keeps DynamoDB's rules with its cheaper copies: a cancelled transaction
-leaves every item it touched exactly as it was, a complete one applies every operation; an item restored from the
+"""The tests' moto (tests/speedups.py) keeps DynamoDB's rules with its cheaper copies: an item restored from the
 seeded copy each test starts from still refuses to grow past DynamoDB's 400 KB; responses serialized with the
-remembered keys are those moto's own serializer writes."""
+remembered keys are those moto's own serializer writes. (Its transactions' item-level rollback is the local stack's,
+dev/stack/moto_patches.py, checked by tests/unit/test_moto_transactions.py.)"""
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-
-
-@pytest.fixture
-def table(aws):
-    ddb = boto3.client("dynamodb")
-    ddb.create_table(TableName="rollback-check", BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                           {"AttributeName": "sk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
-    for sk, n in (("a", "1"), ("c", "3"), ("e", "5")):
-        ddb.put_item(TableName="rollback-check", Item={"pk": {"S": "p"}, "sk": {"S": sk}, "n": {"N": n},
-                                                        "tags": {"SS": ["x"]}})
-    return ddb
-
-
-def items(ddb) -> dict:
-    return {i["sk"]["S"]: i for i in ddb.scan(TableName="rollback-check")["Items"]}
-
-
-def operations(last_condition: str) -> list[dict]:
-    key = lambda sk: {"pk": {"S": "p"}, "sk": {"S": sk}}  # noqa: E731
-    return [
-        {"Update": {"TableName": "rollback-check", "Key": key("a"), "UpdateExpression": "SET n = n + :one ADD tags :t",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":t": {"SS": ["y"]}}}},
-        {"Put": {"TableName": "rollback-check", "Item": {**key("b"), "n": {"N": "2"}}}},
-        {"Delete": {"TableName": "rollback-check", "Key": key("c")}},
-        {"ConditionCheck": {"TableName": "rollback-check", "Key": key("e"), "ConditionExpression": last_condition}},
-    ]
-
-
-def test_a_cancelled_transaction_leaves_every_touched_item_as_it_was(table):
-    from moto.dynamodb.models import DynamoDBBackend
-
-    assert DynamoDBBackend.transact_write_items.__module__ == "speedups"  # the rollback checked here
-    before = items(table)
-    with pytest.raises(ClientError) as refused:
-        table.transact_write_items(TransactItems=operations("attribute_not_exists(pk)"))
-    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
-    assert items(table) == before  # a's update, b's put and c's delete all undone, the set unchanged
-
-
-def test_a_transaction_naming_one_item_twice_is_refused_and_undone(table):
-    before = items(table)
-    twice = operations("attribute_exists(pk)")
-    twice[3] = {"Put": {"TableName": "rollback-check", "Item": {"pk": {"S": "p"}, "sk": {"S": "b"}}}}
-    with pytest.raises(ClientError):
-        table.transact_write_items(TransactItems=twice)
-    assert items(table) == before
-
-
-def test_a_complete_transaction_applies_every_operation(table):
-    table.transact_write_items(TransactItems=operations("attribute_exists(pk)"))
-    after = items(table)
-    assert sorted(after) == ["a", "b", "e"]
-    assert after["a"]["n"] == {"N": "2"} and sorted(after["a"]["tags"]["SS"]) == ["x", "y"]
-    assert after["b"]["n"] == {"N": "2"}
 
 
 def test_an_item_of_the_restored_seed_still_refuses_to_grow_past_400_kb(seeded):
