@@ -89,7 +89,7 @@ def main() -> None:
         ensure_resources()
         now = runtime.now()
         campaigns.create_from_files("demo", now, runtime.random_bytes)
-        units = [u.unit for u in list_units("demo")]
+        units = [u.unit for u in list_units("demo", "province")]
         per_unit = round(LINKS / 1.5 / len(units))  # groups 2 and 3 answer two questionnaires: 1.5 links a person
         seed_rosters(units, per_unit, now)
         # the first unit's job runs under tracemalloc for its peak memory; the other 62 are timed

@@ -25,9 +25,10 @@ LINKS = int(os.environ.get("BENCH_SUBMITS", "150"))
 
 def main() -> None:
     with mock_aws():
-        from dev.stack import moto_patches
+        from dev.stack import moto_patches, use_local_ses_rate
 
         moto_patches.install()  # as the tests and the local stack: item-level transaction rollback
+        use_local_ses_rate(100000)  # the emulated account's quota: the mails are not what this measures
         from chalice.test import Client
 
         from app import app
@@ -38,12 +39,11 @@ def main() -> None:
         from chalicelib.store import survey as survey_store
         from chalicelib.store.bootstrap import ensure_resources
         from chalicelib.store.models import LinkModel, ResponseModel
-        from outbox import drain, sent_mails, ses_backend, token_of
+        from outbox import drain, sent_mails, token_of
 
         ensure_resources()
         now = runtime.now()
         campaigns.create_from_files("demo", now, runtime.random_bytes)
-        ses_backend().max_send_rate = 100000
         ministry = Actor("admin", "moha", None)
         data = roster_workbook([person(i, group="1", agency="HĐND tỉnh") for i in range(1, 2 * LINKS + 1)])
         roster.import_workbook(ministry, "demo", "01", data, "merge", now, runtime.random_bytes)
