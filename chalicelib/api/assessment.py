@@ -106,7 +106,7 @@ def get_framework(ctx: Ctx, cid: str) -> dict:
        response=FRAMEWORK, query=KIND_QUERY, errors=(400, 404, 409, 413, 415, 422))
 def replace_framework(ctx: Ctx, cid: str) -> dict:
     kind = assessment.unit_kind(ctx.query("kind"))
-    raw = ctx.request.raw_body or b""
+    raw = ctx.body()
     content_type = (ctx.request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         return assessment.import_framework_workbook(ctx.actor, cid, raw, ctx.now, ctx.suffix(), kind)

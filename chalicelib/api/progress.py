@@ -11,7 +11,7 @@ from chalicelib.services import progress
 
 bp = Blueprint(__name__)
 UNIT = "/campaigns/{cid}/units/{unit}"
-FILTERS = {"group": {"type": "string"}, "status": {"type": "string", "enum": list(progress.FILTER_STATES)},
+FILTERS: dict[str, dict] = {"group": {"type": "string"}, "status": {"type": "string", "enum": list(progress.FILTER_STATES)},
            "agency": {"type": "string"}, "q": {"type": "string"},
            "limit": {"type": "integer", "minimum": 1, "maximum": 500}, "offset": {"type": "integer", "minimum": 0},
            "people": {"type": "string", "enum": ["true", "false"]}}

@@ -25,7 +25,7 @@ _QUESTION_PROPS = {"id": STR, "text": STR, "type": {"type": "string", "enum": ["
 QUESTION = {"type": "object", "properties": _QUESTION_PROPS,
             "required": [p for p in _QUESTION_PROPS if p != "criterion"], "additionalProperties": True}
 SECTION = obj(title=STR, questions=arr(QUESTION))
-SUMMARY_FIELDS = dict(qid=STR, purpose={"type": "string", "enum": ["locality", "ministry"]}, purpose_name=STR,
+SUMMARY_FIELDS: dict[str, dict] = dict(qid=STR, purpose={"type": "string", "enum": ["locality", "ministry"]}, purpose_name=STR,
                       group=STR, group_name=STR, title=STR, sample=BOOL, version=INT, locked=BOOL, locked_at=NSTR,
                       locked_at_label=NSTR, updated_at=STR, updated_at_label=STR, updated_by=STR, question_count=INT)
 SUMMARY = obj(**SUMMARY_FIELDS)
@@ -55,7 +55,7 @@ def get_questionnaire(ctx: Ctx, cid: str, qid: str) -> dict:
        content_types=["application/json", XLSX, "application/octet-stream"], request=REPLACE_REQ,
        response=REPLACED, errors=(400, 404, 409, 413, 415, 422))
 def replace_questionnaire(ctx: Ctx, cid: str, qid: str) -> dict:
-    raw = ctx.request.raw_body or b""
+    raw = ctx.body()
     content_type = (ctx.request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         return questionnaires.import_workbook(ctx.actor, cid, qid, raw, ctx.now, runtime.random_bytes)

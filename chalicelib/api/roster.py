@@ -30,7 +30,7 @@ def roster_template(ctx: Ctx, cid: str) -> Response:
        content_types=BINARY, request={"type": "string", "format": "binary"}, response=s.ROSTER_IMPORT,
        query={"mode": {"type": "string", "enum": ["merge", "replace"]}}, errors=(404, 409, 413, 415, 422, 423))
 def import_roster(ctx: Ctx, cid: str, unit: str) -> dict:
-    return roster.import_workbook(ctx.actor, cid, unit, ctx.request.raw_body or b"", ctx.query("mode", "merge"),
+    return roster.import_workbook(ctx.actor, cid, unit, ctx.body(), ctx.query("mode", "merge"),
                                   ctx.now, runtime.random_bytes)
 
 

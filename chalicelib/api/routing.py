@@ -11,6 +11,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from collections.abc import Mapping
 from typing import Any, Callable, overload
 
 from chalice import Blueprint, CORSConfig, Response
@@ -74,9 +75,15 @@ class Ctx:
             raise RuntimeError("this route is declared without authentication and has no session")
         return self.session_hash
 
+    def body(self) -> bytes:
+        """The raw request body as bytes (chalice types it `str | bytes`; it is bytes for every content type the
+        routes accept, and an empty body is b"")."""
+        raw = self.request.raw_body or b""
+        return raw.encode("utf-8") if isinstance(raw, str) else raw
+
     def json(self, limit: int = MAX_JSON_BODY, too_large: str | None = None) -> dict:
         """The body as a JSON object ({} when empty); `too_large` is the message for a body over `limit` bytes."""
-        raw = self.request.raw_body or b""
+        raw = self.body()
         if len(raw) > limit:
             raise PayloadTooLargeError(too_large or f"Nội dung yêu cầu quá lớn (tối đa {limit // 1024} KB).")
         if not raw.strip():
@@ -96,7 +103,7 @@ class Ctx:
     def query(self, name: str, default: str) -> str: ...
 
     def query(self, name: str, default: str | None = None) -> str | None:
-        params = self.request.query_params or {}
+        params: Mapping[str, str] = self.request.query_params or {}
         return params.get(name, default)
 
     def suffix(self) -> str:

@@ -13,7 +13,7 @@ bp = Blueprint(__name__)
 # Registered with this blueprint, it applies to every route of the app.
 bp.register_middleware(chalice_errors_in_our_shape, "http")
 
-_AUDIT_QUERY = {
+_AUDIT_QUERY: dict[str, dict] = {
     "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"},
     "unit": {"type": "string"}, "actor": {"type": "string"}, "action": {"type": "string"},
     "campaign": {"type": "string"}, "limit": {"type": "integer", "minimum": 1, "maximum": 200},
