@@ -1,7 +1,7 @@
 """In-memory implementations of the store contracts, for service tests and tools that need no AWS.
 
 Each class keeps the conditions its Protocol states (`AccountsStore` in `store/accounts.py`, `AuditStore` in
-`store/audit.py`) the way the DynamoDB implementation's conditional writes do, and
+`store/audit.py`, `CampaignsStore` in `store/campaigns.py`) the way the DynamoDB implementation's conditional writes do, and
 `tests/unit/test_store_contract.py` runs the same cases against both, so a service tested on these is tested on
 the rules it will meet in production. Every method holds the store's lock for its whole run: like one DynamoDB
 request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
@@ -28,6 +28,7 @@ from chalicelib.domain.throttle import Admission, Counter, ThrottlePolicy
 from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.store.accounts import Account, LoginCounters, Session
 from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
+from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store.stores import Stores
 
 
@@ -219,6 +220,112 @@ class MemoryAudit:
         return sorted(found, key=lambda n: n.sk, reverse=True)[:limit]
 
 
+class MemoryCampaigns:
+    """`CampaignsStore` in memory. Records are copied in and out: a caller changing a list it was handed changes
+    nothing stored, as with DynamoDB."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._campaigns: dict[str, Campaign] = {}
+        self._units: dict[tuple[str, str], Unit] = {}
+
+    def get_campaign(self, cid: str) -> Campaign:
+        found = self.find_campaign(cid)
+        if found is None:
+            raise NotFoundError(f"Không tìm thấy đợt đánh giá “{cid}”.")
+        return found
+
+    def find_campaign(self, cid: str) -> Campaign | None:
+        with self._lock:
+            return copy.deepcopy(self._campaigns.get(cid))
+
+    def list_campaigns(self) -> list[Campaign]:
+        with self._lock:
+            return [copy.deepcopy(self._campaigns[cid]) for cid in sorted(self._campaigns)]
+
+    def create_campaign(self, built: dict, now: datetime) -> Campaign:
+        cid = built["id"]
+        campaign = Campaign(cid=cid, name=built["name"], year=int(built["year"]), timezone=built["timezone"],
+                            groups=built["groups"], questionnaires=built["questionnaires"] or {},
+                            phases=built["phases"], departments=built["departments"] or [],
+                            ministry_exempt=built["ministry_exempt"] or [], reminder_days=built["reminder_days"] or [],
+                            auto_reminders_done=None, grades=built["grades"], created_at=now, version=1,
+                            min_responses=built.get("min_responses"), contact=built.get("contact"),
+                            mail_guard=built.get("mail_guard"))
+        with self._lock:
+            if cid in self._campaigns:  # a campaign id is created once
+                raise ConflictError(f"Đợt đánh giá “{cid}” đã tồn tại.")
+            for unit in built["units"]:  # units first: a campaign found has all its units
+                self._units[(cid, unit["code"])] = _fresh_unit(cid, unit)
+            self._campaigns[cid] = copy.deepcopy(campaign)
+        return campaign
+
+    def save_phases(self, campaign: Campaign, phases: list[dict]) -> None:
+        with self._lock:
+            stored = self._campaigns.get(campaign.cid)
+            if stored is None or stored.version != campaign.version:  # no lost update: still the version read
+                raise ConflictError("Đợt đánh giá vừa được người khác cập nhật. Vui lòng tải lại và thử lại.")
+            self._campaigns[campaign.cid] = replace(stored, phases=copy.deepcopy(phases), version=stored.version + 1)
+
+    def mark_auto_reminder(self, cid: str, key: str) -> bool:
+        with self._lock:
+            stored = self.get_campaign(cid)
+            done = stored.auto_reminders_done or frozenset()
+            if key in done:  # the reminders of one deadline day start once
+                return False
+            self._campaigns[cid] = replace(stored, auto_reminders_done=done | {key}, version=stored.version + 1)
+            return True
+
+    def list_units(self, cid: str, kind: str | None = None) -> list[Unit]:
+        with self._lock:
+            found = [u for (c, _), u in self._units.items() if c == cid and (kind is None or u.kind == kind)]
+        return [copy.deepcopy(u) for u in sorted(found, key=lambda u: u.unit)]
+
+    def find_unit(self, cid: str, unit: str) -> Unit | None:
+        with self._lock:
+            return copy.deepcopy(self._units.get((cid, unit)))
+
+    def get_unit(self, cid: str, unit: str) -> Unit:
+        found = self.find_unit(cid, unit)
+        if found is None:
+            raise NotFoundError(f"Không tìm thấy đơn vị “{unit}” trong đợt đánh giá “{cid}”.")
+        return found
+
+    def set_unit_extension(self, cid: str, unit: str, phase: str, closes_at: str) -> None:
+        with self._lock:
+            stored = self._units.get((cid, unit))
+            if stored is None:  # only a unit of the campaign is extended
+                raise NotFoundError(f"Không tìm thấy đơn vị “{unit}”.")
+            marks = {code: at for code, at in stored.closed_marks.items() if code != phase}  # the closing re-armed
+            self._units[(cid, unit)] = replace(stored, extensions={**stored.extensions, phase: closes_at},
+                                               closed_marks=marks)
+
+    def mark_closed(self, cid: str, unit: str, phase: str, closes_at: str) -> bool:
+        with self._lock:
+            stored = self._units.get((cid, unit))
+            # a closing is announced once per close instant, and only to an existing unit
+            if stored is None or stored.closed_marks.get(phase) == closes_at:
+                return False
+            self._units[(cid, unit)] = replace(stored, closed_marks={**stored.closed_marks, phase: closes_at})
+            return True
+
+    def put_focal_person(self, cid: str, unit: str, record: dict) -> None:
+        with self._lock:
+            stored = self._units.get((cid, unit))
+            if stored is None:  # only a unit of the campaign
+                raise NotFoundError(f"Không tìm thấy đơn vị “{unit}”.")
+            self._units[(cid, unit)] = replace(stored, focal_person=copy.deepcopy(record))
+
+
+def _fresh_unit(cid: str, unit: dict) -> Unit:
+    return Unit(cid=cid, unit=unit["code"], name=unit["name"], full_name=unit["full_name"],
+                kind=unit.get("kind") or "province", ranked=unit.get("ranked", True) is not False, focal_person=None,
+                extensions={}, closed_marks={}, roster_gen=None, roster_version=0, roster_status="draft",
+                roster_counts={}, roster_seq=0, roster_pending=None, dispatch_lease=None, dispatch_notified=None,
+                dispatch_done=None, annulled_at=None, annulled_by=None, annul_reason=None, roster_updated_at=None,
+                roster_submitted_at=None, roster_submitted_by=None, roster_snapshot=None)
+
+
 def stores() -> Stores:
     """A fresh, empty set of in-memory stores."""
-    return Stores(accounts=MemoryAccounts(), audit=MemoryAudit())
+    return Stores(accounts=MemoryAccounts(), audit=MemoryAudit(), campaigns=MemoryCampaigns())

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.store import accounts, audit
+from chalicelib.store import accounts, audit, campaigns
 from chalicelib.store.accounts import AccountsStore
 from chalicelib.store.audit import AuditStore
+from chalicelib.store.campaigns import CampaignsStore
 
 
 @dataclass(frozen=True)
 class Stores:
     accounts: AccountsStore
     audit: AuditStore
+    campaigns: CampaignsStore
 
 
-DYNAMODB = Stores(accounts=accounts, audit=audit)
+DYNAMODB = Stores(accounts=accounts, audit=audit, campaigns=campaigns)

@@ -1,14 +1,17 @@
-"""The store contracts (`AccountsStore`, `AuditStore`): every case runs against the in-memory implementation
+"""The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`): every case runs against the in-memory implementation
 (chalicelib/store/memory.py) and against the DynamoDB one on moto, so a service tested on the first meets the same
 rules on the second."""
 import base64
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from chalicelib.domain import campaign as campaign_rules
 from chalicelib.domain import throttle
 from chalicelib.domain.throttle import Counter
 from chalicelib.errors import ConflictError, NotFoundError
+from chalicelib.formats import datafiles
 from chalicelib.store import memory
 from chalicelib.store.accounts import Account, Session
 from chalicelib.store.audit import sort_key
@@ -346,3 +349,118 @@ def test_notifications_are_one_per_unit_newest_first_and_overwritten_by_their_ke
     assert [n.title for n in s.list_notifications("2021#02", 10)] == ["Mở lại"]
     assert [n.kind for n in s.list_notifications("2021#01", 1)] == ["roster"]
     assert s.list_notifications("2021#03", 10) == []
+
+
+# ------------------------------------------------------------------------------------------------------- campaigns
+
+def built(cid="kiem-thu", **changes) -> dict:
+    """The 2021 campaign's definition, built as the service builds it, with three provinces and two ministries."""
+    definition, units = datafiles.load_campaign("2021", datafiles.UNIT_KINDS)
+    result = campaign_rules.build({**definition, "id": cid}, units[:3] + units[-2:], date(2022, 1, 5))
+    return {**result, **changes}
+
+
+def test_a_campaign_is_created_once_with_all_its_units(stores):
+    s = stores.campaigns
+    assert s.find_campaign("kiem-thu") is None and s.list_units("kiem-thu") == []
+    with pytest.raises(NotFoundError):
+        s.get_campaign("kiem-thu")
+    made = s.create_campaign(built(), T0)
+    found = s.get_campaign("kiem-thu")
+    assert found == made and s.find_campaign("kiem-thu") == made
+    b = built()
+    assert (found.cid, found.name, found.year, found.timezone, found.groups, found.questionnaires, found.phases,
+            found.departments, found.reminder_days, found.grades, found.min_responses, found.contact,
+            found.mail_guard, found.created_at, found.version, found.auto_reminders_done) == (
+        "kiem-thu", b["name"], 2021, "Asia/Ho_Chi_Minh", b["groups"], b["questionnaires"], b["phases"],
+        b["departments"], [7, 3, 1], b["grades"], 10, b["contact"], b["mail_guard"], T0, 1, None)
+    with pytest.raises(ConflictError):
+        s.create_campaign(built(name="Đợt khác"), T0 + timedelta(days=1))
+    assert s.get_campaign("kiem-thu") == made  # the first stays as it was
+    units = s.list_units("kiem-thu")
+    assert [(u.unit, u.kind, u.ranked) for u in units] == [
+        ("01", "province", True), ("02", "province", True), ("04", "province", True),
+        ("TTCP", "ministry", False), ("UBDT", "ministry", False)]
+    fresh = units[0]
+    assert (fresh.cid, fresh.name, fresh.full_name, fresh.focal_person, fresh.extensions, fresh.closed_marks,
+            fresh.roster_status, fresh.roster_version, fresh.roster_counts, fresh.roster_seq, fresh.roster_gen,
+            fresh.dispatch_done, fresh.annulled_at) == (
+        "kiem-thu", "Hà Nội", "Thành phố Hà Nội", None, {}, {}, "draft", 0, {}, 0, None, None, None)
+    assert [u.unit for u in s.list_units("kiem-thu", "ministry")] == ["TTCP", "UBDT"]
+    assert s.get_unit("kiem-thu", "02") == units[1] and s.find_unit("kiem-thu", "99") is None
+    with pytest.raises(NotFoundError):
+        s.get_unit("kiem-thu", "99")
+
+
+def test_campaigns_are_listed_by_id(stores):
+    s = stores.campaigns
+    assert s.list_campaigns() == []
+    for cid in ("thu-b", "thu-a", "thu-c"):
+        s.create_campaign(built(cid), T0)
+    assert [c.cid for c in s.list_campaigns()] == ["thu-a", "thu-b", "thu-c"]
+
+
+def test_phases_are_saved_only_over_the_version_read(stores):
+    s = stores.campaigns
+    read = s.create_campaign(built(), T0)
+    moved = [dict(p, closes_at="2022-01-20T17:00:00Z") if p["code"] == "focal_person" else p for p in read.phases]
+    s.save_phases(read, moved)
+    after = s.get_campaign("kiem-thu")
+    assert after.phases == moved and after.version == 2
+    with pytest.raises(ConflictError):
+        s.save_phases(read, read.phases)  # read before the change above: refused
+    assert s.get_campaign("kiem-thu") == after
+    with pytest.raises(ConflictError):
+        s.save_phases(replace(read, cid="khong-co"), read.phases)
+    assert s.find_campaign("khong-co") is None
+
+
+def test_a_days_automatic_reminders_start_once(stores):
+    s = stores.campaigns
+    s.create_campaign(built(), T0)
+    assert s.mark_auto_reminder("kiem-thu", "2022-02-20:7") is True
+    assert s.mark_auto_reminder("kiem-thu", "2022-02-20:7") is False
+    assert s.mark_auto_reminder("kiem-thu", "2022-02-20:3") is True
+    after = s.get_campaign("kiem-thu")
+    assert after.auto_reminders_done == frozenset({"2022-02-20:7", "2022-02-20:3"}) and after.version == 3
+    with pytest.raises(NotFoundError):
+        s.mark_auto_reminder("khong-co", "2022-02-20:7")
+
+
+def test_a_closing_is_announced_once_per_close_instant_and_an_extension_rearms_it(stores):
+    s = stores.campaigns
+    s.create_campaign(built(), T0)
+    assert s.mark_closed("kiem-thu", "01", "roster", "2022-01-15T17:00:00Z") is True
+    assert s.mark_closed("kiem-thu", "01", "roster", "2022-01-15T17:00:00Z") is False
+    assert s.mark_closed("kiem-thu", "01", "focal_person", "2022-01-10T17:00:00Z") is True
+    s.set_unit_extension("kiem-thu", "01", "roster", "2022-01-20T17:00:00Z")
+    unit = s.get_unit("kiem-thu", "01")
+    assert unit.extensions == {"roster": "2022-01-20T17:00:00Z"}
+    assert unit.closed_marks == {"focal_person": "2022-01-10T17:00:00Z"}  # only the extended phase re-armed
+    assert s.mark_closed("kiem-thu", "01", "roster", "2022-01-20T17:00:00Z") is True
+    assert s.get_unit("kiem-thu", "02").closed_marks == {} and s.get_unit("kiem-thu", "02").extensions == {}
+    assert s.mark_closed("kiem-thu", "99", "roster", "2022-01-15T17:00:00Z") is False  # never a stray unit
+    with pytest.raises(NotFoundError):
+        s.set_unit_extension("kiem-thu", "99", "roster", "2022-01-20T17:00:00Z")
+    assert s.find_unit("kiem-thu", "99") is None
+
+
+def test_a_focal_person_is_put_on_an_existing_unit_only(stores):
+    s = stores.campaigns
+    s.create_campaign(built(), T0)
+    record = {"full_name": "Nguyễn Văn An", "position": "Chuyên viên", "mobile": "0912345678",
+              "updated_at": "2022-01-05T03:00:00Z", "updated_by": "tinh01"}
+    s.put_focal_person("kiem-thu", "01", record)
+    s.put_focal_person("kiem-thu", "01", {**record, "full_name": "Trần Thị Bình"})
+    assert s.get_unit("kiem-thu", "01").focal_person == {**record, "full_name": "Trần Thị Bình"}
+    with pytest.raises(NotFoundError):
+        s.put_focal_person("kiem-thu", "99", record)
+    assert s.find_unit("kiem-thu", "99") is None
+
+
+def test_records_handed_out_are_copies(stores):
+    s = stores.campaigns
+    s.create_campaign(built(), T0)
+    s.get_campaign("kiem-thu").phases.clear()
+    s.get_unit("kiem-thu", "01").extensions["roster"] = "2030-01-01T00:00:00Z"
+    assert len(s.get_campaign("kiem-thu").phases) == 5 and s.get_unit("kiem-thu", "01").extensions == {}
