@@ -21,6 +21,7 @@ from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store import files
 from chalicelib.store import roster as store
 from chalicelib.store.roster import Respondent
+from chalicelib.store.stores import DYNAMODB, Stores
 
 # the campaign and unit records campaign_store returns
 
@@ -33,16 +34,16 @@ def _groups(campaign: Campaign) -> list[rules.Group]:
                         int(g.get("priority", 0))) for g in campaign.groups]
 
 
-def _resolver(campaign: Campaign) -> rules.MinistryResolver:
+def _resolver(campaign: Campaign, *, stores: Stores = DYNAMODB) -> rules.MinistryResolver:
     """The managing ministries of the campaign's departments, and which of them are assessed (its ministry units)."""
     units = [{"code": u.unit, "name": u.name, "full_name": u.full_name, "kind": u.kind}
-             for u in campaign_store.list_units(campaign.cid, MINISTRY)]
+             for u in stores.campaigns.list_units(campaign.cid, MINISTRY)]
     return rules.MinistryResolver(campaign.departments or [], units)
 
 
-def accepted_ministries(campaign: Campaign) -> list[str]:
+def accepted_ministries(campaign: Campaign, *, stores: Stores = DYNAMODB) -> list[str]:
     """The managing ministries a roster row may name (the template's drop-down, the roster dialog's choices)."""
-    return _resolver(campaign).ministries
+    return _resolver(campaign, stores=stores).ministries
 
 
 def template(actor: Actor, cid: str, now: datetime) -> tuple[bytes, str]:
