@@ -1,7 +1,8 @@
 """In-memory implementations of the store contracts, for service tests and tools that need no AWS.
 
 Each class keeps the conditions its Protocol states (`AccountsStore` in `store/accounts.py`, `AuditStore` in
-`store/audit.py`, `CampaignsStore` in `store/campaigns.py`) the way the DynamoDB implementation's conditional writes do, and
+`store/audit.py`, `CampaignsStore` in `store/campaigns.py`,
+`QuestionnairesStore` in `store/questionnaires.py`) the way the DynamoDB implementation's conditional writes do, and
 `tests/unit/test_store_contract.py` runs the same cases against both, so a service tested on these is tested on
 the rules it will meet in production. Every method holds the store's lock for its whole run: like one DynamoDB
 request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
@@ -29,6 +30,7 @@ from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.store.accounts import Account, LoginCounters, Session
 from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
 from chalicelib.store.campaigns import Campaign, Unit
+from chalicelib.store.questionnaires import Questionnaire, refusal
 from chalicelib.store.stores import Stores
 
 
@@ -326,6 +328,53 @@ def _fresh_unit(cid: str, unit: dict) -> Unit:
                 roster_submitted_at=None, roster_submitted_by=None, roster_snapshot=None)
 
 
+class MemoryQuestionnaires:
+    """`QuestionnairesStore` in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._items: dict[tuple[str, str], Questionnaire] = {}
+
+    def get(self, cid: str, qid: str) -> Questionnaire:
+        found = self.find(cid, qid)
+        if found is None:
+            raise NotFoundError(f"Không tìm thấy phiếu khảo sát “{qid}” trong đợt đánh giá “{cid}”.")
+        return found
+
+    def find(self, cid: str, qid: str) -> Questionnaire | None:
+        with self._lock:
+            return copy.deepcopy(self._items.get((cid, qid)))
+
+    def list_for(self, cid: str) -> list[Questionnaire]:
+        with self._lock:
+            return [copy.deepcopy(item) for (c, _), item in sorted(self._items.items()) if c == cid]
+
+    def put_version(self, item: Questionnaire, expected_version: int) -> None:
+        with self._lock:
+            current = self._items.get((item.cid, item.qid))
+            # a first version never overwrites one put meanwhile; a later one only over the version read, unlocked
+            if (current is not None) if expected_version == 0 else (
+                    current is None or current.version != expected_version or current.locked):
+                raise refusal(item.qid, copy.deepcopy(current))
+            self._items[(item.cid, item.qid)] = copy.deepcopy(item)
+
+    def put_if_absent(self, item: Questionnaire) -> bool:
+        with self._lock:
+            if (item.cid, item.qid) in self._items:  # a seed never overwrites a questionnaire already there
+                return False
+            self._items[(item.cid, item.qid)] = copy.deepcopy(item)
+            return True
+
+    def lock(self, cid: str, qid: str, now: datetime) -> tuple[int, bool]:
+        with self._lock:
+            current = self.get(cid, qid)  # never creates a questionnaire
+            if current.locked:  # locked once, keeping its first locked_at
+                return current.version, False
+            self._items[(cid, qid)] = replace(current, locked=True, locked_at=now)
+            return current.version, True
+
+
 def stores() -> Stores:
     """A fresh, empty set of in-memory stores."""
-    return Stores(accounts=MemoryAccounts(), audit=MemoryAudit(), campaigns=MemoryCampaigns())
+    return Stores(accounts=MemoryAccounts(), audit=MemoryAudit(), campaigns=MemoryCampaigns(),
+                  questionnaires=MemoryQuestionnaires())

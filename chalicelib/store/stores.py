@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.store import accounts, audit, campaigns
+from chalicelib.store import accounts, audit, campaigns, questionnaires
 from chalicelib.store.accounts import AccountsStore
 from chalicelib.store.audit import AuditStore
 from chalicelib.store.campaigns import CampaignsStore
+from chalicelib.store.questionnaires import QuestionnairesStore
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Stores:
     accounts: AccountsStore
     audit: AuditStore
     campaigns: CampaignsStore
+    questionnaires: QuestionnairesStore
 
 
-DYNAMODB = Stores(accounts=accounts, audit=audit, campaigns=campaigns)
+DYNAMODB = Stores(accounts=accounts, audit=audit, campaigns=campaigns, questionnaires=questionnaires)

@@ -1,4 +1,4 @@
-"""The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`): every case runs against the in-memory implementation
+"""The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`, `QuestionnairesStore`): every case runs against the in-memory implementation
 (chalicelib/store/memory.py) and against the DynamoDB one on moto, so a service tested on the first meets the same
 rules on the second."""
 import base64
@@ -15,6 +15,7 @@ from chalicelib.formats import datafiles
 from chalicelib.store import memory
 from chalicelib.store.accounts import Account, Session
 from chalicelib.store.audit import sort_key
+from chalicelib.store.questionnaires import Questionnaire
 from chalicelib.store.stores import DYNAMODB
 
 T0 = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)
@@ -464,3 +465,63 @@ def test_records_handed_out_are_copies(stores):
     s.get_campaign("kiem-thu").phases.clear()
     s.get_unit("kiem-thu", "01").extensions["roster"] = "2030-01-01T00:00:00Z"
     assert len(s.get_campaign("kiem-thu").phases) == 5 and s.get_unit("kiem-thu", "01").extensions == {}
+
+
+# -------------------------------------------------------------------------------------------------- questionnaires
+
+def questionnaire(qid="locality-1", version=1, **changes) -> Questionnaire:
+    values = dict(cid="kiem-thu", qid=qid, purpose=qid.split("-")[0], group=qid.split("-")[1],
+                  title="Phiếu đánh giá địa phương", description=None, version=version,
+                  sections=[{"title": "Phần 1", "questions": [{"id": "q1", "text": "Câu hỏi một"}]}], sample=True,
+                  locked=False, locked_at=None, updated_at=T0, updated_by="system")
+    return Questionnaire(**{**values, **changes})
+
+
+def refused_code(call) -> tuple[str, list]:
+    with pytest.raises(ConflictError) as caught:
+        call()
+    return caught.value.code, caught.value.details
+
+
+def test_a_questionnaire_is_seeded_once_and_listed_by_qid(stores):
+    s = stores.questionnaires
+    assert s.find("kiem-thu", "locality-1") is None and s.list_for("kiem-thu") == []
+    with pytest.raises(NotFoundError):
+        s.get("kiem-thu", "locality-1")
+    assert s.put_if_absent(questionnaire("locality-2")) is True
+    assert s.put_if_absent(questionnaire("locality-1", description="Mô tả")) is True
+    assert s.put_if_absent(questionnaire("locality-1", title="Phiếu khác")) is False
+    assert s.get("kiem-thu", "locality-1") == questionnaire("locality-1", description="Mô tả")
+    assert [q.qid for q in s.list_for("kiem-thu")] == ["locality-1", "locality-2"]
+    assert s.list_for("khac") == []
+
+
+def test_a_version_is_put_only_over_the_version_read(stores):
+    s = stores.questionnaires
+    s.put_version(questionnaire(), 0)
+    assert refused_code(lambda: s.put_version(questionnaire(title="Cũng là bản một"), 0)) == (
+        "questionnaire_changed", [{"qid": "locality-1", "version": 1}])
+    later = T0 + timedelta(hours=1)
+    s.put_version(questionnaire(version=2, title="Bản hai", sample=False, updated_at=later, updated_by="admin"), 1)
+    assert refused_code(lambda: s.put_version(questionnaire(version=2, title="Bản hai khác"), 1)) == (
+        "questionnaire_changed", [{"qid": "locality-1", "version": 2}])
+    assert s.get("kiem-thu", "locality-1") == questionnaire(version=2, title="Bản hai", sample=False,
+                                                             updated_at=later, updated_by="admin")
+    assert refused_code(lambda: s.put_version(questionnaire("locality-3", version=4), 3)) == (
+        "questionnaire_changed", [{"qid": "locality-3", "version": 0}])
+    assert s.find("kiem-thu", "locality-3") is None
+
+
+def test_a_locked_questionnaire_is_locked_once_and_never_changed(stores):
+    s = stores.questionnaires
+    s.put_version(questionnaire(), 0)
+    assert s.lock("kiem-thu", "locality-1", T0) == (1, True)
+    assert s.lock("kiem-thu", "locality-1", T0 + timedelta(hours=1)) == (1, False)
+    locked = s.get("kiem-thu", "locality-1")
+    assert locked.locked and locked.locked_at == T0  # the first lock's instant stays
+    assert refused_code(lambda: s.put_version(questionnaire(version=2, title="Bản hai"), 1)) == (
+        "questionnaire_locked", [{"qid": "locality-1", "version": 1}])
+    assert s.get("kiem-thu", "locality-1") == locked
+    with pytest.raises(NotFoundError):
+        s.lock("kiem-thu", "ministry-2", T0)
+    assert s.find("kiem-thu", "ministry-2") is None
