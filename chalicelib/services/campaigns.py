@@ -38,7 +38,7 @@ def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], by
     """Seed a shipped campaign if it is not there yet; None when it already exists."""
     definition, units = datafiles.load_campaign(name, datafiles.UNIT_KINDS)
     # Sample questionnaires first (validated, put only where absent): a campaign seeded before it had them gets them.
-    questionnaires.seed(definition, datafiles.load_questionnaires(definition), now)
+    questionnaires.seed(definition, datafiles.load_questionnaires(definition), now, stores=stores)
     # each kind of unit the campaign has gets its sample framework (the ministries' only where it assesses ministries)
     assessment.seed(definition, now, tuple({u.get("kind") or campaign_rules.PROVINCE for u in units
                                             if isinstance(u, dict)}))

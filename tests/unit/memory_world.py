@@ -1,5 +1,5 @@
 """A world for service tests on the in-memory stores (chalicelib/store/memory.py): the shipped 2021 campaign with a
-few of its provinces and ministries, the organiser's and the units' actors, a clock the test moves and a seeded
+few of its provinces and ministries and its sample questionnaires, the organiser's and the units' actors, a clock the test moves and a seeded
 random source. `refuse_aws` makes any AWS call fail, so a service that forgets to pass its `stores` on is caught."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import botocore.client
 
 from chalicelib.domain.access import MINISTRY, MOHA, PROVINCE, SYSTEM_MOHA, Actor
 from chalicelib.formats import datafiles
-from chalicelib.services import campaigns
+from chalicelib.services import campaigns, questionnaires
 from chalicelib.store import memory
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -34,12 +34,15 @@ def unit_actor(unit: str) -> Actor:
 
 
 class World:
-    def __init__(self, units: tuple[str, ...] = UNITS):
+    def __init__(self, units: tuple[str, ...] = UNITS, *, samples: bool = True):
         self.stores = memory.stores()
         self.now = T0
         self.random_bytes = random.Random(2021).randbytes
         definition, all_units = datafiles.load_campaign("2021", datafiles.UNIT_KINDS)
         chosen = [u for u in all_units if u["code"] in units]
+        self.definition = definition
+        if samples:
+            questionnaires.seed(definition, datafiles.load_questionnaires(definition), self.now, stores=self.stores)
         campaigns.create(SYSTEM_MOHA, {**definition, "units": chosen}, self.now, self.random_bytes,
                          stores=self.stores)
 
