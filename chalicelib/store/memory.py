@@ -2,10 +2,13 @@
 
 Each class keeps the conditions its Protocol states (`AccountsStore` in `store/accounts.py`, `AuditStore` in
 `store/audit.py`, `CampaignsStore` in `store/campaigns.py`,
-`QuestionnairesStore` in `store/questionnaires.py`) the way the DynamoDB implementation's conditional writes do, and
+`QuestionnairesStore` in `store/questionnaires.py`, `AssessmentStore` in `store/assessment.py`, `FilesStore` in `store/files.py`) the way the DynamoDB implementation's conditional writes do, and
 `tests/unit/test_store_contract.py` runs the same cases against both, so a service tested on these is tested on
 the rules it will meet in production. Every method holds the store's lock for its whole run: like one DynamoDB
 request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
+
+`MemoryFiles` answers links of its own (`memory://<bucket>/<key>`); `fetch` reads one and `post` plays the browser
+sending a file with a grant of `presign_upload`, as a test of a service needs.
 
 What is not modelled: TTL expiry (DynamoDB deletes expired counters some time after; the throttle forgets them by
 their `last_at` anyway), a secondary index's lag, and time zones of stored instants (DynamoDB hands instants back in
@@ -18,16 +21,23 @@ from __future__ import annotations
 
 import base64
 import copy
+import gzip
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import quote, unquote, urlsplit
 
+from chalicelib.config import settings
 from chalicelib.domain import throttle
 from chalicelib.domain.access import stored_role
+from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.throttle import Admission, Counter, ThrottlePolicy
 from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.store.accounts import Account, LoginCounters, Session
+from chalicelib.store import assessment as assessment_store
+from chalicelib.store.assessment import Assessment, AssessmentItem, Framework
 from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
 from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store.questionnaires import Questionnaire, refusal
@@ -374,7 +384,204 @@ class MemoryQuestionnaires:
             return current.version, True
 
 
+def _new_assessment(cid: str, unit: str) -> Assessment:
+    """A record never written, as the DynamoDB implementation reads one: a draft at revision 0."""
+    return Assessment(cid=cid, unit=unit, state="draft", revision=0, approval=None, approved_at=None, locked_at=None,
+                      reopened=None, published_at=None, published_by=None, updated_at=None)
+
+
+def _new_line(cid: str, unit: str, code: str) -> AssessmentItem:
+    return AssessmentItem(unit_key=assessment_store.unit_key(cid, unit), code=code, score=None, note=None,
+                          explanation=None, evidence=None, updated_at=None, updated_by=None, appraisal_score=None,
+                          appraisal_comment=None, appraised_at=None, appraised_by=None)
+
+
+class MemoryAssessment:
+    """`AssessmentStore` in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._frameworks: dict[tuple[str, str], Framework] = {}
+        self._records: dict[tuple[str, str], Assessment] = {}
+        self._lines: dict[tuple[str, str, str], AssessmentItem] = {}
+
+    def find_framework(self, cid: str, kind: str = PROVINCE) -> Framework | None:
+        with self._lock:
+            return copy.deepcopy(self._frameworks.get((cid, kind)))
+
+    def put_framework(self, framework: Framework, expected_version: int | None) -> bool:
+        with self._lock:
+            current = self._frameworks.get((framework.cid, framework.kind))
+            # no lost update: a framework replaces exactly the version read, and a seed never overwrites one
+            if (current is not None) if expected_version is None else (
+                    current is None or current.version != expected_version):
+                return False
+            self._frameworks[(framework.cid, framework.kind)] = copy.deepcopy(framework)
+            return True
+
+    def find_assessment(self, cid: str, unit: str) -> Assessment | None:
+        with self._lock:
+            return copy.deepcopy(self._records.get((cid, unit)))
+
+    def list_assessments(self, cid: str) -> list[Assessment]:
+        with self._lock:
+            return [copy.deepcopy(r) for (c, _), r in sorted(self._records.items()) if c == cid]
+
+    def list_items(self, cid: str, unit: str) -> list[AssessmentItem]:
+        with self._lock:
+            return [copy.deepcopy(line) for (c, u, _), line in sorted(self._lines.items()) if (c, u) == (cid, unit)]
+
+    def find_item(self, cid: str, unit: str, code: str) -> AssessmentItem | None:
+        with self._lock:
+            return copy.deepcopy(self._lines.get((cid, unit, code)))
+
+    def _record(self, cid: str, unit: str) -> Assessment:
+        return self._records.get((cid, unit)) or _new_assessment(cid, unit)
+
+    def _line(self, cid: str, unit: str, code: str) -> AssessmentItem:
+        return self._lines.get((cid, unit, code)) or _new_line(cid, unit, code)
+
+    def record_self_score(self, cid: str, unit: str, code: str, *, score: float | None, note: str | None,
+                          explanation: str | None, evidence: list[dict], by: str, now: datetime) -> None:
+        with self._lock:
+            record = self._record(cid, unit)
+            if record.state != "draft":  # a score cannot change once the assessment is approved or locked
+                raise ConflictError(assessment_store.CLOSED, code="assessment_closed")
+            self._records[(cid, unit)] = replace(record, revision=record.revision + 1, updated_at=now)
+            self._lines[(cid, unit, code)] = replace(self._line(cid, unit, code), score=score, note=note,
+                                                     explanation=explanation, evidence=copy.deepcopy(evidence),
+                                                     updated_at=now, updated_by=by)
+
+    def approve_assessment(self, cid: str, unit: str, revision: int, approval: dict, now: datetime) -> bool:
+        with self._lock:
+            record = self._record(cid, unit)
+            # only a draft is approved, and only as checked: a score changed since makes the approval fail
+            if record.state != "draft" or record.revision != revision:
+                return False
+            self._records[(cid, unit)] = replace(record, state="approved", approval=copy.deepcopy(approval),
+                                                 approved_at=now, updated_at=now, revision=record.revision + 1)
+            return True
+
+    def lock_assessment(self, cid: str, unit: str, now: datetime) -> bool:
+        with self._lock:
+            record = self._record(cid, unit)
+            if record.state != "draft":  # the deadline lock and an approval cannot both win
+                return False
+            self._records[(cid, unit)] = replace(record, state="locked", locked_at=now, updated_at=now,
+                                                 revision=record.revision + 1)
+            return True
+
+    def reopen_assessment(self, cid: str, unit: str, entry: dict, history: list[dict], now: datetime) -> bool:
+        with self._lock:
+            record = self._records.get((cid, unit))
+            if record is None or record.state not in assessment_store.SUBMITTED:  # only a submitted one, once
+                return False
+            self._records[(cid, unit)] = replace(record, state="draft", reopened=copy.deepcopy([*history, entry]),
+                                                 approval=None, approved_at=None, locked_at=None, updated_at=now,
+                                                 revision=record.revision + 1)
+            return True
+
+    def record_appraisal(self, cid: str, unit: str, code: str, *, score: float, comment: str | None, by: str,
+                         now: datetime, require_submitted: bool) -> None:
+        with self._lock:
+            record = self._records.get((cid, unit))
+            # a self-scored line is appraised only once the unit has submitted (approved or locked)
+            if require_submitted and (record is None or record.state not in assessment_store.SUBMITTED):
+                raise ConflictError(assessment_store.NOT_SUBMITTED, code="assessment_not_submitted")
+            self._lines[(cid, unit, code)] = replace(self._line(cid, unit, code), appraisal_score=score,
+                                                     appraisal_comment=comment or None, appraised_at=now,
+                                                     appraised_by=by)
+
+    def publish_appraisal(self, cid: str, unit: str, by: str, now: datetime) -> None:
+        with self._lock:
+            self._records[(cid, unit)] = replace(self._record(cid, unit), published_at=now, published_by=by)
+
+
+@dataclass(frozen=True)
+class _Object:
+    body: bytes
+    content_type: str | None = None
+    metadata: dict | None = None
+
+
+class MemoryFiles:
+    """`FilesStore` in memory: the exports and evidence buckets as dictionaries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._objects: dict[tuple[str, str], _Object] = {}
+
+    def _put(self, bucket: str, key: str, obj: _Object) -> str:
+        with self._lock:
+            self._objects[(bucket, key)] = obj
+        return f"memory://{bucket}/{quote(key)}"
+
+    def _get(self, bucket: str, key: str) -> _Object:
+        with self._lock:
+            found = self._objects.get((bucket, key))
+        if found is None:
+            raise KeyError(f"{bucket}/{key}")  # S3 raises NoSuchKey
+        return found
+
+    def put_export(self, key: str, data: bytes, content_type: str, filename: str, expires: int = 3600) -> str:
+        return self._put(settings().exports_bucket, key, _Object(bytes(data), content_type))
+
+    def put_snapshot(self, key: str, rows: list[dict]) -> None:
+        body = gzip.compress(json.dumps(rows, ensure_ascii=False).encode(), 6)
+        self._put(settings().evidence_bucket, key, _Object(body, "application/json"))
+
+    def get_snapshot(self, key: str) -> list[dict]:
+        return json.loads(gzip.decompress(self._get(settings().evidence_bucket, key).body))
+
+    def get_export(self, key: str) -> bytes:
+        return self._get(settings().exports_bucket, key).body
+
+    def presign_upload(self, key: str, content_type: str, filename: str, max_bytes: int,
+                       expires: int = 900) -> dict:
+        return {"url": f"memory://{settings().evidence_bucket}/",
+                "fields": {"key": key, "Content-Type": content_type, "x-amz-meta-filename": quote(filename, safe="")}}
+
+    def pin_upload(self, upload_key: str, pinned_key: str, head_bytes: int = 16) -> dict | None:
+        bucket = settings().evidence_bucket
+        with self._lock:
+            found = self._objects.get((bucket, upload_key))
+            if found is None:  # nothing arrived
+                return None
+            self._objects[(bucket, pinned_key)] = found  # a copy: a later post to the upload key leaves it alone
+        return {"size": len(found.body), "sha256": hashlib.sha256(found.body).hexdigest(),
+                "metadata": dict(found.metadata or {}), "content_type": found.content_type,
+                "head": found.body[:head_bytes]}
+
+    def delete_evidence(self, key: str) -> None:
+        with self._lock:
+            self._objects.pop((settings().evidence_bucket, key), None)
+
+    def evidence_link(self, key: str, filename: str, expires: int = 900) -> str:
+        return f"memory://{settings().evidence_bucket}/{quote(key)}"
+
+    # ------------------------------------------------------------------------------------ the browser's side
+
+    def post(self, granted: dict, content: bytes) -> None:
+        """Send a file with a grant of `presign_upload`, as the browser does (S3's checks of the policy's size
+        range are not modelled)."""
+        fields = granted["fields"]
+        bucket = urlsplit(granted["url"]).netloc
+        metadata = {name[len("x-amz-meta-"):].lower(): value for name, value in fields.items()
+                    if name.lower().startswith("x-amz-meta-")}
+        self._put(bucket, fields["key"], _Object(bytes(content), fields.get("Content-Type"), metadata))
+
+    def fetch(self, url: str) -> bytes:
+        """The bytes a link of this store downloads."""
+        parts = urlsplit(url)
+        return self._get(parts.netloc, unquote(parts.path.lstrip("/"))).body
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        with self._lock:
+            return sorted(key for b, key in self._objects if b == bucket and key.startswith(prefix))
+
+
 def stores() -> Stores:
     """A fresh, empty set of in-memory stores."""
     return Stores(accounts=MemoryAccounts(), audit=MemoryAudit(), campaigns=MemoryCampaigns(),
-                  questionnaires=MemoryQuestionnaires())
+                  questionnaires=MemoryQuestionnaires(), assessment=MemoryAssessment(),
+                  files=MemoryFiles())

@@ -1,4 +1,5 @@
-"""The stores a service is handed: one field per store contract, and the wiring the deployed code runs on.
+"""The stores a service is handed: one field per store contract, and the wiring the deployed code runs on (`DYNAMODB`:
+the DynamoDB tables, and S3's buckets as `files`).
 
 A service function takes `stores: Stores = DYNAMODB` as a keyword and reaches storage only through it, passing it
 on to every service it calls; tests hand it `chalicelib/store/memory.stores()` instead (see docs/ARCHITECTURE.md,
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.store import accounts, audit, campaigns, questionnaires
+from chalicelib.store import accounts, assessment, audit, campaigns, files, questionnaires
+from chalicelib.store.assessment import AssessmentStore
 from chalicelib.store.accounts import AccountsStore
 from chalicelib.store.audit import AuditStore
 from chalicelib.store.campaigns import CampaignsStore
+from chalicelib.store.files import FilesStore
 from chalicelib.store.questionnaires import QuestionnairesStore
 
 
@@ -21,6 +24,9 @@ class Stores:
     audit: AuditStore
     campaigns: CampaignsStore
     questionnaires: QuestionnairesStore
+    assessment: AssessmentStore
+    files: FilesStore
 
 
-DYNAMODB = Stores(accounts=accounts, audit=audit, campaigns=campaigns, questionnaires=questionnaires)
+DYNAMODB = Stores(accounts=accounts, audit=audit, campaigns=campaigns, questionnaires=questionnaires,
+                  assessment=assessment, files=files)

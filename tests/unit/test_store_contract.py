@@ -1,11 +1,14 @@
-"""The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`, `QuestionnairesStore`): every case runs against the in-memory implementation
+"""The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`, `QuestionnairesStore`, `AssessmentStore`,
+`FilesStore`): every case runs against the in-memory implementation
 (chalicelib/store/memory.py) and against the DynamoDB one on moto, so a service tested on the first meets the same
 rules on the second."""
 import base64
+import hashlib
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+import requests
 
 from chalicelib.domain import campaign as campaign_rules
 from chalicelib.domain import throttle
@@ -14,6 +17,7 @@ from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.formats import datafiles
 from chalicelib.store import memory
 from chalicelib.store.accounts import Account, Session
+from chalicelib.store.assessment import Framework
 from chalicelib.store.audit import sort_key
 from chalicelib.store.questionnaires import Questionnaire
 from chalicelib.store.stores import DYNAMODB
@@ -525,3 +529,198 @@ def test_a_locked_questionnaire_is_locked_once_and_never_changed(stores):
     with pytest.raises(NotFoundError):
         s.lock("kiem-thu", "ministry-2", T0)
     assert s.find("kiem-thu", "ministry-2") is None
+
+
+# ------------------------------------------------------------------------------------------------------ assessment
+
+def framework(version=1, kind="province", **changes) -> Framework:
+    values = dict(cid="kiem-thu", definition={"title": f"Bộ tiêu chí {kind}", "fields": [{"code": "1", "max": 10}]},
+                  version=version, sample=True, updated_at=T0, updated_by="system", kind=kind)
+    return Framework(**{**values, **changes})
+
+
+def score(s, code="1.1", value=2.0, now=T0, **changes):
+    values = dict(score=value, note="Ghi chú", explanation=None, evidence=[{"id": "e1", "key": "attached/e1"}],
+                  by="tinh01", now=now)
+    s.record_self_score("kiem-thu", "01", code, **{**values, **changes})
+
+
+def test_a_framework_is_put_per_kind_only_over_the_version_read(stores):
+    s = stores.assessment
+    assert s.find_framework("kiem-thu") is None
+    assert s.put_framework(framework(), None) is True
+    assert s.put_framework(framework(definition={"title": "Khác"}), None) is False  # a seed never overwrites
+    assert s.find_framework("kiem-thu", "ministry") is None  # the two kinds never meet
+    assert s.put_framework(framework(kind="ministry"), None) is True
+    assert s.put_framework(framework(2, updated_by="admin"), 1) is True
+    assert s.put_framework(framework(3), 1) is False  # read before version 2 landed
+    assert s.find_framework("kiem-thu") == framework(2, updated_by="admin")
+    assert s.find_framework("kiem-thu", "ministry") == framework(kind="ministry")
+
+
+def test_a_self_score_writes_the_line_and_moves_the_draft_on(stores):
+    s = stores.assessment
+    assert s.find_assessment("kiem-thu", "01") is None and s.list_items("kiem-thu", "01") == []
+    score(s)
+    record = s.find_assessment("kiem-thu", "01")
+    assert (record.state, record.revision, record.updated_at, record.approval) == ("draft", 1, T0, None)
+    line = s.find_item("kiem-thu", "01", "1.1")
+    assert (line.unit_key, line.score, line.note, line.explanation, line.evidence, line.updated_by,
+            line.updated_at, line.appraisal_score) == (
+        "kiem-thu#01", 2, "Ghi chú", None, [{"id": "e1", "key": "attached/e1"}], "tinh01", T0, None)
+    later = T0 + timedelta(minutes=1)
+    score(s, value=None, note=None, explanation="Không có tài liệu", evidence=[], now=later)
+    line = s.find_item("kiem-thu", "01", "1.1")
+    assert (line.score, line.note, line.explanation, line.evidence) == (None, None, "Không có tài liệu", [])
+    score(s, "1.2", 1.5)
+    assert [i.code for i in s.list_items("kiem-thu", "01")] == ["1.1", "1.2"]
+    assert s.find_assessment("kiem-thu", "01").revision == 3 and s.list_items("kiem-thu", "02") == []
+
+
+def test_an_approval_is_of_exactly_the_revision_checked_and_closes_the_scores(stores):
+    s = stores.assessment
+    score(s)
+    approval = {"leader_name": "Nguyễn Văn An", "report": {"id": "r1"}}
+    assert s.approve_assessment("kiem-thu", "01", 0, approval, T0) is False  # a score was written since
+    score(s, "1.2")
+    assert s.approve_assessment("kiem-thu", "01", 1, approval, T0) is False
+    later = T0 + timedelta(hours=1)
+    assert s.approve_assessment("kiem-thu", "01", 2, approval, later) is True
+    record = s.find_assessment("kiem-thu", "01")
+    assert (record.state, record.revision, record.approval, record.approved_at, record.updated_at) == (
+        "approved", 3, approval, later, later)
+    with pytest.raises(ConflictError) as caught:
+        score(s, "1.1", 0.0)
+    assert caught.value.code == "assessment_closed"
+    assert s.find_item("kiem-thu", "01", "1.1").score == 2 and s.find_assessment("kiem-thu", "01") == record
+    assert s.approve_assessment("kiem-thu", "01", 3, approval, later) is False  # approved once
+    assert s.lock_assessment("kiem-thu", "01", later) is False  # an approval and the lock: one wins
+    assert s.find_assessment("kiem-thu", "01") == record
+
+
+def test_the_deadline_locks_a_draft_or_one_never_started_once(stores):
+    s = stores.assessment
+    assert s.lock_assessment("kiem-thu", "02", T0) is True  # never started: locked as it stands
+    record = s.find_assessment("kiem-thu", "02")
+    assert (record.state, record.locked_at, record.revision) == ("locked", T0, 1)
+    assert s.lock_assessment("kiem-thu", "02", T0 + timedelta(hours=1)) is False
+    assert s.approve_assessment("kiem-thu", "02", 1, {"leader_name": "X"}, T0) is False
+    assert s.find_assessment("kiem-thu", "02") == record
+    with pytest.raises(ConflictError):
+        s.record_self_score("kiem-thu", "02", "1.1", score=1.0, note=None, explanation=None, evidence=[],
+                            by="tinh02", now=T0)
+    assert s.find_item("kiem-thu", "02", "1.1") is None
+
+
+def test_only_a_submitted_assessment_is_reopened_and_its_approval_cleared(stores):
+    s = stores.assessment
+    assert s.reopen_assessment("kiem-thu", "01", {"reason": "x"}, [], T0) is False  # never written
+    score(s)
+    assert s.reopen_assessment("kiem-thu", "01", {"reason": "x"}, [], T0) is False  # a draft
+    s.approve_assessment("kiem-thu", "01", 1, {"leader_name": "A"}, T0)
+    later = T0 + timedelta(days=1)
+    first = {"at": "2022-01-06T03:00:00Z", "reason": "Thiếu tài liệu", "state": "approved"}
+    assert s.reopen_assessment("kiem-thu", "01", first, [], later) is True
+    record = s.find_assessment("kiem-thu", "01")
+    assert (record.state, record.approval, record.approved_at, record.locked_at, record.reopened, record.revision,
+            record.updated_at) == ("draft", None, None, None, [first], 3, later)
+    assert s.reopen_assessment("kiem-thu", "01", first, [first], later) is False  # reopened once
+    score(s, value=3.0, now=later)
+    s.lock_assessment("kiem-thu", "01", later)
+    second = {**first, "state": "locked"}
+    assert s.reopen_assessment("kiem-thu", "01", second, [first], later) is True
+    record = s.find_assessment("kiem-thu", "01")
+    assert record.reopened == [first, second] and record.locked_at is None and record.state == "draft"
+
+
+def test_a_self_scored_line_is_appraised_only_once_submitted(stores):
+    s = stores.assessment
+    score(s)
+    with pytest.raises(ConflictError) as caught:
+        s.record_appraisal("kiem-thu", "01", "1.1", score=1.5, comment="Thiếu", by="admin", now=T0,
+                           require_submitted=True)
+    assert caught.value.code == "assessment_not_submitted"
+    assert s.find_item("kiem-thu", "01", "1.1").appraisal_score is None
+    with pytest.raises(ConflictError):
+        s.record_appraisal("kiem-thu", "09", "1.1", score=1.5, comment=None, by="admin", now=T0,
+                           require_submitted=True)
+    assert s.find_item("kiem-thu", "09", "1.1") is None
+    s.record_appraisal("kiem-thu", "01", "6.2", score=4.25, comment=None, by="admin", now=T0,
+                       require_submitted=False)  # an imported line: before submission
+    s.lock_assessment("kiem-thu", "01", T0)
+    s.record_appraisal("kiem-thu", "01", "1.1", score=1.5, comment="Thiếu", by="admin", now=T0,
+                       require_submitted=True)
+    s.record_appraisal("kiem-thu", "01", "1.1", score=1.75, comment=None, by="admin", now=T0,
+                       require_submitted=True)
+    line = s.find_item("kiem-thu", "01", "1.1")
+    assert (line.score, line.appraisal_score, line.appraisal_comment, line.appraised_by, line.appraised_at) == (
+        2, 1.75, None, "admin", T0)
+    imported = s.find_item("kiem-thu", "01", "6.2")
+    assert (imported.score, imported.appraisal_score, imported.updated_at) == (None, 4.25, None)
+
+
+def test_publishing_keeps_the_state_and_the_revision(stores):
+    s = stores.assessment
+    score(s)
+    s.lock_assessment("kiem-thu", "01", T0)
+    before = s.find_assessment("kiem-thu", "01")
+    s.publish_appraisal("kiem-thu", "01", "admin", T0 + timedelta(days=1))
+    after = s.find_assessment("kiem-thu", "01")
+    assert after == replace(before, published_at=T0 + timedelta(days=1), published_by="admin")
+    s.publish_appraisal("kiem-thu", "02", "admin", T0)  # never started: a draft, published (the service refuses it)
+    unstarted = s.find_assessment("kiem-thu", "02")
+    assert (unstarted.state, unstarted.revision, unstarted.published_by) == ("draft", 0, "admin")
+    assert s.approve_assessment("kiem-thu", "02", 0, {"leader_name": "B"}, T0) is True  # still at revision 0
+    assert [a.unit for a in s.list_assessments("kiem-thu")] == ["01", "02"] and s.list_assessments("khac") == []
+
+
+# ----------------------------------------------------------------------------------------------------------- files
+
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40
+
+
+def browser_post(stores, granted: dict, filename: str, content: bytes) -> None:
+    """The browser sending a file with a grant: to S3 (moto) over HTTP, or to the in-memory store."""
+    if isinstance(stores.files, memory.MemoryFiles):
+        stores.files.post(granted, content)
+        return
+    sent = requests.post(granted["url"], data=granted["fields"], files={"file": (filename, content)}, timeout=10)
+    assert sent.status_code in (200, 204), sent.text
+
+
+def fetch(stores, url: str) -> bytes:
+    if isinstance(stores.files, memory.MemoryFiles):
+        return stores.files.fetch(url)
+    got = requests.get(url, timeout=10)
+    assert got.status_code == 200
+    return got.content
+
+
+def test_an_export_is_kept_and_its_link_downloads_it(stores):
+    s = stores.files
+    url = s.put_export("exports/kiem-thu/ket-qua.xlsx", b"PK\x03\x04 workbook", "application/vnd.ms-excel",
+                       "Kết quả 2021.xlsx", expires=900)
+    assert fetch(stores, url) == b"PK\x03\x04 workbook"
+    assert s.get_export("exports/kiem-thu/ket-qua.xlsx") == b"PK\x03\x04 workbook"
+    rows = [{"full_name": "Nguyễn Văn An", "email": "an@hanoi.gov.vn"}, {"full_name": "Trần Thị Bình"}]
+    s.put_snapshot("rosters/kiem-thu/01.json.gz", rows)
+    assert s.get_snapshot("rosters/kiem-thu/01.json.gz") == rows
+
+
+def test_an_upload_is_pinned_and_described_and_a_later_post_leaves_the_copy(stores):
+    s = stores.files
+    assert s.pin_upload("evidence/kiem-thu/01/a", "attached/kiem-thu/01/a-1") is None  # nothing arrived
+    granted = s.presign_upload("evidence/kiem-thu/01/a", "application/pdf", "Kế hoạch CCHC.pdf", 20 * 1024 * 1024)
+    assert set(granted) == {"url", "fields"}
+    browser_post(stores, granted, "Kế hoạch CCHC.pdf", PDF)
+    found = s.pin_upload("evidence/kiem-thu/01/a", "attached/kiem-thu/01/a-1")
+    assert found == {"size": len(PDF), "sha256": hashlib.sha256(PDF).hexdigest(),
+                     "metadata": {"filename": "K%E1%BA%BF%20ho%E1%BA%A1ch%20CCHC.pdf"},
+                     "content_type": "application/pdf", "head": PDF[:16]}
+    browser_post(stores, granted, "Kế hoạch CCHC.pdf", b"swapped afterwards")  # the grant used again
+    assert fetch(stores, s.evidence_link("attached/kiem-thu/01/a-1", "Kế hoạch CCHC.pdf")) == PDF
+    s.delete_evidence("evidence/kiem-thu/01/a")
+    s.delete_evidence("evidence/kiem-thu/01/a")  # deleting twice is deleting once
+    assert s.pin_upload("evidence/kiem-thu/01/a", "attached/kiem-thu/01/a-2") is None
+    s.delete_evidence("attached/kiem-thu/01/a-1")
+    assert s.pin_upload("attached/kiem-thu/01/a-1", "attached/kiem-thu/01/a-3") is None
