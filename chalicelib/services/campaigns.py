@@ -41,7 +41,7 @@ def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], by
     questionnaires.seed(definition, datafiles.load_questionnaires(definition), now, stores=stores)
     # each kind of unit the campaign has gets its sample framework (the ministries' only where it assesses ministries)
     assessment.seed(definition, now, tuple({u.get("kind") or campaign_rules.PROVINCE for u in units
-                                            if isinstance(u, dict)}))
+                                            if isinstance(u, dict)}), stores=stores)
     if stores.campaigns.find_campaign(definition["id"]):
         return None
     return create(SYSTEM_MOHA, {**definition, "units": units}, now, random_bytes, stores=stores)

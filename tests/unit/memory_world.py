@@ -1,5 +1,5 @@
 """A world for service tests on the in-memory stores (chalicelib/store/memory.py): the shipped 2021 campaign with a
-few of its provinces and ministries and its sample questionnaires, the organiser's and the units' actors, a clock the test moves and a seeded
+few of its provinces and ministries, its sample questionnaires and frameworks, the organiser's and the units' actors, a clock the test moves and a seeded
 random source. `refuse_aws` makes any AWS call fail, so a service that forgets to pass its `stores` on is caught."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import botocore.client
 
 from chalicelib.domain.access import MINISTRY, MOHA, PROVINCE, SYSTEM_MOHA, Actor
 from chalicelib.formats import datafiles
-from chalicelib.services import campaigns, questionnaires
+from chalicelib.services import assessment, campaigns, questionnaires
 from chalicelib.store import memory
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -43,6 +43,7 @@ class World:
         self.definition = definition
         if samples:
             questionnaires.seed(definition, datafiles.load_questionnaires(definition), self.now, stores=self.stores)
+        assessment.seed(definition, self.now, (PROVINCE, MINISTRY), stores=self.stores)
         campaigns.create(SYSTEM_MOHA, {**definition, "units": chosen}, self.now, self.random_bytes,
                          stores=self.stores)
 
@@ -61,6 +62,11 @@ class World:
         items, _ = self.stores.audit.query(start=T0 - timedelta(days=400), end=self.now + timedelta(days=400),
                                            unit=None, actor=None, action=action, cid=None, limit=1000, cursor=None)
         return items
+
+    def close_phases(self) -> int:
+        """The scheduled close-phases handler: lock the self-assessments due, then announce the closings."""
+        locked = assessment.lock_open_assessments(self.now, self.random_bytes, stores=self.stores)
+        return campaigns.close_due_phases(self.now, self.random_bytes, locked, stores=self.stores)
 
     def notes(self, unit: str, cid: str = "2021") -> list:
         return self.stores.audit.list_notifications(f"{cid}#{unit}", 100)
