@@ -2,7 +2,7 @@
 
 Each class keeps the conditions its Protocol states (`AccountsStore` in `store/accounts.py`, `AuditStore` in
 `store/audit.py`, `CampaignsStore` in `store/campaigns.py`,
-`QuestionnairesStore` in `store/questionnaires.py`, `AssessmentStore` in `store/assessment.py`, `FilesStore` in `store/files.py`) the way the DynamoDB implementation's conditional writes do, and
+`QuestionnairesStore` in `store/questionnaires.py`, `AssessmentStore` in `store/assessment.py`, `FilesStore` in `store/files.py`, `RosterStore` in `store/roster.py`) the way the DynamoDB implementation's conditional writes do, and
 `tests/unit/test_store_contract.py` runs the same cases against both, so a service tested on these is tested on
 the rules it will meet in production. Every method holds the store's lock for its whole run: like one DynamoDB
 request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
@@ -41,6 +41,8 @@ from chalicelib.store.assessment import Assessment, AssessmentItem, Framework
 from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
 from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store.questionnaires import Questionnaire, refusal
+from chalicelib.store import roster as roster_store
+from chalicelib.store.roster import Respondent
 from chalicelib.store.stores import Stores
 
 
@@ -580,8 +582,137 @@ class MemoryFiles:
             return sorted(key for b, key in self._objects if b == bucket and key.startswith(prefix))
 
 
+class MemoryRoster:
+    """`RosterStore` in memory. The roster's state lives on the units, as in DynamoDB, so this store writes the
+    units its `MemoryCampaigns` hands out, under that store's lock."""
+
+    def __init__(self, campaigns: MemoryCampaigns) -> None:
+        self._campaigns = campaigns
+        self._lock = campaigns._lock
+        self._rows: dict[tuple[str, str], Respondent] = {}
+
+    def _unit(self, cid: str, unit: str) -> Unit | None:
+        return self._campaigns._units.get((cid, unit))
+
+    def _set_unit(self, unit: Unit) -> None:
+        self._campaigns._units[(unit.cid, unit.unit)] = unit
+
+    def _generation(self, cid: str, unit: str, gen: str) -> list[Respondent]:
+        unit_key, prefix = roster_store.key(cid, unit), f"{gen}#"
+        return [row for (k, sk), row in sorted(self._rows.items()) if k == unit_key and sk.startswith(prefix)]
+
+    def rows(self, cid: str, unit: str, gen: str | None) -> list[Respondent]:
+        if not gen:
+            return []
+        with self._lock:
+            return copy.deepcopy(self._generation(cid, unit, gen))
+
+    def get_row(self, cid: str, unit: str, gen: str | None, rid: str) -> Respondent | None:
+        if not gen:
+            return None
+        with self._lock:
+            return copy.deepcopy(self._rows.get((roster_store.key(cid, unit), f"{gen}#{rid}")))
+
+    def set_email(self, cid: str, unit: str, gen: str | None, rid: str, email: str, now: datetime) -> None:
+        where = (roster_store.key(cid, unit), f"{gen}#{rid}")
+        with self._lock:
+            row = self._rows.get(where)
+            if row is None:  # an existing row is corrected, never a row created
+                raise NotFoundError(roster_store.NO_ROW)
+            self._rows[where] = replace(row, email=email, updated_at=now)
+
+    def page(self, cid: str, unit: str, gen: str | None, *, group: str | None, search: str | None, limit: int,
+             start: str | None) -> tuple[list[Respondent], str | None]:
+        if not gen:
+            return [], None
+        with self._lock:
+            found = [row for row in self._generation(cid, unit, gen)
+                     if (not start or row.rid > start) and (not group or row.group == group)
+                     and (not search or search in row.search)]
+        items = copy.deepcopy(found[:limit])
+        return items, (items[-1].rid if len(found) > limit and items else None)
+
+    def begin_generation(self, cid: str, unit: str, gen: str) -> None:
+        with self._lock:
+            found = self._unit(cid, unit)
+            if found is None:  # only a unit of the campaign gets a roster
+                raise NotFoundError(roster_store.NO_UNIT.format(unit=unit))
+            self._set_unit(replace(found, roster_pending=(found.roster_pending or frozenset()) | {gen}))
+
+    def write_generation(self, items: list[Respondent]) -> None:
+        with self._lock:
+            for item in items:
+                self._rows[(item.unit_key, item.sk)] = copy.deepcopy(item)
+
+    def _unchanged(self, cid: str, unit: str, expected_version: int) -> Unit:
+        found = self._unit(cid, unit)
+        # no lost update: the roster is still the version that was read, and still a draft (not sent)
+        if found is None or found.roster_version != expected_version or found.roster_status != "draft":
+            raise ConflictError(roster_store.CHANGED)
+        return found
+
+    def swap_generation(self, cid: str, unit: str, new_gen: str, expected_version: int, counts: dict[str, int],
+                        seq: int, now: datetime) -> None:
+        with self._lock:
+            found = self._unchanged(cid, unit, expected_version)
+            pending = (found.roster_pending or frozenset()) - {new_gen}
+            self._set_unit(replace(found, roster_gen=new_gen, roster_pending=pending or None,
+                                   roster_version=expected_version + 1, roster_counts=dict(counts), roster_seq=seq,
+                                   roster_updated_at=now))
+
+    def sweep(self, cid: str, unit: str, replaced: list[Respondent], abandoned: set[str]) -> int:
+        with self._lock:
+            stale = [(row.unit_key, row.sk) for row in replaced]
+            for gen in abandoned:
+                stale += [(row.unit_key, row.sk) for row in self._generation(cid, unit, gen)]
+            for where in stale:
+                self._rows.pop(where, None)
+            found = self._unit(cid, unit)
+            if abandoned and found is not None:
+                pending = (found.roster_pending or frozenset()) - abandoned
+                self._set_unit(replace(found, roster_pending=pending or None))
+            return len(stale)
+
+    def change_row(self, cid: str, unit: str, expected_version: int, *, put: Respondent | None = None,
+                   delete: Respondent | None = None, count_delta: dict[str, int], seq: int | None,
+                   now: datetime) -> None:
+        with self._lock:
+            found = self._unchanged(cid, unit, expected_version)  # one change per roster version, only to a draft
+            gone = (delete.unit_key, delete.sk) if delete is not None and (put is None or put.sk != delete.sk) else None
+            if gone is not None and gone not in self._rows:  # the row deleted is still there
+                raise ConflictError(roster_store.CHANGED)
+            counts = dict(found.roster_counts)
+            for group, delta in count_delta.items():
+                if delta:
+                    counts[group] = counts.get(group, 0) + delta
+            self._set_unit(replace(found, roster_version=expected_version + 1, roster_updated_at=now,
+                                   roster_counts=counts, roster_seq=found.roster_seq if seq is None else seq))
+            if gone is not None:
+                del self._rows[gone]
+            if put is not None:
+                self._rows[(put.unit_key, put.sk)] = copy.deepcopy(put)
+
+    def set_status(self, cid: str, unit: str, expected_version: int, status: str, who: str | None, now: datetime,
+                   snapshot: str | None = None) -> None:
+        if status == "submitted" and who is None:
+            raise ValueError("a roster is submitted by someone")
+        with self._lock:
+            found = self._unit(cid, unit)
+            expected_status = "draft" if status == "submitted" else "submitted"
+            # no lost update, and only a draft is sent / only a sent roster is reopened
+            if found is None or found.roster_version != expected_version or found.roster_status != expected_status:
+                raise ConflictError(roster_store.CHANGED)
+            if status == "submitted":
+                changed = replace(found, roster_submitted_at=now, roster_submitted_by=who,
+                                  roster_snapshot=snapshot or found.roster_snapshot)
+            else:
+                changed = replace(found, roster_submitted_at=None, roster_submitted_by=None)
+            self._set_unit(replace(changed, roster_status=status, roster_version=expected_version + 1))
+
+
 def stores() -> Stores:
     """A fresh, empty set of in-memory stores."""
-    return Stores(accounts=MemoryAccounts(), audit=MemoryAudit(), campaigns=MemoryCampaigns(),
-                  questionnaires=MemoryQuestionnaires(), assessment=MemoryAssessment(),
-                  files=MemoryFiles())
+    campaigns = MemoryCampaigns()
+    return Stores(accounts=MemoryAccounts(), audit=MemoryAudit(), campaigns=campaigns,
+                  questionnaires=MemoryQuestionnaires(), assessment=MemoryAssessment(), files=MemoryFiles(),
+                  roster=MemoryRoster(campaigns))

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.store import accounts, assessment, audit, campaigns, files, questionnaires
+from chalicelib.store import accounts, assessment, audit, campaigns, files, questionnaires, roster
 from chalicelib.store.assessment import AssessmentStore
 from chalicelib.store.accounts import AccountsStore
 from chalicelib.store.audit import AuditStore
 from chalicelib.store.campaigns import CampaignsStore
 from chalicelib.store.files import FilesStore
 from chalicelib.store.questionnaires import QuestionnairesStore
+from chalicelib.store.roster import RosterStore
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class Stores:
     questionnaires: QuestionnairesStore
     assessment: AssessmentStore
     files: FilesStore
+    roster: RosterStore
 
 
 DYNAMODB = Stores(accounts=accounts, audit=audit, campaigns=campaigns, questionnaires=questionnaires,
-                  assessment=assessment, files=files)
+                  assessment=assessment, files=files, roster=roster)

@@ -1,5 +1,5 @@
 """The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`, `QuestionnairesStore`, `AssessmentStore`,
-`FilesStore`): every case runs against the in-memory implementation
+`FilesStore`, `RosterStore`): every case runs against the in-memory implementation
 (chalicelib/store/memory.py) and against the DynamoDB one on moto, so a service tested on the first meets the same
 rules on the second."""
 import base64
@@ -20,6 +20,7 @@ from chalicelib.store.accounts import Account, Session
 from chalicelib.store.assessment import Framework
 from chalicelib.store.audit import sort_key
 from chalicelib.store.questionnaires import Questionnaire
+from chalicelib.store.roster import respondent
 from chalicelib.store.stores import DYNAMODB
 
 T0 = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)
@@ -724,3 +725,140 @@ def test_an_upload_is_pinned_and_described_and_a_later_post_leaves_the_copy(stor
     assert s.pin_upload("evidence/kiem-thu/01/a", "attached/kiem-thu/01/a-2") is None
     s.delete_evidence("attached/kiem-thu/01/a-1")
     assert s.pin_upload("attached/kiem-thu/01/a-1", "attached/kiem-thu/01/a-3") is None
+
+
+# ---------------------------------------------------------------------------------------------------------- roster
+
+def person(i: int, group="1", **changes) -> dict:
+    values = {"full_name": f"Nguyễn Văn Thử {i}", "position": "Chuyên viên", "agency": "Sở Nội vụ", "group": group,
+              "email": f"thu{i}@hanoi.gov.vn", "questionnaires": ["locality"], "phone": None, "note": None,
+              "ministry": None, "ministry_source": None, "ministry_unit": None}
+    return {**values, **changes}
+
+
+def imported(stores, gen: str, people: list[dict], version=0, unit="01") -> list:
+    """A generation written aside and swapped in, as an import does; returns its rows."""
+    s = stores.roster
+    rows = [respondent("kiem-thu", unit, gen, f"{i + 1:06d}-aa", p, T0) for i, p in enumerate(people)]
+    s.begin_generation("kiem-thu", unit, gen)
+    s.write_generation(rows)
+    counts: dict[str, int] = {}
+    for p in people:
+        counts[p["group"]] = counts.get(p["group"], 0) + 1
+    s.swap_generation("kiem-thu", unit, gen, version, counts, len(people), T0)
+    return rows
+
+
+def test_a_generation_becomes_the_roster_in_one_swap_over_the_version_read(stores):
+    stores.campaigns.create_campaign(built(), T0)
+    s = stores.roster
+    assert s.rows("kiem-thu", "01", None) == [] and s.page("kiem-thu", "01", None, group=None, search=None,
+                                                          limit=10, start=None) == ([], None)
+    rows = imported(stores, "g1", [person(1), person(2, "2"), person(3)])
+    unit = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (unit.roster_gen, unit.roster_version, unit.roster_counts, unit.roster_seq, unit.roster_pending,
+            unit.roster_updated_at) == ("g1", 1, {"1": 2, "2": 1}, 3, None, T0)
+    assert s.rows("kiem-thu", "01", "g1") == rows and s.get_row("kiem-thu", "01", "g1", "000002-aa") == rows[1]
+    assert s.get_row("kiem-thu", "01", "g1", "000009-aa") is None and s.rows("kiem-thu", "02", "g1") == []
+    s.begin_generation("kiem-thu", "01", "g2")
+    s.write_generation([respondent("kiem-thu", "01", "g2", "000001-aa", person(9), T0)])
+    with pytest.raises(ConflictError):
+        s.swap_generation("kiem-thu", "01", "g2", 0, {"1": 1}, 1, T0)  # read before g1 was swapped in
+    after = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (after.roster_gen, after.roster_version, after.roster_pending) == ("g1", 1, frozenset({"g2"}))
+    assert s.sweep("kiem-thu", "01", [], {"g2"}) == 1
+    assert s.rows("kiem-thu", "01", "g2") == [] and stores.campaigns.get_unit("kiem-thu", "01").roster_pending is None
+    replacement = imported(stores, "g3", [person(4)], version=1)
+    assert s.sweep("kiem-thu", "01", rows, set()) == 3
+    assert s.rows("kiem-thu", "01", "g1") == [] and s.rows("kiem-thu", "01", "g3") == replacement
+    with pytest.raises(NotFoundError):
+        s.begin_generation("kiem-thu", "99", "g4")
+    assert stores.campaigns.find_unit("kiem-thu", "99") is None
+
+
+def test_a_roster_is_paged_in_order_by_group_and_search(stores):
+    stores.campaigns.create_campaign(built(), T0)
+    people = [person(i, "2" if i % 3 == 0 else "1") for i in range(1, 11)]
+    people[4] = person(5, full_name="Trần Thị Bình", email="binh@hanoi.gov.vn")
+    imported(stores, "g1", people)
+
+    def walk(**filters):
+        pages, start = [], None
+        for _ in range(20):
+            items, start = stores.roster.page("kiem-thu", "01", "g1", start=start, **filters)
+            pages.append([i.rid[:6] for i in items])
+            if start is None:
+                return pages
+        raise AssertionError("paging does not end")
+
+    assert walk(group=None, search=None, limit=4) == [["000001", "000002", "000003", "000004"],
+                                                      ["000005", "000006", "000007", "000008"],
+                                                      ["000009", "000010"]]
+    assert walk(group="2", search=None, limit=2) == [["000003", "000006"], ["000009"]]
+    assert walk(group=None, search="tran thi binh", limit=5) == [["000005"]]
+    assert walk(group="2", search="binh", limit=5) == [[]]
+    assert walk(group=None, search=None, limit=10) == [[f"{i:06d}" for i in range(1, 11)]]
+
+
+def test_one_row_changes_with_the_counters_all_or_nothing(stores):
+    stores.campaigns.create_campaign(built(), T0)
+    s = stores.roster
+    first, second = imported(stores, "g1", [person(1), person(2)])
+    later = T0 + timedelta(minutes=1)
+    added = respondent("kiem-thu", "01", "g1", "000003-bb", person(3, "2"), later)
+    s.change_row("kiem-thu", "01", 1, put=added, count_delta={"2": 1}, seq=3, now=later)
+    moved = respondent("kiem-thu", "01", "g1", first.rid, person(1, "2"), later)
+    s.change_row("kiem-thu", "01", 2, put=moved, delete=first, count_delta={"1": -1, "2": 1}, seq=None, now=later)
+    unit = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (unit.roster_version, unit.roster_counts, unit.roster_seq, unit.roster_updated_at) == (
+        3, {"1": 1, "2": 2}, 3, later)
+    assert [r.group for r in s.rows("kiem-thu", "01", "g1")] == ["2", "1", "2"]
+    with pytest.raises(ConflictError):  # read at version 2
+        s.change_row("kiem-thu", "01", 2, delete=second, count_delta={"1": -1}, seq=None, now=later)
+    s.change_row("kiem-thu", "01", 3, delete=second, count_delta={"1": -1}, seq=None, now=later)
+    with pytest.raises(ConflictError):  # deleted already: a second delete would count twice
+        s.change_row("kiem-thu", "01", 4, delete=second, count_delta={"1": -1}, seq=None, now=later)
+    unit = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (unit.roster_version, unit.roster_counts) == (4, {"1": 0, "2": 2})
+    assert [r.rid for r in s.rows("kiem-thu", "01", "g1")] == [first.rid, added.rid]
+
+
+def test_a_sent_roster_is_frozen_until_reopened(stores):
+    stores.campaigns.create_campaign(built(), T0)
+    s = stores.roster
+    [row] = imported(stores, "g1", [person(1)])
+    with pytest.raises(ConflictError):
+        s.set_status("kiem-thu", "01", 1, "draft", None, T0)  # not sent: nothing to reopen
+    with pytest.raises(ConflictError):
+        s.set_status("kiem-thu", "01", 0, "submitted", "tinh01", T0)  # an old version
+    later = T0 + timedelta(hours=1)
+    s.set_status("kiem-thu", "01", 1, "submitted", "tinh01", later, snapshot="rosters/kiem-thu/01/v2.json.gz")
+    sent = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (sent.roster_status, sent.roster_version, sent.roster_submitted_at, sent.roster_submitted_by,
+            sent.roster_snapshot) == ("submitted", 2, later, "tinh01", "rosters/kiem-thu/01/v2.json.gz")
+    added = respondent("kiem-thu", "01", "g1", "000002-bb", person(2), later)
+    with pytest.raises(ConflictError):
+        s.change_row("kiem-thu", "01", 2, put=added, count_delta={"1": 1}, seq=2, now=later)
+    with pytest.raises(ConflictError):
+        s.swap_generation("kiem-thu", "01", "g2", 2, {}, 0, later)
+    with pytest.raises(ConflictError):
+        s.set_status("kiem-thu", "01", 2, "submitted", "tinh01", later)  # sent once
+    assert s.rows("kiem-thu", "01", "g1") == [row]
+    s.set_status("kiem-thu", "01", 2, "draft", None, later)
+    reopened = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (reopened.roster_status, reopened.roster_version, reopened.roster_submitted_at,
+            reopened.roster_submitted_by, reopened.roster_snapshot) == (
+        "draft", 3, None, None, "rosters/kiem-thu/01/v2.json.gz")
+    s.change_row("kiem-thu", "01", 3, put=added, count_delta={"1": 1}, seq=2, now=later)
+
+
+def test_an_address_is_corrected_on_an_existing_row_only(stores):
+    stores.campaigns.create_campaign(built(), T0)
+    s = stores.roster
+    [row] = imported(stores, "g1", [person(1)])
+    later = T0 + timedelta(days=1)
+    s.set_email("kiem-thu", "01", "g1", row.rid, "moi@hanoi.gov.vn", later)
+    assert s.get_row("kiem-thu", "01", "g1", row.rid) == replace(row, email="moi@hanoi.gov.vn", updated_at=later)
+    with pytest.raises(NotFoundError):
+        s.set_email("kiem-thu", "01", "g1", "000009-zz", "x@hanoi.gov.vn", later)
+    assert s.get_row("kiem-thu", "01", "g1", "000009-zz") is None
