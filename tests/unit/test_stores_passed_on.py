@@ -7,6 +7,7 @@ import inspect
 import pkgutil
 
 import chalicelib.services
+from chalicelib.store.stores import DYNAMODB, Stores
 
 MODULES = [importlib.import_module(f"chalicelib.services.{m.name}")
            for m in pkgutil.iter_modules(chalicelib.services.__path__)]
@@ -51,17 +52,32 @@ def test_a_service_handed_stores_passes_them_on():
     assert forgotten == []
 
 
-def test_a_service_handed_stores_reaches_no_store_module_directly():
+def _contract_functions() -> set[tuple[str, str]]:
+    """(store module, function) for every method of a store contract: what only `stores` may reach."""
+    found = set()
+    for name in Stores.__dataclass_fields__:
+        wired = getattr(DYNAMODB, name)
+        for cls in vars(wired).values():
+            if inspect.isclass(cls) and getattr(cls, "_is_protocol", False) and cls.__module__ == wired.__name__:
+                found |= {(wired.__name__, method) for method in vars(cls) if not method.startswith("_")}
+    return found
+
+
+def test_a_moved_service_reaches_storage_only_through_its_stores():
+    """A module that takes `stores` (it imports `Stores`) calls no contract function of a store module directly,
+    in any of its functions: what it stores, it stores where its caller said."""
+    contract = _contract_functions()
     direct = []
-    for module, fn in _functions_handed_stores():
-        for node in (n for n in ast.walk(fn) if isinstance(n, (ast.Name, ast.Attribute))):
+    for module in (m for m in MODULES if getattr(m, "Stores", None) is Stores):
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                target = getattr(module, node.value.id, None)
-                if inspect.ismodule(target) and target.__name__.startswith("chalicelib.store."):
-                    direct.append(f"{module.__name__}.{fn.name} (line {node.lineno}) uses {target.__name__}")
-            elif isinstance(node, ast.Name):
-                target = getattr(module, node.id, None)
-                if inspect.isfunction(target) and target.__module__.startswith("chalicelib.store."):
-                    direct.append(f"{module.__name__}.{fn.name} (line {node.lineno}) calls {target.__module__}."
-                                  f"{target.__name__}")
-    assert direct == []
+                base = getattr(module, node.value.id, None)
+                named = (base.__name__, node.attr) if inspect.ismodule(base) else None
+            elif isinstance(node, ast.Name) and inspect.isfunction(getattr(module, node.id, None)):
+                target = getattr(module, node.id)
+                named = (target.__module__, target.__name__)
+            else:
+                continue
+            if named in contract:
+                direct.append(f"{module.__name__} (line {node.lineno}) calls {named[0]}.{named[1]}")
+    assert contract and direct == []
