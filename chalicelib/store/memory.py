@@ -2,7 +2,8 @@
 
 Each class keeps the conditions its Protocol states (`AccountsStore` in `store/accounts.py`, `AuditStore` in
 `store/audit.py`, `CampaignsStore` in `store/campaigns.py`,
-`QuestionnairesStore` in `store/questionnaires.py`, `AssessmentStore` in `store/assessment.py`, `FilesStore` in `store/files.py`, `RosterStore` in `store/roster.py`) the way the DynamoDB implementation's conditional writes do, and
+`QuestionnairesStore` in `store/questionnaires.py`, `AssessmentStore` in `store/assessment.py`, `FilesStore` in `store/files.py`, `RosterStore` in `store/roster.py`,
+`AddressChangesStore` in `store/address_changes.py`) the way the DynamoDB implementation's conditional writes do, and
 `tests/unit/test_store_contract.py` runs the same cases against both, so a service tested on these is tested on
 the rules it will meet in production. Every method holds the store's lock for its whole run: like one DynamoDB
 request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
@@ -36,7 +37,9 @@ from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.throttle import Admission, Counter, ThrottlePolicy
 from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.store.accounts import Account, LoginCounters, Session
+from chalicelib.store import address_changes as address_store
 from chalicelib.store import assessment as assessment_store
+from chalicelib.store.address_changes import AddressChange
 from chalicelib.store.assessment import Assessment, AssessmentItem, Framework
 from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
 from chalicelib.store.campaigns import Campaign, Unit
@@ -710,9 +713,65 @@ class MemoryRoster:
             self._set_unit(replace(changed, roster_status=status, roster_version=expected_version + 1))
 
 
+class MemoryAddressChanges:
+    """`AddressChangesStore` in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._changes: dict[tuple[str, str, str], AddressChange] = {}
+        self._pending: set[tuple[str, str, str]] = set()  # (cid, unit, rid) with a request pending: the guards
+
+    def add_correction(self, change: AddressChange) -> None:
+        with self._lock:
+            if (change.cid, change.unit, change.id) in self._changes:  # an id names one change
+                raise ConflictError(address_store.TAKEN)
+            self._changes[(change.cid, change.unit, change.id)] = copy.deepcopy(change)
+
+    def add_request(self, change: AddressChange) -> bool:
+        with self._lock:
+            # at most one pending request per respondent; an id names one change
+            if (change.cid, change.unit, change.rid) in self._pending \
+                    or (change.cid, change.unit, change.id) in self._changes:
+                return False
+            self._pending.add((change.cid, change.unit, change.rid))
+            self._changes[(change.cid, change.unit, change.id)] = copy.deepcopy(change)
+            return True
+
+    def decide(self, change: AddressChange, state: str, who: str, at: datetime, note: str | None) -> bool:
+        where = (change.cid, change.unit, change.id)
+        with self._lock:
+            stored = self._changes.get(where)
+            if stored is None or stored.state != "pending":  # decided once, from pending only
+                return False
+            self._changes[where] = replace(stored, state=state, decided_by=who, decided_at=at,
+                                           decision_note=note or stored.decision_note)
+            self._pending.discard((change.cid, change.unit, change.rid))
+            return True
+
+    def set_reissued(self, change: AddressChange, slots: list[str], at: datetime) -> None:
+        where = (change.cid, change.unit, change.id)
+        with self._lock:
+            stored = self._changes.get(where)
+            if stored is not None and stored.state == "approved":  # only an approved request re-issues links
+                self._changes[where] = replace(stored, reissued=list(slots), reissued_at=at)
+
+    def get(self, cid: str, unit: str, change_id: str) -> AddressChange | None:
+        with self._lock:
+            return copy.deepcopy(self._changes.get((cid, unit, change_id)))
+
+    def of_unit(self, cid: str, unit: str) -> list[AddressChange]:
+        with self._lock:
+            return [copy.deepcopy(c) for (c_id, u, _), c in sorted(self._changes.items()) if (c_id, u) == (cid, unit)]
+
+    def of_campaign(self, cid: str, state: str | None = None) -> list[AddressChange]:
+        with self._lock:
+            return [copy.deepcopy(c) for (c_id, _, _), c in sorted(self._changes.items())
+                    if c_id == cid and (not state or c.state == state)]
+
+
 def stores() -> Stores:
     """A fresh, empty set of in-memory stores."""
     campaigns = MemoryCampaigns()
     return Stores(accounts=MemoryAccounts(), audit=MemoryAudit(), campaigns=campaigns,
                   questionnaires=MemoryQuestionnaires(), assessment=MemoryAssessment(), files=MemoryFiles(),
-                  roster=MemoryRoster(campaigns))
+                  roster=MemoryRoster(campaigns), address_changes=MemoryAddressChanges())

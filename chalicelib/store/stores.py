@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.store import accounts, assessment, audit, campaigns, files, questionnaires, roster
+from chalicelib.store import accounts, address_changes, assessment, audit, campaigns, files, questionnaires, roster
+from chalicelib.store.address_changes import AddressChangesStore
 from chalicelib.store.assessment import AssessmentStore
 from chalicelib.store.accounts import AccountsStore
 from chalicelib.store.audit import AuditStore
@@ -28,7 +29,8 @@ class Stores:
     assessment: AssessmentStore
     files: FilesStore
     roster: RosterStore
+    address_changes: AddressChangesStore
 
 
 DYNAMODB = Stores(accounts=accounts, audit=audit, campaigns=campaigns, questionnaires=questionnaires,
-                  assessment=assessment, files=files, roster=roster)
+                  assessment=assessment, files=files, roster=roster, address_changes=address_changes)

@@ -1,5 +1,5 @@
 """The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`, `QuestionnairesStore`, `AssessmentStore`,
-`FilesStore`, `RosterStore`): every case runs against the in-memory implementation
+`FilesStore`, `RosterStore`, `AddressChangesStore`): every case runs against the in-memory implementation
 (chalicelib/store/memory.py) and against the DynamoDB one on moto, so a service tested on the first meets the same
 rules on the second."""
 import base64
@@ -17,6 +17,7 @@ from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.formats import datafiles
 from chalicelib.store import memory
 from chalicelib.store.accounts import Account, Session
+from chalicelib.store.address_changes import AddressChange
 from chalicelib.store.assessment import Framework
 from chalicelib.store.audit import sort_key
 from chalicelib.store.questionnaires import Questionnaire
@@ -862,3 +863,65 @@ def test_an_address_is_corrected_on_an_existing_row_only(stores):
     with pytest.raises(NotFoundError):
         s.set_email("kiem-thu", "01", "g1", "000009-zz", "x@hanoi.gov.vn", later)
     assert s.get_row("kiem-thu", "01", "g1", "000009-zz") is None
+
+
+# ------------------------------------------------------------------------------------------------- address changes
+
+def change(change_id="20220105T030000Z-aa", unit="01", rid="000001-aa", kind="request", **changes) -> AddressChange:
+    values = dict(cid="kiem-thu", unit=unit, id=change_id, kind=kind, state="pending" if kind == "request" else "done",
+                  rid=rid, full_name="Nguyễn Văn An", old_email="an@hanoi.gov.vn", new_email="an.nv@hanoi.gov.vn",
+                  requested_by="tinh01", requested_at=T0, reason="Đổi cơ quan" if kind == "request" else None,
+                  links=[{"slot": "locality-1", "state": "delivered", "sent_at": "2022-01-05T03:00:00Z",
+                          "opened_at": None}])
+    return AddressChange(**{**values, **changes})
+
+
+def test_a_respondent_has_one_pending_request_at_a_time(stores):
+    s = stores.address_changes
+    first = change()
+    assert s.add_request(first) is True
+    assert s.add_request(change("20220105T040000Z-bb")) is False  # the same respondent, still pending
+    assert s.get("kiem-thu", "01", "20220105T040000Z-bb") is None
+    assert s.add_request(change("20220105T040000Z-cc", rid="000002-aa")) is True  # another respondent
+    assert s.add_request(change("20220105T040000Z-cc", rid="000003-aa")) is False  # an id names one change
+    assert s.get("kiem-thu", "01", "20220105T030000Z-aa") == first
+    later = T0 + timedelta(hours=2)
+    assert s.decide(first, "refused", "admin", later, "Không có căn cứ") is True
+    assert s.decide(first, "approved", "admin", later, None) is False  # decided once
+    assert s.get("kiem-thu", "01", first.id) == replace(first, state="refused", decided_by="admin", decided_at=later,
+                                                         decision_note="Không có căn cứ")
+    assert s.add_request(change("20220105T050000Z-dd")) is True  # free for a next request
+    assert s.decide(change("20220105T090000Z-zz"), "approved", "admin", later, None) is False  # unknown
+
+
+def test_only_an_approved_request_records_its_reissued_links(stores):
+    s = stores.address_changes
+    request = change()
+    s.add_request(request)
+    s.set_reissued(request, ["locality-1"], T0)  # pending: nothing written
+    assert s.get("kiem-thu", "01", request.id).reissued is None
+    later = T0 + timedelta(hours=1)
+    s.decide(request, "approved", "admin", later, None)
+    s.set_reissued(request, ["locality-1", "ministry-1"], later)
+    stored = s.get("kiem-thu", "01", request.id)
+    assert (stored.state, stored.decision_note, stored.reissued, stored.reissued_at) == (
+        "approved", None, ["locality-1", "ministry-1"], later)
+
+
+def test_corrections_and_requests_are_listed_by_unit_in_time_order_and_by_state(stores):
+    s = stores.address_changes
+    s.add_correction(change("20220105T050000Z-cc", kind="correction", reissued=["locality-1"], reissued_at=T0))
+    with pytest.raises(ConflictError):
+        s.add_correction(change("20220105T050000Z-cc", kind="correction"))
+    s.add_request(change("20220105T030000Z-aa"))
+    s.add_request(change("20220105T040000Z-bb", unit="02"))
+    s.add_request(change("20220105T060000Z-dd", rid="000009-aa"))
+    s.decide(change("20220105T060000Z-dd", rid="000009-aa"), "approved", "admin", T0, "Đồng ý")
+    assert [c.id for c in s.of_unit("kiem-thu", "01")] == ["20220105T030000Z-aa", "20220105T050000Z-cc",
+                                                             "20220105T060000Z-dd"]
+    assert [(c.unit, c.id) for c in s.of_campaign("kiem-thu")] == [
+        ("01", "20220105T030000Z-aa"), ("01", "20220105T050000Z-cc"), ("01", "20220105T060000Z-dd"),
+        ("02", "20220105T040000Z-bb")]
+    assert [c.id for c in s.of_campaign("kiem-thu", "pending")] == ["20220105T030000Z-aa", "20220105T040000Z-bb"]
+    assert [c.kind for c in s.of_campaign("kiem-thu", "done")] == ["correction"]
+    assert s.of_unit("kiem-thu", "03") == [] and s.of_campaign("khac") == []
