@@ -1,12 +1,12 @@
 """In-memory implementations of the store contracts, for service tests and tools that need no AWS.
 
 Each class keeps the conditions its Protocol states (`AccountsStore` in `store/accounts.py`, `AuditStore` in
-`store/audit.py`, `CampaignsStore` in `store/campaigns.py`,
-`QuestionnairesStore` in `store/questionnaires.py`, `AssessmentStore` in `store/assessment.py`, `FilesStore` in `store/files.py`, `RosterStore` in `store/roster.py`,
-`AddressChangesStore` in `store/address_changes.py`) the way the DynamoDB implementation's conditional writes do, and
-`tests/unit/test_store_contract.py` runs the same cases against both, so a service tested on these is tested on
-the rules it will meet in production. Every method holds the store's lock for its whole run: like one DynamoDB
-request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
+`store/audit.py`, `CampaignsStore` in `store/campaigns.py`, `QuestionnairesStore` in `store/questionnaires.py`,
+`AssessmentStore` in `store/assessment.py`, `RosterStore` in `store/roster.py`, `AddressChangesStore` in
+`store/address_changes.py`, `FilesStore` in `store/files.py`) the way the DynamoDB (and S3) implementation's
+conditional writes do, and `tests/unit/test_store_contract.py` runs the same cases against both, so a service tested
+on these is tested on the rules it will meet in production. Every method holds the store's lock for its whole run:
+like one DynamoDB request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
 
 `MemoryFiles` answers links of its own (`memory://<bucket>/<key>`); `fetch` reads one and `post` plays the browser
 sending a file with a grant of `presign_upload`, as a test of a service needs.
@@ -36,15 +36,15 @@ from chalicelib.domain.access import stored_role
 from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.throttle import Admission, Counter, ThrottlePolicy
 from chalicelib.errors import ConflictError, NotFoundError
-from chalicelib.store.accounts import Account, LoginCounters, Session
 from chalicelib.store import address_changes as address_store
 from chalicelib.store import assessment as assessment_store
+from chalicelib.store import roster as roster_store
+from chalicelib.store.accounts import Account, LoginCounters, Session
 from chalicelib.store.address_changes import AddressChange
 from chalicelib.store.assessment import Assessment, AssessmentItem, Framework
 from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
 from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store.questionnaires import Questionnaire, refusal
-from chalicelib.store import roster as roster_store
 from chalicelib.store.roster import Respondent
 from chalicelib.store.stores import Stores
 
