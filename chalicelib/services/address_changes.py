@@ -5,7 +5,10 @@ A delivered invitation belongs to its respondent: a province that could re-addre
 saved draft and their answer. So the province corrects directly only an invitation that never arrived (dispatch.
 correct_email); any other change is a request with a reason, which the ministry approves (the links are re-issued
 as for a correction) or refuses (nothing changes). Every step is audited and notified to the other side, and every
-request is evidence for the integrity rule on address changes."""
+request is evidence for the integrity rule on address changes.
+
+Its own records, the roster, the campaign and the audit go through `stores`; the dispatch functions it calls
+(`respondent`, `open_links`, `reissue`) do not take stores yet and reach the deployed ones."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,12 +20,10 @@ from chalicelib.domain.access import Actor, require_moha, require_unit
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
 from chalicelib.services import audit, dispatch, phases
-from chalicelib.store import address_changes as store
-from chalicelib.store import campaigns as campaign_store
-from chalicelib.store import roster as roster_store
 from chalicelib.store.address_changes import AddressChange
 from chalicelib.store.links import Link
 from chalicelib.store.roster import Respondent
+from chalicelib.store.stores import DYNAMODB, Stores
 
 STATE_FILTERS = ("pending", "approved", "refused", "done")
 
@@ -40,13 +41,14 @@ def _link_facts(links: list[Link]) -> list[dict]:
 
 
 def record_correction(actor: Actor, cid: str, unit: str, row: Respondent, links: list[Link], email: str,
-                      slots: list[str], now: datetime, random_bytes: Callable[[int], bytes]) -> AddressChange:
+                      slots: list[str], now: datetime, random_bytes: Callable[[int], bytes], *,
+                      stores: Stores = DYNAMODB) -> AddressChange:
     """A direct correction (of a failed delivery), kept beside the requests so the ministry sees every re-issue."""
     change = AddressChange(cid=cid, unit=unit, id=rules.new_id(now, random_bytes(4).hex()), kind="correction",
                            state="done", rid=row.rid, full_name=row.full_name, old_email=row.email, new_email=email,
                            requested_by=actor.username, requested_at=now, links=_link_facts(links), reissued=slots,
                            reissued_at=now)
-    store.add_correction(change)
+    stores.address_changes.add_correction(change)
     return change
 
 
@@ -59,10 +61,10 @@ def _reason(value: object, field: str = "reason") -> str:
 
 
 def request_change(actor: Actor, cid: str, unit_code: str, rid: str, body: dict, now: datetime,
-                   random_bytes: Callable[[int], bytes]) -> dict:
+                   random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     """The province asks the ministry to send someone's links to another address, saying why."""
     require_unit(actor, unit_code)
-    _, unit = phases.require_open(cid, unit_code, "survey", now)
+    _, unit = phases.require_open(cid, unit_code, "survey", now, stores=stores)
     email = dispatch.valid_email(body.get("email"))
     reason = _reason(body.get("reason"))
     row = dispatch.respondent(cid, unit_code, unit, rid, email)
@@ -73,22 +75,22 @@ def request_change(actor: Actor, cid: str, unit_code: str, rid: str, body: dict,
     change = AddressChange(cid=cid, unit=unit_code, id=rules.new_id(now, random_bytes(4).hex()), kind="request",
                            state="pending", rid=rid, full_name=row.full_name, old_email=row.email, new_email=email,
                            reason=reason, links=_link_facts(links), requested_by=actor.username, requested_at=now)
-    if not store.add_request(change):
+    if not stores.address_changes.add_request(change):
         raise ConflictError(f"Đã có đề nghị đổi email của {row.full_name} đang chờ Bộ Nội vụ duyệt.",
                             code="email_change_pending")
     suffix = random_bytes(4).hex()
     audit.record(actor, "email_change_requested", now, target=rid, cid=cid, unit=unit_code,
                  details={"change": change.id, "reason": reason, "links": [link.slot for link in links],
                           "states": [link.state for link in links], **addresses_detail(row.email, email)},
-                 suffix=suffix)
+                 suffix=suffix, stores=stores)
     audit.notify(cid, ["moha"], now, "email_change_requested", "Đề nghị đổi email người trả lời phiếu",
                  f"{unit.full_name} đề nghị đổi email của {row.full_name} (từ {rules.masked(row.email)} sang "
-                 f"{rules.masked(email)}) sau khi thư mời đã được gửi. Lý do: {reason}", suffix)
+                 f"{rules.masked(email)}) sau khi thư mời đã được gửi. Lý do: {reason}", suffix, stores=stores)
     return view(change, unit.full_name)
 
 
-def _pending(cid: str, unit_code: str, change_id: str) -> AddressChange:
-    change = store.get(cid, unit_code, change_id) if rules.ID.match(change_id or "") else None
+def _pending(cid: str, unit_code: str, change_id: str, *, stores: Stores = DYNAMODB) -> AddressChange:
+    change = stores.address_changes.get(cid, unit_code, change_id) if rules.ID.match(change_id or "") else None
     if change is None or change.kind != "request":
         raise NotFoundError("Không tìm thấy đề nghị đổi email này.")
     if change.state != "pending":
@@ -98,51 +100,51 @@ def _pending(cid: str, unit_code: str, change_id: str) -> AddressChange:
 
 
 def approve(actor: Actor, cid: str, unit_code: str, change_id: str, body: dict, now: datetime,
-            random_bytes: Callable[[int], bytes]) -> dict:
+            random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     """The ministry agrees: the roster takes the new address, the open links are re-issued to it (new tokens, the
     old ones and their drafts gone)."""
     require_moha(actor)
-    campaign, unit = phases.require_open(cid, unit_code, "survey", now)
-    change = _pending(cid, unit_code, change_id)
+    campaign, unit = phases.require_open(cid, unit_code, "survey", now, stores=stores)
+    change = _pending(cid, unit_code, change_id, stores=stores)
     note = rules.clean_reason(body.get("note"))
     if len(note) > rules.REASON_MAX:
         raise ValidationError(f"Ghi chú dài tối đa {rules.REASON_MAX} ký tự.", details=[{"field": "note"}])
     dispatch.respondent(cid, unit_code, unit, change.rid, change.new_email)  # still on the roster, address still free
     links = dispatch.open_links(cid, unit_code, change.rid)
-    if not store.decide(change, "approved", actor.username, now, note or None):
+    if not stores.address_changes.decide(change, "approved", actor.username, now, note or None):
         raise ConflictError("Đề nghị này vừa được xử lý.", code="email_change_decided")
-    roster_store.set_email(cid, unit_code, unit.roster_gen, change.rid, change.new_email, now)
+    stores.roster.set_email(cid, unit_code, unit.roster_gen, change.rid, change.new_email, now)
     slots = dispatch.reissue(campaign, unit, links, change.new_email, link_rules.CORRECTABLE, now, random_bytes)
-    store.set_reissued(change, slots, now)
+    stores.address_changes.set_reissued(change, slots, now)
     suffix = random_bytes(4).hex()
     audit.record(actor, "email_change_approved", now, target=change.rid, cid=cid, unit=unit_code,
                  details={"change": change.id, "note": note or None, "slots": slots,
-                          **addresses_detail(change.old_email, change.new_email)}, suffix=suffix)
+                          **addresses_detail(change.old_email, change.new_email)}, suffix=suffix, stores=stores)
     audit.notify(cid, [unit_code], now, "email_change_approved", "Bộ Nội vụ đồng ý đổi email",
                  f"Bộ Nội vụ đồng ý đổi email của {change.full_name} sang {change.new_email}; {len(slots)} phiếu đã "
                  "được gửi lại tới địa chỉ mới, đường dẫn cũ hết hiệu lực." + (f" Ghi chú: {note}" if note else ""),
-                 suffix)
-    decided = store.get(cid, unit_code, change.id) or change
+                 suffix, stores=stores)
+    decided = stores.address_changes.get(cid, unit_code, change.id) or change
     return view(decided, unit.full_name)
 
 
 def refuse(actor: Actor, cid: str, unit_code: str, change_id: str, body: dict, now: datetime,
-           random_bytes: Callable[[int], bytes]) -> dict:
+           random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     """The ministry does not agree (with a reason): nothing changes, the links stay with the respondent."""
     require_moha(actor)
-    _, unit = phases.require_open(cid, unit_code, "survey", now)
-    change = _pending(cid, unit_code, change_id)
+    _, unit = phases.require_open(cid, unit_code, "survey", now, stores=stores)
+    change = _pending(cid, unit_code, change_id, stores=stores)
     reason = _reason(body.get("reason"))
-    if not store.decide(change, "refused", actor.username, now, reason):
+    if not stores.address_changes.decide(change, "refused", actor.username, now, reason):
         raise ConflictError("Đề nghị này vừa được xử lý.", code="email_change_decided")
     suffix = random_bytes(4).hex()
     audit.record(actor, "email_change_refused", now, target=change.rid, cid=cid, unit=unit_code,
                  details={"change": change.id, "reason": reason,
-                          **addresses_detail(change.old_email, change.new_email)}, suffix=suffix)
+                          **addresses_detail(change.old_email, change.new_email)}, suffix=suffix, stores=stores)
     audit.notify(cid, [unit_code], now, "email_change_refused", "Bộ Nội vụ không đồng ý đổi email",
                  f"Bộ Nội vụ không đồng ý đổi email của {change.full_name}; phiếu vẫn gửi tới địa chỉ cũ. "
-                 f"Lý do: {reason}", suffix)
-    decided = store.get(cid, unit_code, change.id) or change
+                 f"Lý do: {reason}", suffix, stores=stores)
+    decided = stores.address_changes.get(cid, unit_code, change.id) or change
     return view(decided, unit.full_name)
 
 
@@ -175,24 +177,24 @@ def _state(value: str | None) -> str | None:
     return value or None
 
 
-def of_unit(actor: Actor, cid: str, unit_code: str, state: str | None = None) -> dict:
+def of_unit(actor: Actor, cid: str, unit_code: str, state: str | None = None, *, stores: Stores = DYNAMODB) -> dict:
     """A unit's corrections and requests, newest first (the province sees its own; the ministry every unit's)."""
     require_unit(actor, unit_code)
     wanted = _state(state)
-    unit = campaign_store.get_unit(cid, unit_code)
-    items = [c for c in reversed(store.of_unit(cid, unit_code)) if not wanted or c.state == wanted]
+    unit = stores.campaigns.get_unit(cid, unit_code)
+    items = [c for c in reversed(stores.address_changes.of_unit(cid, unit_code)) if not wanted or c.state == wanted]
     return {"campaign": cid, "unit": {"code": unit.unit, "name": unit.name, "full_name": unit.full_name},
             "pending": sum(1 for c in items if c.state == "pending"),
             "items": [view(c, unit.full_name) for c in items]}
 
 
-def of_campaign(actor: Actor, cid: str, state: str | None = None) -> dict:
+def of_campaign(actor: Actor, cid: str, state: str | None = None, *, stores: Stores = DYNAMODB) -> dict:
     """Every unit's corrections and requests (pending ones first), for the ministry."""
     require_moha(actor)
     wanted = _state(state)
-    campaign_store.get_campaign(cid)
-    names = {u.unit: u.full_name for u in campaign_store.list_units(cid)}
-    items = store.of_campaign(cid, wanted)
+    stores.campaigns.get_campaign(cid)
+    names = {u.unit: u.full_name for u in stores.campaigns.list_units(cid)}
+    items = stores.address_changes.of_campaign(cid, wanted)
     items.sort(key=lambda c: (c.state != "pending", _newest_first(c)))
     return {"campaign": cid, "pending": sum(1 for c in items if c.state == "pending"),
             "items": [view(c, names.get(c.unit)) for c in items]}
@@ -202,23 +204,23 @@ def _newest_first(change: AddressChange) -> Any:
     return -change.requested_at.timestamp()
 
 
-def integrity_facts(cid: str, unit_code: str) -> list:
+def integrity_facts(cid: str, unit_code: str, *, stores: Stores = DYNAMODB) -> list:
     """The unit's requests (changes after delivery), as the integrity rule reads them."""
     from chalicelib.domain.integrity import AddressChangeFacts
 
     return [AddressChangeFacts(change=c.id, state=c.state, requested_at=c.requested_at,
                                links=tuple(link["slot"] for link in c.links or []), decided_at=c.decided_at,
                                reissued=tuple(c.reissued or ()))
-            for c in store.of_unit(cid, unit_code) if c.kind == "request"]
+            for c in stores.address_changes.of_unit(cid, unit_code) if c.kind == "request"]
 
 
 def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, now: datetime,
-                  random_bytes: Callable[[int], bytes]) -> dict:
+                  random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     """The province fixes the address of someone whose invitation never reached them (bounced, or refused by the
     mail service): the old links die, new ones are mailed. A delivered invitation is the respondent's: its address
     changes only through a request the ministry approves (request_change below)."""
     require_unit(actor, unit_code)
-    campaign, unit = phases.require_open(cid, unit_code, "survey", now)
+    campaign, unit = phases.require_open(cid, unit_code, "survey", now, stores=stores)
     email = dispatch.valid_email(email)
     row = dispatch.respondent(cid, unit_code, unit, rid, email)
     links = dispatch.open_links(cid, unit_code, rid)
@@ -229,11 +231,11 @@ def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, 
             "của người này đã được gửi đi; để đổi email, hãy gửi đề nghị kèm lý do để Bộ Nội vụ xem xét.",
             code="email_change_needs_approval",
             details=[{"field": "email", "states": sorted({link.state for link in delivered})}])
-    roster_store.set_email(cid, unit_code, unit.roster_gen, rid, email, now)
+    stores.roster.set_email(cid, unit_code, unit.roster_gen, rid, email, now)
     slots = dispatch.reissue(campaign, unit, links, email, link_rules.DELIVERY_FAILED, now, random_bytes)
-    change = record_correction(actor, cid, unit_code, row, links, email, slots, now, random_bytes)
+    change = record_correction(actor, cid, unit_code, row, links, email, slots, now, random_bytes, stores=stores)
     audit.record(actor, "respondent_email_corrected", now, target=rid, cid=cid, unit=unit_code,
                  details={"links": len(slots), "slots": slots, "change": change.id,
                           **addresses_detail(row.email, email)},
-                 suffix=random_bytes(4).hex())
+                 suffix=random_bytes(4).hex(), stores=stores)
     return {"rid": rid, "email": email, "reissued": len(slots)}

@@ -28,12 +28,9 @@ from chalicelib.errors import BadRequestError, ConflictError, ForbiddenError, No
 from chalicelib.formats import datafiles
 from chalicelib.services import audit
 from chalicelib.services.phases import phase_windows, require_open
-from chalicelib.store import assessment as store
-from chalicelib.store import campaigns as campaign_store
-from chalicelib.store import files
-from chalicelib.store import questionnaires as questionnaire_store
-from chalicelib.store.assessment import Assessment, AssessmentItem, Framework
+from chalicelib.store.assessment import SUBMITTED, Assessment, AssessmentItem, Framework
 from chalicelib.store.campaigns import Campaign, Unit
+from chalicelib.store.stores import DYNAMODB, Stores
 
 PHASE = "self_assessment"
 APPRAISAL = "appraisal"
@@ -55,14 +52,14 @@ def unit_kind(value: object) -> str:
     return str(value)
 
 
-def survey_criteria(cid: str, kind: str = PROVINCE) -> dict[str, list[str]]:
+def survey_criteria(cid: str, kind: str = PROVINCE, *, stores: Stores = DYNAMODB) -> dict[str, list[str]]:
     """criterion → the questionnaires whose scored questions measure it, among those measuring units of `kind`: the
     locality questionnaires for the provinces' framework, the managing-ministry ones for the ministries'."""
     return rules.survey_criteria({item.qid: {"sections": item.sections}
-                                  for item in questionnaire_store.list_for(cid)}, kind)
+                                  for item in stores.questionnaires.list_for(cid)}, kind)
 
 
-def seed(definition: dict, now: datetime, kinds: tuple[str, ...] = (PROVINCE,)) -> list[str]:
+def seed(definition: dict, now: datetime, kinds: tuple[str, ...] = (PROVINCE,), *, stores: Stores = DYNAMODB) -> list[str]:
     """Put the frameworks a shipped campaign names (`framework_file` for the provinces, `framework_files` for other
     kinds) where its campaign has none yet, for the kinds of unit it has (`kinds`). Returns the kinds put."""
     put = []
@@ -70,7 +67,7 @@ def seed(definition: dict, now: datetime, kinds: tuple[str, ...] = (PROVINCE,)) 
         if kind not in kinds or kind not in UNIT_KINDS:
             continue
         normalised = rules.validate_definition(datafiles.load_json(ref), kind=kind)
-        if store.put_framework(Framework(cid=definition["id"], definition=normalised, version=1,
+        if stores.assessment.put_framework(Framework(cid=definition["id"], definition=normalised, version=1,
                                          sample=normalised["sample"], updated_at=now, updated_by="system",
                                          kind=kind), None):
             put.append(kind)
@@ -83,9 +80,9 @@ _NO_FRAMEWORK = {PROVINCE: "Đợt đánh giá này chưa có bộ tiêu chí c�
                            "tiêu chí trước."}
 
 
-def framework_of(cid: str, kind: str = PROVINCE) -> tuple[dict, int]:
+def framework_of(cid: str, kind: str = PROVINCE, *, stores: Stores = DYNAMODB) -> tuple[dict, int]:
     """The campaign's framework for units of `kind` and its version."""
-    item = store.find_framework(cid, kind)
+    item = stores.assessment.find_framework(cid, kind)
     if item is None:
         raise NotFoundError(_NO_FRAMEWORK[kind])
     return item.definition, item.version
@@ -97,58 +94,58 @@ def _node_view(node: dict) -> dict:
             "step": node["step"], "guidance": node["guidance"], "children": [_node_view(c) for c in node["children"]]}
 
 
-def framework_view(actor: Actor, cid: str, kind: str = PROVINCE) -> dict:
-    campaign_store.get_campaign(cid)
-    definition, version = framework_of(cid, kind)
+def framework_view(actor: Actor, cid: str, kind: str = PROVINCE, *, stores: Stores = DYNAMODB) -> dict:
+    stores.campaigns.get_campaign(cid)
+    definition, version = framework_of(cid, kind, stores=stores)
     return {"campaign": cid, "kind": kind, "title": definition["title"], "sample": definition["sample"],
             "version": version, "maximum": definition["maximum"], "survey_average": definition["survey_average"],
             "fields": [_node_view(f) for f in definition["fields"]]}
 
 
 def replace_framework(actor: Actor, cid: str, data: dict, now: datetime, suffix: str,
-                      kind: str = PROVINCE) -> dict:
+                      kind: str = PROVINCE, *, stores: Stores = DYNAMODB) -> dict:
     """The ministry imports the campaign's framework for units of `kind`. Refused once a unit of that kind has
     submitted its self-assessment (its lines would no longer match what it approved)."""
     require_moha(actor)
-    campaign_store.get_campaign(cid)
-    normalised = rules.validate_definition(data, survey_criteria(cid, kind), kind=kind)
-    of_kind = {u.unit for u in campaign_store.list_units(cid, kind)}
-    submitted = [a.unit for a in store.list_assessments(cid) if a.state in store.SUBMITTED and a.unit in of_kind]
+    stores.campaigns.get_campaign(cid)
+    normalised = rules.validate_definition(data, survey_criteria(cid, kind, stores=stores), kind=kind)
+    of_kind = {u.unit for u in stores.campaigns.list_units(cid, kind)}
+    submitted = [a.unit for a in stores.assessment.list_assessments(cid) if a.state in SUBMITTED and a.unit in of_kind]
     if submitted:
         raise ConflictError(f"Đã có {len(submitted)} đơn vị gửi bản tự đánh giá (ví dụ {submitted[0]}); không thể "
                             "thay bộ tiêu chí.", code="framework_in_use")
-    current = store.find_framework(cid, kind)
+    current = stores.assessment.find_framework(cid, kind)
     version = current.version + 1 if current else 1
     item = Framework(cid=cid, definition=normalised, version=version, sample=normalised["sample"],
                      updated_at=now, updated_by=actor.username, kind=kind)
-    if not store.put_framework(item, current.version if current else None):
+    if not stores.assessment.put_framework(item, current.version if current else None):
         raise ConflictError("Bộ tiêu chí vừa được người khác thay đổi; vui lòng tải lại và thử lại.")
     leaves = rules.leaves(normalised)
     audit.record(actor, "framework_imported", now, target=cid, cid=cid,
                  details={"version": version, "leaves": len(leaves), "title": normalised["title"], "kind": kind},
-                 suffix=suffix)
-    return framework_view(actor, cid, kind)
+                 suffix=suffix, stores=stores)
+    return framework_view(actor, cid, kind, stores=stores)
 
 
 def import_framework_workbook(actor: Actor, cid: str, data: bytes, now: datetime, suffix: str,
-                              kind: str = PROVINCE) -> dict:
+                              kind: str = PROVINCE, *, stores: Stores = DYNAMODB) -> dict:
     from chalicelib.formats import framework_xlsx
 
     require_moha(actor)
-    return replace_framework(actor, cid, framework_xlsx.read(data), now, suffix, kind)
+    return replace_framework(actor, cid, framework_xlsx.read(data), now, suffix, kind, stores=stores)
 
 
 def framework_template(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes],
-                       kind: str = PROVINCE) -> dict:
+                       kind: str = PROVINCE, *, stores: Stores = DYNAMODB) -> dict:
     """The framework as a workbook in the import format (the current one, so the ministry edits it)."""
     from chalicelib.formats import framework_xlsx
     from chalicelib.formats.roster_xlsx import XLSX
 
     require_moha(actor)
-    definition, _ = framework_of(cid, kind)
+    definition, _ = framework_of(cid, kind, stores=stores)
     content = framework_xlsx.write(definition)
     name = f"bo-tieu-chi-{cid}.xlsx" if kind == PROVINCE else f"bo-tieu-chi-{cid}-{kind}.xlsx"
-    url = files.put_export(f"exports/{cid}/framework/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, XLSX,
+    url = stores.files.put_export(f"exports/{cid}/framework/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, XLSX,
                            name, expires=900)
     return {"url": url, "filename": name, "size": len(content), "expires_in": 900}
 
@@ -165,11 +162,11 @@ def _leaf(definition: dict, code: str) -> dict:
     raise NotFoundError(f"Bộ tiêu chí không có mục {code}.")
 
 
-def _evidence_view(entry: dict) -> dict:
+def _evidence_view(entry: dict, *, stores: Stores = DYNAMODB) -> dict:
     """An attached file as shown: its download link points at the pinned copy (what was checked when attached)."""
     return {"id": entry["id"], "filename": entry["filename"], "size": entry["size"],
             "sha256": entry.get("sha256"), "content_type": entry["content_type"], "uploaded_at": entry["uploaded_at"],
-            "url": files.evidence_link(entry["key"], entry["filename"])}
+            "url": stores.files.evidence_link(entry["key"], entry["filename"])}
 
 
 def _appraisal(line: AssessmentItem | None) -> dict | None:
@@ -230,45 +227,46 @@ def _totals(definition: dict, lines: dict[str, AssessmentItem], show_appraisal: 
                  "maximum": definition["maximum"]}
 
 
-def _line_view(node: dict, line: AssessmentItem | None, show_appraisal: bool) -> dict:
+def _line_view(node: dict, line: AssessmentItem | None, show_appraisal: bool, *, stores: Stores = DYNAMODB) -> dict:
     view: dict = {}
     if node["method"] == "self":
         view.update({"score": _num(line.score) if line else None, "note": (line.note or "") if line else "",
                      "explanation": (line.explanation or "") if line else "",
-                     "evidence": [_evidence_view(e) for e in (line.evidence or [])] if line else [],
+                     "evidence": [_evidence_view(e, stores=stores) for e in (line.evidence or [])] if line else [],
                      "updated_at": utc_iso(line.updated_at) if line and line.updated_at else None})
     if node["method"] in ("self", "imported"):
         view["appraisal"] = _appraisal(line) if show_appraisal else None
     return view
 
 
-def _tree(definition: dict, lines: dict[str, AssessmentItem], per: dict, show_appraisal: bool) -> list[dict]:
+def _tree(definition: dict, lines: dict[str, AssessmentItem], per: dict, show_appraisal: bool, *,
+          stores: Stores = DYNAMODB) -> list[dict]:
     def build(node: dict) -> dict:
         view = _node_view(node)
         view.update(per[node["code"]])
         view["children"] = [build(c) for c in node["children"]]
         if not node["children"]:
-            view.update(_line_view(node, lines.get(node["code"]), show_appraisal))
+            view.update(_line_view(node, lines.get(node["code"]), show_appraisal, stores=stores))
         return view
 
     return [build(f) for f in definition["fields"]]
 
 
-def _access(actor: Actor, cid: str, unit: str) -> tuple[Campaign, Unit]:
+def _access(actor: Actor, cid: str, unit: str, *, stores: Stores = DYNAMODB) -> tuple[Campaign, Unit]:
     require_unit(actor, unit)
-    return campaign_store.get_campaign(cid), campaign_store.get_unit(cid, unit)
+    return stores.campaigns.get_campaign(cid), stores.campaigns.get_unit(cid, unit)
 
 
-def view(actor: Actor, cid: str, unit: str, now: datetime) -> dict:
-    campaign, unit_item = _access(actor, cid, unit)
-    definition, version = framework_of(cid, unit_item.kind)
-    record = store.find_assessment(cid, unit)
-    lines = {line.code: line for line in store.list_items(cid, unit)}
-    return _assessment_view(actor, campaign, unit_item, definition, version, record, lines, now)
+def view(actor: Actor, cid: str, unit: str, now: datetime, *, stores: Stores = DYNAMODB) -> dict:
+    campaign, unit_item = _access(actor, cid, unit, stores=stores)
+    definition, version = framework_of(cid, unit_item.kind, stores=stores)
+    record = stores.assessment.find_assessment(cid, unit)
+    lines = {line.code: line for line in stores.assessment.list_items(cid, unit)}
+    return _assessment_view(actor, campaign, unit_item, definition, version, record, lines, now, stores=stores)
 
 
 def _assessment_view(actor: Actor, campaign: Campaign, unit_item, definition: dict, version: int,
-                     record: Assessment | None, lines: dict, now: datetime) -> dict:
+                     record: Assessment | None, lines: dict, now: datetime, *, stores: Stores = DYNAMODB) -> dict:
     state = record.state if record else "draft"
     published = bool(record and record.published_at)
     show_appraisal = actor.is_moha or published
@@ -277,7 +275,7 @@ def _assessment_view(actor: Actor, campaign: Campaign, unit_item, definition: di
     per, totals = _totals(definition, lines, show_appraisal)
     approval = dict(record.approval) if record and record.approval else None
     if approval and approval.get("report"):
-        approval["report"] = _evidence_view(approval["report"])
+        approval["report"] = _evidence_view(approval["report"], stores=stores)
     if approval:
         approval["approved_at"] = utc_iso(record.approved_at) if record and record.approved_at else None
     return {
@@ -297,7 +295,7 @@ def _assessment_view(actor: Actor, campaign: Campaign, unit_item, definition: di
         "published_at": utc_iso(record.published_at) if record and record.published_at else None,
         "missing": _missing(definition, lines),
         "totals": totals,
-        "fields": _tree(definition, lines, per, show_appraisal),
+        "fields": _tree(definition, lines, per, show_appraisal, stores=stores),
     }
 
 
@@ -331,14 +329,15 @@ def _pinned_key(cid: str, unit: str, evidence_id: str, suffix: str) -> str:
     return f"attached/{cid}/{unit}/assessment/{evidence_id}-{suffix}"
 
 
-def _arrived(cid: str, unit: str, evidence_id: object, field: str, now: datetime, suffix: str) -> dict:
+def _arrived(cid: str, unit: str, evidence_id: object, field: str, now: datetime, suffix: str, *,
+             stores: Stores = DYNAMODB) -> dict:
     """Attach an upload: copy it server-side to its pinned key, check the copy by its content (there, within the size
     limit, of an accepted kind; a file that is not what its name says is deleted), record its SHA-256 and size, and
     delete the upload. The ministry downloads the pinned copy only, so a grant used again changes nothing."""
     if not isinstance(evidence_id, str) or not _EVIDENCE_ID.fullmatch(evidence_id):
         raise ValidationError("Mã tệp kiểm chứng không hợp lệ.", details=[{"field": field}])
     key, pinned = _evidence_key(cid, unit, evidence_id), _pinned_key(cid, unit, evidence_id, suffix)
-    found = files.pin_upload(key, pinned)
+    found = stores.files.pin_upload(key, pinned)
     if found is None:
         raise ValidationError("Tệp kiểm chứng chưa được tải lên xong; vui lòng tải lại tệp.",
                               details=[{"field": field, "evidence": evidence_id}])
@@ -349,20 +348,20 @@ def _arrived(cid: str, unit: str, evidence_id: object, field: str, now: datetime
     elif not evidence_rules.matches(filename, found["head"]):
         problem = (f"Tệp “{filename}” không phải tệp {evidence_rules.extension(filename).upper() or 'hợp lệ'} "
                    f"đúng định dạng; chỉ nhận {evidence_rules.ACCEPTED_LABEL}.")
-    files.delete_evidence(key)
+    stores.files.delete_evidence(key)
     if problem:
-        files.delete_evidence(pinned)
+        stores.files.delete_evidence(pinned)
         raise ValidationError(problem, details=[{"field": field, "evidence": evidence_id}])
     return {"id": evidence_id, "key": pinned, "filename": filename, "size": found["size"],
             "sha256": found["sha256"], "content_type": evidence_rules.content_type_for(filename),
             "uploaded_at": utc_iso(now)}
 
 
-def _writable(actor: Actor, cid: str, unit: str, now: datetime) -> tuple[Campaign, Unit]:
+def _writable(actor: Actor, cid: str, unit: str, now: datetime, *, stores: Stores = DYNAMODB) -> tuple[Campaign, Unit]:
     require_unit(actor, unit)
     _unit_only(actor)
-    campaign, unit_item = require_open(cid, unit, PHASE, now)
-    record = store.find_assessment(cid, unit)
+    campaign, unit_item = require_open(cid, unit, PHASE, now, stores=stores)
+    record = stores.assessment.find_assessment(cid, unit)
     if record and record.state != "draft":
         raise ConflictError("Bản tự đánh giá đã được phê duyệt hoặc đã khóa; không thể sửa. Liên hệ Bộ Nội vụ nếu "
                             "cần mở lại.", code="assessment_closed")
@@ -370,12 +369,12 @@ def _writable(actor: Actor, cid: str, unit: str, now: datetime) -> tuple[Campaig
 
 
 def start_upload(actor: Actor, cid: str, unit: str, body: dict, now: datetime,
-                 random_bytes: Callable[[int], bytes]) -> dict:
+                 random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     """A presigned POST for one evidence file (a line's, or the signed report: code "report")."""
-    _campaign, unit_item = _writable(actor, cid, unit, now)
+    _campaign, unit_item = _writable(actor, cid, unit, now, stores=stores)
     code = clean(body.get("code"))
     if code != REPORT:
-        definition, _ = framework_of(cid, unit_item.kind)
+        definition, _ = framework_of(cid, unit_item.kind, stores=stores)
         leaf = _leaf(definition, code)
         if leaf["method"] != "self":
             raise ValidationError(f"Mục {code} không do đơn vị tự chấm nên không cần tài liệu kiểm chứng.",
@@ -397,15 +396,16 @@ def start_upload(actor: Actor, cid: str, unit: str, body: dict, now: datetime,
         raise ValidationError(f"Tệp “{filename}” lớn hơn 20 MB; vui lòng nén hoặc tách tệp.",
                               details=[{"field": "size"}])
     evidence_id = random_bytes(16).hex()
-    post = files.presign_upload(_evidence_key(cid, unit, evidence_id), content_type, filename,
+    post = stores.files.presign_upload(_evidence_key(cid, unit, evidence_id), content_type, filename,
                                 evidence_rules.MAX_BYTES)
     return {"evidence_id": evidence_id, "url": post["url"], "fields": post["fields"],
             "max_bytes": evidence_rules.MAX_BYTES, "expires_in": 900}
 
 
-def save_item(actor: Actor, cid: str, unit: str, code: str, body: dict, now: datetime, suffix: str) -> dict:
-    campaign, unit_item = _writable(actor, cid, unit, now)
-    definition, _ = framework_of(cid, unit_item.kind)
+def save_item(actor: Actor, cid: str, unit: str, code: str, body: dict, now: datetime, suffix: str, *,
+              stores: Stores = DYNAMODB) -> dict:
+    campaign, unit_item = _writable(actor, cid, unit, now, stores=stores)
+    definition, _ = framework_of(cid, unit_item.kind, stores=stores)
     leaf = _leaf(definition, code)
     if leaf["method"] != "self":
         raise ValidationError(f"Mục {code} được tính từ {rules.METHOD_LABELS[leaf['method']].lower()}; đơn vị không "
@@ -420,7 +420,7 @@ def save_item(actor: Actor, cid: str, unit: str, code: str, body: dict, now: dat
     if len(wanted) > evidence_rules.MAX_PER_ITEM:
         raise ValidationError(f"Mỗi mục có tối đa {evidence_rules.MAX_PER_ITEM} tài liệu kiểm chứng.",
                               details=[{"field": "evidence"}])
-    current = store.find_item(cid, unit, code)
+    current = stores.assessment.find_item(cid, unit, code)
     kept = {e["id"]: e for e in (current.evidence or [])} if current else {}
     evidence: list[dict] = []
     pinned: list[str] = []
@@ -429,22 +429,23 @@ def save_item(actor: Actor, cid: str, unit: str, code: str, body: dict, now: dat
             if isinstance(evidence_id, str) and evidence_id in kept:
                 evidence.append(kept[evidence_id])
             else:
-                evidence.append(_arrived(cid, unit, evidence_id, f"evidence[{i}]", now, suffix))
+                evidence.append(_arrived(cid, unit, evidence_id, f"evidence[{i}]", now, suffix, stores=stores))
                 pinned.append(evidence[-1]["key"])
-        store.record_self_score(cid, unit, code, score=float(score) if score is not None else None, note=note,
-                                explanation=explanation, evidence=evidence, by=actor.username, now=now)
+        stores.assessment.record_self_score(cid, unit, code, score=float(score) if score is not None else None, note=note,
+                                            explanation=explanation, evidence=evidence, by=actor.username,
+                                            now=now)
     except Exception:
         for key in pinned:  # pinned for a change that was not recorded: nothing refers to them
-            files.delete_evidence(key)
+            stores.files.delete_evidence(key)
         raise
     audit.record(actor, "assessment_scored", now, target=code, cid=cid, unit=unit,
                  details={"score": rules.number(score) if score is not None else None, "evidence": len(evidence)},
-                 suffix=suffix)
-    lines = {line.code: line for line in store.list_items(cid, unit)}
+                 suffix=suffix, stores=stores)
+    lines = {line.code: line for line in stores.assessment.list_items(cid, unit)}
     per, totals = _totals(definition, lines, False)
     item = _node_view(leaf)
     item.update(per[code])
-    item.update(_line_view(leaf, lines.get(code), False))
+    item.update(_line_view(leaf, lines.get(code), False, stores=stores))
     return {"item": item, "totals": totals,
             "fields": [{"code": f["code"], **{k: per[f["code"]][k] for k in ("self_total", "self_max")}}
                        for f in definition["fields"]]}
@@ -462,10 +463,11 @@ def _date(value: object) -> str:
                           details=[{"field": "decision_date"}])
 
 
-def approve(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix: str) -> dict:
+def approve(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix: str, *,
+            stores: Stores = DYNAMODB) -> dict:
     """The province records the leadership's approval of its report; then its scores can no longer change."""
-    campaign, unit_item = _writable(actor, cid, unit, now)
-    definition, version = framework_of(cid, unit_item.kind)
+    campaign, unit_item = _writable(actor, cid, unit, now, stores=stores)
+    definition, version = framework_of(cid, unit_item.kind, stores=stores)
     problems = []
     fields = {"leader_name": "Họ và tên người phê duyệt", "leader_position": "Chức vụ người phê duyệt",
               "decision_number": "Số quyết định (văn bản) phê duyệt"}
@@ -488,57 +490,60 @@ def approve(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix
         problems.append({"field": "report", "message": "Thiếu tệp báo cáo tự đánh giá đã được phê duyệt (bản ký)."})
     if problems:
         raise ValidationError(problems[0]["message"], details=problems)
-    record = store.find_assessment(cid, unit)
-    lines = {line.code: line for line in store.list_items(cid, unit)}
+    record = stores.assessment.find_assessment(cid, unit)
+    lines = {line.code: line for line in stores.assessment.list_items(cid, unit)}
     missing = _missing(definition, lines)
     if missing:
         raise ValidationError(f"Còn {len(missing)} mục chưa hoàn thành; chưa thể phê duyệt.",
                               details=[{"field": "items", "code": m["code"], "message": m["message"]}
                                        for m in missing])
-    approval["report"] = _arrived(cid, unit, body.get("report"), "report", now, suffix)
+    approval["report"] = _arrived(cid, unit, body.get("report"), "report", now, suffix, stores=stores)
     approval["approved_by"] = actor.username
     approval["framework_version"] = version
-    if not store.approve_assessment(cid, unit, record.revision if record else 0, approval, now):
-        files.delete_evidence(approval["report"]["key"])  # the approval was not recorded: nothing refers to it
+    if not stores.assessment.approve_assessment(cid, unit, record.revision if record else 0, approval, now):
+        stores.files.delete_evidence(approval["report"]["key"])  # the approval was not recorded: nothing refers to it
         raise ConflictError("Bản tự đánh giá vừa thay đổi (hoặc đã khóa) trong lúc phê duyệt; vui lòng tải lại và "
                             "thử lại.", code="assessment_changed")
     per, totals = _totals(definition, lines, False)
     audit.record(actor, "assessment_approved", now, target=unit, cid=cid, unit=unit,
                  details={"decision_number": approval["decision_number"], "self_total": totals["self"]},
-                 suffix=suffix)
-    return view(actor, cid, unit, now)
+                 suffix=suffix, stores=stores)
+    return view(actor, cid, unit, now, stores=stores)
 
 
-def reopen(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix: str) -> dict:
+def reopen(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix: str, *,
+           stores: Stores = DYNAMODB) -> dict:
     require_moha(actor)
-    campaign, unit_item = _access(actor, cid, unit)
+    campaign, unit_item = _access(actor, cid, unit, stores=stores)
     reason = clean(body.get("reason"))
     if not reason:
         raise ValidationError("Vui lòng nêu lý do mở lại bản tự đánh giá.", details=[{"field": "reason"}])
     if len(reason) > 500:
         raise ValidationError("Lý do dài tối đa 500 ký tự.", details=[{"field": "reason"}])
-    record = store.find_assessment(cid, unit)
-    if record is None or record.state not in store.SUBMITTED:
+    record = stores.assessment.find_assessment(cid, unit)
+    if record is None or record.state not in SUBMITTED:
         raise ConflictError("Bản tự đánh giá của đơn vị đang ở trạng thái nhập; không cần mở lại.",
                             code="assessment_open")
     entry = {"at": utc_iso(now), "by": actor.username, "reason": reason, "state": record.state,
              "approval": json.loads(json.dumps(record.approval)) if record.approval else None}
-    if not store.reopen_assessment(cid, unit, entry, list(record.reopened or []), now):
+    if not stores.assessment.reopen_assessment(cid, unit, entry, list(record.reopened or []), now):
         raise ConflictError("Trạng thái bản tự đánh giá vừa thay đổi; vui lòng tải lại.", code="assessment_changed")
     audit.record(actor, "assessment_reopened", now, target=unit, cid=cid, unit=unit, details={"reason": reason},
-                 suffix=suffix)
+                 suffix=suffix, stores=stores)
     window = phase_windows(campaign, unit_item).get(PHASE)
     hint = "" if window and window.state(now) == "open" else (
         " Lưu ý: thời hạn tự đánh giá đã hết; Bộ Nội vụ sẽ gia hạn cho đơn vị để sửa.")
     audit.notify(cid, [unit], now, "assessment_reopened", "Bản tự đánh giá được mở lại",
-                 f"Bộ Nội vụ đã mở lại bản tự đánh giá để đơn vị chỉnh sửa. Lý do: {reason}.{hint}", suffix)
-    return view(actor, cid, unit, now)
+                 f"Bộ Nội vụ đã mở lại bản tự đánh giá để đơn vị chỉnh sửa. Lý do: {reason}.{hint}", suffix,
+                 stores=stores)
+    return view(actor, cid, unit, now, stores=stores)
 
 
-def appraise(actor: Actor, cid: str, unit: str, code: str, body: dict, now: datetime, suffix: str) -> dict:
+def appraise(actor: Actor, cid: str, unit: str, code: str, body: dict, now: datetime, suffix: str, *,
+             stores: Stores = DYNAMODB) -> dict:
     require_moha(actor)
-    _campaign, unit_item = require_open(cid, unit, APPRAISAL, now)
-    definition, _ = framework_of(cid, unit_item.kind)
+    _campaign, unit_item = require_open(cid, unit, APPRAISAL, now, stores=stores)
+    definition, _ = framework_of(cid, unit_item.kind, stores=stores)
     leaf = _leaf(definition, code)
     if leaf["method"] == "survey":
         raise ValidationError(f"Mục {code} được tính từ kết quả điều tra xã hội học, không thẩm định bằng tay.",
@@ -547,50 +552,51 @@ def appraise(actor: Actor, cid: str, unit: str, code: str, body: dict, now: date
         raise ValidationError("Thiếu điểm thẩm định.", details=[{"field": "score", "code": code}])
     score = rules.check_score(leaf, body.get("score"))
     comment = _text(body, "comment", "Nhận xét thẩm định")
-    store.record_appraisal(cid, unit, code, score=float(score), comment=comment, by=actor.username, now=now,
-                           require_submitted=leaf["method"] == "self")
+    stores.assessment.record_appraisal(cid, unit, code, score=float(score), comment=comment, by=actor.username,
+                                       now=now, require_submitted=leaf["method"] == "self")
     audit.record(actor, "assessment_appraised", now, target=code, cid=cid, unit=unit,
-                 details={"score": rules.number(score)}, suffix=suffix)
-    lines = {line.code: line for line in store.list_items(cid, unit)}
+                 details={"score": rules.number(score)}, suffix=suffix, stores=stores)
+    lines = {line.code: line for line in stores.assessment.list_items(cid, unit)}
     per, totals = _totals(definition, lines, True)
     item = _node_view(leaf)
     item.update(per[code])
-    item.update(_line_view(leaf, lines.get(code), True))
+    item.update(_line_view(leaf, lines.get(code), True, stores=stores))
     return {"item": item, "totals": totals}
 
 
-def publish(actor: Actor, cid: str, unit: str, now: datetime, suffix: str) -> dict:
+def publish(actor: Actor, cid: str, unit: str, now: datetime, suffix: str, *, stores: Stores = DYNAMODB) -> dict:
     """The ministry shows its appraisal to the province (and tells it)."""
     require_moha(actor)
-    _campaign, unit_item = _access(actor, cid, unit)
-    record = store.find_assessment(cid, unit)
-    if record is None or record.state not in store.SUBMITTED:
+    _campaign, unit_item = _access(actor, cid, unit, stores=stores)
+    record = stores.assessment.find_assessment(cid, unit)
+    if record is None or record.state not in SUBMITTED:
         raise ConflictError("Đơn vị chưa gửi bản tự đánh giá; chưa có kết quả thẩm định để công bố.",
                             code="assessment_not_submitted")
-    store.publish_appraisal(cid, unit, actor.username, now)
-    audit.record(actor, "appraisal_published", now, target=unit, cid=cid, unit=unit, suffix=suffix)
+    stores.assessment.publish_appraisal(cid, unit, actor.username, now)
+    audit.record(actor, "appraisal_published", now, target=unit, cid=cid, unit=unit, suffix=suffix, stores=stores)
     audit.notify(cid, [unit], now, "appraisal_published", "Đã có kết quả thẩm định",
                  "Bộ Nội vụ đã công bố kết quả thẩm định bản tự đánh giá của đơn vị; điểm thẩm định hiển thị bên cạnh "
-                 "điểm tự chấm.", suffix)
-    return view(actor, cid, unit, now)
+                 "điểm tự chấm.", suffix, stores=stores)
+    return view(actor, cid, unit, now, stores=stores)
 
 
-def lock_open_assessments(now: datetime, random_bytes: Callable[[int], bytes]) -> frozenset[tuple[str, str]]:
+def lock_open_assessments(now: datetime, random_bytes: Callable[[int], bytes], *,
+                          stores: Stores = DYNAMODB) -> frozenset[tuple[str, str]]:
     """Scheduled, before phase closings are announced: where a unit's self-assessment phase has closed and the
     closing is not announced yet, whatever is still a draft locks as it stands (the closing notice tells the
     province). Returns the (campaign, unit) pairs locked by this call. Re-running is harmless."""
     locked: set[tuple[str, str]] = set()
-    for campaign in campaign_store.list_campaigns():
+    for campaign in stores.campaigns.list_campaigns():
         has_framework: dict[str, bool] = {}  # per kind of unit: a unit is scored on its kind's framework
-        for unit in campaign_store.list_units(campaign.cid):
+        for unit in stores.campaigns.list_units(campaign.cid):
             window = phase_windows(campaign, unit).get(PHASE)
             if window is None or window.state(now) != "closed" \
                     or unit.closed_marks.get(PHASE) == utc_iso(window.closes_at):
                 continue
             if unit.kind not in has_framework:
-                has_framework[unit.kind] = store.find_framework(campaign.cid, unit.kind) is not None
-            if has_framework[unit.kind] and store.lock_assessment(campaign.cid, unit.unit, now):
+                has_framework[unit.kind] = stores.assessment.find_framework(campaign.cid, unit.kind) is not None
+            if has_framework[unit.kind] and stores.assessment.lock_assessment(campaign.cid, unit.unit, now):
                 audit.record(SYSTEM, "assessment_locked", now, target=unit.unit, cid=campaign.cid, unit=unit.unit,
-                             suffix=random_bytes(4).hex())
+                             suffix=random_bytes(4).hex(), stores=stores)
                 locked.add((campaign.cid, unit.unit))
     return frozenset(locked)

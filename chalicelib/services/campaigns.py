@@ -14,11 +14,12 @@ from chalicelib.errors import NotFoundError, ValidationError
 from chalicelib.formats import datafiles
 from chalicelib.services import assessment, audit, questionnaires, roster
 from chalicelib.services.phases import phase_windows
-from chalicelib.store import campaigns as store
 from chalicelib.store.campaigns import Campaign, Unit
+from chalicelib.store.stores import DYNAMODB, Stores
 
 
-def create(actor: Actor, definition: dict, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+def create(actor: Actor, definition: dict, now: datetime, random_bytes: Callable[[int], bytes], *,
+           stores: Stores = DYNAMODB) -> dict:
     """The ministry creates a campaign from its data (units, groups, questionnaires, phases)."""
     require_moha(actor)
     units = definition.get("units")
@@ -26,23 +27,24 @@ def create(actor: Actor, definition: dict, now: datetime, random_bytes: Callable
         raise ValidationError("Thiếu danh sách đơn vị (units).", details=[{"field": "units"}])
     zone = campaign_rules.zone_name(definition.get("timezone")) or campaign_rules.DEFAULT_TZ  # build() reports it
     built = campaign_rules.build(definition, units, now.astimezone(ZoneInfo(zone)).date())
-    item = store.create_campaign(built, now)
+    item = stores.campaigns.create_campaign(built, now)
     audit.record(actor, "campaign_created", now, target=built["id"], cid=built["id"],
-                 details={"units": len(built["units"])}, suffix=random_bytes(4).hex())
+                 details={"units": len(built["units"])}, suffix=random_bytes(4).hex(), stores=stores)
     return summary(item, now)
 
 
-def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict | None:
+def create_from_files(name: str, now: datetime, random_bytes: Callable[[int], bytes], *,
+                      stores: Stores = DYNAMODB) -> dict | None:
     """Seed a shipped campaign if it is not there yet; None when it already exists."""
     definition, units = datafiles.load_campaign(name, datafiles.UNIT_KINDS)
     # Sample questionnaires first (validated, put only where absent): a campaign seeded before it had them gets them.
-    questionnaires.seed(definition, datafiles.load_questionnaires(definition), now)
+    questionnaires.seed(definition, datafiles.load_questionnaires(definition), now, stores=stores)
     # each kind of unit the campaign has gets its sample framework (the ministries' only where it assesses ministries)
     assessment.seed(definition, now, tuple({u.get("kind") or campaign_rules.PROVINCE for u in units
-                                            if isinstance(u, dict)}))
-    if store.find_campaign(definition["id"]):
+                                            if isinstance(u, dict)}), stores=stores)
+    if stores.campaigns.find_campaign(definition["id"]):
         return None
-    return create(SYSTEM_MOHA, {**definition, "units": units}, now, random_bytes)
+    return create(SYSTEM_MOHA, {**definition, "units": units}, now, random_bytes, stores=stores)
 
 
 def summary(campaign: Campaign, now: datetime, unit: Unit | None = None) -> dict:
@@ -54,13 +56,13 @@ def summary(campaign: Campaign, now: datetime, unit: Unit | None = None) -> dict
                        if code not in hidden]}
 
 
-def list_for(actor: Actor, now: datetime) -> dict:
+def list_for(actor: Actor, now: datetime, *, stores: Stores = DYNAMODB) -> dict:
     items = []
-    for campaign in store.list_campaigns():
+    for campaign in stores.campaigns.list_campaigns():
         unit = None
         if not actor.is_moha:
             try:
-                unit = store.get_unit(campaign.cid, actor.unit or "")
+                unit = stores.campaigns.get_unit(campaign.cid, actor.unit or "")
             except NotFoundError:
                 continue  # a province sees only the campaigns it takes part in
         items.append(summary(campaign, now, unit))
@@ -68,19 +70,19 @@ def list_for(actor: Actor, now: datetime) -> dict:
     return {"items": items}
 
 
-def detail(actor: Actor, cid: str, now: datetime) -> dict:
-    campaign = store.get_campaign(cid)
+def detail(actor: Actor, cid: str, now: datetime, *, stores: Stores = DYNAMODB) -> dict:
+    campaign = stores.campaigns.get_campaign(cid)
     if actor.is_moha:
-        units = store.list_units(cid)
+        units = stores.campaigns.list_units(cid)
         own = None
     else:
-        own = store.get_unit(cid, actor.unit or "")
+        own = stores.campaigns.get_unit(cid, actor.unit or "")
         units = [own]
     result = summary(campaign, now, own)
     result["groups"] = campaign.groups
     result["questionnaires"] = campaign.questionnaires
     # the managing ministries a roster row may name (the roster dialog's choices, the template's drop-down)
-    result["ministries"] = roster.accepted_ministries(campaign)
+    result["ministries"] = roster.accepted_ministries(campaign, stores=stores)
     result["units"] = [unit_dict(u, campaign, now) for u in units]
     return result
 
@@ -105,12 +107,12 @@ def _bound(value: object, field: str, tz: str, closing: bool) -> datetime:
 
 
 def change_phase(actor: Actor, cid: str, phase: str, body: dict, now: datetime,
-                 random_bytes: Callable[[int], bytes]) -> dict:
+                 random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     """The ministry moves a phase's close (and optionally open) for everyone, or extends it for one unit.
 
     A date closes at the end of that day, local time. A unit's extension must end after the common close."""
     require_moha(actor)
-    campaign = store.get_campaign(cid)
+    campaign = stores.campaigns.get_campaign(cid)
     tz = campaign.timezone
     if phase not in {p["code"] for p in campaign.phases}:
         raise NotFoundError(f"Đợt đánh giá này không có giai đoạn “{phase}”.")
@@ -126,49 +128,49 @@ def change_phase(actor: Actor, cid: str, phase: str, body: dict, now: datetime,
     unit_code = body.get("unit")
     suffix = random_bytes(4).hex()
     if unit_code:
-        unit = store.get_unit(cid, str(unit_code))
+        unit = stores.campaigns.get_unit(cid, str(unit_code))
         if not phase_rules.concerns(next(p for p in campaign.phases if p["code"] == phase), unit.kind):
             raise ValidationError(f"Giai đoạn “{common.name}” không áp dụng cho {unit.name}.",
                                   details=[{"field": "unit"}])
         if closes <= common.closes_at:
             raise ValidationError("Thời hạn gia hạn cho đơn vị phải sau thời hạn chung của giai đoạn.",
                                   details=[{"field": "closes"}])
-        store.set_unit_extension(cid, unit.unit, phase, utc_iso(closes))
+        stores.campaigns.set_unit_extension(cid, unit.unit, phase, utc_iso(closes))
         targets = [unit.unit]
-        window = phase_windows(campaign, store.get_unit(cid, unit.unit))[phase]
+        window = phase_windows(campaign, stores.campaigns.get_unit(cid, unit.unit))[phase]
     else:
         opens = _bound(body["opens"], "opens", tz, closing=False) if body.get("opens") else common.opens_at
         if closes <= opens:
             raise ValidationError("Thời hạn đóng phải sau thời điểm mở.", details=[{"field": "closes"}])
         phases = [dict(p, opens_at=utc_iso(opens), closes_at=utc_iso(closes), extended=closes > common.closes_at)
                   if p["code"] == phase else p for p in campaign.phases]
-        store.save_phases(campaign, phases)
+        stores.campaigns.save_phases(campaign, phases)
         concerned = next(p for p in campaign.phases if p["code"] == phase)
-        targets = [u.unit for u in store.list_units(cid) if phase_rules.concerns(concerned, u.kind)]
+        targets = [u.unit for u in stores.campaigns.list_units(cid) if phase_rules.concerns(concerned, u.kind)]
         window = phase_rules.windows(phases)[phase]
     info = window.to_dict(now, tz)
     audit.record(actor, "phase_changed", now, target=phase, cid=cid, unit=unit_code,
-                 details={"closes_at": info["closes_at"], "reason": reason}, suffix=suffix)
+                 details={"closes_at": info["closes_at"], "reason": reason}, suffix=suffix, stores=stores)
     audit.notify(cid, targets, now, "phase_changed", f"Điều chỉnh thời hạn: {window.name}",
                  f"Bộ Nội vụ điều chỉnh thời hạn “{window.name}” đến {info['deadline_label']}. Lý do: {reason}",
-                 suffix)
+                 suffix, stores=stores)
     return {"campaign": cid, "unit": unit_code, "phase": info}
 
 
 def close_due_phases(now: datetime, random_bytes: Callable[[int], bytes],
-                     locked: frozenset[tuple[str, str]] = frozenset()) -> int:
+                     locked: frozenset[tuple[str, str]] = frozenset(), *, stores: Stores = DYNAMODB) -> int:
     """Scheduled: for every unit whose phase has passed its deadline, announce the closing once
     (notification + audit). Re-running is harmless; an extension re-arms the announcement. `locked`: the
     (campaign, unit) pairs whose self-assessment was just locked at its deadline, which the notice mentions."""
     announced = 0
-    for campaign in store.list_campaigns():
-        for unit in store.list_units(campaign.cid):
+    for campaign in stores.campaigns.list_campaigns():
+        for unit in stores.campaigns.list_units(campaign.cid):
             concerned = {p["code"] for p in campaign.phases if phase_rules.concerns(p, unit.kind)}
             for code, window in phase_windows(campaign, unit).items():
                 closes = utc_iso(window.closes_at)
                 if code not in concerned or window.state(now) != "closed" or unit.closed_marks.get(code) == closes:
                     continue
-                if not store.mark_closed(campaign.cid, unit.unit, code, closes):
+                if not stores.campaigns.mark_closed(campaign.cid, unit.unit, code, closes):
                     continue
                 suffix = random_bytes(4).hex()
                 info = window.to_dict(now, campaign.timezone)
@@ -178,13 +180,13 @@ def close_due_phases(now: datetime, random_bytes: Callable[[int], bytes],
                     message += (" Bản tự đánh giá chưa được phê duyệt đã được khóa với các điểm đã nhập và "
                                 "chuyển Bộ Nội vụ thẩm định.")
                 audit.notify(campaign.cid, [unit.unit], now, "phase_closed", f"Đã khóa: {window.name}", message,
-                             suffix)
+                             suffix, stores=stores)
                 audit.record(SYSTEM, "phase_closed", now, target=code, cid=campaign.cid, unit=unit.unit,
-                             details={"closes_at": closes}, suffix=suffix)
+                             details={"closes_at": closes}, suffix=suffix, stores=stores)
                 announced += 1
     return announced
 
 
-def unit_access(actor: Actor, cid: str, unit: str) -> Unit:
+def unit_access(actor: Actor, cid: str, unit: str, *, stores: Stores = DYNAMODB) -> Unit:
     require_unit(actor, unit)
-    return store.get_unit(cid, unit)
+    return stores.campaigns.get_unit(cid, unit)

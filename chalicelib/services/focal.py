@@ -10,15 +10,15 @@ from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ValidationError
 from chalicelib.services import audit
 from chalicelib.services.phases import require_open
-from chalicelib.store import campaigns as store
+from chalicelib.store.stores import DYNAMODB, Stores
 
 FIELDS = {"full_name": "Họ và tên", "position": "Chức vụ", "mobile": "Số điện thoại di động"}
 
 
-def get(actor: Actor, cid: str, unit: str) -> dict:
+def get(actor: Actor, cid: str, unit: str, *, stores: Stores = DYNAMODB) -> dict:
     require_unit(actor, unit)
-    store.get_campaign(cid)
-    record = store.get_unit(cid, unit).focal_person
+    stores.campaigns.get_campaign(cid)
+    record = stores.campaigns.get_unit(cid, unit).focal_person
     return _view(record)
 
 
@@ -65,13 +65,14 @@ def validate(body: dict) -> dict:
     return values
 
 
-def put(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix: str) -> dict:
+def put(actor: Actor, cid: str, unit: str, body: dict, now: datetime, suffix: str, *,
+        stores: Stores = DYNAMODB) -> dict:
     require_unit(actor, unit)
     values = validate(body)
-    require_open(cid, unit, "focal_person", now)
+    require_open(cid, unit, "focal_person", now, stores=stores)
     record = {**values, "updated_at": utc_iso(now), "updated_by": actor.username}
-    store.put_focal_person(cid, unit, record)
+    stores.campaigns.put_focal_person(cid, unit, record)
     audit.record(actor, "focal_person_saved", now, target=unit, cid=cid, unit=unit,
                  details={"full_name": values["full_name"], "position": values["position"],
-                          "email": values.get("email")}, suffix=suffix)
+                          "email": values.get("email")}, suffix=suffix, stores=stores)
     return _view(record)

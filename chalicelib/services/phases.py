@@ -7,8 +7,8 @@ from datetime import datetime
 
 from chalicelib.domain import phases as phase_rules
 from chalicelib.errors import PhaseClosedError
-from chalicelib.store import campaigns as store
 from chalicelib.store.campaigns import Campaign, Unit
+from chalicelib.store.stores import DYNAMODB, Stores
 
 
 def phase_windows(campaign: Campaign, unit: Unit | None) -> dict[str, phase_rules.PhaseWindow]:
@@ -16,10 +16,11 @@ def phase_windows(campaign: Campaign, unit: Unit | None) -> dict[str, phase_rule
     return phase_rules.windows(campaign.phases, dict(unit.extensions) if unit else None)
 
 
-def require_open(cid: str, unit_code: str, phase: str, now: datetime) -> tuple[Campaign, Unit]:
+def require_open(cid: str, unit_code: str, phase: str, now: datetime, *,
+                 stores: Stores = DYNAMODB) -> tuple[Campaign, Unit]:
     """Refuse a write with 423 unless `phase` is open for this unit now (its own extension included)."""
-    campaign = store.get_campaign(cid)
-    unit = store.get_unit(cid, unit_code)
+    campaign = stores.campaigns.get_campaign(cid)
+    unit = stores.campaigns.get_unit(cid, unit_code)
     window = phase_windows(campaign, unit).get(phase)
     if window is None:
         raise PhaseClosedError(f"Đợt đánh giá này không có giai đoạn “{phase_rules.PHASES.get(phase, phase)}”.")

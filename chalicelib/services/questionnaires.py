@@ -16,10 +16,9 @@ from chalicelib.domain.access import SYSTEM, Actor, require_moha
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, NotFoundError, PayloadTooLargeError, ValidationError
 from chalicelib.services import audit
-from chalicelib.store import campaigns as campaign_store
-from chalicelib.store import questionnaires as store
 from chalicelib.store.campaigns import Campaign
-from chalicelib.store.questionnaires import Questionnaire
+from chalicelib.store.questionnaires import LOCKED, Questionnaire
+from chalicelib.store.stores import DYNAMODB, Stores
 
 MAX_IMPORT_BYTES = 4 * 1024 * 1024
 
@@ -54,11 +53,11 @@ def view(item: Questionnaire, campaign: Campaign) -> dict:
     return {**summary(item, campaign), "description": item.description or "", "sections": item.sections}
 
 
-def _readable_campaign(actor: Actor, cid: str) -> Campaign:
+def _readable_campaign(actor: Actor, cid: str, *, stores: Stores = DYNAMODB) -> Campaign:
     """The ministry reads every campaign; a province only one it takes part in (404 otherwise)."""
-    campaign = campaign_store.get_campaign(cid)
+    campaign = stores.campaigns.get_campaign(cid)
     if not actor.is_moha:
-        campaign_store.get_unit(cid, actor.unit or "")
+        stores.campaigns.get_unit(cid, actor.unit or "")
     return campaign
 
 
@@ -72,10 +71,10 @@ def _slot(campaign: Campaign, qid: str) -> tuple[str, str]:
     return parsed
 
 
-def list_for(actor: Actor, cid: str) -> dict:
+def list_for(actor: Actor, cid: str, *, stores: Stores = DYNAMODB) -> dict:
     """Every questionnaire of the campaign in its groups' order, and those it needs but does not have yet."""
-    campaign = _readable_campaign(actor, cid)
-    stored = {item.qid: item for item in store.list_for(cid)}
+    campaign = _readable_campaign(actor, cid, stores=stores)
+    stored = {item.qid: item for item in stores.questionnaires.list_for(cid)}
     names = _group_names(campaign)
     order = rules.needed(campaign.groups)
     items = [summary(stored[qid], campaign) for qid, _, _ in order if qid in stored]
@@ -84,11 +83,11 @@ def list_for(actor: Actor, cid: str) -> dict:
     return {"items": items, "missing": missing}
 
 
-def get(actor: Actor, cid: str, qid: str) -> dict:
+def get(actor: Actor, cid: str, qid: str, *, stores: Stores = DYNAMODB) -> dict:
     """The ministry reads a questionnaire whole; a province as its respondents see it (no scores, no criteria: a
     province that knew how answers count could coach its respondents)."""
-    campaign = _readable_campaign(actor, cid)
-    item = store.get(cid, qid)
+    campaign = _readable_campaign(actor, cid, stores=stores)
+    item = stores.questionnaires.get(cid, qid)
     if actor.is_moha:
         return view(item, campaign)
     return {**summary(item, campaign), "description": item.description or "",
@@ -96,18 +95,18 @@ def get(actor: Actor, cid: str, qid: str) -> dict:
 
 
 def replace(actor: Actor, cid: str, qid: str, definition: dict, now: datetime,
-            random_bytes: Callable[[int], bytes], *, source: str = "json") -> dict:
+            random_bytes: Callable[[int], bytes], *, source: str = "json", stores: Stores = DYNAMODB) -> dict:
     """The ministry replaces a questionnaire's content (title, description, sections) with a validated one; its
     version goes up by one. The same content again changes nothing. Refused (409) once the questionnaire is
     locked, and when `definition` carries a "version" other than the current one (someone changed it since)."""
     require_moha(actor)
-    campaign = campaign_store.get_campaign(cid)
+    campaign = stores.campaigns.get_campaign(cid)
     purpose, group = _slot(campaign, qid)
     clean = rules.validate_definition(definition)
-    current = store.find(cid, qid)
+    current = stores.questionnaires.find(cid, qid)
     current_version = current.version if current else 0
     if current is not None and current.locked:
-        raise ConflictError(store.LOCKED, code="questionnaire_locked",
+        raise ConflictError(LOCKED, code="questionnaire_locked",
                             details=[{"qid": qid, "version": current_version}])
     expected = definition.get("version")
     if expected is not None and not isinstance(expected, bool) and isinstance(expected, int) \
@@ -121,16 +120,16 @@ def replace(actor: Actor, cid: str, qid: str, definition: dict, now: datetime,
                          description=clean["description"] or None, version=current_version + 1,
                          sections=clean["sections"], sample=clean["sample"], locked=False, locked_at=None,
                          updated_at=now, updated_by=actor.username)
-    store.put_version(item, current_version)
+    stores.questionnaires.put_version(item, current_version)
     audit.record(actor, "questionnaire_replaced", now, target=qid, cid=cid,
                  details={"version": current_version + 1, "previous_version": current_version, "source": source,
                           "questions": sum(len(s["questions"]) for s in clean["sections"]),
-                          "sample": clean["sample"]}, suffix=random_bytes(4).hex())
+                          "sample": clean["sample"]}, suffix=random_bytes(4).hex(), stores=stores)
     return {**view(item, campaign), "changed": True}
 
 
 def import_workbook(actor: Actor, cid: str, qid: str, data: bytes, now: datetime,
-                    random_bytes: Callable[[int], bytes]) -> dict:
+                    random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     """Replace a questionnaire from a workbook in the export's layout. Every problem is reported with its row and
     column; with any problem nothing is stored. Title and description lines missing from the workbook keep the
     current ones."""
@@ -139,10 +138,10 @@ def import_workbook(actor: Actor, cid: str, qid: str, data: bytes, now: datetime
     require_moha(actor)
     if len(data) > MAX_IMPORT_BYTES:
         raise PayloadTooLargeError(f"Tệp quá lớn ({len(data) / 1048576:.1f} MB); tối đa 4 MB.")
-    campaign = campaign_store.get_campaign(cid)
+    campaign = stores.campaigns.get_campaign(cid)
     _slot(campaign, qid)
     parsed = questionnaire_xlsx.read(data)
-    current = store.find(cid, qid)
+    current = stores.questionnaires.find(cid, qid)
     definition = dict(parsed.definition)
     if current is not None:
         definition.setdefault("title", current.title)
@@ -161,23 +160,23 @@ def import_workbook(actor: Actor, cid: str, qid: str, data: bytes, now: datetime
         errors.sort(key=lambda e: (e["row"] is None, e["row"] or 0))
         raise ValidationError(f"Tệp phiếu khảo sát có {len(errors)} lỗi; chưa lưu thay đổi nào. Sửa các ô được nêu "
                               "rồi tải lên lại.", details=errors)
-    return replace(actor, cid, qid, definition, now, random_bytes, source="xlsx")
+    return replace(actor, cid, qid, definition, now, random_bytes, source="xlsx", stores=stores)
 
 
-def export_workbook(actor: Actor, cid: str, qid: str) -> tuple[bytes, str]:
+def export_workbook(actor: Actor, cid: str, qid: str, *, stores: Stores = DYNAMODB) -> tuple[bytes, str]:
     """The questionnaire in the import layout, for the ministry to edit and import again; for a province, the
     questions and options only, as respondents see them."""
     from chalicelib.formats import questionnaire_xlsx
 
-    _readable_campaign(actor, cid)
-    item = store.get(cid, qid)
+    _readable_campaign(actor, cid, stores=stores)
+    item = stores.questionnaires.get(cid, qid)
     filename = f"phieu-khao-sat-{cid}-{qid}-v{item.version}.xlsx"
     if actor.is_moha:
         return questionnaire_xlsx.write(definition_of(item)), filename
     return questionnaire_xlsx.write(rules.as_respondents_see(definition_of(item)), for_respondents=True), filename
 
 
-def seed(definition: dict, samples: dict[str, dict], now: datetime) -> int:
+def seed(definition: dict, samples: dict[str, dict], now: datetime, *, stores: Stores = DYNAMODB) -> int:
     """Put the questionnaires shipped with a campaign's data files where the campaign has none yet (version 1).
 
     Every file is validated before anything is written, and a qid the campaign's groups do not answer is an
@@ -197,17 +196,17 @@ def seed(definition: dict, samples: dict[str, dict], now: datetime) -> int:
     written = 0
     for qid, clean in prepared:
         purpose, group = known[qid]
-        written += store.put_if_absent(Questionnaire(
+        written += stores.questionnaires.put_if_absent(Questionnaire(
             cid=definition["id"], qid=qid, purpose=purpose, group=group, title=clean["title"],
             description=clean["description"] or None, version=1, sections=clean["sections"],
             sample=clean["sample"], locked=False, locked_at=None, updated_at=now, updated_by=SYSTEM.username))
     return written
 
 
-def for_respondent(campaign_cid: str, group: str, purpose: str) -> tuple[str, int, str]:
+def for_respondent(campaign_cid: str, group: str, purpose: str, *, stores: Stores = DYNAMODB) -> tuple[str, int, str]:
     """(qid, version, title) of the questionnaire a respondent of `group` answers for `purpose` (dispatch)."""
     qid = rules.qid_for(purpose, group)
-    item = store.find(campaign_cid, qid)
+    item = stores.questionnaires.find(campaign_cid, qid)
     if item is None:
         raise NotFoundError(f"Chưa có phiếu khảo sát “{rules.PURPOSE_NAMES.get(purpose, purpose)}” cho nhóm đối tượng "
                             f"{group} (mã phiếu {qid}); hãy nhập phiếu trước khi gửi đường dẫn khảo sát.",
@@ -215,19 +214,19 @@ def for_respondent(campaign_cid: str, group: str, purpose: str) -> tuple[str, in
     return item.qid, item.version, item.title
 
 
-def lock(cid: str, qid: str, now: datetime) -> int:
+def lock(cid: str, qid: str, now: datetime, *, stores: Stores = DYNAMODB) -> int:
     """Freeze a questionnaire before links for it are sent: no change is accepted afterwards. Idempotent; returns
     the version locked (the one every link for it must carry). The first lock is audited."""
-    version, newly = store.lock(cid, qid, now)
+    version, newly = stores.questionnaires.lock(cid, qid, now)
     if newly:
         suffix = hashlib.sha256(f"{cid}#{qid}".encode()).hexdigest()[:8]
         audit.record(SYSTEM, "questionnaire_locked", now, target=qid, cid=cid, details={"version": version},
-                     suffix=suffix)
+                     suffix=suffix, stores=stores)
     return version
 
 
-def content(cid: str, qid: str) -> tuple[int, dict]:
+def content(cid: str, qid: str, *, stores: Stores = DYNAMODB) -> tuple[int, dict]:
     """(version, definition) of a stored questionnaire, for the survey form and scoring (no actor: the caller
     has already authorised the respondent's link)."""
-    item = store.get(cid, qid)
+    item = stores.questionnaires.get(cid, qid)
     return item.version, definition_of(item)

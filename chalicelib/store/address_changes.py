@@ -1,14 +1,19 @@
 """Changes of a respondent's address after dispatch: direct corrections of failed deliveries and the requests the
-ministry decides. Functions take and return the plain records below; the table's model never leaves this module."""
+ministry decides. Functions take and return the plain records below; the table's model never leaves this module.
+
+`AddressChangesStore` is the contract services rely on; this module's functions are its DynamoDB implementation (the
+module itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` its in-memory one,
+and `tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.errors import ConflictError
 from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import AddressChangeModel
@@ -38,6 +43,33 @@ class AddressChange:
     reissued_at: datetime | None = None
 
 
+class AddressChangesStore(Protocol):
+    """A campaign's address changes, with what every implementation keeps:
+    - an id names one change: `add_correction` never overwrites one (ConflictError), `add_request` neither;
+    - a respondent has at most one pending request: `add_request` answers False (nothing written) while one is;
+    - `decide` turns a pending request into "approved" or "refused" once (by whom, when, the note when given) and
+      frees the respondent for a next request; a request decided already (or unknown) answers False, unchanged;
+    - `set_reissued` records the links re-issued by an approved request only (anything else: nothing written);
+    - `get` answers a change or None; `of_unit` a unit's changes in time order (by id); `of_campaign` every unit's,
+      unit by unit, only those in `state` when given."""
+
+    def add_correction(self, change: AddressChange) -> None: ...
+
+    def add_request(self, change: AddressChange) -> bool: ...
+
+    def decide(self, change: AddressChange, state: str, who: str, at: datetime, note: str | None) -> bool: ...
+
+    def set_reissued(self, change: AddressChange, slots: list[str], at: datetime) -> None: ...
+
+    def get(self, cid: str, unit: str, change_id: str) -> AddressChange | None: ...
+
+    def of_unit(self, cid: str, unit: str) -> list[AddressChange]: ...
+
+    def of_campaign(self, cid: str, state: str | None = None) -> list[AddressChange]: ...
+
+
+TAKEN = "Mã thay đổi địa chỉ này đã được dùng."
+
 _STORED = [f.name for f in fields(AddressChange) if f.name not in ("cid", "unit", "id")]
 
 
@@ -61,8 +93,13 @@ def _model(change: AddressChange) -> AddressChangeModel:
 
 def add_correction(change: AddressChange) -> None:
     """Record a direct correction (already carried out)."""
-    # an id names one change: a record is never overwritten
-    _model(change).save(condition=AddressChangeModel.sk.does_not_exist())
+    try:
+        # an id names one change: a record is never overwritten
+        _model(change).save(condition=AddressChangeModel.sk.does_not_exist())
+    except PutError as exc:
+        if condition_failed(exc):
+            raise ConflictError(TAKEN) from None
+        raise
 
 
 def add_request(change: AddressChange) -> bool:

@@ -4,11 +4,16 @@ The invariants live in the writes' conditions: a self-score is written in one tr
 assessment record, conditional on that record still being a draft, and bumps its revision; an approval is
 conditional on the revision the service checked, so a score changed meanwhile makes the approval fail rather than
 approve something unchecked; the deadline lock and the approval cannot both win; an appraisal of a self-scored line
-is conditional on the assessment having been submitted (approved or locked)."""
+is conditional on the assessment having been submitted (approved or locked).
+
+`AssessmentStore` is the contract services rely on; this module's functions are its DynamoDB implementation (the
+module itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` its in-memory one,
+and `tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
@@ -65,6 +70,56 @@ class AssessmentItem:
     appraisal_comment: str | None
     appraised_at: datetime | None
     appraised_by: str | None
+
+
+class AssessmentStore(Protocol):
+    """Frameworks, the units' self-assessments and their lines, with the conditions every implementation keeps:
+    - `put_framework` puts a framework for its kind of unit only over `expected_version` (None: only where the
+      campaign has none for that kind) and answers whether it did; frameworks of two kinds never meet;
+    - an assessment never written reads as absent (`find_assessment` None) and is a draft at revision 0; every write
+      of its record moves `revision` on by one and sets `updated_at` (`publish_appraisal` excepted);
+    - `record_self_score` writes the line (score, note, explanation removed when None; evidence, by, at) and the
+      record together, only while the record is a draft (or absent), else raises ConflictError coded
+      "assessment_closed" and writes nothing;
+    - `approve_assessment` approves a draft only at the revision read (0: never written) and `lock_assessment` locks
+      a draft (or an absent one) at the deadline: of an approval and a lock, one wins and the other answers False;
+    - `reopen_assessment` turns an approved or locked assessment into a draft, adding `entry` to `history` and
+      clearing the approval, approved_at and locked_at; anything else answers False;
+    - `record_appraisal` writes the ministry's score, comment (removed when None), by and at on a line; with
+      `require_submitted`, only once the assessment is approved or locked, else ConflictError coded
+      "assessment_not_submitted" and nothing written;
+    - `list_assessments` answers a campaign's by unit, `list_items` a unit's lines by code."""
+
+    def find_framework(self, cid: str, kind: str = PROVINCE) -> Framework | None: ...
+
+    def put_framework(self, framework: Framework, expected_version: int | None) -> bool: ...
+
+    def find_assessment(self, cid: str, unit: str) -> Assessment | None: ...
+
+    def list_assessments(self, cid: str) -> list[Assessment]: ...
+
+    def list_items(self, cid: str, unit: str) -> list[AssessmentItem]: ...
+
+    def find_item(self, cid: str, unit: str, code: str) -> AssessmentItem | None: ...
+
+    def record_self_score(self, cid: str, unit: str, code: str, *, score: float | None, note: str | None,
+                          explanation: str | None, evidence: list[dict], by: str, now: datetime) -> None: ...
+
+    def approve_assessment(self, cid: str, unit: str, revision: int, approval: dict, now: datetime) -> bool: ...
+
+    def lock_assessment(self, cid: str, unit: str, now: datetime) -> bool: ...
+
+    def reopen_assessment(self, cid: str, unit: str, entry: dict, history: list[dict], now: datetime) -> bool: ...
+
+    def record_appraisal(self, cid: str, unit: str, code: str, *, score: float, comment: str | None, by: str,
+                         now: datetime, require_submitted: bool) -> None: ...
+
+    def publish_appraisal(self, cid: str, unit: str, by: str, now: datetime) -> None: ...
+
+
+CLOSED = "Bản tự đánh giá đã được phê duyệt hoặc đã khóa; không thể sửa điểm."
+NOT_SUBMITTED = ("Đơn vị chưa gửi bản tự đánh giá (chưa phê duyệt hoặc chưa khóa); chưa thể thẩm định điểm tự "
+                 "chấm.")
 
 
 def unit_key(cid: str, unit: str) -> str:
@@ -175,8 +230,7 @@ def record_self_score(cid: str, unit: str, code: str, *, score: float | None, no
             tx.update(line, actions=actions)
     except TransactWriteError as exc:
         if condition_failed(exc):
-            raise ConflictError("Bản tự đánh giá đã được phê duyệt hoặc đã khóa; không thể sửa điểm.",
-                                code="assessment_closed") from None
+            raise ConflictError(CLOSED, code="assessment_closed") from None
         raise
 
 
@@ -244,11 +298,11 @@ def record_appraisal(cid: str, unit: str, code: str, *, score: float, comment: s
             tx.update(line, actions=actions)
     except TransactWriteError as exc:
         if condition_failed(exc):
-            raise ConflictError("Đơn vị chưa gửi bản tự đánh giá (chưa phê duyệt hoặc chưa khóa); chưa thể thẩm "
-                                "định điểm tự chấm.", code="assessment_not_submitted") from None
+            raise ConflictError(NOT_SUBMITTED, code="assessment_not_submitted") from None
         raise
 
 
 def publish_appraisal(cid: str, unit: str, by: str, now: datetime) -> None:
+    """Unconditional: the service checked the assessment was submitted; publishing again moves the instant."""
     AssessmentModel(cid, unit).update(actions=[AssessmentModel.published_at.set(now),
                                                AssessmentModel.published_by.set(by)])

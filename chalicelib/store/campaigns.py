@@ -1,8 +1,13 @@
-"""Campaigns and their units, handed out as plain, frozen records."""
+"""Campaigns and their units, handed out as plain, frozen records.
+
+`CampaignsStore` is the contract services rely on; this module's functions are its DynamoDB implementation (the
+module itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` its in-memory one,
+and `tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from pynamodb.exceptions import PutError, UpdateError
 
@@ -61,6 +66,46 @@ class Unit:
     roster_snapshot: str | None
 
 
+class CampaignsStore(Protocol):
+    """Campaigns and their units, with the conditions every implementation keeps:
+    - a campaign id is created once: a second `create_campaign` raises ConflictError and leaves the first as it was;
+      its units are written before the campaign, so a campaign that can be found has all its units; a new campaign
+      is at version 1, its units fresh (draft roster, no focal person, no extension, no closing announced);
+    - `get_campaign` and `get_unit` raise NotFoundError where `find_campaign` and `find_unit` answer None;
+      `list_campaigns` answers every campaign by id, `list_units` a campaign's units by code (only those of `kind`
+      when given);
+    - `save_phases` writes only over the version read (a campaign changed since, or absent, raises ConflictError
+      and keeps what it had) and moves the version on;
+    - `mark_auto_reminder` answers True to the first caller of a key only (an unknown campaign: NotFoundError);
+    - a unit's extension, closing announcement and focal person are written only on an existing unit
+      (`set_unit_extension` and `put_focal_person` raise NotFoundError, `mark_closed` answers False); an extension
+      re-arms the phase's closing announcement; `mark_closed` answers True once per close instant."""
+
+    def get_campaign(self, cid: str) -> Campaign: ...
+
+    def find_campaign(self, cid: str) -> Campaign | None: ...
+
+    def list_campaigns(self) -> list[Campaign]: ...
+
+    def create_campaign(self, built: dict, now: datetime) -> Campaign: ...
+
+    def save_phases(self, campaign: Campaign, phases: list[dict]) -> None: ...
+
+    def mark_auto_reminder(self, cid: str, key: str) -> bool: ...
+
+    def list_units(self, cid: str, kind: str | None = None) -> list[Unit]: ...
+
+    def find_unit(self, cid: str, unit: str) -> Unit | None: ...
+
+    def get_unit(self, cid: str, unit: str) -> Unit: ...
+
+    def set_unit_extension(self, cid: str, unit: str, phase: str, closes_at: str) -> None: ...
+
+    def mark_closed(self, cid: str, unit: str, phase: str, closes_at: str) -> bool: ...
+
+    def put_focal_person(self, cid: str, unit: str, record: dict) -> None: ...
+
+
 def _frozen(value: set[str] | None) -> frozenset[str] | None:
     return frozenset(value) if value is not None else None
 
@@ -110,6 +155,8 @@ def list_campaigns() -> list[Campaign]:
 def create_campaign(built: dict, now: datetime) -> Campaign:
     """Units first, then the campaign item, which is put only if absent: the campaign becomes visible
     once all its units exist, and two concurrent creations cannot both succeed."""
+    # a campaign id is created once: the conditional put below guarantees it; this read spares rewriting the units
+    # of a campaign that exists
     if find_campaign(built["id"]):
         raise ConflictError(f"Đợt đánh giá “{built['id']}” đã tồn tại.")
     with UnitModel.batch_write() as batch:

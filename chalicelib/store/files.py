@@ -1,12 +1,47 @@
 """Files in S3: exports and generated workbooks handed out through short-lived presigned links; evidence files,
 uploaded by the browser under the upload prefix and pinned, when attached, under a prefix no upload grant can
-write."""
+write.
+
+`FilesStore` is the contract services rely on; this module's functions are its S3 implementation (the module itself
+is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` its in-memory one, and
+`tests/unit/test_store_contract.py` runs the same cases against both (moto for S3)."""
 from __future__ import annotations
 
 import functools
+from typing import Protocol
 from urllib.parse import quote
 
 from chalicelib.config import settings
+
+
+class FilesStore(Protocol):
+    """Generated files and evidence files, with what every implementation keeps:
+    - `put_export` keeps a generated file and answers a link that downloads exactly those bytes; `get_export` reads
+      them back; `put_snapshot` keeps a roster's rows and `get_snapshot` answers them as they were;
+    - `presign_upload` grants the browser one POST of a file to exactly `key`, with `content_type` and the file name
+      (percent-encoded) in the object's metadata ("filename"); the answer is {"url", "fields"};
+    - `pin_upload` copies what arrived at `upload_key` to `pinned_key` and describes the copy: {"size", "sha256",
+      "metadata", "content_type", "head"} (its first `head_bytes` bytes); None when nothing arrived. Whatever is
+      posted to the upload key afterwards, the copy stays as it was;
+    - `delete_evidence` removes a file, and removing one that is not there is no error;
+    - `evidence_link` answers a link that downloads the file's bytes."""
+
+    def put_export(self, key: str, data: bytes, content_type: str, filename: str, expires: int = 3600) -> str: ...
+
+    def put_snapshot(self, key: str, rows: list[dict]) -> None: ...
+
+    def get_snapshot(self, key: str) -> list[dict]: ...
+
+    def get_export(self, key: str) -> bytes: ...
+
+    def presign_upload(self, key: str, content_type: str, filename: str, max_bytes: int,
+                       expires: int = 900) -> dict: ...
+
+    def pin_upload(self, upload_key: str, pinned_key: str, head_bytes: int = 16) -> dict | None: ...
+
+    def delete_evidence(self, key: str) -> None: ...
+
+    def evidence_link(self, key: str, filename: str, expires: int = 900) -> str: ...
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,6 +103,7 @@ def pin_upload(upload_key: str, pinned_key: str, head_bytes: int = 16) -> dict |
 
     bucket = settings().evidence_bucket
     try:
+        # a server-side copy under a prefix no upload grant can write: later posts to the upload key leave it alone
         _s3().copy_object(Bucket=bucket, Key=pinned_key, CopySource={"Bucket": bucket, "Key": upload_key},
                           MetadataDirective="COPY")
     except ClientError as exc:

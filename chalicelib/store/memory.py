@@ -1,10 +1,15 @@
 """In-memory implementations of the store contracts, for service tests and tools that need no AWS.
 
 Each class keeps the conditions its Protocol states (`AccountsStore` in `store/accounts.py`, `AuditStore` in
-`store/audit.py`) the way the DynamoDB implementation's conditional writes do, and
-`tests/unit/test_store_contract.py` runs the same cases against both, so a service tested on these is tested on
-the rules it will meet in production. Every method holds the store's lock for its whole run: like one DynamoDB
-request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
+`store/audit.py`, `CampaignsStore` in `store/campaigns.py`, `QuestionnairesStore` in `store/questionnaires.py`,
+`AssessmentStore` in `store/assessment.py`, `RosterStore` in `store/roster.py`, `AddressChangesStore` in
+`store/address_changes.py`, `FilesStore` in `store/files.py`) the way the DynamoDB (and S3) implementation's
+conditional writes do, and `tests/unit/test_store_contract.py` runs the same cases against both, so a service tested
+on these is tested on the rules it will meet in production. Every method holds the store's lock for its whole run:
+like one DynamoDB request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
+
+`MemoryFiles` answers links of its own (`memory://<bucket>/<key>`); `fetch` reads one and `post` plays the browser
+sending a file with a grant of `presign_upload`, as a test of a service needs.
 
 What is not modelled: TTL expiry (DynamoDB deletes expired counters some time after; the throttle forgets them by
 their `last_at` anyway), a secondary index's lag, and time zones of stored instants (DynamoDB hands instants back in
@@ -17,17 +22,30 @@ from __future__ import annotations
 
 import base64
 import copy
+import gzip
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import quote, unquote, urlsplit
 
+from chalicelib.config import settings
 from chalicelib.domain import throttle
 from chalicelib.domain.access import stored_role
+from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.throttle import Admission, Counter, ThrottlePolicy
 from chalicelib.errors import ConflictError, NotFoundError
+from chalicelib.store import address_changes as address_store
+from chalicelib.store import assessment as assessment_store
+from chalicelib.store import roster as roster_store
 from chalicelib.store.accounts import Account, LoginCounters, Session
+from chalicelib.store.address_changes import AddressChange
+from chalicelib.store.assessment import Assessment, AssessmentItem, Framework
 from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
+from chalicelib.store.campaigns import Campaign, Unit
+from chalicelib.store.questionnaires import Questionnaire, refusal
+from chalicelib.store.roster import Respondent
 from chalicelib.store.stores import Stores
 
 
@@ -219,6 +237,541 @@ class MemoryAudit:
         return sorted(found, key=lambda n: n.sk, reverse=True)[:limit]
 
 
+class MemoryCampaigns:
+    """`CampaignsStore` in memory. Records are copied in and out: a caller changing a list it was handed changes
+    nothing stored, as with DynamoDB."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._campaigns: dict[str, Campaign] = {}
+        self._units: dict[tuple[str, str], Unit] = {}
+
+    def get_campaign(self, cid: str) -> Campaign:
+        found = self.find_campaign(cid)
+        if found is None:
+            raise NotFoundError(f"Không tìm thấy đợt đánh giá “{cid}”.")
+        return found
+
+    def find_campaign(self, cid: str) -> Campaign | None:
+        with self._lock:
+            return copy.deepcopy(self._campaigns.get(cid))
+
+    def list_campaigns(self) -> list[Campaign]:
+        with self._lock:
+            return [copy.deepcopy(self._campaigns[cid]) for cid in sorted(self._campaigns)]
+
+    def create_campaign(self, built: dict, now: datetime) -> Campaign:
+        cid = built["id"]
+        campaign = Campaign(cid=cid, name=built["name"], year=int(built["year"]), timezone=built["timezone"],
+                            groups=built["groups"], questionnaires=built["questionnaires"] or {},
+                            phases=built["phases"], departments=built["departments"] or [],
+                            ministry_exempt=built["ministry_exempt"] or [], reminder_days=built["reminder_days"] or [],
+                            auto_reminders_done=None, grades=built["grades"], created_at=now, version=1,
+                            min_responses=built.get("min_responses"), contact=built.get("contact"),
+                            mail_guard=built.get("mail_guard"))
+        with self._lock:
+            if cid in self._campaigns:  # a campaign id is created once
+                raise ConflictError(f"Đợt đánh giá “{cid}” đã tồn tại.")
+            for unit in built["units"]:  # units first: a campaign found has all its units
+                self._units[(cid, unit["code"])] = _fresh_unit(cid, unit)
+            self._campaigns[cid] = copy.deepcopy(campaign)
+        return campaign
+
+    def save_phases(self, campaign: Campaign, phases: list[dict]) -> None:
+        with self._lock:
+            stored = self._campaigns.get(campaign.cid)
+            if stored is None or stored.version != campaign.version:  # no lost update: still the version read
+                raise ConflictError("Đợt đánh giá vừa được người khác cập nhật. Vui lòng tải lại và thử lại.")
+            self._campaigns[campaign.cid] = replace(stored, phases=copy.deepcopy(phases), version=stored.version + 1)
+
+    def mark_auto_reminder(self, cid: str, key: str) -> bool:
+        with self._lock:
+            stored = self.get_campaign(cid)
+            done = stored.auto_reminders_done or frozenset()
+            if key in done:  # the reminders of one deadline day start once
+                return False
+            self._campaigns[cid] = replace(stored, auto_reminders_done=done | {key}, version=stored.version + 1)
+            return True
+
+    def list_units(self, cid: str, kind: str | None = None) -> list[Unit]:
+        with self._lock:
+            found = [u for (c, _), u in self._units.items() if c == cid and (kind is None or u.kind == kind)]
+        return [copy.deepcopy(u) for u in sorted(found, key=lambda u: u.unit)]
+
+    def find_unit(self, cid: str, unit: str) -> Unit | None:
+        with self._lock:
+            return copy.deepcopy(self._units.get((cid, unit)))
+
+    def get_unit(self, cid: str, unit: str) -> Unit:
+        found = self.find_unit(cid, unit)
+        if found is None:
+            raise NotFoundError(f"Không tìm thấy đơn vị “{unit}” trong đợt đánh giá “{cid}”.")
+        return found
+
+    def set_unit_extension(self, cid: str, unit: str, phase: str, closes_at: str) -> None:
+        with self._lock:
+            stored = self._units.get((cid, unit))
+            if stored is None:  # only a unit of the campaign is extended
+                raise NotFoundError(f"Không tìm thấy đơn vị “{unit}”.")
+            marks = {code: at for code, at in stored.closed_marks.items() if code != phase}  # the closing re-armed
+            self._units[(cid, unit)] = replace(stored, extensions={**stored.extensions, phase: closes_at},
+                                               closed_marks=marks)
+
+    def mark_closed(self, cid: str, unit: str, phase: str, closes_at: str) -> bool:
+        with self._lock:
+            stored = self._units.get((cid, unit))
+            # a closing is announced once per close instant, and only to an existing unit
+            if stored is None or stored.closed_marks.get(phase) == closes_at:
+                return False
+            self._units[(cid, unit)] = replace(stored, closed_marks={**stored.closed_marks, phase: closes_at})
+            return True
+
+    def put_focal_person(self, cid: str, unit: str, record: dict) -> None:
+        with self._lock:
+            stored = self._units.get((cid, unit))
+            if stored is None:  # only a unit of the campaign
+                raise NotFoundError(f"Không tìm thấy đơn vị “{unit}”.")
+            self._units[(cid, unit)] = replace(stored, focal_person=copy.deepcopy(record))
+
+
+def _fresh_unit(cid: str, unit: dict) -> Unit:
+    return Unit(cid=cid, unit=unit["code"], name=unit["name"], full_name=unit["full_name"],
+                kind=unit.get("kind") or "province", ranked=unit.get("ranked", True) is not False, focal_person=None,
+                extensions={}, closed_marks={}, roster_gen=None, roster_version=0, roster_status="draft",
+                roster_counts={}, roster_seq=0, roster_pending=None, dispatch_lease=None, dispatch_notified=None,
+                dispatch_done=None, annulled_at=None, annulled_by=None, annul_reason=None, roster_updated_at=None,
+                roster_submitted_at=None, roster_submitted_by=None, roster_snapshot=None)
+
+
+class MemoryQuestionnaires:
+    """`QuestionnairesStore` in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._items: dict[tuple[str, str], Questionnaire] = {}
+
+    def get(self, cid: str, qid: str) -> Questionnaire:
+        found = self.find(cid, qid)
+        if found is None:
+            raise NotFoundError(f"Không tìm thấy phiếu khảo sát “{qid}” trong đợt đánh giá “{cid}”.")
+        return found
+
+    def find(self, cid: str, qid: str) -> Questionnaire | None:
+        with self._lock:
+            return copy.deepcopy(self._items.get((cid, qid)))
+
+    def list_for(self, cid: str) -> list[Questionnaire]:
+        with self._lock:
+            return [copy.deepcopy(item) for (c, _), item in sorted(self._items.items()) if c == cid]
+
+    def put_version(self, item: Questionnaire, expected_version: int) -> None:
+        with self._lock:
+            current = self._items.get((item.cid, item.qid))
+            # a first version never overwrites one put meanwhile; a later one only over the version read, unlocked
+            if (current is not None) if expected_version == 0 else (
+                    current is None or current.version != expected_version or current.locked):
+                raise refusal(item.qid, copy.deepcopy(current))
+            self._items[(item.cid, item.qid)] = copy.deepcopy(item)
+
+    def put_if_absent(self, item: Questionnaire) -> bool:
+        with self._lock:
+            if (item.cid, item.qid) in self._items:  # a seed never overwrites a questionnaire already there
+                return False
+            self._items[(item.cid, item.qid)] = copy.deepcopy(item)
+            return True
+
+    def lock(self, cid: str, qid: str, now: datetime) -> tuple[int, bool]:
+        with self._lock:
+            current = self.get(cid, qid)  # never creates a questionnaire
+            if current.locked:  # locked once, keeping its first locked_at
+                return current.version, False
+            self._items[(cid, qid)] = replace(current, locked=True, locked_at=now)
+            return current.version, True
+
+
+def _new_assessment(cid: str, unit: str) -> Assessment:
+    """A record never written, as the DynamoDB implementation reads one: a draft at revision 0."""
+    return Assessment(cid=cid, unit=unit, state="draft", revision=0, approval=None, approved_at=None, locked_at=None,
+                      reopened=None, published_at=None, published_by=None, updated_at=None)
+
+
+def _new_line(cid: str, unit: str, code: str) -> AssessmentItem:
+    return AssessmentItem(unit_key=assessment_store.unit_key(cid, unit), code=code, score=None, note=None,
+                          explanation=None, evidence=None, updated_at=None, updated_by=None, appraisal_score=None,
+                          appraisal_comment=None, appraised_at=None, appraised_by=None)
+
+
+class MemoryAssessment:
+    """`AssessmentStore` in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._frameworks: dict[tuple[str, str], Framework] = {}
+        self._records: dict[tuple[str, str], Assessment] = {}
+        self._lines: dict[tuple[str, str, str], AssessmentItem] = {}
+
+    def find_framework(self, cid: str, kind: str = PROVINCE) -> Framework | None:
+        with self._lock:
+            return copy.deepcopy(self._frameworks.get((cid, kind)))
+
+    def put_framework(self, framework: Framework, expected_version: int | None) -> bool:
+        with self._lock:
+            current = self._frameworks.get((framework.cid, framework.kind))
+            # no lost update: a framework replaces exactly the version read, and a seed never overwrites one
+            if (current is not None) if expected_version is None else (
+                    current is None or current.version != expected_version):
+                return False
+            self._frameworks[(framework.cid, framework.kind)] = copy.deepcopy(framework)
+            return True
+
+    def find_assessment(self, cid: str, unit: str) -> Assessment | None:
+        with self._lock:
+            return copy.deepcopy(self._records.get((cid, unit)))
+
+    def list_assessments(self, cid: str) -> list[Assessment]:
+        with self._lock:
+            return [copy.deepcopy(r) for (c, _), r in sorted(self._records.items()) if c == cid]
+
+    def list_items(self, cid: str, unit: str) -> list[AssessmentItem]:
+        with self._lock:
+            return [copy.deepcopy(line) for (c, u, _), line in sorted(self._lines.items()) if (c, u) == (cid, unit)]
+
+    def find_item(self, cid: str, unit: str, code: str) -> AssessmentItem | None:
+        with self._lock:
+            return copy.deepcopy(self._lines.get((cid, unit, code)))
+
+    def _record(self, cid: str, unit: str) -> Assessment:
+        return self._records.get((cid, unit)) or _new_assessment(cid, unit)
+
+    def _line(self, cid: str, unit: str, code: str) -> AssessmentItem:
+        return self._lines.get((cid, unit, code)) or _new_line(cid, unit, code)
+
+    def record_self_score(self, cid: str, unit: str, code: str, *, score: float | None, note: str | None,
+                          explanation: str | None, evidence: list[dict], by: str, now: datetime) -> None:
+        with self._lock:
+            record = self._record(cid, unit)
+            if record.state != "draft":  # a score cannot change once the assessment is approved or locked
+                raise ConflictError(assessment_store.CLOSED, code="assessment_closed")
+            self._records[(cid, unit)] = replace(record, revision=record.revision + 1, updated_at=now)
+            self._lines[(cid, unit, code)] = replace(self._line(cid, unit, code), score=score, note=note,
+                                                     explanation=explanation, evidence=copy.deepcopy(evidence),
+                                                     updated_at=now, updated_by=by)
+
+    def approve_assessment(self, cid: str, unit: str, revision: int, approval: dict, now: datetime) -> bool:
+        with self._lock:
+            record = self._record(cid, unit)
+            # only a draft is approved, and only as checked: a score changed since makes the approval fail
+            if record.state != "draft" or record.revision != revision:
+                return False
+            self._records[(cid, unit)] = replace(record, state="approved", approval=copy.deepcopy(approval),
+                                                 approved_at=now, updated_at=now, revision=record.revision + 1)
+            return True
+
+    def lock_assessment(self, cid: str, unit: str, now: datetime) -> bool:
+        with self._lock:
+            record = self._record(cid, unit)
+            if record.state != "draft":  # the deadline lock and an approval cannot both win
+                return False
+            self._records[(cid, unit)] = replace(record, state="locked", locked_at=now, updated_at=now,
+                                                 revision=record.revision + 1)
+            return True
+
+    def reopen_assessment(self, cid: str, unit: str, entry: dict, history: list[dict], now: datetime) -> bool:
+        with self._lock:
+            record = self._records.get((cid, unit))
+            if record is None or record.state not in assessment_store.SUBMITTED:  # only a submitted one, once
+                return False
+            self._records[(cid, unit)] = replace(record, state="draft", reopened=copy.deepcopy([*history, entry]),
+                                                 approval=None, approved_at=None, locked_at=None, updated_at=now,
+                                                 revision=record.revision + 1)
+            return True
+
+    def record_appraisal(self, cid: str, unit: str, code: str, *, score: float, comment: str | None, by: str,
+                         now: datetime, require_submitted: bool) -> None:
+        with self._lock:
+            record = self._records.get((cid, unit))
+            # a self-scored line is appraised only once the unit has submitted (approved or locked)
+            if require_submitted and (record is None or record.state not in assessment_store.SUBMITTED):
+                raise ConflictError(assessment_store.NOT_SUBMITTED, code="assessment_not_submitted")
+            self._lines[(cid, unit, code)] = replace(self._line(cid, unit, code), appraisal_score=score,
+                                                     appraisal_comment=comment or None, appraised_at=now,
+                                                     appraised_by=by)
+
+    def publish_appraisal(self, cid: str, unit: str, by: str, now: datetime) -> None:
+        with self._lock:
+            self._records[(cid, unit)] = replace(self._record(cid, unit), published_at=now, published_by=by)
+
+
+@dataclass(frozen=True)
+class _Object:
+    body: bytes
+    content_type: str | None = None
+    metadata: dict | None = None
+
+
+class MemoryFiles:
+    """`FilesStore` in memory: the exports and evidence buckets as dictionaries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._objects: dict[tuple[str, str], _Object] = {}
+
+    def _put(self, bucket: str, key: str, obj: _Object) -> str:
+        with self._lock:
+            self._objects[(bucket, key)] = obj
+        return f"memory://{bucket}/{quote(key)}"
+
+    def _get(self, bucket: str, key: str) -> _Object:
+        with self._lock:
+            found = self._objects.get((bucket, key))
+        if found is None:
+            raise KeyError(f"{bucket}/{key}")  # S3 raises NoSuchKey
+        return found
+
+    def put_export(self, key: str, data: bytes, content_type: str, filename: str, expires: int = 3600) -> str:
+        return self._put(settings().exports_bucket, key, _Object(bytes(data), content_type))
+
+    def put_snapshot(self, key: str, rows: list[dict]) -> None:
+        body = gzip.compress(json.dumps(rows, ensure_ascii=False).encode(), 6)
+        self._put(settings().evidence_bucket, key, _Object(body, "application/json"))
+
+    def get_snapshot(self, key: str) -> list[dict]:
+        return json.loads(gzip.decompress(self._get(settings().evidence_bucket, key).body))
+
+    def get_export(self, key: str) -> bytes:
+        return self._get(settings().exports_bucket, key).body
+
+    def presign_upload(self, key: str, content_type: str, filename: str, max_bytes: int,
+                       expires: int = 900) -> dict:
+        return {"url": f"memory://{settings().evidence_bucket}/",
+                "fields": {"key": key, "Content-Type": content_type, "x-amz-meta-filename": quote(filename, safe="")}}
+
+    def pin_upload(self, upload_key: str, pinned_key: str, head_bytes: int = 16) -> dict | None:
+        bucket = settings().evidence_bucket
+        with self._lock:
+            found = self._objects.get((bucket, upload_key))
+            if found is None:  # nothing arrived
+                return None
+            self._objects[(bucket, pinned_key)] = found  # a copy: a later post to the upload key leaves it alone
+        return {"size": len(found.body), "sha256": hashlib.sha256(found.body).hexdigest(),
+                "metadata": dict(found.metadata or {}), "content_type": found.content_type,
+                "head": found.body[:head_bytes]}
+
+    def delete_evidence(self, key: str) -> None:
+        with self._lock:
+            self._objects.pop((settings().evidence_bucket, key), None)
+
+    def evidence_link(self, key: str, filename: str, expires: int = 900) -> str:
+        return f"memory://{settings().evidence_bucket}/{quote(key)}"
+
+    # ------------------------------------------------------------------------------------ the browser's side
+
+    def post(self, granted: dict, content: bytes) -> None:
+        """Send a file with a grant of `presign_upload`, as the browser does (S3's checks of the policy's size
+        range are not modelled)."""
+        fields = granted["fields"]
+        bucket = urlsplit(granted["url"]).netloc
+        metadata = {name[len("x-amz-meta-"):].lower(): value for name, value in fields.items()
+                    if name.lower().startswith("x-amz-meta-")}
+        self._put(bucket, fields["key"], _Object(bytes(content), fields.get("Content-Type"), metadata))
+
+    def fetch(self, url: str) -> bytes:
+        """The bytes a link of this store downloads."""
+        parts = urlsplit(url)
+        return self._get(parts.netloc, unquote(parts.path.lstrip("/"))).body
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        with self._lock:
+            return sorted(key for b, key in self._objects if b == bucket and key.startswith(prefix))
+
+
+class MemoryRoster:
+    """`RosterStore` in memory. The roster's state lives on the units, as in DynamoDB, so this store writes the
+    units its `MemoryCampaigns` hands out, under that store's lock."""
+
+    def __init__(self, campaigns: MemoryCampaigns) -> None:
+        self._campaigns = campaigns
+        self._lock = campaigns._lock
+        self._rows: dict[tuple[str, str], Respondent] = {}
+
+    def _unit(self, cid: str, unit: str) -> Unit | None:
+        return self._campaigns._units.get((cid, unit))
+
+    def _set_unit(self, unit: Unit) -> None:
+        self._campaigns._units[(unit.cid, unit.unit)] = unit
+
+    def _generation(self, cid: str, unit: str, gen: str) -> list[Respondent]:
+        unit_key, prefix = roster_store.key(cid, unit), f"{gen}#"
+        return [row for (k, sk), row in sorted(self._rows.items()) if k == unit_key and sk.startswith(prefix)]
+
+    def rows(self, cid: str, unit: str, gen: str | None) -> list[Respondent]:
+        if not gen:
+            return []
+        with self._lock:
+            return copy.deepcopy(self._generation(cid, unit, gen))
+
+    def get_row(self, cid: str, unit: str, gen: str | None, rid: str) -> Respondent | None:
+        if not gen:
+            return None
+        with self._lock:
+            return copy.deepcopy(self._rows.get((roster_store.key(cid, unit), f"{gen}#{rid}")))
+
+    def set_email(self, cid: str, unit: str, gen: str | None, rid: str, email: str, now: datetime) -> None:
+        where = (roster_store.key(cid, unit), f"{gen}#{rid}")
+        with self._lock:
+            row = self._rows.get(where)
+            if row is None:  # an existing row is corrected, never a row created
+                raise NotFoundError(roster_store.NO_ROW)
+            self._rows[where] = replace(row, email=email, updated_at=now)
+
+    def page(self, cid: str, unit: str, gen: str | None, *, group: str | None, search: str | None, limit: int,
+             start: str | None) -> tuple[list[Respondent], str | None]:
+        if not gen:
+            return [], None
+        with self._lock:
+            found = [row for row in self._generation(cid, unit, gen)
+                     if (not start or row.rid > start) and (not group or row.group == group)
+                     and (not search or search in row.search)]
+        items = copy.deepcopy(found[:limit])
+        return items, (items[-1].rid if len(found) > limit and items else None)
+
+    def begin_generation(self, cid: str, unit: str, gen: str) -> None:
+        with self._lock:
+            found = self._unit(cid, unit)
+            if found is None:  # only a unit of the campaign gets a roster
+                raise NotFoundError(roster_store.NO_UNIT.format(unit=unit))
+            self._set_unit(replace(found, roster_pending=(found.roster_pending or frozenset()) | {gen}))
+
+    def write_generation(self, items: list[Respondent]) -> None:
+        with self._lock:
+            for item in items:
+                self._rows[(item.unit_key, item.sk)] = copy.deepcopy(item)
+
+    def _unchanged(self, cid: str, unit: str, expected_version: int) -> Unit:
+        found = self._unit(cid, unit)
+        # no lost update: the roster is still the version that was read, and still a draft (not sent)
+        if found is None or found.roster_version != expected_version or found.roster_status != "draft":
+            raise ConflictError(roster_store.CHANGED)
+        return found
+
+    def swap_generation(self, cid: str, unit: str, new_gen: str, expected_version: int, counts: dict[str, int],
+                        seq: int, now: datetime) -> None:
+        with self._lock:
+            found = self._unchanged(cid, unit, expected_version)
+            pending = (found.roster_pending or frozenset()) - {new_gen}
+            self._set_unit(replace(found, roster_gen=new_gen, roster_pending=pending or None,
+                                   roster_version=expected_version + 1, roster_counts=dict(counts), roster_seq=seq,
+                                   roster_updated_at=now))
+
+    def sweep(self, cid: str, unit: str, replaced: list[Respondent], abandoned: set[str]) -> int:
+        with self._lock:
+            stale = [(row.unit_key, row.sk) for row in replaced]
+            for gen in abandoned:
+                stale += [(row.unit_key, row.sk) for row in self._generation(cid, unit, gen)]
+            for where in stale:
+                self._rows.pop(where, None)
+            found = self._unit(cid, unit)
+            if abandoned and found is not None:
+                pending = (found.roster_pending or frozenset()) - abandoned
+                self._set_unit(replace(found, roster_pending=pending or None))
+            return len(stale)
+
+    def change_row(self, cid: str, unit: str, expected_version: int, *, put: Respondent | None = None,
+                   delete: Respondent | None = None, count_delta: dict[str, int], seq: int | None,
+                   now: datetime) -> None:
+        with self._lock:
+            found = self._unchanged(cid, unit, expected_version)  # one change per roster version, only to a draft
+            gone = (delete.unit_key, delete.sk) if delete is not None and (put is None or put.sk != delete.sk) else None
+            if gone is not None and gone not in self._rows:  # the row deleted is still there
+                raise ConflictError(roster_store.CHANGED)
+            counts = dict(found.roster_counts)
+            for group, delta in count_delta.items():
+                if delta:
+                    counts[group] = counts.get(group, 0) + delta
+            self._set_unit(replace(found, roster_version=expected_version + 1, roster_updated_at=now,
+                                   roster_counts=counts, roster_seq=found.roster_seq if seq is None else seq))
+            if gone is not None:
+                del self._rows[gone]
+            if put is not None:
+                self._rows[(put.unit_key, put.sk)] = copy.deepcopy(put)
+
+    def set_status(self, cid: str, unit: str, expected_version: int, status: str, who: str | None, now: datetime,
+                   snapshot: str | None = None) -> None:
+        if status == "submitted" and who is None:
+            raise ValueError("a roster is submitted by someone")
+        with self._lock:
+            found = self._unit(cid, unit)
+            expected_status = "draft" if status == "submitted" else "submitted"
+            # no lost update, and only a draft is sent / only a sent roster is reopened
+            if found is None or found.roster_version != expected_version or found.roster_status != expected_status:
+                raise ConflictError(roster_store.CHANGED)
+            if status == "submitted":
+                changed = replace(found, roster_submitted_at=now, roster_submitted_by=who,
+                                  roster_snapshot=snapshot or found.roster_snapshot)
+            else:
+                changed = replace(found, roster_submitted_at=None, roster_submitted_by=None)
+            self._set_unit(replace(changed, roster_status=status, roster_version=expected_version + 1))
+
+
+class MemoryAddressChanges:
+    """`AddressChangesStore` in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._changes: dict[tuple[str, str, str], AddressChange] = {}
+        self._pending: set[tuple[str, str, str]] = set()  # (cid, unit, rid) with a request pending: the guards
+
+    def add_correction(self, change: AddressChange) -> None:
+        with self._lock:
+            if (change.cid, change.unit, change.id) in self._changes:  # an id names one change
+                raise ConflictError(address_store.TAKEN)
+            self._changes[(change.cid, change.unit, change.id)] = copy.deepcopy(change)
+
+    def add_request(self, change: AddressChange) -> bool:
+        with self._lock:
+            # at most one pending request per respondent; an id names one change
+            if (change.cid, change.unit, change.rid) in self._pending \
+                    or (change.cid, change.unit, change.id) in self._changes:
+                return False
+            self._pending.add((change.cid, change.unit, change.rid))
+            self._changes[(change.cid, change.unit, change.id)] = copy.deepcopy(change)
+            return True
+
+    def decide(self, change: AddressChange, state: str, who: str, at: datetime, note: str | None) -> bool:
+        where = (change.cid, change.unit, change.id)
+        with self._lock:
+            stored = self._changes.get(where)
+            if stored is None or stored.state != "pending":  # decided once, from pending only
+                return False
+            self._changes[where] = replace(stored, state=state, decided_by=who, decided_at=at,
+                                           decision_note=note or stored.decision_note)
+            self._pending.discard((change.cid, change.unit, change.rid))
+            return True
+
+    def set_reissued(self, change: AddressChange, slots: list[str], at: datetime) -> None:
+        where = (change.cid, change.unit, change.id)
+        with self._lock:
+            stored = self._changes.get(where)
+            if stored is not None and stored.state == "approved":  # only an approved request re-issues links
+                self._changes[where] = replace(stored, reissued=list(slots), reissued_at=at)
+
+    def get(self, cid: str, unit: str, change_id: str) -> AddressChange | None:
+        with self._lock:
+            return copy.deepcopy(self._changes.get((cid, unit, change_id)))
+
+    def of_unit(self, cid: str, unit: str) -> list[AddressChange]:
+        with self._lock:
+            return [copy.deepcopy(c) for (c_id, u, _), c in sorted(self._changes.items()) if (c_id, u) == (cid, unit)]
+
+    def of_campaign(self, cid: str, state: str | None = None) -> list[AddressChange]:
+        with self._lock:
+            return [copy.deepcopy(c) for (c_id, _, _), c in sorted(self._changes.items())
+                    if c_id == cid and (not state or c.state == state)]
+
+
 def stores() -> Stores:
     """A fresh, empty set of in-memory stores."""
-    return Stores(accounts=MemoryAccounts(), audit=MemoryAudit())
+    campaigns = MemoryCampaigns()
+    return Stores(accounts=MemoryAccounts(), audit=MemoryAudit(), campaigns=campaigns,
+                  questionnaires=MemoryQuestionnaires(), assessment=MemoryAssessment(), files=MemoryFiles(),
+                  roster=MemoryRoster(campaigns), address_changes=MemoryAddressChanges())

@@ -2,18 +2,22 @@
 
 The invariants live in the writes' conditions, not in a read before them: a new version is put only over the
 version the caller read (no lost update) and only while the questionnaire is not locked; locking is one
-conditional update, so a change racing with the dispatch either lands before the lock or is refused."""
+conditional update, so a change racing with the dispatch either lands before the lock or is refused.
+
+`QuestionnairesStore` is the contract services rely on; this module's functions are its DynamoDB implementation (the
+module itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` its in-memory one,
+and `tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import QuestionnaireModel
-
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,31 @@ class Questionnaire:
     locked_at: datetime | None
     updated_at: datetime
     updated_by: str
+
+
+class QuestionnairesStore(Protocol):
+    """A campaign's questionnaires, the current version of each, with the conditions every implementation keeps:
+    - `get` raises NotFoundError where `find` answers None; `list_for` answers a campaign's questionnaires by qid;
+    - `put_version` puts version n + 1 only over version n as read (0: only where there is none yet) and only while
+      unlocked; refused, it raises ConflictError coded "questionnaire_locked" (locked) or "questionnaire_changed"
+      (another version landed, its number in the details) and keeps what was stored;
+    - `put_if_absent` never overwrites (False, nothing written, when the qid is taken);
+    - `lock` locks an existing questionnaire once: the first call answers (its version, True) and sets
+      `locked_at`, a later one (its version, False) keeping the first `locked_at`; an unknown qid raises
+      NotFoundError and creates nothing. A change and a lock racing: the change lands before the lock or not at
+      all."""
+
+    def get(self, cid: str, qid: str) -> Questionnaire: ...
+
+    def find(self, cid: str, qid: str) -> Questionnaire | None: ...
+
+    def list_for(self, cid: str) -> list[Questionnaire]: ...
+
+    def put_version(self, item: Questionnaire, expected_version: int) -> None: ...
+
+    def put_if_absent(self, item: Questionnaire) -> bool: ...
+
+    def lock(self, cid: str, qid: str, now: datetime) -> tuple[int, bool]: ...
 
 
 def _questionnaire(item: QuestionnaireModel) -> Questionnaire:
@@ -87,14 +116,16 @@ def put_version(item: Questionnaire, expected_version: int) -> None:
     except PutError as exc:
         if not condition_failed(exc):
             raise
-        current = find(item.cid, item.qid)
-        if current is not None and current.locked:
-            raise ConflictError(LOCKED, code="questionnaire_locked",
-                                details=[{"qid": item.qid, "version": current.version}]) from None
-        raise ConflictError("Phiếu khảo sát vừa được người khác cập nhật (phiên bản "
-                            f"{current.version if current else 0}). Vui lòng tải lại phiếu rồi thử lại.",
-                            code="questionnaire_changed",
-                            details=[{"qid": item.qid, "version": current.version if current else 0}]) from None
+        raise refusal(item.qid, find(item.cid, item.qid)) from None
+
+
+def refusal(qid: str, current: Questionnaire | None) -> ConflictError:
+    """Why a new version was refused, given what is stored now: locked, or changed since it was read."""
+    if current is not None and current.locked:
+        return ConflictError(LOCKED, code="questionnaire_locked", details=[{"qid": qid, "version": current.version}])
+    version = current.version if current else 0
+    return ConflictError(f"Phiếu khảo sát vừa được người khác cập nhật (phiên bản {version}). Vui lòng tải lại "
+                         "phiếu rồi thử lại.", code="questionnaire_changed", details=[{"qid": qid, "version": version}])
 
 
 def put_if_absent(item: Questionnaire) -> bool:

@@ -1,24 +1,29 @@
 """A unit's roster: generations of rows swapped in by one conditional write, and single-row changes in
-transactions guarded by the unit's roster version (no lost updates, no half-written import)."""
+transactions guarded by the unit's roster version (no lost updates, no half-written import).
+
+`RosterStore` is the contract services rely on; this module's functions are its DynamoDB implementation (the module
+itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` its in-memory one, and
+`tests/unit/test_store_contract.py` runs the same cases against both. The roster's state on the unit (generation,
+version, counts, status) is read through `CampaignsStore`'s units."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.text import fold
-from chalicelib.errors import ConflictError
+from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import RespondentModel, UnitModel
 
 CHANGED = "Danh sách vừa được thay đổi bởi một thao tác khác (hoặc đã được gửi). Vui lòng tải lại trang và thử lại."
-
-
+NO_ROW = "Không tìm thấy người này trong danh sách (có thể đã bị xóa)."
+NO_UNIT = "Không tìm thấy đơn vị “{unit}”."
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,48 @@ class Respondent:
     ministry_unit: str | None = None  # the code of the assessed ministry they evaluate; None: they evaluate none
     search: str = ""  # folded name and e-mail, for search
     updated_at: datetime | None = None
+
+
+class RosterStore(Protocol):
+    """A unit's roster rows, by generation, and the roster's state on the unit, with what every implementation keeps:
+    - `rows` answers a generation's rows in roster order (none without a generation), `get_row` one or None;
+      `page` a page of them in order, matching `group` and a `search` contained in the row's folded name and e-mail,
+      at most `limit`, with the last rid as the cursor of the next page when there is more (`start`: that cursor);
+    - a generation is written aside (`begin_generation` marks it pending on an existing unit, NotFoundError
+      otherwise; `write_generation` puts its rows) and becomes the roster in one write: `swap_generation` only over
+      the roster version read and only while the roster is a draft (ConflictError otherwise, nothing changed),
+      setting its counts, last order and version + 1, and forgetting it as pending; `sweep` deletes the rows
+      replaced and those of abandoned generations and forgets those as pending;
+    - `change_row` puts and/or deletes one row with the unit's counters, all or nothing: only over the version read,
+      only while a draft, and only if the row deleted is still there (ConflictError otherwise);
+    - `set_status` sends a draft ("submitted": by whom, when, the snapshot's key) or reopens a sent roster ("draft":
+      sender and instant cleared), only over the version read (ConflictError otherwise); the version moves on;
+    - `set_email` corrects an existing row only (NotFoundError otherwise, no row created)."""
+
+    def rows(self, cid: str, unit: str, gen: str | None) -> list[Respondent]: ...
+
+    def get_row(self, cid: str, unit: str, gen: str | None, rid: str) -> Respondent | None: ...
+
+    def set_email(self, cid: str, unit: str, gen: str | None, rid: str, email: str, now: datetime) -> None: ...
+
+    def page(self, cid: str, unit: str, gen: str | None, *, group: str | None, search: str | None, limit: int,
+             start: str | None) -> tuple[list[Respondent], str | None]: ...
+
+    def begin_generation(self, cid: str, unit: str, gen: str) -> None: ...
+
+    def write_generation(self, items: list[Respondent]) -> None: ...
+
+    def swap_generation(self, cid: str, unit: str, new_gen: str, expected_version: int, counts: dict[str, int],
+                        seq: int, now: datetime) -> None: ...
+
+    def sweep(self, cid: str, unit: str, replaced: list[Respondent], abandoned: set[str]) -> int: ...
+
+    def change_row(self, cid: str, unit: str, expected_version: int, *, put: Respondent | None = None,
+                   delete: Respondent | None = None, count_delta: dict[str, int], seq: int | None,
+                   now: datetime) -> None: ...
+
+    def set_status(self, cid: str, unit: str, expected_version: int, status: str, who: str | None, now: datetime,
+                   snapshot: str | None = None) -> None: ...
 
 
 def key(cid: str, unit: str) -> str:
@@ -87,10 +134,15 @@ def get_row(cid: str, unit: str, gen: str | None, rid: str) -> Respondent | None
 
 def set_email(cid: str, unit: str, gen: str | None, rid: str, email: str, now: datetime) -> None:
     """Correct one person's address in the current roster."""
-    RespondentModel(unit_key=key(cid, unit), sk=f"{gen}#{rid}").update(
-        actions=[RespondentModel.email.set(email), RespondentModel.updated_at.set(now)],
-        # an existing row is corrected, never a row created
-        condition=RespondentModel.sk.exists())
+    try:
+        RespondentModel(unit_key=key(cid, unit), sk=f"{gen}#{rid}").update(
+            actions=[RespondentModel.email.set(email), RespondentModel.updated_at.set(now)],
+            # an existing row is corrected, never a row created
+            condition=RespondentModel.sk.exists())
+    except UpdateError as exc:
+        if condition_failed(exc):
+            raise NotFoundError(NO_ROW) from None
+        raise
 
 
 def page(cid: str, unit: str, gen: str | None, *, group: str | None, search: str | None, limit: int,
@@ -120,9 +172,14 @@ def page(cid: str, unit: str, gen: str | None, *, group: str | None, search: str
 
 def begin_generation(cid: str, unit: str, gen: str) -> None:
     """Record that `gen` is being written, so rows left by a crash before the swap can be found and swept."""
-    UnitModel(cid=cid, unit=unit).update(actions=[UnitModel.roster_pending.add({gen})],
-                                         # only a unit of the campaign gets a roster
-                                         condition=UnitModel.unit.exists())
+    try:
+        UnitModel(cid=cid, unit=unit).update(actions=[UnitModel.roster_pending.add({gen})],
+                                             # only a unit of the campaign gets a roster
+                                             condition=UnitModel.unit.exists())
+    except UpdateError as exc:
+        if condition_failed(exc):
+            raise NotFoundError(NO_UNIT.format(unit=unit)) from None
+        raise
 
 
 def write_generation(items: list[Respondent]) -> None:
@@ -201,6 +258,7 @@ def change_row(cid: str, unit: str, expected_version: int, *, put: Respondent | 
 
 def set_status(cid: str, unit: str, expected_version: int, status: str, who: str | None, now: datetime,
                snapshot: str | None = None) -> None:
+    """Send a draft roster ("submitted") or reopen a sent one ("draft"), over the version read."""
     expected_status = "draft" if status == "submitted" else "submitted"
     actions: list[Action] = [UnitModel.roster_status.set(status), UnitModel.roster_version.set(expected_version + 1)]
     if status == "submitted":

@@ -1,4 +1,5 @@
-"""The stores a service is handed: one field per store contract, and the wiring the deployed code runs on.
+"""The stores a service is handed: one field per store contract, and the wiring the deployed code runs on (`DYNAMODB`:
+the DynamoDB tables, and S3's buckets as `files`).
 
 A service function takes `stores: Stores = DYNAMODB` as a keyword and reaches storage only through it, passing it
 on to every service it calls; tests hand it `chalicelib/store/memory.stores()` instead (see docs/ARCHITECTURE.md,
@@ -8,15 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.store import accounts, audit
+from chalicelib.store import accounts, address_changes, assessment, audit, campaigns, files, questionnaires, roster
+from chalicelib.store.address_changes import AddressChangesStore
+from chalicelib.store.assessment import AssessmentStore
 from chalicelib.store.accounts import AccountsStore
 from chalicelib.store.audit import AuditStore
+from chalicelib.store.campaigns import CampaignsStore
+from chalicelib.store.files import FilesStore
+from chalicelib.store.questionnaires import QuestionnairesStore
+from chalicelib.store.roster import RosterStore
 
 
 @dataclass(frozen=True)
 class Stores:
     accounts: AccountsStore
     audit: AuditStore
+    campaigns: CampaignsStore
+    questionnaires: QuestionnairesStore
+    assessment: AssessmentStore
+    files: FilesStore
+    roster: RosterStore
+    address_changes: AddressChangesStore
 
 
-DYNAMODB = Stores(accounts=accounts, audit=audit)
+DYNAMODB = Stores(accounts=accounts, audit=audit, campaigns=campaigns, questionnaires=questionnaires,
+                  assessment=assessment, files=files, roster=roster, address_changes=address_changes)

@@ -1,17 +1,27 @@
-"""The store contracts (`AccountsStore`, `AuditStore`): every case runs against the in-memory implementation
+"""The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`, `QuestionnairesStore`, `AssessmentStore`,
+`FilesStore`, `RosterStore`, `AddressChangesStore`): every case runs against the in-memory implementation
 (chalicelib/store/memory.py) and against the DynamoDB one on moto, so a service tested on the first meets the same
 rules on the second."""
 import base64
-from datetime import datetime, timedelta, timezone
+import hashlib
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
+import requests
 
+from chalicelib.domain import campaign as campaign_rules
 from chalicelib.domain import throttle
 from chalicelib.domain.throttle import Counter
 from chalicelib.errors import ConflictError, NotFoundError
+from chalicelib.formats import datafiles
 from chalicelib.store import memory
 from chalicelib.store.accounts import Account, Session
+from chalicelib.store.address_changes import AddressChange
+from chalicelib.store.assessment import Framework
 from chalicelib.store.audit import sort_key
+from chalicelib.store.questionnaires import Questionnaire
+from chalicelib.store.roster import respondent
 from chalicelib.store.stores import DYNAMODB
 
 T0 = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)
@@ -346,3 +356,572 @@ def test_notifications_are_one_per_unit_newest_first_and_overwritten_by_their_ke
     assert [n.title for n in s.list_notifications("2021#02", 10)] == ["Mở lại"]
     assert [n.kind for n in s.list_notifications("2021#01", 1)] == ["roster"]
     assert s.list_notifications("2021#03", 10) == []
+
+
+# ------------------------------------------------------------------------------------------------------- campaigns
+
+def built(cid="kiem-thu", **changes) -> dict:
+    """The 2021 campaign's definition, built as the service builds it, with three provinces and two ministries."""
+    definition, units = datafiles.load_campaign("2021", datafiles.UNIT_KINDS)
+    result = campaign_rules.build({**definition, "id": cid}, units[:3] + units[-2:], date(2022, 1, 5))
+    return {**result, **changes}
+
+
+def test_a_campaign_is_created_once_with_all_its_units(stores):
+    s = stores.campaigns
+    assert s.find_campaign("kiem-thu") is None and s.list_units("kiem-thu") == []
+    with pytest.raises(NotFoundError):
+        s.get_campaign("kiem-thu")
+    made = s.create_campaign(built(), T0)
+    found = s.get_campaign("kiem-thu")
+    assert found == made and s.find_campaign("kiem-thu") == made
+    b = built()
+    assert (found.cid, found.name, found.year, found.timezone, found.groups, found.questionnaires, found.phases,
+            found.departments, found.reminder_days, found.grades, found.min_responses, found.contact,
+            found.mail_guard, found.created_at, found.version, found.auto_reminders_done) == (
+        "kiem-thu", b["name"], 2021, "Asia/Ho_Chi_Minh", b["groups"], b["questionnaires"], b["phases"],
+        b["departments"], [7, 3, 1], b["grades"], 10, b["contact"], b["mail_guard"], T0, 1, None)
+    with pytest.raises(ConflictError):
+        s.create_campaign(built(name="Đợt khác"), T0 + timedelta(days=1))
+    assert s.get_campaign("kiem-thu") == made  # the first stays as it was
+    units = s.list_units("kiem-thu")
+    assert [(u.unit, u.kind, u.ranked) for u in units] == [
+        ("01", "province", True), ("02", "province", True), ("04", "province", True),
+        ("TTCP", "ministry", False), ("UBDT", "ministry", False)]
+    fresh = units[0]
+    assert (fresh.cid, fresh.name, fresh.full_name, fresh.focal_person, fresh.extensions, fresh.closed_marks,
+            fresh.roster_status, fresh.roster_version, fresh.roster_counts, fresh.roster_seq, fresh.roster_gen,
+            fresh.dispatch_done, fresh.annulled_at) == (
+        "kiem-thu", "Hà Nội", "Thành phố Hà Nội", None, {}, {}, "draft", 0, {}, 0, None, None, None)
+    assert [u.unit for u in s.list_units("kiem-thu", "ministry")] == ["TTCP", "UBDT"]
+    assert s.get_unit("kiem-thu", "02") == units[1] and s.find_unit("kiem-thu", "99") is None
+    with pytest.raises(NotFoundError):
+        s.get_unit("kiem-thu", "99")
+
+
+def test_campaigns_are_listed_by_id(stores):
+    s = stores.campaigns
+    assert s.list_campaigns() == []
+    for cid in ("thu-b", "thu-a", "thu-c"):
+        s.create_campaign(built(cid), T0)
+    assert [c.cid for c in s.list_campaigns()] == ["thu-a", "thu-b", "thu-c"]
+
+
+def test_phases_are_saved_only_over_the_version_read(stores):
+    s = stores.campaigns
+    read = s.create_campaign(built(), T0)
+    moved = [dict(p, closes_at="2022-01-20T17:00:00Z") if p["code"] == "focal_person" else p for p in read.phases]
+    s.save_phases(read, moved)
+    after = s.get_campaign("kiem-thu")
+    assert after.phases == moved and after.version == 2
+    with pytest.raises(ConflictError):
+        s.save_phases(read, read.phases)  # read before the change above: refused
+    assert s.get_campaign("kiem-thu") == after
+    with pytest.raises(ConflictError):
+        s.save_phases(replace(read, cid="khong-co"), read.phases)
+    assert s.find_campaign("khong-co") is None
+
+
+def test_a_days_automatic_reminders_start_once(stores):
+    s = stores.campaigns
+    s.create_campaign(built(), T0)
+    assert s.mark_auto_reminder("kiem-thu", "2022-02-20:7") is True
+    assert s.mark_auto_reminder("kiem-thu", "2022-02-20:7") is False
+    assert s.mark_auto_reminder("kiem-thu", "2022-02-20:3") is True
+    after = s.get_campaign("kiem-thu")
+    assert after.auto_reminders_done == frozenset({"2022-02-20:7", "2022-02-20:3"}) and after.version == 3
+    with pytest.raises(NotFoundError):
+        s.mark_auto_reminder("khong-co", "2022-02-20:7")
+
+
+def test_a_closing_is_announced_once_per_close_instant_and_an_extension_rearms_it(stores):
+    s = stores.campaigns
+    s.create_campaign(built(), T0)
+    assert s.mark_closed("kiem-thu", "01", "roster", "2022-01-15T17:00:00Z") is True
+    assert s.mark_closed("kiem-thu", "01", "roster", "2022-01-15T17:00:00Z") is False
+    assert s.mark_closed("kiem-thu", "01", "focal_person", "2022-01-10T17:00:00Z") is True
+    s.set_unit_extension("kiem-thu", "01", "roster", "2022-01-20T17:00:00Z")
+    unit = s.get_unit("kiem-thu", "01")
+    assert unit.extensions == {"roster": "2022-01-20T17:00:00Z"}
+    assert unit.closed_marks == {"focal_person": "2022-01-10T17:00:00Z"}  # only the extended phase re-armed
+    assert s.mark_closed("kiem-thu", "01", "roster", "2022-01-20T17:00:00Z") is True
+    assert s.get_unit("kiem-thu", "02").closed_marks == {} and s.get_unit("kiem-thu", "02").extensions == {}
+    assert s.mark_closed("kiem-thu", "99", "roster", "2022-01-15T17:00:00Z") is False  # never a stray unit
+    with pytest.raises(NotFoundError):
+        s.set_unit_extension("kiem-thu", "99", "roster", "2022-01-20T17:00:00Z")
+    assert s.find_unit("kiem-thu", "99") is None
+
+
+def test_a_focal_person_is_put_on_an_existing_unit_only(stores):
+    s = stores.campaigns
+    s.create_campaign(built(), T0)
+    record = {"full_name": "Nguyễn Văn An", "position": "Chuyên viên", "mobile": "0912345678",
+              "updated_at": "2022-01-05T03:00:00Z", "updated_by": "tinh01"}
+    s.put_focal_person("kiem-thu", "01", record)
+    s.put_focal_person("kiem-thu", "01", {**record, "full_name": "Trần Thị Bình"})
+    assert s.get_unit("kiem-thu", "01").focal_person == {**record, "full_name": "Trần Thị Bình"}
+    with pytest.raises(NotFoundError):
+        s.put_focal_person("kiem-thu", "99", record)
+    assert s.find_unit("kiem-thu", "99") is None
+
+
+def test_records_handed_out_are_copies(stores):
+    s = stores.campaigns
+    s.create_campaign(built(), T0)
+    s.get_campaign("kiem-thu").phases.clear()
+    s.get_unit("kiem-thu", "01").extensions["roster"] = "2030-01-01T00:00:00Z"
+    assert len(s.get_campaign("kiem-thu").phases) == 5 and s.get_unit("kiem-thu", "01").extensions == {}
+
+
+# -------------------------------------------------------------------------------------------------- questionnaires
+
+def questionnaire(qid="locality-1", version=1, **changes) -> Questionnaire:
+    values = dict(cid="kiem-thu", qid=qid, purpose=qid.split("-")[0], group=qid.split("-")[1],
+                  title="Phiếu đánh giá địa phương", description=None, version=version,
+                  sections=[{"title": "Phần 1", "questions": [{"id": "q1", "text": "Câu hỏi một"}]}], sample=True,
+                  locked=False, locked_at=None, updated_at=T0, updated_by="system")
+    return Questionnaire(**{**values, **changes})
+
+
+def refused_code(call) -> tuple[str, list]:
+    with pytest.raises(ConflictError) as caught:
+        call()
+    return caught.value.code, caught.value.details
+
+
+def test_a_questionnaire_is_seeded_once_and_listed_by_qid(stores):
+    s = stores.questionnaires
+    assert s.find("kiem-thu", "locality-1") is None and s.list_for("kiem-thu") == []
+    with pytest.raises(NotFoundError):
+        s.get("kiem-thu", "locality-1")
+    assert s.put_if_absent(questionnaire("locality-2")) is True
+    assert s.put_if_absent(questionnaire("locality-1", description="Mô tả")) is True
+    assert s.put_if_absent(questionnaire("locality-1", title="Phiếu khác")) is False
+    assert s.get("kiem-thu", "locality-1") == questionnaire("locality-1", description="Mô tả")
+    assert [q.qid for q in s.list_for("kiem-thu")] == ["locality-1", "locality-2"]
+    assert s.list_for("khac") == []
+
+
+def test_a_version_is_put_only_over_the_version_read(stores):
+    s = stores.questionnaires
+    s.put_version(questionnaire(), 0)
+    assert refused_code(lambda: s.put_version(questionnaire(title="Cũng là bản một"), 0)) == (
+        "questionnaire_changed", [{"qid": "locality-1", "version": 1}])
+    later = T0 + timedelta(hours=1)
+    s.put_version(questionnaire(version=2, title="Bản hai", sample=False, updated_at=later, updated_by="admin"), 1)
+    assert refused_code(lambda: s.put_version(questionnaire(version=2, title="Bản hai khác"), 1)) == (
+        "questionnaire_changed", [{"qid": "locality-1", "version": 2}])
+    assert s.get("kiem-thu", "locality-1") == questionnaire(version=2, title="Bản hai", sample=False,
+                                                             updated_at=later, updated_by="admin")
+    assert refused_code(lambda: s.put_version(questionnaire("locality-3", version=4), 3)) == (
+        "questionnaire_changed", [{"qid": "locality-3", "version": 0}])
+    assert s.find("kiem-thu", "locality-3") is None
+
+
+def test_a_locked_questionnaire_is_locked_once_and_never_changed(stores):
+    s = stores.questionnaires
+    s.put_version(questionnaire(), 0)
+    assert s.lock("kiem-thu", "locality-1", T0) == (1, True)
+    assert s.lock("kiem-thu", "locality-1", T0 + timedelta(hours=1)) == (1, False)
+    locked = s.get("kiem-thu", "locality-1")
+    assert locked.locked and locked.locked_at == T0  # the first lock's instant stays
+    assert refused_code(lambda: s.put_version(questionnaire(version=2, title="Bản hai"), 1)) == (
+        "questionnaire_locked", [{"qid": "locality-1", "version": 1}])
+    assert s.get("kiem-thu", "locality-1") == locked
+    with pytest.raises(NotFoundError):
+        s.lock("kiem-thu", "ministry-2", T0)
+    assert s.find("kiem-thu", "ministry-2") is None
+
+
+# ------------------------------------------------------------------------------------------------------ assessment
+
+def framework(version=1, kind="province", **changes) -> Framework:
+    values = dict(cid="kiem-thu", definition={"title": f"Bộ tiêu chí {kind}", "fields": [{"code": "1", "max": 10}]},
+                  version=version, sample=True, updated_at=T0, updated_by="system", kind=kind)
+    return Framework(**{**values, **changes})
+
+
+def score(s, code="1.1", value=2.0, now=T0, **changes):
+    values = dict(score=value, note="Ghi chú", explanation=None, evidence=[{"id": "e1", "key": "attached/e1"}],
+                  by="tinh01", now=now)
+    s.record_self_score("kiem-thu", "01", code, **{**values, **changes})
+
+
+def test_a_framework_is_put_per_kind_only_over_the_version_read(stores):
+    s = stores.assessment
+    assert s.find_framework("kiem-thu") is None
+    assert s.put_framework(framework(), None) is True
+    assert s.put_framework(framework(definition={"title": "Khác"}), None) is False  # a seed never overwrites
+    assert s.find_framework("kiem-thu", "ministry") is None  # the two kinds never meet
+    assert s.put_framework(framework(kind="ministry"), None) is True
+    assert s.put_framework(framework(2, updated_by="admin"), 1) is True
+    assert s.put_framework(framework(3), 1) is False  # read before version 2 landed
+    assert s.find_framework("kiem-thu") == framework(2, updated_by="admin")
+    assert s.find_framework("kiem-thu", "ministry") == framework(kind="ministry")
+
+
+def test_a_self_score_writes_the_line_and_moves_the_draft_on(stores):
+    s = stores.assessment
+    assert s.find_assessment("kiem-thu", "01") is None and s.list_items("kiem-thu", "01") == []
+    score(s)
+    record = s.find_assessment("kiem-thu", "01")
+    assert (record.state, record.revision, record.updated_at, record.approval) == ("draft", 1, T0, None)
+    line = s.find_item("kiem-thu", "01", "1.1")
+    assert (line.unit_key, line.score, line.note, line.explanation, line.evidence, line.updated_by,
+            line.updated_at, line.appraisal_score) == (
+        "kiem-thu#01", 2, "Ghi chú", None, [{"id": "e1", "key": "attached/e1"}], "tinh01", T0, None)
+    later = T0 + timedelta(minutes=1)
+    score(s, value=None, note=None, explanation="Không có tài liệu", evidence=[], now=later)
+    line = s.find_item("kiem-thu", "01", "1.1")
+    assert (line.score, line.note, line.explanation, line.evidence) == (None, None, "Không có tài liệu", [])
+    score(s, "1.2", 1.5)
+    assert [i.code for i in s.list_items("kiem-thu", "01")] == ["1.1", "1.2"]
+    assert s.find_assessment("kiem-thu", "01").revision == 3 and s.list_items("kiem-thu", "02") == []
+
+
+def test_an_approval_is_of_exactly_the_revision_checked_and_closes_the_scores(stores):
+    s = stores.assessment
+    score(s)
+    approval = {"leader_name": "Nguyễn Văn An", "report": {"id": "r1"}}
+    assert s.approve_assessment("kiem-thu", "01", 0, approval, T0) is False  # a score was written since
+    score(s, "1.2")
+    assert s.approve_assessment("kiem-thu", "01", 1, approval, T0) is False
+    later = T0 + timedelta(hours=1)
+    assert s.approve_assessment("kiem-thu", "01", 2, approval, later) is True
+    record = s.find_assessment("kiem-thu", "01")
+    assert (record.state, record.revision, record.approval, record.approved_at, record.updated_at) == (
+        "approved", 3, approval, later, later)
+    with pytest.raises(ConflictError) as caught:
+        score(s, "1.1", 0.0)
+    assert caught.value.code == "assessment_closed"
+    assert s.find_item("kiem-thu", "01", "1.1").score == 2 and s.find_assessment("kiem-thu", "01") == record
+    assert s.approve_assessment("kiem-thu", "01", 3, approval, later) is False  # approved once
+    assert s.lock_assessment("kiem-thu", "01", later) is False  # an approval and the lock: one wins
+    assert s.find_assessment("kiem-thu", "01") == record
+
+
+def test_the_deadline_locks_a_draft_or_one_never_started_once(stores):
+    s = stores.assessment
+    assert s.lock_assessment("kiem-thu", "02", T0) is True  # never started: locked as it stands
+    record = s.find_assessment("kiem-thu", "02")
+    assert (record.state, record.locked_at, record.revision) == ("locked", T0, 1)
+    assert s.lock_assessment("kiem-thu", "02", T0 + timedelta(hours=1)) is False
+    assert s.approve_assessment("kiem-thu", "02", 1, {"leader_name": "X"}, T0) is False
+    assert s.find_assessment("kiem-thu", "02") == record
+    with pytest.raises(ConflictError):
+        s.record_self_score("kiem-thu", "02", "1.1", score=1.0, note=None, explanation=None, evidence=[],
+                            by="tinh02", now=T0)
+    assert s.find_item("kiem-thu", "02", "1.1") is None
+
+
+def test_only_a_submitted_assessment_is_reopened_and_its_approval_cleared(stores):
+    s = stores.assessment
+    assert s.reopen_assessment("kiem-thu", "01", {"reason": "x"}, [], T0) is False  # never written
+    score(s)
+    assert s.reopen_assessment("kiem-thu", "01", {"reason": "x"}, [], T0) is False  # a draft
+    s.approve_assessment("kiem-thu", "01", 1, {"leader_name": "A"}, T0)
+    later = T0 + timedelta(days=1)
+    first = {"at": "2022-01-06T03:00:00Z", "reason": "Thiếu tài liệu", "state": "approved"}
+    assert s.reopen_assessment("kiem-thu", "01", first, [], later) is True
+    record = s.find_assessment("kiem-thu", "01")
+    assert (record.state, record.approval, record.approved_at, record.locked_at, record.reopened, record.revision,
+            record.updated_at) == ("draft", None, None, None, [first], 3, later)
+    assert s.reopen_assessment("kiem-thu", "01", first, [first], later) is False  # reopened once
+    score(s, value=3.0, now=later)
+    s.lock_assessment("kiem-thu", "01", later)
+    second = {**first, "state": "locked"}
+    assert s.reopen_assessment("kiem-thu", "01", second, [first], later) is True
+    record = s.find_assessment("kiem-thu", "01")
+    assert record.reopened == [first, second] and record.locked_at is None and record.state == "draft"
+
+
+def test_a_self_scored_line_is_appraised_only_once_submitted(stores):
+    s = stores.assessment
+    score(s)
+    with pytest.raises(ConflictError) as caught:
+        s.record_appraisal("kiem-thu", "01", "1.1", score=1.5, comment="Thiếu", by="admin", now=T0,
+                           require_submitted=True)
+    assert caught.value.code == "assessment_not_submitted"
+    assert s.find_item("kiem-thu", "01", "1.1").appraisal_score is None
+    with pytest.raises(ConflictError):
+        s.record_appraisal("kiem-thu", "09", "1.1", score=1.5, comment=None, by="admin", now=T0,
+                           require_submitted=True)
+    assert s.find_item("kiem-thu", "09", "1.1") is None
+    s.record_appraisal("kiem-thu", "01", "6.2", score=4.25, comment=None, by="admin", now=T0,
+                       require_submitted=False)  # an imported line: before submission
+    s.lock_assessment("kiem-thu", "01", T0)
+    s.record_appraisal("kiem-thu", "01", "1.1", score=1.5, comment="Thiếu", by="admin", now=T0,
+                       require_submitted=True)
+    s.record_appraisal("kiem-thu", "01", "1.1", score=1.75, comment=None, by="admin", now=T0,
+                       require_submitted=True)
+    line = s.find_item("kiem-thu", "01", "1.1")
+    assert (line.score, line.appraisal_score, line.appraisal_comment, line.appraised_by, line.appraised_at) == (
+        2, 1.75, None, "admin", T0)
+    imported = s.find_item("kiem-thu", "01", "6.2")
+    assert (imported.score, imported.appraisal_score, imported.updated_at) == (None, 4.25, None)
+
+
+def test_publishing_keeps_the_state_and_the_revision(stores):
+    s = stores.assessment
+    score(s)
+    s.lock_assessment("kiem-thu", "01", T0)
+    before = s.find_assessment("kiem-thu", "01")
+    s.publish_appraisal("kiem-thu", "01", "admin", T0 + timedelta(days=1))
+    after = s.find_assessment("kiem-thu", "01")
+    assert after == replace(before, published_at=T0 + timedelta(days=1), published_by="admin")
+    s.publish_appraisal("kiem-thu", "02", "admin", T0)  # never started: a draft, published (the service refuses it)
+    unstarted = s.find_assessment("kiem-thu", "02")
+    assert (unstarted.state, unstarted.revision, unstarted.published_by) == ("draft", 0, "admin")
+    assert s.approve_assessment("kiem-thu", "02", 0, {"leader_name": "B"}, T0) is True  # still at revision 0
+    assert [a.unit for a in s.list_assessments("kiem-thu")] == ["01", "02"] and s.list_assessments("khac") == []
+
+
+# ----------------------------------------------------------------------------------------------------------- files
+
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40
+
+
+def browser_post(stores, granted: dict, filename: str, content: bytes) -> None:
+    """The browser sending a file with a grant: to S3 (moto) over HTTP, or to the in-memory store."""
+    if isinstance(stores.files, memory.MemoryFiles):
+        stores.files.post(granted, content)
+        return
+    sent = requests.post(granted["url"], data=granted["fields"], files={"file": (filename, content)}, timeout=10)
+    assert sent.status_code in (200, 204), sent.text
+
+
+def fetch(stores, url: str) -> bytes:
+    if isinstance(stores.files, memory.MemoryFiles):
+        return stores.files.fetch(url)
+    got = requests.get(url, timeout=10)
+    assert got.status_code == 200
+    return got.content
+
+
+def test_an_export_is_kept_and_its_link_downloads_it(stores):
+    s = stores.files
+    url = s.put_export("exports/kiem-thu/ket-qua.xlsx", b"PK\x03\x04 workbook", "application/vnd.ms-excel",
+                       "Kết quả 2021.xlsx", expires=900)
+    assert fetch(stores, url) == b"PK\x03\x04 workbook"
+    assert s.get_export("exports/kiem-thu/ket-qua.xlsx") == b"PK\x03\x04 workbook"
+    rows = [{"full_name": "Nguyễn Văn An", "email": "an@hanoi.gov.vn"}, {"full_name": "Trần Thị Bình"}]
+    s.put_snapshot("rosters/kiem-thu/01.json.gz", rows)
+    assert s.get_snapshot("rosters/kiem-thu/01.json.gz") == rows
+
+
+def test_an_upload_is_pinned_and_described_and_a_later_post_leaves_the_copy(stores):
+    s = stores.files
+    assert s.pin_upload("evidence/kiem-thu/01/a", "attached/kiem-thu/01/a-1") is None  # nothing arrived
+    granted = s.presign_upload("evidence/kiem-thu/01/a", "application/pdf", "Kế hoạch CCHC.pdf", 20 * 1024 * 1024)
+    assert set(granted) == {"url", "fields"}
+    browser_post(stores, granted, "Kế hoạch CCHC.pdf", PDF)
+    found = s.pin_upload("evidence/kiem-thu/01/a", "attached/kiem-thu/01/a-1")
+    assert found == {"size": len(PDF), "sha256": hashlib.sha256(PDF).hexdigest(),
+                     "metadata": {"filename": "K%E1%BA%BF%20ho%E1%BA%A1ch%20CCHC.pdf"},
+                     "content_type": "application/pdf", "head": PDF[:16]}
+    browser_post(stores, granted, "Kế hoạch CCHC.pdf", b"swapped afterwards")  # the grant used again
+    assert fetch(stores, s.evidence_link("attached/kiem-thu/01/a-1", "Kế hoạch CCHC.pdf")) == PDF
+    s.delete_evidence("evidence/kiem-thu/01/a")
+    s.delete_evidence("evidence/kiem-thu/01/a")  # deleting twice is deleting once
+    assert s.pin_upload("evidence/kiem-thu/01/a", "attached/kiem-thu/01/a-2") is None
+    s.delete_evidence("attached/kiem-thu/01/a-1")
+    assert s.pin_upload("attached/kiem-thu/01/a-1", "attached/kiem-thu/01/a-3") is None
+
+
+# ---------------------------------------------------------------------------------------------------------- roster
+
+def person(i: int, group="1", **changes) -> dict:
+    values = {"full_name": f"Nguyễn Văn Thử {i}", "position": "Chuyên viên", "agency": "Sở Nội vụ", "group": group,
+              "email": f"thu{i}@hanoi.gov.vn", "questionnaires": ["locality"], "phone": None, "note": None,
+              "ministry": None, "ministry_source": None, "ministry_unit": None}
+    return {**values, **changes}
+
+
+def imported(stores, gen: str, people: list[dict], version=0, unit="01") -> list:
+    """A generation written aside and swapped in, as an import does; returns its rows."""
+    s = stores.roster
+    rows = [respondent("kiem-thu", unit, gen, f"{i + 1:06d}-aa", p, T0) for i, p in enumerate(people)]
+    s.begin_generation("kiem-thu", unit, gen)
+    s.write_generation(rows)
+    counts: dict[str, int] = {}
+    for p in people:
+        counts[p["group"]] = counts.get(p["group"], 0) + 1
+    s.swap_generation("kiem-thu", unit, gen, version, counts, len(people), T0)
+    return rows
+
+
+def test_a_generation_becomes_the_roster_in_one_swap_over_the_version_read(stores):
+    stores.campaigns.create_campaign(built(), T0)
+    s = stores.roster
+    assert s.rows("kiem-thu", "01", None) == [] and s.page("kiem-thu", "01", None, group=None, search=None,
+                                                          limit=10, start=None) == ([], None)
+    rows = imported(stores, "g1", [person(1), person(2, "2"), person(3)])
+    unit = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (unit.roster_gen, unit.roster_version, unit.roster_counts, unit.roster_seq, unit.roster_pending,
+            unit.roster_updated_at) == ("g1", 1, {"1": 2, "2": 1}, 3, None, T0)
+    assert s.rows("kiem-thu", "01", "g1") == rows and s.get_row("kiem-thu", "01", "g1", "000002-aa") == rows[1]
+    assert s.get_row("kiem-thu", "01", "g1", "000009-aa") is None and s.rows("kiem-thu", "02", "g1") == []
+    s.begin_generation("kiem-thu", "01", "g2")
+    s.write_generation([respondent("kiem-thu", "01", "g2", "000001-aa", person(9), T0)])
+    with pytest.raises(ConflictError):
+        s.swap_generation("kiem-thu", "01", "g2", 0, {"1": 1}, 1, T0)  # read before g1 was swapped in
+    after = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (after.roster_gen, after.roster_version, after.roster_pending) == ("g1", 1, frozenset({"g2"}))
+    assert s.sweep("kiem-thu", "01", [], {"g2"}) == 1
+    assert s.rows("kiem-thu", "01", "g2") == [] and stores.campaigns.get_unit("kiem-thu", "01").roster_pending is None
+    replacement = imported(stores, "g3", [person(4)], version=1)
+    assert s.sweep("kiem-thu", "01", rows, set()) == 3
+    assert s.rows("kiem-thu", "01", "g1") == [] and s.rows("kiem-thu", "01", "g3") == replacement
+    with pytest.raises(NotFoundError):
+        s.begin_generation("kiem-thu", "99", "g4")
+    assert stores.campaigns.find_unit("kiem-thu", "99") is None
+
+
+def test_a_roster_is_paged_in_order_by_group_and_search(stores):
+    stores.campaigns.create_campaign(built(), T0)
+    people = [person(i, "2" if i % 3 == 0 else "1") for i in range(1, 11)]
+    people[4] = person(5, full_name="Trần Thị Bình", email="binh@hanoi.gov.vn")
+    imported(stores, "g1", people)
+
+    def walk(**filters):
+        pages, start = [], None
+        for _ in range(20):
+            items, start = stores.roster.page("kiem-thu", "01", "g1", start=start, **filters)
+            pages.append([i.rid[:6] for i in items])
+            if start is None:
+                return pages
+        raise AssertionError("paging does not end")
+
+    assert walk(group=None, search=None, limit=4) == [["000001", "000002", "000003", "000004"],
+                                                      ["000005", "000006", "000007", "000008"],
+                                                      ["000009", "000010"]]
+    assert walk(group="2", search=None, limit=2) == [["000003", "000006"], ["000009"]]
+    assert walk(group=None, search="tran thi binh", limit=5) == [["000005"]]
+    assert walk(group="2", search="binh", limit=5) == [[]]
+    assert walk(group=None, search=None, limit=10) == [[f"{i:06d}" for i in range(1, 11)]]
+
+
+def test_one_row_changes_with_the_counters_all_or_nothing(stores):
+    stores.campaigns.create_campaign(built(), T0)
+    s = stores.roster
+    first, second = imported(stores, "g1", [person(1), person(2)])
+    later = T0 + timedelta(minutes=1)
+    added = respondent("kiem-thu", "01", "g1", "000003-bb", person(3, "2"), later)
+    s.change_row("kiem-thu", "01", 1, put=added, count_delta={"2": 1}, seq=3, now=later)
+    moved = respondent("kiem-thu", "01", "g1", first.rid, person(1, "2"), later)
+    s.change_row("kiem-thu", "01", 2, put=moved, delete=first, count_delta={"1": -1, "2": 1}, seq=None, now=later)
+    unit = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (unit.roster_version, unit.roster_counts, unit.roster_seq, unit.roster_updated_at) == (
+        3, {"1": 1, "2": 2}, 3, later)
+    assert [r.group for r in s.rows("kiem-thu", "01", "g1")] == ["2", "1", "2"]
+    with pytest.raises(ConflictError):  # read at version 2
+        s.change_row("kiem-thu", "01", 2, delete=second, count_delta={"1": -1}, seq=None, now=later)
+    s.change_row("kiem-thu", "01", 3, delete=second, count_delta={"1": -1}, seq=None, now=later)
+    with pytest.raises(ConflictError):  # deleted already: a second delete would count twice
+        s.change_row("kiem-thu", "01", 4, delete=second, count_delta={"1": -1}, seq=None, now=later)
+    unit = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (unit.roster_version, unit.roster_counts) == (4, {"1": 0, "2": 2})
+    assert [r.rid for r in s.rows("kiem-thu", "01", "g1")] == [first.rid, added.rid]
+
+
+def test_a_sent_roster_is_frozen_until_reopened(stores):
+    stores.campaigns.create_campaign(built(), T0)
+    s = stores.roster
+    [row] = imported(stores, "g1", [person(1)])
+    with pytest.raises(ConflictError):
+        s.set_status("kiem-thu", "01", 1, "draft", None, T0)  # not sent: nothing to reopen
+    with pytest.raises(ConflictError):
+        s.set_status("kiem-thu", "01", 0, "submitted", "tinh01", T0)  # an old version
+    later = T0 + timedelta(hours=1)
+    s.set_status("kiem-thu", "01", 1, "submitted", "tinh01", later, snapshot="rosters/kiem-thu/01/v2.json.gz")
+    sent = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (sent.roster_status, sent.roster_version, sent.roster_submitted_at, sent.roster_submitted_by,
+            sent.roster_snapshot) == ("submitted", 2, later, "tinh01", "rosters/kiem-thu/01/v2.json.gz")
+    added = respondent("kiem-thu", "01", "g1", "000002-bb", person(2), later)
+    with pytest.raises(ConflictError):
+        s.change_row("kiem-thu", "01", 2, put=added, count_delta={"1": 1}, seq=2, now=later)
+    with pytest.raises(ConflictError):
+        s.swap_generation("kiem-thu", "01", "g2", 2, {}, 0, later)
+    with pytest.raises(ConflictError):
+        s.set_status("kiem-thu", "01", 2, "submitted", "tinh01", later)  # sent once
+    assert s.rows("kiem-thu", "01", "g1") == [row]
+    s.set_status("kiem-thu", "01", 2, "draft", None, later)
+    reopened = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (reopened.roster_status, reopened.roster_version, reopened.roster_submitted_at,
+            reopened.roster_submitted_by, reopened.roster_snapshot) == (
+        "draft", 3, None, None, "rosters/kiem-thu/01/v2.json.gz")
+    s.change_row("kiem-thu", "01", 3, put=added, count_delta={"1": 1}, seq=2, now=later)
+
+
+def test_an_address_is_corrected_on_an_existing_row_only(stores):
+    stores.campaigns.create_campaign(built(), T0)
+    s = stores.roster
+    [row] = imported(stores, "g1", [person(1)])
+    later = T0 + timedelta(days=1)
+    s.set_email("kiem-thu", "01", "g1", row.rid, "moi@hanoi.gov.vn", later)
+    assert s.get_row("kiem-thu", "01", "g1", row.rid) == replace(row, email="moi@hanoi.gov.vn", updated_at=later)
+    with pytest.raises(NotFoundError):
+        s.set_email("kiem-thu", "01", "g1", "000009-zz", "x@hanoi.gov.vn", later)
+    assert s.get_row("kiem-thu", "01", "g1", "000009-zz") is None
+
+
+# ------------------------------------------------------------------------------------------------- address changes
+
+def change(change_id="20220105T030000Z-aa", unit="01", rid="000001-aa", kind="request", **changes) -> AddressChange:
+    values = dict(cid="kiem-thu", unit=unit, id=change_id, kind=kind, state="pending" if kind == "request" else "done",
+                  rid=rid, full_name="Nguyễn Văn An", old_email="an@hanoi.gov.vn", new_email="an.nv@hanoi.gov.vn",
+                  requested_by="tinh01", requested_at=T0, reason="Đổi cơ quan" if kind == "request" else None,
+                  links=[{"slot": "locality-1", "state": "delivered", "sent_at": "2022-01-05T03:00:00Z",
+                          "opened_at": None}])
+    return AddressChange(**{**values, **changes})
+
+
+def test_a_respondent_has_one_pending_request_at_a_time(stores):
+    s = stores.address_changes
+    first = change()
+    assert s.add_request(first) is True
+    assert s.add_request(change("20220105T040000Z-bb")) is False  # the same respondent, still pending
+    assert s.get("kiem-thu", "01", "20220105T040000Z-bb") is None
+    assert s.add_request(change("20220105T040000Z-cc", rid="000002-aa")) is True  # another respondent
+    assert s.add_request(change("20220105T040000Z-cc", rid="000003-aa")) is False  # an id names one change
+    assert s.get("kiem-thu", "01", "20220105T030000Z-aa") == first
+    later = T0 + timedelta(hours=2)
+    assert s.decide(first, "refused", "admin", later, "Không có căn cứ") is True
+    assert s.decide(first, "approved", "admin", later, None) is False  # decided once
+    assert s.get("kiem-thu", "01", first.id) == replace(first, state="refused", decided_by="admin", decided_at=later,
+                                                         decision_note="Không có căn cứ")
+    assert s.add_request(change("20220105T050000Z-dd")) is True  # free for a next request
+    assert s.decide(change("20220105T090000Z-zz"), "approved", "admin", later, None) is False  # unknown
+
+
+def test_only_an_approved_request_records_its_reissued_links(stores):
+    s = stores.address_changes
+    request = change()
+    s.add_request(request)
+    s.set_reissued(request, ["locality-1"], T0)  # pending: nothing written
+    assert s.get("kiem-thu", "01", request.id).reissued is None
+    later = T0 + timedelta(hours=1)
+    s.decide(request, "approved", "admin", later, None)
+    s.set_reissued(request, ["locality-1", "ministry-1"], later)
+    stored = s.get("kiem-thu", "01", request.id)
+    assert (stored.state, stored.decision_note, stored.reissued, stored.reissued_at) == (
+        "approved", None, ["locality-1", "ministry-1"], later)
+
+
+def test_corrections_and_requests_are_listed_by_unit_in_time_order_and_by_state(stores):
+    s = stores.address_changes
+    s.add_correction(change("20220105T050000Z-cc", kind="correction", reissued=["locality-1"], reissued_at=T0))
+    with pytest.raises(ConflictError):
+        s.add_correction(change("20220105T050000Z-cc", kind="correction"))
+    s.add_request(change("20220105T030000Z-aa"))
+    s.add_request(change("20220105T040000Z-bb", unit="02"))
+    s.add_request(change("20220105T060000Z-dd", rid="000009-aa"))
+    s.decide(change("20220105T060000Z-dd", rid="000009-aa"), "approved", "admin", T0, "Đồng ý")
+    assert [c.id for c in s.of_unit("kiem-thu", "01")] == ["20220105T030000Z-aa", "20220105T050000Z-cc",
+                                                             "20220105T060000Z-dd"]
+    assert [(c.unit, c.id) for c in s.of_campaign("kiem-thu")] == [
+        ("01", "20220105T030000Z-aa"), ("01", "20220105T050000Z-cc"), ("01", "20220105T060000Z-dd"),
+        ("02", "20220105T040000Z-bb")]
+    assert [c.id for c in s.of_campaign("kiem-thu", "pending")] == ["20220105T030000Z-aa", "20220105T040000Z-bb"]
+    assert [c.kind for c in s.of_campaign("kiem-thu", "done")] == ["correction"]
+    assert s.of_unit("kiem-thu", "03") == [] and s.of_campaign("khac") == []

@@ -1,0 +1,72 @@
+"""A world for service tests on the in-memory stores (chalicelib/store/memory.py): the shipped 2021 campaign with a
+few of its provinces and ministries, its sample questionnaires and frameworks, the organiser's and the units' actors, a clock the test moves and a seeded
+random source. `refuse_aws` makes any AWS call fail, so a service that forgets to pass its `stores` on is caught."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import botocore.client
+
+from chalicelib.domain.access import MINISTRY, MOHA, PROVINCE, SYSTEM_MOHA, Actor
+from chalicelib.formats import datafiles
+from chalicelib.services import assessment, campaigns, questionnaires
+from chalicelib.store import memory
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+T0 = datetime(2022, 1, 5, 10, 0, tzinfo=VN)  # every phase of 2021 but the survey and the appraisal is open
+UNITS = ("01", "02", "04", "BTP", "UBDT")  # three provinces, a ranked ministry and an unranked agency
+ADMIN = Actor(username="admin", role=MOHA, unit=None, display_name="Bộ Nội vụ", source_ip="10.0.0.1")
+
+
+def refuse_aws(monkeypatch) -> None:
+    def refuse(self, operation, params):
+        raise AssertionError(f"a service test on the in-memory stores reached AWS ({operation})")
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", refuse)
+
+
+def unit_actor(unit: str) -> Actor:
+    kind = MINISTRY if unit.isalpha() else PROVINCE
+    return Actor(username=f"{'bo' if kind == MINISTRY else 'tinh'}{unit.lower()}", role=kind, unit=unit,
+                 display_name=f"Đơn vị {unit}", source_ip="10.0.0.2")
+
+
+class World:
+    def __init__(self, units: tuple[str, ...] = UNITS, *, samples: bool = True):
+        self.stores = memory.stores()
+        self.now = T0
+        self.random_bytes = random.Random(2021).randbytes
+        definition, all_units = datafiles.load_campaign("2021", datafiles.UNIT_KINDS)
+        chosen = [u for u in all_units if u["code"] in units]
+        self.definition = definition
+        if samples:
+            questionnaires.seed(definition, datafiles.load_questionnaires(definition), self.now, stores=self.stores)
+        assessment.seed(definition, self.now, (PROVINCE, MINISTRY), stores=self.stores)
+        campaigns.create(SYSTEM_MOHA, {**definition, "units": chosen}, self.now, self.random_bytes,
+                         stores=self.stores)
+
+    def at(self, *args: int) -> datetime:
+        """Move the clock to a local (Vietnam) moment: at(2022, 1, 11) is midnight starting 11/01/2022."""
+        self.now = datetime(*args, tzinfo=VN)  # type: ignore[misc]
+        return self.now
+
+    def later(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+    def suffix(self) -> str:
+        return self.random_bytes(4).hex()
+
+    def audited(self, action: str) -> list:
+        items, _ = self.stores.audit.query(start=T0 - timedelta(days=400), end=self.now + timedelta(days=400),
+                                           unit=None, actor=None, action=action, cid=None, limit=1000, cursor=None)
+        return items
+
+    def close_phases(self) -> int:
+        """The scheduled close-phases handler: lock the self-assessments due, then announce the closings."""
+        locked = assessment.lock_open_assessments(self.now, self.random_bytes, stores=self.stores)
+        return campaigns.close_due_phases(self.now, self.random_bytes, locked, stores=self.stores)
+
+    def notes(self, unit: str, cid: str = "2021") -> list:
+        return self.stores.audit.list_notifications(f"{cid}#{unit}", 100)
