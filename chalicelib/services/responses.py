@@ -14,36 +14,34 @@ from chalicelib.domain import links as link_rules
 from chalicelib.domain.access import Actor, require_moha
 from chalicelib.errors import ValidationError
 from chalicelib.services import audit
-from chalicelib.store import campaigns as campaign_store
-from chalicelib.store import questionnaires as questionnaire_store
 from chalicelib.store import roster as roster_store
-from chalicelib.store import survey as store
+from chalicelib.store.stores import DYNAMODB, Stores
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100  # a page stays far below a Lambda response's 6 MB
 _CURSOR = re.compile(r"^[0-9a-f]{24}$")  # a response id: 12 random bytes in hex
 
 
 def unit_responses(actor: Actor, cid: str, unit_code: str, *, qid: str | None, limit: int, cursor: str | None,
-                   now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+                   now: datetime, random_bytes: Callable[[int], bytes], stores: Stores = DYNAMODB) -> dict:
     """One page of the unit's responses: answers and scores with their questionnaire and group, no identity.
     Annulled results are still readable (flagged), as the ministry reviews them; they count in no aggregate."""
     require_moha(actor)
     if cursor is not None and not _CURSOR.match(cursor):
         raise ValidationError("Con trỏ phân trang không hợp lệ.", details=[{"field": "cursor"}])
-    campaign = campaign_store.get_campaign(cid)
-    unit = campaign_store.get_unit(cid, unit_code)
-    items, next_cursor = store.responses_page(roster_store.key(cid, unit_code),
-                                              limit=max(1, min(limit, MAX_LIMIT)), after=cursor, qid=qid or None)
+    campaign = stores.campaigns.get_campaign(cid)
+    unit = stores.campaigns.get_unit(cid, unit_code)
+    items, next_cursor = stores.responses.page(roster_store.key(cid, unit_code),
+                                               limit=max(1, min(limit, MAX_LIMIT)), after=cursor, qid=qid or None)
     groups = {g["code"]: g["name"] for g in campaign.groups}
     titles: dict[str, str | None] = {}
     for item in items:
         if item.qid not in titles:
-            found = questionnaire_store.find(cid, item.qid)
+            found = stores.questionnaires.find(cid, item.qid)
             titles[item.qid] = found.title if found else None
     audit.record(actor, "responses_read", now, target=unit_code, cid=cid, unit=unit_code,
                  details={"responses": len(items), "qid": qid or None, "next_page": bool(next_cursor),
                           "first_page": cursor is None},
-                 suffix=random_bytes(4).hex())
+                 suffix=random_bytes(4).hex(), stores=stores)
     return {"campaign": cid, "unit": {"code": unit.unit, "name": unit.name, "full_name": unit.full_name},
             "annulled": bool(unit.annulled_at), "count": len(items),
             "items": [{"id": item.response_id, "qid": item.qid, "version": int(item.q_version),

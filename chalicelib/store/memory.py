@@ -3,7 +3,7 @@
 Each class keeps the conditions its Protocol states (`AccountsStore` in `store/accounts.py`, `AuditStore` in
 `store/audit.py`, `CampaignsStore` in `store/campaigns.py`, `QuestionnairesStore` in `store/questionnaires.py`,
 `AssessmentStore` in `store/assessment.py`, `RosterStore` in `store/roster.py`, `AddressChangesStore` in
-`store/address_changes.py`, `FilesStore` in `store/files.py`) the way the DynamoDB (and S3) implementation's
+`store/address_changes.py`, `ResponsesStore` in `store/responses.py`, `FilesStore` in `store/files.py`) the way the DynamoDB (and S3) implementation's
 conditional writes do, and `tests/unit/test_store_contract.py` runs the same cases against both, so a service tested
 on these is tested on the rules it will meet in production. Every method holds the store's lock for its whole run:
 like one DynamoDB request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
@@ -47,6 +47,7 @@ from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store.questionnaires import Questionnaire, refusal
 from chalicelib.store.roster import Respondent
 from chalicelib.store.stores import Stores
+from chalicelib.store.survey import Response
 
 
 @dataclass
@@ -769,9 +770,34 @@ class MemoryAddressChanges:
                     if c_id == cid and (not state or c.state == state)]
 
 
+class MemoryResponses:
+    """`ResponsesStore` in memory. `add` plays the submit transaction that writes a response in production (the
+    survey's store, which does not take stores yet); services never call it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._responses: dict[str, dict[str, Response]] = {}  # unit key -> response id -> response
+
+    def add(self, response: Response) -> None:
+        with self._lock:
+            of_unit = self._responses.setdefault(response.unit_key, {})
+            if response.response_id in of_unit:  # a response is written once and never overwritten
+                raise ValueError(f"response {response.response_id} is stored already")
+            of_unit[response.response_id] = copy.deepcopy(response)
+
+    def page(self, unit_key: str, *, limit: int, after: str | None,
+             qid: str | None) -> tuple[list[Response], str | None]:
+        with self._lock:
+            found = [copy.deepcopy(r) for rid, r in sorted(self._responses.get(unit_key, {}).items())
+                     if (after is None or rid > after) and (not qid or r.qid == qid)]
+        items = found[:limit]
+        return items, (items[-1].response_id if len(found) > limit and items else None)
+
+
 def stores() -> Stores:
     """A fresh, empty set of in-memory stores."""
     campaigns = MemoryCampaigns()
     return Stores(accounts=MemoryAccounts(), audit=MemoryAudit(), campaigns=campaigns,
                   questionnaires=MemoryQuestionnaires(), assessment=MemoryAssessment(), files=MemoryFiles(),
-                  roster=MemoryRoster(campaigns), address_changes=MemoryAddressChanges())
+                  roster=MemoryRoster(campaigns), address_changes=MemoryAddressChanges(),
+                  responses=MemoryResponses())

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.store import accounts, address_changes, assessment, audit, campaigns, files, questionnaires, roster
+from chalicelib.store import (accounts, address_changes, assessment, audit, campaigns, files, questionnaires, responses,
+                              roster)
 from chalicelib.store.address_changes import AddressChangesStore
 from chalicelib.store.assessment import AssessmentStore
 from chalicelib.store.accounts import AccountsStore
@@ -17,6 +18,7 @@ from chalicelib.store.audit import AuditStore
 from chalicelib.store.campaigns import CampaignsStore
 from chalicelib.store.files import FilesStore
 from chalicelib.store.questionnaires import QuestionnairesStore
+from chalicelib.store.responses import ResponsesStore
 from chalicelib.store.roster import RosterStore
 
 
@@ -30,7 +32,9 @@ class Stores:
     files: FilesStore
     roster: RosterStore
     address_changes: AddressChangesStore
+    responses: ResponsesStore
 
 
 DYNAMODB = Stores(accounts=accounts, audit=audit, campaigns=campaigns, questionnaires=questionnaires,
-                  assessment=assessment, files=files, roster=roster, address_changes=address_changes)
+                  assessment=assessment, files=files, roster=roster, address_changes=address_changes,
+                  responses=responses)

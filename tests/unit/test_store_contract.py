@@ -1,5 +1,5 @@
 """The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`, `QuestionnairesStore`, `AssessmentStore`,
-`FilesStore`, `RosterStore`, `AddressChangesStore`): every case runs against the in-memory implementation
+`FilesStore`, `RosterStore`, `AddressChangesStore`, `ResponsesStore`): every case runs against the in-memory implementation
 (chalicelib/store/memory.py) and against the DynamoDB one on moto, so a service tested on the first meets the same
 rules on the second."""
 import base64
@@ -22,7 +22,9 @@ from chalicelib.store.assessment import Framework
 from chalicelib.store.audit import sort_key
 from chalicelib.store.questionnaires import Questionnaire
 from chalicelib.store.roster import respondent
+from chalicelib.store.models import ResponseModel
 from chalicelib.store.stores import DYNAMODB
+from chalicelib.store.survey import Response
 
 T0 = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)
 POLICY = throttle.LOGIN
@@ -925,3 +927,48 @@ def test_corrections_and_requests_are_listed_by_unit_in_time_order_and_by_state(
     assert [c.id for c in s.of_campaign("kiem-thu", "pending")] == ["20220105T030000Z-aa", "20220105T040000Z-bb"]
     assert [c.kind for c in s.of_campaign("kiem-thu", "done")] == ["correction"]
     assert s.of_unit("kiem-thu", "03") == [] and s.of_campaign("khac") == []
+
+
+# ------------------------------------------------------------------------------------------------------ responses
+
+def stored_response(stores, response_id: str, unit_key="2021#01", qid="locality-1") -> Response:
+    """A response as the submit transaction writes it (the survey's store, not a contract yet)."""
+    response = Response(unit_key=unit_key, response_id=response_id, qid=qid, q_version=1, group="1",
+                        purpose="locality", answers={"1.1": "4"}, scores={"1.1": 4.0}, submitted_at=T0)
+    if stores is DYNAMODB:
+        ResponseModel(**{name: getattr(response, name) for name in Response.__dataclass_fields__}).save()
+    else:
+        stores.responses.add(response)
+    return response
+
+
+def walk_responses(s, limit, unit_key="2021#01", qid=None) -> list[list[str]]:
+    pages, after = [], None
+    while True:
+        items, after = s.page(unit_key, limit=limit, after=after, qid=qid)
+        pages.append([r.response_id for r in items])
+        if after is None:
+            return pages
+
+
+@pytest.mark.parametrize("limit, sizes", [(1, [1] * 5), (2, [2, 2, 1]), (5, [5]), (50, [5])])
+def test_a_units_responses_are_paged_once_each_in_id_order(stores, limit, sizes):
+    ids = ["%024x" % n for n in (0xc0, 0x0a, 0xff, 0x3b, 0x71)]
+    stored = {i: stored_response(stores, i) for i in ids}
+    stored_response(stores, "%024x" % 0x50, unit_key="2021#02")  # another unit's: never on this unit's pages
+    pages = walk_responses(stores.responses, limit)
+    assert [len(p) for p in pages] == sizes
+    assert sum(pages, []) == sorted(ids)  # every response once, in id order (which is random, not time order)
+    items, _ = stores.responses.page("2021#01", limit=50, after=None, qid=None)
+    assert items == [stored[i] for i in sorted(ids)]  # the records as written, without identity
+    assert walk_responses(stores.responses, 2, unit_key="2021#99") == [[]]
+
+
+def test_responses_are_filtered_by_questionnaire_and_started_after_the_cursor(stores):
+    ids = ["%024x" % n for n in range(1, 8)]
+    for n, i in enumerate(ids):
+        stored_response(stores, i, qid="locality-1" if n % 2 == 0 else "locality-2")
+    assert sum(walk_responses(stores.responses, 2, qid="locality-2"), []) == ids[1::2]
+    assert sum(walk_responses(stores.responses, 3, qid="locality-1"), []) == ids[0::2]
+    items, after = stores.responses.page("2021#01", limit=10, after=ids[4], qid=None)
+    assert [r.response_id for r in items] == ids[5:] and after is None
