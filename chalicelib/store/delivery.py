@@ -1,10 +1,16 @@
 """Delivery records: the counters every SES event moves (per unit, per mail domain, for the account), each event
 applied once, a unit's pause and the national breaker, mails to send again after a transient bounce, and the
-preflights. Functions take and return the plain records below; the table's model never leaves this module."""
+preflights. Functions take and return the plain records below; the table's model never leaves this module.
+
+`DeliveryStore` is the contract services rely on; this module's functions are its DynamoDB implementation (the module
+itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` its in-memory one, and
+`tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
+
 from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -77,6 +83,70 @@ class Preflight:
     by: str
     domains: list[str]
     addresses: list[str]
+
+
+class DeliveryStore(Protocol):
+    """What became of the mails, with what every implementation keeps:
+    - `apply_event` applies an event once (by the mail's message id and the event's key), however often it is
+      delivered: in one step it adds its non-zero deltas to the unit's and the account's counters, adds them with
+      what it says (kind, instant, diagnostic cut to 500 characters, status, recipient; not for a "send") to the
+      unit's mail-domain record, sets the mail's outcome (and its detail when the event has a diagnostic) and, for
+      a preflight's test mail, that mail's result (not for a "send"); answers False, nothing written, the second
+      time;
+    - the counters of a unit, a domain or the account answer every counter (0 when never moved) once their record
+      exists, and empty counts before; `unit_domains` answers the unit's domain records in domain order;
+    - `mark_domain_notified` answers True once per unit and domain: the focal person is told once;
+    - a stop (a unit's pause, the national breaker) is recorded once until resumed: while one is in force,
+      `pause_unit`/`trip_breaker` answer False and keep the first reason; `resume_unit`/`reset_breaker` resume a stop
+      in force only (True once, recording by whom, when and the baseline the next stop is judged from), False
+      otherwise; a stop never recorded reads as not active, and `unit_stops` leaves out units without a record;
+    - a retry is kept under its instant, unit and slot (scheduling it again replaces it); `due_retries` answers
+      those due by `now`, oldest first; `take_retry` removes one and answers True for exactly one taker;
+    - `start_preflight` replaces the unit's last preflight and records each of its test mails as "queued";
+      `last_preflight` answers it with its mails' results (in address order), `preflights_of` the results of the
+      units that have one; `record_preflight_refusal` marks a test mail refused ("reject") with the reason."""
+
+    def apply_event(self, event: EventRecord, now: datetime) -> bool: ...
+
+    def unit_counters(self, unit_key: str) -> Counters: ...
+
+    def domain_counters(self, unit_key: str, domain: str) -> Counters: ...
+
+    def account_counters(self) -> Counters: ...
+
+    def unit_domains(self, unit_key: str) -> list[Counters]: ...
+
+    def mark_domain_notified(self, unit_key: str, domain: str, now: datetime) -> bool: ...
+
+    def unit_stop(self, unit_key: str) -> Stop: ...
+
+    def unit_state(self, unit_key: str) -> tuple[Counters, Stop]: ...
+
+    def breaker(self) -> Stop: ...
+
+    def unit_stops(self, unit_keys: list[str]) -> dict[str, Stop]: ...
+
+    def pause_unit(self, unit_key: str, reason: str, figures: dict, now: datetime) -> bool: ...
+
+    def resume_unit(self, unit_key: str, by: str, baseline: dict, now: datetime) -> bool: ...
+
+    def trip_breaker(self, reason: str, figures: dict, now: datetime) -> bool: ...
+
+    def reset_breaker(self, by: str, baseline: dict, now: datetime) -> bool: ...
+
+    def schedule_retry(self, retry: Retry) -> None: ...
+
+    def due_retries(self, now: datetime, limit: int = 500) -> list[Retry]: ...
+
+    def take_retry(self, retry: Retry) -> bool: ...
+
+    def start_preflight(self, unit_key: str, preflight: Preflight, now: datetime) -> None: ...
+
+    def last_preflight(self, unit_key: str) -> tuple[Preflight | None, list[PreflightResult]]: ...
+
+    def preflights_of(self, unit_keys: list[str]) -> dict[str, list[PreflightResult]]: ...
+
+    def record_preflight_refusal(self, unit_key: str, pid: str, address: str, reason: str, now: datetime) -> None: ...
 
 
 def _counts(item: DeliveryModel) -> dict[str, int]:
@@ -263,6 +333,7 @@ def reset_breaker(by: str, baseline: dict, now: datetime) -> bool:
 # --- retries after a transient bounce ------------------------------------------------------------------------------
 
 def schedule_retry(retry: Retry) -> None:
+    # one retry per instant, unit and slot: scheduling it again replaces it (an unconditional put)
     key = f"{retry.at.isoformat()}#{retry.unit_key}#{retry.slot}"
     DeliveryModel(scope="retry", key=key, data={"unit_key": retry.unit_key, "slot": retry.slot,
                                                 "email": retry.email, "attempt": retry.attempt,
@@ -296,6 +367,7 @@ def take_retry(retry: Retry) -> bool:
 
 def start_preflight(unit_key: str, preflight: Preflight, now: datetime) -> None:
     """The unit's last preflight, and one record per test mail, waiting for its events."""
+    # unconditional puts: the new preflight replaces the unit's last one whole, and each test mail starts "queued"
     with DeliveryModel.batch_write() as batch:
         batch.save(DeliveryModel(scope=unit_key, key="preflight", data={
             "pid": preflight.pid, "at": preflight.at.isoformat(), "by": preflight.by, "domains": preflight.domains,

@@ -1,9 +1,13 @@
-"""Handing a MIME message to the mail service: SES (production, and moto locally) or a government SMTP server."""
+"""Handing a MIME message to the mail service: SES (production, and moto locally) or a government SMTP server.
+
+`Mailer` is the contract services rely on; this module's functions are its implementation (the module itself is the
+object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` holds an in-memory one that records what
+it was handed, and `tests/unit/test_store_contract.py` runs the same cases against both (moto for SES)."""
 from __future__ import annotations
 
 import functools
 import time
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol
 
 from chalicelib.config import settings
 
@@ -14,6 +18,22 @@ class ThrottledError(Exception):
 
 class RejectedError(Exception):
     """The mail service refused this message for good (bad address, unverified sender …)."""
+
+
+class Mailer(Protocol):
+    """The mail service, with what every implementation keeps:
+    - `send_raw` hands one MIME message to one recipient and answers its message id, a different one for every
+      message; a sender the service does not accept raises `RejectedError` (so does an address refused for good)
+      and nothing is sent; a service asking to slow down raises `ThrottledError`, nothing sent, to try later;
+    - `send_statistics` answers the account's data points (`DeliveryAttempts`, `Bounces`, `Complaints`, `Rejects`,
+      `Timestamp`), whose delivery attempts count every message handed over;
+    - `max_send_rate` answers the messages per second this sender may use, more than 0."""
+
+    def max_send_rate(self) -> float: ...
+
+    def send_statistics(self) -> list[Mapping[str, Any]]: ...
+
+    def send_raw(self, sender: str, to: str, raw: bytes) -> str: ...
 
 
 @functools.lru_cache(maxsize=1)

@@ -3,13 +3,16 @@
 Each class keeps the conditions its Protocol states (`AccountsStore` in `store/accounts.py`, `AuditStore` in
 `store/audit.py`, `CampaignsStore` in `store/campaigns.py`, `QuestionnairesStore` in `store/questionnaires.py`,
 `AssessmentStore` in `store/assessment.py`, `RosterStore` in `store/roster.py`, `AddressChangesStore` in
-`store/address_changes.py`, `ResponsesStore` in `store/responses.py`, `FilesStore` in `store/files.py`) the way the DynamoDB (and S3) implementation's
+`store/address_changes.py`, `ResponsesStore` in `store/responses.py`, `DeliveryStore` in `store/delivery.py`,
+`FilesStore` in `store/files.py`, `Mailer` in `store/mailer.py`, `Queues` in `store/queues.py`) the way the DynamoDB (and S3) implementation's
 conditional writes do, and `tests/unit/test_store_contract.py` runs the same cases against both, so a service tested
 on these is tested on the rules it will meet in production. Every method holds the store's lock for its whole run:
 like one DynamoDB request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
 
 `MemoryFiles` answers links of its own (`memory://<bucket>/<key>`); `fetch` reads one and `post` plays the browser
-sending a file with a grant of `presign_upload`, as a test of a service needs.
+sending a file with a grant of `presign_upload`, as a test of a service needs. `MemoryMailer` keeps every message it
+was handed (`sent`) and `report` plays SES's statistics; `MemoryQueues` keeps every message per queue (`messages`,
+and `mails` unpacks the mail queue's batches).
 
 What is not modelled: TTL expiry (DynamoDB deletes expired counters some time after; the throttle forgets them by
 their `last_at` anyway), a secondary index's lag, and time zones of stored instants (DynamoDB hands instants back in
@@ -26,8 +29,9 @@ import gzip
 import hashlib
 import json
 import threading
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
 from urllib.parse import quote, unquote, urlsplit
 
 from chalicelib.config import settings
@@ -36,14 +40,19 @@ from chalicelib.domain.access import stored_role
 from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.throttle import Admission, Counter, ThrottlePolicy
 from chalicelib.errors import ConflictError, NotFoundError
+from chalicelib import observability as obs
 from chalicelib.store import address_changes as address_store
 from chalicelib.store import assessment as assessment_store
+from chalicelib.store import delivery as delivery_store
+from chalicelib.store import queues as queue_store
 from chalicelib.store import roster as roster_store
 from chalicelib.store.accounts import Account, LoginCounters, Session
 from chalicelib.store.address_changes import AddressChange
 from chalicelib.store.assessment import Assessment, AssessmentItem, Framework
 from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
 from chalicelib.store.campaigns import Campaign, Unit
+from chalicelib.store.delivery import Counters, EventRecord, Preflight, PreflightResult, Retry, Stop
+from chalicelib.store.mailer import RejectedError
 from chalicelib.store.questionnaires import Questionnaire, refusal
 from chalicelib.store.roster import Respondent
 from chalicelib.store.stores import Stores
@@ -794,10 +803,307 @@ class MemoryResponses:
         return items, (items[-1].response_id if len(found) > limit and items else None)
 
 
+@dataclass
+class _DeliveryItem:
+    """One record of the delivery table (see DeliveryModel): counters, what came last, a stop, a preflight's data."""
+    counts: dict[str, int] = field(default_factory=dict)
+    last_kind: str | None = None
+    last_diagnostic: str | None = None
+    last_status: str | None = None
+    last_recipient: str | None = None
+    last_at: datetime | None = None
+    notified_at: datetime | None = None
+    stopped_at: datetime | None = None
+    stop: dict | None = None
+    resumed_at: datetime | None = None
+    resumed_by: str | None = None
+    baseline: dict | None = None
+    data: dict | None = None
+
+
+class MemoryDelivery:
+    """`DeliveryStore` in memory. The mail's outcome an event sets lives on the mail's record in DynamoDB (the links
+    store, not a contract yet); here it is kept in `outcomes` (message id -> outcome, detail)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._items: dict[tuple[str, str], _DeliveryItem] = {}
+        self.outcomes: dict[str, tuple[str, str | None]] = {}
+
+    def _item(self, scope: str, key: str) -> _DeliveryItem:
+        return self._items.setdefault((scope, key), _DeliveryItem())  # an update creates the record, as there
+
+    @staticmethod
+    def _counters(scope: str, key: str, item: _DeliveryItem | None) -> Counters:
+        if item is None:
+            return Counters(scope, key)
+        return Counters(scope=scope, key=key, counts={n: item.counts.get(n, 0) for n in delivery_store.COUNTERS},
+                        last_kind=item.last_kind, last_diagnostic=item.last_diagnostic, last_status=item.last_status,
+                        last_recipient=item.last_recipient, last_at=item.last_at, notified_at=item.notified_at)
+
+    @staticmethod
+    def _stop(item: _DeliveryItem | None) -> Stop:
+        if item is None:
+            return Stop(None, None, {}, None, None, {})
+        stop = item.stop or {}
+        return Stop(stopped_at=item.stopped_at, reason=stop.get("reason"),
+                    figures=copy.deepcopy(stop.get("figures") or {}), resumed_at=item.resumed_at,
+                    resumed_by=item.resumed_by, baseline=copy.deepcopy(item.baseline or {}))
+
+    def apply_event(self, event: EventRecord, now: datetime) -> bool:
+        with self._lock:
+            if (f"event#{event.message_id}", event.key) in self._items:  # an event moves the counters once
+                return False
+            self._items[(f"event#{event.message_id}", event.key)] = _DeliveryItem()
+            deltas = {name: n for name, n in event.deltas.items() if n}
+            moved = [self._item(event.unit_key, "unit"), self._item(delivery_store.ACCOUNT, "totals")] if deltas \
+                else []
+            if event.domain and (deltas or event.kind != "send"):
+                domain = self._item(event.unit_key, f"domain#{event.domain}")
+                moved.append(domain)
+                if event.kind != "send":
+                    self._said(domain, event)
+                    domain.last_recipient = event.recipient
+            for item in moved:
+                for name, n in deltas.items():
+                    item.counts[name] = item.counts.get(name, 0) + n
+            _, detail = self.outcomes.get(event.message_id, ("", None))
+            self.outcomes[event.message_id] = (event.outcome, event.diagnostic[:500] if event.diagnostic else detail)
+            if event.preflight_key and event.kind != "send":
+                self._said(self._item(event.unit_key, event.preflight_key), event)
+            return True
+
+    @staticmethod
+    def _said(item: _DeliveryItem, event: EventRecord) -> None:
+        item.last_kind, item.last_at = event.kind, event.at
+        item.last_diagnostic, item.last_status = event.diagnostic[:500], event.status
+
+    def unit_counters(self, unit_key: str) -> Counters:
+        with self._lock:
+            return self._counters(unit_key, "unit", self._items.get((unit_key, "unit")))
+
+    def domain_counters(self, unit_key: str, domain: str) -> Counters:
+        with self._lock:
+            key = f"domain#{domain}"
+            return self._counters(unit_key, key, self._items.get((unit_key, key)))
+
+    def account_counters(self) -> Counters:
+        with self._lock:
+            return self._counters(delivery_store.ACCOUNT, "totals", self._items.get((delivery_store.ACCOUNT, "totals")))
+
+    def unit_domains(self, unit_key: str) -> list[Counters]:
+        with self._lock:
+            return [self._counters(scope, key, item) for (scope, key), item in sorted(self._items.items())
+                    if scope == unit_key and key.startswith("domain#")]
+
+    def mark_domain_notified(self, unit_key: str, domain: str, now: datetime) -> bool:
+        with self._lock:
+            item = self._item(unit_key, f"domain#{domain}")
+            if item.notified_at is not None:  # one notice per domain
+                return False
+            item.notified_at = now
+            return True
+
+    def unit_stop(self, unit_key: str) -> Stop:
+        with self._lock:
+            return self._stop(self._items.get((unit_key, "unit")))
+
+    def unit_state(self, unit_key: str) -> tuple[Counters, Stop]:
+        with self._lock:
+            item = self._items.get((unit_key, "unit"))
+            return self._counters(unit_key, "unit", item), self._stop(item)
+
+    def breaker(self) -> Stop:
+        with self._lock:
+            return self._stop(self._items.get((delivery_store.ACCOUNT, "breaker")))
+
+    def unit_stops(self, unit_keys: list[str]) -> dict[str, Stop]:
+        with self._lock:
+            return {k: self._stop(self._items[(k, "unit")]) for k in unit_keys if (k, "unit") in self._items}
+
+    def _set_stop(self, scope: str, key: str, reason: str, figures: dict, now: datetime) -> bool:
+        with self._lock:
+            item = self._item(scope, key)
+            # a stop is recorded once, until the ministry resumes: the first reason stays
+            if item.stopped_at is not None and (item.resumed_at is None or item.resumed_at < item.stopped_at):
+                return False
+            item.stopped_at, item.stop = now, {"reason": reason, "figures": copy.deepcopy(figures)}
+            return True
+
+    def _resume(self, scope: str, key: str, by: str, baseline: dict, now: datetime) -> bool:
+        with self._lock:
+            item = self._items.get((scope, key))
+            # only a stop in force is resumed (and once)
+            if item is None or item.stopped_at is None or \
+                    (item.resumed_at is not None and item.resumed_at >= item.stopped_at):
+                return False
+            item.resumed_at, item.resumed_by, item.baseline = now, by, copy.deepcopy(baseline)
+            return True
+
+    def pause_unit(self, unit_key: str, reason: str, figures: dict, now: datetime) -> bool:
+        return self._set_stop(unit_key, "unit", reason, figures, now)
+
+    def resume_unit(self, unit_key: str, by: str, baseline: dict, now: datetime) -> bool:
+        return self._resume(unit_key, "unit", by, baseline, now)
+
+    def trip_breaker(self, reason: str, figures: dict, now: datetime) -> bool:
+        return self._set_stop(delivery_store.ACCOUNT, "breaker", reason, figures, now)
+
+    def reset_breaker(self, by: str, baseline: dict, now: datetime) -> bool:
+        return self._resume(delivery_store.ACCOUNT, "breaker", by, baseline, now)
+
+    @staticmethod
+    def _retry_key(retry: Retry) -> tuple[str, str]:
+        return "retry", f"{retry.at.isoformat()}#{retry.unit_key}#{retry.slot}"
+
+    def schedule_retry(self, retry: Retry) -> None:
+        with self._lock:
+            self._items[self._retry_key(retry)] = _DeliveryItem(data={"retry": retry})  # replaces one kept there
+
+    def due_retries(self, now: datetime, limit: int = 500) -> list[Retry]:
+        with self._lock:
+            due = [item.data["retry"] for (scope, key), item in sorted(self._items.items())
+                   if scope == "retry" and key <= f"{now.isoformat()}#~" and item.data]
+            return due[:limit]
+
+    def take_retry(self, retry: Retry) -> bool:
+        with self._lock:
+            return self._items.pop(self._retry_key(retry), None) is not None  # one run acts on a retry
+
+    def start_preflight(self, unit_key: str, preflight: Preflight, now: datetime) -> None:
+        with self._lock:
+            # the new preflight replaces the unit's last one whole, and each test mail starts "queued"
+            self._items[(unit_key, "preflight")] = _DeliveryItem(data={"preflight": copy.deepcopy(preflight)})
+            for address in preflight.addresses:
+                self._items[(unit_key, delivery_store.preflight_key(preflight.pid, address))] = _DeliveryItem(
+                    last_kind="queued", data={"address": address, "domain": address.rsplit("@", 1)[-1]})
+
+    def last_preflight(self, unit_key: str) -> tuple[Preflight | None, list[PreflightResult]]:
+        with self._lock:
+            head = self._items.get((unit_key, "preflight"))
+            if head is None or not head.data:
+                return None, []
+            preflight: Preflight = copy.deepcopy(head.data["preflight"])
+            prefix = f"preflight#{preflight.pid}#"
+            return preflight, [PreflightResult(preflight=preflight.pid, address=(item.data or {}).get("address", ""),
+                                               domain=(item.data or {}).get("domain", ""),
+                                               outcome=item.last_kind or "queued", diagnostic=item.last_diagnostic,
+                                               at=item.last_at)
+                               for (scope, key), item in sorted(self._items.items())
+                               if scope == unit_key and key.startswith(prefix)]
+
+    def preflights_of(self, unit_keys: list[str]) -> dict[str, list[PreflightResult]]:
+        with self._lock:
+            out = {}
+            for unit_key in sorted({k for k in unit_keys if (k, "preflight") in self._items}):
+                _, results = self.last_preflight(unit_key)
+                if results:
+                    out[unit_key] = results
+            return out
+
+    def record_preflight_refusal(self, unit_key: str, pid: str, address: str, reason: str, now: datetime) -> None:
+        with self._lock:
+            item = self._item(unit_key, delivery_store.preflight_key(pid, address))
+            item.last_kind, item.last_at, item.last_diagnostic = "reject", now, reason[:500]
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """A message `MemoryMailer` was handed."""
+    message_id: str
+    sender: str
+    to: str
+    raw: bytes
+
+
+class MemoryMailer:
+    """`Mailer` in memory: it accepts the configured sender (as SES accepts a verified identity), keeps every message
+    in `sent`, and answers one statistics point counting them, beside those `report` adds (SES's own figures:
+    bounces and complaints come to SES from the receiving servers). Throttling is not modelled."""
+
+    def __init__(self, senders: tuple[str, ...] | None = None, rate: float = 14.0) -> None:
+        self._lock = threading.RLock()
+        self.senders = senders if senders is not None else (settings().mail_from,)
+        self.rate = rate
+        self.sent: list[SentMail] = []
+        self._reported: list[dict] = []
+
+    def max_send_rate(self) -> float:
+        return self.rate
+
+    def send_raw(self, sender: str, to: str, raw: bytes) -> str:
+        with self._lock:
+            if sender not in self.senders:  # a sender the service does not accept: nothing sent
+                raise RejectedError(f"Did not have authority to send from email {sender}")
+            message_id = hashlib.sha256(b"%d|%s|" % (len(self.sent), to.encode()) + raw).hexdigest()[:32]
+            self.sent.append(SentMail(message_id, sender, to, raw))
+            return message_id
+
+    def report(self, at: datetime, *, delivery_attempts: int = 0, bounces: int = 0, complaints: int = 0,
+               rejects: int = 0) -> None:
+        with self._lock:
+            self._reported.append({"Timestamp": at, "DeliveryAttempts": delivery_attempts, "Bounces": bounces,
+                                   "Complaints": complaints, "Rejects": rejects})
+
+    def send_statistics(self) -> list[Mapping[str, Any]]:
+        with self._lock:
+            points: list[Mapping[str, Any]] = [dict(p) for p in self._reported]
+            if self.sent:
+                points.append({"Timestamp": datetime.now(timezone.utc), "DeliveryAttempts": len(self.sent),
+                               "Bounces": 0, "Complaints": 0, "Rejects": 0})
+            return points
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """A message `MemoryQueues` was handed: its body as the queue carries it (JSON), and its delay in seconds."""
+    body: dict
+    delay: int
+
+
+class MemoryQueues:
+    """`Queues` in memory: every message, per queue name, in `messages`; nothing consumes them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.messages: dict[str, list[QueuedMessage]] = {}
+
+    def send(self, queue: str, bodies: list[dict], delay: int = 0) -> None:
+        origin = obs.origin()
+        with self._lock:
+            for body in bodies:
+                carried = {"origin": origin, **body} if origin else body  # where the work came from
+                self.messages.setdefault(queue, []).append(QueuedMessage(
+                    json.loads(json.dumps(carried, ensure_ascii=False)), min(900, max(0, delay))))
+
+    def send_job(self, body: dict) -> None:
+        self.send(settings().jobs_queue, [body])
+
+    def send_mail_batches(self, batches: list[dict], delay: int = 0) -> None:
+        self.send(settings().mail_queue, [{**b, "mails": queue_store.pack(b["mails"])} for b in batches if b["mails"]],
+                  delay)
+
+    def receive(self, queue: str) -> list[dict]:
+        """A consumer's receive: takes the bodies receivable now off the queue (a delayed message stays; there is
+        no clock here to let its delay pass)."""
+        with self._lock:
+            held = self.messages.get(queue, [])
+            self.messages[queue] = [m for m in held if m.delay]
+            return [m.body for m in held if not m.delay]
+
+    def mails(self) -> list[dict]:
+        """Every mail queued for the sender, each with its batch's fields (`kind`, `cid` …) beside its own."""
+        with self._lock:
+            queued = list(self.messages.get(settings().mail_queue, []))
+        return [{**{k: v for k, v in m.body.items() if k != "mails"}, **mail}
+                for m in queued for mail in queue_store.unpack(m.body["mails"])]
+
+
 def stores() -> Stores:
     """A fresh, empty set of in-memory stores."""
     campaigns = MemoryCampaigns()
     return Stores(accounts=MemoryAccounts(), audit=MemoryAudit(), campaigns=campaigns,
                   questionnaires=MemoryQuestionnaires(), assessment=MemoryAssessment(), files=MemoryFiles(),
                   roster=MemoryRoster(campaigns), address_changes=MemoryAddressChanges(),
-                  responses=MemoryResponses())
+                  responses=MemoryResponses(), delivery=MemoryDelivery(), mailer=MemoryMailer(),
+                  queues=MemoryQueues())

@@ -1,11 +1,32 @@
-"""SQS: jobs fanned out one per unit, and batches of mail for the sender."""
+"""SQS: jobs fanned out one per unit, and batches of mail for the sender.
+
+`Queues` is the contract services rely on; this module's functions are its implementation (the module itself is the
+object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` holds an in-memory one that records the
+messages, and `tests/unit/test_store_contract.py` runs the same cases against both (moto for SQS)."""
 from __future__ import annotations
 
 import functools
 import json
+from typing import Protocol
 
 from chalicelib import observability as obs
 from chalicelib.config import settings
+
+
+class Queues(Protocol):
+    """The queues, with what every implementation keeps:
+    - `send` puts every body on the named queue as its own JSON message, however many there are, each carrying the
+      correlation id of the work that sent it (`origin`) when there is one; a message refused raises, so nothing is
+      lost silently; with `delay`, messages can be received only that many seconds later (at most 900);
+    - `send_job` puts one body on the jobs queue;
+    - `send_mail_batches` puts each batch that has mails on the mail queue with its mails packed (`unpack` gives
+      them back as they were), and skips a batch without mails."""
+
+    def send(self, queue: str, bodies: list[dict], delay: int = 0) -> None: ...
+
+    def send_job(self, body: dict) -> None: ...
+
+    def send_mail_batches(self, batches: list[dict], delay: int = 0) -> None: ...
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,7 +49,7 @@ def send(queue: str, bodies: list[dict], delay: int = 0) -> None:
     origin = obs.origin()
     if origin:
         bodies = [{"origin": origin, **body} for body in bodies]
-    extra = {"DelaySeconds": min(900, max(0, delay))} if delay else {}
+    extra = {"DelaySeconds": min(900, max(0, delay))} if delay else {}  # SQS's longest delay
     for start in range(0, len(bodies), 10):
         chunk = bodies[start:start + 10]
         result = _sqs().send_message_batch(QueueUrl=url, Entries=[

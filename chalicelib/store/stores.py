@@ -1,5 +1,5 @@
 """The stores a service is handed: one field per store contract, and the wiring the deployed code runs on (`DYNAMODB`:
-the DynamoDB tables, and S3's buckets as `files`).
+the DynamoDB tables, S3's buckets as `files`, SES as `mailer` and SQS as `queues`).
 
 A service function takes `stores: Stores = DYNAMODB` as a keyword and reaches storage only through it, passing it
 on to every service it calls; tests hand it `chalicelib/store/memory.stores()` instead (see docs/ARCHITECTURE.md,
@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.store import (accounts, address_changes, assessment, audit, campaigns, files, questionnaires, responses,
-                              roster)
+from chalicelib.store import (accounts, address_changes, assessment, audit, campaigns, delivery, files, mailer,
+                              questionnaires, queues, responses, roster)
 from chalicelib.store.address_changes import AddressChangesStore
 from chalicelib.store.assessment import AssessmentStore
 from chalicelib.store.accounts import AccountsStore
 from chalicelib.store.audit import AuditStore
 from chalicelib.store.campaigns import CampaignsStore
+from chalicelib.store.delivery import DeliveryStore
 from chalicelib.store.files import FilesStore
+from chalicelib.store.mailer import Mailer
 from chalicelib.store.questionnaires import QuestionnairesStore
+from chalicelib.store.queues import Queues
 from chalicelib.store.responses import ResponsesStore
 from chalicelib.store.roster import RosterStore
 
@@ -33,8 +36,11 @@ class Stores:
     roster: RosterStore
     address_changes: AddressChangesStore
     responses: ResponsesStore
+    delivery: DeliveryStore
+    mailer: Mailer
+    queues: Queues
 
 
 DYNAMODB = Stores(accounts=accounts, audit=audit, campaigns=campaigns, questionnaires=questionnaires,
                   assessment=assessment, files=files, roster=roster, address_changes=address_changes,
-                  responses=responses)
+                  responses=responses, delivery=delivery, mailer=mailer, queues=queues)

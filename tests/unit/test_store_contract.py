@@ -1,9 +1,10 @@
 """The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`, `QuestionnairesStore`, `AssessmentStore`,
-`FilesStore`, `RosterStore`, `AddressChangesStore`, `ResponsesStore`): every case runs against the in-memory implementation
+`FilesStore`, `RosterStore`, `AddressChangesStore`, `ResponsesStore`, `DeliveryStore`, `Mailer`, `Queues`): every case runs against the in-memory implementation
 (chalicelib/store/memory.py) and against the DynamoDB one on moto, so a service tested on the first meets the same
-rules on the second."""
+rules on the second (and on moto's SES and SQS for the mailer and the queues)."""
 import base64
 import hashlib
+import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
@@ -22,7 +23,12 @@ from chalicelib.store.assessment import Framework
 from chalicelib.store.audit import sort_key
 from chalicelib.store.questionnaires import Questionnaire
 from chalicelib.store.roster import respondent
-from chalicelib.store.models import ResponseModel
+from chalicelib import observability as obs
+from chalicelib.config import settings
+from chalicelib.store import queues as queue_store
+from chalicelib.store.delivery import EventRecord, Preflight, Retry
+from chalicelib.store.mailer import RejectedError
+from chalicelib.store.models import MailModel, ResponseModel
 from chalicelib.store.stores import DYNAMODB
 from chalicelib.store.survey import Response
 
@@ -972,3 +978,190 @@ def test_responses_are_filtered_by_questionnaire_and_started_after_the_cursor(st
     assert sum(walk_responses(stores.responses, 3, qid="locality-1"), []) == ids[0::2]
     items, after = stores.responses.page("2021#01", limit=10, after=ids[4], qid=None)
     assert [r.response_id for r in items] == ids[5:] and after is None
+
+
+# ------------------------------------------------------------------------------------------------------- delivery
+
+def event(message_id="m1", key="delivery", unit_key="2021#01", domain="hanoi.gov.vn", kind="delivery",
+          outcome="delivered", deltas=None, diagnostic="", **changes) -> EventRecord:
+    values = dict(key=key, message_id=message_id, unit_key=unit_key, domain=domain,
+                  deltas={"delivered": 1} if deltas is None else deltas, kind=kind, outcome=outcome,
+                  diagnostic=diagnostic, status="2.0.0" if kind == "delivery" else "5.1.1",
+                  recipient=f"an@{domain}", at=T0)
+    return EventRecord(**{**values, **changes})
+
+
+def mail_outcome(stores, message_id: str) -> tuple[str, str | None]:
+    """What the event set on the mail's record (the links store's in DynamoDB; the fake keeps it by itself)."""
+    if stores is DYNAMODB:
+        item = MailModel.get(message_id)
+        return item.outcome, item.detail
+    return stores.delivery.outcomes[message_id]
+
+
+def sent_mail(stores, message_id: str) -> None:
+    if stores is DYNAMODB:  # the mail's record exists before its events, as the sender writes it
+        MailModel(message_id=message_id, unit_key="2021#01", slot="000001-aa#locality", kind="invite",
+                  sent_at=T0).save()
+
+
+def test_an_event_moves_every_counter_once_however_often_it_comes(stores):
+    s = stores.delivery
+    assert s.unit_counters("2021#01").counts == {} and s.account_counters().counts == {}
+    for message_id in ("m1", "m2"):
+        sent_mail(stores, message_id)
+        assert s.apply_event(event(message_id, key="send", kind="send", outcome="sent",
+                                   deltas={"accepted": 1}), T0) is True
+    bounce = event("m2", key="bounce", kind="bounce_permanent", outcome="bounced", deltas={"bounced": 1},
+                   diagnostic="550 5.1.1 user unknown " + "x" * 600)
+    assert s.apply_event(bounce, T0) is True
+    assert s.apply_event(bounce, T0 + timedelta(hours=1)) is False  # redelivered: nothing moves twice
+    assert s.apply_event(event("m1"), T0) is True
+    unit = s.unit_counters("2021#01")
+    assert unit.counts == {"accepted": 2, "delivered": 1, "bounced": 1, "bounced_transient": 0, "complaints": 0,
+                           "rejected": 0, "delayed": 0, "policy_rejections": 0}
+    assert s.account_counters().counts == unit.counts
+    domain = s.domain_counters("2021#01", "hanoi.gov.vn")
+    assert domain.counts == unit.counts and domain.last_kind == "delivery" and domain.last_at == T0
+    assert mail_outcome(stores, "m2") == ("bounced", bounce.diagnostic[:500])
+    assert mail_outcome(stores, "m1") == ("delivered", None)
+    assert s.domain_counters("2021#01", "other.vn").counts == {}
+
+
+def test_a_domain_keeps_what_came_last_and_is_noticed_once(stores):
+    s = stores.delivery
+    for n, (domain, kind) in enumerate((("hanoi.gov.vn", "send"), ("hanoi.gov.vn", "bounce_permanent"),
+                                        ("gmail.com", "send"))):
+        sent_mail(stores, f"m{n}")
+        s.apply_event(event(f"m{n}", key=kind, domain=domain, kind=kind, outcome="x", diagnostic="550 no such user",
+                            deltas={"accepted": 1} if kind == "send" else {"bounced": 1}), T0)
+    hanoi = s.domain_counters("2021#01", "hanoi.gov.vn")
+    assert (hanoi.last_kind, hanoi.last_diagnostic, hanoi.last_status, hanoi.last_recipient) == \
+        ("bounce_permanent", "550 no such user", "5.1.1", "an@hanoi.gov.vn")
+    gmail = s.domain_counters("2021#01", "gmail.com")
+    assert gmail.counts["accepted"] == 1 and gmail.last_kind is None  # a "send" only counts
+    assert [c.key for c in s.unit_domains("2021#01")] == ["domain#gmail.com", "domain#hanoi.gov.vn"]
+    assert s.unit_domains("2021#02") == []
+    assert s.mark_domain_notified("2021#01", "hanoi.gov.vn", T0) is True
+    assert s.mark_domain_notified("2021#01", "hanoi.gov.vn", T0 + timedelta(hours=1)) is False
+    assert s.domain_counters("2021#01", "hanoi.gov.vn").notified_at == T0
+
+
+@pytest.mark.parametrize("scope", ["unit", "breaker"])
+def test_a_stop_is_recorded_once_until_resumed_and_resumed_once(stores, scope):
+    s = stores.delivery
+    if scope == "unit":
+        pause, resume, read = (lambda *a: s.pause_unit("2021#01", *a), lambda *a: s.resume_unit("2021#01", *a),
+                               lambda: s.unit_stop("2021#01"))
+    else:
+        pause, resume, read = s.trip_breaker, s.reset_breaker, s.breaker
+    assert read().active is False and read().stopped_at is None
+    assert resume("admin", {}, T0) is False  # nothing to resume
+    assert pause("tỉ lệ thư bị trả lại 9%", {"bounced": 9}, T0) is True
+    assert pause("lý do khác", {}, T0 + timedelta(minutes=5)) is False  # the first reason stays
+    stop = read()
+    assert stop.active and (stop.reason, stop.figures, stop.stopped_at) == ("tỉ lệ thư bị trả lại 9%", {"bounced": 9}, T0)
+    later = T0 + timedelta(hours=1)
+    assert resume("admin", {"accepted": 100}, later) is True
+    assert resume("admin2", {}, later + timedelta(minutes=1)) is False  # once
+    stop = read()
+    assert not stop.active and (stop.resumed_at, stop.resumed_by, stop.baseline) == (later, "admin", {"accepted": 100})
+    assert pause("lần hai", {}, later + timedelta(hours=1)) is True  # a stop after a resumption is a new one
+    assert read().active and read().reason == "lần hai"
+
+
+def test_unit_stops_answer_only_units_with_a_record(stores):
+    s = stores.delivery
+    s.pause_unit("2021#01", "dừng", {}, T0)
+    sent_mail(stores, "m1")
+    s.apply_event(event("m1", unit_key="2021#02"), T0)
+    stops = s.unit_stops(["2021#01", "2021#02", "2021#03"])
+    assert set(stops) == {"2021#01", "2021#02"} and stops["2021#01"].active and not stops["2021#02"].active
+    counters, stop = s.unit_state("2021#01")
+    assert counters.counts["accepted"] == 0 and stop.active  # a pause alone makes the record
+    assert s.unit_state("2021#03") == (s.unit_counters("2021#03"), s.unit_stop("2021#03"))
+
+
+def test_a_due_retry_is_taken_by_one_run_oldest_first(stores):
+    s = stores.delivery
+    retries = [Retry(at=T0 + timedelta(minutes=m), unit_key="2021#01", slot=f"00000{m}-aa#locality",
+                     email=f"r{m}@hanoi.gov.vn", attempt=2, message_id=f"m{m}") for m in (30, 10, 20)]
+    for r in retries:
+        s.schedule_retry(r)
+    s.schedule_retry(replace(retries[0], attempt=3))  # the same instant and slot: replaced
+    assert s.due_retries(T0) == []
+    assert s.due_retries(T0 + timedelta(minutes=20)) == [retries[1], retries[2]]
+    assert s.due_retries(T0 + timedelta(hours=1), limit=2) == [retries[1], retries[2]]
+    assert s.due_retries(T0 + timedelta(hours=1))[-1].attempt == 3
+    assert s.take_retry(retries[1]) is True and s.take_retry(retries[1]) is False
+    assert [r.message_id for r in s.due_retries(T0 + timedelta(hours=1))] == ["m20", "m30"]
+
+
+def test_a_preflight_replaces_the_last_and_its_mails_move_from_queued(stores):
+    s = stores.delivery
+    assert s.last_preflight("2021#01") == (None, []) and s.preflights_of(["2021#01"]) == {}
+    first = Preflight(pid="p1", at=T0, by="tinh01", domains=["hanoi.gov.vn"], addresses=["b@hanoi.gov.vn"])
+    s.start_preflight("2021#01", first, T0)
+    second = Preflight(pid="p2", at=T0 + timedelta(hours=1), by="admin", domains=["hanoi.gov.vn", "gmail.com"],
+                       addresses=["focal@gmail.com", "a@hanoi.gov.vn", "c@hanoi.gov.vn"])
+    s.start_preflight("2021#01", second, second.at)
+    sent_mail(stores, "m1")
+    s.apply_event(event("m1", kind="bounce_permanent", outcome="bounced", deltas={"bounced": 1},
+                        diagnostic="550 5.1.1", recipient="a@hanoi.gov.vn",
+                        preflight_key="preflight#p2#a@hanoi.gov.vn"), T0)
+    s.record_preflight_refusal("2021#01", "p2", "c@hanoi.gov.vn", "Địa chỉ bị từ chối", T0)
+    preflight, results = s.last_preflight("2021#01")
+    assert preflight == second
+    assert [(r.address, r.domain, r.outcome, r.diagnostic) for r in results] == [
+        ("a@hanoi.gov.vn", "hanoi.gov.vn", "bounce_permanent", "550 5.1.1"),
+        ("c@hanoi.gov.vn", "hanoi.gov.vn", "reject", "Địa chỉ bị từ chối"),
+        ("focal@gmail.com", "gmail.com", "queued", None)]
+    assert results[0].at == T0 and {r.preflight for r in results} == {"p2"}
+    assert s.preflights_of(["2021#01", "2021#02"]) == {"2021#01": results}
+
+
+# ------------------------------------------------------------------------------------------------ mailer and queues
+
+def test_the_mailer_sends_from_the_accepted_sender_only_and_counts_what_it_sent(stores):
+    m = stores.mailer
+    assert m.max_send_rate() > 0
+    raw = "Subject: Thư mời khảo sát\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nXin chào".encode()
+    ids = [m.send_raw(settings().mail_from, to, raw) for to in ("an@hanoi.gov.vn", "binh@hanoi.gov.vn")]
+    assert len(set(ids)) == 2 and all(ids)
+    with pytest.raises(RejectedError):
+        m.send_raw("khong-xac-minh@example.com", "an@hanoi.gov.vn", raw)
+    points = m.send_statistics()
+    assert sum(int(p.get("DeliveryAttempts") or 0) for p in points) == 2
+    assert all({"Bounces", "Complaints", "Rejects", "Timestamp"} <= set(p) for p in points)
+
+
+def queued(stores, queue: str) -> list[dict]:
+    """The bodies a consumer receives now (and takes off the queue)."""
+    if stores is DYNAMODB:
+        sqs, url, out = queue_store._sqs(), queue_store._url(queue), []
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages") or []
+            if not got:
+                return out
+            out += [json.loads(m["Body"]) for m in got]
+    return stores.queues.receive(queue)
+
+
+def test_every_body_is_queued_with_where_it_came_from(stores):
+    q, jobs = stores.queues, settings().jobs_queue
+    bodies = [{"type": "dispatch_unit", "unit": f"{n:02d}", "tên": "Hà Nội"} for n in range(23)]  # past SQS's 10
+    q.send(jobs, bodies)
+    with obs.scope("req-42"):
+        q.send_job({"type": "remind_unit", "unit": "01"})
+    got = sorted(queued(stores, jobs), key=lambda b: (b["type"], b["unit"]))
+    assert got == sorted(bodies, key=lambda b: b["unit"]) + [{"origin": "req-42", "type": "remind_unit", "unit": "01"}]
+
+
+def test_mail_batches_travel_packed_and_empty_ones_are_not_sent(stores):
+    q = stores.queues
+    mails = [{"unit_key": "2021#01", "to": "an@hanoi.gov.vn", "subject": "Thư mời", "html": "<p>Xin chào</p>"}]
+    q.send_mail_batches([{"kind": "invite", "cid": "2021", "mails": mails}, {"kind": "invite", "mails": []}])
+    got = queued(stores, settings().mail_queue)
+    assert len(got) == 1 and got[0]["kind"] == "invite" and queue_store.unpack(got[0]["mails"]) == mails
+    q.send_mail_batches([{"kind": "reminder", "mails": mails}], delay=60)
+    assert queued(stores, settings().mail_queue) == []  # received already, and the next not before its delay
