@@ -14,13 +14,10 @@ from chalicelib.domain.access import Actor, require_moha, require_unit
 from chalicelib.domain.text import fold
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ValidationError
-from chalicelib.store import campaigns as campaign_store
-from chalicelib.store import files
-from chalicelib.store import links as link_store
 from chalicelib.store.campaigns import Campaign
-from chalicelib.store.links import Link, MinistryCount, Stats
+from chalicelib.store.links import STATES, Link, MinistryCount, Stats
+from chalicelib.store.stores import DYNAMODB, Stores
 
-STATES = link_store.STATES
 FILTER_STATES = ("not_sent", "sent", "opened", "submitted", "bounced", "pending")
 
 
@@ -67,17 +64,17 @@ def _matches(person: dict, status: str | None) -> bool:
 
 def unit_progress(actor: Actor, cid: str, unit: str, *, group: str | None = None, status: str | None = None,
                   agency: str | None = None, search: str | None = None, limit: int | None = 50, offset: int = 0,
-                  people: bool = True) -> dict:
+                  people: bool = True, stores: Stores = DYNAMODB) -> dict:
     """Totals per group and questionnaire, and a page of respondents with each link's status (`limit=None`:
     everyone, for exports)."""
     require_unit(actor, unit)
     if status and status not in FILTER_STATES:
         raise ValidationError(f"Trạng thái lọc không hợp lệ; chọn một trong: {', '.join(FILTER_STATES)}.",
                               details=[{"field": "status"}])
-    campaign = campaign_store.get_campaign(cid)
-    unit_item = campaign_store.get_unit(cid, unit)
+    campaign = stores.campaigns.get_campaign(cid)
+    unit_item = stores.campaigns.get_unit(cid, unit)
     unit_key = f"{cid}#{unit}"
-    stats = {s.key: s for s in link_store.stats(unit_key)}
+    stats = {s.key: s for s in stores.links.stats(unit_key)}
     groups = {g["code"]: g["name"] for g in campaign.groups}
     breakdown = []
     for g in campaign.groups:
@@ -94,7 +91,7 @@ def unit_progress(actor: Actor, cid: str, unit: str, *, group: str | None = None
     persons: dict[str, dict] = {}
     days: dict[str, int] = {}
     zone = ZoneInfo(campaign.timezone)
-    for link in link_store.unit_links(unit_key):  # one Query; answers are never read here
+    for link in stores.links.unit_links(unit_key):  # one Query; answers are never read here
         if link.submitted_at:
             day = link.submitted_at.astimezone(zone).date().isoformat()
             days[day] = days.get(day, 0) + 1
@@ -120,11 +117,11 @@ def unit_progress(actor: Actor, cid: str, unit: str, *, group: str | None = None
     return result
 
 
-def national(actor: Actor, cid: str, sort: str = "code") -> dict:
+def national(actor: Actor, cid: str, sort: str = "code", *, stores: Stores = DYNAMODB) -> dict:
     require_moha(actor)
-    campaign = campaign_store.get_campaign(cid)
-    units = campaign_store.list_units(cid, PROVINCE)
-    stats = {s.unit_key: s for s in link_store.totals_of([f"{cid}#{u.unit}" for u in units])}
+    campaign = stores.campaigns.get_campaign(cid)
+    units = stores.campaigns.list_units(cid, PROVINCE)
+    stats = {s.unit_key: s for s in stores.links.totals_of([f"{cid}#{u.unit}" for u in units])}
     rows = []
     for u in units:
         counts = _counts(stats.get(f"{cid}#{u.unit}"))
@@ -147,8 +144,8 @@ def national(actor: Actor, cid: str, sort: str = "code") -> dict:
     average = {"rate": round(sum(with_data) / len(with_data), 1) if with_data else None, "units": len(with_data)}
     annulled = {u.unit for u in units if u.annulled_at}
     ministries = []
-    for m in campaign_store.list_units(cid, MINISTRY):
-        asked, answered = _ministry_totals(link_store.ministry_counts(cid, m.unit), annulled)
+    for m in stores.campaigns.list_units(cid, MINISTRY):
+        asked, answered = _ministry_totals(stores.links.ministry_counts(cid, m.unit), annulled)
         ministries.append({"code": m.unit, "name": m.name, "ranked": m.ranked, "asked": asked, "answered": answered,
                            "rate": _rate(answered, asked)})
     return {"campaign": cid, "name": campaign.name, "units": rows, "totals": totals, "average": average,
@@ -167,17 +164,17 @@ def _ministry_groups(campaign: Campaign) -> list[dict]:
     return [g for g in campaign.groups if "ministry" in (g.get("questionnaires") or ["locality"])]
 
 
-def ministry_survey(actor: Actor, cid: str, unit: str) -> dict:
+def ministry_survey(actor: Actor, cid: str, unit: str, *, stores: Stores = DYNAMODB) -> dict:
     """An assessed ministry's survey progress: how many provincial respondents were given the managing-ministry
     form about it and how many answered, per province and group. Counts only: never a name, an address or an
     answer. Annulled provinces are listed (flagged) and left out of the totals."""
     require_unit(actor, unit)
-    campaign = campaign_store.get_campaign(cid)
-    ministry = campaign_store.get_unit(cid, unit)
-    provinces = {u.unit: u for u in campaign_store.list_units(cid, PROVINCE)}
+    campaign = stores.campaigns.get_campaign(cid)
+    ministry = stores.campaigns.get_unit(cid, unit)
+    provinces = {u.unit: u for u in stores.campaigns.list_units(cid, PROVINCE)}
     groups = _ministry_groups(campaign)
     by_province: dict[str, dict[str, MinistryCount]] = {}
-    counts = link_store.ministry_counts(cid, unit)
+    counts = stores.links.ministry_counts(cid, unit)
     for count in counts:
         by_province.setdefault(count.province, {})[count.group] = count
     rows = []
@@ -197,25 +194,27 @@ def ministry_survey(actor: Actor, cid: str, unit: str) -> dict:
             "asked": asked, "answered": answered, "rate": _rate(answered, asked), "provinces": rows}
 
 
-def unit_export(actor: Actor, cid: str, unit: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+def unit_export(actor: Actor, cid: str, unit: str, now: datetime, random_bytes: Callable[[int], bytes], *,
+                stores: Stores = DYNAMODB) -> dict:
     from chalicelib.formats import progress_xlsx
 
-    data = unit_progress(actor, cid, unit, limit=None)
+    data = unit_progress(actor, cid, unit, limit=None, stores=stores)
     content = progress_xlsx.unit_workbook(data, local_datetime(now))
     name = f"tien-do-khao-sat-{cid}-{unit}.xlsx"
-    return _link(f"exports/{cid}/{unit}/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, name)
+    return _link(f"exports/{cid}/{unit}/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, name, stores)
 
 
-def national_export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+def national_export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes], *,
+                    stores: Stores = DYNAMODB) -> dict:
     from chalicelib.formats import progress_xlsx
 
-    content = progress_xlsx.national_workbook(national(actor, cid), local_datetime(now))
+    content = progress_xlsx.national_workbook(national(actor, cid, stores=stores), local_datetime(now))
     name = f"tien-do-khao-sat-{cid}-toan-quoc.xlsx"
-    return _link(f"exports/{cid}/national/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, name)
+    return _link(f"exports/{cid}/national/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, name, stores)
 
 
-def _link(key: str, content: bytes, name: str) -> dict:
+def _link(key: str, content: bytes, name: str, stores: Stores) -> dict:
     from chalicelib.formats.roster_xlsx import XLSX
 
-    url = files.put_export(key, content, XLSX, name, expires=900)
+    url = stores.files.put_export(key, content, XLSX, name, expires=900)
     return {"url": url, "filename": name, "size": len(content), "expires_in": 900}

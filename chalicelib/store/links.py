@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
@@ -476,3 +476,28 @@ def mark_done(cid: str, unit: str, run: str, mark: str, **adds: int) -> bool:
         if condition_failed(exc):
             return False
         raise
+
+
+# --- the contract services rely on --------------------------------------------------------------------------------
+
+class LinksStore(Protocol):
+    """The links and their counters as the services that are handed stores read them (the progress views); the
+    writes join it as dispatch, the survey and the mail sender move. This module's functions are its DynamoDB
+    implementation (`chalicelib/store/stores.py` wires the module), `chalicelib/store/memory.py` its in-memory one,
+    and `tests/unit/test_store_contract.py` runs the same cases against both. What every implementation keeps:
+    - `unit_links` answers a unit's links in slot order (so a respondent's links come together, in roster order),
+      only one respondent's with `rid`; never an answer (links carry none);
+    - `stats` answers every counter record of a unit ("all" and each "<group>#<purpose>") in key order, each with
+      every state (0 when never moved); `totals_of` the "all" record of each unit that has one, in no particular
+      order, leaving out units without links;
+    - `ministry_counts` answers an assessed ministry's counters, one per province and group that was given forms
+      or answers, in "<province>#<group>" order, with `asked` and `answered` as counted (0 for the one never
+      counted)."""
+
+    def unit_links(self, unit_key: str, rid: str | None = None) -> list[Link]: ...
+
+    def stats(self, unit_key: str) -> list[Stats]: ...
+
+    def totals_of(self, unit_keys: list[str]) -> list[Stats]: ...
+
+    def ministry_counts(self, cid: str, ministry: str) -> list[MinistryCount]: ...

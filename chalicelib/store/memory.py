@@ -3,7 +3,8 @@
 Each class keeps the conditions its Protocol states (`AccountsStore` in `store/accounts.py`, `AuditStore` in
 `store/audit.py`, `CampaignsStore` in `store/campaigns.py`, `QuestionnairesStore` in `store/questionnaires.py`,
 `AssessmentStore` in `store/assessment.py`, `RosterStore` in `store/roster.py`, `AddressChangesStore` in
-`store/address_changes.py`, `ResponsesStore` in `store/responses.py`, `DeliveryStore` in `store/delivery.py`,
+`store/address_changes.py`, `ResponsesStore` in `store/responses.py`, `LinksStore` in `store/links.py`,
+`DeliveryStore` in `store/delivery.py`,
 `FilesStore` in `store/files.py`, `Mailer` in `store/mailer.py`, `Queues` in `store/queues.py`) the way the DynamoDB (and S3) implementation's
 conditional writes do, and `tests/unit/test_store_contract.py` runs the same cases against both, so a service tested
 on these is tested on the rules it will meet in production. Every method holds the store's lock for its whole run:
@@ -44,6 +45,7 @@ from chalicelib import observability as obs
 from chalicelib.store import address_changes as address_store
 from chalicelib.store import assessment as assessment_store
 from chalicelib.store import delivery as delivery_store
+from chalicelib.store import links as link_store
 from chalicelib.store import queues as queue_store
 from chalicelib.store import roster as roster_store
 from chalicelib.store.accounts import Account, LoginCounters, Session
@@ -52,6 +54,7 @@ from chalicelib.store.assessment import Assessment, AssessmentItem, Framework
 from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
 from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store.delivery import Counters, EventRecord, Preflight, PreflightResult, Retry, Stop
+from chalicelib.store.links import Link, MinistryCount, Stats, Token
 from chalicelib.store.mailer import RejectedError
 from chalicelib.store.questionnaires import Questionnaire, refusal
 from chalicelib.store.roster import Respondent
@@ -803,6 +806,65 @@ class MemoryResponses:
         return items, (items[-1].response_id if len(found) > limit and items else None)
 
 
+class MemoryLinks:
+    """`LinksStore` in memory. `write_issued` and `add_counts` play the writes of the same names in
+    `store/links.py` (dispatch's and the survey's, which do not take stores yet); services never call them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._links: dict[tuple[str, str], Link] = {}
+        self._tokens: dict[str, Token] = {}
+        self._counts: dict[tuple[str, str], dict[str, int]] = {}
+        self._applied: dict[tuple[str, str], set[str]] = {}
+
+    def write_issued(self, links: list[Link], tokens: list[Token]) -> None:
+        with self._lock:
+            self._links.update({(link.unit_key, link.slot): link for link in links})
+            self._tokens.update({token.token_hash: token for token in tokens})
+
+    def add_counts(self, unit_key: str, deltas: dict[str, dict[str, int]], once: str | None = None) -> None:
+        with self._lock:
+            for key, changes in deltas.items():
+                moved = {name: n for name, n in changes.items() if n}
+                applied = self._applied.setdefault((unit_key, key), set())
+                if not moved or (once is not None and once in applied):  # one `once` key at most once
+                    continue
+                if once is not None:
+                    applied.add(once)
+                counts = self._counts.setdefault((unit_key, key), {})
+                for name, n in moved.items():
+                    counts[name] = counts.get(name, 0) + n
+
+    def unit_links(self, unit_key: str, rid: str | None = None) -> list[Link]:
+        with self._lock:
+            return [link for (k, slot), link in sorted(self._links.items())
+                    if k == unit_key and (not rid or slot.startswith(f"{rid}#"))]
+
+    @staticmethod
+    def _stats(unit_key: str, key: str, counts: dict[str, int]) -> Stats:
+        return Stats(unit_key=unit_key, key=key, **{name: counts.get(name, 0) for name in (*link_store.STATES,
+                                                                                          "reminders")})
+
+    def stats(self, unit_key: str) -> list[Stats]:
+        with self._lock:
+            return [self._stats(k, key, counts) for (k, key), counts in sorted(self._counts.items()) if k == unit_key]
+
+    def totals_of(self, unit_keys: list[str]) -> list[Stats]:
+        with self._lock:
+            return [self._stats(k, "all", self._counts[(k, "all")]) for k in unit_keys if (k, "all") in self._counts]
+
+    def ministry_counts(self, cid: str, ministry: str) -> list[MinistryCount]:
+        unit_key = link_store.ministry_counter(cid, ministry, "", "")[0]
+        with self._lock:
+            out = []
+            for (k, key), counts in sorted(self._counts.items()):
+                province, _, group = key.partition("#")
+                if k == unit_key and group and ("asked" in counts or "answered" in counts):
+                    out.append(MinistryCount(province=province, group=group, asked=counts.get("asked", 0),
+                                             answered=counts.get("answered", 0)))
+            return out
+
+
 @dataclass
 class _DeliveryItem:
     """One record of the delivery table (see DeliveryModel): counters, what came last, a stop, a preflight's data."""
@@ -1105,5 +1167,5 @@ def stores() -> Stores:
     return Stores(accounts=MemoryAccounts(), audit=MemoryAudit(), campaigns=campaigns,
                   questionnaires=MemoryQuestionnaires(), assessment=MemoryAssessment(), files=MemoryFiles(),
                   roster=MemoryRoster(campaigns), address_changes=MemoryAddressChanges(),
-                  responses=MemoryResponses(), delivery=MemoryDelivery(), mailer=MemoryMailer(),
+                  responses=MemoryResponses(), links=MemoryLinks(), delivery=MemoryDelivery(), mailer=MemoryMailer(),
                   queues=MemoryQueues())

@@ -1,5 +1,6 @@
 """The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`, `QuestionnairesStore`, `AssessmentStore`,
-`FilesStore`, `RosterStore`, `AddressChangesStore`, `ResponsesStore`, `DeliveryStore`, `Mailer`, `Queues`): every case runs against the in-memory implementation
+`FilesStore`, `RosterStore`, `AddressChangesStore`, `ResponsesStore`, `LinksStore`, `DeliveryStore`, `Mailer`,
+`Queues`): every case runs against the in-memory implementation
 (chalicelib/store/memory.py) and against the DynamoDB one on moto, so a service tested on the first meets the same
 rules on the second (and on moto's SES and SQS for the mailer and the queues)."""
 import base64
@@ -25,8 +26,10 @@ from chalicelib.store.questionnaires import Questionnaire
 from chalicelib.store.roster import respondent
 from chalicelib import observability as obs
 from chalicelib.config import settings
+from chalicelib.store import links as link_store
 from chalicelib.store import queues as queue_store
 from chalicelib.store.delivery import EventRecord, Preflight, Retry
+from chalicelib.store.links import Link, MinistryCount, Token
 from chalicelib.store.mailer import RejectedError
 from chalicelib.store.models import MailModel, ResponseModel
 from chalicelib.store.stores import DYNAMODB
@@ -1165,3 +1168,62 @@ def test_mail_batches_travel_packed_and_empty_ones_are_not_sent(stores):
     assert len(got) == 1 and got[0]["kind"] == "invite" and queue_store.unpack(got[0]["mails"]) == mails
     q.send_mail_batches([{"kind": "reminder", "mails": mails}], delay=60)
     assert queued(stores, settings().mail_queue) == []  # received already, and the next not before its delay
+
+
+# ---------------------------------------------------------------------------------------------------------- links
+
+def writer(stores):
+    """Where links and counters are written: the writes of `store/links.py` (dispatch's and the survey's, not in the
+    contract yet), which the fake plays under the same names."""
+    return link_store if stores is DYNAMODB else stores.links
+
+
+def link(rid: str, purpose="locality", unit_key="2021#01", **changes) -> Link:
+    values = dict(unit_key=unit_key, slot=f"{rid}#{purpose}", rid=rid, purpose=purpose, qid=f"{purpose}-2",
+                  q_version=1, group="2", email=f"{rid}@hanoi.gov.vn", full_name="Nguyễn Văn An", state="issued",
+                  issued_at=T0, updated_at=T0, agency="Sở Nội vụ", position="Phó Giám đốc",
+                  token_hashes=(hashlib.sha256(rid.encode()).hexdigest(),))
+    return Link(**{**values, **changes})
+
+
+def test_a_units_links_come_in_slot_order_and_by_respondent(stores):
+    links = [link("000002-bb", "ministry", ministry="BNV"), link("000001-aa"), link("000002-bb"),
+             link("000001-aa", unit_key="2021#02"), link("000003-cc", state="submitted", submitted_at=T0)]
+    writer(stores).write_issued(links, [Token(token_hash=h, unit_key=x.unit_key, slot=x.slot, kind="invite",
+                                              issued_at=T0) for x in links for h in x.token_hashes])
+    got = stores.links.unit_links("2021#01")
+    assert [x.slot for x in got] == ["000001-aa#locality", "000002-bb#locality", "000002-bb#ministry",
+                                     "000003-cc#locality"]
+    assert got[2] == links[0] and got[3] == links[4]  # every field as written
+    assert [x.slot for x in stores.links.unit_links("2021#01", "000002-bb")] == ["000002-bb#locality",
+                                                                                "000002-bb#ministry"]
+    assert stores.links.unit_links("2021#03") == []
+
+
+def test_counters_answer_every_state_and_totals_only_units_with_links(stores):
+    w = writer(stores)
+    w.add_counts("2021#01", {"all": {"issued": 3, "sent": 0}, "2#locality": {"issued": 2}, "1#locality": {"issued": 1}})
+    w.add_counts("2021#01", {"all": {"issued": -1, "sent": 1}, "2#locality": {"issued": -1, "sent": 1}})
+    w.add_counts("2021#02", {"all": {"issued": 5}}, once="job-1")
+    w.add_counts("2021#02", {"all": {"issued": 5}}, once="job-1")  # the same job's counting: once
+    stats = stores.links.stats("2021#01")
+    assert [x.key for x in stats] == ["1#locality", "2#locality", "all"]
+    assert (stats[2].issued, stats[2].sent, stats[2].opened, stats[2].reminders) == (2, 1, 0, 0)
+    assert (stats[1].issued, stats[1].sent) == (1, 1)
+    totals = stores.links.totals_of(["2021#01", "2021#02", "2021#03"])
+    assert sorted((x.unit_key, x.key, x.issued) for x in totals) == [("2021#01", "all", 2), ("2021#02", "all", 5)]
+    assert stores.links.stats("2021#03") == [] and stores.links.totals_of([]) == []
+
+
+def test_a_ministrys_counters_are_by_province_and_group(stores):
+    w = writer(stores)
+    for province, group, asked, answered in (("02", "3", 4, 0), ("01", "2", 5, 2), ("01", "3", 1, 0)):
+        unit_key, key = link_store.ministry_counter("2021", "BNV", province, group)
+        w.add_counts(unit_key, {key: {"asked": asked}}, once=f"{province}-run")
+        if answered:
+            w.add_counts(unit_key, {key: {"answered": answered}})
+    w.add_counts("2021#BNV", {"all": {"issued": 1}})  # the ministry's own links' counters: not a ministry count
+    assert stores.links.ministry_counts("2021", "BNV") == [
+        MinistryCount("01", "2", asked=5, answered=2), MinistryCount("01", "3", asked=1, answered=0),
+        MinistryCount("02", "3", asked=4, answered=0)]
+    assert stores.links.ministry_counts("2021", "BTP") == []
