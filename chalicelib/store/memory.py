@@ -867,13 +867,10 @@ class MemoryLinks:
 
 @dataclass
 class _DeliveryItem:
-    """One record of the delivery table (see DeliveryModel): counters, what came last, a stop, a preflight's data."""
+    """One record of the delivery table (see DeliveryModel): counters, what came last (`last`: the `last_*`
+    attributes written so far, by name), a stop, a preflight's data."""
     counts: dict[str, int] = field(default_factory=dict)
-    last_kind: str | None = None
-    last_diagnostic: str | None = None
-    last_status: str | None = None
-    last_recipient: str | None = None
-    last_at: datetime | None = None
+    last: dict[str, Any] = field(default_factory=dict)
     notified_at: datetime | None = None
     stopped_at: datetime | None = None
     stop: dict | None = None
@@ -900,8 +897,7 @@ class MemoryDelivery:
         if item is None:
             return Counters(scope, key)
         return Counters(scope=scope, key=key, counts={n: item.counts.get(n, 0) for n in delivery_store.COUNTERS},
-                        last_kind=item.last_kind, last_diagnostic=item.last_diagnostic, last_status=item.last_status,
-                        last_recipient=item.last_recipient, last_at=item.last_at, notified_at=item.notified_at)
+                        notified_at=item.notified_at, **item.last)
 
     @staticmethod
     def _stop(item: _DeliveryItem | None) -> Stop:
@@ -925,7 +921,7 @@ class MemoryDelivery:
                 moved.append(domain)
                 if event.kind != "send":
                     self._said(domain, event)
-                    domain.last_recipient = event.recipient
+                    domain.last["last_recipient"] = event.recipient
             for item in moved:
                 for name, n in deltas.items():
                     item.counts[name] = item.counts.get(name, 0) + n
@@ -937,8 +933,8 @@ class MemoryDelivery:
 
     @staticmethod
     def _said(item: _DeliveryItem, event: EventRecord) -> None:
-        item.last_kind, item.last_at = event.kind, event.at
-        item.last_diagnostic, item.last_status = event.diagnostic[:500], event.status
+        item.last.update(last_kind=event.kind, last_at=event.at, last_diagnostic=event.diagnostic[:500],
+                         last_status=event.status)
 
     def unit_counters(self, unit_key: str) -> Counters:
         with self._lock:
@@ -1038,7 +1034,7 @@ class MemoryDelivery:
             self._items[(unit_key, "preflight")] = _DeliveryItem(data={"preflight": copy.deepcopy(preflight)})
             for address in preflight.addresses:
                 self._items[(unit_key, delivery_store.preflight_key(preflight.pid, address))] = _DeliveryItem(
-                    last_kind="queued", data={"address": address, "domain": address.rsplit("@", 1)[-1]})
+                    last={"last_kind": "queued"}, data={"address": address, "domain": address.rsplit("@", 1)[-1]})
 
     def last_preflight(self, unit_key: str) -> tuple[Preflight | None, list[PreflightResult]]:
         with self._lock:
@@ -1049,8 +1045,8 @@ class MemoryDelivery:
             prefix = f"preflight#{preflight.pid}#"
             return preflight, [PreflightResult(preflight=preflight.pid, address=(item.data or {}).get("address", ""),
                                                domain=(item.data or {}).get("domain", ""),
-                                               outcome=item.last_kind or "queued", diagnostic=item.last_diagnostic,
-                                               at=item.last_at)
+                                               outcome=item.last.get("last_kind") or "queued",
+                                               diagnostic=item.last.get("last_diagnostic"), at=item.last.get("last_at"))
                                for (scope, key), item in sorted(self._items.items())
                                if scope == unit_key and key.startswith(prefix)]
 
@@ -1066,7 +1062,7 @@ class MemoryDelivery:
     def record_preflight_refusal(self, unit_key: str, pid: str, address: str, reason: str, now: datetime) -> None:
         with self._lock:
             item = self._item(unit_key, delivery_store.preflight_key(pid, address))
-            item.last_kind, item.last_at, item.last_diagnostic = "reject", now, reason[:500]
+            item.last.update(last_kind="reject", last_at=now, last_diagnostic=reason[:500])
 
 
 @dataclass(frozen=True)
