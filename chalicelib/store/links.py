@@ -118,7 +118,8 @@ def _values(record: Any, cls: type) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(cls)}
 
 
-def _link(item: LinkModel) -> Link:
+def link_of(item: LinkModel) -> Link:
+    """The plain record of a stored link."""
     values = _values(item, Link)
     values["token_hashes"] = tuple(item.token_hashes or ())
     values["seen"] = frozenset(item.seen) if item.seen else None
@@ -147,8 +148,8 @@ def _run(item: DispatchModel) -> DispatchRun:
 def unit_links(unit_key: str, rid: str | None = None) -> list[Link]:
     """A unit's links in slot order (one respondent's with `rid`): one Query."""
     if rid:
-        return [_link(i) for i in LinkModel.query(unit_key, LinkModel.slot.startswith(f"{rid}#"))]
-    return [_link(i) for i in LinkModel.query(unit_key)]
+        return [link_of(i) for i in LinkModel.query(unit_key, LinkModel.slot.startswith(f"{rid}#"))]
+    return [link_of(i) for i in LinkModel.query(unit_key)]
 
 
 def has_links(unit_key: str) -> bool:
@@ -159,7 +160,7 @@ def has_links(unit_key: str) -> bool:
 
 def get_link(unit_key: str, slot: str) -> Link | None:
     try:
-        return _link(LinkModel.get(unit_key, slot))
+        return link_of(LinkModel.get(unit_key, slot))
     except LinkModel.DoesNotExist:
         return None
 
