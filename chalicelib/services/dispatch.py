@@ -219,12 +219,11 @@ def _dispatch_chunk(job: _UnitJob, rows: list[Respondent], mark: str) -> tuple[i
             _issue(job, row, purpose, new_links, tokens, mails, counts, asked)
     # links, then their counters (once per chunk, whichever attempt gets there), then their mails, then the
     # chunk's mark: a job that dies before its counters has queued no mail for these links, so its retry
-    # (which trusts the counters to know links exist) may write them again. The ministries' counters are the
-    # unit's own, counted from the same links before any mail leaves: a retry counts the same links again, and
-    # each counter takes the chunk's deltas once.
+    # (which trusts the counters to know links exist) may write them again. The ministries' counters are counted
+    # from the same links, in the same transaction as the unit's, before any mail leaves: a retry counts the same
+    # links again, and each counter takes the chunk's deltas once.
     store.write_issued(new_links, tokens)
-    store.add_counts(job.unit_key, counts, once=mark)
-    store.count_asked(job.cid, job.unit_code, asked, once=mark)
+    store.count_issued(job.cid, job.unit_code, counts, asked, once=mark)
     queues.send_mail_batches([{"kind": "invite", "run": job.run, "cid": job.cid, "queued_at": utc_iso(job.now),
                                "mails": batch} for batch in _chunks(mails, MAILS_PER_MESSAGE)])
     chunk_issued = counts.get("all", {}).get("issued", 0)
