@@ -388,7 +388,9 @@ def count_issued(cid: str, unit: str, deltas: dict[str, dict[str, int]], asked: 
                 for unit_key, key, actions in part:
                     tx.update(StatsModel(unit_key=unit_key, key=key),
                               actions=actions + [StatsModel.applied.add({once})], condition=_once_condition(once))
-        except TransactWriteError:
+        except TransactWriteError as exc:
+            if not condition_failed(exc):  # cancelled (a condition, a conflict) or else a failure to report
+                raise
             for unit_key, key, actions in part:
                 _count_once(unit_key, key, actions, once)
 
