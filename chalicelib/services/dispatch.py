@@ -32,7 +32,7 @@ from chalicelib.store.roster import Respondent
 
 CHUNK = 500  # respondents handled per write/queue round: bounds a job's memory
 MAILS_PER_MESSAGE = 50  # rendered mails per SQS message, compressed (well under 256 KB)
-WRITE_EVERY = 100  # new tokens (and their links) a job holds before writing them
+WRITE_EVERY = 100  # new links, and tokens, a job holds before writing them (whole batches of 25)
 IN_FLIGHT = timedelta(hours=2)  # a queued invitation younger than this is not re-issued by a new run
 REMINDER_INTERVAL = timedelta(hours=24)
 
@@ -221,9 +221,7 @@ def _dispatch_chunk(job: _UnitJob, rows: list[Respondent], mark: str) -> tuple[i
     for row in rows:
         for purpose in row.questionnaires:
             _issue(job, row, purpose, new_links, tokens, mails, counts, asked)
-        if len(tokens) >= WRITE_EVERY:
-            store.write_issued(new_links, tokens)
-            new_links, tokens = [], []
+        new_links, tokens = _write_full(new_links, tokens)
         if len(mails) >= MAILS_PER_MESSAGE:
             packed.append(queues.pack(mails[:MAILS_PER_MESSAGE]))
             mailed, mails = mailed + MAILS_PER_MESSAGE, mails[MAILS_PER_MESSAGE:]
@@ -242,6 +240,16 @@ def _dispatch_chunk(job: _UnitJob, rows: list[Respondent], mark: str) -> tuple[i
     chunk_issued = counts.get("all", {}).get("issued", 0)
     store.mark_done(job.cid, job.unit_code, job.run, mark, links_issued=chunk_issued, mails_queued=mailed)
     return chunk_issued, mailed
+
+
+def _write_full(new_links: list[Link], tokens: list[Token]) -> tuple[list[Link], list[Token]]:
+    """Write WRITE_EVERY new links, and as many tokens, once there are that many (whole batches of 25); returns what
+    is left to write."""
+    links_out = new_links[:WRITE_EVERY] if len(new_links) >= WRITE_EVERY else []
+    tokens_out = tokens[:WRITE_EVERY] if len(tokens) >= WRITE_EVERY else []
+    if links_out or tokens_out:
+        store.write_issued(links_out, tokens_out)
+    return new_links[len(links_out):], tokens[len(tokens_out):]
 
 
 def _issue(job: _UnitJob, row: Respondent, purpose: str, new_links: list[Link], tokens: list[Token],
