@@ -32,6 +32,7 @@ from chalicelib.store.roster import Respondent
 
 CHUNK = 500  # respondents handled per write/queue round: bounds a job's memory
 MAILS_PER_MESSAGE = 50  # rendered mails per SQS message, compressed (well under 256 KB)
+WRITE_EVERY = 100  # new links, and tokens, a job holds before writing them (whole batches of 25)
 IN_FLIGHT = timedelta(hours=2)  # a queued invitation younger than this is not re-issued by a new run
 REMINDER_INTERVAL = timedelta(hours=24)
 
@@ -208,28 +209,47 @@ class _UnitJob:
 
 def _dispatch_chunk(job: _UnitJob, rows: list[Respondent], mark: str) -> tuple[int, int]:
     """One chunk of respondents: their links written, counted and mailed, then the chunk marked done. Returns the
-    links this run issued in the chunk and the mails queued."""
+    links this run issued in the chunk and the mails queued. Links and tokens are written, and mails compressed,
+    as they are made (WRITE_EVERY, MAILS_PER_MESSAGE at a time): the job never holds a chunk's items."""
     new_links: list[Link] = []
     tokens: list[Token] = []
     mails: list[dict] = []
+    packed: list[str] = []  # the chunk's mails, compressed by MAILS_PER_MESSAGE
+    mailed = 0
     counts: dict[str, dict[str, int]] = {}
     asked: dict[str, dict[str, int]] = {}  # ministry code -> group -> managing-ministry links issued
     for row in rows:
         for purpose in row.questionnaires:
             _issue(job, row, purpose, new_links, tokens, mails, counts, asked)
+        new_links, tokens = _write_full(new_links, tokens)
+        if len(mails) >= MAILS_PER_MESSAGE:
+            packed.append(queues.pack(mails[:MAILS_PER_MESSAGE]))
+            mailed, mails = mailed + MAILS_PER_MESSAGE, mails[MAILS_PER_MESSAGE:]
+    if mails:
+        packed.append(queues.pack(mails))
+        mailed += len(mails)
     # links, then their counters (once per chunk, whichever attempt gets there), then their mails, then the
     # chunk's mark: a job that dies before its counters has queued no mail for these links, so its retry
-    # (which trusts the counters to know links exist) may write them again. The ministries' counters are the
-    # unit's own, counted from the same links before any mail leaves: a retry counts the same links again, and
-    # each counter takes the chunk's deltas once.
+    # (which trusts the counters to know links exist) may write them again. The ministries' counters are counted
+    # from the same links, in the same transaction as the unit's, before any mail leaves: a retry counts the same
+    # links again, and each counter takes the chunk's deltas once.
     store.write_issued(new_links, tokens)
-    store.add_counts(job.unit_key, counts, once=mark)
-    store.count_asked(job.cid, job.unit_code, asked, once=mark)
-    queues.send_mail_batches([{"kind": "invite", "run": job.run, "cid": job.cid, "queued_at": utc_iso(job.now),
-                               "mails": batch} for batch in _chunks(mails, MAILS_PER_MESSAGE)])
+    store.count_issued(job.cid, job.unit_code, counts, asked, once=mark)
+    queues.send(settings().mail_queue, [{"kind": "invite", "run": job.run, "cid": job.cid,
+                                         "queued_at": utc_iso(job.now), "mails": batch} for batch in packed])
     chunk_issued = counts.get("all", {}).get("issued", 0)
-    store.mark_done(job.cid, job.unit_code, job.run, mark, links_issued=chunk_issued, mails_queued=len(mails))
-    return chunk_issued, len(mails)
+    store.mark_done(job.cid, job.unit_code, job.run, mark, links_issued=chunk_issued, mails_queued=mailed)
+    return chunk_issued, mailed
+
+
+def _write_full(new_links: list[Link], tokens: list[Token]) -> tuple[list[Link], list[Token]]:
+    """Write WRITE_EVERY new links, and as many tokens, once there are that many (whole batches of 25); returns what
+    is left to write."""
+    links_out = new_links[:WRITE_EVERY] if len(new_links) >= WRITE_EVERY else []
+    tokens_out = tokens[:WRITE_EVERY] if len(tokens) >= WRITE_EVERY else []
+    if links_out or tokens_out:
+        store.write_issued(links_out, tokens_out)
+    return new_links[len(links_out):], tokens[len(tokens_out):]
 
 
 def _issue(job: _UnitJob, row: Respondent, purpose: str, new_links: list[Link], tokens: list[Token],

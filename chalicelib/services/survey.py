@@ -5,8 +5,7 @@ an IP that guesses too often is refused (429). Opening never consumes a link; th
 save) records the open with its time, IP and user agent; a submit consumes it, once."""
 from __future__ import annotations
 
-import functools
-import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -21,6 +20,7 @@ from chalicelib.services import phases
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store import links as link_store
+from chalicelib.store import questionnaires as questionnaire_store
 from chalicelib.store import survey as store
 from chalicelib.store.links import Link
 from chalicelib.store.survey import Response
@@ -32,66 +32,66 @@ MISS_LIMIT = 20  # unknown tokens per IP per window: with 2^256 tokens, guessing
 CONFIDENTIALITY = ("Nội dung trả lời được lưu tách khỏi thông tin cá nhân của Ông/Bà, chỉ Bộ Nội vụ được xem để "
                    "tổng hợp, xác định Chỉ số cải cách hành chính; địa phương chỉ biết Ông/Bà đã trả lời hay chưa.")
 UNKNOWN = "Đường dẫn khảo sát không đúng hoặc không còn hiệu lực. Vui lòng mở lại đường dẫn trong thư mời mới nhất."
-_CACHE_SECONDS = 30.0
 
 
 class LinkGoneError(DomainError):
     status, code = 404, "link_unknown"
 
 
-def _cached(seconds: float) -> Callable:
-    """A short in-process cache for data that changes rarely (campaigns, locked questionnaires)."""
-    def decorate(func: Callable) -> Callable:
-        store_: dict = {}
-
-        @functools.wraps(func)
-        def wrapper(*args):
-            hit = store_.get(args)
-            if hit and time.monotonic() - hit[0] < seconds:
-                return hit[1]
-            value = func(*args)
-            store_[args] = (time.monotonic(), value)
-            return value
-        wrapper.cache_clear = store_.clear  # type: ignore[attr-defined]
-        return wrapper
-    return decorate
+# Locked questionnaire versions, for the life of the container: (cid, qid, version) -> definition. A version is
+# locked when links for it go out and a locked questionnaire refuses every change (store.questionnaires.put_version),
+# so a locked version's content never changes. Nothing else is kept between requests: the campaign and the unit are
+# read afresh by every request, so a deadline extended or a unit annulled counts at once.
+_LOCKED: dict[tuple[str, str, int], dict] = {}
 
 
-@_cached(_CACHE_SECONDS)
-def _campaign(cid: str) -> Campaign:
-    return campaign_store.get_campaign(cid)
-
-
-@_cached(3600.0)
 def _questionnaire(cid: str, qid: str, version: int) -> dict:
-    """Links carry the version locked at dispatch; a locked questionnaire never changes."""
+    """Links carry the version locked at dispatch."""
     from chalicelib.services import questionnaires
 
-    stored_version, definition = questionnaires.content(cid, qid)
-    if stored_version != version:
+    key = (cid, qid, version)
+    found = _LOCKED.get(key)
+    if found is not None:
+        return found
+    item = questionnaire_store.get(cid, qid)
+    if item.version != version:
         raise ConflictError("Phiếu khảo sát đã thay đổi phiên bản; vui lòng liên hệ Bộ Nội vụ.")
+    definition = questionnaires.definition_of(item)
+    if item.locked:
+        _LOCKED[key] = definition
     return definition
 
 
-def _resolve(token: str | None, ip: str, now: datetime) -> tuple[Link, str]:
+@dataclass(frozen=True)
+class _Found:
+    """A request's link with its campaign and unit, all three read together and fresh."""
+    link: Link
+    digest: str
+    campaign: Campaign
+    unit: Unit
+
+
+def _resolve(token: str | None, ip: str, now: datetime) -> _Found:
     """The link behind a token. Unknown, malformed and revoked tokens take one path and get one answer; an IP
     that keeps presenting them is answered 429 (a valid link is still served: respondents of one office share an
     address, and nobody finds a valid 256-bit token by guessing)."""
     digest = token_hash((token or "").strip()[:200])
     record = link_store.get_token(digest)
-    link = link_store.get_link(record.unit_key, record.slot) if record else None
+    link, campaign, unit = store.link_in_context(record.unit_key, record.slot) if record else (None, None, None)
     if link is None or digest not in (link.token_hashes or []):
         if store.count_miss(ip, now, MISS_WINDOW) > MISS_LIMIT:
             raise RateLimitedError("Có quá nhiều lần mở đường dẫn không hợp lệ từ địa chỉ mạng này. Vui lòng thử "
                                    "lại sau ít phút.", int(MISS_WINDOW.total_seconds()))
         raise LinkGoneError(UNKNOWN)
-    return link, digest
-
-
-def _context(link: Link, now: datetime, *, writing: bool) -> tuple[Campaign, Unit, dict]:
     cid, unit_code = link.unit_key.split("#", 1)
-    campaign = _campaign(cid)
-    unit = campaign_store.get_unit(cid, unit_code)
+    return _Found(link, digest, campaign or campaign_store.get_campaign(cid),  # get_*: the usual 404
+                  unit or campaign_store.get_unit(cid, unit_code))
+
+
+def _context(found: _Found, now: datetime, *, writing: bool) -> dict:
+    """The survey's window for the link's unit, refused (423) unless it is open (or, for reading an answered
+    link, whatever its state), or when the unit's results were annulled."""
+    campaign, unit, link = found.campaign, found.unit, found.link
     window = phases.phase_windows(campaign, unit)["survey"]
     if unit.annulled_at:
         raise PhaseClosedError("Kết quả khảo sát của địa phương này đã bị hủy theo quyết định của Bộ Nội vụ; phiếu "
@@ -103,13 +103,14 @@ def _context(link: Link, now: datetime, *, writing: bool) -> tuple[Campaign, Uni
                                    code="survey_not_open")
         raise PhaseClosedError(f"Đợt khảo sát đã kết thúc ({info['deadline_label']}); phiếu không còn được tiếp "
                                "nhận.", code="survey_closed")
-    return campaign, unit, window.to_dict(now, campaign.timezone)
+    return window.to_dict(now, campaign.timezone)
 
 
 def open_survey(token: str | None, ip: str, now: datetime) -> dict:
     """Read-only: mail scanners may open links; nothing is recorded or consumed here."""
-    link, _ = _resolve(token, ip, now)
-    campaign, unit, window = _context(link, now, writing=False)
+    found = _resolve(token, ip, now)
+    window = _context(found, now, writing=False)
+    link, campaign, unit = found.link, found.campaign, found.unit
     definition = _questionnaire(campaign.cid, link.qid, int(link.q_version))
     draft = store.get_draft(link) if link.state != "submitted" else None
     groups = {g["code"]: g["name"] for g in campaign.groups}
@@ -140,8 +141,9 @@ def _already(link: Link) -> ConflictError:
 
 
 def save_draft(token: str | None, answers: object, ip: str, ua: str, now: datetime) -> dict:
-    link, _ = _resolve(token, ip, now)
-    campaign, _, window = _context(link, now, writing=True)
+    found = _resolve(token, ip, now)
+    window = _context(found, now, writing=True)
+    link, campaign = found.link, found.campaign
     if link.state == "submitted":
         raise _already(link)
     definition = _questionnaire(campaign.cid, link.qid, int(link.q_version))
@@ -158,8 +160,9 @@ def save_draft(token: str | None, answers: object, ip: str, ua: str, now: dateti
 def submit(token: str | None, answers: object, ip: str, ua: str, now: datetime,
            random_bytes: Callable[[int], bytes]) -> dict:
     """Exactly once: any number of concurrent submits of one link store one response; the others get 409."""
-    link, digest = _resolve(token, ip, now)
-    campaign, _, _ = _context(link, now, writing=True)
+    found = _resolve(token, ip, now)
+    _context(found, now, writing=True)
+    link, digest, campaign = found.link, found.digest, found.campaign
     if link.state == "submitted":
         raise _already(link)
     definition = _questionnaire(campaign.cid, link.qid, int(link.q_version))
@@ -169,8 +172,7 @@ def submit(token: str | None, answers: object, ip: str, ua: str, now: datetime,
                         q_version=int(link.q_version), group=link.group, purpose=link.purpose, answers=clean,
                         scores=q_rules.score(definition, clean), submitted_at=now, ministry=link.ministry)
     for _ in range(3):  # a concurrent first-open may move the link between our read and our write
-        if store.record_submission(link, digest, response, now, ip=ip, ua=ua, receipt=receipt):
-            store.delete_draft(link)
+        if store.record_submission(link, digest, response, now, ip=ip, ua=ua, receipt=receipt, drop_draft=True):
             obs.bind(campaign=campaign.cid, unit=link.unit_key.split("#", 1)[1])
             obs.info("survey submitted", qid=link.qid, group=link.group, purpose=link.purpose)
             obs.metric(obs.SUBMITS, qid=link.qid, group=link.group)

@@ -118,7 +118,8 @@ def _values(record: Any, cls: type) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(cls)}
 
 
-def _link(item: LinkModel) -> Link:
+def link_of(item: LinkModel) -> Link:
+    """The plain record of a stored link."""
     values = _values(item, Link)
     values["token_hashes"] = tuple(item.token_hashes or ())
     values["seen"] = frozenset(item.seen) if item.seen else None
@@ -126,10 +127,23 @@ def _link(item: LinkModel) -> Link:
     return Link(**values)
 
 
+_LINK_FIELDS = tuple(f.name for f in fields(Link))
+_TOKEN_FIELDS = tuple(f.name for f in fields(Token))
+
+
+def _present(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """A record's fields that hold a value: what a new item is built from (an absent attribute is None anyway, and
+    dispatch builds tens of thousands of them)."""
+    return {name: value for name in names if (value := getattr(record, name)) is not None}
+
+
 def _link_model(link: Link) -> LinkModel:
-    values = _values(link, Link)
+    values = _present(link, _LINK_FIELDS)
     values["token_hashes"] = list(link.token_hashes)
-    values["seen"] = set(link.seen) if link.seen else None
+    if link.seen:
+        values["seen"] = set(link.seen)
+    else:
+        values.pop("seen", None)
     return LinkModel(**values)
 
 
@@ -147,8 +161,8 @@ def _run(item: DispatchModel) -> DispatchRun:
 def unit_links(unit_key: str, rid: str | None = None) -> list[Link]:
     """A unit's links in slot order (one respondent's with `rid`): one Query."""
     if rid:
-        return [_link(i) for i in LinkModel.query(unit_key, LinkModel.slot.startswith(f"{rid}#"))]
-    return [_link(i) for i in LinkModel.query(unit_key)]
+        return [link_of(i) for i in LinkModel.query(unit_key, LinkModel.slot.startswith(f"{rid}#"))]
+    return [link_of(i) for i in LinkModel.query(unit_key)]
 
 
 def has_links(unit_key: str) -> bool:
@@ -159,7 +173,7 @@ def has_links(unit_key: str) -> bool:
 
 def get_link(unit_key: str, slot: str) -> Link | None:
     try:
-        return _link(LinkModel.get(unit_key, slot))
+        return link_of(LinkModel.get(unit_key, slot))
     except LinkModel.DoesNotExist:
         return None
 
@@ -179,7 +193,7 @@ def write_issued(links: list[Link], tokens: list[Token]) -> None:
             batch.save(_link_model(link))
     with TokenModel.batch_write() as batch:
         for token in tokens:
-            batch.save(TokenModel(**_values(token, Token)))
+            batch.save(TokenModel(**_present(token, _TOKEN_FIELDS)))
 
 
 def delete_tokens(hashes: list[str]) -> None:
@@ -318,25 +332,67 @@ def _move(link: Link, to_state: str, from_states: tuple[str, ...], now: datetime
 
 # --- counters -----------------------------------------------------------------------------------------------------
 
+TRANSACTION_ITEMS = 100  # DynamoDB's limit of items in one transaction
+
+
 def add_counts(unit_key: str, deltas: dict[str, dict[str, int]], once: str | None = None) -> None:
     """deltas: stats key ("all" or "<group>#<purpose>"; a ministry's "<province>#<group>") -> {counter: +n/-n}
     (a state, or a ministry's "asked"). With `once`, each counter takes the
     deltas only the first time they come with that key (a job that died after counting counts again when retried)."""
     for key, changes in deltas.items():
-        actions = [getattr(StatsModel, state).add(n) for state, n in changes.items() if n]
+        actions = _count_actions(changes)
         if not actions:
             continue
         if once is None:
             StatsModel(unit_key=unit_key, key=key).update(actions=actions)
-            continue
+        else:
+            _count_once(unit_key, key, actions, once)
+
+
+def _count_actions(changes: dict[str, int]) -> list[Action]:
+    return [getattr(StatsModel, counter).add(n) for counter, n in changes.items() if n]
+
+
+def _once_condition(once: str) -> Any:
+    # a counter takes the deltas of one `once` key at most once
+    return StatsModel.applied.does_not_exist() | ~StatsModel.applied.contains(once)
+
+
+def _count_once(unit_key: str, key: str, actions: list[Action], once: str) -> None:
+    try:
+        StatsModel(unit_key=unit_key, key=key).update(actions=actions + [StatsModel.applied.add({once})],
+                                                      condition=_once_condition(once))
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+
+
+def count_issued(cid: str, unit: str, deltas: dict[str, dict[str, int]], asked: dict[str, dict[str, int]],
+                 once: str) -> None:
+    """The counters of a part of a unit's dispatch job: the unit's own (`deltas`, as in add_counts) and the
+    managing-ministry forms issued to its respondents (`asked`: ministry code -> group -> forms), each counter
+    taking them once for the key `once`. One transaction for them all (up to TRANSACTION_ITEMS counters each);
+    when it is refused (a counter took `once` already, from an attempt that counted counter by counter and died, or
+    another transaction holds one of them), counter by counter, each still once."""
+    items: list[tuple[str, str, list[Action]]] = []
+    for key, changes in deltas.items():
+        items.append((f"{cid}#{unit}", key, _count_actions(changes)))
+    for ministry, by_group in asked.items():
+        for group, forms in by_group.items():
+            items.append((*ministry_counter(cid, ministry, unit, group), _count_actions({"asked": forms})))
+    items = [item for item in items if item[2]]
+    for start in range(0, len(items), TRANSACTION_ITEMS):
+        part = items[start:start + TRANSACTION_ITEMS]
         try:
-            StatsModel(unit_key=unit_key, key=key).update(
-                actions=actions + [StatsModel.applied.add({once})],
-                # a counter takes the deltas of one `once` key at most once
-                condition=StatsModel.applied.does_not_exist() | ~StatsModel.applied.contains(once))
-        except UpdateError as exc:
-            if not condition_failed(exc):
+            with TransactWrite(connection=transactions()) as tx:
+                for unit_key, key, actions in part:
+                    tx.update(StatsModel(unit_key=unit_key, key=key),
+                              actions=actions + [StatsModel.applied.add({once})], condition=_once_condition(once))
+        except TransactWriteError as exc:
+            if not condition_failed(exc):  # cancelled (a condition, a conflict) or else a failure to report
                 raise
+            for unit_key, key, actions in part:
+                _count_once(unit_key, key, actions, once)
 
 
 @dataclass(frozen=True)
@@ -352,15 +408,6 @@ class MinistryCount:
 def ministry_counter(cid: str, ministry: str, province: str, group: str) -> tuple[str, str]:
     """The key of a ministry's counter item: under the ministry unit's key, one item per province and group."""
     return f"{cid}#{ministry}", f"{province}#{group}"
-
-
-def count_asked(cid: str, province: str, asked: dict[str, dict[str, int]], once: str) -> None:
-    """Add the managing-ministry forms issued to a province's respondents (ministry code -> group -> forms) to the
-    ministries' counters, each counter taking the deltas of one `once` key at most once (see add_counts)."""
-    for ministry, by_group in asked.items():
-        unit_key = ministry_counter(cid, ministry, province, "")[0]
-        add_counts(unit_key, {ministry_counter(cid, ministry, province, group)[1]: {"asked": forms}
-                              for group, forms in by_group.items()}, once=once)
 
 
 def ministry_counts(cid: str, ministry: str) -> list[MinistryCount]:

@@ -5,14 +5,18 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactGetError, TransactWriteError
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
+from pynamodb.transactions import TransactGet, TransactWrite
 
+from chalicelib.store import campaigns as campaign_store
+from chalicelib.store.campaigns import Campaign, Unit
+from chalicelib.store.campaigns import _campaign as campaign_of, _unit as unit_of  # the records find_* return
 from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
-from chalicelib.store.links import Link, ministry_counter
-from chalicelib.store.models import DraftModel, LinkModel, ResponseModel, StatsModel, ThrottleModel
+from chalicelib.store.links import Link, get_link, link_of, ministry_counter
+from chalicelib.store.models import (CampaignModel, DraftModel, LinkModel, ResponseModel, StatsModel, ThrottleModel,
+                                     UnitModel)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,34 @@ def response_of(item: ResponseModel) -> Response:
 
 def link_key(link: Link) -> str:
     return f"{link.unit_key}|{link.slot}"
+
+
+def link_in_context(unit_key: str, slot: str) -> tuple[Link | None, Campaign | None, Unit | None]:
+    """A link with its campaign and its unit, as they are now: one strongly consistent round trip (TransactGetItems).
+    Nothing here is kept between requests: a deadline extended or a unit annulled a moment ago already counts.
+    None for what does not exist."""
+    cid, unit = unit_key.split("#", 1)
+    try:
+        with TransactGet(connection=transactions()) as tx:
+            link_future = tx.get(LinkModel, unit_key, slot)
+            unit_future = tx.get(UnitModel, cid, unit)
+            campaign_future = tx.get(CampaignModel, "CAMPAIGN", cid)
+    except TransactGetError:
+        # a transaction writing one of the three is under way (DynamoDB refuses the read then): read them one by one
+        return get_link(unit_key, slot), campaign_store.find_campaign(cid), campaign_store.find_unit(cid, unit)
+    try:
+        link: Link | None = link_of(link_future.get())
+    except LinkModel.DoesNotExist:
+        link = None
+    try:
+        found_unit: Unit | None = unit_of(unit_future.get())
+    except UnitModel.DoesNotExist:
+        found_unit = None
+    try:
+        campaign: Campaign | None = campaign_of(campaign_future.get())
+    except CampaignModel.DoesNotExist:
+        campaign = None
+    return link, campaign, found_unit
 
 
 def get_draft(link: Link) -> Draft | None:
@@ -95,10 +127,11 @@ def record_open(link: Link, now: datetime, ip: str, ua: str) -> bool:
 
 
 def record_submission(link: Link, digest: str, response: Response, now: datetime, *, ip: str, ua: str,
-                      receipt: str) -> bool:
+                      receipt: str, drop_draft: bool = False) -> bool:
     """One conditional transaction: the link moves to submitted only from the state it was read in and while it
     still holds this token; the response (without identity) is written with it; the counters move too.
     A managing-ministry form counts as answered for the ministry it evaluates in the same transaction.
+    With `drop_draft`, the link's draft is deleted in it as well (it has served its purpose).
     False when the condition fails (another submit won, or the link changed)."""
     first_seen = link.opened_at or now
     actions: list[Action] = [
@@ -126,6 +159,8 @@ def record_submission(link: Link, digest: str, response: Response, now: datetime
                 cid, province = link.unit_key.split("#", 1)
                 unit_key, key = ministry_counter(cid, link.ministry, province, link.group)
                 tx.update(StatsModel(unit_key=unit_key, key=key), actions=[StatsModel.answered.add(1)])
+            if drop_draft:
+                tx.delete(DraftModel(link_key=link_key(link)))
         return True
     except TransactWriteError as exc:
         if condition_failed(exc):

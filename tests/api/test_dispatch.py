@@ -64,6 +64,22 @@ def test_dispatch_issues_a_link_per_questionnaire_and_mails_each_respondent(api,
         "Bộ Nội vụ đã gửi xong thư mời trả lời 4 phiếu khảo sát cho 3 người của đơn vị.")
 
 
+def test_a_job_writes_and_compresses_as_it_goes_and_every_link_gets_one_token_and_one_mail(api, survey, monkeypatch):
+    from chalicelib.services import dispatch
+
+    monkeypatch.setattr(dispatch, "WRITE_EVERY", 2)  # links and tokens written mid-chunk, some left for the end
+    monkeypatch.setattr(dispatch, "MAILS_PER_MESSAGE", 3)  # the chunk's 4 mails in two messages
+    assert api.call("POST", "/campaigns/demo/dispatch", {}, token=survey["admin"]).status_code == 202
+    run_all(api)
+    issued = links()
+    assert len(issued) == 4 and {link.state for link in issued} == {"sent"}
+    assert all(len(link.token_hashes) == 1 and TokenModel.get(link.token_hashes[0]).slot == link.slot
+               for link in issued)
+    assert TokenModel.count() == 4 and len(sent_mails()) == 4
+    progress = api.call("GET", "/campaigns/demo/dispatch", token=survey["admin"]).data["runs"][0]
+    assert (progress["links_issued"], progress["mails_queued"], progress["mails_sent"]) == (4, 4, 4)
+
+
 def test_no_plaintext_token_is_stored_anywhere_in_the_database(api, survey):
     api.call("POST", "/campaigns/demo/dispatch", {}, token=survey["admin"])
     run_all(api)

@@ -134,6 +134,43 @@ def test_after_the_deadline_a_link_no_longer_works(api, links, clock):
     assert get(api, other).data["state"] == "submitted"  # a respondent can still see their receipt
 
 
+def test_a_deadline_moved_or_a_unit_annulled_counts_at_the_very_next_request(api, links, tokens, clock):
+    # nothing about the campaign or the unit is kept between requests: each one checks them as they are now
+    [token, other] = links()
+    survey = get(api, token).data
+    clock.at(clock() + timedelta(days=62))
+    assert api.call("POST", "/survey/submit", {"answers": answers_for(survey)},
+                    headers={"x-survey-token": token}).status_code == 423
+    closes = (clock() + timedelta(days=7)).astimezone(VN).date().isoformat()
+    moved = api.call("PATCH", "/campaigns/demo/phases/survey", {"closes": closes, "reason": "Gia hạn khảo sát"},
+                     token=tokens["admin"])
+    assert moved.status_code == 200, moved.data
+    assert api.call("POST", "/survey/submit", {"answers": answers_for(survey)},
+                    headers={"x-survey-token": token}).status_code == 201
+    annulled = api.call("POST", "/campaigns/demo/units/01/annulment", {"reason": "Can thiệp trái quy định"},
+                        token=tokens["admin"])
+    assert annulled.status_code == 201, annulled.data
+    late = api.call("PUT", "/survey/draft", {"answers": {}}, headers={"x-survey-token": other})
+    assert late.status_code == 423 and late.data["code"] == "results_annulled"
+
+
+def test_a_link_read_while_a_transaction_holds_it_is_read_item_by_item(api, links, monkeypatch):
+    # DynamoDB refuses a TransactGetItems that meets a transaction under way on one of its items
+    from pynamodb.exceptions import TransactGetError
+    from pynamodb.transactions import TransactGet
+
+    [token, _] = links()
+    survey = get(api, token).data
+
+    def conflict(self):
+        raise TransactGetError("TransactionCanceledException: TransactionConflict")
+
+    monkeypatch.setattr(TransactGet, "_commit", conflict)
+    assert get(api, token).data["qid"] == survey["qid"]
+    r = api.call("POST", "/survey/submit", {"answers": answers_for(survey)}, headers={"x-survey-token": token})
+    assert r.status_code == 201, r.data
+
+
 def test_a_body_over_the_limit_is_refused(api, links):
     [token, _] = links()
     r = api.call("PUT", "/survey/draft", raw=b'{"answers": {"x": "' + b"a" * 300_000 + b'"}}',

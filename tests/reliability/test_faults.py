@@ -243,8 +243,8 @@ def _model_client(model):
 
 POINTS = {
     # where the job dies: (which client, which call, which occurrence of it)
-    "after the first links, before their counters": ("stats", "UpdateItem", 1),
-    "between the first chunk's two counters": ("stats", "UpdateItem", 2),
+    "after the first links, before their counters": ("transactions", "TransactWriteItems", 1),
+    "after the first chunk's mails, before it is recorded as done": ("transactions", "TransactWriteItems", 2),
     "after the first counters, before their mails are queued": ("sqs", "SendMessageBatch", 1),
     "half-way through writing the second chunk's links": ("links", "BatchWriteItem", 4),
     "after the second chunk's counters, before its mails": ("sqs", "SendMessageBatch", 2),
@@ -257,12 +257,13 @@ def test_a_dispatch_job_that_dies_midway_and_is_delivered_again_issues_and_mails
         api, tokens, point, capsys, monkeypatch):
     from chalicelib.services import dispatch
     from chalicelib.store import queues
+    from chalicelib.store.connection import transactions
 
     monkeypatch.setattr(dispatch, "CHUNK", CHUNK)
     roster_sent(api, tokens, [person(i, group="1", agency="HĐND tỉnh") for i in range(ROWS)])
     assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
     target, operation, occurrence = POINTS[point]
-    client = {"stats": lambda: _model_client(StatsModel), "links": lambda: _model_client(LinkModel),
+    client = {"transactions": lambda: transactions().client, "links": lambda: _model_client(LinkModel),
               "audit": lambda: _model_client(AuditModel), "sqs": queues._sqs}[target]()
     seen = collections.Counter()
 
