@@ -200,8 +200,8 @@ def _xdist_scope(nodeid: str) -> str:
     return "tests/browser" if path.startswith("tests/browser/") else path
 
 
-# The longest file (minutes on two cores), started first.
-_LONGEST = ("tests/reliability/test_fuzz_spec.py",)
+# The longest files (minutes each on two cores), started first, one on each worker.
+_LONGEST = ("tests/reliability/test_fuzz_spec.py", "tests/reliability/test_faults.py")
 
 
 def _heavy_first(nodeid: str) -> int:
