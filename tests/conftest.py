@@ -3,6 +3,7 @@
 Environment is set before anything from chalicelib is imported: settings are read once."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import pickle
@@ -188,6 +189,52 @@ class Tokens:
 @pytest.fixture
 def tokens(api, seeded, clock):
     return Tokens(api, seeded, clock)
+
+
+class _Built:
+    """A state one test built on top of the seed, kept for the other tests of its module."""
+
+    def __init__(self, value, tokens, api, clock: FixedClock):
+        self.state = MotoState()
+        self.tokens, self.api = tokens, api  # the builder's objects, mapped to each later test's own
+        self.value = copy.deepcopy(value, {id(tokens): tokens, id(api): api})
+        self.sessions = dict(tokens.cache) if tokens is not None else None
+        self.moment = clock()
+
+
+@pytest.fixture(scope="module")
+def _built_states() -> dict:
+    return {}
+
+
+@pytest.fixture
+def built(request, _built_states, aws, clock):
+    """built(name, build) -> what build() returned, with moto in the state build() left.
+
+    A module's tests that start from the same state (rosters sent, a dispatch mailed, answers submitted …, made
+    through the API) build it once: the first test that asks runs build(); the others start from a copy of the
+    state it left (moto's backends, the test clock, the sessions of `tokens`) and get a copy of what it returned,
+    in milliseconds. build() must change nothing outside moto, the clock and `tokens` (no monkeypatching)."""
+    from chalicelib.services import mailing
+    from chalicelib.store import mailer
+
+    def use(name: str, build):
+        tokens = request.getfixturevalue("tokens") if "tokens" in request.fixturenames else None
+        api = request.getfixturevalue("api") if "api" in request.fixturenames else None
+        entry = _built_states.get(name)
+        if entry is None:
+            value = build()
+            _built_states[name] = _Built(value, tokens, api, clock)
+            return value
+        entry.state.restore()
+        mailer._quota.clear()
+        mailing._pace = None
+        if tokens is not None:
+            tokens.cache = dict(entry.sessions)
+        clock.at(entry.moment)
+        return copy.deepcopy(entry.value, {id(entry.tokens): tokens, id(entry.api): api})
+
+    return use
 
 
 # ---- running on several workers (pytest-xdist, `make test`) ---------------------------------------------------------
