@@ -21,7 +21,7 @@ run: $(STAMP)  ## the whole platform locally, in the foreground (Ctrl-C stops it
 # The cases with a wall-clock budget (marker `serial`) run afterwards, alone.
 TEST_WORKERS ?= 2
 
-test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, browser (about 14 minutes on 2 cores; README: Tests)
+test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, browser (its measured time on 2 cores: README, Tests)
 	status=0; \
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope -m "not serial" || status=$$?; \
 	$(PY) -m pytest -q -m serial || status=$$?; \
