@@ -17,10 +17,11 @@ run: $(STAMP)  ## the whole platform locally, in the foreground (Ctrl-C stops it
 	$(PY) dev/run_local.py
 
 # pytest-xdist runs the tests on TEST_WORKERS processes; tests/conftest.py keeps the tests of one file and the whole
-# browser suite on one worker. The kill -9 fault cases and wall-clock budgets (marker `serial`) run afterwards, alone.
+# browser suite on one worker (so the kill -9 fault cases run one after another, beside the other worker's tests).
+# The cases with a wall-clock budget (marker `serial`) run afterwards, alone.
 TEST_WORKERS ?= 2
 
-test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, browser (about 14 minutes on 2 cores; README: Tests)
+test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, browser (its measured time on 2 cores: README, Tests)
 	status=0; \
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope -m "not serial" || status=$$?; \
 	$(PY) -m pytest -q -m serial || status=$$?; \

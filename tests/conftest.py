@@ -3,6 +3,9 @@
 Environment is set before anything from chalicelib is imported: settings are read once."""
 from __future__ import annotations
 
+import contextlib
+import copy
+import gc
 import json
 import os
 import pickle
@@ -69,18 +72,33 @@ class MotoState:
         from moto.core.base_backend import BackendDict
 
         self.places = [(backends, account) for backends in BackendDict._instances for account in backends]
-        with picklable_backends():
+        with picklable_backends(), _no_garbage_collection():
             self.blob = pickle.dumps([dict(backends[account]) for backends, account in self.places])
 
     def restore(self) -> None:
         from moto.core.base_backend import BackendDict
 
-        BackendDict.reset()
-        with picklable_backends():
-            copies = pickle.loads(self.blob)
+        with _no_garbage_collection():
+            BackendDict.reset()
+            with picklable_backends():
+                copies = pickle.loads(self.blob)
         for (backends, account), regions in zip(self.places, copies):
             for region, backend in regions.items():
                 backends[account][region] = backend
+
+
+@contextlib.contextmanager
+def _no_garbage_collection():
+    """Unpickling a state allocates tens of thousands of objects, enough to set off the cyclic garbage collector's
+    full passes over the whole process (moto's and botocore's models: half a million objects): most of a restore's
+    time. Nothing the restore allocates is garbage, so the collector waits until it is done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @pytest.fixture(scope="session")
@@ -105,20 +123,25 @@ def moto_session():
         _, units = datafiles.load_campaign("2021", datafiles.UNIT_KINDS)  # provinces and assessed ministries
         issued = accounts.provision(units, moment(), runtime.random_bytes, must_change=False)
         logins = {(i["unit"] or "admin"): (i["username"], i["password"]) for i in issued}
-        yield {"empty": empty, "seeded": MotoState(), "logins": logins}
+        seeded = MotoState()
+        # What is alive now (the SDK's and moto's models, the app, the seed) lives as long as the session: the
+        # cyclic garbage collector's full passes, set off by every restore's allocations, no longer walk it.
+        gc.freeze()
+        yield {"empty": empty, "seeded": seeded, "logins": logins}
     finally:
         mock.stop()
 
 
 @pytest.fixture
-def aws(moto_session):
+def aws(request, moto_session):
     """The app's tables, buckets and queues, empty, in moto in-process."""
     from chalicelib.services import mailing
     from chalicelib.store import files, mailer, queues
 
     for cached in (files._s3, mailer._ses, queues._sqs, queues._url):
         cached.cache_clear()  # a client a test changed (hooks, patched methods) must not serve the next test
-    moto_session["empty"].restore()
+    if "seeded" not in request.fixturenames:  # else `seeded` puts its own state in place of all of moto's
+        moto_session["empty"].restore()
     mailer._quota.clear()
     mailing._pace = None
     yield
@@ -190,6 +213,52 @@ def tokens(api, seeded, clock):
     return Tokens(api, seeded, clock)
 
 
+class _Built:
+    """A state one test built on top of the seed, kept for the other tests of its module."""
+
+    def __init__(self, value, tokens, api, clock: FixedClock):
+        self.state = MotoState()
+        self.tokens, self.api = tokens, api  # the builder's objects, mapped to each later test's own
+        self.value = copy.deepcopy(value, {id(tokens): tokens, id(api): api})
+        self.sessions = dict(tokens.cache) if tokens is not None else None
+        self.moment = clock()
+
+
+@pytest.fixture(scope="module")
+def _built_states() -> dict:
+    return {}
+
+
+@pytest.fixture
+def built(request, _built_states, aws, clock):
+    """built(name, build) -> what build() returned, with moto in the state build() left.
+
+    A module's tests that start from the same state (rosters sent, a dispatch mailed, answers submitted …, made
+    through the API) build it once: the first test that asks runs build(); the others start from a copy of the
+    state it left (moto's backends, the test clock, the sessions of `tokens`) and get a copy of what it returned,
+    in milliseconds. build() must change nothing outside moto, the clock and `tokens` (no monkeypatching)."""
+    from chalicelib.services import mailing
+    from chalicelib.store import mailer
+
+    def use(name: str, build):
+        tokens = request.getfixturevalue("tokens") if "tokens" in request.fixturenames else None
+        api = request.getfixturevalue("api") if "api" in request.fixturenames else None
+        entry = _built_states.get(name)
+        if entry is None:
+            value = build()
+            _built_states[name] = _Built(value, tokens, api, clock)
+            return value
+        entry.state.restore()
+        mailer._quota.clear()
+        mailing._pace = None
+        if tokens is not None:
+            tokens.cache = dict(entry.sessions)
+        clock.at(entry.moment)
+        return copy.deepcopy(entry.value, {id(entry.tokens): tokens, id(entry.api): api})
+
+    return use
+
+
 # ---- running on several workers (pytest-xdist, `make test`) ---------------------------------------------------------
 
 def _xdist_scope(nodeid: str) -> str:
@@ -200,8 +269,8 @@ def _xdist_scope(nodeid: str) -> str:
     return "tests/browser" if path.startswith("tests/browser/") else path
 
 
-# The longest file (minutes on two cores), started first.
-_LONGEST = ("tests/reliability/test_fuzz_spec.py",)
+# The longest files (minutes each on two cores), started first, one on each worker.
+_LONGEST = ("tests/reliability/test_fuzz_spec.py", "tests/reliability/test_faults.py")
 
 
 def _heavy_first(nodeid: str) -> int:

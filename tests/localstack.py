@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -28,11 +29,15 @@ from dev.stack import (DEFAULT_REGION, DataJsonMailSource, OutboxWriter, SiteSer
                        aws_environment, child_environment, free_port, stage_environment, wait_for_http)
 
 
-# Run in a child process with the stack's environment: the queue handlers of the app, fed from moto's SQS the way
-# the launcher's workers feed them (dev/stack/workers.py QueueRunner), without the scheduled handlers (whose notifications
-# other tests would see). Stops once the queues have stayed empty for a moment after handling something.
-_DRAIN = """
+# A child process with the stack's environment that runs the app's queue handlers, fed from moto's SQS the way the
+# launcher's workers feed them (dev/stack/workers.py QueueRunner), without the scheduled handlers (whose
+# notifications other tests would see). It starts at the first drain and is kept, like a warm Lambda environment: each
+# line on its stdin (a timeout in seconds) asks for one drain, which stops once the queues have stayed empty for a
+# moment after handling something, and is answered with the number of messages handled.
+_DRAINER = """
 import os, sys, time
+answers = os.fdopen(os.dup(1), "w")  # the answers' own channel: whatever the app prints goes to the log
+os.dup2(2, 1)
 sys.path.insert(0, os.path.join(sys.argv[1], "tests"))
 import speedups
 sys.path.pop(0)
@@ -41,15 +46,51 @@ from dev.stack import QueueRunner, load_chalice_app, sqs_sources
 overrides = {k: v for k, v in os.environ.items() if k.startswith("CCHC_")}
 app, config = load_chalice_app(sys.argv[1], "local", overrides)
 endpoint, region = os.environ["AWS_ENDPOINT_URL"], os.environ["AWS_REGION"]
-runners = [QueueRunner(app, source, endpoint, config, region) for source in sqs_sources(app)]
-deadline, handled, idle = time.monotonic() + float(sys.argv[2]), 0, 0
-while time.monotonic() < deadline and (idle < 3 or not handled):
-    done = sum(r.run_once(wait_seconds=0) for r in runners)
-    handled, idle = handled + done, 0 if done else idle + 1
-    if not done:
-        time.sleep(0.3)
-print(handled)
+runners = [QueueRunner(app, source, endpoint, config, region, report=lambda m: print(m, file=sys.stderr))
+           for source in sqs_sources(app)]
+print("ready", file=answers, flush=True)
+for line in sys.stdin:
+    deadline, handled, idle = time.monotonic() + float(line), 0, 0
+    while time.monotonic() < deadline and (idle < 3 or not handled):
+        done = sum(r.run_once(wait_seconds=0) for r in runners)
+        handled, idle = handled + done, 0 if done else idle + 1
+        if not done:
+            time.sleep(0.3)
+    print(handled, file=answers, flush=True)
 """
+
+
+class Drainer:
+    """The _DRAINER process of a stack, started on first use and kept until the stack stops."""
+
+    def __init__(self, env: dict, log: Path):
+        self.env, self.log = env, log
+        self.proc: subprocess.Popen | None = None
+
+    def _answer(self, timeout: float) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline().decode() if ready else ""
+        if not line:
+            raise AssertionError(f"the queue drainer did not answer within {timeout:.0f}s\n{_tail(self.log)}")
+        return line.strip()
+
+    def drain(self, timeout: float) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            with self.log.open("ab") as handle:
+                self.proc = subprocess.Popen([sys.executable, "-c", _DRAINER, str(ROOT)], env=self.env, cwd=ROOT,
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=handle,
+                                             start_new_session=True)
+            assert self._answer(120) == "ready"
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{timeout}\n".encode())
+        self.proc.stdin.flush()
+        return int(self._answer(timeout + 60))
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.stdin is not None:
+            self.proc.stdin.close()  # the loop ends at end of input
+        _stop(self.proc)
 
 
 _BOOTSTRAP_AND_SEED = """
@@ -83,6 +124,7 @@ class Stack:
     moto_url: str = ""
     env: dict = field(default_factory=dict, repr=False)
     outbox: Path | None = None  # the folder the site's /outbox/ page shows
+    drainer: "Drainer | None" = field(default=None, repr=False)
 
     def login_of(self, who: str) -> tuple[str, str]:
         entry = self.credentials["admin"] if who == "admin" else self.credentials["units"][who]
@@ -91,10 +133,8 @@ class Stack:
     def drain_queues(self, timeout: float = 60.0) -> int:
         """Deliver the waiting SQS messages (dispatch jobs, then their mails) to the app's handlers; returns how
         many were handled."""
-        done = subprocess.run([sys.executable, "-c", _DRAIN, str(ROOT), str(timeout)], env=self.env, cwd=ROOT,
-                              capture_output=True, timeout=timeout + 60)
-        assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
-        return int(done.stdout.decode().strip().splitlines()[-1])
+        assert self.drainer is not None
+        return self.drainer.drain(timeout)
 
     def collect_mail(self) -> list[Path]:
         """The outbox writer's job, done once: every mail moto's SES accepted since the last call becomes an .eml
@@ -147,6 +187,7 @@ def running_stack(tmp: Path, table_prefix: str, **extra_env: str):
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
 
     procs: list[subprocess.Popen] = []
+    drainer: Drainer | None = None
     try:
         moto = _start([sys.executable, "-c", _MOTO, "moto", "--port", str(moto_port)], env, tmp / "moto.log")
         procs.append(moto)
@@ -165,9 +206,12 @@ def running_stack(tmp: Path, table_prefix: str, **extra_env: str):
             wait_for_http(api_url + "/health", timeout=30, proc=api)
         except (RuntimeError, TimeoutError) as exc:
             raise AssertionError(f"{exc}\n{_tail(tmp / 'api.log')}") from None
+        drainer = Drainer(env, tmp / "drainer.log")
         yield Stack(site.url, api_url, json.loads(credentials.read_text(encoding="utf-8")), moto_url, env,
-                    tmp / "outbox")
+                    tmp / "outbox", drainer)
     finally:
+        if drainer is not None:
+            drainer.stop()
         site.stop()
         for proc in reversed(procs):
             _stop(proc)

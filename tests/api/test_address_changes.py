@@ -16,17 +16,20 @@ HOME = "10.30.0.4"  # the respondent's
 
 
 @pytest.fixture
-def mailed(api, tokens, clock):
+def mailed(api, tokens, clock, built):
     """Demo campaign, unit 01: three respondents of group 1 dispatched; {email: token} from the mails."""
-    ses_backend().max_send_rate = 1000
-    rows = [person(i, group="1", agency="HĐND tỉnh") for i in (1, 2, 3)]
-    r = api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"],
-                 headers={"content-type": XLSX}, raw=roster_workbook(rows))
-    assert r.status_code == 200, r.data
-    assert api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"]).status_code == 200
-    assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
-    run_all(api)
-    return {str(m["To"]): token_of(m) for m in sent_mails()}
+    def build():
+        ses_backend().max_send_rate = 1000
+        rows = [person(i, group="1", agency="HĐND tỉnh") for i in (1, 2, 3)]
+        r = api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"],
+                     headers={"content-type": XLSX}, raw=roster_workbook(rows))
+        assert r.status_code == 200, r.data
+        assert api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"]).status_code == 200
+        assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
+        run_all(api)
+        return {str(m["To"]): token_of(m) for m in sent_mails()}
+
+    return built("mailed", build)
 
 
 def link_of(email: str):

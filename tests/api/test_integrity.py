@@ -13,25 +13,28 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
-def answered(api, tokens, clock):
+def answered(api, tokens, clock, built):
     """Unit 01 (demo): 8 delegates; 6 answer from one computer within minutes (one official filling in)."""
-    ses_backend().max_send_rate = 1000
-    rows = [person(i, group="1", agency="HĐND tỉnh") for i in range(1, 9)]
-    api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"], headers={"content-type": XLSX},
-             raw=roster_workbook(rows))
-    api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"])
-    api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"])
-    run_all(api)
-    links = [token_of(m) for m in sent_mails()]
-    survey = api.call("GET", "/survey", headers={"x-survey-token": links[0]}).data
-    answers = {q["id"]: q["options"][0]["value"] if q["type"] == "single" else [q["options"][0]["value"]]
-               for s in survey["questionnaire"]["sections"] for q in s["questions"] if q["type"] != "text"}
-    for token in links[:6]:
-        r = api.call("POST", "/survey/submit", {"answers": answers}, headers={"x-survey-token": token,
-                                                                             "user-agent": "Chrome/120"},
-                     ip="10.77.0.5")
-        assert r.status_code == 201
-    return links
+    def build():
+        ses_backend().max_send_rate = 1000
+        rows = [person(i, group="1", agency="HĐND tỉnh") for i in range(1, 9)]
+        api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"], headers={"content-type": XLSX},
+                 raw=roster_workbook(rows))
+        api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"])
+        api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"])
+        run_all(api)
+        links = [token_of(m) for m in sent_mails()]
+        survey = api.call("GET", "/survey", headers={"x-survey-token": links[0]}).data
+        answers = {q["id"]: q["options"][0]["value"] if q["type"] == "single" else [q["options"][0]["value"]]
+                   for s in survey["questionnaire"]["sections"] for q in s["questions"] if q["type"] != "text"}
+        for token in links[:6]:
+            r = api.call("POST", "/survey/submit", {"answers": answers}, headers={"x-survey-token": token,
+                                                                                 "user-agent": "Chrome/120"},
+                         ip="10.77.0.5")
+            assert r.status_code == 201
+        return links
+
+    return built("answered", build)
 
 
 @pytest.mark.slow

@@ -175,23 +175,26 @@ SURVEY = {r for r in ROUTES if r[1].startswith("/survey")}
 
 
 @pytest.fixture
-def survey_token(api, tokens, clock):
+def survey_token(api, tokens, clock, built):
     """A real link token, issued the way respondents get theirs: roster sent, dispatch, the mail read back."""
-    from builders import person, roster_workbook
-    from outbox import run_all, sent_mails, ses_backend, token_of
+    def build():
+        from builders import person, roster_workbook
+        from outbox import run_all, sent_mails, ses_backend, token_of
 
-    ses_backend().max_send_rate = 1000
-    r = api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"], raw=roster_workbook(
-        [person(1, group="1", agency="HĐND tỉnh")]), headers={"content-type": body_for(
-            "POST", "/campaigns/{cid}/units/{unit}/roster/imports")[0]["content-type"]})
-    assert r.status_code == 200, r.body
-    assert api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"]).status_code == 200
-    assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
-    run_all(api)
-    [mail] = sent_mails()
-    token = token_of(mail)
-    assert api.call("GET", "/survey", headers={"x-survey-token": token}).status_code == 200  # a working link
-    return token
+        ses_backend().max_send_rate = 1000
+        r = api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"], raw=roster_workbook(
+            [person(1, group="1", agency="HĐND tỉnh")]), headers={"content-type": body_for(
+                "POST", "/campaigns/{cid}/units/{unit}/roster/imports")[0]["content-type"]})
+        assert r.status_code == 200, r.body
+        assert api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"]).status_code == 200
+        assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
+        run_all(api)
+        [mail] = sent_mails()
+        token = token_of(mail)
+        assert api.call("GET", "/survey", headers={"x-survey-token": token}).status_code == 200  # a working link
+        return token
+
+    return built("survey_token", build)
 
 
 def test_a_survey_link_token_opens_no_other_route_as_bearer_or_as_survey_header(api, survey_token):

@@ -19,19 +19,22 @@ FOCAL = {"full_name": "Trần Thị Bình", "position": "Phó Giám đốc Sở 
 
 
 @pytest.fixture
-def survey(api, tokens, clock):
+def survey(api, tokens, clock, built):
     """Demo campaign, unit 01's focal person with an address, its roster of 3 sent and dispatched: 4 links sent."""
-    ses_backend().max_send_rate = 1000
-    assert api.call("PUT", "/campaigns/demo/units/01/focal-person", FOCAL, token=tokens["01"]).status_code == 200
-    rows = [person(1, group="1", agency="HĐND tỉnh"), person(2, group="2", agency="Sở Y tế"),
-            person(3, group="4", agency="UBND huyện Ba Vì", email="nguoi3@bavi.hanoi.gov.vn")]
-    r = api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"],
-                 headers={"content-type": XLSX}, raw=roster_workbook(rows))
-    assert r.status_code == 200, r.data
-    assert api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"]).status_code == 200
-    assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
-    run_all(api)
-    return tokens
+    def build():
+        ses_backend().max_send_rate = 1000
+        assert api.call("PUT", "/campaigns/demo/units/01/focal-person", FOCAL, token=tokens["01"]).status_code == 200
+        rows = [person(1, group="1", agency="HĐND tỉnh"), person(2, group="2", agency="Sở Y tế"),
+                person(3, group="4", agency="UBND huyện Ba Vì", email="nguoi3@bavi.hanoi.gov.vn")]
+        r = api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"],
+                     headers={"content-type": XLSX}, raw=roster_workbook(rows))
+        assert r.status_code == 200, r.data
+        assert api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"]).status_code == 200
+        assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
+        run_all(api)
+        return tokens
+
+    return built("survey", build)
 
 
 def ses_event(name: str, message_id: str, address: str, at: datetime) -> dict:

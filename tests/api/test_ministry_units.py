@@ -35,24 +35,30 @@ def send_roster(api, tokens, unit):
 
 
 @pytest.fixture
-def rosters(api, tokens, clock):
+def rosters(api, tokens, clock, built):
     """Demo campaign (phases open on the seed day): the rosters of units 01 and 02 sent."""
-    ses_backend().max_send_rate = 1000
-    for unit in ROSTERS:
-        send_roster(api, tokens, unit)
-    return tokens
+    def build():
+        ses_backend().max_send_rate = 1000
+        for unit in ROSTERS:
+            send_roster(api, tokens, unit)
+        return tokens
+
+    return built("rosters", build)
 
 
 @pytest.fixture
-def dispatched(api, rosters):
+def dispatched(api, rosters, built):
     """Both rosters dispatched and mailed: {token: the survey it opens}."""
-    assert api.call("POST", "/campaigns/demo/dispatch", {}, token=rosters["admin"]).status_code == 202
-    run_all(api)
-    forms = {}
-    for mail in sent_mails():
-        token = token_of(mail)
-        forms[token] = api.call("GET", "/survey", headers={"x-survey-token": token}).data
-    return forms
+    def build():
+        assert api.call("POST", "/campaigns/demo/dispatch", {}, token=rosters["admin"]).status_code == 202
+        run_all(api)
+        forms = {}
+        for mail in sent_mails():
+            token = token_of(mail)
+            forms[token] = api.call("GET", "/survey", headers={"x-survey-token": token}).data
+        return forms
+
+    return built("dispatched", build)
 
 
 def submit(api, token, survey, ip="10.30.0.1"):

@@ -16,16 +16,19 @@ HOSTILE = '=HYPERLINK("http://evil.example","Bấm vào đây")'
 
 
 @pytest.fixture
-def dispatched(api, tokens, clock):
-    ses_backend().max_send_rate = 1000
-    rows = [person(1, group="1", agency="HĐND tỉnh", name=HOSTILE, position="+Đại biểu"),
-            person(2, group="2", agency="Sở Y tế"), person(3, group="4", agency="UBND huyện Sóc Sơn")]
-    assert api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"],
-                    headers={"content-type": XLSX}, raw=roster_workbook(rows)).status_code == 200
-    api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"])
-    api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"])
-    run_all(api)
-    return {m["To"]: token_of(m) for m in sent_mails()}
+def dispatched(api, tokens, clock, built):
+    def build():
+        ses_backend().max_send_rate = 1000
+        rows = [person(1, group="1", agency="HĐND tỉnh", name=HOSTILE, position="+Đại biểu"),
+                person(2, group="2", agency="Sở Y tế"), person(3, group="4", agency="UBND huyện Sóc Sơn")]
+        assert api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"],
+                        headers={"content-type": XLSX}, raw=roster_workbook(rows)).status_code == 200
+        api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"])
+        api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"])
+        run_all(api)
+        return {m["To"]: token_of(m) for m in sent_mails()}
+
+    return built("dispatched", build)
 
 
 def progress(api, token, query=""):

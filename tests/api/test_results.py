@@ -37,27 +37,30 @@ def self_leaves(nodes):
 
 
 @pytest.fixture
-def campaign(api, tokens, clock):
+def campaign(api, tokens, clock, built):
     """Unit 01: three delegates answer with the best options, every self-scored line at its maximum."""
-    ses_backend().max_send_rate = 1000
-    rows = [person(i, group="1", agency="HĐND tỉnh") for i in range(1, 6)]
-    assert api.call("POST", f"{D}/units/01/roster/imports", token=tokens["01"], headers={"content-type": XLSX},
-                    raw=roster_workbook(rows)).status_code == 200
-    api.call("POST", f"{D}/units/01/roster/submit", token=tokens["01"])
-    api.call("POST", f"{D}/dispatch", {}, token=tokens["admin"])
-    run_all(api)
-    links = [token_of(m) for m in sent_mails()]
-    # the form hides the options' points: the ministry's copy of the questionnaire has them
-    answers = best_answers(api.call("GET", f"{D}/questionnaires/locality-1", token=tokens["admin"]).data)
-    for i, token in enumerate(links[:3]):
-        r = api.call("POST", "/survey/submit", {"answers": answers}, headers={"x-survey-token": token},
-                     ip=f"10.1.0.{i + 1}")
-        assert r.status_code == 201, r.body
-    view = api.call("GET", f"{D}/units/01/assessment", token=tokens["01"]).data
-    for leaf in self_leaves(view["fields"]):
-        assert api.call("PUT", f"{D}/units/01/assessment/items/{leaf['code']}",
-                        {"score": leaf["max"], "explanation": "Có"}, token=tokens["01"]).status_code == 200
-    return links
+    def build():
+        ses_backend().max_send_rate = 1000
+        rows = [person(i, group="1", agency="HĐND tỉnh") for i in range(1, 6)]
+        assert api.call("POST", f"{D}/units/01/roster/imports", token=tokens["01"], headers={"content-type": XLSX},
+                        raw=roster_workbook(rows)).status_code == 200
+        api.call("POST", f"{D}/units/01/roster/submit", token=tokens["01"])
+        api.call("POST", f"{D}/dispatch", {}, token=tokens["admin"])
+        run_all(api)
+        links = [token_of(m) for m in sent_mails()]
+        # the form hides the options' points: the ministry's copy of the questionnaire has them
+        answers = best_answers(api.call("GET", f"{D}/questionnaires/locality-1", token=tokens["admin"]).data)
+        for i, token in enumerate(links[:3]):
+            r = api.call("POST", "/survey/submit", {"answers": answers}, headers={"x-survey-token": token},
+                         ip=f"10.1.0.{i + 1}")
+            assert r.status_code == 201, r.body
+        view = api.call("GET", f"{D}/units/01/assessment", token=tokens["01"]).data
+        for leaf in self_leaves(view["fields"]):
+            assert api.call("PUT", f"{D}/units/01/assessment/items/{leaf['code']}",
+                            {"score": leaf["max"], "explanation": "Có"}, token=tokens["01"]).status_code == 200
+        return links
+
+    return built("campaign", build)
 
 
 def unit_row(data: dict, unit: str) -> dict:

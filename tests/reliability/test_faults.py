@@ -15,6 +15,9 @@ takes an idempotency key): at most one per kill, counted and bounded below.
    its mails, survey submits. Then the `make run` launcher itself (dev/run_local.py) killed with SIGKILL and
    restarted: what was acknowledged before its last snapshot is still there.
 
+The scenarios run one after the other, never two at once: `make test` hands the whole file to one worker, in its
+order (tests/conftest.py), while the other worker runs other files.
+
 Figures of each scenario are printed (pytest -s shows them) and checked."""
 from __future__ import annotations
 
@@ -366,7 +369,6 @@ def book(n: int, size: int) -> list[list]:
             for i in range(size)]
 
 
-@pytest.mark.serial
 def test_kill_9_of_the_api_during_roster_imports_leaves_the_old_roster_or_the_new_one_whole(killable, capsys):
     env, stack = killable, killable.stack
     token = login(stack.api_url, *stack.login_of(ROSTER_UNIT))
@@ -485,7 +487,6 @@ def dispatch_killed(killable):
             "seconds": time.monotonic() - started, "mails": env.sink.mails()}
 
 
-@pytest.mark.serial
 def test_kill_9_of_the_worker_during_a_dispatch_and_its_mails_leaves_one_mailed_link_per_respondent(
         killable, dispatch_killed, capsys):
     env, stack = killable, killable.stack
@@ -517,7 +518,6 @@ def test_kill_9_of_the_worker_during_a_dispatch_and_its_mails_leaves_one_mailed_
               f"{superseded}")
 
 
-@pytest.mark.serial
 def test_kill_9_of_the_api_during_concurrent_submits_loses_no_acknowledged_response(killable, dispatch_killed, capsys):
     env, stack = killable, killable.stack
     tokens = sorted({token for _, token in dispatch_killed["mails"]})[:60]
@@ -575,7 +575,6 @@ def test_kill_9_of_the_api_during_concurrent_submits_loses_no_acknowledged_respo
 
 # ---- 3. the whole `make run` launcher killed with SIGKILL ---------------------------------------------------------------
 
-@pytest.mark.serial
 def test_kill_9_of_the_whole_launcher_keeps_what_was_acknowledged_before_its_last_snapshot(tmp_path, capsys):
     """dev/run_local.py holds moto in its own process and snapshots it to .local/state/ every
     CCHC_LOCAL_SNAPSHOT_SECONDS (1 here, 3 by default): a kill -9 of the launcher loses moto's memory, and the
