@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from chalicelib.domain import integrity as rules
+from chalicelib.domain import par_index
 from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.access import Actor, require_moha
 from chalicelib.domain.text import clean
@@ -48,6 +49,7 @@ def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False
     previous = {item.unit: item for item in store.by_campaign(cid)}
     idle: list[IntegrityScan] = []
     todo: list[tuple[str, str, list, list]] = []
+    tallies: dict[str, dict] = {}
     for unit in units:
         # address changes exist only after links were mailed, so a unit without counters has none
         changes = address_changes.integrity_facts(cid, unit) if unit in totals else []
@@ -59,8 +61,11 @@ def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False
             idle.append(IntegrityScan(cid=cid, unit=unit, score=0, flags=[], submitted=0, responses=0,
                                       activity=activity, scanned_at=now))
             continue
-        responses = [rules.ResponseFacts(r.response_id, r.qid, r.answers, r.submitted_at)
-                     for r in store.responses(f"{cid}#{unit}")]
+        stored = store.responses(f"{cid}#{unit}")
+        # the results' tally of the same responses, kept with the scan: the results then read none of them again
+        tallies[unit] = par_index.unit_tally({"group": r.group, "qid": r.qid, "purpose": r.purpose,
+                                              "ministry": r.ministry, "scores": r.scores or {}} for r in stored)
+        responses = [rules.ResponseFacts(r.response_id, r.qid, r.answers, r.submitted_at) for r in stored]
         todo.append((unit, activity, responses, changes))
     fresh = {unit: rules.answer_distribution(responses) for unit, _, responses, _ in todo}
     national = rules.merge_distributions([item.answer_counts for unit, item in previous.items()
@@ -80,7 +85,7 @@ def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False
         result = rules.with_address_changes(result, changes)
         item = IntegrityScan(cid=cid, unit=unit, score=result["score"], flags=result["flags"],
                              submitted=result["submitted"], responses=result["responses"], activity=activity,
-                             scanned_at=now, answer_counts=fresh[unit])
+                             scanned_at=now, answer_counts=fresh[unit], score_counts=tallies[unit])
         store.save(item)
         done.append(item)
     if idle:
