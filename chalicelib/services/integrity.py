@@ -59,7 +59,7 @@ def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False
             continue
         if unit not in totals:
             idle.append(IntegrityScan(cid=cid, unit=unit, score=0, flags=[], submitted=0, responses=0,
-                                      activity=activity, scanned_at=now))
+                                      activity=activity, scanned_at=now, score_counts=par_index.unit_tally([])))
             continue
         stored = store.responses(f"{cid}#{unit}")
         # the results' tally of the same responses, kept with the scan: the results then read none of them again

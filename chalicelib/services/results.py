@@ -17,7 +17,6 @@ from chalicelib.store import assessment as store
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import files
 from chalicelib.store import integrity as integrity_store
-from chalicelib.store import links as link_store
 from chalicelib.store import questionnaires as questionnaire_store
 
 
@@ -41,24 +40,31 @@ def _risk(scan: integrity_store.IntegrityScan | None) -> dict | None:
             "flags": len(scan.flags), "scanned_at_label": local_datetime(scan.scanned_at)}
 
 
-def _locality_forms(unit_key: str) -> int:
+def _counters(cid: str, units: list[str], groups: list[dict]) -> dict[tuple[str, str], dict[str, int]]:
+    """The units' "all" counters and their locality forms per group, in batches: (unit, key) -> counts."""
+    keys = [(f"{cid}#{u}", k) for u in units for k in ("all", *(f"{g['code']}#locality" for g in groups))]
+    return {(unit_key.split("#", 1)[1], key): counts
+            for (unit_key, key), counts in integrity_store.counters(keys).items()}
+
+
+def _locality_forms(counters: dict[tuple[str, str], dict[str, int]], unit: str, groups: list[dict]) -> int:
     """How many locality forms the unit's respondents were given (the denominator of its response rate)."""
-    return sum(max(0, getattr(s, state)) for s in link_store.stats(unit_key) if s.key.endswith("#locality")
-               for state in link_store.STATES)
+    return sum(max(0, n) for g in groups for n in counters.get((unit, f"{g['code']}#locality"), {}).values())
 
 
-def _tallies(cid: str, units: list[str], scans: dict[str, integrity_store.IntegrityScan]) -> dict[str, dict]:
+def _tallies(cid: str, units: list[str], scans: dict[str, integrity_store.IntegrityScan],
+             counters: dict[tuple[str, str], dict[str, int]]) -> dict[str, dict]:
     """Each province's stored responses tallied (par_index.unit_tally). The integrity scan reads every response of
     a unit whose counters moved and keeps their tally: that one is used while the unit's submit counter still
     equals the number of responses it counts (responses are written once, with the counter, and never removed, so
-    the same number means the same responses); any other unit's responses are read here (one Query each,
-    without their answers). Reads: the units' counters (one batch), then only the units not scanned since."""
-    submitted = {s.unit_key.split("#", 1)[1]: s.submitted for s in link_store.totals_of([f"{cid}#{u}" for u in units])}
+    the same number means the same responses); any other unit's responses are read here (one Query each, without
+    their answers)."""
     out: dict[str, dict] = {}
     for unit in units:
+        submitted = counters.get((unit, "all"), {}).get("submitted", 0)
         scan = scans.get(unit)
         kept = scan.score_counts if scan else None
-        if kept and kept.get("n") == submitted.get(unit, 0):
+        if kept and kept.get("n") == submitted:
             out[unit] = kept
         else:
             out[unit] = par_index.unit_tally(integrity_store.response_scores(f"{cid}#{unit}"))
@@ -76,7 +82,9 @@ def compute(cid: str, kind: str = PROVINCE) -> dict:
     scans = {s.unit: s for s in integrity_store.by_campaign(cid)}
     minimum = campaign.min_responses or DEFAULT_MIN_RESPONSES
     units = campaign_store.list_units(cid, PROVINCE)
-    tallies = _tallies(cid, [u.unit for u in units], scans)
+    groups = list(campaign.groups or [])
+    counters = _counters(cid, [u.unit for u in units], groups)
+    tallies = _tallies(cid, [u.unit for u in units], scans, counters)
     rows = []
     for unit in units:
         lines = {line.code: {"score": line.score, "appraisal_score": line.appraisal_score}
@@ -91,7 +99,7 @@ def compute(cid: str, kind: str = PROVINCE) -> dict:
         # What the survey points rest on: answers (an annulled unit's still counted here, apart from its points),
         # the forms given out, the interference review and whether the sample is too small to mean anything.
         answered = par_index.tallied(counts)
-        forms = _locality_forms(f"{cid}#{unit.unit}")
+        forms = _locality_forms(counters, unit.unit, groups)
         result["survey"] = {"responses": answered, "forms": forms,
                             "rate": round(100.0 * answered / forms, 1) if forms else None,
                             "small_sample": answered < minimum}
@@ -138,7 +146,8 @@ def _ministries(cid: str) -> dict:
     # A ministry's respondents are spread over every province, and responses are stored by province: each
     # province's managing-ministry answers tallied per ministry (kept by the integrity scan, else read here), an
     # annulled province's too, to say how many answers it cost.
-    tallies = _tallies(cid, [p.unit for p in provinces], {s.unit: s for s in integrity_store.by_campaign(cid)})
+    names = [p.unit for p in provinces]
+    tallies = _tallies(cid, names, {s.unit: s for s in integrity_store.by_campaign(cid)}, _counters(cid, names, []))
     counts = {m.unit: par_index.merge_tallies(t.get("ministry", {}).get(m.unit) or {}
                                               for p, t in tallies.items() if p not in annulled) for m in ministries}
     items = {m.unit: {line.code: {"score": line.score, "appraisal_score": line.appraisal_score}

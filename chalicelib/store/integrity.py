@@ -11,7 +11,8 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.store.audit import sort_key
 from chalicelib.store.errors import condition_failed
-from chalicelib.store.models import AuditModel, IntegrityModel, ResponseModel, UnitModel
+from chalicelib.store.links import STATES
+from chalicelib.store.models import AuditModel, IntegrityModel, ResponseModel, StatsModel, UnitModel
 from chalicelib.store.survey import Response, response_of
 
 
@@ -80,6 +81,13 @@ def response_scores(unit_key: str) -> list[dict]:
     return [{"group": i.group, "qid": i.qid, "purpose": i.purpose, "ministry": i.ministry, "scores": i.scores or {}}
             for i in ResponseModel.query(unit_key, attributes_to_get=["group", "qid", "purpose", "ministry",
                                                                       "scores"])]
+
+
+def counters(keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int]]:
+    """Several units' counter items ((unit key, counter key) pairs) read in batches of 100: each found one's
+    counts by link state; items not written yet are missing."""
+    return {(i.unit_key, i.key): {state: int(getattr(i, state) or 0) for state in STATES}
+            for i in StatsModel.batch_get(keys)}
 
 
 def login_addresses(unit: str, start: datetime, end: datetime) -> set[str]:
