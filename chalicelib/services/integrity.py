@@ -42,17 +42,19 @@ def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False
     """Scan the units whose counters moved since their last scan (every one with `force`).
 
     Reads: the units' counters (one batch), the campaign's last scans (one Query, which also holds each unit's
-    answer counts: the national reference is their sum, so no unit's responses are read twice or for nothing),
-    then for each unit to scan its links and responses (one Query each) and the province account's addresses. A
-    unit without a single link is recorded as scanned without reading anything else."""
+    answer counts: the national reference is their sum, so no unit's responses are read twice or for nothing), the
+    address change requests (one Query), then for each unit to scan its links and responses (one Query each) and
+    the province account's addresses. A unit without a single link is recorded as scanned without reading anything
+    else."""
     totals = {s.unit_key.split("#", 1)[1]: s for s in link_store.totals_of([f"{cid}#{u}" for u in units])}
     previous = {item.unit: item for item in store.by_campaign(cid)}
+    requests = address_changes.integrity_facts(cid, units[0] if len(units) == 1 else None)
     idle: list[IntegrityScan] = []
     todo: list[tuple[str, str, list, list]] = []
     tallies: dict[str, dict] = {}
     for unit in units:
         # address changes exist only after links were mailed, so a unit without counters has none
-        changes = address_changes.integrity_facts(cid, unit) if unit in totals else []
+        changes = requests.get(unit, []) if unit in totals else []
         activity = _activity(totals.get(unit), changes)
         before = previous.get(unit)
         if before is not None and before.activity == activity and not force:
