@@ -58,7 +58,8 @@ raw boto3 calls (writes into a scratch table and bucket, `Bare`; reads from the 
 - assessment: every line scored or appraised written, every signed report's bytes put, every approval and
   publication written;
 - results: every province's stored responses read with Query pages, answers included (the stage reads each one
-  back) and their points summed per unit and criterion in plain Python, and every unit's assessment lines read.
+  back) and their points summed per unit and criterion in plain Python, every unit's assessment lines and every
+  province's counters (its progress) read.
 Long floors are measured on an evenly spread sample of their operations and scaled. The stage prints
 `BENCH rehearsal_<stage> ratio=<time/floor> budget=<b>`; the budget is 1.5 × the floor for every stage (see
 BUDGETS for the stages where the product does not meet it yet, and why). Requests, bytes, items and mails per
@@ -518,8 +519,8 @@ class World:
 
     def bare_results(self) -> float:
         """What the results and the read-back need: every province's stored responses, answers included (Query
-        pages), their points summed per unit and criterion in plain Python, and every unit's assessment lines
-        (Query), one after another."""
+        pages), their points summed per unit and criterion in plain Python, every unit's assessment lines and every
+        province's counters (Query), one after another."""
         sums: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
 
         def add(unit: str) -> Callable[[dict], None]:
@@ -530,6 +531,7 @@ class World:
         ops = [self.bare.query("responses", "unit_key", f"{CID}#{unit}", each=add(unit)) for unit in self.units]
         ops += [self.bare.query("assessment_items", "unit_key", f"{CID}#{unit}")
                 for unit in self.units + [m["code"] for m in self.ministries]]
+        ops += [self.bare.query("stats", "unit_key", f"{CID}#{unit}") for unit in self.units]
         return self.bare.timed(ops, 1)
 
     def moto_counts(self) -> dict:

@@ -37,8 +37,8 @@ def unit_responses(actor: Actor, cid: str, unit_code: str, *, qid: str | None, l
     groups = {g["code"]: g["name"] for g in campaign.groups}
     titles: dict[str, str | None] = {}
     wanted = {item.qid for item in items}
-    if len(wanted) > 1:  # the campaign's questionnaires in one Query rather than one read each
-        titles = {q.qid: q.title for q in questionnaire_store.list_for(cid) if q.qid in wanted}
+    if len(wanted) > 1:  # the campaign's questionnaires' titles in one Query rather than one read each
+        titles = {qid: title for qid, title in questionnaire_store.titles(cid).items() if qid in wanted}
     for qid in wanted - set(titles):
         found = questionnaire_store.find(cid, qid)
         titles[qid] = found.title if found else None

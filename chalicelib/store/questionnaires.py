@@ -124,3 +124,8 @@ def lock(cid: str, qid: str, now: datetime) -> tuple[int, bool]:
             raise
     current = get(cid, qid)  # absent: 404; present: it was locked already
     return current.version, False
+
+
+def titles(cid: str) -> dict[str, str]:
+    """Every questionnaire's title by qid (one Query, projected to those two: no sections read)."""
+    return {item.qid: item.title for item in QuestionnaireModel.query(cid, attributes_to_get=["qid", "title"])}
