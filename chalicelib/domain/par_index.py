@@ -12,6 +12,10 @@
   respondents' answers count for no ministry either;
 - for each imported leaf (SIPAS, socio-economic impact): the value entered by the Ministry of Home Affairs, else 0.
 
+The survey points depend only on how many of a unit's respondents of each group and questionnaire gave each
+criterion each number of points: `tally` counts that from the responses, and the points are computed from the
+counts (the same arithmetic whether the responses were tallied here or their counts kept elsewhere and merged).
+
 Ranking: by index, highest first, among the ranked units only (a unit assessed but not ranked gets its index and
 no rank); equal indexes share a rank. Grade: the first of the campaign's grades (highest threshold first) whose
 minimum the index reaches. Pure: everything is passed in.
@@ -33,31 +37,91 @@ class UnitInput:
     responses: list[dict] = field(default_factory=list)  # {"group", "qid", "scores": {criterion: points}}
     annulled: bool = False
     ranked: bool = True
+    counts: dict | None = None  # the responses already tallied (`tally`), instead of `responses`
 
 
 def _d(value: object) -> Decimal:
     return Decimal(str(value))
 
 
-def survey_points(framework: dict, responses: list[dict], best: dict[str, dict[str, object]]) -> dict[str, Decimal]:
-    """Points of every survey leaf from `responses` (each {"group", "qid", "scores"}); `best[qid][criterion]` is
-    the most a respondent of that questionnaire can give the criterion."""
+def _key(points: object) -> str:
+    """One spelling per number of points (2, 2.0 and 2.00 are one key)."""
+    value = _d(points)
+    return format(value.normalize(), "f") if value != 0 else "0"
+
+
+def tally(responses: Iterable[dict]) -> dict[str, dict]:
+    """How many responses of each group and questionnaire gave each criterion each number of points:
+    {"<group>|<qid>": {"n": responses, "scores": {criterion: {points: responses}}}} (JSON-ready)."""
+    out: dict[str, dict] = {}
+    for response in responses:
+        entry = out.setdefault(f"{response['group']}|{response['qid']}", {"n": 0, "scores": {}})
+        entry["n"] += 1
+        for code, points in (response.get("scores") or {}).items():
+            if points is None:
+                continue
+            by_points = entry["scores"].setdefault(code, {})
+            key = _key(points)
+            by_points[key] = by_points.get(key, 0) + 1
+    return out
+
+
+def merge_tallies(parts: Iterable[dict]) -> dict[str, dict]:
+    """The sum of several tallies (of disjoint responses)."""
+    out: dict[str, dict] = {}
+    for part in parts:
+        for key, entry in part.items():
+            mine = out.setdefault(key, {"n": 0, "scores": {}})
+            mine["n"] += entry["n"]
+            for code, by_points in entry["scores"].items():
+                target = mine["scores"].setdefault(code, {})
+                for points, count in by_points.items():
+                    target[points] = target.get(points, 0) + count
+    return out
+
+
+def tallied(counts: dict[str, dict]) -> int:
+    """How many responses a tally counts."""
+    return sum(entry["n"] for entry in counts.values())
+
+
+def unit_tally(responses: Iterable[dict]) -> dict:
+    """A province's stored responses tallied for the results: {"n": how many, "locality": the tally of its locality
+    answers, "ministry": {ministry unit: the tally of its managing-ministry answers about that ministry}}."""
+    rows = list(responses)
+    by_ministry: dict[str, list[dict]] = {}
+    for row in rows:
+        if row.get("purpose") == "ministry" and row.get("ministry"):
+            by_ministry.setdefault(row["ministry"], []).append(row)
+    return {"n": len(rows), "locality": tally(r for r in rows if r.get("purpose", "locality") == "locality"),
+            "ministry": {code: tally(found) for code, found in sorted(by_ministry.items())}}
+
+
+def survey_points(framework: dict, responses: list[dict], best: dict[str, dict[str, object]], *,
+                  counts: dict | None = None) -> dict[str, Decimal]:
+    """Points of every survey leaf from `responses` (each {"group", "qid", "scores"}) or their `counts` (`tally`);
+    `best[qid][criterion]` is the most a respondent of that questionnaire can give the criterion."""
     mode = framework.get("survey_average") or "groups"
+    counted = tally(responses) if counts is None else counts
     out: dict[str, Decimal] = {}
     for leaf in leaves(framework, "survey"):
         code = leaf["code"]
-        by_group: dict[str, list[Decimal]] = {}
-        for response in responses:
-            top = (best.get(response["qid"]) or {}).get(code)
-            points = (response.get("scores") or {}).get(code)
-            if points is None or not top or _d(top) <= 0:
+        by_group: dict[str, list] = {}  # group -> [sum of shares, how many]
+        for key in sorted(counted):
+            group, qid = key.split("|", 1)
+            by_points = counted[key]["scores"].get(code)
+            top = (best.get(qid) or {}).get(code)
+            if not by_points or not top or _d(top) <= 0:
                 continue
-            share = min(max(_d(points) / _d(top), Decimal(0)), Decimal(1))
-            by_group.setdefault(response["group"] if mode == "groups" else "*", []).append(share)
+            bucket = by_group.setdefault(group if mode == "groups" else "*", [Decimal(0), 0])
+            for points in sorted(by_points, key=Decimal):
+                share = min(max(Decimal(points) / _d(top), Decimal(0)), Decimal(1))
+                bucket[0] += share * by_points[points]
+                bucket[1] += by_points[points]
         if not by_group:
             out[code] = Decimal(0)
             continue
-        means = [sum(shares, Decimal(0)) / len(shares) for shares in by_group.values()]
+        means = [total / n for total, n in by_group.values()]
         out[code] = _d(leaf["max"]) * sum(means, Decimal(0)) / len(means)
     return out
 
@@ -77,7 +141,7 @@ def unit_result(framework: dict, unit: UnitInput, best: dict[str, dict[str, obje
     """One unit's points per part and field, index and grade (rank is set by `rank`)."""
     parts = {m: {"points": Decimal(0), "max": Decimal(0)} for m in ("self", "survey", "imported")}
     fields = {f["code"]: {"points": Decimal(0), "max": _d(f["max"])} for f in framework["fields"]}
-    survey = {} if unit.annulled else survey_points(framework, unit.responses, best)
+    survey = {} if unit.annulled else survey_points(framework, unit.responses, best, counts=unit.counts)
     provisional = False
     lines: dict[str, int | float] = {}
     for leaf in leaves(framework):
@@ -108,7 +172,8 @@ def unit_result(framework: dict, unit: UnitInput, best: dict[str, dict[str, obje
     return {"unit": unit.unit, "name": unit.name, "points": number(round2(total)), "index": number(index),
             "grade": grade_of(index, grades), "annulled": unit.annulled, "ranked": unit.ranked,
             "provisional": provisional,
-            "responses": 0 if unit.annulled else len(unit.responses),
+            "responses": 0 if unit.annulled else tallied(unit.counts) if unit.counts is not None
+            else len(unit.responses),
             "parts": {k: out(v) for k, v in parts.items()}, "fields": {k: out(v) for k, v in fields.items()},
             "lines": lines}
 
@@ -151,15 +216,19 @@ def ministry_responses(responses: Iterable[dict], ministries: Iterable[str],
 
 def ministry_results(framework: dict, ministries: list[dict], items: dict[str, dict[str, dict]],
                      responses: Iterable[dict], annulled_provinces: Iterable[str], best: dict[str, dict[str, object]],
-                     grades: list[dict]) -> list[dict]:
+                     grades: list[dict], *, counts: dict[str, dict] | None = None) -> list[dict]:
     """Every ministry's result under the ministries' `framework`, ranked among the ranked ones.
 
     `ministries` are the campaign's ministry units ({"code", "name", "ranked"}); `items[code]` a ministry's lines
     as for a province ({line code: {"score", "appraisal_score"}}); `responses` and `annulled_provinces` as for
-    `ministry_responses`; `best[qid][criterion]` the most a respondent of each managing-ministry questionnaire can
-    give the criterion. A ministry is never annulled itself: annulment cancels a province's respondents."""
-    by_ministry = ministry_responses(responses, [m["code"] for m in ministries], annulled_provinces)
-    rows = [unit_result(framework, UnitInput(m["code"], m["name"], items.get(m["code"]) or {}, by_ministry[m["code"]],
-                                             False, m.get("ranked", True) is not False), best, grades)
+    `ministry_responses`, or instead `counts[code]`: the tally of the responses that count for each ministry;
+    `best[qid][criterion]` the most a respondent of each managing-ministry questionnaire can give the criterion. A
+    ministry is never annulled itself: annulment cancels a province's respondents."""
+    if counts is None:
+        by_ministry = ministry_responses(responses, [m["code"] for m in ministries], annulled_provinces)
+        counts = {code: tally(found) for code, found in by_ministry.items()}
+    rows = [unit_result(framework, UnitInput(m["code"], m["name"], items.get(m["code"]) or {}, [], False,
+                                             m.get("ranked", True) is not False, counts=counts.get(m["code"]) or {}),
+                        best, grades)
             for m in ministries]
     return rank(rows)

@@ -204,14 +204,20 @@ def _newest_first(change: AddressChange) -> Any:
     return -change.requested_at.timestamp()
 
 
-def integrity_facts(cid: str, unit_code: str, *, stores: Stores = DYNAMODB) -> list:
-    """The unit's requests (changes after delivery), as the integrity rule reads them."""
+def integrity_facts(cid: str, unit_code: str | None = None, *, stores: Stores = DYNAMODB) -> dict[str, list]:
+    """The units' requests (changes after delivery), as the integrity rule reads them, by unit: one unit's (one
+    Query), or with no `unit_code` every unit's (one Query of the campaign: changes are few)."""
     from chalicelib.domain.integrity import AddressChangeFacts
 
-    return [AddressChangeFacts(change=c.id, state=c.state, requested_at=c.requested_at,
-                               links=tuple(link["slot"] for link in c.links or []), decided_at=c.decided_at,
-                               reissued=tuple(c.reissued or ()))
-            for c in stores.address_changes.of_unit(cid, unit_code) if c.kind == "request"]
+    changes = stores.address_changes
+    out: dict[str, list] = {}
+    for c in changes.of_unit(cid, unit_code) if unit_code else changes.of_campaign(cid):
+        if c.kind == "request":
+            out.setdefault(c.unit, []).append(AddressChangeFacts(
+                change=c.id, state=c.state, requested_at=c.requested_at,
+                links=tuple(link["slot"] for link in c.links or []), decided_at=c.decided_at,
+                reissued=tuple(c.reissued or ())))
+    return out
 
 
 def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, now: datetime,

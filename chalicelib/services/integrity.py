@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from chalicelib.domain import integrity as rules
+from chalicelib.domain import par_index
 from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.access import Actor, require_moha
 from chalicelib.domain.text import clean
@@ -41,26 +42,32 @@ def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False
     """Scan the units whose counters moved since their last scan (every one with `force`).
 
     Reads: the units' counters (one batch), the campaign's last scans (one Query, which also holds each unit's
-    answer counts: the national reference is their sum, so no unit's responses are read twice or for nothing),
-    then for each unit to scan its links and responses (one Query each) and the province account's addresses. A
-    unit without a single link is recorded as scanned without reading anything else."""
+    answer counts: the national reference is their sum, so no unit's responses are read twice or for nothing), the
+    address change requests (one Query), then for each unit to scan its links and responses (one Query each) and
+    the province account's addresses. A unit without a single link is recorded as scanned without reading anything
+    else."""
     totals = {s.unit_key.split("#", 1)[1]: s for s in link_store.totals_of([f"{cid}#{u}" for u in units])}
     previous = {item.unit: item for item in store.by_campaign(cid)}
+    requests = address_changes.integrity_facts(cid, units[0] if len(units) == 1 else None)
     idle: list[IntegrityScan] = []
     todo: list[tuple[str, str, list, list]] = []
+    tallies: dict[str, dict] = {}
     for unit in units:
         # address changes exist only after links were mailed, so a unit without counters has none
-        changes = address_changes.integrity_facts(cid, unit) if unit in totals else []
+        changes = requests.get(unit, []) if unit in totals else []
         activity = _activity(totals.get(unit), changes)
         before = previous.get(unit)
         if before is not None and before.activity == activity and not force:
             continue
         if unit not in totals:
             idle.append(IntegrityScan(cid=cid, unit=unit, score=0, flags=[], submitted=0, responses=0,
-                                      activity=activity, scanned_at=now))
+                                      activity=activity, scanned_at=now, score_counts=par_index.unit_tally([])))
             continue
-        responses = [rules.ResponseFacts(r.response_id, r.qid, r.answers, r.submitted_at)
-                     for r in store.responses(f"{cid}#{unit}")]
+        stored = store.responses(f"{cid}#{unit}")
+        # the results' tally of the same responses, kept with the scan: the results then read none of them again
+        tallies[unit] = par_index.unit_tally({"group": r.group, "qid": r.qid, "purpose": r.purpose,
+                                              "ministry": r.ministry, "scores": r.scores or {}} for r in stored)
+        responses = [rules.ResponseFacts(r.response_id, r.qid, r.answers, r.submitted_at) for r in stored]
         todo.append((unit, activity, responses, changes))
     fresh = {unit: rules.answer_distribution(responses) for unit, _, responses, _ in todo}
     national = rules.merge_distributions([item.answer_counts for unit, item in previous.items()
@@ -80,7 +87,7 @@ def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False
         result = rules.with_address_changes(result, changes)
         item = IntegrityScan(cid=cid, unit=unit, score=result["score"], flags=result["flags"],
                              submitted=result["submitted"], responses=result["responses"], activity=activity,
-                             scanned_at=now, answer_counts=fresh[unit])
+                             scanned_at=now, answer_counts=fresh[unit], score_counts=tallies[unit])
         store.save(item)
         done.append(item)
     if idle:

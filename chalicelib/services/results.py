@@ -17,7 +17,6 @@ from chalicelib.store import assessment as store
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store import files
 from chalicelib.store import integrity as integrity_store
-from chalicelib.store import links as link_store
 from chalicelib.store import questionnaires as questionnaire_store
 
 
@@ -41,10 +40,35 @@ def _risk(scan: integrity_store.IntegrityScan | None) -> dict | None:
             "flags": len(scan.flags), "scanned_at_label": local_datetime(scan.scanned_at)}
 
 
-def _locality_forms(unit_key: str) -> int:
+def _counters(cid: str, units: list[str], groups: list[dict]) -> dict[tuple[str, str], dict[str, int]]:
+    """The units' "all" counters and their locality forms per group, in batches: (unit, key) -> counts."""
+    keys = [(f"{cid}#{u}", k) for u in units for k in ("all", *(f"{g['code']}#locality" for g in groups))]
+    return {(unit_key.split("#", 1)[1], key): counts
+            for (unit_key, key), counts in integrity_store.counters(keys).items()}
+
+
+def _locality_forms(counters: dict[tuple[str, str], dict[str, int]], unit: str, groups: list[dict]) -> int:
     """How many locality forms the unit's respondents were given (the denominator of its response rate)."""
-    return sum(max(0, getattr(s, state)) for s in link_store.stats(unit_key) if s.key.endswith("#locality")
-               for state in link_store.STATES)
+    return sum(max(0, n) for g in groups for n in counters.get((unit, f"{g['code']}#locality"), {}).values())
+
+
+def _tallies(cid: str, units: list[str], scans: dict[str, integrity_store.IntegrityScan],
+             counters: dict[tuple[str, str], dict[str, int]]) -> dict[str, dict]:
+    """Each province's stored responses tallied (par_index.unit_tally). The integrity scan reads every response of
+    a unit whose counters moved and keeps their tally: that one is used while the unit's submit counter still
+    equals the number of responses it counts (responses are written once, with the counter, and never removed, so
+    the same number means the same responses); any other unit's responses are read here (one Query each, without
+    their answers)."""
+    out: dict[str, dict] = {}
+    for unit in units:
+        submitted = counters.get((unit, "all"), {}).get("submitted", 0)
+        scan = scans.get(unit)
+        kept = scan.score_counts if scan else None
+        if kept and kept.get("n") == submitted:
+            out[unit] = kept
+        else:
+            out[unit] = par_index.unit_tally(integrity_store.response_scores(f"{cid}#{unit}"))
+    return out
 
 
 def compute(cid: str, kind: str = PROVINCE) -> dict:
@@ -57,30 +81,31 @@ def compute(cid: str, kind: str = PROVINCE) -> dict:
     states = {a.unit: a for a in store.list_assessments(cid)}
     scans = {s.unit: s for s in integrity_store.by_campaign(cid)}
     minimum = campaign.min_responses or DEFAULT_MIN_RESPONSES
+    units = campaign_store.list_units(cid, PROVINCE)
+    groups = list(campaign.groups or [])
+    counters = _counters(cid, [u.unit for u in units], groups)
+    tallies = _tallies(cid, [u.unit for u in units], scans, counters)
     rows = []
-    for unit in campaign_store.list_units(cid, PROVINCE):
+    for unit in units:
         lines = {line.code: {"score": line.score, "appraisal_score": line.appraisal_score}
                  for line in store.list_items(cid, unit.unit)}
         annulled = bool(unit.annulled_at)
-        responses = [] if annulled else [
-            {"group": r.group, "qid": r.qid, "scores": r.scores or {}}
-            for r in integrity_store.responses(f"{cid}#{unit.unit}") if r.purpose == "locality"]
-        result = par_index.unit_result(definition, par_index.UnitInput(unit.unit, unit.name, lines, responses,
-                                                                       annulled), best, grades)
+        counts = tallies[unit.unit].get("locality") or {}
+        result = par_index.unit_result(definition, par_index.UnitInput(unit.unit, unit.name, lines, [], annulled,
+                                                                       counts=counts), best, grades)
         record = states.get(unit.unit)
         result["assessment_state"] = record.state if record else "draft"
         result["appraisal_published"] = bool(record and record.published_at)
         # What the survey points rest on: answers (an annulled unit's still counted here, apart from its points),
         # the forms given out, the interference review and whether the sample is too small to mean anything.
-        answered = sum(1 for r in integrity_store.responses(f"{cid}#{unit.unit}") if r.purpose == "locality") \
-            if annulled else len(responses)
-        forms = _locality_forms(f"{cid}#{unit.unit}")
+        answered = par_index.tallied(counts)
+        forms = _locality_forms(counters, unit.unit, groups)
         result["survey"] = {"responses": answered, "forms": forms,
                             "rate": round(100.0 * answered / forms, 1) if forms else None,
                             "small_sample": answered < minimum}
         result["integrity"] = _risk(scans.get(unit.unit))
         # Anything to compute an index from: a line scored or appraised, or an answer that counts.
-        result["has_data"] = bool(responses) or any(
+        result["has_data"] = (answered > 0 and not annulled) or any(
             v["score"] is not None or v["appraisal_score"] is not None for v in lines.values())
         rows.append(result)
     return _summary(cid, campaign.name, PROVINCE, definition, version, grades, minimum, par_index.rank(rows))
@@ -117,34 +142,35 @@ def _ministries(cid: str) -> dict:
                         found.version if found else None, grades, minimum, [])
     definition, version = framework_of(cid, MINISTRY)
     provinces = campaign_store.list_units(cid, PROVINCE)
-    annulled = [p.unit for p in provinces if p.annulled_at]
-    # A ministry's respondents are spread over every province, and responses are stored by province: one Query per
-    # province per request (63 in 2021), each reading that province's answers of both purposes once. Acceptable for
-    # a page the organiser opens now and then; an annulled province is read too, to say how many answers it cost.
-    answers: list[dict] = []
-    for province in provinces:
-        answers += [{"unit": province.unit, "ministry": r.ministry, "purpose": r.purpose, "group": r.group,
-                     "qid": r.qid, "scores": r.scores or {}}
-                    for r in integrity_store.responses(f"{cid}#{province.unit}") if r.purpose == "ministry"]
+    annulled = {p.unit for p in provinces if p.annulled_at}
+    # A ministry's respondents are spread over every province, and responses are stored by province: each
+    # province's managing-ministry answers tallied per ministry (kept by the integrity scan, else read here), an
+    # annulled province's too, to say how many answers it cost.
+    names = [p.unit for p in provinces]
+    tallies = _tallies(cid, names, {s.unit: s for s in integrity_store.by_campaign(cid)}, _counters(cid, names, []))
+    counts = {m.unit: par_index.merge_tallies(t.get("ministry", {}).get(m.unit) or {}
+                                              for p, t in tallies.items() if p not in annulled) for m in ministries}
     items = {m.unit: {line.code: {"score": line.score, "appraisal_score": line.appraisal_score}
                       for line in store.list_items(cid, m.unit)} for m in ministries}
     rows = par_index.ministry_results(definition, [{"code": m.unit, "name": m.name, "ranked": m.ranked}
                                                    for m in ministries],
-                                      items, answers, annulled, _best(cid, MINISTRY), grades)
+                                      items, [], annulled, _best(cid, MINISTRY), grades, counts=counts)
     states = {a.unit: a for a in store.list_assessments(cid)}
-    cancelled = set(annulled)
     for result in rows:
         record = states.get(result["unit"])
         result["assessment_state"] = record.state if record else "draft"
         result["appraisal_published"] = bool(record and record.published_at)
-        mine = [a for a in answers if a["ministry"] == result["unit"]]
-        counted = [a for a in mine if a["unit"] not in cancelled]
         # What the survey points rest on: the answers that count, from how many provinces, and the answers of
         # annulled provinces left out.
-        result["survey"] = {"responses": len(counted), "provinces": len({a["unit"] for a in counted}),
-                            "cancelled": len(mine) - len(counted), "small_sample": len(counted) < minimum}
+        per_province = {p: par_index.tallied(t.get("ministry", {}).get(result["unit"]) or {})
+                        for p, t in tallies.items()}
+        counted = sum(n for p, n in per_province.items() if p not in annulled)
+        result["survey"] = {"responses": counted,
+                            "provinces": sum(1 for p, n in per_province.items() if n and p not in annulled),
+                            "cancelled": sum(n for p, n in per_province.items() if p in annulled),
+                            "small_sample": counted < minimum}
         result["integrity"] = None  # interference is reviewed per province, where the respondents are
-        result["has_data"] = bool(counted) or any(
+        result["has_data"] = counted > 0 or any(
             v["score"] is not None or v["appraisal_score"] is not None for v in items[result["unit"]].values())
     return _summary(cid, campaign.name, MINISTRY, definition, version, grades, minimum, rows)
 

@@ -11,7 +11,8 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.store.audit import sort_key
 from chalicelib.store.errors import condition_failed
-from chalicelib.store.models import AuditModel, IntegrityModel, ResponseModel, UnitModel
+from chalicelib.store.links import STATES
+from chalicelib.store.models import AuditModel, IntegrityModel, ResponseModel, StatsModel, UnitModel
 from chalicelib.store.survey import Response, response_of
 
 
@@ -27,6 +28,7 @@ class IntegrityScan:
     activity: str  # the unit's counters when scanned: unchanged means nothing new to scan
     scanned_at: datetime
     answer_counts: dict = field(default_factory=dict)  # the unit's answers by view class (the national reference)
+    score_counts: dict = field(default_factory=dict)  # the unit's responses tallied for the results (par_index)
 
 
 def _pack(counts: dict) -> str | None:
@@ -42,12 +44,14 @@ def _unpack(text: str | None) -> dict:
 def _scan(item: IntegrityModel) -> IntegrityScan:
     return IntegrityScan(cid=item.cid, unit=item.unit, score=int(item.score), flags=item.flags,
                          submitted=int(item.submitted), responses=int(item.responses), activity=item.activity,
-                         scanned_at=item.scanned_at, answer_counts=_unpack(item.answer_counts))
+                         scanned_at=item.scanned_at, answer_counts=_unpack(item.answer_counts),
+                         score_counts=_unpack(item.score_counts))
 
 
 def _model(item: IntegrityScan) -> IntegrityModel:
     values = {f.name: getattr(item, f.name) for f in fields(IntegrityScan)}
     values["answer_counts"] = _pack(item.answer_counts)
+    values["score_counts"] = _pack(item.score_counts)
     return IntegrityModel(**values)
 
 
@@ -69,6 +73,21 @@ def by_campaign(cid: str) -> list[IntegrityScan]:
 def responses(unit_key: str) -> list[Response]:
     """Every stored response of a unit (answers only, no identity)."""
     return [response_of(i) for i in ResponseModel.query(unit_key)]
+
+
+def response_scores(unit_key: str) -> list[dict]:
+    """Every stored response of a unit without its answers: group, questionnaire, purpose, the ministry it
+    evaluates and its points per criterion (one Query, projected to those)."""
+    return [{"group": i.group, "qid": i.qid, "purpose": i.purpose, "ministry": i.ministry, "scores": i.scores or {}}
+            for i in ResponseModel.query(unit_key, attributes_to_get=["group", "qid", "purpose", "ministry",
+                                                                      "scores"])]
+
+
+def counters(keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int]]:
+    """Several units' counter items ((unit key, counter key) pairs) read in batches of 100: each found one's
+    counts by link state; items not written yet are missing."""
+    return {(i.unit_key, i.key): {state: int(getattr(i, state) or 0) for state in STATES}
+            for i in StatsModel.batch_get(keys)}
 
 
 def login_addresses(unit: str, start: datetime, end: datetime) -> set[str]:

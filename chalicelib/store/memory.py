@@ -377,6 +377,10 @@ class MemoryQuestionnaires:
         with self._lock:
             return [copy.deepcopy(item) for (c, _), item in sorted(self._items.items()) if c == cid]
 
+    def titles(self, cid: str) -> dict[str, str]:
+        with self._lock:
+            return {q: item.title for (c, q), item in self._items.items() if c == cid}
+
     def put_version(self, item: Questionnaire, expected_version: int) -> None:
         with self._lock:
             current = self._items.get((item.cid, item.qid))

@@ -294,6 +294,8 @@ class IntegrityModel(Model):
     scanned_at = UTCDateTimeAttribute()
     answer_counts = UnicodeAttribute(null=True)  # the unit's answers by view class (zlib + base64 JSON), for the
     # campaign's reference without reading every unit's responses
+    score_counts = UnicodeAttribute(null=True)  # the unit's responses tallied for the results (zlib + base64 JSON),
+    # kept by the scan that read them, so the results need not read them again
 
 
 class AccountModel(Model):

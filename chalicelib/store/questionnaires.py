@@ -40,7 +40,8 @@ class Questionnaire:
 
 class QuestionnairesStore(Protocol):
     """A campaign's questionnaires, the current version of each, with the conditions every implementation keeps:
-    - `get` raises NotFoundError where `find` answers None; `list_for` answers a campaign's questionnaires by qid;
+    - `get` raises NotFoundError where `find` answers None; `list_for` answers a campaign's questionnaires by qid,
+      `titles` their titles by qid;
     - `put_version` puts version n + 1 only over version n as read (0: only where there is none yet) and only while
       unlocked; refused, it raises ConflictError coded "questionnaire_locked" (locked) or "questionnaire_changed"
       (another version landed, its number in the details) and keeps what was stored;
@@ -55,6 +56,8 @@ class QuestionnairesStore(Protocol):
     def find(self, cid: str, qid: str) -> Questionnaire | None: ...
 
     def list_for(self, cid: str) -> list[Questionnaire]: ...
+
+    def titles(self, cid: str) -> dict[str, str]: ...
 
     def put_version(self, item: Questionnaire, expected_version: int) -> None: ...
 
@@ -155,3 +158,8 @@ def lock(cid: str, qid: str, now: datetime) -> tuple[int, bool]:
             raise
     current = get(cid, qid)  # absent: 404; present: it was locked already
     return current.version, False
+
+
+def titles(cid: str) -> dict[str, str]:
+    """Every questionnaire's title by qid (one Query, projected to those two: no sections read)."""
+    return {item.qid: item.title for item in QuestionnaireModel.query(cid, attributes_to_get=["qid", "title"])}

@@ -135,6 +135,32 @@ def test_each_unit_shows_its_answers_rate_risk_and_a_too_small_sample(api, token
     assert one["survey"]["responses"] == 3
 
 
+def test_after_a_scan_the_results_count_from_its_tally_and_a_later_answer_still_counts(api, tokens, campaign):
+    """The scan keeps the tally of the answers it read; the results use it while the unit's submit counter has not
+    moved, and read the unit's answers again once it has."""
+    from chalicelib.store import integrity as integrity_store
+
+    before = unit_row(api.call("GET", f"{D}/results", token=tokens["admin"]).data, "01")
+    assert api.call("POST", f"{D}/integrity/scan", {}, token=tokens["admin"]).status_code in (200, 202)
+    kept = {s.unit: s for s in integrity_store.by_campaign("demo")}["01"].score_counts
+    assert kept["n"] == 3 and sum(e["n"] for e in kept["locality"].values()) == 3
+    after = unit_row(api.call("GET", f"{D}/results", token=tokens["admin"]).data, "01")
+    assert {k: after[k] for k in ("parts", "index", "survey")} == {k: before[k] for k in ("parts", "index", "survey")}
+    # a fourth delegate answers the worst options after the scan: counted at once, the survey points drop
+    form = api.call("GET", f"{D}/questionnaires/locality-1", token=tokens["admin"]).data
+    worst = best_answers(form)
+    for section in form["sections"]:
+        for q in section["questions"]:
+            if q["type"] == "single":
+                worst[q["id"]] = min(q["options"], key=lambda o: o["score"])["value"]
+    r = api.call("POST", "/survey/submit", {"answers": worst}, headers={"x-survey-token": campaign[3]},
+                 ip="10.1.0.9")
+    assert r.status_code == 201, r.body
+    later = unit_row(api.call("GET", f"{D}/results", token=tokens["admin"]).data, "01")
+    assert later["survey"]["responses"] == 4 and later["responses"] == 4
+    assert later["parts"]["survey"]["points"] < before["parts"]["survey"]["points"]
+
+
 @pytest.mark.slow
 def test_results_are_the_ministrys_only(api, tokens, campaign):
     for path in (f"{D}/results", f"{D}/results.xlsx"):

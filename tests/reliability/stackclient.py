@@ -30,33 +30,46 @@ class Unanswered(Exception):
     """The connection failed or broke before an HTTP answer came back."""
 
 
-def call(base_url: str, method: str, path: str, *, bearer: str | None = None, survey_token: str | None = None,
-         body: object = None, raw: bytes | None = None, content_type: str | None = None,
-         source: str = "127.0.0.1", timeout: float = 120) -> tuple[int, object]:
-    """One HTTP request from `source` (any 127.x address: the API records it as the caller's IP)."""
+def request(base_url: str, method: str, path: str, *, bearer: str | None = None, survey_token: str | None = None,
+            data: bytes | None = None, content_type: str | None = None, source: str = "127.0.0.1",
+            timeout: float = 120, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """One HTTP request from `source` (any 127.x address: the API records it as the caller's IP): the status and
+    the raw body. `headers` add to or replace the default ones (Accept, User-Agent)."""
     host, port = base_url.rsplit("/", 1)[-1].split(":")
-    data = json.dumps(body).encode() if body is not None else raw
-    headers = {"Accept": "application/json", "User-Agent": "cchc-reliability/1.0"}
+    sent = {"Accept": "application/json", "User-Agent": "cchc-reliability/1.0", **(headers or {})}
     if data is not None:
-        headers["Content-Type"] = content_type or "application/json"
+        sent["Content-Type"] = content_type or "application/json"
     if bearer:
-        headers["Authorization"] = f"Bearer {bearer}"
+        sent["Authorization"] = f"Bearer {bearer}"
     if survey_token:
-        headers["X-Survey-Token"] = survey_token
+        sent["X-Survey-Token"] = survey_token
     connection = http.client.HTTPConnection(host, int(port), timeout=timeout, source_address=(source, 0))
     try:
-        connection.request(method, path, body=data, headers=headers)
+        connection.request(method, path, body=data, headers=sent)
         response = connection.getresponse()
-        text = response.read()
+        return response.status, response.read()
     except (OSError, http.client.HTTPException) as exc:
         raise Unanswered(f"{method} {path}: {exc!r}") from exc
     finally:
         connection.close()
+
+
+def parsed(text: bytes) -> object:
+    """A JSON body as data; any other body as it came."""
     try:
-        parsed = json.loads(text) if text else None
+        return json.loads(text) if text else None
     except ValueError:
-        parsed = text
-    return response.status, parsed
+        return text
+
+
+def call(base_url: str, method: str, path: str, *, bearer: str | None = None, survey_token: str | None = None,
+         body: object = None, raw: bytes | None = None, content_type: str | None = None,
+         source: str = "127.0.0.1", timeout: float = 120) -> tuple[int, object]:
+    """One HTTP request from `source` (any 127.x address: the API records it as the caller's IP)."""
+    status, text = request(base_url, method, path, bearer=bearer, survey_token=survey_token,
+                           data=json.dumps(body).encode() if body is not None else raw, content_type=content_type,
+                           source=source, timeout=timeout)
+    return status, parsed(text)
 
 
 def login(base_url: str, username: str, password: str, source: str = "127.0.0.1") -> str:

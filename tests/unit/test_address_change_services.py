@@ -121,7 +121,8 @@ def test_the_integrity_rule_reads_a_units_requests_only(world):
     change = filed(world, minutes=5)
     filed(world, rid="000002-aa", kind="correction")
     refuse(world, change)
-    [facts] = address_changes.integrity_facts("2021", "01", stores=world.stores)
+    [facts] = address_changes.integrity_facts("2021", "01", stores=world.stores)["01"]
+    assert address_changes.integrity_facts("2021", stores=world.stores) == {"01": [facts]}
     assert (facts.change, facts.state, facts.links, facts.reissued) == (change.id, "refused", ("locality-1",), ())
     assert facts.requested_at == datetime(2022, 1, 20, 1, 55, tzinfo=timezone.utc)
     assert facts.decided_at == world.now

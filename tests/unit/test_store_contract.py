@@ -511,6 +511,9 @@ def test_a_questionnaire_is_seeded_once_and_listed_by_qid(stores):
     assert s.get("kiem-thu", "locality-1") == questionnaire("locality-1", description="Mô tả")
     assert [q.qid for q in s.list_for("kiem-thu")] == ["locality-1", "locality-2"]
     assert s.list_for("khac") == []
+    assert s.titles("kiem-thu") == {"locality-1": questionnaire("locality-1").title,
+                                    "locality-2": questionnaire("locality-2").title}
+    assert s.titles("khac") == {}
 
 
 def test_a_version_is_put_only_over_the_version_read(stores):
