@@ -27,8 +27,8 @@ test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, brows
 	$(PY) -m pytest -q -m serial || status=$$?; \
 	exit $$status
 
-test-fast: $(STAMP)  ## domain rules and the API on moto in-process, without the slow cases (under a minute)
-	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow" tests/api tests/unit
+test-fast: $(STAMP)  ## domain rules, services on the in-memory stores, the stores' contracts (README: Tests)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow" tests/unit
 
 # Debian packages the tests need: chromium (browser tests), LibreOffice Calc (the results workbook must open in it)
 # and SpamAssassin (the invitation is scored with its local rules). Installed with apt-get when missing (sudo when

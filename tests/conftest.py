@@ -135,11 +135,16 @@ def moto_session():
 @pytest.fixture
 def aws(request, moto_session):
     """The app's tables, buckets and queues, empty, in moto in-process."""
+    from chalicelib.config import settings
     from chalicelib.services import mailing
     from chalicelib.store import files, mailer, queues
 
     for cached in (files._s3, mailer._ses, queues._sqs, queues._url):
         cached.cache_clear()  # a client a test changed (hooks, patched methods) must not serve the next test
+    # Read the settings now, from the tests' environment: chalice's test client sets its stage's variables (the
+    # `dev` prefix) while a request runs, and settings first read there would name the dev stage's tables.
+    settings.cache_clear()
+    settings()
     if "seeded" not in request.fixturenames:  # else `seeded` puts its own state in place of all of moto's
         moto_session["empty"].restore()
     mailer._quota.clear()
