@@ -38,6 +38,20 @@ share_botocore_loader()
 install_moto()
 
 
+@contextlib.contextmanager
+def _environment_as_set(self, environment_variables):
+    yield
+
+
+# chalice's test client swaps `os.environ` for a copy holding its stage's variables (the `dev` stage's table
+# prefix) around every request, and puts back what it saw on entry: two requests from different threads (the
+# concurrent-submit tests) can leave the process on the `dev` copy for good, and settings read afterwards then name
+# the dev stage's tables. The tests set the app's environment themselves (above), so the swap is switched off.
+import chalice.test  # noqa: E402
+
+chalice.test.BaseClient._patched_env_vars = _environment_as_set  # type: ignore[method-assign]
+
+
 SEED_MOMENT = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)  # every test's clock starts here
 
 
