@@ -215,6 +215,11 @@ class ConsumerProcess:
                         f"khởi động lại")
             self.start()
 
+    def terminate(self) -> None:
+        """Asks it to stop (SIGTERM) without waiting."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+
     def stop(self, timeout: float = 30.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -277,6 +282,12 @@ def run_workers(project_dir: str | Path, stage: str, schedule_seconds: float,
     while not stop.wait(0.5):
         for consumer in extra:
             consumer.check()
+    # Every part told to stop first, then each awaited: a runner finishes the poll it is in (up to its wait), and
+    # waiting for them one after another made a stop take the sum of those waits.
+    for consumer in extra:
+        consumer.terminate()
+    for part in [scheduler, *runners]:
+        part._stop.set()
     for consumer in extra:
         consumer.stop()
     scheduler.stop()
