@@ -110,7 +110,8 @@ def _frozen(value: set[str] | None) -> frozenset[str] | None:
     return frozenset(value) if value is not None else None
 
 
-def _campaign(item: CampaignModel) -> Campaign:
+def campaign_of(item: CampaignModel) -> Campaign:
+    """The plain record of a stored campaign."""
     return Campaign(cid=item.cid, name=item.name, year=int(item.year), timezone=item.timezone, groups=item.groups,
                     questionnaires=item.questionnaires or {}, phases=item.phases, departments=item.departments or [],
                     ministry_exempt=item.ministry_exempt or [], reminder_days=item.reminder_days or [],
@@ -120,7 +121,8 @@ def _campaign(item: CampaignModel) -> Campaign:
                     contact=item.contact, mail_guard=item.mail_guard)
 
 
-def _unit(item: UnitModel) -> Unit:
+def unit_of(item: UnitModel) -> Unit:
+    """The plain record of a stored unit."""
     return Unit(cid=item.cid, unit=item.unit, name=item.name, full_name=item.full_name,
                 kind=item.kind or "province", ranked=item.ranked is not False,
                 focal_person=item.focal_person, extensions=dict(item.extensions.as_dict()),
@@ -143,13 +145,13 @@ def get_campaign(cid: str) -> Campaign:
 
 def find_campaign(cid: str) -> Campaign | None:
     try:
-        return _campaign(CampaignModel.get("CAMPAIGN", cid))
+        return campaign_of(CampaignModel.get("CAMPAIGN", cid))
     except CampaignModel.DoesNotExist:
         return None
 
 
 def list_campaigns() -> list[Campaign]:
-    return [_campaign(item) for item in CampaignModel.query("CAMPAIGN")]
+    return [campaign_of(item) for item in CampaignModel.query("CAMPAIGN")]
 
 
 def create_campaign(built: dict, now: datetime) -> Campaign:
@@ -177,7 +179,7 @@ def create_campaign(built: dict, now: datetime) -> Campaign:
         if condition_failed(exc):
             raise ConflictError(f"Đợt đánh giá “{built['id']}” đã tồn tại.") from None
         raise
-    return _campaign(item)
+    return campaign_of(item)
 
 
 def save_phases(campaign: Campaign, phases: list[dict]) -> None:
@@ -211,12 +213,12 @@ def mark_auto_reminder(cid: str, key: str) -> bool:
 
 def list_units(cid: str, kind: str | None = None) -> list[Unit]:
     """The campaign's units, or only those of `kind` ("province" | "ministry")."""
-    return [u for u in (_unit(item) for item in UnitModel.query(cid)) if kind is None or u.kind == kind]
+    return [u for u in (unit_of(item) for item in UnitModel.query(cid)) if kind is None or u.kind == kind]
 
 
 def find_unit(cid: str, unit: str) -> Unit | None:
     try:
-        return _unit(UnitModel.get(cid, unit))
+        return unit_of(UnitModel.get(cid, unit))
     except UnitModel.DoesNotExist:
         return None
 

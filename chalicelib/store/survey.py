@@ -11,7 +11,7 @@ from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.store import campaigns as campaign_store
 from chalicelib.store.campaigns import Campaign, Unit
-from chalicelib.store.campaigns import _campaign as campaign_of, _unit as unit_of  # the records find_* return
+from chalicelib.store.campaigns import campaign_of, unit_of
 from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.links import Link, get_link, link_of, ministry_counter
