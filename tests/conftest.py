@@ -155,8 +155,7 @@ def aws(request, moto_session):
 
     for cached in (files._s3, mailer._ses, queues._sqs, queues._url):
         cached.cache_clear()  # a client a test changed (hooks, patched methods) must not serve the next test
-    # Read the settings now, from the tests' environment: chalice's test client sets its stage's variables (the
-    # `dev` prefix) while a request runs, and settings first read there would name the dev stage's tables.
+    # Each test starts from settings read from the tests' environment (a test that changed it clears them after).
     settings.cache_clear()
     settings()
     if "seeded" not in request.fixturenames:  # else `seeded` puts its own state in place of all of moto's
