@@ -10,6 +10,8 @@ from moto.ses.models import ses_backends
 
 from chalicelib.config import settings
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 REGION = "ap-southeast-1"
 
 
@@ -49,6 +51,20 @@ def drain(api, queue: str, handler: str) -> int:
 def run_all(api) -> None:
     drain(api, settings().jobs_queue, "jobs")
     drain(api, settings().mail_queue, "mail")
+
+
+def mail_roster(api, tokens, rows: list[list]) -> list:
+    """Unit 01 of the demo campaign through the API: `rows` imported (a roster workbook), sent by the province,
+    dispatched by the organiser, and the queues run; the mails in the outbox."""
+    from builders import roster_workbook
+
+    r = api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"],
+                 headers={"content-type": XLSX}, raw=roster_workbook(rows))
+    assert r.status_code == 200, r.data
+    assert api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"]).status_code == 200
+    assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
+    run_all(api)
+    return sent_mails()
 
 
 def download(url: str) -> bytes:

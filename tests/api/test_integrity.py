@@ -3,13 +3,12 @@ import io
 import re
 
 import pytest
+from builders import person
 from openpyxl import load_workbook
+from outbox import download, mail_roster, ses_backend, token_of
 
-from builders import person, roster_workbook
-from outbox import download, run_all, sent_mails, ses_backend, token_of
 from chalicelib.store.models import AuditModel, ResponseModel
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
@@ -18,12 +17,7 @@ def answered(api, tokens, clock, built):
     def build():
         ses_backend().max_send_rate = 1000
         rows = [person(i, group="1", agency="HĐND tỉnh") for i in range(1, 9)]
-        api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"], headers={"content-type": XLSX},
-                 raw=roster_workbook(rows))
-        api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"])
-        api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"])
-        run_all(api)
-        links = [token_of(m) for m in sent_mails()]
+        links = [token_of(m) for m in mail_roster(api, tokens, rows)]
         survey = api.call("GET", "/survey", headers={"x-survey-token": links[0]}).data
         answers = {q["id"]: q["options"][0]["value"] if q["type"] == "single" else [q["options"][0]["value"]]
                    for s in survey["questionnaire"]["sections"] for q in s["questions"] if q["type"] != "text"}

@@ -2,11 +2,11 @@
 the order is that of the random response ids (so joined with the progress view it names nobody), stable over pages."""
 from datetime import timedelta
 
-from builders import person, roster_workbook, survey_answers
-from outbox import run_all, sent_mails, ses_backend, token_of
+from builders import person, survey_answers
+from outbox import mail_roster, ses_backend, token_of
+
 from chalicelib.store.models import ResponseModel
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 N = 8
 
 
@@ -16,12 +16,7 @@ answers = survey_answers
 def test_responses_come_in_random_id_order_without_submit_times_and_page_stably(api, tokens, clock):
     ses_backend().max_send_rate = 1000
     rows = [person(i, group="1", agency="HĐND tỉnh") for i in range(1, N + 1)]
-    assert api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"],
-                    headers={"content-type": XLSX}, raw=roster_workbook(rows)).status_code == 200
-    assert api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"]).status_code == 200
-    assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
-    run_all(api)
-    for n, mail in enumerate(sent_mails()):
+    for n, mail in enumerate(mail_roster(api, tokens, rows)):
         token = token_of(mail)
         data = api.call("GET", "/survey", headers={"x-survey-token": token}).data
         clock.at(clock() + timedelta(minutes=7))

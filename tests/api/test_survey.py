@@ -5,13 +5,12 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from builders import person, survey_answers
+from outbox import mail_roster, ses_backend, token_of
 
-from builders import person, roster_workbook, survey_answers
-from outbox import run_all, sent_mails, ses_backend, token_of
 from chalicelib.store.models import DraftModel, LinkModel, ResponseModel, StatsModel
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
@@ -20,13 +19,7 @@ def links(api, tokens, clock):
     def make(n: int = 2) -> list[str]:
         ses_backend().max_send_rate = 1000
         rows = [person(i, group="1", agency="HĐND tỉnh") for i in range(1, n + 1)]
-        r = api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"],
-                     headers={"content-type": XLSX}, raw=roster_workbook(rows))
-        assert r.status_code == 200, r.data
-        api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"])
-        assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
-        run_all(api)
-        return [token_of(m) for m in sent_mails()]
+        return [token_of(m) for m in mail_roster(api, tokens, rows)]
     return make
 
 

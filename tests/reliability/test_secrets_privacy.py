@@ -26,12 +26,11 @@ from datetime import timedelta
 
 import boto3
 import pytest
+from builders import person
+from outbox import REGION, mail_roster, run_all, sent_mails, token_of
 
-from builders import person, roster_workbook
-from outbox import REGION, run_all, sent_mails, token_of
 from chalicelib.domain.credentials import token_hash
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SDK_LOGGERS = ("botocore", "boto3", "urllib3", "pynamodb", "s3transfer", "moto", "werkzeug", "responses")
 NEW_PASSWORD = "Hồ-Gươm-xanh-2026!kín"  # distinctive, so any leak is found by substring search
 WRONG_PASSWORD = "Gần-đúng-mật-khẩu-77#"  # a mistyped password is a near-secret too
@@ -76,13 +75,7 @@ def survey_call(api, method: str, path: str, token: str, body=None, ip: str = "1
 
 def dispatched(api, tokens, rows: list[list]) -> list[str]:
     """Unit 01 of the demo campaign: `rows` imported, sent, dispatched, mailed; the survey tokens from the mails."""
-    r = api.call("POST", "/campaigns/demo/units/01/roster/imports", token=tokens["01"],
-                 headers={"content-type": XLSX}, raw=roster_workbook(rows))
-    assert r.status_code == 200, r.data
-    assert api.call("POST", "/campaigns/demo/units/01/roster/submit", token=tokens["01"]).status_code == 200
-    assert api.call("POST", "/campaigns/demo/dispatch", {}, token=tokens["admin"]).status_code == 202
-    run_all(api)
-    return [token_of(m) for m in sent_mails()]
+    return [token_of(m) for m in mail_roster(api, tokens, rows)]
 
 
 def storage_dump() -> dict[str, str]:
