@@ -150,7 +150,7 @@ def moto_session():
 def aws(request, moto_session):
     """The app's tables, buckets and queues, empty, in moto in-process."""
     from chalicelib.config import settings
-    from chalicelib.services import mailing
+    from chalicelib.services import mailing, survey
     from chalicelib.store import files, mailer, queues
 
     for cached in (files._s3, mailer._ses, queues._sqs, queues._url):
@@ -162,6 +162,7 @@ def aws(request, moto_session):
         moto_session["empty"].restore()
     mailer._quota.clear()
     mailing._pace = None
+    survey.forget_cached()  # the store is rewound: what the container kept of it no longer holds
     yield
 
 
@@ -255,7 +256,7 @@ def built(request, _built_states, aws, clock):
     through the API) build it once: the first test that asks runs build(); the others start from a copy of the
     state it left (moto's backends, the test clock, the sessions of `tokens`) and get a copy of what it returned,
     in milliseconds. build() must change nothing outside moto, the clock and `tokens` (no monkeypatching)."""
-    from chalicelib.services import mailing
+    from chalicelib.services import mailing, survey
     from chalicelib.store import mailer
 
     def use(name: str, build):
@@ -269,6 +270,7 @@ def built(request, _built_states, aws, clock):
         entry.state.restore()
         mailer._quota.clear()
         mailing._pace = None
+        survey.forget_cached()
         if tokens is not None:
             tokens.cache = dict(entry.sessions)
         clock.at(entry.moment)

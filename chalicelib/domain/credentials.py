@@ -60,6 +60,31 @@ def new_token(random_bytes: bytes) -> str:
     return base64.urlsafe_b64encode(random_bytes).rstrip(b"=").decode()
 
 
+_SECRET_CHARS = 43  # new_token's length: 32 bytes in unpadded URL-safe base64
+
+
+def survey_token(unit_key: str, slot: str, random_bytes: bytes) -> str:
+    """A survey link's token: the key of the link it opens, then a 256-bit secret, in one URL-safe string. Naming
+    the link saves a lookup on every request; the secret is what opens it (only the whole token's hash is stored on
+    the link, and a link opens only with a hash it holds), so knowing a link's key gives nothing."""
+    key = base64.urlsafe_b64encode(f"{unit_key}|{slot}".encode("utf-8")).rstrip(b"=").decode()
+    return key + new_token(random_bytes)
+
+
+def link_named(token: str) -> tuple[str, str] | None:
+    """The (unit key, slot) a survey token names, or None for a token that names none (an older token, found by
+    its hash alone, or anything malformed)."""
+    key = token[:-_SECRET_CHARS]
+    if not key:
+        return None
+    try:
+        named = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)).decode("utf-8")
+        unit_key, slot = named.split("|")
+    except ValueError:  # not base64, not UTF-8, not two parts (binascii.Error and UnicodeError are ValueErrors)
+        return None
+    return (unit_key, slot) if named.isprintable() and "#" in unit_key and "#" in slot else None
+
+
 _ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I: read aloud or copied
 
 

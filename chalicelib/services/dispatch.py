@@ -14,7 +14,7 @@ from chalicelib.domain import links as rules
 from chalicelib.domain.campaign import contact_line
 from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.access import SYSTEM, SYSTEM_MOHA, Actor, require_moha, require_unit
-from chalicelib.domain.credentials import new_token, token_hash
+from chalicelib.domain.credentials import survey_token, token_hash
 from chalicelib.domain.text import email_problem, normalise_email
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
@@ -263,7 +263,7 @@ def _issue(job: _UnitJob, row: Respondent, purpose: str, new_links: list[Link], 
     if link is not None and (link.state != "issued" or (
             link.queued_run != run and link.queued_at and now - link.queued_at < IN_FLIGHT)):
         return  # mailed already, or another run's invitation is still on its way
-    token = new_token(job.random_bytes(32))
+    token = survey_token(unit_key, key, job.random_bytes(32))
     digest = token_hash(token)
     qid, version, _ = job.forms[f"{row.group}#{purpose}"]
     if link is None:
@@ -368,7 +368,7 @@ def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: 
             result[kind] += 1
             kinds.setdefault(link.rid, set()).add(kind)
             continue
-        token = new_token(random_bytes(32))
+        token = survey_token(unit_key, link.slot, random_bytes(32))
         digest = token_hash(token)
         if not store.claim_link_for_reminder(link, digest, now, rules.REMINDABLE, REMINDER_INTERVAL):
             result["recent"] += 1
@@ -430,7 +430,7 @@ def reissue(campaign: Campaign, unit: Unit, links: list[Link], email: str, from_
     mails, tokens, slots = [], [], []
     for link in links:
         old_tokens = list(link.token_hashes)
-        token = new_token(random_bytes(32))
+        token = survey_token(link.unit_key, link.slot, random_bytes(32))
         digest = token_hash(token)
         readdressed = store.readdress(link, email, digest, from_states, now)
         if readdressed is None:

@@ -7,7 +7,7 @@ from typing import Callable
 
 from chalicelib import observability as obs
 from chalicelib.domain.access import SYSTEM
-from chalicelib.domain.credentials import new_token, token_hash
+from chalicelib.domain.credentials import survey_token, token_hash
 from chalicelib.domain.timefmt import utc_iso
 from chalicelib.services import audit, dispatch, phases
 from chalicelib.store import campaigns as campaign_store
@@ -33,7 +33,7 @@ def retry_due(now: datetime, random_bytes: Callable[[int], bytes]) -> int:
         if window.state(now) != "open":
             continue
         old_tokens = list(link.token_hashes)
-        token = new_token(random_bytes(32))
+        token = survey_token(retry.unit_key, link.slot, random_bytes(32))
         digest = token_hash(token)
         reissued = link_store.readdress(link, link.email, digest, ("sent",), now)
         if reissued is None:

@@ -1,6 +1,7 @@
 """The respondent's survey: reading the questionnaire behind a link, drafts, and the exactly-once submit.
 
-A token is looked up by its hash only. Unknown and malformed tokens take the same path and get the same answer;
+A token names its link and opens it only if the link holds the token's hash (older tokens, which name none, are
+found by their hash). Unknown and malformed tokens take the same path and get the same answer;
 an IP that guesses too often is refused (429). Opening never consumes a link; the first interaction (a draft
 save) records the open with its time, IP and user agent; a submit consumes it, once."""
 from __future__ import annotations
@@ -13,7 +14,7 @@ from chalicelib import observability as obs
 from chalicelib.domain import campaign as campaign_rules
 from chalicelib.domain import links as link_rules
 from chalicelib.domain import questionnaire as q_rules
-from chalicelib.domain.credentials import token_hash
+from chalicelib.domain.credentials import link_named, token_hash
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, DomainError, PhaseClosedError, RateLimitedError
 from chalicelib.services import phases
@@ -40,9 +41,19 @@ class LinkGoneError(DomainError):
 
 # Locked questionnaire versions, for the life of the container: (cid, qid, version) -> definition. A version is
 # locked when links for it go out and a locked questionnaire refuses every change (store.questionnaires.put_version),
-# so a locked version's content never changes. Nothing else is kept between requests: the campaign and the unit are
-# read afresh by every request, so a deadline extended or a unit annulled counts at once.
+# so a locked version's content never changes.
 _LOCKED: dict[tuple[str, str, int], dict] = {}
+# The campaign and unit of each unit key last read, for the submit: opening and saving read them afresh (and
+# refresh this); a submit decides on this copy and its transaction checks that the copy still holds (store.survey
+# Gate: the campaign's version, the unit's annulment and own extension), so a deadline extended or shortened or a
+# unit annulled a moment ago counts at once. A refusal is never made on the copy: it is read afresh first.
+_CONTEXT: dict[str, tuple[Campaign, Unit]] = {}
+
+
+def forget_cached() -> None:
+    """Drop what the container keeps between requests (tests that rewind the store call this)."""
+    _LOCKED.clear()
+    _CONTEXT.clear()
 
 
 def _questionnaire(cid: str, qid: str, version: int) -> dict:
@@ -64,20 +75,34 @@ def _questionnaire(cid: str, qid: str, version: int) -> dict:
 
 @dataclass(frozen=True)
 class _Found:
-    """A request's link with its campaign and unit, all three read together and fresh."""
+    """A request's link with its campaign and unit: read together and fresh, or (`kept`) the copy kept for submits."""
     link: Link
     digest: str
     campaign: Campaign
     unit: Unit
+    kept: bool = False  # the campaign and unit are the copy kept between requests, not read with the link
 
 
-def _resolve(token: str | None, ip: str, now: datetime) -> _Found:
+def _resolve(token: str | None, ip: str, now: datetime, *, kept: bool = False) -> _Found:
     """The link behind a token. Unknown, malformed and revoked tokens take one path and get one answer; an IP
     that keeps presenting them is answered 429 (a valid link is still served: respondents of one office share an
-    address, and nobody finds a valid 256-bit token by guessing)."""
-    digest = token_hash((token or "").strip()[:200])
-    record = link_store.get_token(digest)
-    link, campaign, unit = store.link_in_context(record.unit_key, record.slot) if record else (None, None, None)
+    address, and nobody finds a valid 256-bit token by guessing). With `kept`, the campaign and unit may come from
+    the copy kept for the submit (see `_CONTEXT`); otherwise the three are read together, fresh."""
+    token = (token or "").strip()[:200]
+    digest = token_hash(token)
+    key = link_named(token)
+    if key is None:  # a token that does not name its link (issued before tokens did): found by its hash
+        record = link_store.get_token(digest)
+        key = (record.unit_key, record.slot) if record else None
+    context = _CONTEXT.get(key[0]) if key and kept else None
+    if key is None:
+        link, campaign, unit = None, None, None
+    elif context:
+        link, (campaign, unit) = store.link_now(*key), context
+    else:
+        link, campaign, unit = store.link_in_context(*key)
+        if campaign and unit:
+            _CONTEXT[key[0]] = (campaign, unit)
     if link is None or digest not in (link.token_hashes or []):
         if store.count_miss(ip, now, MISS_WINDOW) > MISS_LIMIT:
             raise RateLimitedError("Có quá nhiều lần mở đường dẫn không hợp lệ từ địa chỉ mạng này. Vui lòng thử "
@@ -85,7 +110,7 @@ def _resolve(token: str | None, ip: str, now: datetime) -> _Found:
         raise LinkGoneError(UNKNOWN)
     cid, unit_code = link.unit_key.split("#", 1)
     return _Found(link, digest, campaign or campaign_store.get_campaign(cid),  # get_*: the usual 404
-                  unit or campaign_store.get_unit(cid, unit_code))
+                  unit or campaign_store.get_unit(cid, unit_code), kept=context is not None)
 
 
 def _context(found: _Found, now: datetime, *, writing: bool) -> dict:
@@ -159,31 +184,45 @@ def save_draft(token: str | None, answers: object, ip: str, ua: str, now: dateti
 
 def submit(token: str | None, answers: object, ip: str, ua: str, now: datetime,
            random_bytes: Callable[[int], bytes]) -> dict:
-    """Exactly once: any number of concurrent submits of one link store one response; the others get 409."""
-    found = _resolve(token, ip, now)
-    _context(found, now, writing=True)
-    link, digest, campaign = found.link, found.digest, found.campaign
-    if link.state == "submitted":
-        raise _already(link)
+    """Exactly once: any number of concurrent submits of one link store one response; the others get 409.
+    Decided on the kept campaign and unit when there are some (their transaction checks they still hold); any
+    refusal or failed write is decided again on all three read afresh."""
+    found = _resolve(token, ip, now, kept=True)
+    for _ in range(4):  # a concurrent first-open may move the link between our read and our write
+        try:
+            _context(found, now, writing=True)
+            if found.link.state == "submitted":
+                raise _already(found.link)
+        except DomainError:
+            if found.kept:  # refused on the kept copy: decide again on fresh data
+                found = _resolve(token, ip, now)
+                continue
+            raise
+        receipt = _record(found, answers, ip, ua, now, random_bytes)
+        if receipt:
+            return receipt
+        found = _resolve(token, ip, now)  # the write's conditions failed: read the three afresh and decide again
+    raise ConflictError("Phiếu đang được cập nhật; vui lòng gửi lại.")
+
+
+def _record(found: _Found, answers: object, ip: str, ua: str, now: datetime,
+            random_bytes: Callable[[int], bytes]) -> dict | None:
+    """The submit's transaction for an open link; None when one of its conditions failed."""
+    link, campaign, unit = found.link, found.campaign, found.unit
     definition = _questionnaire(campaign.cid, link.qid, int(link.q_version))
     clean = q_rules.validate_answers(definition, answers if isinstance(answers, dict) else {}, complete=True)
     receipt = _receipt(random_bytes(5))
     response = Response(unit_key=link.unit_key, response_id=random_bytes(12).hex(), qid=link.qid,
                         q_version=int(link.q_version), group=link.group, purpose=link.purpose, answers=clean,
                         scores=q_rules.score(definition, clean), submitted_at=now, ministry=link.ministry)
-    for _ in range(3):  # a concurrent first-open may move the link between our read and our write
-        if store.record_submission(link, digest, response, now, ip=ip, ua=ua, receipt=receipt, drop_draft=True):
-            obs.bind(campaign=campaign.cid, unit=link.unit_key.split("#", 1)[1])
-            obs.info("survey submitted", qid=link.qid, group=link.group, purpose=link.purpose)
-            obs.metric(obs.SUBMITS, qid=link.qid, group=link.group)
-            return {"receipt": receipt, "submitted_at": utc_iso(now), "submitted_at_label": local_datetime(now)}
-        fresh = link_store.get_link(link.unit_key, link.slot)
-        if fresh is None or digest not in (fresh.token_hashes or []):
-            raise LinkGoneError(UNKNOWN)
-        if fresh.state == "submitted":
-            raise _already(fresh)
-        link = fresh
-    raise ConflictError("Phiếu đang được cập nhật; vui lòng gửi lại.")
+    gate = store.Gate(campaign.cid, unit.unit, campaign.version, unit.extensions.get("survey"))
+    if not store.record_submission(link, found.digest, response, now, ip=ip, ua=ua, receipt=receipt,
+                                   drop_draft=True, gate=gate):
+        return None
+    obs.bind(campaign=campaign.cid, unit=unit.unit)
+    obs.info("survey submitted", qid=link.qid, group=link.group, purpose=link.purpose)
+    obs.metric(obs.SUBMITS, qid=link.qid, group=link.group)
+    return {"receipt": receipt, "submitted_at": utc_iso(now), "submitted_at_label": local_datetime(now)}
 
 
 def _receipt(raw: bytes) -> str:

@@ -49,6 +49,17 @@ def response_of(item: ResponseModel) -> Response:
     return Response(**_values(item, Response))
 
 
+@dataclass(frozen=True)
+class Gate:
+    """What a decision that the survey is open for a link's unit was made on: the campaign's version (its phases
+    change only with a new version) and the unit's own survey extension. The submit transaction checks both, so a
+    decision made on a copy kept between requests holds at the very moment the response is written."""
+    cid: str
+    unit: str
+    campaign_version: int
+    extension: str | None
+
+
 def link_key(link: Link) -> str:
     return f"{link.unit_key}|{link.slot}"
 
@@ -79,6 +90,14 @@ def link_in_context(unit_key: str, slot: str) -> tuple[Link | None, Campaign | N
     except CampaignModel.DoesNotExist:
         campaign = None
     return link, campaign, found_unit
+
+
+def link_now(unit_key: str, slot: str) -> Link | None:
+    """A link as it is now (a strongly consistent read), or None."""
+    try:
+        return link_of(LinkModel.get(unit_key, slot, consistent_read=True))
+    except LinkModel.DoesNotExist:
+        return None
 
 
 def get_draft(link: Link) -> Draft | None:
@@ -127,12 +146,13 @@ def record_open(link: Link, now: datetime, ip: str, ua: str) -> bool:
 
 
 def record_submission(link: Link, digest: str, response: Response, now: datetime, *, ip: str, ua: str,
-                      receipt: str, drop_draft: bool = False) -> bool:
+                      receipt: str, drop_draft: bool = False, gate: Gate | None = None) -> bool:
     """One conditional transaction: the link moves to submitted only from the state it was read in and while it
     still holds this token; the response (without identity) is written with it; the counters move too.
     A managing-ministry form counts as answered for the ministry it evaluates in the same transaction.
-    With `drop_draft`, the link's draft is deleted in it as well (it has served its purpose).
-    False when the condition fails (another submit won, or the link changed)."""
+    With `drop_draft`, the link's draft is deleted in it as well (it has served its purpose). With `gate`, the
+    campaign and the unit must still be as the survey's window was decided on (see `Gate`).
+    False when a condition fails (another submit won, the link changed, or the gate no longer holds)."""
     first_seen = link.opened_at or now
     actions: list[Action] = [
         LinkModel.state.set("submitted"), LinkModel.submitted_at.set(now), LinkModel.submit_ip.set(ip),
@@ -161,11 +181,23 @@ def record_submission(link: Link, digest: str, response: Response, now: datetime
                 tx.update(StatsModel(unit_key=unit_key, key=key), actions=[StatsModel.answered.add(1)])
             if drop_draft:
                 tx.delete(DraftModel(link_key=link_key(link)))
+            if gate:
+                _check_gate(tx, gate)
         return True
     except TransactWriteError as exc:
         if condition_failed(exc):
             return False
         raise
+
+
+def _check_gate(tx: TransactWrite, gate: Gate) -> None:
+    # the campaign is still the version the window was computed from: its phases have not moved since
+    tx.condition_check(CampaignModel, "CAMPAIGN", gate.cid, condition=CampaignModel.version == gate.campaign_version)
+    # the unit's results were not annulled since, and its own survey deadline is still the one the window used
+    extension = UnitModel.extensions["survey"]
+    tx.condition_check(UnitModel, gate.cid, gate.unit,
+                       condition=UnitModel.annulled_at.does_not_exist() & (
+                           (extension == gate.extension) if gate.extension else extension.does_not_exist()))
 
 
 def count_miss(ip: str, now: datetime, window: timedelta) -> int:

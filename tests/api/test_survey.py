@@ -128,7 +128,7 @@ def test_after_the_deadline_a_link_no_longer_works(api, links, clock):
 
 
 def test_a_deadline_moved_or_a_unit_annulled_counts_at_the_very_next_request(api, links, tokens, clock):
-    # nothing about the campaign or the unit is kept between requests: each one checks them as they are now
+    # a refusal is decided on the campaign and unit as they are now, never on a copy kept between requests
     [token, other] = links()
     survey = get(api, token).data
     clock.at(clock() + timedelta(days=62))
@@ -145,6 +145,48 @@ def test_a_deadline_moved_or_a_unit_annulled_counts_at_the_very_next_request(api
     assert annulled.status_code == 201, annulled.data
     late = api.call("PUT", "/survey/draft", {"answers": {}}, headers={"x-survey-token": other})
     assert late.status_code == 423 and late.data["code"] == "results_annulled"
+
+
+def test_a_submit_decided_on_the_kept_campaign_and_unit_is_refused_once_they_changed(api, links, tokens, clock):
+    # the submit decides on the campaign and unit an earlier request read; its transaction checks they still hold
+    [token, other] = links()
+    survey = get(api, token).data
+    clock.at(clock() + timedelta(days=3))
+    assert get(api, token).status_code == 200  # the kept copy: the survey is open
+    shortened = (clock() - timedelta(days=1)).astimezone(VN).date().isoformat()
+    moved = api.call("PATCH", "/campaigns/demo/phases/survey", {"closes": shortened, "reason": "Rút ngắn thời hạn"},
+                     token=tokens["admin"])
+    assert moved.status_code == 200, moved.data
+    late = api.call("POST", "/survey/submit", {"answers": answers_for(survey)}, headers={"x-survey-token": token})
+    assert late.status_code == 423 and late.data["code"] == "survey_closed", late.data
+    reopened = (clock() + timedelta(days=7)).astimezone(VN).date().isoformat()
+    assert api.call("PATCH", "/campaigns/demo/phases/survey", {"closes": reopened, "reason": "Gia hạn khảo sát"},
+                    token=tokens["admin"]).status_code == 200
+    assert get(api, other).status_code == 200  # kept again, open
+    annulled = api.call("POST", "/campaigns/demo/units/01/annulment", {"reason": "Can thiệp trái quy định"},
+                        token=tokens["admin"])
+    assert annulled.status_code == 201, annulled.data
+    refused = api.call("POST", "/survey/submit", {"answers": answers_for(survey)}, headers={"x-survey-token": other})
+    assert refused.status_code == 423 and refused.data["code"] == "results_annulled", refused.data
+    assert ResponseModel.count("demo#01") == 0
+    assert {link.state for link in LinkModel.query("demo#01")} == {"sent"}
+
+
+def test_a_token_issued_before_tokens_named_their_link_still_opens_it(api, links):
+    from chalicelib.domain.credentials import new_token, token_hash
+    from chalicelib.store.models import TokenModel
+
+    [token, _] = links()
+    link = next(iter(LinkModel.query("demo#01")))
+    older = new_token(b"o" * 32)  # 43 characters, no link named: found through its token record
+    TokenModel(token_hash=token_hash(older), unit_key=link.unit_key, slot=link.slot, kind="invite",
+               issued_at=link.issued_at, expires_at=link.issued_at + timedelta(days=90)).save()
+    link.update(actions=[LinkModel.token_hashes.set(LinkModel.token_hashes.append([token_hash(older)]))])
+    assert get(api, older).status_code == 200
+    submitted = api.call("POST", "/survey/submit", {"answers": answers_for(get(api, older).data)},
+                         headers={"x-survey-token": older})
+    assert submitted.status_code == 201, submitted.data
+    assert ResponseModel.count("demo#01") == 1
 
 
 def test_a_link_read_while_a_transaction_holds_it_is_read_item_by_item(api, links, monkeypatch):

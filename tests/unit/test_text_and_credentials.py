@@ -61,3 +61,14 @@ def test_every_broken_password_rule_is_named_at_once():
                         "ký tự đặc biệt."]
     assert cred.password_problem("tinh01", "tinh01") == " ".join(problems)
     assert cred.password_problems("Mat-Khau-Moi-9", "tinh01") == []
+
+
+def test_a_survey_token_names_its_link_and_anything_else_names_none():
+    from chalicelib.domain.credentials import link_named, survey_token
+
+    token = survey_token("2021#01", "7-ab12cd#ministry", bytes(range(32)))
+    assert link_named(token) == ("2021#01", "7-ab12cd#ministry")
+    assert len(token) > 43 and all(c.isalnum() or c in "-_" for c in token)  # fits the survey page's token shape
+    assert survey_token("2021#01", "7-ab12cd#ministry", bytes(32)) != token  # the secret is the random part
+    for other in ("A" * 43, "", "<script>", "!!" + "a" * 43, "QUJD" + "a" * 43, token[:-1] + "=="):
+        assert link_named(other) is None, other
