@@ -16,18 +16,15 @@ from chalicelib.domain.text import clean
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, ValidationError
 from chalicelib.services import address_changes, audit, phases
-from chalicelib.store import campaigns as campaign_store
-from chalicelib.store import files
-from chalicelib.store import integrity as store
-from chalicelib.store import links as link_store
 from chalicelib.store.integrity import IntegrityScan
+from chalicelib.store.stores import DYNAMODB, Stores
 
 
-def _question_counts(cid: str, qids: set[str], cache: dict[str, int]) -> dict[str, int]:
+def _question_counts(cid: str, qids: set[str], cache: dict[str, int], *, stores: Stores = DYNAMODB) -> dict[str, int]:
     from chalicelib.services import questionnaires
 
     for qid in qids - set(cache):
-        _, definition = questionnaires.content(cid, qid)
+        _, definition = questionnaires.content(cid, qid, stores=stores)
         cache[qid] = sum(len(s["questions"]) for s in definition["sections"])
     return {qid: cache[qid] for qid in qids}
 
@@ -38,7 +35,8 @@ def _activity(totals: Any, changes: list) -> str:
     return f"{totals.opened if totals else 0}:{totals.submitted if totals else 0}:{len(changes)}:{decided}"
 
 
-def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False) -> list[IntegrityScan]:
+def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False,
+               stores: Stores = DYNAMODB) -> list[IntegrityScan]:
     """Scan the units whose counters moved since their last scan (every one with `force`).
 
     Reads: the units' counters (one batch), the campaign's last scans (one Query, which also holds each unit's
@@ -46,9 +44,9 @@ def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False
     address change requests (one Query), then for each unit to scan its links and responses (one Query each) and
     the province account's addresses. A unit without a single link is recorded as scanned without reading anything
     else."""
-    totals = {s.unit_key.split("#", 1)[1]: s for s in link_store.totals_of([f"{cid}#{u}" for u in units])}
-    previous = {item.unit: item for item in store.by_campaign(cid)}
-    requests = address_changes.integrity_facts(cid, units[0] if len(units) == 1 else None)
+    totals = {s.unit_key.split("#", 1)[1]: s for s in stores.links.totals_of([f"{cid}#{u}" for u in units])}
+    previous = {item.unit: item for item in stores.integrity.by_campaign(cid)}
+    requests = address_changes.integrity_facts(cid, units[0] if len(units) == 1 else None, stores=stores)
     idle: list[IntegrityScan] = []
     todo: list[tuple[str, str, list, list]] = []
     tallies: dict[str, dict] = {}
@@ -63,7 +61,7 @@ def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False
             idle.append(IntegrityScan(cid=cid, unit=unit, score=0, flags=[], submitted=0, responses=0,
                                       activity=activity, scanned_at=now, score_counts=par_index.unit_tally([])))
             continue
-        stored = store.responses(f"{cid}#{unit}")
+        stored = stores.integrity.responses(f"{cid}#{unit}")
         # the results' tally of the same responses, kept with the scan: the results then read none of them again
         tallies[unit] = par_index.unit_tally({"group": r.group, "qid": r.qid, "purpose": r.purpose,
                                               "ministry": r.ministry, "scores": r.scores or {}} for r in stored)
@@ -80,55 +78,60 @@ def scan_units(cid: str, units: list[str], now: datetime, *, force: bool = False
                                  link.submit_ua, link.submitted_at, int(link.seconds_spent) if link.seconds_spent
                                  is not None else None, agency=link.agency or "", seen=frozenset(link.seen or ()),
                                  mailed_at=link.last_mail_at)
-                 for link in link_store.unit_links(unit_key)]
-        province_ips = store.login_addresses(unit, now - timedelta(days=365), now) if links else set()
+                 for link in stores.links.unit_links(unit_key)]
+        province_ips = stores.integrity.login_addresses(unit, now - timedelta(days=365), now) if links else set()
         result = rules.evaluate(links, responses, province_ips,
-                                _question_counts(cid, {f.qid for f in links}, cache), national=national)
+                                _question_counts(cid, {f.qid for f in links}, cache, stores=stores), national=national)
         result = rules.with_address_changes(result, changes)
         item = IntegrityScan(cid=cid, unit=unit, score=result["score"], flags=result["flags"],
                              submitted=result["submitted"], responses=result["responses"], activity=activity,
                              scanned_at=now, answer_counts=fresh[unit], score_counts=tallies[unit])
-        store.save(item)
+        stores.integrity.save(item)
         done.append(item)
     if idle:
-        store.save_many(idle)
+        stores.integrity.save_many(idle)
     return done + idle
 
 
-def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False) -> IntegrityScan | None:
+def scan_unit(cid: str, unit: str, now: datetime, *, force: bool = False,
+              stores: Stores = DYNAMODB) -> IntegrityScan | None:
     """One unit (with the campaign's reference from the other units' last scans)."""
-    scanned = scan_units(cid, [unit], now, force=force)
+    scanned = scan_units(cid, [unit], now, force=force, stores=stores)
     return scanned[0] if scanned else None
 
 
-def run_scan(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+def _provinces(cid: str, *, stores: Stores = DYNAMODB) -> list[str]:
+    return [u.unit for u in stores.campaigns.list_units(cid, PROVINCE)]
+
+
+def run_scan(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes], *,
+             stores: Stores = DYNAMODB) -> dict:
     require_moha(actor)
-    campaign_store.get_campaign(cid)
-    scanned = len(scan_units(cid, [u.unit for u in campaign_store.list_units(cid, PROVINCE)], now))
+    stores.campaigns.get_campaign(cid)
+    scanned = len(scan_units(cid, _provinces(cid, stores=stores), now, stores=stores))
     audit.record(actor, "integrity_scanned", now, cid=cid, details={"units_scanned": scanned},
-                 suffix=random_bytes(4).hex())
-    return {**review(actor, cid), "scanned": scanned}
+                 suffix=random_bytes(4).hex(), stores=stores)
+    return {**review(actor, cid, stores=stores), "scanned": scanned}
 
 
-def scheduled_scan(now: datetime) -> int:
+def scheduled_scan(now: datetime, *, stores: Stores = DYNAMODB) -> int:
     """Every campaign whose survey is open (or closed less than a week ago)."""
     scanned = 0
-    for campaign in campaign_store.list_campaigns():
+    for campaign in stores.campaigns.list_campaigns():
         window = phases.phase_windows(campaign, None).get("survey")
         if window is None or now < window.opens_at or now > window.closes_at + timedelta(days=7):
             continue
-        scanned += len(scan_units(campaign.cid, [u.unit for u in campaign_store.list_units(campaign.cid, PROVINCE)],
-                              now))
+        scanned += len(scan_units(campaign.cid, _provinces(campaign.cid, stores=stores), now, stores=stores))
     return scanned
 
 
-def review(actor: Actor, cid: str) -> dict:
+def review(actor: Actor, cid: str, *, stores: Stores = DYNAMODB) -> dict:
     """Units by risk, with flags and evidence: for the ministry only."""
     require_moha(actor)
-    campaign_store.get_campaign(cid)
-    units = {u.unit: u for u in campaign_store.list_units(cid, PROVINCE)}
+    stores.campaigns.get_campaign(cid)
+    units = {u.unit: u for u in stores.campaigns.list_units(cid, PROVINCE)}
     items: list[dict[str, Any]] = []
-    for item in store.by_campaign(cid):
+    for item in stores.integrity.by_campaign(cid):
         unit = units.get(item.unit)
         items.append({"unit": item.unit, "name": unit.name if unit else item.unit, "score": item.score,
                       "flagged": rules.flagged({"score": item.score}), "flags": item.flags,
@@ -140,16 +143,17 @@ def review(actor: Actor, cid: str) -> dict:
     return {"campaign": cid, "units": items, "thresholds": rules.thresholds_dict()}
 
 
-def export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+def export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes], *,
+           stores: Stores = DYNAMODB) -> dict:
     """The evidence workbook (units by risk, flags with their numbers and links): a short-lived download link."""
     from chalicelib.formats import integrity_xlsx
     from chalicelib.formats.roster_xlsx import XLSX
 
-    data = review(actor, cid)
-    campaign = campaign_store.get_campaign(cid)
+    data = review(actor, cid, stores=stores)
+    campaign = stores.campaigns.get_campaign(cid)
     content = integrity_xlsx.workbook(data, campaign.name, local_datetime(now))
     name = f"ra-soat-can-thiep-{cid}.xlsx"
-    url = files.put_export(f"exports/{cid}/integrity/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, XLSX,
+    url = stores.files.put_export(f"exports/{cid}/integrity/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, XLSX,
                            name, expires=900)
     return {"url": url, "filename": name, "size": len(content), "expires_in": 900}
 
@@ -164,38 +168,39 @@ def _reason(value: object) -> str:
 
 
 def annul(actor: Actor, cid: str, unit: str, reason: object, now: datetime,
-          random_bytes: Callable[[int], bytes]) -> dict:
+          random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     require_moha(actor)
     text = _reason(reason)
-    unit_item = campaign_store.get_unit(cid, unit)
-    if not store.set_annulled(cid, unit, now, actor.username, text):
+    unit_item = stores.campaigns.get_unit(cid, unit)
+    if not stores.integrity.set_annulled(cid, unit, now, actor.username, text):
         raise ConflictError(f"Kết quả khảo sát của {unit_item.full_name} đã bị hủy trước đó.")
     suffix = random_bytes(4).hex()
     audit.record(actor, "survey_annulled", now, target=unit, cid=cid, unit=unit, details={"reason": text},
-                 suffix=suffix)
+                 suffix=suffix, stores=stores)
     audit.notify(cid, [unit, "moha"], now, "survey_annulled", "Hủy kết quả khảo sát",
                  f"Bộ Nội vụ đã hủy toàn bộ kết quả khảo sát của {unit_item.full_name} do phát hiện can thiệp trái "
-                 f"quy định vào việc trả lời phiếu. Lý do: {text}", suffix)
-    return status(cid, unit)
+                 f"quy định vào việc trả lời phiếu. Lý do: {text}", suffix, stores=stores)
+    return status(cid, unit, stores=stores)
 
 
 def reinstate(actor: Actor, cid: str, unit: str, reason: object, now: datetime,
-              random_bytes: Callable[[int], bytes]) -> dict:
+              random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     require_moha(actor)
     text = _reason(reason)
-    unit_item = campaign_store.get_unit(cid, unit)
-    if not store.clear_annulled(cid, unit):
+    unit_item = stores.campaigns.get_unit(cid, unit)
+    if not stores.integrity.clear_annulled(cid, unit):
         raise ConflictError(f"Kết quả khảo sát của {unit_item.full_name} không bị hủy.")
     suffix = random_bytes(4).hex()
     audit.record(actor, "survey_reinstated", now, target=unit, cid=cid, unit=unit, details={"reason": text},
-                 suffix=suffix)
+                 suffix=suffix, stores=stores)
     audit.notify(cid, [unit, "moha"], now, "survey_reinstated", "Khôi phục kết quả khảo sát",
-                 f"Bộ Nội vụ đã khôi phục kết quả khảo sát của {unit_item.full_name}. Lý do: {text}", suffix)
-    return status(cid, unit)
+                 f"Bộ Nội vụ đã khôi phục kết quả khảo sát của {unit_item.full_name}. Lý do: {text}", suffix,
+                 stores=stores)
+    return status(cid, unit, stores=stores)
 
 
-def status(cid: str, unit: str) -> dict:
-    item = campaign_store.get_unit(cid, unit)
+def status(cid: str, unit: str, *, stores: Stores = DYNAMODB) -> dict:
+    item = stores.campaigns.get_unit(cid, unit)
     return {"unit": unit, "annulled": bool(item.annulled_at),
             "annulled_at": utc_iso(item.annulled_at) if item.annulled_at else None,
             "annulled_by": item.annulled_by, "reason": item.annul_reason}

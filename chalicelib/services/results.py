@@ -13,24 +13,21 @@ from chalicelib.domain.campaign import DEFAULT_GRADES, DEFAULT_MIN_RESPONSES, MI
 from chalicelib.domain.questionnaire import max_points, parse_qid
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.services.assessment import framework_of, unit_kind
-from chalicelib.store import assessment as store
-from chalicelib.store import campaigns as campaign_store
-from chalicelib.store import files
-from chalicelib.store import integrity as integrity_store
-from chalicelib.store import questionnaires as questionnaire_store
+from chalicelib.store.integrity import IntegrityScan
+from chalicelib.store.stores import DYNAMODB, Stores
 
 
-def _best(cid: str, kind: str = PROVINCE) -> dict[str, dict]:
+def _best(cid: str, kind: str = PROVINCE, *, stores: Stores = DYNAMODB) -> dict[str, dict]:
     """The most one respondent can give each criterion, per questionnaire measuring units of `kind` (the locality
     questionnaires for provinces, the managing-ministry ones for ministries)."""
-    return {item.qid: max_points({"sections": item.sections}) for item in questionnaire_store.list_for(cid)
+    return {item.qid: max_points({"sections": item.sections}) for item in stores.questionnaires.list_for(cid)
             if (parse_qid(item.qid) or ("",))[0] == PURPOSE_OF_KIND[kind]}
 
 
 RISK_LEVELS = {"high": "Cao", "medium": "Trung bình", "low": "Thấp"}
 
 
-def _risk(scan: integrity_store.IntegrityScan | None) -> dict | None:
+def _risk(scan: IntegrityScan | None) -> dict | None:
     """The unit's last interference review: its score out of 100 and level; None before any scan."""
     if scan is None:
         return None
@@ -40,11 +37,12 @@ def _risk(scan: integrity_store.IntegrityScan | None) -> dict | None:
             "flags": len(scan.flags), "scanned_at_label": local_datetime(scan.scanned_at)}
 
 
-def _counters(cid: str, units: list[str], groups: list[dict]) -> dict[tuple[str, str], dict[str, int]]:
+def _counters(cid: str, units: list[str], groups: list[dict], *,
+              stores: Stores = DYNAMODB) -> dict[tuple[str, str], dict[str, int]]:
     """The units' "all" counters and their locality forms per group, in batches: (unit, key) -> counts."""
     keys = [(f"{cid}#{u}", k) for u in units for k in ("all", *(f"{g['code']}#locality" for g in groups))]
     return {(unit_key.split("#", 1)[1], key): counts
-            for (unit_key, key), counts in integrity_store.counters(keys).items()}
+            for (unit_key, key), counts in stores.links.counters(keys).items()}
 
 
 def _locality_forms(counters: dict[tuple[str, str], dict[str, int]], unit: str, groups: list[dict]) -> int:
@@ -52,8 +50,8 @@ def _locality_forms(counters: dict[tuple[str, str], dict[str, int]], unit: str, 
     return sum(max(0, n) for g in groups for n in counters.get((unit, f"{g['code']}#locality"), {}).values())
 
 
-def _tallies(cid: str, units: list[str], scans: dict[str, integrity_store.IntegrityScan],
-             counters: dict[tuple[str, str], dict[str, int]]) -> dict[str, dict]:
+def _tallies(cid: str, units: list[str], scans: dict[str, IntegrityScan],
+             counters: dict[tuple[str, str], dict[str, int]], *, stores: Stores = DYNAMODB) -> dict[str, dict]:
     """Each province's stored responses tallied (par_index.unit_tally). The integrity scan reads every response of
     a unit whose counters moved and keeps their tally: that one is used while the unit's submit counter still
     equals the number of responses it counts (responses are written once, with the counter, and never removed, so
@@ -67,28 +65,28 @@ def _tallies(cid: str, units: list[str], scans: dict[str, integrity_store.Integr
         if kept and kept.get("n") == submitted:
             out[unit] = kept
         else:
-            out[unit] = par_index.unit_tally(integrity_store.response_scores(f"{cid}#{unit}"))
+            out[unit] = par_index.unit_tally(stores.integrity.response_scores(f"{cid}#{unit}"))
     return out
 
 
-def compute(cid: str, kind: str = PROVINCE) -> dict:
+def compute(cid: str, kind: str = PROVINCE, *, stores: Stores = DYNAMODB) -> dict:
     if kind == MINISTRY:
-        return _ministries(cid)
-    campaign = campaign_store.get_campaign(cid)
-    definition, version = framework_of(cid)
+        return _ministries(cid, stores=stores)
+    campaign = stores.campaigns.get_campaign(cid)
+    definition, version = framework_of(cid, stores=stores)
     grades = list(campaign.grades or DEFAULT_GRADES)
-    best = _best(cid)
-    states = {a.unit: a for a in store.list_assessments(cid)}
-    scans = {s.unit: s for s in integrity_store.by_campaign(cid)}
+    best = _best(cid, stores=stores)
+    states = {a.unit: a for a in stores.assessment.list_assessments(cid)}
+    scans = {s.unit: s for s in stores.integrity.by_campaign(cid)}
     minimum = campaign.min_responses or DEFAULT_MIN_RESPONSES
-    units = campaign_store.list_units(cid, PROVINCE)
+    units = stores.campaigns.list_units(cid, PROVINCE)
     groups = list(campaign.groups or [])
-    counters = _counters(cid, [u.unit for u in units], groups)
-    tallies = _tallies(cid, [u.unit for u in units], scans, counters)
+    counters = _counters(cid, [u.unit for u in units], groups, stores=stores)
+    tallies = _tallies(cid, [u.unit for u in units], scans, counters, stores=stores)
     rows = []
     for unit in units:
         lines = {line.code: {"score": line.score, "appraisal_score": line.appraisal_score}
-                 for line in store.list_items(cid, unit.unit)}
+                 for line in stores.assessment.list_items(cid, unit.unit)}
         annulled = bool(unit.annulled_at)
         counts = tallies[unit.unit].get("locality") or {}
         result = par_index.unit_result(definition, par_index.UnitInput(unit.unit, unit.name, lines, [], annulled,
@@ -127,35 +125,36 @@ def _summary(cid: str, name: str, kind: str, definition: dict | None, version: i
             "units": ranked}
 
 
-def _ministries(cid: str) -> dict:
+def _ministries(cid: str, *, stores: Stores = DYNAMODB) -> dict:
     """The assessed ministries' results under the ministries' framework: their lines (self-assessment, appraisal,
     imported parts) and their survey points from the managing-ministry answers of every province's department and
     division leaders who named them, an annulled province's answers counting for none. Ranked among the ranked
     ministries; the others are listed with their index and no rank. A campaign without ministries has none."""
-    campaign = campaign_store.get_campaign(cid)
+    campaign = stores.campaigns.get_campaign(cid)
     grades = list(campaign.grades or DEFAULT_GRADES)
     minimum = campaign.min_responses or DEFAULT_MIN_RESPONSES
-    ministries = campaign_store.list_units(cid, MINISTRY)
+    ministries = stores.campaigns.list_units(cid, MINISTRY)
     if not ministries:
-        found = store.find_framework(cid, MINISTRY)
+        found = stores.assessment.find_framework(cid, MINISTRY)
         return _summary(cid, campaign.name, MINISTRY, found.definition if found else None,
                         found.version if found else None, grades, minimum, [])
-    definition, version = framework_of(cid, MINISTRY)
-    provinces = campaign_store.list_units(cid, PROVINCE)
+    definition, version = framework_of(cid, MINISTRY, stores=stores)
+    provinces = stores.campaigns.list_units(cid, PROVINCE)
     annulled = {p.unit for p in provinces if p.annulled_at}
     # A ministry's respondents are spread over every province, and responses are stored by province: each
     # province's managing-ministry answers tallied per ministry (kept by the integrity scan, else read here), an
     # annulled province's too, to say how many answers it cost.
     names = [p.unit for p in provinces]
-    tallies = _tallies(cid, names, {s.unit: s for s in integrity_store.by_campaign(cid)}, _counters(cid, names, []))
+    tallies = _tallies(cid, names, {s.unit: s for s in stores.integrity.by_campaign(cid)},
+                       _counters(cid, names, [], stores=stores), stores=stores)
     counts = {m.unit: par_index.merge_tallies(t.get("ministry", {}).get(m.unit) or {}
                                               for p, t in tallies.items() if p not in annulled) for m in ministries}
     items = {m.unit: {line.code: {"score": line.score, "appraisal_score": line.appraisal_score}
-                      for line in store.list_items(cid, m.unit)} for m in ministries}
+                      for line in stores.assessment.list_items(cid, m.unit)} for m in ministries}
     rows = par_index.ministry_results(definition, [{"code": m.unit, "name": m.name, "ranked": m.ranked}
                                                    for m in ministries],
-                                      items, [], annulled, _best(cid, MINISTRY), grades, counts=counts)
-    states = {a.unit: a for a in store.list_assessments(cid)}
+                                      items, [], annulled, _best(cid, MINISTRY, stores=stores), grades, counts=counts)
+    states = {a.unit: a for a in stores.assessment.list_assessments(cid)}
     for result in rows:
         record = states.get(result["unit"])
         result["assessment_state"] = record.state if record else "draft"
@@ -175,30 +174,31 @@ def _ministries(cid: str) -> dict:
     return _summary(cid, campaign.name, MINISTRY, definition, version, grades, minimum, rows)
 
 
-def results(actor: Actor, cid: str, kind: str | None = None) -> dict:
+def results(actor: Actor, cid: str, kind: str | None = None, *, stores: Stores = DYNAMODB) -> dict:
     require_moha(actor)
-    return compute(cid, unit_kind(kind))
+    return compute(cid, unit_kind(kind), stores=stores)
 
 
-def workbook(cid: str, now: datetime) -> bytes:
+def workbook(cid: str, now: datetime, *, stores: Stores = DYNAMODB) -> bytes:
     """The results workbook: the provinces' summary and field sheets, then the ministries' where the campaign
     assesses ministries."""
     from chalicelib.formats import results_xlsx
 
-    data = compute(cid)
-    definition, _ = framework_of(cid)
+    data = compute(cid, stores=stores)
+    definition, _ = framework_of(cid, stores=stores)
     ministries = None
-    if campaign_store.list_units(cid, MINISTRY):
-        ministries = (compute(cid, MINISTRY), framework_of(cid, MINISTRY)[0])
+    if stores.campaigns.list_units(cid, MINISTRY):
+        ministries = (compute(cid, MINISTRY, stores=stores), framework_of(cid, MINISTRY, stores=stores)[0])
     return results_xlsx.workbook(data, definition, local_datetime(now), ministries=ministries)
 
 
-def export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+def export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes], *,
+           stores: Stores = DYNAMODB) -> dict:
     from chalicelib.formats.roster_xlsx import XLSX
 
     require_moha(actor)
-    content = workbook(cid, now)
+    content = workbook(cid, now, stores=stores)
     name = f"ket-qua-chi-so-cchc-{cid}.xlsx"
-    url = files.put_export(f"exports/{cid}/results/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, XLSX,
+    url = stores.files.put_export(f"exports/{cid}/results/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, XLSX,
                            name, expires=900)
     return {"url": url, "filename": name, "size": len(content), "expires_in": 900}

@@ -1,4 +1,10 @@
-"""Integrity scans, the data they read, and the annulment mark on a unit."""
+"""Integrity scans, the data they read (a unit's responses, its account's login addresses), and the annulment mark
+on a unit. Functions take and return plain records; the tables' models never leave this module.
+
+`IntegrityStore` is the contract services rely on; this module's functions are its DynamoDB implementation (the
+module itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` its in-memory one,
+and `tests/unit/test_store_contract.py` runs the same cases against both. The links' counters the results read are
+the links store's (`LinksStore.counters`)."""
 from __future__ import annotations
 
 import base64
@@ -6,13 +12,13 @@ import json
 import zlib
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Protocol
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.store.audit import sort_key
 from chalicelib.store.errors import condition_failed
-from chalicelib.store.links import STATES
-from chalicelib.store.models import AuditModel, IntegrityModel, ResponseModel, StatsModel, UnitModel
+from chalicelib.store.models import AuditModel, IntegrityModel, ResponseModel, UnitModel
 from chalicelib.store.survey import Response, response_of
 
 
@@ -29,6 +35,38 @@ class IntegrityScan:
     scanned_at: datetime
     answer_counts: dict = field(default_factory=dict)  # the unit's answers by view class (the national reference)
     score_counts: dict = field(default_factory=dict)  # the unit's responses tallied for the results (par_index)
+
+
+class IntegrityStore(Protocol):
+    """The units' last scans, what a scan reads, and the annulment mark, with what every implementation keeps:
+    - a unit has one scan record per campaign: `save` and `save_many` replace the unit's last scan whole, and
+      `by_campaign` answers the campaign's last scans in unit order, each as saved (its flags, answer counts and
+      score counts as JSON carries them: keys are strings, tuples lists);
+    - `responses` answers every stored response of a unit in response-id order, as the submit wrote it and without
+      identity; `response_scores` the same responses without their answers (group, questionnaire, purpose, the
+      ministry evaluated, points per criterion);
+    - `login_addresses` answers the distinct source addresses of the unit's "login" audit entries whose instant lies
+      in [start, end];
+    - a unit's results are annulled once: `set_annulled` marks an existing unit not annulled yet (its
+      `annulled_at`, `annulled_by`, `annul_reason`, as the campaigns store reads the unit) and answers True;
+      annulling again, or a unit that does not exist, answers False and the first mark stays; `clear_annulled`
+      removes the mark of an annulled unit only (True), False for any other unit."""
+
+    def save(self, item: IntegrityScan) -> None: ...
+
+    def save_many(self, items: list[IntegrityScan]) -> None: ...
+
+    def by_campaign(self, cid: str) -> list[IntegrityScan]: ...
+
+    def responses(self, unit_key: str) -> list[Response]: ...
+
+    def response_scores(self, unit_key: str) -> list[dict]: ...
+
+    def login_addresses(self, unit: str, start: datetime, end: datetime) -> set[str]: ...
+
+    def set_annulled(self, cid: str, unit: str, now: datetime, who: str, reason: str) -> bool: ...
+
+    def clear_annulled(self, cid: str, unit: str) -> bool: ...
 
 
 def _pack(counts: dict) -> str | None:
@@ -56,6 +94,7 @@ def _model(item: IntegrityScan) -> IntegrityModel:
 
 
 def save(item: IntegrityScan) -> None:
+    # unconditional: a unit's scan replaces its last one whole (the key is the campaign and the unit)
     _model(item).save()
 
 
@@ -83,13 +122,6 @@ def response_scores(unit_key: str) -> list[dict]:
                                                                       "scores"])]
 
 
-def counters(keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int]]:
-    """Several units' counter items ((unit key, counter key) pairs) read in batches of 100: each found one's
-    counts by link state; items not written yet are missing."""
-    return {(i.unit_key, i.key): {state: int(getattr(i, state) or 0) for state in STATES}
-            for i in StatsModel.batch_get(keys)}
-
-
 def login_addresses(unit: str, start: datetime, end: datetime) -> set[str]:
     """Addresses the province account logged in from (audit log, by unit)."""
     return {e.source_ip for e in AuditModel.by_unit.query(unit, AuditModel.sk.between(sort_key(start, ""),
@@ -115,7 +147,7 @@ def clear_annulled(cid: str, unit: str) -> bool:
     try:
         UnitModel(cid=cid, unit=unit).update(
             actions=[UnitModel.annulled_at.remove(), UnitModel.annulled_by.remove(), UnitModel.annul_reason.remove()],
-            # only annulled results are reinstated
+            # only annulled results are reinstated (and a unit that does not exist is never created by the removal)
             condition=UnitModel.annulled_at.exists())
         return True
     except UpdateError as exc:

@@ -439,6 +439,13 @@ def totals_of(unit_keys: list[str]) -> list[Stats]:
     return [_stats(i) for i in StatsModel.batch_get([(k, "all") for k in unit_keys])]
 
 
+def counters(keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int]]:
+    """Several units' counter records ((unit key, counter key) pairs) read in batches of 100: each found one's
+    counts by link state; records not written yet are missing."""
+    return {(i.unit_key, i.key): {state: int(getattr(i, state) or 0) for state in STATES}
+            for i in StatsModel.batch_get(keys)}
+
+
 # --- mails --------------------------------------------------------------------------------------------------------
 
 def record_mail(mail: Mail) -> None:
@@ -528,7 +535,8 @@ def mark_done(cid: str, unit: str, run: str, mark: str, **adds: int) -> bool:
 # --- the contract services rely on --------------------------------------------------------------------------------
 
 class LinksStore(Protocol):
-    """The links and their counters as the services that are handed stores read them (the progress views); the
+    """The links and their counters as the services that are handed stores read them (the progress views, the
+    integrity scan and the results); the
     writes join it as dispatch, the survey and the mail sender move. This module's functions are its DynamoDB
     implementation (`chalicelib/store/stores.py` wires the module), `chalicelib/store/memory.py` its in-memory one,
     and `tests/unit/test_store_contract.py` runs the same cases against both. What every implementation keeps:
@@ -539,7 +547,9 @@ class LinksStore(Protocol):
       order, leaving out units without links;
     - `ministry_counts` answers an assessed ministry's counters, one per province and group that was given forms
       or answers, in "<province>#<group>" order, with `asked` and `answered` as counted (0 for the one never
-      counted)."""
+      counted);
+    - `counters` answers, for each (unit key, counter key) pair whose record exists, its counts of links by state
+      (every state, 0 when never moved); pairs without a record are missing."""
 
     def unit_links(self, unit_key: str, rid: str | None = None) -> list[Link]: ...
 
@@ -548,3 +558,5 @@ class LinksStore(Protocol):
     def totals_of(self, unit_keys: list[str]) -> list[Stats]: ...
 
     def ministry_counts(self, cid: str, ministry: str) -> list[MinistryCount]: ...
+
+    def counters(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int]]: ...

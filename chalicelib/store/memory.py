@@ -4,7 +4,7 @@ Each class keeps the conditions its Protocol states (`AccountsStore` in `store/a
 `store/audit.py`, `CampaignsStore` in `store/campaigns.py`, `QuestionnairesStore` in `store/questionnaires.py`,
 `AssessmentStore` in `store/assessment.py`, `RosterStore` in `store/roster.py`, `AddressChangesStore` in
 `store/address_changes.py`, `ResponsesStore` in `store/responses.py`, `LinksStore` in `store/links.py`,
-`DeliveryStore` in `store/delivery.py`,
+`DeliveryStore` in `store/delivery.py`, `IntegrityStore` in `store/integrity.py`,
 `FilesStore` in `store/files.py`, `Mailer` in `store/mailer.py`, `Queues` in `store/queues.py`) the way the DynamoDB (and S3) implementation's
 conditional writes do, and `tests/unit/test_store_contract.py` runs the same cases against both, so a service tested
 on these is tested on the rules it will meet in production. Every method holds the store's lock for its whole run:
@@ -54,6 +54,7 @@ from chalicelib.store.assessment import Assessment, AssessmentItem, Framework
 from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
 from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store.delivery import Counters, EventRecord, Preflight, PreflightResult, Retry, Stop
+from chalicelib.store.integrity import IntegrityScan
 from chalicelib.store.links import Link, MinistryCount, Stats, Token
 from chalicelib.store.mailer import RejectedError
 from chalicelib.store.questionnaires import Questionnaire, refusal
@@ -857,6 +858,11 @@ class MemoryLinks:
         with self._lock:
             return [self._stats(k, "all", self._counts[(k, "all")]) for k in unit_keys if (k, "all") in self._counts]
 
+    def counters(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int]]:
+        with self._lock:
+            return {k: {state: self._counts[k].get(state, 0) for state in link_store.STATES}
+                    for k in keys if k in self._counts}
+
     def ministry_counts(self, cid: str, ministry: str) -> list[MinistryCount]:
         unit_key = link_store.ministry_counter(cid, ministry, "", "")[0]
         with self._lock:
@@ -867,6 +873,71 @@ class MemoryLinks:
                     out.append(MinistryCount(province=province, group=group, asked=counts.get("asked", 0),
                                              answered=counts.get("answered", 0)))
             return out
+
+
+def _as_json(value: Any) -> Any:
+    """A value as a JSON attribute hands it back (keys strings, tuples lists)."""
+    return json.loads(json.dumps(value))
+
+
+class MemoryIntegrity:
+    """`IntegrityStore` in memory. What a scan reads lives in the other stores, as in DynamoDB it lives in their
+    tables: the responses `MemoryResponses` keeps (its `add` plays the submit), the login entries of `MemoryAudit`,
+    and the annulment mark on `MemoryCampaigns`' units, written under that store's lock as the roster's state is."""
+
+    def __init__(self, campaigns: MemoryCampaigns, responses: MemoryResponses, audit: MemoryAudit) -> None:
+        self._campaigns = campaigns
+        self._responses = responses
+        self._audit = audit
+        self._lock = threading.RLock()
+        self._scans: dict[tuple[str, str], IntegrityScan] = {}
+
+    def save(self, item: IntegrityScan) -> None:
+        self.save_many([item])
+
+    def save_many(self, items: list[IntegrityScan]) -> None:
+        with self._lock:
+            for item in items:  # a unit's scan replaces its last one whole
+                self._scans[(item.cid, item.unit)] = replace(
+                    item, flags=_as_json(item.flags), answer_counts=_as_json(item.answer_counts),
+                    score_counts=_as_json(item.score_counts))
+
+    def by_campaign(self, cid: str) -> list[IntegrityScan]:
+        with self._lock:
+            return [copy.deepcopy(scan) for (c, _), scan in sorted(self._scans.items()) if c == cid]
+
+    def responses(self, unit_key: str) -> list[Response]:
+        with self._responses._lock:
+            return [copy.deepcopy(r) for _, r in sorted(self._responses._responses.get(unit_key, {}).items())]
+
+    def response_scores(self, unit_key: str) -> list[dict]:
+        return [{"group": r.group, "qid": r.qid, "purpose": r.purpose, "ministry": r.ministry,
+                 "scores": r.scores or {}} for r in self.responses(unit_key)]
+
+    def login_addresses(self, unit: str, start: datetime, end: datetime) -> set[str]:
+        lo, hi = sort_key(start, ""), sort_key(end, "~")
+        with self._audit._lock:
+            return {e.source_ip for e in self._audit._entries.values()
+                    if e.unit_key == unit and e.action == "login" and lo <= e.sk <= hi and e.source_ip}
+
+    def set_annulled(self, cid: str, unit: str, now: datetime, who: str, reason: str) -> bool:
+        with self._campaigns._lock:
+            stored = self._campaigns._units.get((cid, unit))
+            # a unit's results are annulled once (annulling again is refused, not repeated)
+            if stored is None or stored.annulled_at is not None:
+                return False
+            self._campaigns._units[(cid, unit)] = replace(stored, annulled_at=now, annulled_by=who,
+                                                          annul_reason=reason)
+            return True
+
+    def clear_annulled(self, cid: str, unit: str) -> bool:
+        with self._campaigns._lock:
+            stored = self._campaigns._units.get((cid, unit))
+            if stored is None or stored.annulled_at is None:  # only annulled results are reinstated
+                return False
+            self._campaigns._units[(cid, unit)] = replace(stored, annulled_at=None, annulled_by=None,
+                                                          annul_reason=None)
+            return True
 
 
 @dataclass
@@ -1163,9 +1234,9 @@ class MemoryQueues:
 
 def stores() -> Stores:
     """A fresh, empty set of in-memory stores."""
-    campaigns = MemoryCampaigns()
-    return Stores(accounts=MemoryAccounts(), audit=MemoryAudit(), campaigns=campaigns,
+    campaigns, audit, responses = MemoryCampaigns(), MemoryAudit(), MemoryResponses()
+    return Stores(accounts=MemoryAccounts(), audit=audit, campaigns=campaigns,
                   questionnaires=MemoryQuestionnaires(), assessment=MemoryAssessment(), files=MemoryFiles(),
                   roster=MemoryRoster(campaigns), address_changes=MemoryAddressChanges(),
-                  responses=MemoryResponses(), links=MemoryLinks(), delivery=MemoryDelivery(), mailer=MemoryMailer(),
-                  queues=MemoryQueues())
+                  responses=responses, links=MemoryLinks(), delivery=MemoryDelivery(), mailer=MemoryMailer(),
+                  queues=MemoryQueues(), integrity=MemoryIntegrity(campaigns, responses, audit))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.store import (accounts, address_changes, assessment, audit, campaigns, delivery, files, links,
-                              mailer, questionnaires, queues, responses, roster)
+from chalicelib.store import (accounts, address_changes, assessment, audit, campaigns, delivery, files, integrity,
+                              links, mailer, questionnaires, queues, responses, roster)
 from chalicelib.store.address_changes import AddressChangesStore
 from chalicelib.store.assessment import AssessmentStore
 from chalicelib.store.accounts import AccountsStore
@@ -18,6 +18,7 @@ from chalicelib.store.audit import AuditStore
 from chalicelib.store.campaigns import CampaignsStore
 from chalicelib.store.delivery import DeliveryStore
 from chalicelib.store.files import FilesStore
+from chalicelib.store.integrity import IntegrityStore
 from chalicelib.store.links import LinksStore
 from chalicelib.store.mailer import Mailer
 from chalicelib.store.questionnaires import QuestionnairesStore
@@ -41,8 +42,10 @@ class Stores:
     delivery: DeliveryStore
     mailer: Mailer
     queues: Queues
+    integrity: IntegrityStore
 
 
 DYNAMODB = Stores(accounts=accounts, audit=audit, campaigns=campaigns, questionnaires=questionnaires,
                   assessment=assessment, files=files, roster=roster, address_changes=address_changes,
-                  responses=responses, links=links, delivery=delivery, mailer=mailer, queues=queues)
+                  responses=responses, links=links, delivery=delivery, mailer=mailer, queues=queues,
+                  integrity=integrity)

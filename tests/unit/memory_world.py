@@ -1,6 +1,8 @@
 """A world for service tests on the in-memory stores (chalicelib/store/memory.py): the shipped 2021 campaign with a
 few of its provinces and ministries, its sample questionnaires and frameworks, the organiser's and the units' actors, a clock the test moves and a seeded
-random source. `refuse_aws` makes any AWS call fail, so a service that forgets to pass its `stores` on is caught."""
+random source. `refuse_aws` makes any AWS call fail, so a service that forgets to pass its `stores` on is caught.
+`World.answered` writes a unit's answered links, counters and responses as dispatch and the survey's submit write
+them (neither takes stores yet)."""
 from __future__ import annotations
 
 import random
@@ -9,10 +11,13 @@ from zoneinfo import ZoneInfo
 
 import botocore.client
 
+from chalicelib.domain import questionnaire as q_rules
 from chalicelib.domain.access import MINISTRY, MOHA, PROVINCE, SYSTEM_MOHA, Actor
 from chalicelib.formats import datafiles
 from chalicelib.services import assessment, campaigns, questionnaires
 from chalicelib.store import memory
+from chalicelib.store.links import Link
+from chalicelib.store.survey import Response
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=VN)  # every phase of 2021 but the survey and the appraisal is open
@@ -70,3 +75,38 @@ class World:
 
     def notes(self, unit: str, cid: str = "2021") -> list:
         return self.stores.audit.list_notifications(f"{cid}#{unit}", 100)
+
+    def answered(self, unit: str, people: int, *, qid: str = "locality-2", pick=lambda person, question: 3,
+                 ip=lambda person: f"198.51.100.{person}", seconds: int = 600, agency: str = "Sở Tư pháp",
+                 ministry: str | None = None, cid: str = "2021") -> list[Response]:
+        """`people` respondents of `unit` who opened and answered `qid` one after another, an hour apart from the
+        clock on, the n-th choosing option `pick(n, i)` of its i-th question (a multiple-choice one that option
+        alone), from address `ip(n)`, in `seconds` (a managing-ministry form about `ministry`): their links, the unit's
+        counters and the stored responses."""
+        purpose, group = qid.split("-")
+        _, definition = questionnaires.content(cid, qid, stores=self.stores)
+        unit_key, ua = f"{cid}#{unit}", "Mozilla/5.0 (Windows NT 10.0) Chrome/120.0"
+        links, responses = [], []
+        for n in range(1, people + 1):
+            at, rid = self.now + timedelta(hours=n - 1), f"{n:06d}-{n:06x}"
+            answers = {}
+            for i, question in enumerate(q_rules.questions(definition)):
+                if question["options"]:
+                    value = question["options"][pick(n, i) % len(question["options"])]["value"]
+                    answers[question["id"]] = [value] if question["type"] == "multi" else value
+            links.append(Link(unit_key=unit_key, slot=f"{rid}#{purpose}", rid=rid, purpose=purpose, qid=qid,
+                              q_version=1, group=group, email=f"nguoi{n}@{unit}.gov.vn", full_name=f"Người {n}",
+                              state="submitted", issued_at=self.now, updated_at=at, agency=agency, sent_at=self.now,
+                              last_mail_at=self.now, opened_at=at - timedelta(seconds=seconds), open_ip=ip(n),
+                              open_ua=ua, submitted_at=at, submit_ip=ip(n), submit_ua=ua, seconds_spent=seconds,
+                              seen=frozenset({f"{ip(n)} | {ua}"}), ministry=ministry))
+            responses.append(Response(unit_key=unit_key, response_id=self.random_bytes(12).hex(), qid=qid,
+                                      q_version=1, group=group, purpose=purpose, answers=answers,
+                                      scores=q_rules.score(definition, answers), submitted_at=at,
+                                      ministry=ministry))
+        self.stores.links.write_issued(links, [])
+        self.stores.links.add_counts(unit_key, {"all": {"submitted": people},
+                                                f"{group}#{purpose}": {"submitted": people}})
+        for response in responses:
+            self.stores.responses.add(response)
+        return responses

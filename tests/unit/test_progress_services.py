@@ -3,7 +3,6 @@ answered, never what), the ministry's national view with annulled units left out
 ministry's managing-ministry counts, and the workbooks. The links and counters are written here as dispatch and the
 survey write them (tests/api/test_progress.py checks the whole path on moto). Nothing here may reach AWS."""
 import io
-from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -11,7 +10,7 @@ from memory_world import ADMIN, World, refuse_aws, unit_actor
 from openpyxl import load_workbook
 
 from chalicelib.errors import ForbiddenError, ValidationError
-from chalicelib.services import progress
+from chalicelib.services import integrity, progress
 from chalicelib.store.links import Link, ministry_counter
 
 PROVINCE = unit_actor("01")
@@ -53,9 +52,7 @@ def world(monkeypatch):
 
 
 def annul(world, unit):
-    campaigns = world.stores.campaigns
-    campaigns._units[("2021", unit)] = replace(campaigns.get_unit("2021", unit), annulled_at=world.now,
-                                              annulled_by="admin", annul_reason="Kết quả bất thường")
+    integrity.annul(ADMIN, "2021", unit, "Kết quả bất thường", world.now, world.random_bytes, stores=world.stores)
 
 
 def people(world, **filters) -> list[str]:

@@ -10,7 +10,7 @@ from memory_world import ADMIN, World, refuse_aws, unit_actor
 
 from chalicelib.domain.access import MOHA, Actor
 from chalicelib.errors import ForbiddenError, NotFoundError, ValidationError
-from chalicelib.services import responses
+from chalicelib.services import integrity, responses
 from chalicelib.store.survey import Response
 
 IDS = ["%024x" % n for n in (0x9a, 0x13, 0xe0, 0x47, 0x2c)]
@@ -77,9 +77,7 @@ def test_a_page_is_of_one_questionnaire_when_asked_and_its_size_is_bounded(world
 
 
 def test_annulled_results_stay_readable_and_are_flagged(world):
-    campaigns = world.stores.campaigns
-    campaigns._units[("2021", "01")] = replace(campaigns.get_unit("2021", "01"), annulled_at=world.now,
-                                              annulled_by="admin", annul_reason="Kết quả bất thường")
+    integrity.annul(ADMIN, "2021", "01", "Kết quả bất thường", world.now, world.random_bytes, stores=world.stores)
     page = read(world)
     assert page["annulled"] is True and page["count"] == 5
 

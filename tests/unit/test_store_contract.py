@@ -1,6 +1,6 @@
 """The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`, `QuestionnairesStore`, `AssessmentStore`,
 `FilesStore`, `RosterStore`, `AddressChangesStore`, `ResponsesStore`, `LinksStore`, `DeliveryStore`, `Mailer`,
-`Queues`): every case runs against the in-memory implementation
+`Queues`, `IntegrityStore`): every case runs against the in-memory implementation
 (chalicelib/store/memory.py) and against the DynamoDB one on moto, so a service tested on the first meets the same
 rules on the second (and on moto's SES and SQS for the mailer and the queues)."""
 import base64
@@ -29,6 +29,7 @@ from chalicelib.config import settings
 from chalicelib.store import links as link_store
 from chalicelib.store import queues as queue_store
 from chalicelib.store.delivery import EventRecord, Preflight, Retry
+from chalicelib.store.integrity import IntegrityScan
 from chalicelib.store.links import Link, MinistryCount, Token
 from chalicelib.store.mailer import RejectedError
 from chalicelib.store.models import MailModel, ResponseModel
@@ -943,10 +944,11 @@ def test_corrections_and_requests_are_listed_by_unit_in_time_order_and_by_state(
 
 # ------------------------------------------------------------------------------------------------------ responses
 
-def stored_response(stores, response_id: str, unit_key="2021#01", qid="locality-1") -> Response:
+def stored_response(stores, response_id: str, unit_key="2021#01", qid="locality-1", **changes) -> Response:
     """A response as the submit transaction writes it (the survey's store, not a contract yet)."""
-    response = Response(unit_key=unit_key, response_id=response_id, qid=qid, q_version=1, group="1",
-                        purpose="locality", answers={"1.1": "4"}, scores={"1.1": 4.0}, submitted_at=T0)
+    response = Response(**{**dict(unit_key=unit_key, response_id=response_id, qid=qid, q_version=1, group="1",
+                                  purpose="locality", answers={"1.1": "4"}, scores={"1.1": 4.0}, submitted_at=T0),
+                           **changes})
     if stores is DYNAMODB:
         ResponseModel(**{name: getattr(response, name) for name in Response.__dataclass_fields__}).save()
     else:
@@ -1230,3 +1232,102 @@ def test_a_ministrys_counters_are_by_province_and_group(stores):
         MinistryCount("01", "2", asked=5, answered=2), MinistryCount("01", "3", asked=1, answered=0),
         MinistryCount("02", "3", asked=4, answered=0)]
     assert stores.links.ministry_counts("2021", "BTP") == []
+
+
+def test_counter_records_are_read_by_unit_and_key_with_every_state(stores):
+    w = writer(stores)
+    w.add_counts("2021#01", {"all": {"issued": 2, "submitted": 1}, "2#locality": {"sent": 1}})
+    w.add_counts("2021#02", {"all": {"opened": 4}})
+    got = stores.links.counters([("2021#01", "all"), ("2021#01", "2#locality"), ("2021#01", "3#locality"),
+                                 ("2021#02", "all"), ("2021#03", "all")])
+    assert got == {("2021#01", "all"): {"issued": 2, "sent": 0, "opened": 0, "submitted": 1, "bounced": 0,
+                                        "failed": 0},
+                   ("2021#01", "2#locality"): {"issued": 0, "sent": 1, "opened": 0, "submitted": 0, "bounced": 0,
+                                               "failed": 0},
+                   ("2021#02", "all"): {"issued": 0, "sent": 0, "opened": 4, "submitted": 0, "bounced": 0,
+                                        "failed": 0}}
+    assert stores.links.counters([]) == {}
+
+
+# ------------------------------------------------------------------------------------------------------- integrity
+
+def scan(unit: str, score=0, cid="2021", **changes) -> IntegrityScan:
+    values = dict(cid=cid, unit=unit, score=score, flags=[], submitted=0, responses=0, activity="0:0:0:0",
+                  scanned_at=T0)
+    return IntegrityScan(**{**values, **changes})
+
+
+def test_a_units_scan_replaces_its_last_and_a_campaigns_scans_come_in_unit_order(stores):
+    s = stores.integrity
+    assert s.by_campaign("2021") == []
+    flags = [{"code": "same_ip", "points": 30, "evidence": {"ip": "10.0.0.7", "slots": ["000001-aa#locality"]}}]
+    answers = {"locality-2": {"0": {"n": 3, "answers": {"1.1": {"4": 2, "5": 1}}}}}
+    tally = {"n": 3, "locality": {"2": {"1.1": [3, 13.0]}}, "ministry": {"BTP": {"2": {"1.1": [1, 4.0]}}}}
+    s.save(scan("02", 45, flags=flags, submitted=3, responses=3, activity="5:3:0:0", answer_counts=answers,
+                score_counts=tally))
+    s.save_many([scan("04"), scan("01", 10), scan("01", cid="2022")])
+    got = s.by_campaign("2021")
+    assert [(x.unit, x.score) for x in got] == [("01", 10), ("02", 45), ("04", 0)]
+    assert got[1] == scan("02", 45, flags=flags, submitted=3, responses=3, activity="5:3:0:0",
+                          answer_counts=answers, score_counts=tally)  # every field as saved
+    assert got[0].answer_counts == {} and got[0].score_counts == {}  # nothing counted reads back empty
+    s.save(scan("02", 5, activity="6:4:0:0", scanned_at=T0 + timedelta(minutes=30)))
+    again = s.by_campaign("2021")[1]
+    assert (again.score, again.flags, again.activity, again.scanned_at, again.score_counts) == (
+        5, [], "6:4:0:0", T0 + timedelta(minutes=30), {})  # the whole scan replaced, nothing of the last kept
+    assert [x.unit for x in s.by_campaign("2022")] == ["01"] and s.by_campaign("2023") == []
+
+
+def test_a_units_responses_are_read_whole_or_without_their_answers(stores):
+    ids = ["%024x" % n for n in (0x9c, 0x21, 0x5e)]
+    written = [stored_response(stores, ids[0]),
+               stored_response(stores, ids[1], qid="ministry-2", group="2", purpose="ministry", ministry="BTP",
+                               answers={"1.1": "3"}, scores={"1.1": 3.0}),
+               stored_response(stores, ids[2], qid="locality-2", group="2", answers={"1.1": "5"},
+                               scores={"1.1": 5.0})]
+    stored_response(stores, "f" * 24, unit_key="2021#02")  # another unit's
+    s = stores.integrity
+    assert s.responses("2021#01") == [written[1], written[2], written[0]]  # response-id order
+    assert s.response_scores("2021#01") == [
+        {"group": "2", "qid": "ministry-2", "purpose": "ministry", "ministry": "BTP", "scores": {"1.1": 3.0}},
+        {"group": "2", "qid": "locality-2", "purpose": "locality", "ministry": None, "scores": {"1.1": 5.0}},
+        {"group": "1", "qid": "locality-1", "purpose": "locality", "ministry": None, "scores": {"1.1": 4.0}}]
+    assert s.responses("2021#03") == [] and s.response_scores("2021#03") == []
+
+
+def test_login_addresses_are_a_units_logins_within_the_range(stores):
+    a = stores.audit
+    for n, (at, unit_key, action, ip) in enumerate((
+            (T0, "01", "login", "10.0.0.1"), (T0 + timedelta(days=1), "01", "login", "10.0.0.2"),
+            (T0 + timedelta(days=2), "01", "login", "10.0.0.1"), (T0, "01", "roster_imported", "10.0.0.9"),
+            (T0, "02", "login", "10.0.0.3"), (T0, "01", "login", None),
+            (T0 - timedelta(days=40), "01", "login", "10.0.0.4"), (T0 + timedelta(days=40), "01", "login", "10.0.0.5"))):
+        a.append(at=at, actor="tinh01", role="province", unit_key=unit_key, action=action, target=None, cid=None,
+                 source_ip=ip, details=None, suffix=f"s{n}")
+    s = stores.integrity
+    assert s.login_addresses("01", T0 - timedelta(days=1), T0 + timedelta(days=2)) == {"10.0.0.1", "10.0.0.2"}
+    assert s.login_addresses("01", T0 - timedelta(days=365), T0 + timedelta(days=365)) == {
+        "10.0.0.1", "10.0.0.2", "10.0.0.4", "10.0.0.5"}
+    assert s.login_addresses("01", T0 + timedelta(days=1), T0 + timedelta(days=1)) == {"10.0.0.2"}  # bounds count
+    assert s.login_addresses("04", T0 - timedelta(days=365), T0 + timedelta(days=365)) == set()
+
+
+def test_a_units_results_are_annulled_once_and_only_annulled_ones_reinstated(stores):
+    stores.campaigns.create_campaign(built(), T0)
+    s, later = stores.integrity, T0 + timedelta(hours=1)
+    assert s.clear_annulled("kiem-thu", "01") is False  # never annulled
+    assert s.set_annulled("kiem-thu", "01", T0, "admin", "Trả lời thay") is True
+    marked = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (marked.annulled_at, marked.annulled_by, marked.annul_reason) == (T0, "admin", "Trả lời thay")
+    assert s.set_annulled("kiem-thu", "01", later, "vu-cchc", "Lần hai") is False
+    assert stores.campaigns.get_unit("kiem-thu", "01") == marked  # the first mark stays
+    assert stores.campaigns.get_unit("kiem-thu", "02").annulled_at is None  # one unit only
+    assert s.clear_annulled("kiem-thu", "01") is True
+    cleared = stores.campaigns.get_unit("kiem-thu", "01")
+    assert (cleared.annulled_at, cleared.annulled_by, cleared.annul_reason) == (None, None, None)
+    assert cleared == replace(marked, annulled_at=None, annulled_by=None, annul_reason=None)
+    assert s.clear_annulled("kiem-thu", "01") is False  # reinstated once
+    assert s.set_annulled("kiem-thu", "01", later, "admin", "Lại phát hiện") is True  # and annulled afresh
+    assert stores.campaigns.get_unit("kiem-thu", "01").annulled_at == later
+    assert s.set_annulled("kiem-thu", "99", T0, "admin", "x") is False and s.clear_annulled("kiem-thu", "99") is False
+    assert stores.campaigns.find_unit("kiem-thu", "99") is None  # no unit made by either
