@@ -536,8 +536,8 @@ def mark_done(cid: str, unit: str, run: str, mark: str, **adds: int) -> bool:
 
 class LinksStore(Protocol):
     """The links and their counters as the services that are handed stores read them (the progress views, the
-    integrity scan and the results); the
-    writes join it as dispatch, the survey and the mail sender move. This module's functions are its DynamoDB
+    integrity scan, the results and the survey's token lookup); the survey's writes are `SurveyStore`'s
+    (`store/survey.py`), the other writes join it as dispatch and the mail sender move. This module's functions are its DynamoDB
     implementation (`chalicelib/store/stores.py` wires the module), `chalicelib/store/memory.py` its in-memory one,
     and `tests/unit/test_store_contract.py` runs the same cases against both. What every implementation keeps:
     - `unit_links` answers a unit's links in slot order (so a respondent's links come together, in roster order),
@@ -549,7 +549,9 @@ class LinksStore(Protocol):
       or answers, in "<province>#<group>" order, with `asked` and `answered` as counted (0 for the one never
       counted);
     - `counters` answers, for each (unit key, counter key) pair whose record exists, its counts of links by state
-      (every state, 0 when never moved); pairs without a record are missing."""
+      (every state, 0 when never moved); pairs without a record are missing;
+    - `get_token` answers the token record of a token's hash as it was written (the link it opens), None when
+      there is none (how tokens that do not name their link are found)."""
 
     def unit_links(self, unit_key: str, rid: str | None = None) -> list[Link]: ...
 
@@ -560,3 +562,5 @@ class LinksStore(Protocol):
     def ministry_counts(self, cid: str, ministry: str) -> list[MinistryCount]: ...
 
     def counters(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int]]: ...
+
+    def get_token(self, token_hash: str) -> Token | None: ...

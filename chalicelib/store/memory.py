@@ -4,10 +4,10 @@ Each class keeps the conditions its Protocol states (`AccountsStore` in `store/a
 `store/audit.py`, `CampaignsStore` in `store/campaigns.py`, `QuestionnairesStore` in `store/questionnaires.py`,
 `AssessmentStore` in `store/assessment.py`, `RosterStore` in `store/roster.py`, `AddressChangesStore` in
 `store/address_changes.py`, `ResponsesStore` in `store/responses.py`, `LinksStore` in `store/links.py`,
-`DeliveryStore` in `store/delivery.py`, `IntegrityStore` in `store/integrity.py`,
-`FilesStore` in `store/files.py`, `Mailer` in `store/mailer.py`, `Queues` in `store/queues.py`) the way the DynamoDB (and S3) implementation's
-conditional writes do, and `tests/unit/test_store_contract.py` runs the same cases against both, so a service tested
-on these is tested on the rules it will meet in production. Every method holds the store's lock for its whole run:
+`DeliveryStore` in `store/delivery.py`, `IntegrityStore` in `store/integrity.py`, `SurveyStore` in
+`store/survey.py`, `FilesStore` in `store/files.py`, `Mailer` in `store/mailer.py`, `Queues` in `store/queues.py`)
+the way the DynamoDB (and S3) implementation's conditional writes do, and `tests/unit/test_store_contract.py` runs
+the same cases against both, so a service tested on these is tested on the rules it will meet in production. Every method holds the store's lock for its whole run:
 like one DynamoDB request, it is atomic, and nothing more (a read followed by a write is two requests, as there).
 
 `MemoryFiles` answers links of its own (`memory://<bucket>/<key>`); `fetch` reads one and `post` plays the browser
@@ -30,9 +30,10 @@ import gzip
 import hashlib
 import json
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 from urllib.parse import quote, unquote, urlsplit
 
 from chalicelib.config import settings
@@ -48,6 +49,7 @@ from chalicelib.store import delivery as delivery_store
 from chalicelib.store import links as link_store
 from chalicelib.store import queues as queue_store
 from chalicelib.store import roster as roster_store
+from chalicelib.store import survey as survey_store
 from chalicelib.store.accounts import Account, LoginCounters, Session
 from chalicelib.store.address_changes import AddressChange
 from chalicelib.store.assessment import Assessment, AssessmentItem, Framework
@@ -60,7 +62,7 @@ from chalicelib.store.mailer import RejectedError
 from chalicelib.store.questionnaires import Questionnaire, refusal
 from chalicelib.store.roster import Respondent
 from chalicelib.store.stores import Stores
-from chalicelib.store.survey import Response
+from chalicelib.store.survey import Draft, Gate, Response
 
 
 @dataclass
@@ -788,8 +790,8 @@ class MemoryAddressChanges:
 
 
 class MemoryResponses:
-    """`ResponsesStore` in memory. `add` plays the submit transaction that writes a response in production (the
-    survey's store, which does not take stores yet); services never call it."""
+    """`ResponsesStore` in memory. `add` writes a response as the submit does (`MemorySurvey.record_submission`
+    calls it), for tests that seed answers; services never call it."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -813,7 +815,8 @@ class MemoryResponses:
 
 class MemoryLinks:
     """`LinksStore` in memory. `write_issued` and `add_counts` play the writes of the same names in
-    `store/links.py` (dispatch's and the survey's, which do not take stores yet); services never call them."""
+    `store/links.py` (dispatch's, which does not take stores yet); services never call them. The survey's writes to
+    links and counters are `MemorySurvey`'s, on this store's records."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -863,6 +866,10 @@ class MemoryLinks:
             return {k: {state: self._counts[k].get(state, 0) for state in link_store.STATES}
                     for k in keys if k in self._counts}
 
+    def get_token(self, token_hash: str) -> Token | None:
+        with self._lock:
+            return self._tokens.get(token_hash)
+
     def ministry_counts(self, cid: str, ministry: str) -> list[MinistryCount]:
         unit_key = link_store.ministry_counter(cid, ministry, "", "")[0]
         with self._lock:
@@ -873,6 +880,114 @@ class MemoryLinks:
                     out.append(MinistryCount(province=province, group=group, asked=counts.get("asked", 0),
                                              answered=counts.get("answered", 0)))
             return out
+
+
+class MemorySurvey:
+    """`SurveyStore` in memory. The links and their counters are `MemoryLinks`', the campaigns and units
+    `MemoryCampaigns`' and the responses `MemoryResponses`', as in DynamoDB they are those tables' items; the drafts
+    and the unknown-token counters are its own. A step that reads or writes several of them holds their locks
+    together (campaigns, links, responses, then its own: always in that order), so a submit is as atomic as its
+    transaction."""
+
+    def __init__(self, links: MemoryLinks, campaigns: MemoryCampaigns, responses: MemoryResponses) -> None:
+        self._links = links
+        self._campaigns = campaigns
+        self._responses = responses
+        self._lock = threading.RLock()
+        self._drafts: dict[str, Draft] = {}
+        self._misses: dict[str, int] = {}
+
+    @contextmanager
+    def _together(self) -> Iterator[None]:
+        with self._campaigns._lock, self._links._lock, self._responses._lock, self._lock:
+            yield
+
+    def link_in_context(self, unit_key: str, slot: str) -> tuple[Link | None, Campaign | None, Unit | None]:
+        cid, unit = unit_key.split("#", 1)
+        with self._together():  # the three as they are at one moment
+            return (self._links._links.get((unit_key, slot)), copy.deepcopy(self._campaigns._campaigns.get(cid)),
+                    copy.deepcopy(self._campaigns._units.get((cid, unit))))
+
+    def link_now(self, unit_key: str, slot: str) -> Link | None:
+        with self._links._lock:
+            return self._links._links.get((unit_key, slot))
+
+    def get_draft(self, link: Link) -> Draft | None:
+        with self._lock:
+            return copy.deepcopy(self._drafts.get(survey_store.link_key(link)))
+
+    def save_draft(self, link: Link, answers: dict, now: datetime, expires: datetime) -> None:
+        with self._lock:  # a draft replaces the last one whole
+            self._drafts[survey_store.link_key(link)] = Draft(answers=_as_json(answers), saved_at=now)
+
+    def delete_draft(self, link: Link) -> None:
+        with self._lock:
+            self._drafts.pop(survey_store.link_key(link), None)
+
+    def record_seen(self, link: Link, ip: str, ua: str) -> None:
+        with self._links._lock:
+            stored = self._links._links.get((link.unit_key, link.slot))
+            if stored is not None:  # a set: one device is added once
+                self._links._links[(link.unit_key, link.slot)] = replace(
+                    stored, seen=(stored.seen or frozenset()) | {survey_store.device(ip, ua)})
+
+    def _move_counts(self, link: Link, changes: dict[str, int]) -> None:
+        self._links.add_counts(link.unit_key, {"all": changes, f"{link.group}#{link.purpose}": changes})
+
+    def record_open(self, link: Link, now: datetime, ip: str, ua: str) -> bool:
+        with self._links._lock:
+            stored = self._links._links.get((link.unit_key, link.slot))
+            # a link is opened once, and only after its invitation was sent
+            if stored is None or stored.state != "sent" or stored.opened_at is not None:
+                return False
+            self._links._links[(link.unit_key, link.slot)] = replace(
+                stored, state="opened", opened_at=now, open_ip=ip, open_ua=ua[:400], updated_at=now)
+            self._move_counts(link, {"opened": 1, "sent": -1})
+            return True
+
+    def _gate_holds(self, gate: Gate) -> bool:
+        campaign = self._campaigns._campaigns.get(gate.cid)
+        unit = self._campaigns._units.get((gate.cid, gate.unit))  # absent: checked as DynamoDB checks no item
+        # the campaign is still the version the window was computed from; the unit was not annulled since, and its
+        # own survey deadline is still the one the window used
+        return campaign is not None and campaign.version == gate.campaign_version and \
+            (unit.annulled_at if unit else None) is None and \
+            (unit.extensions.get("survey") if unit else None) == gate.extension
+
+    def _submitted(self, link: Link, stored: Link, now: datetime, ip: str, ua: str, receipt: str) -> Link:
+        moved = replace(stored, state="submitted", submitted_at=now, submit_ip=ip, submit_ua=ua[:400],
+                        receipt=receipt, updated_at=now,
+                        seconds_spent=max(0, int((now - (link.opened_at or now)).total_seconds())),
+                        seen=(stored.seen or frozenset()) | {survey_store.device(ip, ua)})
+        return moved if link.opened_at else replace(moved, opened_at=now, open_ip=ip, open_ua=ua[:400])
+
+    def record_submission(self, link: Link, digest: str, response: Response, now: datetime, *, ip: str, ua: str,
+                          receipt: str, drop_draft: bool = False, gate: Gate | None = None) -> bool:
+        with self._together():
+            stored = self._links._links.get((link.unit_key, link.slot))
+            # all or nothing: the link moves only from the state it was read in and while it holds this token; the
+            # response is written once; the gate still holds
+            if link.state == "submitted" or stored is None or stored.state != link.state \
+                    or digest not in stored.token_hashes \
+                    or response.response_id in self._responses._responses.get(response.unit_key, {}) \
+                    or (gate is not None and not self._gate_holds(gate)):
+                return False
+            self._links._links[(link.unit_key, link.slot)] = self._submitted(link, stored, now, ip, ua, receipt)
+            self._responses.add(response)
+            self._move_counts(link, {"submitted": 1, link.state: -1})
+            if link.ministry:  # the ministry the form evaluates counts one answer, in the same step
+                cid, province = link.unit_key.split("#", 1)
+                unit_key, key = link_store.ministry_counter(cid, link.ministry, province, link.group)
+                self._links.add_counts(unit_key, {key: {"answered": 1}})
+            if drop_draft:
+                self._drafts.pop(survey_store.link_key(link), None)
+            return True
+
+    def count_miss(self, ip: str, now: datetime, window: timedelta) -> int:
+        key = f"survey-miss:{ip}:{int(now.timestamp() // window.total_seconds())}"
+        with self._lock:
+            self._misses[key] = self._misses.get(key, 0) + 1
+            return self._misses[key]
 
 
 def _as_json(value: Any) -> Any:
@@ -1234,9 +1349,10 @@ class MemoryQueues:
 
 def stores() -> Stores:
     """A fresh, empty set of in-memory stores."""
-    campaigns, audit, responses = MemoryCampaigns(), MemoryAudit(), MemoryResponses()
+    campaigns, audit, responses, links = MemoryCampaigns(), MemoryAudit(), MemoryResponses(), MemoryLinks()
     return Stores(accounts=MemoryAccounts(), audit=audit, campaigns=campaigns,
                   questionnaires=MemoryQuestionnaires(), assessment=MemoryAssessment(), files=MemoryFiles(),
                   roster=MemoryRoster(campaigns), address_changes=MemoryAddressChanges(),
-                  responses=responses, links=MemoryLinks(), delivery=MemoryDelivery(), mailer=MemoryMailer(),
-                  queues=MemoryQueues(), integrity=MemoryIntegrity(campaigns, responses, audit))
+                  responses=responses, links=links, delivery=MemoryDelivery(), mailer=MemoryMailer(),
+                  queues=MemoryQueues(), integrity=MemoryIntegrity(campaigns, responses, audit),
+                  survey=MemorySurvey(links, campaigns, responses))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.store import (accounts, address_changes, assessment, audit, campaigns, delivery, files, integrity,
-                              links, mailer, questionnaires, queues, responses, roster)
+                              links, mailer, questionnaires, queues, responses, roster, survey)
 from chalicelib.store.address_changes import AddressChangesStore
 from chalicelib.store.assessment import AssessmentStore
 from chalicelib.store.accounts import AccountsStore
@@ -25,6 +25,7 @@ from chalicelib.store.questionnaires import QuestionnairesStore
 from chalicelib.store.queues import Queues
 from chalicelib.store.responses import ResponsesStore
 from chalicelib.store.roster import RosterStore
+from chalicelib.store.survey import SurveyStore
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,10 @@ class Stores:
     mailer: Mailer
     queues: Queues
     integrity: IntegrityStore
+    survey: SurveyStore
 
 
 DYNAMODB = Stores(accounts=accounts, audit=audit, campaigns=campaigns, questionnaires=questionnaires,
                   assessment=assessment, files=files, roster=roster, address_changes=address_changes,
                   responses=responses, links=links, delivery=delivery, mailer=mailer, queues=queues,
-                  integrity=integrity)
+                  integrity=integrity, survey=survey)

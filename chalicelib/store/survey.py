@@ -1,9 +1,13 @@
-"""The respondent's side: drafts, the first interaction, the exactly-once submit, and guessing limits."""
+"""The respondent's side: drafts, the first interaction, the exactly-once submit, and guessing limits.
+
+`SurveyStore` is the contract the survey service relies on; this module's functions are its DynamoDB implementation
+(the module itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/memory.py` its in-memory
+one (`MemorySurvey`), and `tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from pynamodb.exceptions import TransactGetError, TransactWriteError
 from pynamodb.expressions.update import Action
@@ -58,6 +62,49 @@ class Gate:
     unit: str
     campaign_version: int
     extension: str | None
+
+
+class SurveyStore(Protocol):
+    """What the respondent's survey reads and writes, with what every implementation keeps:
+    - `link_in_context` answers a link with its campaign and unit as they are at one moment (a strongly consistent
+      read of the three together), None for what does not exist; `link_now` the link alone, strongly consistent;
+    - `get_draft` answers the draft last saved for a link (answers as JSON hands them back), None when there is
+      none; `save_draft` replaces it whole; `delete_draft` removes it (nothing when there is none);
+    - `record_seen` adds the device (`device(ip, ua)`) to an existing link's `seen`, a set: once per device;
+    - `record_open` moves a link `sent → opened` once, with its instant, address and user agent (first 400
+      characters), and moves its counters ("all" and "<group>#<purpose>": opened +1, sent −1) in the same step;
+      False, and nothing written, when the stored link is not `sent` or was opened already (or does not exist);
+    - `record_submission` is one all-or-nothing step: the link moves to `submitted` (with the instant, address,
+      user agent, receipt, seconds since it was opened, the open recorded now if it never was, the device in
+      `seen`) only from the state it was read in (`link.state`, never "submitted") and only while it still holds
+      the token's hash `digest`; the response is written once (an id already stored refuses the step); the
+      counters move with it (submitted +1, the state read −1, on "all" and "<group>#<purpose>"), and a
+      managing-ministry form counts one answer on the counter of the ministry it evaluates
+      (`links.ministry_counter`); with `drop_draft` the link's draft is deleted in it; with `gate` the campaign
+      must still be at `campaign_version` and the unit neither annulled nor with a survey extension other than
+      `gate.extension` (none when None). False, and nothing written, when any condition fails: of any number of
+      submits of one link, exactly one is True;
+    - `count_miss` counts one unknown-token attempt from an address in the current window (windows of `window`
+      from the epoch) and answers the count in that window so far, this one included."""
+
+    def link_in_context(self, unit_key: str, slot: str) -> tuple[Link | None, Campaign | None, Unit | None]: ...
+
+    def link_now(self, unit_key: str, slot: str) -> Link | None: ...
+
+    def get_draft(self, link: Link) -> Draft | None: ...
+
+    def save_draft(self, link: Link, answers: dict, now: datetime, expires: datetime) -> None: ...
+
+    def record_seen(self, link: Link, ip: str, ua: str) -> None: ...
+
+    def delete_draft(self, link: Link) -> None: ...
+
+    def record_open(self, link: Link, now: datetime, ip: str, ua: str) -> bool: ...
+
+    def record_submission(self, link: Link, digest: str, response: Response, now: datetime, *, ip: str, ua: str,
+                          receipt: str, drop_draft: bool = False, gate: Gate | None = None) -> bool: ...
+
+    def count_miss(self, ip: str, now: datetime, window: timedelta) -> int: ...
 
 
 def link_key(link: Link) -> str:
@@ -153,6 +200,8 @@ def record_submission(link: Link, digest: str, response: Response, now: datetime
     With `drop_draft`, the link's draft is deleted in it as well (it has served its purpose). With `gate`, the
     campaign and the unit must still be as the survey's window was decided on (see `Gate`).
     False when a condition fails (another submit won, the link changed, or the gate no longer holds)."""
+    if link.state == "submitted":  # a link is submitted at most once: never again from "submitted"
+        return False
     first_seen = link.opened_at or now
     actions: list[Action] = [
         LinkModel.state.set("submitted"), LinkModel.submitted_at.set(now), LinkModel.submit_ip.set(ip),

@@ -1,6 +1,6 @@
 """The store contracts (`AccountsStore`, `AuditStore`, `CampaignsStore`, `QuestionnairesStore`, `AssessmentStore`,
 `FilesStore`, `RosterStore`, `AddressChangesStore`, `ResponsesStore`, `LinksStore`, `DeliveryStore`, `Mailer`,
-`Queues`, `IntegrityStore`): every case runs against the in-memory implementation
+`Queues`, `IntegrityStore`, `SurveyStore`): every case runs against the in-memory implementation
 (chalicelib/store/memory.py) and against the DynamoDB one on moto, so a service tested on the first meets the same
 rules on the second (and on moto's SES and SQS for the mailer and the queues)."""
 import base64
@@ -34,7 +34,7 @@ from chalicelib.store.links import Link, MinistryCount, Token
 from chalicelib.store.mailer import RejectedError
 from chalicelib.store.models import MailModel, ResponseModel
 from chalicelib.store.stores import DYNAMODB
-from chalicelib.store.survey import Response
+from chalicelib.store.survey import Draft, Gate, Response, device
 
 T0 = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)
 POLICY = throttle.LOGIN
@@ -945,7 +945,7 @@ def test_corrections_and_requests_are_listed_by_unit_in_time_order_and_by_state(
 # ------------------------------------------------------------------------------------------------------ responses
 
 def stored_response(stores, response_id: str, unit_key="2021#01", qid="locality-1", **changes) -> Response:
-    """A response as the submit transaction writes it (the survey's store, not a contract yet)."""
+    """A response as the submit transaction writes it (written directly here, to test the reads alone)."""
     response = Response(**{**dict(unit_key=unit_key, response_id=response_id, qid=qid, q_version=1, group="1",
                                   purpose="locality", answers={"1.1": "4"}, scores={"1.1": 4.0}, submitted_at=T0),
                            **changes})
@@ -1249,6 +1249,16 @@ def test_counter_records_are_read_by_unit_and_key_with_every_state(stores):
     assert stores.links.counters([]) == {}
 
 
+def test_a_token_record_names_the_link_it_opens(stores):
+    tokens = [Token(token_hash="a" * 64, unit_key="2021#01", slot="000001-aa#locality", kind="invite", issued_at=T0,
+                    expires_at=T0 + timedelta(days=90)),
+              Token(token_hash="b" * 64, unit_key="2021#01", slot="000001-aa#locality", kind="reminder",
+                    issued_at=T0 + timedelta(days=3))]
+    writer(stores).write_issued([link("000001-aa")], tokens)
+    assert stores.links.get_token("a" * 64) == tokens[0] and stores.links.get_token("b" * 64) == tokens[1]
+    assert stores.links.get_token("c" * 64) is None
+
+
 # ------------------------------------------------------------------------------------------------------- integrity
 
 def scan(unit: str, score=0, cid="2021", **changes) -> IntegrityScan:
@@ -1331,3 +1341,205 @@ def test_a_units_results_are_annulled_once_and_only_annulled_ones_reinstated(sto
     assert stores.campaigns.get_unit("kiem-thu", "01").annulled_at == later
     assert s.set_annulled("kiem-thu", "99", T0, "admin", "x") is False and s.clear_annulled("kiem-thu", "99") is False
     assert stores.campaigns.find_unit("kiem-thu", "99") is None  # no unit made by either
+
+
+# ---------------------------------------------------------------------------------------------------------- survey
+
+SECRET = hashlib.sha256(b"token").hexdigest()
+
+
+def survey_world(stores, *links: Link) -> None:
+    """The campaign "kiem-thu" and links of its unit 01, with their counters as dispatch and the sending leave them."""
+    stores.campaigns.create_campaign(built(), T0)
+    writer(stores).write_issued(list(links), [])
+    for x in links:
+        writer(stores).add_counts(x.unit_key, {"all": {x.state: 1}, f"{x.group}#{x.purpose}": {x.state: 1}})
+
+
+def sent(rid="000001-aa", **changes) -> Link:
+    return link(rid, unit_key="kiem-thu#01", state="sent", sent_at=T0, token_hashes=("f" * 64, SECRET), **changes)
+
+
+def answer(response_id="%024x" % 1, unit_key="kiem-thu#01", **changes) -> Response:
+    values = dict(unit_key=unit_key, response_id=response_id, qid="locality-2", q_version=1, group="2",
+                  purpose="locality", answers={"1.1": "4"}, scores={"1.1": 4.0}, submitted_at=T0 + timedelta(hours=1))
+    return Response(**{**values, **changes})
+
+
+def gate(stores, unit="01") -> Gate:
+    return Gate("kiem-thu", unit, stores.campaigns.get_campaign("kiem-thu").version,
+                stores.campaigns.get_unit("kiem-thu", unit).extensions.get("survey"))
+
+
+def submit(stores, read: Link, response: Response, digest=SECRET, **options) -> bool:
+    return stores.survey.record_submission(read, digest, response, T0 + timedelta(hours=1), ip="10.0.0.9",
+                                           ua="Mozilla/5.0 Nộp", receipt="ABCD-EFGH", **options)
+
+
+def unit_counts(stores, key="all", unit_key="kiem-thu#01") -> dict:
+    return stores.links.counters([(unit_key, key)])[(unit_key, key)]
+
+
+def test_a_link_is_read_with_its_campaign_and_unit_as_they_are(stores):
+    x = sent()
+    survey_world(stores, x)
+    s = stores.survey
+    campaign, unit = stores.campaigns.get_campaign("kiem-thu"), stores.campaigns.get_unit("kiem-thu", "01")
+    assert s.link_in_context("kiem-thu#01", x.slot) == (x, campaign, unit)
+    assert s.link_now("kiem-thu#01", x.slot) == x
+    stores.campaigns.set_unit_extension("kiem-thu", "01", "survey", "2022-03-01T17:00:00Z")
+    assert s.link_in_context("kiem-thu#01", x.slot)[2].extensions == {"survey": "2022-03-01T17:00:00Z"}
+    assert s.link_in_context("kiem-thu#01", "000009-zz#locality") == (None, campaign, replace(
+        unit, extensions={"survey": "2022-03-01T17:00:00Z"}))
+    assert s.link_in_context("khac#01", x.slot) == (None, None, None)
+    assert s.link_now("kiem-thu#01", "000009-zz#locality") is None
+
+
+def test_a_draft_is_saved_whole_read_and_deleted(stores):
+    x, y = sent(), sent("000002-bb")
+    survey_world(stores, x, y)
+    s, expires = stores.survey, T0 + timedelta(days=60)
+    assert s.get_draft(x) is None
+    s.save_draft(x, {"1.1": "4", "1.2": ["a", "b"]}, T0, expires)
+    s.save_draft(y, {"1.1": "2"}, T0, expires)
+    assert s.get_draft(x) == Draft(answers={"1.1": "4", "1.2": ["a", "b"]}, saved_at=T0)
+    s.save_draft(x, {"1.3": "5"}, T0 + timedelta(minutes=5), expires)
+    assert s.get_draft(x) == Draft(answers={"1.3": "5"}, saved_at=T0 + timedelta(minutes=5))  # replaced whole
+    s.delete_draft(x)
+    s.delete_draft(x)  # nothing left: nothing to do
+    assert s.get_draft(x) is None and s.get_draft(y) == Draft(answers={"1.1": "2"}, saved_at=T0)
+
+
+def test_a_device_is_seen_once(stores):
+    x = sent()
+    survey_world(stores, x)
+    for ip, ua in (("10.0.0.1", "Firefox"), ("10.0.0.1", "Firefox"), ("10.0.0.2", "Chrome " + "x" * 300)):
+        stores.survey.record_seen(x, ip, ua)
+    assert stores.survey.link_now(x.unit_key, x.slot).seen == {device("10.0.0.1", "Firefox"),
+                                                                device("10.0.0.2", "Chrome " + "x" * 300)}
+
+
+def test_a_link_is_opened_once_and_only_after_its_invitation_was_sent(stores):
+    x, issued = sent(), link("000002-bb", unit_key="kiem-thu#01")
+    survey_world(stores, x, issued)
+    s, at = stores.survey, T0 + timedelta(minutes=3)
+    assert s.record_open(issued, at, "10.0.0.1", "Firefox") is False
+    assert s.record_open(x, at, "10.0.0.1", "Firefox " + "y" * 500) is True
+    assert s.record_open(x, at + timedelta(minutes=1), "10.0.0.2", "Chrome") is False  # once
+    assert s.record_open(replace(x, slot="000009-zz#locality"), at, "10.0.0.1", "Firefox") is False
+    assert s.link_now(x.unit_key, x.slot) == replace(x, state="opened", opened_at=at, open_ip="10.0.0.1",
+                                                     open_ua=("Firefox " + "y" * 500)[:400], updated_at=at)
+    assert s.link_now(issued.unit_key, issued.slot) == issued
+    for key in ("all", "2#locality"):  # moved with the link, once
+        assert (unit_counts(stores, key)["opened"], unit_counts(stores, key)["sent"],
+                unit_counts(stores, key)["issued"]) == (1, 0, 1)
+
+
+def test_of_two_submits_of_one_link_exactly_one_wins_with_its_response_counters_and_draft(stores):
+    x = sent(ministry="TTCP", purpose="ministry", slot="000001-aa#ministry", qid="ministry-2")
+    survey_world(stores, x)
+    s, at = stores.survey, T0 + timedelta(hours=1)
+    s.save_draft(x, {"1.1": "4"}, T0, T0 + timedelta(days=60))
+    first = answer(purpose="ministry", qid="ministry-2", ministry="TTCP")
+    assert submit(stores, x, first, drop_draft=True, gate=gate(stores)) is True
+    assert submit(stores, x, answer("%024x" % 2), drop_draft=True, gate=gate(stores)) is False  # the same read
+    assert submit(stores, s.link_now(x.unit_key, x.slot), answer("%024x" % 3)) is False  # read as submitted
+    assert s.link_now(x.unit_key, x.slot) == replace(
+        x, state="submitted", submitted_at=at, submit_ip="10.0.0.9", submit_ua="Mozilla/5.0 Nộp",
+        receipt="ABCD-EFGH", updated_at=at, seconds_spent=0, opened_at=at, open_ip="10.0.0.9",
+        open_ua="Mozilla/5.0 Nộp", seen=frozenset({device("10.0.0.9", "Mozilla/5.0 Nộp")}))
+    assert stores.responses.page("kiem-thu#01", limit=10, after=None, qid=None) == ([first], None)
+    for key in ("all", "2#ministry"):
+        assert (unit_counts(stores, key)["submitted"], unit_counts(stores, key)["sent"]) == (1, 0)
+    assert stores.links.ministry_counts("kiem-thu", "TTCP") == [MinistryCount("01", "2", asked=0, answered=1)]
+    assert s.get_draft(x) is None  # dropped with the submit
+
+
+def test_an_opened_link_keeps_its_open_and_counts_the_time_spent(stores):
+    x = sent()
+    survey_world(stores, x)
+    s, opened_at = stores.survey, T0 + timedelta(minutes=48)
+    s.record_open(x, opened_at, "10.0.0.1", "Firefox")
+    read = s.link_now(x.unit_key, x.slot)
+    s.save_draft(x, {"1.1": "4"}, T0, T0 + timedelta(days=60))
+    assert submit(stores, read, answer()) is True  # no `drop_draft`: the draft stays
+    got = s.link_now(x.unit_key, x.slot)
+    assert (got.state, got.opened_at, got.open_ip, got.seconds_spent, got.seen) == (
+        "submitted", opened_at, "10.0.0.1", 720, {device("10.0.0.9", "Mozilla/5.0 Nộp")})
+    assert (unit_counts(stores)["submitted"], unit_counts(stores)["opened"]) == (1, 0)
+    assert s.get_draft(x) is not None
+
+
+def assert_nothing_written(stores, x: Link, counts: dict) -> None:
+    assert stores.survey.link_now(x.unit_key, x.slot) == x
+    assert stores.responses.page("kiem-thu#01", limit=10, after=None, qid=None) == ([], None)
+    assert unit_counts(stores) == counts and stores.survey.get_draft(x) is not None
+
+
+def test_a_submit_read_on_a_stale_state_or_with_a_revoked_token_writes_nothing(stores):
+    x = sent()
+    survey_world(stores, x)
+    s = stores.survey
+    s.record_open(x, T0, "10.0.0.1", "Firefox")
+    opened = s.link_now(x.unit_key, x.slot)
+    s.save_draft(x, {"1.1": "4"}, T0, T0 + timedelta(days=60))
+    counts = unit_counts(stores)
+    assert submit(stores, x, answer(), drop_draft=True) is False  # read as "sent", "opened" since
+    assert submit(stores, opened, answer(), digest="e" * 64, drop_draft=True) is False  # a token it never held
+    assert_nothing_written(stores, opened, counts)
+    stored_response(stores, answer().response_id, unit_key="kiem-thu#01")  # a response id taken already
+    assert submit(stores, opened, answer(), drop_draft=True) is False
+    assert stores.survey.link_now(x.unit_key, x.slot) == opened and unit_counts(stores) == counts
+
+
+def move_phases(stores) -> None:
+    read = stores.campaigns.get_campaign("kiem-thu")
+    stores.campaigns.save_phases(read, [dict(p, closes_at="2022-02-01T17:00:00Z") if p["code"] == "survey" else p
+                                        for p in read.phases])
+
+
+@pytest.mark.parametrize("change", ["campaign version", "unit annulled", "extension set", "extension moved",
+                                    "other unit"])
+def test_a_gate_that_no_longer_holds_refuses_the_whole_submit(stores, change):
+    x = sent()
+    survey_world(stores, x)
+    if change == "extension moved":
+        stores.campaigns.set_unit_extension("kiem-thu", "01", "survey", "2022-03-01T17:00:00Z")
+    stores.survey.save_draft(x, {"1.1": "4"}, T0, T0 + timedelta(days=60))
+    decided, counts = gate(stores), unit_counts(stores)
+    if change == "campaign version":
+        move_phases(stores)
+    elif change == "unit annulled":
+        stores.integrity.set_annulled("kiem-thu", "01", T0, "admin", "Trả lời thay")
+    elif change == "other unit":  # another unit's extension or annulment leaves this one's gate as it was
+        stores.campaigns.set_unit_extension("kiem-thu", "02", "survey", "2022-03-01T17:00:00Z")
+        stores.integrity.set_annulled("kiem-thu", "02", T0, "admin", "Trả lời thay")
+        assert submit(stores, x, answer(), drop_draft=True, gate=decided) is True
+        return
+    else:
+        stores.campaigns.set_unit_extension("kiem-thu", "01", "survey", "2022-03-08T17:00:00Z")
+    assert submit(stores, x, answer(), drop_draft=True, gate=decided) is False
+    assert_nothing_written(stores, x, counts)
+    if change != "unit annulled":  # decided again on what holds now, the same submit goes through
+        assert submit(stores, x, answer(), drop_draft=True, gate=gate(stores)) is True
+    else:
+        assert submit(stores, x, answer(), drop_draft=True, gate=gate(stores)) is False
+        stores.integrity.clear_annulled("kiem-thu", "01")
+        assert submit(stores, x, answer(), drop_draft=True, gate=gate(stores)) is True
+
+
+def test_a_gate_on_a_campaign_that_does_not_exist_refuses(stores):
+    x = sent()
+    survey_world(stores, x)
+    assert submit(stores, x, answer(), gate=Gate("khac", "01", 1, None)) is False
+    assert submit(stores, x, answer(), gate=replace(gate(stores), campaign_version=7)) is False
+    assert stores.survey.link_now(x.unit_key, x.slot) == x
+
+
+def test_misses_are_counted_per_address_and_window(stores):
+    s, window = stores.survey, timedelta(minutes=10)
+    start = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)  # a window's first instant
+    assert [s.count_miss("10.0.0.1", start + timedelta(minutes=m), window) for m in (0, 1, 9)] == [1, 2, 3]
+    assert s.count_miss("10.0.0.2", start, window) == 1  # per address
+    assert s.count_miss("10.0.0.1", start + timedelta(minutes=10), window) == 1  # the next window starts afresh
+    assert s.count_miss("10.0.0.1", start + timedelta(minutes=19, seconds=59), window) == 2
