@@ -6,7 +6,8 @@ an IP that guesses too often is refused (429). Opening never consumes a link; th
 save) records the open with its time, IP and user agent; a submit consumes it, once."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -18,15 +19,10 @@ from chalicelib.domain.credentials import link_named, token_hash
 from chalicelib.domain.timefmt import local_datetime, utc_iso
 from chalicelib.errors import ConflictError, DomainError, PhaseClosedError, RateLimitedError
 from chalicelib.services import phases
-from chalicelib.store import campaigns as campaign_store
 from chalicelib.store.campaigns import Campaign, Unit
-from chalicelib.store import links as link_store
-from chalicelib.store import questionnaires as questionnaire_store
-from chalicelib.store import survey as store
 from chalicelib.store.links import Link
-from chalicelib.store.survey import Response
-
-# the campaign and unit records campaign_store returns
+from chalicelib.store.stores import DYNAMODB, Stores
+from chalicelib.store.survey import Gate, Response, device
 
 MISS_WINDOW = timedelta(minutes=10)
 MISS_LIMIT = 20  # unknown tokens per IP per window: with 2^256 tokens, guessing is hopeless anyway
@@ -39,37 +35,51 @@ class LinkGoneError(DomainError):
     status, code = 404, "link_unknown"
 
 
-# Locked questionnaire versions, for the life of the container: (cid, qid, version) -> definition. A version is
-# locked when links for it go out and a locked questionnaire refuses every change (store.questionnaires.put_version),
-# so a locked version's content never changes.
-_LOCKED: dict[tuple[str, str, int], dict] = {}
-# The campaign and unit of each unit key last read, for the submit: opening and saving read them afresh (and
-# refresh this); a submit decides on this copy and its transaction checks that the copy still holds (store.survey
-# Gate: the campaign's version, the unit's annulment and own extension), so a deadline extended or shortened or a
-# unit annulled a moment ago counts at once. A refusal is never made on the copy: it is read afresh first.
-_CONTEXT: dict[str, tuple[Campaign, Unit]] = {}
+@dataclass
+class _Kept:
+    """What the container keeps between requests, for one set of stores (the deployed wiring, or a test's):
+    - `locked`: locked questionnaire versions, (cid, qid, version) -> definition. A version is locked when links for
+      it go out and a locked questionnaire refuses every change (`QuestionnairesStore.put_version`), so a locked
+      version's content never changes;
+    - `context`: the campaign and unit of each unit key last read, for the submit. Opening and saving read them
+      afresh (and refresh this); a submit decides on this copy and its transaction checks that the copy still
+      holds (`store.survey.Gate`: the campaign's version, the unit's annulment and own extension), so a deadline
+      extended or shortened or a unit annulled a moment ago counts at once. A refusal is never made on the copy:
+      it is read afresh first."""
+    locked: dict[tuple[str, str, int], dict] = field(default_factory=dict)
+    context: dict[str, tuple[Campaign, Unit]] = field(default_factory=dict)
+
+
+# per set of stores, and gone with it: a test's fresh in-memory stores never see another's copies
+_KEPT: weakref.WeakKeyDictionary[Stores, _Kept] = weakref.WeakKeyDictionary()
+
+
+def _kept(stores: Stores) -> _Kept:
+    found = _KEPT.get(stores)
+    if found is None:
+        found = _KEPT[stores] = _Kept()
+    return found
 
 
 def forget_cached() -> None:
     """Drop what the container keeps between requests (tests that rewind the store call this)."""
-    _LOCKED.clear()
-    _CONTEXT.clear()
+    _KEPT.clear()
 
 
-def _questionnaire(cid: str, qid: str, version: int) -> dict:
+def _questionnaire(cid: str, qid: str, version: int, *, stores: Stores) -> dict:
     """Links carry the version locked at dispatch."""
     from chalicelib.services import questionnaires
 
-    key = (cid, qid, version)
-    found = _LOCKED.get(key)
+    key, locked = (cid, qid, version), _kept(stores).locked
+    found = locked.get(key)
     if found is not None:
         return found
-    item = questionnaire_store.get(cid, qid)
+    item = stores.questionnaires.get(cid, qid)
     if item.version != version:
         raise ConflictError("Phiếu khảo sát đã thay đổi phiên bản; vui lòng liên hệ Bộ Nội vụ.")
     definition = questionnaires.definition_of(item)
     if item.locked:
-        _LOCKED[key] = definition
+        locked[key] = definition
     return definition
 
 
@@ -83,34 +93,35 @@ class _Found:
     kept: bool = False  # the campaign and unit are the copy kept between requests, not read with the link
 
 
-def _resolve(token: str | None, ip: str, now: datetime, *, kept: bool = False) -> _Found:
+def _resolve(token: str | None, ip: str, now: datetime, *, kept: bool = False, stores: Stores) -> _Found:
     """The link behind a token. Unknown, malformed and revoked tokens take one path and get one answer; an IP
     that keeps presenting them is answered 429 (a valid link is still served: respondents of one office share an
     address, and nobody finds a valid 256-bit token by guessing). With `kept`, the campaign and unit may come from
-    the copy kept for the submit (see `_CONTEXT`); otherwise the three are read together, fresh."""
+    the copy kept for the submit (see `_Kept`); otherwise the three are read together, fresh."""
     token = (token or "").strip()[:200]
     digest = token_hash(token)
     key = link_named(token)
     if key is None:  # a token that does not name its link (issued before tokens did): found by its hash
-        record = link_store.get_token(digest)
+        record = stores.links.get_token(digest)
         key = (record.unit_key, record.slot) if record else None
-    context = _CONTEXT.get(key[0]) if key and kept else None
+    contexts = _kept(stores).context
+    context = contexts.get(key[0]) if key and kept else None
     if key is None:
         link, campaign, unit = None, None, None
     elif context:
-        link, (campaign, unit) = store.link_now(*key), context
+        link, (campaign, unit) = stores.survey.link_now(*key), context
     else:
-        link, campaign, unit = store.link_in_context(*key)
+        link, campaign, unit = stores.survey.link_in_context(*key)
         if campaign and unit:
-            _CONTEXT[key[0]] = (campaign, unit)
+            contexts[key[0]] = (campaign, unit)
     if link is None or digest not in (link.token_hashes or []):
-        if store.count_miss(ip, now, MISS_WINDOW) > MISS_LIMIT:
+        if stores.survey.count_miss(ip, now, MISS_WINDOW) > MISS_LIMIT:
             raise RateLimitedError("Có quá nhiều lần mở đường dẫn không hợp lệ từ địa chỉ mạng này. Vui lòng thử "
                                    "lại sau ít phút.", int(MISS_WINDOW.total_seconds()))
         raise LinkGoneError(UNKNOWN)
     cid, unit_code = link.unit_key.split("#", 1)
-    return _Found(link, digest, campaign or campaign_store.get_campaign(cid),  # get_*: the usual 404
-                  unit or campaign_store.get_unit(cid, unit_code), kept=context is not None)
+    return _Found(link, digest, campaign or stores.campaigns.get_campaign(cid),  # get_*: the usual 404
+                  unit or stores.campaigns.get_unit(cid, unit_code), kept=context is not None)
 
 
 def _context(found: _Found, now: datetime, *, writing: bool) -> dict:
@@ -131,13 +142,13 @@ def _context(found: _Found, now: datetime, *, writing: bool) -> dict:
     return window.to_dict(now, campaign.timezone)
 
 
-def open_survey(token: str | None, ip: str, now: datetime) -> dict:
+def open_survey(token: str | None, ip: str, now: datetime, *, stores: Stores = DYNAMODB) -> dict:
     """Read-only: mail scanners may open links; nothing is recorded or consumed here."""
-    found = _resolve(token, ip, now)
+    found = _resolve(token, ip, now, stores=stores)
     window = _context(found, now, writing=False)
     link, campaign, unit = found.link, found.campaign, found.unit
-    definition = _questionnaire(campaign.cid, link.qid, int(link.q_version))
-    draft = store.get_draft(link) if link.state != "submitted" else None
+    definition = _questionnaire(campaign.cid, link.qid, int(link.q_version), stores=stores)
+    draft = stores.survey.get_draft(link) if link.state != "submitted" else None
     groups = {g["code"]: g["name"] for g in campaign.groups}
     return {
         "state": "submitted" if link.state == "submitted" else "open",
@@ -165,29 +176,30 @@ def _already(link: Link) -> ConflictError:
                                 "submitted_at_label": when, "receipt": link.receipt})
 
 
-def save_draft(token: str | None, answers: object, ip: str, ua: str, now: datetime) -> dict:
-    found = _resolve(token, ip, now)
+def save_draft(token: str | None, answers: object, ip: str, ua: str, now: datetime, *,
+               stores: Stores = DYNAMODB) -> dict:
+    found = _resolve(token, ip, now, stores=stores)
     window = _context(found, now, writing=True)
     link, campaign = found.link, found.campaign
     if link.state == "submitted":
         raise _already(link)
-    definition = _questionnaire(campaign.cid, link.qid, int(link.q_version))
+    definition = _questionnaire(campaign.cid, link.qid, int(link.q_version), stores=stores)
     clean = q_rules.validate_answers(definition, answers if isinstance(answers, dict) else {}, complete=False)
     if link.state == "sent" and link.opened_at is None:
-        store.record_open(link, now, ip, ua)
-    if store.device(ip, ua) not in (link.seen or set()):
-        store.record_seen(link, ip, ua)
+        stores.survey.record_open(link, now, ip, ua)
+    if device(ip, ua) not in (link.seen or set()):
+        stores.survey.record_seen(link, ip, ua)
     closes = datetime.fromisoformat(window["closes_at"].replace("Z", "+00:00"))
-    store.save_draft(link, clean, now, closes + timedelta(days=30))
+    stores.survey.save_draft(link, clean, now, closes + timedelta(days=30))
     return {"saved_at": utc_iso(now), "saved_at_label": local_datetime(now)}
 
 
 def submit(token: str | None, answers: object, ip: str, ua: str, now: datetime,
-           random_bytes: Callable[[int], bytes]) -> dict:
+           random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     """Exactly once: any number of concurrent submits of one link store one response; the others get 409.
     Decided on the kept campaign and unit when there are some (their transaction checks they still hold); any
     refusal or failed write is decided again on all three read afresh."""
-    found = _resolve(token, ip, now, kept=True)
+    found = _resolve(token, ip, now, kept=True, stores=stores)
     for _ in range(4):  # a concurrent first-open may move the link between our read and our write
         try:
             _context(found, now, writing=True)
@@ -195,28 +207,28 @@ def submit(token: str | None, answers: object, ip: str, ua: str, now: datetime,
                 raise _already(found.link)
         except DomainError:
             if found.kept:  # refused on the kept copy: decide again on fresh data
-                found = _resolve(token, ip, now)
+                found = _resolve(token, ip, now, stores=stores)
                 continue
             raise
-        receipt = _record(found, answers, ip, ua, now, random_bytes)
+        receipt = _record(found, answers, ip, ua, now, random_bytes, stores=stores)
         if receipt:
             return receipt
-        found = _resolve(token, ip, now)  # the write's conditions failed: read the three afresh and decide again
+        found = _resolve(token, ip, now, stores=stores)  # the write's conditions failed: read the three afresh and decide again
     raise ConflictError("Phiếu đang được cập nhật; vui lòng gửi lại.")
 
 
 def _record(found: _Found, answers: object, ip: str, ua: str, now: datetime,
-            random_bytes: Callable[[int], bytes]) -> dict | None:
+            random_bytes: Callable[[int], bytes], *, stores: Stores) -> dict | None:
     """The submit's transaction for an open link; None when one of its conditions failed."""
     link, campaign, unit = found.link, found.campaign, found.unit
-    definition = _questionnaire(campaign.cid, link.qid, int(link.q_version))
+    definition = _questionnaire(campaign.cid, link.qid, int(link.q_version), stores=stores)
     clean = q_rules.validate_answers(definition, answers if isinstance(answers, dict) else {}, complete=True)
     receipt = _receipt(random_bytes(5))
     response = Response(unit_key=link.unit_key, response_id=random_bytes(12).hex(), qid=link.qid,
                         q_version=int(link.q_version), group=link.group, purpose=link.purpose, answers=clean,
                         scores=q_rules.score(definition, clean), submitted_at=now, ministry=link.ministry)
-    gate = store.Gate(campaign.cid, unit.unit, campaign.version, unit.extensions.get("survey"))
-    if not store.record_submission(link, found.digest, response, now, ip=ip, ua=ua, receipt=receipt,
+    gate = Gate(campaign.cid, unit.unit, campaign.version, unit.extensions.get("survey"))
+    if not stores.survey.record_submission(link, found.digest, response, now, ip=ip, ua=ua, receipt=receipt,
                                    drop_draft=True, gate=gate):
         return None
     obs.bind(campaign=campaign.cid, unit=unit.unit)
