@@ -1,8 +1,9 @@
 """A world for service tests on the in-memory stores (chalicelib/store/memory.py): the shipped 2021 campaign with a
 few of its provinces and ministries, its sample questionnaires and frameworks, the organiser's and the units' actors, a clock the test moves and a seeded
 random source. `refuse_aws` makes any AWS call fail, so a service that forgets to pass its `stores` on is caught.
-`World.answered` writes a unit's answered links, counters and responses as dispatch and the survey's submit write
-them (neither takes stores yet)."""
+`World.invited` writes a unit's links as dispatch and the sending leave them (dispatch does not take stores yet) and
+hands back their tokens; `World.answered` writes answered links, counters and responses as the survey's submit
+leaves them, without going through the survey."""
 from __future__ import annotations
 
 import random
@@ -12,11 +13,12 @@ from zoneinfo import ZoneInfo
 import botocore.client
 
 from chalicelib.domain import questionnaire as q_rules
+from chalicelib.domain.credentials import survey_token, token_hash
 from chalicelib.domain.access import MINISTRY, MOHA, PROVINCE, SYSTEM_MOHA, Actor
 from chalicelib.formats import datafiles
 from chalicelib.services import assessment, campaigns, questionnaires
 from chalicelib.store import memory
-from chalicelib.store.links import Link
+from chalicelib.store.links import Link, Token
 from chalicelib.store.survey import Response
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -75,6 +77,27 @@ class World:
 
     def notes(self, unit: str, cid: str = "2021") -> list:
         return self.stores.audit.list_notifications(f"{cid}#{unit}", 100)
+
+    def invited(self, unit: str, people: int, *, qid: str = "locality-1", ministry: str | None = None,
+                cid: str = "2021") -> list[str]:
+        """`people` respondents of `unit` whose invitations to `qid` (a managing-ministry form about `ministry`) were
+        sent at the clock's time, as dispatch and the mail sender leave them: the questionnaire locked, the links
+        `sent` with their token, the counters. Returns the tokens, in roster order."""
+        purpose, group = qid.split("-")
+        version = questionnaires.lock(cid, qid, self.now, stores=self.stores)
+        unit_key, links, tokens = f"{cid}#{unit}", [], []
+        for n in range(1, people + 1):
+            rid = f"{n:06d}-{n:06x}"
+            slot = f"{rid}#{purpose}"
+            tokens.append(survey_token(unit_key, slot, self.random_bytes(32)))
+            links.append(Link(unit_key=unit_key, slot=slot, rid=rid, purpose=purpose, qid=qid, q_version=version,
+                              group=group, email=f"nguoi{n}@{unit}.gov.vn", full_name=f"Người {n}", state="sent",
+                              issued_at=self.now, updated_at=self.now, agency="Sở Tư pháp", ministry=ministry,
+                              token_hashes=(token_hash(tokens[-1]),), sent_at=self.now, last_mail_at=self.now))
+        self.stores.links.write_issued(links, [Token(token_hash=token_hash(t), unit_key=unit_key, slot=x.slot,
+                                                     kind="invite", issued_at=self.now) for t, x in zip(tokens, links)])
+        self.stores.links.add_counts(unit_key, {"all": {"sent": people}, f"{group}#{purpose}": {"sent": people}})
+        return tokens
 
     def answered(self, unit: str, people: int, *, qid: str = "locality-2", pick=lambda person, question: 3,
                  ip=lambda person: f"198.51.100.{person}", seconds: int = 600, agency: str = "Sở Tư pháp",
