@@ -30,9 +30,9 @@ from chalicelib.store import links as link_store
 from chalicelib.store import queues as queue_store
 from chalicelib.store.delivery import EventRecord, Preflight, Retry
 from chalicelib.store.integrity import IntegrityScan
-from chalicelib.store.links import Link, MinistryCount, Token
+from chalicelib.store.links import Link, Mail, MinistryCount, Token
 from chalicelib.store.mailer import RejectedError
-from chalicelib.store.models import MailModel, ResponseModel
+from chalicelib.store.models import ResponseModel
 from chalicelib.store.stores import DYNAMODB
 from chalicelib.store.survey import Response
 
@@ -1000,17 +1000,15 @@ def event(message_id="m1", key="delivery", unit_key="2021#01", domain="hanoi.gov
 
 
 def mail_outcome(stores, message_id: str) -> tuple[str, str | None]:
-    """What the event set on the mail's record (the links store's in DynamoDB; the fake keeps it by itself)."""
-    if stores is DYNAMODB:
-        item = MailModel.get(message_id)
-        return item.outcome, item.detail
-    return stores.delivery.outcomes[message_id]
+    """What the event set on the mail's record, which the links store keeps."""
+    mail = stores.links.find_mail(message_id)
+    return mail.outcome, mail.detail
 
 
 def sent_mail(stores, message_id: str) -> None:
-    if stores is DYNAMODB:  # the mail's record exists before its events, as the sender writes it
-        MailModel(message_id=message_id, unit_key="2021#01", slot="000001-aa#locality", kind="invite",
-                  sent_at=T0).save()
+    """The mail's record exists before its events, as the sender writes it."""
+    assert stores.links.record_mail(Mail(message_id=message_id, unit_key="2021#01", slot="000001-aa#locality",
+                                         kind="invite", sent_at=T0)) is True
 
 
 def test_an_event_moves_every_counter_once_however_often_it_comes(stores):
