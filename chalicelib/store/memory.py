@@ -1263,15 +1263,17 @@ class SentMail:
 
 
 class MemoryMailer:
-    """`Mailer` in memory: it accepts the configured sender (as SES accepts a verified identity), keeps every message
-    in `sent`, and answers one statistics point counting them, beside those `report` adds (SES's own figures:
-    bounces and complaints come to SES from the receiving servers). Throttling is not modelled."""
+    """`Mailer` in memory: it accepts the configured sender (as SES accepts a verified identity), refuses for good the
+    addresses in `refused` (a test puts them there), keeps every message in `sent`, and answers one statistics point
+    counting them, beside those `report` adds (SES's own figures: bounces and complaints come to SES from the
+    receiving servers). Throttling is not modelled."""
 
     def __init__(self, senders: tuple[str, ...] | None = None, rate: float = 14.0) -> None:
         self._lock = threading.RLock()
         self.senders = senders if senders is not None else (settings().mail_from,)
         self.rate = rate
         self.sent: list[SentMail] = []
+        self.refused: set[str] = set()
         self._reported: list[dict] = []
 
     def max_send_rate(self) -> float:
@@ -1281,6 +1283,8 @@ class MemoryMailer:
         with self._lock:
             if sender not in self.senders:  # a sender the service does not accept: nothing sent
                 raise RejectedError(f"Did not have authority to send from email {sender}")
+            if to in self.refused:  # an address refused for good: nothing sent
+                raise RejectedError("Address blacklisted.")
             message_id = hashlib.sha256(b"%d|%s|" % (len(self.sent), to.encode()) + raw).hexdigest()[:32]
             self.sent.append(SentMail(message_id, sender, to, raw))
             return message_id
