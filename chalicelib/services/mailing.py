@@ -34,11 +34,11 @@ SENDER_NAME = "Bộ Nội vụ - Chỉ số CCHC"
 _pace: tuple[Mailer, rules.Pace] | None = None
 
 
-def _get_pace(mailer: Mailer) -> rules.Pace:
+def _get_pace(stores: Stores) -> rules.Pace:
     global _pace
-    rate = mailer.max_send_rate()
-    if _pace is None or _pace[0] is not mailer or _pace[1].rate != rate:
-        _pace = (mailer, rules.Pace(rate=rate))
+    rate = stores.mailer.max_send_rate()
+    if _pace is None or _pace[0] is not stores.mailer or _pace[1].rate != rate:
+        _pace = (stores.mailer, rules.Pace(rate=rate))
     return _pace[1]
 
 
@@ -48,28 +48,28 @@ OWN = ("preflight", "notice")  # mails to a given address: a preflight's test me
 
 
 @dataclass(frozen=True)
-class _Sender:
-    """A batch's way to the mail service: the clocks it paces on and the stores it sends through."""
+class _Clocks:
+    """A batch's clocks: the instant mails are recorded at, and the monotonic clock and sleep it paces with."""
     now: Callable[[], datetime]
     monotonic: Callable[[], float]
     sleep: Callable[[float], None]
-    stores: Stores
 
-    def send(self, to: str, raw: bytes) -> str:
-        """Hand one message over no faster than the account's rate, backing off while the service asks to slow
-        down (after MAX_ATTEMPTS, ThrottledError)."""
-        pace = _get_pace(self.stores.mailer)
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            wait = pace.wait(self.monotonic())
-            if wait > 0:
-                self.sleep(wait)
-            try:
-                return self.stores.mailer.send_raw(settings().mail_from, to, raw)
-            except ThrottledError:
-                if attempt == MAX_ATTEMPTS:
-                    raise
-                self.sleep(rules.backoff(attempt))
-        raise AssertionError("unreachable")
+
+def _send_paced(to: str, raw: bytes, clocks: _Clocks, stores: Stores) -> str:
+    """Hand one message over no faster than the account's rate, backing off while the service asks to slow down
+    (after MAX_ATTEMPTS, ThrottledError)."""
+    pace = _get_pace(stores)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        wait = pace.wait(clocks.monotonic())
+        if wait > 0:
+            clocks.sleep(wait)
+        try:
+            return stores.mailer.send_raw(settings().mail_from, to, raw)
+        except ThrottledError:
+            if attempt == MAX_ATTEMPTS:
+                raise
+            clocks.sleep(rules.backoff(attempt))
+    raise AssertionError("unreachable")
 
 
 def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], float] = time.monotonic,
@@ -83,17 +83,17 @@ def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], 
     windows: dict[str, bool] = {}
     held: list[dict] = []
     stopped = _holds(kind, stores)
-    sender = _Sender(now, monotonic, sleep, stores)
+    clocks = _Clocks(now, monotonic, sleep)
     own_failed = 0
     for item in _bound(unpack(body["mails"])):
         if stopped(item["unit_key"]):
             held.append(item)
             continue
         if kind in OWN:
-            own_failed += 0 if _send_own(kind, item, sender) else 1
+            own_failed += 0 if _send_own(kind, item, clocks, stores) else 1
             result["sent"] += 1
             continue
-        outcome = _send_tracked(body, item, windows, sender)
+        outcome = _send_tracked(body, item, windows, clocks, stores)
         result[outcome] += 1
         if outcome == "sent":
             touched.add(item["unit_key"])
@@ -108,35 +108,35 @@ def send_batch(body: dict, now: Callable[[], datetime], monotonic: Callable[[], 
     return result
 
 
-def _send_tracked(body: dict, item: dict, windows: dict[str, bool], sender: _Sender) -> str:
+def _send_tracked(body: dict, item: dict, windows: dict[str, bool], clocks: _Clocks, stores: Stores) -> str:
     """One invitation or reminder: "sent" (recorded, its link moved), "dropped" (no longer wanted) or "failed"
     (refused by the mail service)."""
     from chalicelib.formats import mail
 
-    kind, links, now = body["kind"], sender.stores.links, sender.now
+    kind = body["kind"]
     digest = token_hash(item["token"])
-    link = links.get_link(item["unit_key"], item["slot"])
-    if link is None or not _still_wanted(link, kind, digest, parse_iso(body["queued_at"]), windows, now(),
-                                         sender.stores):
+    link = stores.links.get_link(item["unit_key"], item["slot"])
+    if link is None or not _still_wanted(link, kind, digest, parse_iso(body["queued_at"]), windows, clocks.now(),
+                                         stores):
         if link is None or digest not in (link.token_hashes or []):
-            links.delete_tokens([digest])
+            stores.links.delete_tokens([digest])
         return "dropped"
     raw = mail.mime(settings().mail_from, SENDER_NAME, link.email, item["subject"], item["html"], item["text"])
     try:
-        message_id = sender.send(link.email, raw)
+        message_id = _send_paced(link.email, raw, clocks, stores)
     except RejectedError as exc:
         if kind == "invite":
-            links.mark_failed(link, str(exc), now(), _run_counter(body, "mails_failed"))
+            stores.links.mark_failed(link, str(exc), clocks.now(), _run_counter(body, "mails_failed"))
         obs.warning("mail refused", kind=kind, reason=str(exc))
         return "failed"
-    at = now()
-    links.record_mail(Mail(message_id=message_id, unit_key=link.unit_key, slot=link.slot, kind=kind, sent_at=at,
+    at = clocks.now()
+    stores.links.record_mail(Mail(message_id=message_id, unit_key=link.unit_key, slot=link.slot, kind=kind, sent_at=at,
                            expires_at=at.replace(year=at.year + 1), recipient=link.email,
                            attempt=int(item.get("attempt") or 1)))
     if kind == "invite":
-        links.mark_sent(link, digest, at, _run_counter(body, "mails_sent"))
+        stores.links.mark_sent(link, digest, at, _run_counter(body, "mails_sent"))
     else:
-        links.record_reminder_sent(link, at)
+        stores.links.record_reminder_sent(link, at)
     return "sent"
 
 
@@ -173,25 +173,24 @@ def _holds(kind: str, stores: Stores) -> Callable[[str], bool]:
     return stopped
 
 
-def _send_own(kind: str, item: dict, sender: _Sender) -> bool:
+def _send_own(kind: str, item: dict, clocks: _Clocks, stores: Stores) -> bool:
     """A preflight's test message or a notice: to its address, recorded so that its events find it. False when
     the mail service refused it."""
     from chalicelib.formats import mail
 
     raw = mail.mime(settings().mail_from, SENDER_NAME, item["to"], item["subject"], item["html"], item["text"])
     try:
-        message_id = sender.send(item["to"], raw)
+        message_id = _send_paced(item["to"], raw, clocks, stores)
     except RejectedError as exc:
         if item.get("preflight"):
-            sender.stores.delivery.record_preflight_refusal(item["unit_key"], item["preflight"], item["to"], str(exc),
-                                                            sender.now())
+            stores.delivery.record_preflight_refusal(item["unit_key"], item["preflight"], item["to"], str(exc),
+                                                     clocks.now())
         obs.warning("mail refused", kind=kind, reason=str(exc))
         return False
-    at = sender.now()
-    sender.stores.links.record_mail(Mail(message_id=message_id, unit_key=item["unit_key"],
-                                         slot=f"{kind}#{item['to']}", kind=kind, sent_at=at,
-                                         expires_at=at.replace(year=at.year + 1), recipient=item["to"],
-                                         preflight=item.get("preflight")))
+    at = clocks.now()
+    stores.links.record_mail(Mail(message_id=message_id, unit_key=item["unit_key"], slot=f"{kind}#{item['to']}",
+                                  kind=kind, sent_at=at, expires_at=at.replace(year=at.year + 1), recipient=item["to"],
+                                  preflight=item.get("preflight")))
     return True
 
 
