@@ -12,7 +12,7 @@ like one DynamoDB request, it is atomic, and nothing more (a read followed by a 
 
 `MemoryFiles` answers links of its own (`memory://<bucket>/<key>`); `fetch` reads one and `post` plays the browser
 sending a file with a grant of `presign_upload`, as a test of a service needs. `MemoryMailer` keeps every message it
-was handed (`sent`) and `report` plays SES's statistics; `MemoryQueues` keeps every message per queue (`messages`,
+was handed (`sent`), refuses the addresses in `refused` and `report` plays SES's statistics; `MemoryQueues` keeps every message per queue (`messages`,
 and `mails` unpacks the mail queue's batches).
 
 What is not modelled: TTL expiry (DynamoDB deletes expired counters some time after; the throttle forgets them by
