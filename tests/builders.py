@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
 
 from openpyxl import Workbook
 
@@ -84,3 +87,22 @@ def survey_answers(survey: dict, pick: int = 0) -> dict:
             elif q["required"]:
                 out[q["id"]] = "Ý kiến"
     return out
+
+
+SES_EVENTS = Path(__file__).resolve().parent / "unit" / "ses_events"
+
+
+def ses_event(name: str, message_id: str, address: str, at: datetime) -> dict:
+    """One of SES's published example records, about our message to `address` at `at`."""
+    record = json.loads((SES_EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+    stamp = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    record["mail"].update(messageId=message_id, destination=[address], timestamp=stamp)
+    for part, recipients in (("bounce", "bouncedRecipients"), ("complaint", "complainedRecipients"),
+                             ("deliveryDelay", "delayedRecipients")):
+        if part in record:
+            record[part]["timestamp"] = stamp
+            for r in record[part].get(recipients) or []:
+                r["emailAddress"] = address
+    if "delivery" in record:
+        record["delivery"].update(recipients=[address], timestamp=stamp)
+    return record

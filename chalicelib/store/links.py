@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -227,6 +227,7 @@ def claim_link_for_reminder(link: Link, digest: str, now: datetime, remindable: 
 
 def record_reminder_sent(link: Link, at: datetime) -> None:
     """A reminder left: the link's count and last mail, and the unit's reminder counters."""
+    # unconditional: the sender calls it once per reminder that left, whatever the link's state by then
     LinkModel(unit_key=link.unit_key, slot=link.slot).update(
         actions=[LinkModel.reminders.add(1), LinkModel.last_mail_at.set(at)])
     add_counts(link.unit_key, {"all": {"reminders": 1}, f"{link.group}#{link.purpose}": {"reminders": 1}})
@@ -273,11 +274,7 @@ def record_delivery(link: Link, delivery: str, now: datetime, *, problem: str | 
     """What an SES event says of the link's mail: its delivery outcome (and problem), a stop to further mail,
     and with `state` the link's new state (from one of `from_states`, with its counters). False when the link
     moved on or was re-addressed meanwhile."""
-    sets: dict[str, Any] = {"delivery": delivery, "delivery_at": now}
-    if problem is not None:
-        sets["problem"] = problem[:500]
-    if stop_mail:
-        sets["no_mail"] = True
+    sets = delivery_sets(delivery, now, problem, stop_mail)
     if state is not None and state != link.state:
         return _move(link, state, from_states, now, sets=sets, need_email=link.email)
     actions: list[Action] = [getattr(LinkModel, name).set(value) for name, value in sets.items()]
@@ -285,14 +282,31 @@ def record_delivery(link: Link, delivery: str, now: datetime, *, problem: str | 
     return _update(LinkModel(unit_key=link.unit_key, slot=link.slot), actions, condition=LinkModel.email == link.email)
 
 
+def delivery_sets(delivery: str, now: datetime, problem: str | None, stop_mail: bool) -> dict[str, Any]:
+    """The link's attributes `record_delivery` writes (every implementation writes the same)."""
+    sets: dict[str, Any] = {"delivery": delivery, "delivery_at": now}
+    if problem is not None:
+        sets["problem"] = problem[:500]
+    if stop_mail:
+        sets["no_mail"] = True
+    return sets
+
+
+READDRESS_REMOVES = ("problem", "opened_at", "open_ip", "open_ua")
+
+
 def readdress(link: Link, email: str, digest: str, from_states: tuple[str, ...], now: datetime) -> Link | None:
     """Send the link to a corrected address: back to issued with a new (only) token, no problem and no first
     interaction (the new holder's open is recorded afresh). The link as written, or None when it moved on meanwhile
     (answered, or out of `from_states`)."""
     sets: dict[str, Any] = {"email": email, "token_hashes": [digest], "queued_at": now}
-    if not _move(link, "issued", from_states, now, sets=sets,
-                 removes=("problem", "opened_at", "open_ip", "open_ua")):
+    if not _move(link, "issued", from_states, now, sets=sets, removes=READDRESS_REMOVES):
         return None
+    return readdressed(link, email, digest, now)
+
+
+def readdressed(link: Link, email: str, digest: str, now: datetime) -> Link:
+    """The link as `readdress` writes it."""
     return replace(link, state="issued", updated_at=now, email=email, token_hashes=(digest,), queued_at=now,
                    problem=None, opened_at=None, open_ip=None, open_ua=None)
 
@@ -448,8 +462,17 @@ def counters(keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int
 
 # --- mails --------------------------------------------------------------------------------------------------------
 
-def record_mail(mail: Mail) -> None:
-    MailModel(**_values(mail, Mail)).save()
+def record_mail(mail: Mail) -> bool:
+    """Keep a message handed to the mail service, for its events to find. False when a record of that message id
+    exists already (left as it is)."""
+    try:
+        # a message id names one mail: its record is written once, never over one whose outcome an event set
+        MailModel(**_values(mail, Mail)).save(condition=MailModel.message_id.does_not_exist())
+        return True
+    except PutError as exc:
+        if condition_failed(exc):
+            return False
+        raise
 
 
 def find_mail(message_id: str) -> Mail | None:
@@ -493,8 +516,9 @@ def mark_notified(cid: str, unit: str, run: str) -> bool:
     try:
         UnitModel(cid=cid, unit=unit).update(
             actions=[UnitModel.dispatch_notified.set(run)],
-            # a unit is told once per run that its invitations are out
-            condition=UnitModel.dispatch_notified.does_not_exist() | (UnitModel.dispatch_notified != run))
+            # a unit of the campaign is told once per run that its invitations are out
+            condition=UnitModel.unit.exists() & (UnitModel.dispatch_notified.does_not_exist() |
+                                                 (UnitModel.dispatch_notified != run)))
         return True
     except UpdateError as exc:
         if condition_failed(exc):
@@ -536,8 +560,9 @@ def mark_done(cid: str, unit: str, run: str, mark: str, **adds: int) -> bool:
 
 class LinksStore(Protocol):
     """The links and their counters as the services that are handed stores read them (the progress views, the
-    integrity scan, the results and the survey's token lookup); the survey's writes are `SurveyStore`'s
-    (`store/survey.py`), the other writes join it as dispatch and the mail sender move. This module's functions are its DynamoDB
+    integrity scan, the results and the survey's token lookup) and as the mail sender and the transient retries
+    write them; the survey's writes are `SurveyStore`'s (`store/survey.py`), dispatch's join it as it moves. This
+    module's functions are its DynamoDB
     implementation (`chalicelib/store/stores.py` wires the module), `chalicelib/store/memory.py` its in-memory one,
     and `tests/unit/test_store_contract.py` runs the same cases against both. What every implementation keeps:
     - `unit_links` answers a unit's links in slot order (so a respondent's links come together, in roster order),
@@ -551,7 +576,26 @@ class LinksStore(Protocol):
     - `counters` answers, for each (unit key, counter key) pair whose record exists, its counts of links by state
       (every state, 0 when never moved); pairs without a record are missing;
     - `get_token` answers the token record of a token's hash as it was written (the link it opens), None when
-      there is none (how tokens that do not name their link are found)."""
+      there is none (how tokens that do not name their link are found);
+    - `get_link` answers a link as last written, None for a slot never written; `write_issued` writes links whole
+      (replacing one of the same unit and slot) and token records; `delete_tokens` removes token records (an
+      unknown hash is no error);
+    - a link changes state only from the state it was read in (the record handed in, which must be one of the
+      states the method names), and the unit's counters ("all" and the link's "<group>#<purpose>") move from that
+      state to the new one in the same step, with the dispatch run's counter `progress` names (campaign, run,
+      counter) when given: two callers acting on one read, one wins; a refused move writes nothing and answers
+      False (or None). `mark_sent`: issued → sent (sent and last mail instants), only while the link still holds
+      the token `digest`; `mark_failed`: issued → failed with the reason (500 characters); `record_delivery`: the
+      event's outcome and instant, its problem (500 characters) and the stop to further mail, only while the link
+      still goes to the address it was read with, and with `state` the move from one of `from_states` (no move
+      when the link is in `state` already); `readdress`: back to issued for `email` with `digest` its only token,
+      queued now, no problem and no first open, from one of `from_states`, answering the link as written;
+    - `record_reminder_sent` adds one to the link's reminders and to the unit's reminder counters and sets its last
+      mail, unconditionally (each reminder that left counts once, from the one call the sender makes for it);
+    - `unit_totals` answers a unit's "all" counters as last written, None before its first link;
+    - `mark_notified` answers True once per unit and run (and False for a unit the campaign does not have);
+    - `record_mail` writes a mail's record once: a second record of the same message id is refused (False) and
+      the first, with the outcome its events set, stays; `find_mail` answers it (None for an unknown id)."""
 
     def unit_links(self, unit_key: str, rid: str | None = None) -> list[Link]: ...
 
@@ -564,3 +608,30 @@ class LinksStore(Protocol):
     def counters(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int]]: ...
 
     def get_token(self, token_hash: str) -> Token | None: ...
+
+    def get_link(self, unit_key: str, slot: str) -> Link | None: ...
+
+    def write_issued(self, links: list[Link], tokens: list[Token]) -> None: ...
+
+    def delete_tokens(self, hashes: list[str]) -> None: ...
+
+    def mark_sent(self, link: Link, digest: str, at: datetime, progress: tuple[str, str, str] | None) -> bool: ...
+
+    def mark_failed(self, link: Link, reason: str, now: datetime, progress: tuple[str, str, str] | None) -> bool: ...
+
+    def record_delivery(self, link: Link, delivery: str, now: datetime, *, problem: str | None = None,
+                        stop_mail: bool = False, state: str | None = None,
+                        from_states: tuple[str, ...] = ()) -> bool: ...
+
+    def readdress(self, link: Link, email: str, digest: str, from_states: tuple[str, ...],
+                  now: datetime) -> Link | None: ...
+
+    def record_reminder_sent(self, link: Link, at: datetime) -> None: ...
+
+    def unit_totals(self, unit_key: str) -> Stats | None: ...
+
+    def mark_notified(self, cid: str, unit: str, run: str) -> bool: ...
+
+    def record_mail(self, mail: Mail) -> bool: ...
+
+    def find_mail(self, message_id: str) -> Mail | None: ...

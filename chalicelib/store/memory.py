@@ -12,7 +12,7 @@ like one DynamoDB request, it is atomic, and nothing more (a read followed by a 
 
 `MemoryFiles` answers links of its own (`memory://<bucket>/<key>`); `fetch` reads one and `post` plays the browser
 sending a file with a grant of `presign_upload`, as a test of a service needs. `MemoryMailer` keeps every message it
-was handed (`sent`) and `report` plays SES's statistics; `MemoryQueues` keeps every message per queue (`messages`,
+was handed (`sent`), refuses the addresses in `refused` and `report` plays SES's statistics; `MemoryQueues` keeps every message per queue (`messages`,
 and `mails` unpacks the mail queue's batches).
 
 What is not modelled: TTL expiry (DynamoDB deletes expired counters some time after; the throttle forgets them by
@@ -57,7 +57,7 @@ from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
 from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store.delivery import Counters, EventRecord, Preflight, PreflightResult, Retry, Stop
 from chalicelib.store.integrity import IntegrityScan
-from chalicelib.store.links import Link, MinistryCount, Stats, Token
+from chalicelib.store.links import Link, Mail, MinistryCount, Stats, Token
 from chalicelib.store.mailer import RejectedError
 from chalicelib.store.questionnaires import Questionnaire, refusal
 from chalicelib.store.roster import Respondent
@@ -814,16 +814,25 @@ class MemoryResponses:
 
 
 class MemoryLinks:
-    """`LinksStore` in memory. `write_issued` and `add_counts` play the writes of the same names in
-    `store/links.py` (dispatch's, which does not take stores yet); services never call them. The survey's writes to
-    links and counters are `MemorySurvey`'s, on this store's records."""
+    """`LinksStore` in memory. `add_counts` and `record_mail_outcome` play the writes of the same names in
+    `store/links.py` (dispatch's counting, which does not take stores yet, and the outcome `MemoryDelivery`'s
+    events set on a mail's record, as DynamoDB's event transaction does); services never call them. The survey's
+    writes to links and counters are `MemorySurvey`'s, on this store's records. A dispatch run's counters that moves
+    of links add to are kept in `progress` ((campaign, run) -> counter -> n), and the unit's "invitations are out"
+    mark on `MemoryCampaigns`' units, under that store's lock, as DynamoDB keeps it on the unit item. Not modelled: a
+    write of a record that does not exist where DynamoDB's unconditional update would create a stub (a reminder
+    recorded for a link never written, an event's outcome for a mail never recorded: the sender writes the link and
+    the mail first)."""
 
-    def __init__(self) -> None:
+    def __init__(self, campaigns: MemoryCampaigns) -> None:
         self._lock = threading.RLock()
         self._links: dict[tuple[str, str], Link] = {}
         self._tokens: dict[str, Token] = {}
         self._counts: dict[tuple[str, str], dict[str, int]] = {}
         self._applied: dict[tuple[str, str], set[str]] = {}
+        self._campaigns = campaigns
+        self._mails: dict[str, Mail] = {}
+        self.progress: dict[tuple[str, str], dict[str, int]] = {}
 
     def write_issued(self, links: list[Link], tokens: list[Token]) -> None:
         with self._lock:
@@ -880,6 +889,111 @@ class MemoryLinks:
                     out.append(MinistryCount(province=province, group=group, asked=counts.get("asked", 0),
                                              answered=counts.get("answered", 0)))
             return out
+
+    # --- the mail sender's and the transient retries' reads and writes
+
+    def get_link(self, unit_key: str, slot: str) -> Link | None:
+        with self._lock:
+            return self._links.get((unit_key, slot))
+
+    def delete_tokens(self, hashes: list[str]) -> None:
+        with self._lock:
+            for digest in hashes:
+                self._tokens.pop(digest, None)
+
+    def _move(self, link: Link, to_state: str, from_states: tuple[str, ...], now: datetime, *,
+              sets: dict[str, Any] | None = None, removes: tuple[str, ...] = (), need_token: str | None = None,
+              progress: tuple[str, str, str] | None = None, need_email: str | None = None) -> bool:
+        if link.state not in from_states:
+            return False
+        with self._lock:
+            stored = self._links.get((link.unit_key, link.slot))
+            # the link is still in the state it was read in (so its counters move from that state exactly once),
+            # still holds the token the caller acts for and still goes to the address the caller's mail went to
+            if stored is None or stored.state != link.state or \
+                    (need_token and need_token not in stored.token_hashes) or \
+                    (need_email and stored.email != need_email):
+                return False
+            self._write(stored, {**(sets or {}), **dict.fromkeys(removes), "state": to_state, "updated_at": now})
+            if link.state != to_state:
+                self.add_counts(link.unit_key, {key: {to_state: 1, link.state: -1}
+                                                for key in ("all", f"{link.group}#{link.purpose}")})
+            if progress:
+                cid, run, counter = progress
+                counts = self.progress.setdefault((cid, run), {})
+                counts[counter] = counts.get(counter, 0) + 1
+            return True
+
+    def _write(self, stored: Link, changes: dict[str, Any]) -> None:
+        if "token_hashes" in changes:
+            changes["token_hashes"] = tuple(changes["token_hashes"])
+        self._links[(stored.unit_key, stored.slot)] = replace(stored, **changes)
+
+    def mark_sent(self, link: Link, digest: str, at: datetime, progress: tuple[str, str, str] | None) -> bool:
+        return self._move(link, "sent", ("issued",), at, sets={"sent_at": at, "last_mail_at": at}, need_token=digest,
+                          progress=progress)
+
+    def mark_failed(self, link: Link, reason: str, now: datetime, progress: tuple[str, str, str] | None) -> bool:
+        return self._move(link, "failed", ("issued",), now, sets={"problem": reason[:500]}, progress=progress)
+
+    def record_delivery(self, link: Link, delivery: str, now: datetime, *, problem: str | None = None,
+                        stop_mail: bool = False, state: str | None = None, from_states: tuple[str, ...] = ()) -> bool:
+        sets = link_store.delivery_sets(delivery, now, problem, stop_mail)
+        if state is not None and state != link.state:
+            return self._move(link, state, from_states, now, sets=sets, need_email=link.email)
+        with self._lock:
+            stored = self._links.get((link.unit_key, link.slot))
+            if stored is None or stored.email != link.email:  # the event is about the mail sent to this address
+                return False
+            self._write(stored, sets)
+            return True
+
+    def readdress(self, link: Link, email: str, digest: str, from_states: tuple[str, ...],
+                  now: datetime) -> Link | None:
+        if not self._move(link, "issued", from_states, now, sets={"email": email, "token_hashes": [digest],
+                                                                  "queued_at": now},
+                          removes=link_store.READDRESS_REMOVES):
+            return None
+        return link_store.readdressed(link, email, digest, now)
+
+    def record_reminder_sent(self, link: Link, at: datetime) -> None:
+        with self._lock:
+            stored = self._links.get((link.unit_key, link.slot))
+            if stored is not None:
+                self._write(stored, {"reminders": stored.reminders + 1, "last_mail_at": at})
+            self.add_counts(link.unit_key, {"all": {"reminders": 1}, f"{link.group}#{link.purpose}": {"reminders": 1}})
+
+    def unit_totals(self, unit_key: str) -> Stats | None:
+        with self._lock:
+            counts = self._counts.get((unit_key, "all"))
+            return None if counts is None else self._stats(unit_key, "all", counts)
+
+    def mark_notified(self, cid: str, unit: str, run: str) -> bool:
+        with self._campaigns._lock:
+            stored = self._campaigns._units.get((cid, unit))
+            # a unit of the campaign is told once per run that its invitations are out
+            if stored is None or stored.dispatch_notified == run:
+                return False
+            self._campaigns._units[(cid, unit)] = replace(stored, dispatch_notified=run)
+            return True
+
+    def record_mail(self, mail: Mail) -> bool:
+        with self._lock:
+            if mail.message_id in self._mails:  # a message id names one mail: its record is written once
+                return False
+            self._mails[mail.message_id] = mail
+            return True
+
+    def find_mail(self, message_id: str) -> Mail | None:
+        with self._lock:
+            return self._mails.get(message_id)
+
+    def record_mail_outcome(self, message_id: str, outcome: str, detail: str | None = None) -> None:
+        with self._lock:
+            mail = self._mails.get(message_id)
+            if mail is not None:
+                self._mails[message_id] = replace(mail, outcome=outcome,
+                                                  detail=detail[:500] if detail is not None else mail.detail)
 
 
 class MemorySurvey:
@@ -1071,13 +1185,13 @@ class _DeliveryItem:
 
 
 class MemoryDelivery:
-    """`DeliveryStore` in memory. The mail's outcome an event sets lives on the mail's record in DynamoDB (the links
-    store, not a contract yet); here it is kept in `outcomes` (message id -> outcome, detail)."""
+    """`DeliveryStore` in memory. The mail's outcome an event sets lives on the mail's record, which the links store
+    keeps (`MemoryLinks.find_mail` answers it), as in DynamoDB."""
 
-    def __init__(self) -> None:
+    def __init__(self, links: MemoryLinks) -> None:
         self._lock = threading.RLock()
         self._items: dict[tuple[str, str], _DeliveryItem] = {}
-        self.outcomes: dict[str, tuple[str, str | None]] = {}
+        self._links = links
 
     def _item(self, scope: str, key: str) -> _DeliveryItem:
         return self._items.setdefault((scope, key), _DeliveryItem())  # an update creates the record, as there
@@ -1115,8 +1229,7 @@ class MemoryDelivery:
             for item in moved:
                 for name, n in deltas.items():
                     item.counts[name] = item.counts.get(name, 0) + n
-            _, detail = self.outcomes.get(event.message_id, ("", None))
-            self.outcomes[event.message_id] = (event.outcome, event.diagnostic[:500] if event.diagnostic else detail)
+            self._links.record_mail_outcome(event.message_id, event.outcome, event.diagnostic or None)
             if event.preflight_key and event.kind != "send":
                 self._said(self._item(event.unit_key, event.preflight_key), event)
             return True
@@ -1265,15 +1378,17 @@ class SentMail:
 
 
 class MemoryMailer:
-    """`Mailer` in memory: it accepts the configured sender (as SES accepts a verified identity), keeps every message
-    in `sent`, and answers one statistics point counting them, beside those `report` adds (SES's own figures:
-    bounces and complaints come to SES from the receiving servers). Throttling is not modelled."""
+    """`Mailer` in memory: it accepts the configured sender (as SES accepts a verified identity), refuses for good the
+    addresses in `refused` (a test puts them there), keeps every message in `sent`, and answers one statistics point
+    counting them, beside those `report` adds (SES's own figures: bounces and complaints come to SES from the
+    receiving servers). Throttling is not modelled."""
 
     def __init__(self, senders: tuple[str, ...] | None = None, rate: float = 14.0) -> None:
         self._lock = threading.RLock()
         self.senders = senders if senders is not None else (settings().mail_from,)
         self.rate = rate
         self.sent: list[SentMail] = []
+        self.refused: set[str] = set()
         self._reported: list[dict] = []
 
     def max_send_rate(self) -> float:
@@ -1283,6 +1398,8 @@ class MemoryMailer:
         with self._lock:
             if sender not in self.senders:  # a sender the service does not accept: nothing sent
                 raise RejectedError(f"Did not have authority to send from email {sender}")
+            if to in self.refused:  # an address refused for good: nothing sent
+                raise RejectedError("Address blacklisted.")
             message_id = hashlib.sha256(b"%d|%s|" % (len(self.sent), to.encode()) + raw).hexdigest()[:32]
             self.sent.append(SentMail(message_id, sender, to, raw))
             return message_id
@@ -1349,10 +1466,11 @@ class MemoryQueues:
 
 def stores() -> Stores:
     """A fresh, empty set of in-memory stores."""
-    campaigns, audit, responses, links = MemoryCampaigns(), MemoryAudit(), MemoryResponses(), MemoryLinks()
+    campaigns, audit, responses = MemoryCampaigns(), MemoryAudit(), MemoryResponses()
+    links = MemoryLinks(campaigns)
     return Stores(accounts=MemoryAccounts(), audit=audit, campaigns=campaigns,
                   questionnaires=MemoryQuestionnaires(), assessment=MemoryAssessment(), files=MemoryFiles(),
                   roster=MemoryRoster(campaigns), address_changes=MemoryAddressChanges(),
-                  responses=responses, links=links, delivery=MemoryDelivery(), mailer=MemoryMailer(),
+                  responses=responses, links=links, delivery=MemoryDelivery(links), mailer=MemoryMailer(),
                   queues=MemoryQueues(), integrity=MemoryIntegrity(campaigns, responses, audit),
                   survey=MemorySurvey(links, campaigns, responses))

@@ -2,17 +2,15 @@
 transient retries, the focal person's notices, the unit's pause and the national breaker (moto in-process)."""
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
-from builders import person
+from builders import person, ses_event
 from outbox import drain, mail_roster, sent_mails, ses_backend
 
 from chalicelib.config import settings
 from chalicelib.store import links as link_store
 from chalicelib.store.links import Mail
 
-EVENTS = Path(__file__).resolve().parents[1] / "unit" / "ses_events"
 FOCAL = {"full_name": "Trần Thị Bình", "position": "Phó Giám đốc Sở Thông tin và Truyền thông",
          "mobile": "0983123456", "email": "dau.moi@hanoi.gov.vn"}
 
@@ -29,22 +27,6 @@ def survey(api, tokens, clock, built):
         return tokens
 
     return built("survey", build)
-
-
-def ses_event(name: str, message_id: str, address: str, at: datetime) -> dict:
-    """One of SES's published example records, about our message to `address` at `at`."""
-    record = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
-    stamp = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    record["mail"].update(messageId=message_id, destination=[address], timestamp=stamp)
-    for part, recipients in (("bounce", "bouncedRecipients"), ("complaint", "complainedRecipients"),
-                             ("deliveryDelay", "delayedRecipients")):
-        if part in record:
-            record[part]["timestamp"] = stamp
-            for r in record[part].get(recipients) or []:
-                r["emailAddress"] = address
-    if "delivery" in record:
-        record["delivery"].update(recipients=[address], timestamp=stamp)
-    return record
 
 
 def publish(api, record: dict) -> str:

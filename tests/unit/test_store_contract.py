@@ -30,9 +30,9 @@ from chalicelib.store import links as link_store
 from chalicelib.store import queues as queue_store
 from chalicelib.store.delivery import EventRecord, Preflight, Retry
 from chalicelib.store.integrity import IntegrityScan
-from chalicelib.store.links import Link, MinistryCount, Token
+from chalicelib.store.links import Link, Mail, MinistryCount, Token
 from chalicelib.store.mailer import RejectedError
-from chalicelib.store.models import MailModel, ResponseModel
+from chalicelib.store.models import ResponseModel
 from chalicelib.store.stores import DYNAMODB
 from chalicelib.store.survey import Draft, Gate, Response, device
 
@@ -1000,17 +1000,15 @@ def event(message_id="m1", key="delivery", unit_key="2021#01", domain="hanoi.gov
 
 
 def mail_outcome(stores, message_id: str) -> tuple[str, str | None]:
-    """What the event set on the mail's record (the links store's in DynamoDB; the fake keeps it by itself)."""
-    if stores is DYNAMODB:
-        item = MailModel.get(message_id)
-        return item.outcome, item.detail
-    return stores.delivery.outcomes[message_id]
+    """What the event set on the mail's record, which the links store keeps."""
+    mail = stores.links.find_mail(message_id)
+    return mail.outcome, mail.detail
 
 
 def sent_mail(stores, message_id: str) -> None:
-    if stores is DYNAMODB:  # the mail's record exists before its events, as the sender writes it
-        MailModel(message_id=message_id, unit_key="2021#01", slot="000001-aa#locality", kind="invite",
-                  sent_at=T0).save()
+    """The mail's record exists before its events, as the sender writes it."""
+    assert stores.links.record_mail(Mail(message_id=message_id, unit_key="2021#01", slot="000001-aa#locality",
+                                         kind="invite", sent_at=T0)) is True
 
 
 def test_an_event_moves_every_counter_once_however_often_it_comes(stores):
@@ -1178,8 +1176,8 @@ def test_mail_batches_travel_packed_and_empty_ones_are_not_sent(stores):
 # ---------------------------------------------------------------------------------------------------------- links
 
 def writer(stores):
-    """Where links and counters are written: the writes of `store/links.py` (dispatch's and the survey's, not in the
-    contract yet), which the fake plays under the same names."""
+    """Where counters are written by dispatch and the survey (`add_counts`, not in the contract yet), which the fake
+    plays under the same name."""
     return link_store if stores is DYNAMODB else stores.links
 
 
@@ -1254,9 +1252,186 @@ def test_a_token_record_names_the_link_it_opens(stores):
                     expires_at=T0 + timedelta(days=90)),
               Token(token_hash="b" * 64, unit_key="2021#01", slot="000001-aa#locality", kind="reminder",
                     issued_at=T0 + timedelta(days=3))]
-    writer(stores).write_issued([link("000001-aa")], tokens)
+    stores.links.write_issued([link("000001-aa")], tokens)
     assert stores.links.get_token("a" * 64) == tokens[0] and stores.links.get_token("b" * 64) == tokens[1]
     assert stores.links.get_token("c" * 64) is None
+
+
+# --------------------------------------------------------------------------- links: the mail sender's and retries'
+
+SLOT_COUNTERS = [("2021#01", "all"), ("2021#01", "2#locality")]
+
+
+def issued(stores, *links: Link) -> list[Link]:
+    """Links written as dispatch writes them: with their tokens and the unit's counters of issued links."""
+    stores.links.write_issued(list(links), [Token(token_hash=h, unit_key=x.unit_key, slot=x.slot, kind="invite",
+                                                  issued_at=T0) for x in links for h in x.token_hashes])
+    for x in links:
+        writer(stores).add_counts(x.unit_key, {"all": {x.state: 1}, f"{x.group}#{x.purpose}": {x.state: 1}})
+    return list(links)
+
+
+def token_of(stores, digest: str) -> Token | None:
+    """A token record (reading tokens is the survey's, not in this contract: the fake's own record here)."""
+    return link_store.get_token(digest) if stores is DYNAMODB else stores.links._tokens.get(digest)
+
+
+def progress_of(stores, cid: str, run: str) -> dict[str, int]:
+    """A dispatch run's counters the moves of its links added to (runs are dispatch's, not in this contract)."""
+    if stores is DYNAMODB:
+        [found] = [r for r in link_store.runs(cid) if r.run == run]
+        return {name: n for name in ("mails_sent", "mails_failed") if (n := getattr(found, name))}
+    return dict(stores.links.progress.get((cid, run), {}))
+
+
+def started_run(stores, cid="2021", run="2022-01-05T03:00:00#aa") -> tuple[str, str]:
+    if stores is DYNAMODB:  # dispatch creates the run before it queues a mail (the fake needs no record)
+        link_store.create_run(link_store.DispatchRun(cid=cid, run=run, started_by="admin", started_at=T0,
+                                                     units=["01"]))
+    return cid, run
+
+
+def counts(stores) -> dict:
+    return stores.links.counters(SLOT_COUNTERS)
+
+
+def state_counts(n_issued=0, sent=0, failed=0, bounced=0, **more) -> dict:
+    return {"issued": n_issued, "sent": sent, "opened": 0, "submitted": 0, "bounced": bounced, "failed": failed,
+            **more}
+
+
+def test_a_link_is_read_as_written_and_tokens_are_written_and_deleted(stores):
+    s = stores.links
+    first, second = issued(stores, link("000001-aa"), link("000002-bb"))
+    assert s.get_link("2021#01", first.slot) == first and s.get_link("2021#01", "000009-zz#locality") is None
+    assert token_of(stores, first.token_hashes[0]) == Token(token_hash=first.token_hashes[0], unit_key="2021#01",
+                                                            slot=first.slot, kind="invite", issued_at=T0)
+    rewritten = replace(first, full_name="Trần Thị Bình", agency=None)
+    s.write_issued([rewritten], [])  # a link of the same slot is replaced whole
+    assert s.get_link("2021#01", first.slot) == rewritten
+    s.delete_tokens([first.token_hashes[0], "f" * 64])  # an unknown hash is no error
+    assert token_of(stores, first.token_hashes[0]) is None and token_of(stores, second.token_hashes[0]) is not None
+    s.delete_tokens([])
+
+
+def test_an_invitation_is_marked_sent_once_only_while_its_token_is_the_links(stores):
+    s, later = stores.links, T0 + timedelta(minutes=5)
+    run = started_run(stores)
+    [read] = issued(stores, link("000001-aa"))
+    digest = read.token_hashes[0]
+    assert s.mark_sent(read, "0" * 64, later, (*run, "mails_sent")) is False  # a token the link never held
+    assert s.get_link("2021#01", read.slot) == read and counts(stores)[SLOT_COUNTERS[0]] == state_counts(1)
+    assert progress_of(stores, *run) == {}
+    assert s.mark_sent(read, digest, later, (*run, "mails_sent")) is True
+    assert s.get_link("2021#01", read.slot) == replace(read, state="sent", sent_at=later, last_mail_at=later,
+                                                       updated_at=later)
+    assert s.mark_sent(read, digest, later, (*run, "mails_sent")) is False  # the same read again: moved already
+    assert counts(stores) == {key: state_counts(sent=1) for key in SLOT_COUNTERS}  # each counter moved once
+    assert progress_of(stores, *run) == {"mails_sent": 1}
+    assert s.mark_sent(s.get_link("2021#01", read.slot), digest, later, None) is False  # only from issued
+
+
+def test_a_reissued_invitations_old_mail_changes_nothing(stores):
+    s, later = stores.links, T0 + timedelta(minutes=5)
+    [read] = issued(stores, link("000001-aa", state="failed", problem="550 no such user"))
+    old = read.token_hashes[0]
+    written = s.readdress(read, "moi@hanoi.gov.vn", "1" * 64, ("failed", "bounced"), later)
+    assert written == s.get_link("2021#01", read.slot) == replace(
+        read, state="issued", email="moi@hanoi.gov.vn", token_hashes=("1" * 64,), queued_at=later, updated_at=later,
+        problem=None)
+    assert counts(stores)[SLOT_COUNTERS[0]] == state_counts(1)
+    assert s.mark_sent(replace(read, state="issued"), old, later, None) is False  # the old token is gone
+    assert s.readdress(read, "khac@hanoi.gov.vn", "2" * 64, ("failed", "bounced"), later) is None  # stale read
+    assert s.readdress(written, "khac@hanoi.gov.vn", "2" * 64, ("failed", "bounced"), later) is None  # not from issued
+    assert s.get_link("2021#01", read.slot) == written and counts(stores)[SLOT_COUNTERS[0]] == state_counts(1)
+
+
+def test_a_refused_invitation_fails_once_with_its_reason(stores):
+    s, later = stores.links, T0 + timedelta(minutes=5)
+    run = started_run(stores)
+    [read] = issued(stores, link("000001-aa"))
+    reason = "Địa chỉ không tồn tại " + "x" * 600
+    assert s.mark_failed(read, reason, later, (*run, "mails_failed")) is True
+    assert s.get_link("2021#01", read.slot) == replace(read, state="failed", problem=reason[:500], updated_at=later)
+    assert s.mark_failed(read, "lần hai", later, (*run, "mails_failed")) is False
+    assert s.get_link("2021#01", read.slot).problem == reason[:500]
+    assert counts(stores) == {key: state_counts(failed=1) for key in SLOT_COUNTERS}
+    assert progress_of(stores, *run) == {"mails_failed": 1}
+
+
+def test_a_delivery_outcome_is_recorded_only_for_the_address_the_mail_went_to(stores):
+    s, later = stores.links, T0 + timedelta(hours=1)
+    [read] = issued(stores, link("000001-aa", state="sent", sent_at=T0))
+    assert s.record_delivery(read, "delivered", later) is True  # no state change: the outcome alone
+    delivered = replace(read, delivery="delivered", delivery_at=later)
+    assert s.get_link("2021#01", read.slot) == delivered
+    assert s.record_delivery(read, "bounced", later, problem="550 " + "x" * 600, state="bounced",
+                             from_states=("sent", "opened")) is True
+    bounced = replace(delivered, state="bounced", delivery="bounced", problem=("550 " + "x" * 600)[:500],
+                      updated_at=later)
+    assert s.get_link("2021#01", read.slot) == bounced
+    assert counts(stores) == {key: state_counts(bounced=1) for key in SLOT_COUNTERS}
+    assert s.record_delivery(read, "bounced", later, state="bounced", from_states=("sent", "opened")) is False
+    assert s.record_delivery(bounced, "complained", later, stop_mail=True, state="bounced",
+                             from_states=("sent",)) is True  # in that state already: no move, the outcome
+    complained = replace(bounced, delivery="complained", no_mail=True)
+    assert s.get_link("2021#01", read.slot) == complained
+    moved = s.readdress(complained, "moi@hanoi.gov.vn", "1" * 64, ("bounced",), later)
+    for call in (lambda: s.record_delivery(complained, "delivered", later + timedelta(minutes=1)),
+                 lambda: s.record_delivery(replace(moved, email=read.email), "bounced", later, state="bounced",
+                                           from_states=("issued",))):
+        assert call() is False  # the link goes to another address now: the old mail's events change nothing
+    assert s.get_link("2021#01", read.slot) == moved
+    assert s.record_delivery(link("000009-zz"), "delivered", later) is False  # no such link: nothing written
+    assert s.get_link("2021#01", "000009-zz#locality") is None
+
+
+def test_a_reminder_sent_counts_on_the_link_and_the_units_counters(stores):
+    s, later = stores.links, T0 + timedelta(days=3)
+    [read] = issued(stores, link("000001-aa", state="sent", sent_at=T0, last_mail_at=T0))
+    s.record_reminder_sent(read, later)
+    s.record_reminder_sent(read, later + timedelta(days=1))
+    assert s.get_link("2021#01", read.slot) == replace(read, reminders=2, last_mail_at=later + timedelta(days=1))
+    assert counts(stores) == {key: state_counts(sent=1) for key in SLOT_COUNTERS}
+    assert [(x.key, x.reminders, x.sent) for x in s.stats("2021#01")] == [("2#locality", 2, 1), ("all", 2, 1)]
+    assert s.unit_totals("2021#01").reminders == 2
+
+
+def test_a_units_totals_are_read_once_it_has_links(stores):
+    s = stores.links
+    assert s.unit_totals("2021#01") is None
+    issued(stores, link("000001-aa"), link("000002-bb", group="3"))
+    total = s.unit_totals("2021#01")
+    assert (total.unit_key, total.key, total.issued, total.sent, total.reminders) == ("2021#01", "all", 2, 0, 0)
+
+
+def test_a_unit_is_told_once_per_run_that_its_invitations_are_out(stores):
+    stores.campaigns.create_campaign(built(), T0)
+    s = stores.links
+    assert s.mark_notified("kiem-thu", "01", "run-1") is True
+    assert s.mark_notified("kiem-thu", "01", "run-1") is False
+    assert stores.campaigns.get_unit("kiem-thu", "01").dispatch_notified == "run-1"
+    assert s.mark_notified("kiem-thu", "01", "run-2") is True  # a later run tells it again
+    assert s.mark_notified("kiem-thu", "02", "run-1") is True
+    assert s.mark_notified("kiem-thu", "99", "run-1") is False  # no such unit: nothing written
+    assert stores.campaigns.find_unit("kiem-thu", "99") is None
+
+
+def test_a_mails_record_is_written_once_and_found_by_its_message_id(stores):
+    s = stores.links
+    mail = Mail(message_id="m1", unit_key="2021#01", slot="000001-aa#locality", kind="invite", sent_at=T0,
+                expires_at=T0 + timedelta(days=365), recipient="an@hanoi.gov.vn", attempt=2)
+    assert s.find_mail("m1") is None
+    assert s.record_mail(mail) is True and s.find_mail("m1") == mail
+    own = Mail(message_id="m2", unit_key="2021#01", slot="preflight#an@hanoi.gov.vn", kind="preflight",
+               sent_at=T0, recipient="an@hanoi.gov.vn", preflight="p1")
+    assert s.record_mail(own) is True and s.find_mail("m2") == own
+    stores.delivery.apply_event(event("m1", kind="bounce_permanent", outcome="bounced", deltas={"bounced": 1},
+                                      diagnostic="550 5.1.1"), T0)
+    bounced = replace(mail, outcome="bounced", detail="550 5.1.1")
+    assert s.find_mail("m1") == bounced
+    assert s.record_mail(replace(mail, kind="reminder", attempt=1)) is False  # the first, with its outcome, stays
+    assert s.find_mail("m1") == bounced
 
 
 # ------------------------------------------------------------------------------------------------------- integrity
