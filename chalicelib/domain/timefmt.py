@@ -11,6 +11,11 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def utc_instant(moment: datetime) -> str:
+    """An instant to the microsecond, for what is compared with stored instants (a queued mail's `queued_at`)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def parse_iso(value: str) -> datetime:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:

@@ -16,7 +16,7 @@ from chalicelib.domain.campaign import PROVINCE
 from chalicelib.domain.access import SYSTEM, SYSTEM_MOHA, Actor, require_moha, require_unit
 from chalicelib.domain.credentials import survey_token, token_hash
 from chalicelib.domain.text import email_problem, normalise_email
-from chalicelib.domain.timefmt import local_datetime, utc_iso
+from chalicelib.domain.timefmt import local_datetime, utc_instant, utc_iso
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
 from chalicelib.services import audit, phases
 from chalicelib.store import campaigns as campaign_store
@@ -236,7 +236,7 @@ def _dispatch_chunk(job: _UnitJob, rows: list[Respondent], mark: str) -> tuple[i
     store.write_issued(new_links, tokens)
     store.count_issued(job.cid, job.unit_code, counts, asked, once=mark)
     queues.send(settings().mail_queue, [{"kind": "invite", "run": job.run, "cid": job.cid,
-                                         "queued_at": utc_iso(job.now), "mails": batch} for batch in packed])
+                                         "queued_at": utc_instant(job.now), "mails": batch} for batch in packed])
     chunk_issued = counts.get("all", {}).get("issued", 0)
     store.mark_done(job.cid, job.unit_code, job.run, mark, links_issued=chunk_issued, mails_queued=mailed)
     return chunk_issued, mailed
@@ -380,7 +380,7 @@ def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: 
                             issued_at=now, expires_at=window.closes_at + timedelta(days=30)))
         mails.append(_mail_context(campaign, unit, link, "reminder", token, deadline, titles, groups))
     store.write_issued([], tokens)
-    queues.send_mail_batches([{"kind": "reminder", "cid": cid, "queued_at": utc_iso(now), "mails": batch}
+    queues.send_mail_batches([{"kind": "reminder", "cid": cid, "queued_at": utc_instant(now), "mails": batch}
                               for batch in _chunks(mails, MAILS_PER_MESSAGE)])
     result["queued"] = len(mails)
     audit.record(actor, "reminders_queued", now, target=unit_code, cid=cid, unit=unit_code,
@@ -444,7 +444,7 @@ def reissue(campaign: Campaign, unit: Unit, links: list[Link], email: str, from_
         slots.append(link.slot)
     store.write_issued([], tokens)
     if mails:
-        queues.send_mail_batches([{"kind": "invite", "cid": campaign.cid, "queued_at": utc_iso(now), "mails": mails}])
+        queues.send_mail_batches([{"kind": "invite", "cid": campaign.cid, "queued_at": utc_instant(now), "mails": mails}])
     return slots
 
 

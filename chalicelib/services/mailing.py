@@ -208,7 +208,8 @@ def _still_wanted(link: Link, kind: str, digest: str, queued_at: datetime,
         return False  # already sent (a repeated delivery of this batch)
     if kind == "reminder" and (link.state not in rules.REMINDABLE or
                                (link.last_mail_at is not None and link.last_mail_at > queued_at)):
-        return False  # answered meanwhile, or sent already: claiming set last_mail_at to queued_at, sending later
+        return False  # answered meanwhile, or sent already: claiming set last_mail_at to queued_at (both to the
+        # microsecond), sending sets it later
     if link.unit_key not in windows:  # nothing is sent after the survey deadline
         cid, unit = link.unit_key.split("#", 1)
         campaign = stores.campaigns.get_campaign(cid)

@@ -8,7 +8,7 @@ from typing import Callable
 from chalicelib import observability as obs
 from chalicelib.domain.access import SYSTEM
 from chalicelib.domain.credentials import survey_token, token_hash
-from chalicelib.domain.timefmt import utc_iso
+from chalicelib.domain.timefmt import utc_instant
 from chalicelib.services import audit, dispatch, phases, questionnaires
 from chalicelib.store.delivery import Retry
 from chalicelib.store.links import Token
@@ -49,7 +49,7 @@ def _resend(retry: Retry, now: datetime, random_bytes: Callable[[int], bytes], s
     title = questionnaires.for_respondent(cid, link.group, link.purpose, stores=stores)[2]
     mail = dispatch._mail_context(campaign, unit, reissued, "invite", token, deadline, {link.qid: title}, groups)
     mail["attempt"] = retry.attempt
-    stores.queues.send_mail_batches([{"kind": "invite", "cid": cid, "queued_at": utc_iso(now), "mails": [mail]}])
+    stores.queues.send_mail_batches([{"kind": "invite", "cid": cid, "queued_at": utc_instant(now), "mails": [mail]}])
     audit.record(SYSTEM, "mail_retried", now, target=link.slot, cid=cid, unit=unit_code,
                  details={"attempt": retry.attempt, "previous": retry.message_id}, suffix=random_bytes(4).hex(),
                  stores=stores)
