@@ -4,7 +4,9 @@ of the running local stack, then checks that every number adds up, and prices th
     SCALE=0.1 .venv/bin/python bench/rehearsal.py        # `make rehearsal`; SCALE=1 is the real size (slow)
 
 Environment: SCALE (default 0.1: ~4,960 respondents), REHEARSAL_PROVINCES (default 63: how many provinces take
-part; the test uses 3), REHEARSAL_SEED, REHEARSAL_WORKERS (concurrent clients, default 6), CCHC_LOCAL_SES_RATE
+part; the test uses 3), REHEARSAL_MINISTRIES (default all 19: how many ministries score their self-assessment and
+are appraised, the unranked ones first; the others stay unassessed, in the results all the same; the test uses 4),
+REHEARSAL_SEED, REHEARSAL_WORKERS (concurrent clients, default 6), CCHC_LOCAL_SES_RATE
 (the emulated SES account's rate, default 200 mails a second here: the production rate of 14 a second is a
 setting of the account, not of the code, and would make the rehearsal wait on the mail pacing alone).
 
@@ -30,7 +32,7 @@ What it does, stage by stage, each from its own loopback address (the stack reco
 4. integrity: the ministry scans; 5. annulment: the ministry annuls the most suspicious interfering province;
 6. assessment: every province scores every self-scored line, uploads its signed report (presigned POST) and
    approves; the ministry appraises every line, enters the imported ones and publishes; ministries (units of kind
-   `ministry`) get the same when the campaign has them (skipped otherwise);
+   `ministry`) get the same when the campaign has them (skipped otherwise; REHEARSAL_MINISTRIES of them);
 7. results: the results, the national progress and every unit's raw responses read back.
 
 Invariants, checked independently of the app's counters: every submit answered 201 is stored exactly once (and
@@ -362,8 +364,10 @@ class Link:
 
 
 class World:
-    def __init__(self, stack, scale: float, provinces: int, seed: int, workers: int, clock_file: Path) -> None:
+    def __init__(self, stack, scale: float, provinces: int, seed: int, workers: int, clock_file: Path,
+                 ministries: int | None = None) -> None:
         self.stack, self.scale, self.seed, self.workers = stack, scale, seed, workers
+        self.ministry_count = ministries  # how many ministries are assessed (None: every one)
         self.rng = random.Random(seed)
         self.client = Client(stack.api_url)
         self.clock_file = clock_file
@@ -732,7 +736,10 @@ class World:
             body = self.accounts[unit].ok("POST", f"/campaigns/{CID}/units/{unit}/reminders", body={})
             self.reminded[unit] += body.get("queued", 0)
 
-        pool_map(one, [u for u in self.units if u not in self.interfering], self.workers)
+        reminding = [u for u in self.units if u not in self.interfering]
+        if not reminding:
+            return  # every province taking part interferes (the test's 3): nobody reminds, nothing is queued
+        pool_map(one, reminding, self.workers)
         drain(self.stack.env, self.client.meter)
         by_key = {(ln.email, ln.purpose): ln for ln in self.links.values()}
         for mail in self.collect():
@@ -761,7 +768,8 @@ class World:
             plans[unit] = random.Random(rng.random())
         pool_map(lambda unit: self.assess_unit(unit, plans[unit]), self.units, self.workers)
         pool_map(lambda unit: self.appraise_unit(unit, plans[unit]), self.units, self.workers)
-        ministries = [u["code"] for u in self.campaign["units"] if u.get("kind") == "ministry"]
+        # the unranked ministries first, so that a short list still ranks scored ones among the ranked only
+        ministries = [m["code"] for m in sorted(self.ministries, key=lambda m: m["ranked"])][:self.ministry_count]
         if ministries:
             self.ministries_stage(ministries)
 
@@ -1058,9 +1066,9 @@ def memory_gb() -> dict[str, float]:
 
 def stage_factor(world: World, stage: str) -> float:
     """How many times the full campaign repeats what this stage did: the self-assessment and appraisal per unit
-    (63 provinces and 19 ministries), everything else per respondent."""
+    assessed (63 provinces and 19 ministries in full), everything else per respondent."""
     if stage == "assessment":
-        return (FULL_PROVINCES + FULL_MINISTRIES) / max(1, len(world.units))
+        return (FULL_PROVINCES + FULL_MINISTRIES) / max(1, len(world.scores))
     return FULL_RESPONDENTS / max(1, sum(len(rows) for rows in world.rosters.values()))
 
 
@@ -1142,8 +1150,10 @@ def report(world: World) -> None:
 # ------------------------------------------------------------------------------------------------------- main
 
 
-def run(scale: float, provinces: int, seed: int = 2021, workers: int = 6, stack=None) -> World:
-    """The rehearsal against `stack` (tests/localstack.py's Stack), started here when None."""
+def run(scale: float, provinces: int, seed: int = 2021, workers: int = 6, stack=None,
+        ministries: int | None = None) -> World:
+    """The rehearsal against `stack` (tests/localstack.py's Stack), started here when None; `ministries`: how many
+    ministries are assessed (None: every one)."""
     from localstack import running_stack
 
     clock_file = Path(tempfile.mkdtemp(prefix="rehearsal-clock-")) / "offset"
@@ -1154,12 +1164,13 @@ def run(scale: float, provinces: int, seed: int = 2021, workers: int = 6, stack=
         with running_stack(tmp, "cchc-rehearsal-", CCHC_MOTO_REQUEST_COUNTS="1",
                            CCHC_LOCAL_CLOCK_FILE=str(clock_file),
                            CCHC_LOCAL_SES_RATE=os.environ["CCHC_LOCAL_SES_RATE"]) as started:
-            return _run(started, scale, provinces, seed, workers, clock_file)
-    return _run(stack, scale, provinces, seed, workers, Path(stack.env["CCHC_LOCAL_CLOCK_FILE"]))
+            return _run(started, scale, provinces, seed, workers, clock_file, ministries)
+    return _run(stack, scale, provinces, seed, workers, Path(stack.env["CCHC_LOCAL_CLOCK_FILE"]), ministries)
 
 
-def _run(stack, scale: float, provinces: int, seed: int, workers: int, clock_file: Path) -> World:
-    world = World(stack, scale, provinces, seed, workers, clock_file)
+def _run(stack, scale: float, provinces: int, seed: int, workers: int, clock_file: Path,
+         ministries: int | None) -> World:
+    world = World(stack, scale, provinces, seed, workers, clock_file, ministries)
     world.stage("rosters", world.rosters_stage, workers)
     world.stage("dispatch", world.dispatch_stage, 1)
     world.stage("survey", world.survey_stage, workers)
@@ -1178,8 +1189,9 @@ def main() -> int:
     scale = float(os.environ.get("SCALE", "0.1"))
     provinces = int(os.environ.get("REHEARSAL_PROVINCES", str(FULL_PROVINCES)))
     started = time.perf_counter()
+    assessed = os.environ.get("REHEARSAL_MINISTRIES", "").strip()
     world = run(scale, provinces, int(os.environ.get("REHEARSAL_SEED", "2021")),
-                int(os.environ.get("REHEARSAL_WORKERS", "6")))
+                int(os.environ.get("REHEARSAL_WORKERS", "6")), ministries=int(assessed) if assessed else None)
     respondents = sum(len(rows) for rows in world.rosters.values())
     print(f"\nrehearsal: SCALE={scale}, {len(world.units)} provinces, {respondents:,} respondents, "
           f"{len(world.links):,} links, {sum(ln.submitted for ln in world.links.values()):,} submitted, "

@@ -289,19 +289,21 @@ def _xdist_scope(nodeid: str) -> str:
     return "tests/browser" if path.startswith("tests/browser/") else path
 
 
-# The longest files (minutes each on two cores), started first, one on each worker.
-_LONGEST = ("tests/reliability/test_fuzz_spec.py", "tests/reliability/test_faults.py")
+# The longest scopes (minutes each on two cores; README, Tests), longest first: the first two start at once, one on
+# each worker, and each of the others goes to the worker that is free first.
+_LONGEST = ("tests/reliability/test_faults.py", "tests/browser", "tests/reliability/test_fuzz_spec.py",
+            "tests/test_rehearsal.py")
 
 
 def _heavy_first(nodeid: str) -> int:
     """The suites that start local stacks and run for minutes are handed out first, the longest before the
     others; the short API and unit files then fill in at the end, so that the workers finish together."""
-    path = nodeid.split("::", 1)[0]
-    if path in _LONGEST:
-        return 0
-    if path.startswith(("tests/reliability/", "tests/browser/")):
-        return 1
-    return 2 if path in ("tests/test_local_stack.py", "tests/test_infra.py") else 3
+    scope = _xdist_scope(nodeid)
+    if scope in _LONGEST:
+        return _LONGEST.index(scope)
+    if scope.startswith("tests/reliability/"):
+        return len(_LONGEST)
+    return len(_LONGEST) + (1 if scope in ("tests/test_local_stack.py", "tests/test_infra.py") else 2)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -116,6 +116,26 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+# A sitecustomize that every Python process started with its folder on PYTHONPATH runs first: all the botocore
+# sessions of the process share one loader of the SDK's JSON models (tests/speedups.py, 1: the same answers). The
+# stack's API server otherwise parses the DynamoDB model again for each PynamoDB model class its first requests use,
+# after every start (the fault suite kills and restarts it).
+_SHARED_LOADER = f"""
+import sys
+sys.path.insert(0, {str(ROOT / "tests")!r})
+import speedups
+sys.path.pop(0)
+speedups.share_botocore_loader()
+"""
+
+
+def with_shared_loader(env: dict, folder: Path) -> dict:
+    """`env` with a folder holding that sitecustomize (made in `folder`) first on its PYTHONPATH."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(_SHARED_LOADER, encoding="utf-8")
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), env.get("PYTHONPATH")]))}
+
+
 @dataclass
 class Stack:
     site_url: str
@@ -185,6 +205,7 @@ def running_stack(tmp: Path, table_prefix: str, **extra_env: str):
     env.update(overrides)
     env.update(aws_environment(moto_url, DEFAULT_REGION))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env = with_shared_loader(env, tmp / "site-python")
 
     procs: list[subprocess.Popen] = []
     drainer: Drainer | None = None

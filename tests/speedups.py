@@ -1,8 +1,9 @@
 """Costs of moto 5 and botocore that the tests avoid, their behaviour kept (tests/unit/test_speedups.py checks it).
 
 Installed by the tests in their own process (tests/conftest.py) and in the processes of the local stacks they
-start (tests/localstack.py: moto's server, the seed, the queue drains); `make run` keeps moto's serializer and
-botocore's loader as they are.
+start (tests/localstack.py: moto's server, the seed, the queue drains; 1 in every process of a stack, its API server
+too, through a sitecustomize on its path, and in those of the launcher the fault suite kills); `make run` keeps
+moto's serializer and botocore's loader as they are.
 
 1. One loader of the SDK's JSON models for every botocore session of a process (a session normally reads and
 parses them again: PynamoDB makes a session per model class and per Connection, which costs seconds). The

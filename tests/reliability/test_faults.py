@@ -39,7 +39,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
 
 from builders import person, roster_workbook
-from localstack import ROOT, running_stack
+from localstack import ROOT, running_stack, with_shared_loader
 from stackclient import (SmtpSink, Unanswered, api_process, call, login, queue_depth, roster_rows, wait_until,
                          worker_process)
 from outbox import REGION, sent_mails, token_of
@@ -575,6 +575,7 @@ def test_kill_9_of_the_api_during_concurrent_submits_loses_no_acknowledged_respo
 
 # ---- 3. the whole `make run` launcher killed with SIGKILL ---------------------------------------------------------------
 
+
 def test_kill_9_of_the_whole_launcher_keeps_what_was_acknowledged_before_its_last_snapshot(tmp_path, capsys):
     """dev/run_local.py holds moto in its own process and snapshots it to .local/state/ every
     CCHC_LOCAL_SNAPSHOT_SECONDS (1 here, 3 by default): a kill -9 of the launcher loses moto's memory, and the
@@ -590,6 +591,10 @@ def test_kill_9_of_the_whole_launcher_keeps_what_was_acknowledged_before_its_las
     env.update({k: str(v) for k, v in ports.items()})
     env.update(CCHC_LOCAL_SNAPSHOT_SECONDS="1", CCHC_LOCAL_RELOAD="0", CCHC_LOCAL_SCHEDULE_SECONDS="3600",
                CCHC_SCRYPT_N="1024", PYTHONUNBUFFERED="1")
+    # Every Python process of the launcher (itself, its bootstrap and seed, the API, the workers) shares one loader
+    # of the SDK's JSON models (tests/localstack.py): the two start-ups this test waits on otherwise parse the
+    # DynamoDB model again for each PynamoDB model class.
+    env = with_shared_loader(env, tmp_path / "site-python")
     api = f"http://127.0.0.1:{ports['CCHC_API_PORT']}"
     moto = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{ports['CCHC_MOTO_PORT']}",
                         region_name="ap-southeast-1", aws_access_key_id="testing", aws_secret_access_key="testing")

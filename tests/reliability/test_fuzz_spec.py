@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,37 @@ def test_the_served_document_describes_every_route_and_every_one_but_itself_is_f
     assert {(op.method.upper(), op.path) for op in operations(schema)} == served - {("GET", "/openapi.json")}
 
 
+def plans(role: str, ops: list) -> list[tuple]:
+    """(operation, generation mode, path parameters, examples) for every strategy a caller's run draws from."""
+    out = []
+    for op in ops:
+        refused = role == "anonymous" and secured(op)
+        fixed = {k: v for k, v in REAL_PATH.items() if "{" + k + "}" in op.path}
+        modes = [GenerationMode.POSITIVE] if refused else [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+        out += [(op, mode, path_parameters, EXAMPLES_REFUSED if refused else EXAMPLES)
+                for mode in modes for path_parameters in ([fixed, None] if fixed else [None])]
+    return out
+
+
+def cases_of(plan: tuple) -> list:
+    """The cases hypothesis generates for one plan: derandomized, and drawn without sending anything (no answer
+    steers the generation phase), so the same on every machine."""
+    op, mode, path_parameters, examples = plan
+    found: list = []
+
+    @settings(max_examples=examples, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(case=op.as_strategy(generation_mode=mode, path_parameters=path_parameters))
+    def collect(case):
+        found.append(case)
+
+    try:
+        collect()
+    except Unsatisfiable:
+        pass  # nothing to make invalid (no parameters, no body)
+    return found
+
+
 @pytest.mark.parametrize("role", list(CALLERS))
 def test_every_operation_answers_within_its_spec_and_never_with_a_5xx(stack, workdir, sessions, schema, role):
     session = sessions[role]
@@ -123,34 +155,24 @@ def test_every_operation_answers_within_its_spec_and_never_with_a_5xx(stack, wor
     started, sent = time.monotonic(), 0
     ops = [op for op in operations(schema)
            if not (CALLERS[role][1] and (op.method.upper(), op.path) in SESSION_ENDING)]
-    for op in ops:
-        refused = role == "anonymous" and secured(op)
-        fixed = {k: v for k, v in REAL_PATH.items() if "{" + k + "}" in op.path}
-        modes = [GenerationMode.POSITIVE] if refused else [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
-        for mode in modes:
-            for path_parameters in ([fixed, None] if fixed else [None]):
-                strategy = op.as_strategy(generation_mode=mode, path_parameters=path_parameters)
-
-                @settings(max_examples=EXAMPLES_REFUSED if refused else EXAMPLES, derandomize=True, database=None,
-                          deadline=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-                @given(case=strategy)
-                def call(case):
-                    nonlocal sent
-                    response = case.call(base_url=stack.api_url, session=session, timeout=60)
-                    sent += 1
-                    statuses[response.status_code // 100] += 1
-                    if 200 <= response.status_code < 300:
-                        answered_2xx.add(case.operation.label)
-                    try:
-                        case.validate_response(response, checks=CHECKS)
-                    except (AssertionError, BaseExceptionGroup) as found:
-                        kinds = tuple(sorted({type(f).__name__ for f in getattr(found, "exceptions", [found])}))
-                        failures.setdefault((case.operation.label, response.status_code, kinds), str(found)[:3000])
-
+    # Generating a case costs about as much as the API's answer to it: one thread generates every plan's cases, in
+    # order, while this one sends those already generated, in the same order (hypothesis runs on that thread alone).
+    generator = ThreadPoolExecutor(max_workers=1)
+    try:
+        for generated in [generator.submit(cases_of, plan) for plan in plans(role, ops)]:
+            for case in generated.result():
+                response = case.call(base_url=stack.api_url, session=session, timeout=60)
+                sent += 1
+                statuses[response.status_code // 100] += 1
+                if 200 <= response.status_code < 300:
+                    answered_2xx.add(case.operation.label)
                 try:
-                    call()
-                except Unsatisfiable:
-                    pass  # nothing to make invalid (no parameters, no body)
+                    case.validate_response(response, checks=CHECKS)
+                except (AssertionError, BaseExceptionGroup) as found:
+                    kinds = tuple(sorted({type(f).__name__ for f in getattr(found, "exceptions", [found])}))
+                    failures.setdefault((case.operation.label, response.status_code, kinds), str(found)[:3000])
+    finally:
+        generator.shutdown(cancel_futures=True)
     took = time.monotonic() - started
     figures = (f"{role}: {len(ops)} operations, {sent} requests in {took:.0f} s, answers by class "
                f"{dict(sorted(statuses.items()))}, {len(answered_2xx)} operations answered 2xx, "
