@@ -895,11 +895,13 @@ class World:
         reminders = collections.Counter((m["to"], m["subject"].split(": ", 1)[-1]) for m in self.mails if m["reminder"])
         # department and division leaders get a second form, about their managing ministry, when it is assessed
         roster_forms = sum(2 if self.evaluates.get(r[5]) else 1 for rows in self.rosters.values() for r in rows)
-        self.check("no link mailed twice except reminders",
+        self.check("no link mailed twice except reminders, and every reminder queued mailed",
                    max(per_token.values()) == 1 and None not in per_token and max(invites.values()) == 1
-                   and len(invites) == roster_forms and (not reminders or max(reminders.values()) == 1),
+                   and len(invites) == roster_forms and (not reminders or max(reminders.values()) == 1)
+                   and sum(reminders.values()) == sum(self.reminded.values()),
                    f"tokens mailed >1: {sum(1 for v in per_token.values() if v > 1)}, invitations {len(invites)} "
-                   f"of {roster_forms}")
+                   f"of {roster_forms}, reminders mailed {sum(reminders.values())} of "
+                   f"{sum(self.reminded.values())} queued")
         # the annulled province absent from every aggregate
         row = next(u for u in self.results["units"] if u["unit"] == self.annulled)
         national_units = {u["code"]: u for u in self.progress["units"]}

@@ -1,6 +1,6 @@
-"""The dress rehearsal (bench/rehearsal.py) at a tiny scale, so the script cannot rot: 3 provinces of a few
+"""The dress rehearsal (bench/rehearsal.py) at a tiny scale, so the script cannot rot: 4 provinces of a few
 respondents each go through rosters, dispatch, the survey over simulated days, interference (each of the three
-styles: no province is left to remind), the integrity scan, an annulment, self-assessment, appraisal and results on
+styles), reminders from the fourth province, the integrity scan, an annulment, self-assessment, appraisal and results on
 the local stack, with 4 of the 19 ministries assessed (the 2 unranked and 2 ranked ones: each ministry's path is
 the same, and the others stay in the ministries' results unassessed), and every invariant holds."""
 import importlib.util
@@ -23,14 +23,16 @@ def load_rehearsal():
 @pytest.mark.slow
 def test_a_tiny_rehearsal_holds_every_invariant_and_prices_the_full_campaign(capsys):
     rehearsal = load_rehearsal()
-    world = rehearsal.run(scale=0.005, provinces=3, seed=7, workers=3, ministries=4)
+    world = rehearsal.run(scale=0.005, provinces=4, seed=7, workers=3, ministries=4)
     assert world.failures == []
     assert len(world.checks) == 9  # six for the provinces, three for the ministries
     assert len(world.ministries) == 19 and len(world.ministry_results["units"]) == 19
     assessed = {m["code"]: m["ranked"] for m in world.ministries if m["code"] in world.scores}
     assert sorted(assessed.values()) == [False, False, True, True]
     links = list(world.links.values())
-    assert len(world.units) == 3 and len(world.mails) >= len(links) > 0
+    assert len(world.units) == 4 and len(world.mails) >= len(links) > 0
+    [reminding] = [unit for unit in world.units if unit not in world.interfering]
+    assert world.reminded[reminding] > 0 and sum(m["reminder"] for m in world.mails) == world.reminded[reminding]
     assert sum(link.submitted for link in links) > 0
     assert world.annulled in world.interfering
     # every stage measured, against a floor of the same run, with the AWS traffic counted by the emulator
