@@ -244,11 +244,12 @@ def _dispatch_chunk(job: _UnitJob, rows: list[Respondent], mark: str) -> tuple[i
 
 def _write_full(new_links: list[Link], tokens: list[Token]) -> tuple[list[Link], list[Token]]:
     """Write WRITE_EVERY new links, and as many tokens, once there are that many (whole batches of 25); returns what
-    is left to write."""
+    is left to write (the same lists when nothing was written: this runs for every respondent)."""
+    if len(new_links) < WRITE_EVERY and len(tokens) < WRITE_EVERY:
+        return new_links, tokens
     links_out = new_links[:WRITE_EVERY] if len(new_links) >= WRITE_EVERY else []
     tokens_out = tokens[:WRITE_EVERY] if len(tokens) >= WRITE_EVERY else []
-    if links_out or tokens_out:
-        store.write_issued(links_out, tokens_out)
+    store.write_issued(links_out, tokens_out)
     return new_links[len(links_out):], tokens[len(tokens_out):]
 
 
