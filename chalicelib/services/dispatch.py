@@ -274,7 +274,7 @@ def _issue(job: _UnitJob, row: Respondent, purpose: str, new_links: list[Link], 
                     ministry=row.ministry_unit if purpose == "ministry" else None,
                     issued_run=run, queued_run=run, issued_at=now, queued_at=now, updated_at=now)
         new_links.append(link)
-    elif not store.requeue_invitation(link, digest, run, now):
+    elif not store.requeue_invitation(link, digest, run, now, IN_FLIGHT):
         return
     else:  # an invitation that never left (a job died): a fresh token; a mail with the old one
         store.delete_tokens(list(link.token_hashes))  # (if it was queued) is dropped unsent
