@@ -71,7 +71,7 @@ def start(actor: Actor, cid: str, units: list[str] | None, now: datetime,
     return {**run_view(created, campaign), "warnings": delivery.failed_preflights(cid, ready, stores=stores)}
 
 
-def _lock_questionnaires(campaign: Campaign, now: datetime, *, stores: Stores) -> dict[str, list]:
+def _lock_questionnaires(campaign: Campaign, now: datetime, *, stores: Stores = DYNAMODB) -> dict[str, list]:
     """Freeze every questionnaire the campaign's groups answer before any link for it exists; the versions
     locked are the ones the links carry. "<group>#<purpose>" -> [qid, version, title]."""
     from chalicelib.services import questionnaires
