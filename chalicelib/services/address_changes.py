@@ -7,8 +7,8 @@ correct_email); any other change is a request with a reason, which the ministry 
 as for a correction) or refuses (nothing changes). Every step is audited and notified to the other side, and every
 request is evidence for the integrity rule on address changes.
 
-Its own records, the roster, the campaign and the audit go through `stores`; the dispatch functions it calls
-(`respondent`, `open_links`, `reissue`) do not take stores yet and reach the deployed ones."""
+Its own records, the roster, the campaign and the audit go through `stores`, and so do the dispatch functions it
+calls (`respondent`, `open_links`, `reissue`), which it hands them."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -67,11 +67,11 @@ def request_change(actor: Actor, cid: str, unit_code: str, rid: str, body: dict,
     _, unit = phases.require_open(cid, unit_code, "survey", now, stores=stores)
     email = dispatch.valid_email(body.get("email"))
     reason = _reason(body.get("reason"))
-    row = dispatch.respondent(cid, unit_code, unit, rid, email)
+    row = dispatch.respondent(cid, unit_code, unit, rid, email, stores=stores)
     if email == row.email:
         raise ValidationError("Email mới trùng với email hiện tại của người này.",
                               details=[{"field": "email", "message": "Email mới trùng với email hiện tại."}])
-    links = dispatch.open_links(cid, unit_code, rid)
+    links = dispatch.open_links(cid, unit_code, rid, stores=stores)
     change = AddressChange(cid=cid, unit=unit_code, id=rules.new_id(now, random_bytes(4).hex()), kind="request",
                            state="pending", rid=rid, full_name=row.full_name, old_email=row.email, new_email=email,
                            reason=reason, links=_link_facts(links), requested_by=actor.username, requested_at=now)
@@ -109,12 +109,14 @@ def approve(actor: Actor, cid: str, unit_code: str, change_id: str, body: dict, 
     note = rules.clean_reason(body.get("note"))
     if len(note) > rules.REASON_MAX:
         raise ValidationError(f"Ghi chú dài tối đa {rules.REASON_MAX} ký tự.", details=[{"field": "note"}])
-    dispatch.respondent(cid, unit_code, unit, change.rid, change.new_email)  # still on the roster, address still free
-    links = dispatch.open_links(cid, unit_code, change.rid)
+    # still on the roster, address still free
+    dispatch.respondent(cid, unit_code, unit, change.rid, change.new_email, stores=stores)
+    links = dispatch.open_links(cid, unit_code, change.rid, stores=stores)
     if not stores.address_changes.decide(change, "approved", actor.username, now, note or None):
         raise ConflictError("Đề nghị này vừa được xử lý.", code="email_change_decided")
     stores.roster.set_email(cid, unit_code, unit.roster_gen, change.rid, change.new_email, now)
-    slots = dispatch.reissue(campaign, unit, links, change.new_email, link_rules.CORRECTABLE, now, random_bytes)
+    slots = dispatch.reissue(campaign, unit, links, change.new_email, link_rules.CORRECTABLE, now, random_bytes,
+                             stores=stores)
     stores.address_changes.set_reissued(change, slots, now)
     suffix = random_bytes(4).hex()
     audit.record(actor, "email_change_approved", now, target=change.rid, cid=cid, unit=unit_code,
@@ -228,8 +230,8 @@ def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, 
     require_unit(actor, unit_code)
     campaign, unit = phases.require_open(cid, unit_code, "survey", now, stores=stores)
     email = dispatch.valid_email(email)
-    row = dispatch.respondent(cid, unit_code, unit, rid, email)
-    links = dispatch.open_links(cid, unit_code, rid)
+    row = dispatch.respondent(cid, unit_code, unit, rid, email, stores=stores)
+    links = dispatch.open_links(cid, unit_code, rid, stores=stores)
     delivered = [link for link in links if link.state not in link_rules.DELIVERY_FAILED]
     if delivered:
         raise ConflictError(
@@ -238,7 +240,8 @@ def correct_email(actor: Actor, cid: str, unit_code: str, rid: str, email: str, 
             code="email_change_needs_approval",
             details=[{"field": "email", "states": sorted({link.state for link in delivered})}])
     stores.roster.set_email(cid, unit_code, unit.roster_gen, rid, email, now)
-    slots = dispatch.reissue(campaign, unit, links, email, link_rules.DELIVERY_FAILED, now, random_bytes)
+    slots = dispatch.reissue(campaign, unit, links, email, link_rules.DELIVERY_FAILED, now, random_bytes,
+                             stores=stores)
     change = record_correction(actor, cid, unit_code, row, links, email, slots, now, random_bytes, stores=stores)
     audit.record(actor, "respondent_email_corrected", now, target=rid, cid=cid, unit=unit_code,
                  details={"links": len(slots), "slots": slots, "change": change.id,

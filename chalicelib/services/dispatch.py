@@ -2,7 +2,8 @@
 
 The ministry starts a run; one job per unit goes through SQS so a unit is one bounded Lambda run. A unit's job
 is safe to run twice: a link is keyed by respondent × questionnaire, so it is created once; a link whose mail
-already left is never mailed again by dispatch; one job per unit runs at a time (a lease)."""
+already left is never mailed again by dispatch; one job per unit runs at a time (a lease). Every function that
+reads or writes takes `stores` and reaches storage only through it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,16 +20,12 @@ from chalicelib.domain.text import email_problem, normalise_email
 from chalicelib.domain.timefmt import local_datetime, utc_instant, utc_iso
 from chalicelib.errors import ConflictError, NotFoundError, ValidationError
 from chalicelib.services import audit, phases
-from chalicelib.store import campaigns as campaign_store
 from chalicelib.store.campaigns import Campaign, Unit
-from chalicelib.store import files, queues
-from chalicelib.store import links as store
-from chalicelib.store import roster as roster_store
-from chalicelib.store import survey as survey_store
 from chalicelib.store.links import DispatchRun, Link, Token
-from chalicelib.store.roster import Respondent
-
-# the campaign and unit records campaign_store returns
+from chalicelib.store.queues import pack
+from chalicelib.store.roster import Respondent, from_snapshot
+from chalicelib.store.roster import key as roster_key
+from chalicelib.store.stores import DYNAMODB, Stores
 
 CHUNK = 500  # respondents handled per write/queue round: bounds a job's memory
 MAILS_PER_MESSAGE = 50  # rendered mails per SQS message, compressed (well under 256 KB)
@@ -38,11 +35,11 @@ REMINDER_INTERVAL = timedelta(hours=24)
 
 
 def start(actor: Actor, cid: str, units: list[str] | None, now: datetime,
-          random_bytes: Callable[[int], bytes]) -> dict:
+          random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     """Ministry: dispatch to the chosen units, or to every unit whose roster was sent."""
     require_moha(actor)
-    campaign = campaign_store.get_campaign(cid)
-    all_units = {u.unit: u for u in campaign_store.list_units(cid, PROVINCE)}
+    campaign = stores.campaigns.get_campaign(cid)
+    all_units = {u.unit: u for u in stores.campaigns.list_units(cid, PROVINCE)}
     if units:
         unknown = sorted(set(units) - set(all_units))
         if unknown:
@@ -58,23 +55,23 @@ def start(actor: Actor, cid: str, units: list[str] | None, now: datetime,
     if not ready:
         raise ConflictError("Chưa có đơn vị nào gửi danh sách để phát hành phiếu khảo sát.")
     for code in ready:
-        phases.require_open(cid, code, "survey", now)
-    forms = _lock_questionnaires(campaign, now)
+        phases.require_open(cid, code, "survey", now, stores=stores)
+    forms = _lock_questionnaires(campaign, now, stores=stores)
     run = f"{utc_iso(now)}#{random_bytes(3).hex()}"
     created = DispatchRun(cid=cid, run=run, started_by=actor.username, started_at=now, units=ready)
-    store.create_run(created)
-    queues.send(settings().jobs_queue, [{"type": "dispatch_unit", "cid": cid, "unit": code, "run": run,
-                                         "questionnaires": forms} for code in ready])
+    stores.links.create_run(created)
+    stores.queues.send(settings().jobs_queue, [{"type": "dispatch_unit", "cid": cid, "unit": code, "run": run,
+                                                "questionnaires": forms} for code in ready])
     audit.record(actor, "dispatch_started", now, target=run, cid=cid, details={"units": ready},
-                 suffix=random_bytes(4).hex())
+                 suffix=random_bytes(4).hex(), stores=stores)
     from chalicelib.services import delivery
 
     # this run (the newest one may be another caller's, started meanwhile), with the mail domains whose last
     # preflight failed: a warning, not a refusal
-    return {**run_view(created, campaign), "warnings": delivery.failed_preflights(cid, ready)}
+    return {**run_view(created, campaign), "warnings": delivery.failed_preflights(cid, ready, stores=stores)}
 
 
-def _lock_questionnaires(campaign: Campaign, now: datetime) -> dict[str, list]:
+def _lock_questionnaires(campaign: Campaign, now: datetime, *, stores: Stores = DYNAMODB) -> dict[str, list]:
     """Freeze every questionnaire the campaign's groups answer before any link for it exists; the versions
     locked are the ones the links carry. "<group>#<purpose>" -> [qid, version, title]."""
     from chalicelib.services import questionnaires
@@ -82,8 +79,9 @@ def _lock_questionnaires(campaign: Campaign, now: datetime) -> dict[str, list]:
     forms = {}
     for group in campaign.groups:
         for purpose in group.get("questionnaires") or ["locality"]:
-            qid, _, title = questionnaires.for_respondent(campaign.cid, group["code"], purpose)
-            forms[f"{group['code']}#{purpose}"] = [qid, questionnaires.lock(campaign.cid, qid, now), title]
+            qid, _, title = questionnaires.for_respondent(campaign.cid, group["code"], purpose, stores=stores)
+            forms[f"{group['code']}#{purpose}"] = [qid, questionnaires.lock(campaign.cid, qid, now, stores=stores),
+                                                   title]
     return forms
 
 
@@ -97,10 +95,10 @@ def run_view(run: DispatchRun, campaign: Campaign | None = None) -> dict:
             int(run.mails_sent) + int(run.mails_failed) >= int(run.mails_queued)}
 
 
-def progress(actor: Actor, cid: str) -> dict:
+def progress(actor: Actor, cid: str, *, stores: Stores = DYNAMODB) -> dict:
     require_moha(actor)
-    campaign_store.get_campaign(cid)
-    return {"runs": [run_view(r) for r in store.runs(cid)]}
+    stores.campaigns.get_campaign(cid)
+    return {"runs": [run_view(r) for r in stores.links.runs(cid)]}
 
 
 def _mail_context(campaign: Campaign, unit: Unit, link: Link, kind: str, token: str,
@@ -122,20 +120,20 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start:start + size]
 
 
-def _questionnaires(cid: str) -> Callable[[str, str], tuple[str, int, str]]:
+def _questionnaires(cid: str, *, stores: Stores) -> Callable[[str, str], tuple[str, int, str]]:
     from chalicelib.services import questionnaires
 
     cache: dict[tuple[str, str], tuple[str, int, str]] = {}
 
     def lookup(group: str, purpose: str) -> tuple[str, int, str]:
         if (group, purpose) not in cache:
-            cache[(group, purpose)] = questionnaires.for_respondent(cid, group, purpose)
+            cache[(group, purpose)] = questionnaires.for_respondent(cid, group, purpose, stores=stores)
         return cache[(group, purpose)]
     return lookup
 
 
 def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_bytes: Callable[[int], bytes],
-                  forms: dict[str, list]) -> dict:
+                  forms: dict[str, list], *, stores: Stores = DYNAMODB) -> dict:
     """The job of one unit: issue the links its roster needs and queue their invitations. `forms` are the
     questionnaires the run locked ("<group>#<purpose>" -> [qid, version, title]).
 
@@ -144,40 +142,47 @@ def dispatch_unit(cid: str, unit_code: str, run: str, now: datetime, random_byte
     whole: a delivery of a finished job does nothing, a retried one starts at the chunk that was cut short. There,
     every link of this run still waiting is queued afresh (the attempt that died may not have queued it; if it did,
     that mail's token is no longer the link's and the sender drops it), and the chunk's new links are counted once."""
-    if not store.acquire_lease(cid, unit_code, now, now + timedelta(minutes=15)):
+    if not stores.links.acquire_lease(cid, unit_code, now, now + timedelta(minutes=15)):
         raise ConflictError(f"Đơn vị {unit_code} đang được phát hành phiếu; thử lại sau.")
     try:
-        campaign = campaign_store.get_campaign(cid)
-        unit = campaign_store.get_unit(cid, unit_code)
+        campaign = stores.campaigns.get_campaign(cid)
+        unit = stores.campaigns.get_unit(cid, unit_code)
         done: set[str] = set(unit.dispatch_done or ())
         if run in done:
             return {"unit": unit_code, "issued": 0, "queued": 0, "skipped": True}
         window = phases.phase_windows(campaign, unit)["survey"]
         if unit.roster_status != "submitted" or window.state(now) != "open":
-            store.mark_done(cid, unit_code, run, run, units_done=1)
+            stores.links.mark_done(cid, unit_code, run, run, units_done=1)
             return {"unit": unit_code, "issued": 0, "queued": 0, "skipped": True}
         job = _UnitJob(cid=cid, unit_code=unit_code, run=run, now=now, random_bytes=random_bytes, forms=forms,
                        campaign=campaign, unit=unit, deadline=window.to_dict(now, campaign.timezone)["deadline_label"],
-                       token_expiry=window.closes_at + timedelta(days=30))
+                       token_expiry=window.closes_at + timedelta(days=30),
+                       existing=_existing(roster_key(cid, unit_code), stores=stores))
         issued = queued = 0
-        for number, rows in enumerate(_chunks(_sent_roster(cid, unit_code, unit), CHUNK)):
+        for number, rows in enumerate(_chunks(_sent_roster(cid, unit_code, unit, stores=stores), CHUNK)):
             mark = f"{run}#{number}"
             if mark in done:
                 continue  # done by an attempt that died later
-            chunk_issued, chunk_queued = _dispatch_chunk(job, rows, mark)
+            chunk_issued, chunk_queued = _dispatch_chunk(job, rows, mark, stores=stores)
             issued, queued = issued + chunk_issued, queued + chunk_queued
         deadline, people = job.deadline, job.people
         if queued:
             audit.notify(cid, [unit_code], now, "dispatch", "Bộ Nội vụ đã phát hành phiếu khảo sát",
                          f"Bộ Nội vụ đã phát hành {queued} phiếu khảo sát cho {len(people)} người của đơn vị; thư mời "
-                         f"đang được gửi. Thời hạn trả lời: {deadline}.", random_bytes(4).hex())
+                         f"đang được gửi. Thời hạn trả lời: {deadline}.", random_bytes(4).hex(), stores=stores)
         audit.record(SYSTEM, "dispatch_unit_done", now, target=run, cid=cid, unit=unit_code,
-                     details={"issued": issued, "queued": queued}, suffix=random_bytes(4).hex())
-        store.mark_done(cid, unit_code, run, run, units_done=1)
+                     details={"issued": issued, "queued": queued}, suffix=random_bytes(4).hex(), stores=stores)
+        stores.links.mark_done(cid, unit_code, run, run, units_done=1)
         return {"unit": unit_code, "issued": issued, "queued": queued, "skipped": False}
     finally:
-        store.release_lease(cid, unit_code)
+        stores.links.release_lease(cid, unit_code)
 
+
+def _existing(unit_key: str, *, stores: Stores) -> dict[str, Link]:
+    """A unit's links by slot, read only once its counters count one (a first run reads nothing)."""
+    if not stores.links.has_links(unit_key):
+        return {}
+    return {link.slot: link for link in stores.links.unit_links(unit_key)}
 
 
 @dataclass
@@ -193,21 +198,19 @@ class _UnitJob:
     unit: Unit
     deadline: str
     token_expiry: datetime
+    existing: dict[str, Link]  # the unit's links by slot when the job started
     people: set[str] = field(default_factory=set)  # who this attempt mails (one person may get two forms)
     unit_key: str = ""
-    existing: dict[str, Link] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.unit_key = roster_store.key(self.cid, self.unit_code)
-        self.existing = ({link.slot: link for link in store.unit_links(self.unit_key)}
-                         if store.has_links(self.unit_key) else {})
+        self.unit_key = roster_key(self.cid, self.unit_code)
         self.titles = {qid: title for qid, _, title in self.forms.values()}
         self.groups = {g["code"]: g["name"] for g in self.campaign.groups}
 
 
-def _dispatch_chunk(job: _UnitJob, rows: list[Respondent], mark: str) -> tuple[int, int]:
+def _dispatch_chunk(job: _UnitJob, rows: list[Respondent], mark: str, *, stores: Stores) -> tuple[int, int]:
     """One chunk of respondents: their links written, counted and mailed, then the chunk marked done. Returns the
     links this run issued in the chunk and the mails queued. Links and tokens are written, and mails compressed,
     as they are made (WRITE_EVERY, MAILS_PER_MESSAGE at a time): the job never holds a chunk's items."""
@@ -220,41 +223,42 @@ def _dispatch_chunk(job: _UnitJob, rows: list[Respondent], mark: str) -> tuple[i
     asked: dict[str, dict[str, int]] = {}  # ministry code -> group -> managing-ministry links issued
     for row in rows:
         for purpose in row.questionnaires:
-            _issue(job, row, purpose, new_links, tokens, mails, counts, asked)
-        new_links, tokens = _write_full(new_links, tokens)
+            _issue(job, row, purpose, new_links, tokens, mails, counts, asked, stores=stores)
+        new_links, tokens = _write_full(new_links, tokens, stores=stores)
         if len(mails) >= MAILS_PER_MESSAGE:
-            packed.append(queues.pack(mails[:MAILS_PER_MESSAGE]))
+            packed.append(pack(mails[:MAILS_PER_MESSAGE]))
             mailed, mails = mailed + MAILS_PER_MESSAGE, mails[MAILS_PER_MESSAGE:]
     if mails:
-        packed.append(queues.pack(mails))
+        packed.append(pack(mails))
         mailed += len(mails)
     # links, then their counters (once per chunk, whichever attempt gets there), then their mails, then the
     # chunk's mark: a job that dies before its counters has queued no mail for these links, so its retry
     # (which trusts the counters to know links exist) may write them again. The ministries' counters are counted
     # from the same links, in the same transaction as the unit's, before any mail leaves: a retry counts the same
     # links again, and each counter takes the chunk's deltas once.
-    store.write_issued(new_links, tokens)
-    store.count_issued(job.cid, job.unit_code, counts, asked, once=mark)
-    queues.send(settings().mail_queue, [{"kind": "invite", "run": job.run, "cid": job.cid,
-                                         "queued_at": utc_instant(job.now), "mails": batch} for batch in packed])
+    stores.links.write_issued(new_links, tokens)
+    stores.links.count_issued(job.cid, job.unit_code, counts, asked, once=mark)
+    stores.queues.send(settings().mail_queue, [{"kind": "invite", "run": job.run, "cid": job.cid,
+                                                "queued_at": utc_instant(job.now), "mails": batch} for batch in packed])
     chunk_issued = counts.get("all", {}).get("issued", 0)
-    store.mark_done(job.cid, job.unit_code, job.run, mark, links_issued=chunk_issued, mails_queued=mailed)
+    stores.links.mark_done(job.cid, job.unit_code, job.run, mark, links_issued=chunk_issued, mails_queued=mailed)
     return chunk_issued, mailed
 
 
-def _write_full(new_links: list[Link], tokens: list[Token]) -> tuple[list[Link], list[Token]]:
+def _write_full(new_links: list[Link], tokens: list[Token], *, stores: Stores) -> tuple[list[Link], list[Token]]:
     """Write WRITE_EVERY new links, and as many tokens, once there are that many (whole batches of 25); returns what
     is left to write (the same lists when nothing was written: this runs for every respondent)."""
     if len(new_links) < WRITE_EVERY and len(tokens) < WRITE_EVERY:
         return new_links, tokens
     links_out = new_links[:WRITE_EVERY] if len(new_links) >= WRITE_EVERY else []
     tokens_out = tokens[:WRITE_EVERY] if len(tokens) >= WRITE_EVERY else []
-    store.write_issued(links_out, tokens_out)
+    stores.links.write_issued(links_out, tokens_out)
     return new_links[len(links_out):], tokens[len(tokens_out):]
 
 
 def _issue(job: _UnitJob, row: Respondent, purpose: str, new_links: list[Link], tokens: list[Token],
-           mails: list[dict], counts: dict[str, dict[str, int]], asked: dict[str, dict[str, int]]) -> None:
+           mails: list[dict], counts: dict[str, dict[str, int]], asked: dict[str, dict[str, int]], *,
+           stores: Stores) -> None:
     """A respondent's link for one questionnaire, new or re-armed with a fresh token, and its invitation; nothing
     when it was mailed already or another run's invitation is still on its way. A link this run issued counts in
     `counts` (the unit's) and, evaluating a ministry, in `asked` (that ministry's, by group)."""
@@ -274,10 +278,10 @@ def _issue(job: _UnitJob, row: Respondent, purpose: str, new_links: list[Link], 
                     ministry=row.ministry_unit if purpose == "ministry" else None,
                     issued_run=run, queued_run=run, issued_at=now, queued_at=now, updated_at=now)
         new_links.append(link)
-    elif not store.requeue_invitation(link, digest, run, now):
+    elif not stores.links.requeue_invitation(link, digest, run, now, IN_FLIGHT):
         return
     else:  # an invitation that never left (a job died): a fresh token; a mail with the old one
-        store.delete_tokens(list(link.token_hashes))  # (if it was queued) is dropped unsent
+        stores.links.delete_tokens(list(link.token_hashes))  # (if it was queued) is dropped unsent
     if link.issued_run == run:  # this run's link, new now or written by an attempt that died
         for stat in ("all", f"{row.group}#{purpose}"):
             counts.setdefault(stat, {}).setdefault("issued", 0)
@@ -290,12 +294,12 @@ def _issue(job: _UnitJob, row: Respondent, purpose: str, new_links: list[Link], 
     mails.append(_mail_context(job.campaign, job.unit, link, "invite", token, job.deadline, job.titles, job.groups))
     job.people.add(row.rid)
 
-def _sent_roster(cid: str, unit_code: str, unit: Unit) -> list[Respondent]:
+def _sent_roster(cid: str, unit_code: str, unit: Unit, *, stores: Stores) -> list[Respondent]:
     """The roster as the province sent it (its frozen copy; the live rows for rosters sent before copies existed)."""
     if unit.roster_snapshot:
-        return [roster_store.from_snapshot(cid, unit_code, unit.roster_gen, row)
-                for row in files.get_snapshot(unit.roster_snapshot)]
-    return roster_store.rows(cid, unit_code, unit.roster_gen)
+        return [from_snapshot(cid, unit_code, unit.roster_gen, row)
+                for row in stores.files.get_snapshot(unit.roster_snapshot)]
+    return stores.roster.rows(cid, unit_code, unit.roster_gen)
 
 
 def _reminder_kind(link: Link, now: datetime) -> str:
@@ -318,16 +322,17 @@ def _people_counts(kinds: dict[str, set[str]]) -> dict[str, int]:
     return counts
 
 
-def reminder_preview(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: datetime) -> dict:
+def reminder_preview(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: datetime, *,
+                     stores: Stores = DYNAMODB) -> dict:
     """Before reminding: how many people (and forms) a reminder would reach now, and from when the people mailed
     within the last 24 hours can be reminded."""
     require_unit(actor, unit_code)
-    campaign, _ = phases.require_open(cid, unit_code, "survey", now)
+    campaign, _ = phases.require_open(cid, unit_code, "survey", now, stores=stores)
     wanted = set(rids or [])
     kinds: dict[str, set[str]] = {}
     forms = {"now": 0, "recent": 0, "answered": 0, "undeliverable": 0}
     ready_at: dict[str, datetime] = {}  # a waiting person: when their first link can be reminded again
-    for link in store.unit_links(roster_store.key(cid, unit_code)):
+    for link in stores.links.unit_links(roster_key(cid, unit_code)):
         if wanted and link.rid not in wanted:
             continue
         kind = _reminder_kind(link, now)
@@ -346,22 +351,22 @@ def reminder_preview(actor: Actor, cid: str, unit_code: str, rids: list[str] | N
 
 
 def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: datetime,
-           random_bytes: Callable[[int], bytes]) -> dict:
+           random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     """Re-send to those who have not answered, at most once per interval per respondent; each with a fresh
     token (earlier ones stay valid) and recorded."""
     require_unit(actor, unit_code)
-    campaign, unit = phases.require_open(cid, unit_code, "survey", now)
+    campaign, unit = phases.require_open(cid, unit_code, "survey", now, stores=stores)
     window = phases.phase_windows(campaign, unit)["survey"]
     deadline = window.to_dict(now, campaign.timezone)["deadline_label"]
-    unit_key = roster_store.key(cid, unit_code)
+    unit_key = roster_key(cid, unit_code)
     wanted = set(rids or [])
     groups = {g["code"]: g["name"] for g in campaign.groups}
     titles = {}
-    lookup = _questionnaires(cid)
+    lookup = _questionnaires(cid, stores=stores)
     result = {"queued": 0, "recent": 0, "answered": 0, "undeliverable": 0}
     kinds: dict[str, set[str]] = {}
     mails, tokens = [], []
-    for link in store.unit_links(unit_key):
+    for link in stores.links.unit_links(unit_key):
         if wanted and link.rid not in wanted:
             continue
         kind = _reminder_kind(link, now)
@@ -371,7 +376,7 @@ def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: 
             continue
         token = survey_token(unit_key, link.slot, random_bytes(32))
         digest = token_hash(token)
-        if not store.claim_link_for_reminder(link, digest, now, rules.REMINDABLE, REMINDER_INTERVAL):
+        if not stores.links.claim_link_for_reminder(link, digest, now, rules.REMINDABLE, REMINDER_INTERVAL):
             result["recent"] += 1
             kinds.setdefault(link.rid, set()).add("recent")
             continue
@@ -380,12 +385,12 @@ def remind(actor: Actor, cid: str, unit_code: str, rids: list[str] | None, now: 
         tokens.append(Token(token_hash=digest, unit_key=unit_key, slot=link.slot, kind="reminder",
                             issued_at=now, expires_at=window.closes_at + timedelta(days=30)))
         mails.append(_mail_context(campaign, unit, link, "reminder", token, deadline, titles, groups))
-    store.write_issued([], tokens)
-    queues.send_mail_batches([{"kind": "reminder", "cid": cid, "queued_at": utc_instant(now), "mails": batch}
-                              for batch in _chunks(mails, MAILS_PER_MESSAGE)])
+    stores.links.write_issued([], tokens)
+    stores.queues.send_mail_batches([{"kind": "reminder", "cid": cid, "queued_at": utc_instant(now), "mails": batch}
+                                     for batch in _chunks(mails, MAILS_PER_MESSAGE)])
     result["queued"] = len(mails)
     audit.record(actor, "reminders_queued", now, target=unit_code, cid=cid, unit=unit_code,
-                 details={**result, "selected": len(wanted)}, suffix=random_bytes(4).hex())
+                 details={**result, "selected": len(wanted)}, suffix=random_bytes(4).hex(), stores=stores)
     people = _people_counts(kinds)
     return {**result, "people": {"queued": people["now"], "recent": people["recent"],
                                  "answered": people["answered"], "undeliverable": people["undeliverable"]}}
@@ -399,9 +404,10 @@ def valid_email(value: object) -> str:
     return email
 
 
-def respondent(cid: str, unit_code: str, unit: Unit, rid: str, email: str | None = None) -> Respondent:
+def respondent(cid: str, unit_code: str, unit: Unit, rid: str, email: str | None = None, *,
+               stores: Stores = DYNAMODB) -> Respondent:
     """A person of the current roster; with `email`, refused when that address is someone else's."""
-    rows = roster_store.rows(cid, unit_code, unit.roster_gen)
+    rows = stores.roster.rows(cid, unit_code, unit.roster_gen)
     row = next((r for r in rows if r.rid == rid), None)
     if row is None:
         raise NotFoundError("Không tìm thấy người này trong danh sách.")
@@ -411,49 +417,50 @@ def respondent(cid: str, unit_code: str, unit: Unit, rid: str, email: str | None
     return row
 
 
-def open_links(cid: str, unit_code: str, rid: str) -> list[Link]:
+def open_links(cid: str, unit_code: str, rid: str, *, stores: Stores = DYNAMODB) -> list[Link]:
     """A person's links not answered yet; refused when there are none."""
-    links = [link for link in store.unit_links(roster_store.key(cid, unit_code), rid) if link.state != "submitted"]
+    links = [link for link in stores.links.unit_links(roster_key(cid, unit_code), rid) if link.state != "submitted"]
     if not links:
         raise ConflictError("Người này không còn phiếu nào chờ trả lời.")
     return links
 
 
 def reissue(campaign: Campaign, unit: Unit, links: list[Link], email: str, from_states: tuple[str, ...],
-            now: datetime, random_bytes: Callable[[int], bytes]) -> list[str]:
+            now: datetime, random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> list[str]:
     """Send links to a new address: each gets a new (only) token and is mailed again; its old tokens die and the
     draft saved through them is deleted (a draft belongs to the answering of whoever opened the old link, never to
     the holder of the new one). Only links still in `from_states` move. The slots re-issued."""
     window = phases.phase_windows(campaign, unit)["survey"]
     deadline = window.to_dict(now, campaign.timezone)["deadline_label"]
     groups = {g["code"]: g["name"] for g in campaign.groups}
-    lookup = _questionnaires(campaign.cid)
+    lookup = _questionnaires(campaign.cid, stores=stores)
     mails, tokens, slots = [], [], []
     for link in links:
         old_tokens = list(link.token_hashes)
         token = survey_token(link.unit_key, link.slot, random_bytes(32))
         digest = token_hash(token)
-        readdressed = store.readdress(link, email, digest, from_states, now)
+        readdressed = stores.links.readdress(link, email, digest, from_states, now)
         if readdressed is None:
             continue
-        store.delete_tokens(old_tokens)
-        survey_store.delete_draft(readdressed)
+        stores.links.delete_tokens(old_tokens)
+        stores.survey.delete_draft(readdressed)
         tokens.append(Token(token_hash=digest, unit_key=link.unit_key, slot=link.slot, kind="invite",
                             issued_at=now, expires_at=window.closes_at + timedelta(days=30)))
         mails.append(_mail_context(campaign, unit, readdressed, "invite", token, deadline,
                                    {link.qid: lookup(link.group, link.purpose)[2]}, groups))
         slots.append(link.slot)
-    store.write_issued([], tokens)
+    stores.links.write_issued([], tokens)
     if mails:
-        queues.send_mail_batches([{"kind": "invite", "cid": campaign.cid, "queued_at": utc_instant(now), "mails": mails}])
+        stores.queues.send_mail_batches([{"kind": "invite", "cid": campaign.cid, "queued_at": utc_instant(now),
+                                          "mails": mails}])
     return slots
 
 
-def auto_reminders(now: datetime, random_bytes: Callable[[int], bytes]) -> int:
+def auto_reminders(now: datetime, random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> int:
     """Scheduled daily: on the campaign's configured days before the survey deadline, queue a reminder job per
     unit (once per day, whichever scheduler tick comes first)."""
     started = 0
-    for campaign in campaign_store.list_campaigns():
+    for campaign in stores.campaigns.list_campaigns():
         days = campaign.reminder_days or []
         window = phases.phase_windows(campaign, None).get("survey")
         if not days or window is None or window.state(now) != "open":
@@ -463,22 +470,24 @@ def auto_reminders(now: datetime, random_bytes: Callable[[int], bytes]) -> int:
         zone = ZoneInfo(campaign.timezone)
         left = ((window.closes_at - timedelta(seconds=1)).astimezone(zone).date() - now.astimezone(zone).date()).days
         deadline_day = (window.closes_at - timedelta(seconds=1)).astimezone(zone).date().isoformat()
-        if left not in days or not campaign_store.mark_auto_reminder(campaign.cid, f"{deadline_day}:{left}"):
+        if left not in days or not stores.campaigns.mark_auto_reminder(campaign.cid, f"{deadline_day}:{left}"):
             continue
-        units = [u.unit for u in campaign_store.list_units(campaign.cid, PROVINCE) if u.roster_status == "submitted"]
-        queues.send(settings().jobs_queue, [{"type": "remind_unit", "cid": campaign.cid, "unit": u} for u in units])
+        units = [u.unit for u in stores.campaigns.list_units(campaign.cid, PROVINCE) if u.roster_status == "submitted"]
+        stores.queues.send(settings().jobs_queue, [{"type": "remind_unit", "cid": campaign.cid, "unit": u}
+                                                   for u in units])
         audit.record(SYSTEM, "auto_reminders_started", now, cid=campaign.cid, details={"days_left": left,
                                                                                         "units": len(units)},
-                     suffix=random_bytes(4).hex())
+                     suffix=random_bytes(4).hex(), stores=stores)
         started += len(units)
     return started
 
 
-def run_job(body: dict, now: datetime, random_bytes: Callable[[int], bytes]) -> dict:
+def run_job(body: dict, now: datetime, random_bytes: Callable[[int], bytes], *, stores: Stores = DYNAMODB) -> dict:
     """The jobs queue's handler: one message, one bounded unit of work."""
     if body.get("type") == "dispatch_unit":
-        return dispatch_unit(body["cid"], body["unit"], body["run"], now, random_bytes, body["questionnaires"])
+        return dispatch_unit(body["cid"], body["unit"], body["run"], now, random_bytes, body["questionnaires"],
+                             stores=stores)
     if body.get("type") == "remind_unit":
-        return remind(SYSTEM_MOHA, body["cid"], body["unit"], None, now, random_bytes)
+        return remind(SYSTEM_MOHA, body["cid"], body["unit"], None, now, random_bytes, stores=stores)
     raise ValueError(f"unknown job {body.get('type')!r}")
 

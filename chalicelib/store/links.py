@@ -10,6 +10,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.errors import ConflictError
 from chalicelib.store.connection import transactions
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import DispatchModel, LinkModel, MailModel, StatsModel, TokenModel, UnitModel
@@ -166,7 +167,7 @@ def unit_links(unit_key: str, rid: str | None = None) -> list[Link]:
 
 
 def has_links(unit_key: str) -> bool:
-    """Whether a unit has any link yet (its counters exist), without reading its links."""
+    """Whether a unit has any link yet (its counters count one), without reading its links."""
     total = unit_totals(unit_key)
     return total is not None and any(getattr(total, s) for s in STATES)
 
@@ -202,14 +203,18 @@ def delete_tokens(hashes: list[str]) -> None:
             batch.delete(TokenModel(token_hash=h))
 
 
-def requeue_invitation(link: Link, digest: str, run: str, now: datetime) -> bool:
+def requeue_invitation(link: Link, digest: str, run: str, now: datetime, in_flight: timedelta) -> bool:
     """Give an invitation that never left a fresh token (the only live one) and mark it queued by `run`.
-    False when the link has moved on meanwhile (its invitation was sent)."""
+    False when the link has moved on meanwhile (its invitation was sent) or another run's invitation is still on
+    its way (queued less than `in_flight` ago)."""
     item = LinkModel(unit_key=link.unit_key, slot=link.slot)
     return _update(item, [LinkModel.token_hashes.set(cast(Any, [digest])), LinkModel.queued_at.set(now),
                           LinkModel.queued_run.set(run), LinkModel.updated_at.set(now)],
-                   # only an invitation still waiting to leave is re-issued
-                   condition=LinkModel.state == "issued")
+                   # only an invitation still waiting to leave is re-issued, and not while another run's
+                   # invitation for it may still be in the mail queue (one invitation in flight per link)
+                   condition=(LinkModel.state == "issued") & (
+                       (LinkModel.queued_run == run) | LinkModel.queued_at.does_not_exist() |
+                       (LinkModel.queued_at <= now - in_flight)))
 
 
 def claim_link_for_reminder(link: Link, digest: str, now: datetime, remindable: tuple[str, ...],
@@ -509,6 +514,7 @@ def acquire_lease(cid: str, unit: str, now: datetime, until: datetime) -> bool:
 
 
 def release_lease(cid: str, unit: str) -> None:
+    # unconditional: only the job holding the lease releases it, at its end (finished or failed)
     UnitModel(cid=cid, unit=unit).update(actions=[UnitModel.dispatch_lease.remove()])
 
 
@@ -527,8 +533,13 @@ def mark_notified(cid: str, unit: str, run: str) -> bool:
 
 
 def create_run(run: DispatchRun) -> None:
-    # a run id names one run
-    DispatchModel(**_values(run, DispatchRun)).save(condition=DispatchModel.run.does_not_exist())
+    try:
+        # a run id names one run: a second with the same id never overwrites the first and its counters
+        DispatchModel(**_values(run, DispatchRun)).save(condition=DispatchModel.run.does_not_exist())
+    except PutError as exc:
+        if condition_failed(exc):
+            raise ConflictError("Đợt phát hành này đã được tạo.") from exc
+        raise
 
 
 def runs(cid: str, limit: int = 10) -> list[DispatchRun]:
@@ -561,8 +572,8 @@ def mark_done(cid: str, unit: str, run: str, mark: str, **adds: int) -> bool:
 class LinksStore(Protocol):
     """The links and their counters as the services that are handed stores read them (the progress views, the
     integrity scan, the results and the survey's token lookup) and as the mail sender and the transient retries
-    write them; the survey's writes are `SurveyStore`'s (`store/survey.py`), dispatch's join it as it moves. This
-    module's functions are its DynamoDB
+    write them, and as dispatch issues, counts and re-queues them and keeps its runs and its jobs' leases and done
+    parts; the survey's writes are `SurveyStore`'s (`store/survey.py`). This module's functions are its DynamoDB
     implementation (`chalicelib/store/stores.py` wires the module), `chalicelib/store/memory.py` its in-memory one,
     and `tests/unit/test_store_contract.py` runs the same cases against both. What every implementation keeps:
     - `unit_links` answers a unit's links in slot order (so a respondent's links come together, in roster order),
@@ -595,7 +606,29 @@ class LinksStore(Protocol):
     - `unit_totals` answers a unit's "all" counters as last written, None before its first link;
     - `mark_notified` answers True once per unit and run (and False for a unit the campaign does not have);
     - `record_mail` writes a mail's record once: a second record of the same message id is refused (False) and
-      the first, with the outcome its events set, stays; `find_mail` answers it (None for an unknown id)."""
+      the first, with the outcome its events set, stays; `find_mail` answers it (None for an unknown id);
+    dispatch's:
+    - `has_links` answers whether a unit's "all" counters count a link in some state (False before its first);
+    - `requeue_invitation` gives a link `digest` as its only token, queued now by `run`, only while the link is
+      issued and its invitation is not in flight (queued by `run` itself, never queued, or queued at least
+      `in_flight` before now); refused: False, nothing written;
+    - `claim_link_for_reminder` adds `digest` to the link's tokens (earlier ones stay valid) with its last mail and
+      queued instants now, only while the link is in one of `remindable`, no stop to mail was recorded on it and
+      it was not mailed within `interval` before now: one reminder per interval, whoever claims first; refused:
+      False, nothing written;
+    - `count_issued` adds a part of a unit's job's counts to the unit's counters (`deltas`, "all" and
+      "<group>#<purpose>" -> counter -> n) and to the managing ministries' `asked` counters (`asked`: ministry ->
+      group -> forms, on the records `ministry_counter` names), each counter taking them once for the key `once`:
+      the same part counted again adds nothing, whether the first counting was whole or cut short;
+    - `acquire_lease` answers True and holds the unit's dispatch lease until `until` only for a unit the campaign
+      has that holds no lease, or one that ran out before `now`: one job per unit at a time (False: nothing
+      written); `release_lease` drops it;
+    - `mark_done` records `mark` among the unit's done parts (`Unit.dispatch_done`) and adds `adds` to the run's
+      counters (`units_done`, `links_issued`, `mails_queued`) in the same step, once per mark: the same mark again,
+      or a unit the campaign does not have, writes nothing and answers False;
+    - `create_run` writes a run once: a second with the same campaign and run id raises ConflictError and the
+      first stays; `runs` answers a campaign's latest `limit` runs, newest first (a run id starts with its
+      instant), each with the counters `mark_done` and the moves' `progress` added to it."""
 
     def unit_links(self, unit_key: str, rid: str | None = None) -> list[Link]: ...
 
@@ -635,3 +668,23 @@ class LinksStore(Protocol):
     def record_mail(self, mail: Mail) -> bool: ...
 
     def find_mail(self, message_id: str) -> Mail | None: ...
+
+    def has_links(self, unit_key: str) -> bool: ...
+
+    def requeue_invitation(self, link: Link, digest: str, run: str, now: datetime, in_flight: timedelta) -> bool: ...
+
+    def claim_link_for_reminder(self, link: Link, digest: str, now: datetime, remindable: tuple[str, ...],
+                                interval: timedelta) -> bool: ...
+
+    def count_issued(self, cid: str, unit: str, deltas: dict[str, dict[str, int]],
+                     asked: dict[str, dict[str, int]], once: str) -> None: ...
+
+    def acquire_lease(self, cid: str, unit: str, now: datetime, until: datetime) -> bool: ...
+
+    def release_lease(self, cid: str, unit: str) -> None: ...
+
+    def mark_done(self, cid: str, unit: str, run: str, mark: str, **adds: int) -> bool: ...
+
+    def create_run(self, run: DispatchRun) -> None: ...
+
+    def runs(self, cid: str, limit: int = 10) -> list[DispatchRun]: ...

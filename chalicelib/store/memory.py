@@ -33,7 +33,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import quote, unquote, urlsplit
 
 from chalicelib.config import settings
@@ -57,7 +57,7 @@ from chalicelib.store.audit import AuditEntry, Notification, month_of, sort_key
 from chalicelib.store.campaigns import Campaign, Unit
 from chalicelib.store.delivery import Counters, EventRecord, Preflight, PreflightResult, Retry, Stop
 from chalicelib.store.integrity import IntegrityScan
-from chalicelib.store.links import Link, Mail, MinistryCount, Stats, Token
+from chalicelib.store.links import DispatchRun, Link, Mail, MinistryCount, Stats, Token
 from chalicelib.store.mailer import RejectedError
 from chalicelib.store.questionnaires import Questionnaire, refusal
 from chalicelib.store.roster import Respondent
@@ -815,14 +815,16 @@ class MemoryResponses:
 
 class MemoryLinks:
     """`LinksStore` in memory. `add_counts` and `record_mail_outcome` play the writes of the same names in
-    `store/links.py` (dispatch's counting, which does not take stores yet, and the outcome `MemoryDelivery`'s
-    events set on a mail's record, as DynamoDB's event transaction does); services never call them. The survey's
-    writes to links and counters are `MemorySurvey`'s, on this store's records. A dispatch run's counters that moves
-    of links add to are kept in `progress` ((campaign, run) -> counter -> n), and the unit's "invitations are out"
-    mark on `MemoryCampaigns`' units, under that store's lock, as DynamoDB keeps it on the unit item. Not modelled: a
-    write of a record that does not exist where DynamoDB's unconditional update would create a stub (a reminder
-    recorded for a link never written, an event's outcome for a mail never recorded: the sender writes the link and
-    the mail first)."""
+    `store/links.py` (counters written as the survey's submit and dispatch's `count_issued` write them, and the
+    outcome `MemoryDelivery`'s events set on a mail's record, as DynamoDB's event transaction does); services never
+    call them. The survey's writes to links and counters are `MemorySurvey`'s, on this store's records. Dispatch
+    runs are kept as created, and the counters that `mark_done` and moves of links add to them in `progress`
+    ((campaign, run) -> counter -> n); `runs` answers the sum. The unit's "invitations are out" mark, its dispatch
+    lease and its done parts are kept on `MemoryCampaigns`' units, under that store's lock, as DynamoDB keeps them
+    on the unit item. Not modelled: a write of a record that does not exist where DynamoDB's unconditional update
+    would create a stub (a reminder recorded for a link never written, an event's outcome for a mail never
+    recorded, a lease released or a run's counters added for a unit or run never written: the sender writes the
+    link and the mail first, dispatch the run and the lease)."""
 
     def __init__(self, campaigns: MemoryCampaigns) -> None:
         self._lock = threading.RLock()
@@ -833,6 +835,7 @@ class MemoryLinks:
         self._campaigns = campaigns
         self._mails: dict[str, Mail] = {}
         self.progress: dict[tuple[str, str], dict[str, int]] = {}
+        self._runs: dict[tuple[str, str], DispatchRun] = {}
 
     def write_issued(self, links: list[Link], tokens: list[Token]) -> None:
         with self._lock:
@@ -994,6 +997,90 @@ class MemoryLinks:
             if mail is not None:
                 self._mails[message_id] = replace(mail, outcome=outcome,
                                                   detail=detail[:500] if detail is not None else mail.detail)
+
+    # --- dispatch's
+
+    def has_links(self, unit_key: str) -> bool:
+        total = self.unit_totals(unit_key)
+        return total is not None and any(getattr(total, state) for state in link_store.STATES)
+
+    def _rewrite(self, link: Link, changes: dict[str, Any], holds: Callable[[Link], bool]) -> bool:
+        """Write `changes` on the stored link only while `holds` says its condition holds."""
+        with self._lock:
+            stored = self._links.get((link.unit_key, link.slot))
+            if stored is None or not holds(stored):
+                return False
+            self._write(stored, changes)
+            return True
+
+    def requeue_invitation(self, link: Link, digest: str, run: str, now: datetime, in_flight: timedelta) -> bool:
+        # only an invitation still waiting to leave is re-issued, and not while another run's invitation for it may
+        # still be in the mail queue
+        return self._rewrite(link, {"token_hashes": [digest], "queued_at": now, "queued_run": run, "updated_at": now},
+                             lambda x: x.state == "issued" and (x.queued_run == run or x.queued_at is None or
+                                                                x.queued_at <= now - in_flight))
+
+    def claim_link_for_reminder(self, link: Link, digest: str, now: datetime, remindable: tuple[str, ...],
+                                interval: timedelta) -> bool:
+        with self._lock:
+            stored = self._links.get((link.unit_key, link.slot))
+            # at most one reminder per interval, only to someone who can still answer and has not reported our mail
+            # as spam
+            if stored is None or stored.state not in remindable or stored.no_mail is not None or \
+                    (stored.last_mail_at is not None and stored.last_mail_at >= now - interval):
+                return False
+            self._write(stored, {"last_mail_at": now, "queued_at": now, "token_hashes": (*stored.token_hashes, digest)})
+            return True
+
+    def count_issued(self, cid: str, unit: str, deltas: dict[str, dict[str, int]],
+                     asked: dict[str, dict[str, int]], once: str) -> None:
+        with self._lock:  # each counter takes the part's counts once, as DynamoDB's transaction (or its fallback)
+            self.add_counts(f"{cid}#{unit}", deltas, once)
+            for ministry, by_group in asked.items():
+                for group, forms in by_group.items():
+                    unit_key, key = link_store.ministry_counter(cid, ministry, unit, group)
+                    self.add_counts(unit_key, {key: {"asked": forms}}, once)
+
+    def _set_unit(self, cid: str, unit: str, holds: Callable[[Unit], bool], **changes: Any) -> bool:
+        with self._campaigns._lock:
+            stored = self._campaigns._units.get((cid, unit))
+            if stored is None or not holds(stored):
+                return False
+            self._campaigns._units[(cid, unit)] = replace(stored, **changes)
+            return True
+
+    def acquire_lease(self, cid: str, unit: str, now: datetime, until: datetime) -> bool:
+        # one dispatch job per unit at a time (a lease left by a dead job expires)
+        return self._set_unit(cid, unit, lambda u: u.dispatch_lease is None or u.dispatch_lease < now,
+                              dispatch_lease=until)
+
+    def release_lease(self, cid: str, unit: str) -> None:
+        self._set_unit(cid, unit, lambda u: True, dispatch_lease=None)
+
+    def mark_done(self, cid: str, unit: str, run: str, mark: str, **adds: int) -> bool:
+        with self._campaigns._lock, self._lock:
+            stored = self._campaigns._units.get((cid, unit))
+            done = (stored.dispatch_done or frozenset()) if stored else frozenset()
+            # each part of a unit's job counts in the run's progress once, whichever delivery gets there
+            if not self._set_unit(cid, unit, lambda u: mark not in done, dispatch_done=done | {mark}):
+                return False
+            counts = self.progress.setdefault((cid, run), {})
+            for name, n in adds.items():
+                if n:
+                    counts[name] = counts.get(name, 0) + n
+            return True
+
+    def create_run(self, run: DispatchRun) -> None:
+        with self._lock:
+            if (run.cid, run.run) in self._runs:  # a run id names one run
+                raise ConflictError("Đợt phát hành này đã được tạo.")
+            self._runs[(run.cid, run.run)] = run
+
+    def runs(self, cid: str, limit: int = 10) -> list[DispatchRun]:
+        with self._lock:
+            found = sorted((r for (c, _), r in self._runs.items() if c == cid), key=lambda r: r.run, reverse=True)
+            return [replace(r, **{name: getattr(r, name) + n for name, n in self.progress.get((cid, r.run), {}).items()})
+                    for r in found[:limit]]
 
 
 class MemorySurvey:

@@ -1,8 +1,8 @@
 """A world for service tests on the in-memory stores (chalicelib/store/memory.py): the shipped 2021 campaign with a
 few of its provinces and ministries, its sample questionnaires and frameworks, the organiser's and the units' actors, a clock the test moves and a seeded
 random source. `refuse_aws` makes any AWS call fail, so a service that forgets to pass its `stores` on is caught.
-`World.invited` writes a unit's links as dispatch and the sending leave them (dispatch does not take stores yet) and
-hands back their tokens; `World.answered` writes answered links, counters and responses as the survey's submit
+`World.invited` writes a unit's links as dispatch and the sending leave them, without a run (for tests that need
+sent links, not dispatch's steps: those are tests/unit/test_dispatch_services.py's), and hands back their tokens; `World.answered` writes answered links, counters and responses as the survey's submit
 leaves them, without going through the survey."""
 from __future__ import annotations
 

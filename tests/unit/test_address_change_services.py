@@ -1,7 +1,7 @@
 """Address-change requests on the in-memory stores: the ministry's decision on a pending request (once, by one
-official), what each side is told, and the views of a unit's and a campaign's changes. Filing a request and
-approving it re-issue links through dispatch, which does not take stores yet: those steps stay with
-tests/api/test_address_changes.py on moto. Nothing here may reach AWS."""
+official), what each side is told, and the views of a unit's and a campaign's changes. The re-issue of links that
+a direct correction makes through dispatch is tests/unit/test_dispatch_services.py's; filing a request and approving
+it stay with tests/api/test_address_changes.py on moto. Nothing here may reach AWS."""
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 

@@ -14,6 +14,7 @@ import requests
 
 from chalicelib.domain import campaign as campaign_rules
 from chalicelib.domain import throttle
+from chalicelib.domain.links import REMINDABLE
 from chalicelib.domain.throttle import Counter
 from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.formats import datafiles
@@ -30,7 +31,7 @@ from chalicelib.store import links as link_store
 from chalicelib.store import queues as queue_store
 from chalicelib.store.delivery import EventRecord, Preflight, Retry
 from chalicelib.store.integrity import IntegrityScan
-from chalicelib.store.links import Link, Mail, MinistryCount, Token
+from chalicelib.store.links import DispatchRun, Link, Mail, MinistryCount, Token
 from chalicelib.store.mailer import RejectedError
 from chalicelib.store.models import ResponseModel
 from chalicelib.store.stores import DYNAMODB
@@ -1276,18 +1277,18 @@ def token_of(stores, digest: str) -> Token | None:
     return link_store.get_token(digest) if stores is DYNAMODB else stores.links._tokens.get(digest)
 
 
+RUN_COUNTERS = ("units_done", "links_issued", "mails_queued", "mails_sent", "mails_failed")
+
+
 def progress_of(stores, cid: str, run: str) -> dict[str, int]:
-    """A dispatch run's counters the moves of its links added to (runs are dispatch's, not in this contract)."""
-    if stores is DYNAMODB:
-        [found] = [r for r in link_store.runs(cid) if r.run == run]
-        return {name: n for name in ("mails_sent", "mails_failed") if (n := getattr(found, name))}
-    return dict(stores.links.progress.get((cid, run), {}))
+    """A dispatch run's counters that moved."""
+    [found] = [r for r in stores.links.runs(cid) if r.run == run]
+    return {name: n for name in RUN_COUNTERS if (n := getattr(found, name))}
 
 
 def started_run(stores, cid="2021", run="2022-01-05T03:00:00#aa") -> tuple[str, str]:
-    if stores is DYNAMODB:  # dispatch creates the run before it queues a mail (the fake needs no record)
-        link_store.create_run(link_store.DispatchRun(cid=cid, run=run, started_by="admin", started_at=T0,
-                                                     units=["01"]))
+    """A run, created as dispatch creates it before any of its jobs or mails."""
+    stores.links.create_run(DispatchRun(cid=cid, run=run, started_by="admin", started_at=T0, units=["01"]))
     return cid, run
 
 
@@ -1432,6 +1433,132 @@ def test_a_mails_record_is_written_once_and_found_by_its_message_id(stores):
     assert s.find_mail("m1") == bounced
     assert s.record_mail(replace(mail, kind="reminder", attempt=1)) is False  # the first, with its outcome, stays
     assert s.find_mail("m1") == bounced
+
+
+# --------------------------------------------------------------------------------------------- links: dispatch's
+
+def test_a_unit_has_links_once_its_counters_count_one(stores):
+    s = stores.links
+    assert s.has_links("2021#01") is False
+    writer(stores).add_counts("2021#01", {"all": {"issued": 1}})
+    writer(stores).add_counts("2021#01", {"all": {"issued": -1}})
+    assert s.has_links("2021#01") is False  # a record that counts no link
+    issued(stores, link("000001-aa", state="sent"))
+    assert s.has_links("2021#01") is True and s.has_links("2021#02") is False
+
+
+def test_a_run_is_created_once_and_runs_come_newest_first_with_their_counters(stores):
+    s = stores.links
+    stores.campaigns.create_campaign(built(), T0)
+    first = DispatchRun(cid="kiem-thu", run="2022-01-05T03:00:00Z#aa", started_by="admin", started_at=T0,
+                        units=["01", "02"])
+    later = replace(first, run="2022-01-05T04:00:00Z#bb", started_at=T0 + timedelta(hours=1), units=["01"])
+    assert s.runs("kiem-thu") == []
+    s.create_run(first)
+    with pytest.raises(ConflictError):
+        s.create_run(replace(first, started_by="khac", units=["03"]))
+    s.create_run(later)
+    s.create_run(replace(first, cid="2021"))  # another campaign's run of the same id
+    assert s.runs("kiem-thu") == [later, first] and s.runs("kiem-thu", limit=1) == [later]
+    assert s.mark_done("kiem-thu", "01", first.run, f"{first.run}#0", links_issued=3, mails_queued=2) is True
+    [read] = issued(stores, link("000001-aa", unit_key="kiem-thu#01"))
+    assert s.mark_sent(read, read.token_hashes[0], T0, ("kiem-thu", first.run, "mails_sent")) is True
+    assert s.runs("kiem-thu") == [later, replace(first, links_issued=3, mails_queued=2, mails_sent=1)]
+    assert s.runs("2021") == [replace(first, cid="2021")]
+
+
+def test_a_units_lease_is_held_by_one_job_until_released_or_run_out(stores):
+    s, until = stores.links, T0 + timedelta(minutes=15)
+    stores.campaigns.create_campaign(built(), T0)
+    assert s.acquire_lease("kiem-thu", "01", T0, until) is True
+    assert s.acquire_lease("kiem-thu", "01", T0 + timedelta(minutes=1), T0 + timedelta(minutes=16)) is False
+    assert stores.campaigns.get_unit("kiem-thu", "01").dispatch_lease == until  # the refusal wrote nothing
+    assert s.acquire_lease("kiem-thu", "02", T0, until) is True  # another unit: its own lease
+    later = until + timedelta(seconds=1)  # a dead job's lease has run out
+    assert s.acquire_lease("kiem-thu", "01", later, later + timedelta(minutes=15)) is True
+    s.release_lease("kiem-thu", "01")
+    assert stores.campaigns.get_unit("kiem-thu", "01").dispatch_lease is None
+    assert s.acquire_lease("kiem-thu", "01", later, later + timedelta(minutes=15)) is True
+    assert s.acquire_lease("kiem-thu", "99", T0, until) is False  # no such unit: nothing written
+    assert stores.campaigns.find_unit("kiem-thu", "99") is None
+
+
+def test_each_part_of_a_units_job_is_done_once_with_its_counters(stores):
+    s = stores.links
+    stores.campaigns.create_campaign(built(), T0)
+    cid, run = started_run(stores, "kiem-thu")
+    assert s.mark_done(cid, "01", run, f"{run}#0", links_issued=3, mails_queued=3) is True
+    assert s.mark_done(cid, "01", run, f"{run}#0", links_issued=3, mails_queued=3) is False  # a second delivery
+    assert s.mark_done(cid, "01", run, f"{run}#1", links_issued=2, mails_queued=0) is True
+    assert s.mark_done(cid, "01", run, run, units_done=1) is True
+    assert s.mark_done(cid, "01", run, run, units_done=1) is False
+    assert s.mark_done(cid, "02", run, f"{run}#0", links_issued=4) is True  # another unit's parts are its own
+    assert s.mark_done(cid, "99", run, run, units_done=1) is False  # no such unit: nothing written
+    assert stores.campaigns.find_unit(cid, "99") is None
+    assert stores.campaigns.get_unit(cid, "01").dispatch_done == {f"{run}#0", f"{run}#1", run}
+    assert progress_of(stores, cid, run) == {"units_done": 1, "links_issued": 9, "mails_queued": 3}
+
+
+def test_a_parts_counters_are_counted_once_for_the_unit_and_its_ministries(stores):
+    s = stores.links
+    deltas = {"all": {"issued": 3}, "2#locality": {"issued": 2}, "2#ministry": {"issued": 1}}
+    asked = {"BNV": {"2": 1}, "BTP": {"2": 2, "3": 0}}
+    s.count_issued("2021", "01", deltas, asked, once="run-1#0")
+    s.count_issued("2021", "01", deltas, asked, once="run-1#0")  # the same part again: nothing more
+    writer(stores).add_counts("2021#01", {"all": {"issued": 1}}, once="run-1#1")  # a counting cut short ...
+    s.count_issued("2021", "01", {"all": {"issued": 1}}, {"BNV": {"3": 1}}, once="run-1#1")  # ... and its retry
+    s.count_issued("2021", "02", {"all": {"issued": 2}}, {"BNV": {"2": 2}}, once="run-1#0")  # another province
+    assert [(x.key, x.issued) for x in s.stats("2021#01")] == [("2#locality", 2), ("2#ministry", 1), ("all", 4)]
+    assert s.unit_totals("2021#02").issued == 2
+    assert s.ministry_counts("2021", "BNV") == [MinistryCount("01", "2", asked=1), MinistryCount("01", "3", asked=1),
+                                                MinistryCount("02", "2", asked=2)]
+    assert s.ministry_counts("2021", "BTP") == [MinistryCount("01", "2", asked=2)]
+
+
+def test_an_invitation_is_requeued_only_while_issued_and_not_in_flight(stores):
+    s, flight = stores.links, timedelta(hours=2)
+    waiting = link("000001-aa", queued_run="run-1", queued_at=T0, issued_run="run-1")
+    [read, never] = issued(stores, waiting, link("000002-bb"))
+    soon, late = T0 + timedelta(hours=1), T0 + flight
+    assert s.requeue_invitation(read, "1" * 64, "run-2", soon, flight) is False  # run-1's mail may be on its way
+    assert s.get_link("2021#01", read.slot) == read
+    assert s.requeue_invitation(read, "1" * 64, "run-1", soon, flight) is True  # its own run's retry
+    again = replace(read, token_hashes=("1" * 64,), queued_at=soon, updated_at=soon)
+    assert s.get_link("2021#01", read.slot) == again
+    assert s.requeue_invitation(read, "2" * 64, "run-2", soon + flight, flight) is True  # in flight no more
+    assert s.get_link("2021#01", read.slot) == replace(again, token_hashes=("2" * 64,), queued_at=soon + flight,
+                                                       queued_run="run-2", updated_at=soon + flight)
+    assert s.requeue_invitation(never, "3" * 64, "run-2", late, flight) is True  # never queued
+    assert s.get_link("2021#01", never.slot).token_hashes == ("3" * 64,)
+    assert s.mark_sent(s.get_link("2021#01", never.slot), "3" * 64, late, None) is True
+    sent = s.get_link("2021#01", never.slot)
+    assert s.requeue_invitation(never, "4" * 64, "run-2", late, flight) is False  # its invitation left
+    assert s.get_link("2021#01", never.slot) == sent
+    assert s.requeue_invitation(link("000009-zz"), "5" * 64, "run-2", late, flight) is False  # no such link
+    assert s.get_link("2021#01", "000009-zz#locality") is None
+    assert counts(stores) == {key: state_counts(1, sent=1) for key in SLOT_COUNTERS}  # no requeue counts
+
+
+def test_a_reminder_is_claimed_once_per_interval_only_while_remindable(stores):
+    s, day = stores.links, timedelta(hours=24)
+    [read, stopped, answered, waiting] = issued(
+        stores, link("000001-aa", state="sent", sent_at=T0, last_mail_at=T0),
+        link("000002-bb", state="sent", sent_at=T0, no_mail=True),
+        link("000003-cc", state="submitted", submitted_at=T0), link("000004-dd", state="issued"))
+    assert s.claim_link_for_reminder(read, "1" * 64, T0 + timedelta(hours=23), REMINDABLE, day) is False
+    assert s.get_link("2021#01", read.slot) == read
+    at = T0 + timedelta(hours=25)
+    assert s.claim_link_for_reminder(read, "1" * 64, at, REMINDABLE, day) is True
+    claimed = replace(read, token_hashes=(*read.token_hashes, "1" * 64), last_mail_at=at, queued_at=at)
+    assert s.get_link("2021#01", read.slot) == claimed  # earlier tokens stay valid
+    assert s.claim_link_for_reminder(read, "2" * 64, at, REMINDABLE, day) is False  # claimed once
+    assert s.claim_link_for_reminder(claimed, "2" * 64, at + timedelta(hours=1), REMINDABLE, day) is False
+    assert s.get_link("2021#01", read.slot) == claimed
+    for other in (stopped, answered, waiting):  # reported as spam, answered, invitation not sent yet
+        assert s.claim_link_for_reminder(other, "3" * 64, at, REMINDABLE, day) is False
+        assert s.get_link("2021#01", other.slot) == other
+    assert s.claim_link_for_reminder(claimed, "4" * 64, at + day + timedelta(seconds=1), REMINDABLE, day) is True
+    assert s.get_link("2021#01", read.slot).token_hashes == (*claimed.token_hashes, "4" * 64)
 
 
 # ------------------------------------------------------------------------------------------------------- integrity
