@@ -6,6 +6,7 @@ it was handed, and `tests/unit/test_store_contract.py` runs the same cases again
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from typing import Any, Mapping, Protocol
 
@@ -103,7 +104,8 @@ def smtp_tls_context(ca_bundle: str = ""):
 
 def _send_smtp(sender: str, to: str, raw: bytes) -> str:
     """Through the configured SMTP server, always over verified TLS: STARTTLS is required (a server that does not
-    offer it gets nothing, credentials least of all), or TLS from the first byte with CCHC_SMTP_SECURITY=tls."""
+    offer it gets nothing, credentials least of all), or TLS from the first byte with CCHC_SMTP_SECURITY=tls. The
+    connection is kept for the next message (see `_smtp_session`)."""
     import email
     import smtplib
     import ssl
@@ -112,29 +114,84 @@ def _send_smtp(sender: str, to: str, raw: bytes) -> str:
     if cfg.smtp_security not in ("starttls", "tls"):
         raise InsecureServerError(f"CCHC_SMTP_SECURITY must be starttls or tls, not {cfg.smtp_security!r}")
     message_id = email.message_from_bytes(raw)["Message-ID"] or ""
-    context = smtp_tls_context(cfg.smtp_ca_bundle)
     try:
-        smtp: smtplib.SMTP
-        if cfg.smtp_security == "tls":
-            smtp = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=30, context=context)
-        else:
-            smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=30)
-        with smtp:
-            smtp.ehlo()
-            if cfg.smtp_security == "starttls":
-                if not smtp.has_extn("starttls"):
-                    raise InsecureServerError(f"{cfg.smtp_host}:{cfg.smtp_port} does not offer STARTTLS")
-                smtp.starttls(context=context)
-                smtp.ehlo()
-            if cfg.smtp_user:
-                smtp.login(cfg.smtp_user, cfg.smtp_password)
-            smtp.sendmail(sender, [to], raw)
+        _smtp_session().sendmail(sender, [to], raw)
     except ssl.SSLError as exc:  # includes a certificate or name that does not verify
+        _drop_smtp_session()
         raise InsecureServerError(f"TLS with {cfg.smtp_host}:{cfg.smtp_port} failed: {exc}") from exc
-    except smtplib.SMTPRecipientsRefused as exc:
+    except smtplib.SMTPRecipientsRefused as exc:  # smtplib reset the session: it stays usable
         raise RejectedError(str(exc)) from exc
     except smtplib.SMTPResponseException as exc:
         if 400 <= exc.smtp_code < 500:
             raise ThrottledError(str(exc)) from exc
         raise RejectedError(str(exc)) from exc
+    except BaseException:  # the connection died or was cut: the next message opens a new one
+        _drop_smtp_session()
+        raise
     return message_id.strip("<>")
+
+
+# One SMTP session per thread, kept between messages: opening one costs a TCP connection, a TLS handshake and a
+# login, many times the message itself (a mail batch sends dozens in a row). It serves only the settings it was
+# opened with, and a NOOP checks it is still alive before each message (servers close idle sessions).
+_smtp_held = threading.local()
+
+
+def _smtp_session():
+    import smtplib
+
+    cfg = settings()
+    wanted = (cfg.smtp_host, cfg.smtp_port, cfg.smtp_security, cfg.smtp_user, cfg.smtp_password, cfg.smtp_ca_bundle)
+    held = getattr(_smtp_held, "session", None)
+    if held is not None and _smtp_held.settings == wanted:
+        try:
+            if held.noop()[0] == 250:
+                return held
+        except (smtplib.SMTPException, OSError):
+            pass
+    _drop_smtp_session()
+    _smtp_held.session, _smtp_held.settings = _open_smtp(), wanted
+    return _smtp_held.session
+
+
+def _drop_smtp_session() -> None:
+    import smtplib
+
+    held = getattr(_smtp_held, "session", None)
+    _smtp_held.session = None
+    if held is not None:
+        try:
+            held.quit()
+        except (smtplib.SMTPException, OSError):
+            held.close()
+
+
+def _open_smtp():
+    """A logged-in session over verified TLS, or InsecureServerError and nothing sent."""
+    import smtplib
+
+    cfg = settings()
+    context = _tls_context(cfg.smtp_ca_bundle)
+    smtp: smtplib.SMTP
+    if cfg.smtp_security == "tls":
+        smtp = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=30, context=context)
+    else:
+        smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=30)
+    try:
+        smtp.ehlo()
+        if cfg.smtp_security == "starttls":
+            if not smtp.has_extn("starttls"):
+                raise InsecureServerError(f"{cfg.smtp_host}:{cfg.smtp_port} does not offer STARTTLS")
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        if cfg.smtp_user:
+            smtp.login(cfg.smtp_user, cfg.smtp_password)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(ca_bundle: str):
+    return smtp_tls_context(ca_bundle)

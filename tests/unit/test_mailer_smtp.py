@@ -112,3 +112,23 @@ def test_the_tls_context_verifies_names_and_certificates_at_tls_1_2_or_later():
     context = mailer.smtp_tls_context()
     assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
     assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+
+
+def test_messages_in_a_row_share_one_session_and_a_lost_one_is_opened_again(smtp_settings, cert):
+    server = SmtpServer(cert)
+    try:
+        smtp_settings(server.port, ca_bundle=str(cert[0]))
+        for _ in range(3):
+            mailer.send_raw(SENDER, TO, raw_mail())
+        assert len(server.messages) == 3 and len(server.logins) == 1  # one connection, handshake and login
+        mailer._smtp_held.session.close()  # the server hung up while idle
+        mailer.send_raw(SENDER, TO, raw_mail())
+        assert len(server.messages) == 4 and len(server.logins) == 2
+        assert server.clear_text() == []
+        smtp_settings(server.port, ca_bundle=str(cert[0]), security="tls")  # other settings: not that session
+        with pytest.raises(mailer.InsecureServerError):
+            mailer.send_raw(SENDER, TO, raw_mail())  # a STARTTLS port spoken to in TLS from the first byte
+        assert len(server.messages) == 4
+    finally:
+        mailer._drop_smtp_session()
+        server.stop()
