@@ -18,13 +18,15 @@ run: $(STAMP)  ## the whole platform locally, in the foreground (Ctrl-C stops it
 
 # pytest-xdist runs the tests on TEST_WORKERS processes; tests/conftest.py keeps the tests of one file and the whole
 # browser suite on one worker (so the kill -9 fault cases run one after another, beside the other worker's tests).
-# The cases with a wall-clock budget (marker `serial`) run afterwards, alone.
+# The cases with a wall-clock budget (marker `serial`) run afterwards, alone, collected from the files that mark any
+# (collecting the whole tree again would take seconds).
 TEST_WORKERS ?= 2
+SERIAL_FILES = $(shell grep -rl --include='*.py' '@pytest.mark.serial' tests)
 
 test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, browser (its measured time on 2 cores: README, Tests)
 	status=0; \
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope -m "not serial" || status=$$?; \
-	$(PY) -m pytest -q -m serial || status=$$?; \
+	$(PY) -m pytest -q -m serial $(SERIAL_FILES) || status=$$?; \
 	exit $$status
 
 test-fast: $(STAMP)  ## domain rules, services on the in-memory stores, the stores' contracts (README: Tests)
