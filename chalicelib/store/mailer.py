@@ -8,9 +8,13 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from typing import Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 from chalicelib.config import settings
+
+if TYPE_CHECKING:
+    import smtplib
+    import ssl
 
 
 class ThrottledError(Exception):
@@ -137,7 +141,7 @@ def _send_smtp(sender: str, to: str, raw: bytes) -> str:
 _smtp_held = threading.local()
 
 
-def _smtp_session():
+def _smtp_session() -> smtplib.SMTP:
     import smtplib
 
     cfg = settings()
@@ -166,7 +170,7 @@ def _drop_smtp_session() -> None:
             held.close()
 
 
-def _open_smtp():
+def _open_smtp() -> smtplib.SMTP:
     """A logged-in session over verified TLS, or InsecureServerError and nothing sent."""
     import smtplib
 
@@ -193,5 +197,5 @@ def _open_smtp():
 
 
 @functools.lru_cache(maxsize=4)
-def _tls_context(ca_bundle: str):
+def _tls_context(ca_bundle: str) -> ssl.SSLContext:
     return smtp_tls_context(ca_bundle)
