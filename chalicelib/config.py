@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from msgspec import Struct
 
 from chalicelib.domain.delivery import Policy
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Struct, frozen=True):
     stage: str
     region: str
     table_prefix: str

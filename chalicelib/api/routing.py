@@ -9,7 +9,7 @@ import functools
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from datetime import datetime
 from collections.abc import Mapping
 from typing import Any, Callable, overload
@@ -31,8 +31,7 @@ CORS = CORSConfig(allow_origin=settings().cors_origin, max_age=600,
                   expose_headers=["Retry-After", "Content-Disposition"])
 
 
-@dataclass
-class RouteSpec:
+class RouteSpec(Struct):
     path: str
     method: str
     summary: str
@@ -52,8 +51,7 @@ class RouteSpec:
 SPECS: list[RouteSpec] = []
 
 
-@dataclass
-class Ctx:
+class Ctx(Struct):
     """What a view needs from the request, already checked."""
     request: Request
     signed_in: Actor | None  # None only on routes declared with auth=False

@@ -5,7 +5,7 @@
 The two unit roles are named after the kind of unit they belong to."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from chalicelib.errors import ForbiddenError
 
@@ -21,8 +21,7 @@ def stored_role(role: str, unit: str | None) -> str:
     return MOHA if role == MINISTRY and not unit else role
 
 
-@dataclass(frozen=True)
-class Actor:
+class Actor(Struct, frozen=True):
     username: str
     role: str
     unit: str | None

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from msgspec import Struct, field
+from msgspec.structs import replace
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
@@ -42,8 +43,7 @@ _EVENT_TYPES = {"send": SEND, "delivery": DELIVERY, "bounce": "bounce", "complai
 _BOUNCE_TYPES = {"permanent": BOUNCE_PERMANENT, "transient": BOUNCE_TRANSIENT, "undetermined": BOUNCE_UNDETERMINED}
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Struct, frozen=True):
     kind: str  # one of KINDS, or OTHER (open, click, subscription: never published by this platform's set)
     message_id: str
     recipient: str  # lower-cased address ("" when the event names none)
@@ -199,8 +199,7 @@ SES_REVIEW_BOUNCE_RATE = 0.05  # SES puts an account under review at a 5 % bounc
 SES_REVIEW_COMPLAINT_RATE = 0.001  # … or a 0.1 % complaint rate
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(Struct, frozen=True):
     """The delivery settings. `from_settings` reads them from environment-style strings; the unit's threshold may
     come from the campaign (`with_campaign`)."""
     transient_retries: int = 3  # sending again after a transient bounce; then the link is failed
@@ -294,8 +293,7 @@ def parse_rate(text: str) -> float:
 
 # --- the link -----------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class LinkChange:
+class LinkChange(Struct, frozen=True):
     """What an outcome does to the link its mail carried.
 
     state: the link's new state (chalicelib/domain/links.py), or None to leave it; `from_states`: only from these
@@ -392,8 +390,7 @@ def is_policy_rejection(status: str) -> bool:
     return status.startswith(("5.7.", "4.7."))
 
 
-@dataclass(frozen=True)
-class Counts:
+class Counts(Struct, frozen=True):
     """A unit's, a mail domain's or the account's counters (missing ones are 0)."""
     accepted: int = 0
     delivered: int = 0
@@ -422,8 +419,7 @@ class Counts:
 
 # --- the reputation guard -----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Stop:
+class Stop(Struct, frozen=True):
     """Why sending stops (Vietnamese, for the ministry, the focal person and the audit log), with the figures."""
     reason: str
     figures: dict = field(default_factory=dict)
@@ -447,8 +443,7 @@ def unit_pause(counts: Counts, policy: Policy) -> Stop | None:
                          "rate": round(counts.bounce_rate, 6), "threshold": policy.unit_bounce_rate})
 
 
-@dataclass(frozen=True)
-class SendStatistics:
+class SendStatistics(Struct, frozen=True):
     """The account's totals from SES's GetSendStatistics (its data points of the last two weeks, summed)."""
     delivery_attempts: int = 0
     bounces: int = 0
@@ -514,8 +509,7 @@ def domain_notice(domain: str, counts: Counts, outcome: Outcome, allowed: Allowl
 
 # --- what a province's mail administrators must allow -------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Allowlist:
+class Allowlist(Struct, frozen=True):
     sending_domain: str
     from_address: str
     dkim_selectors: tuple[str, ...]

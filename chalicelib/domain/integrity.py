@@ -19,7 +19,8 @@ from __future__ import annotations
 import bisect
 import math
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+import msgspec
+from msgspec import Struct, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,8 +29,7 @@ from chalicelib.domain.text import fold
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-@dataclass(frozen=True)
-class Thresholds:
+class Thresholds(Struct, frozen=True):
     level: float = 1e-4  # a calibrated rule flags only when honest answering gives the observation this rarely
     ip_window_minutes: int = 45  # window in which submissions from one address or device are counted
     shared_min: int = 4  # fewer respondents than this at one address or device are never shown as evidence
@@ -58,6 +58,8 @@ class Thresholds:
         "too_fast": 25, "straight_lining": 20, "link_many_devices": 25})
 
 
+DEFAULT_THRESHOLDS = Thresholds()
+
 RULE_NAMES = {
     "shared_ip": "Nhiều người trả lời từ cùng một địa chỉ mạng trong thời gian ngắn",
     "shared_device": "Nhiều người trả lời từ cùng một thiết bị (cùng địa chỉ mạng và trình duyệt)",
@@ -70,8 +72,7 @@ RULE_NAMES = {
 }
 
 
-@dataclass
-class LinkFacts:
+class LinkFacts(Struct):
     slot: str
     rid: str
     qid: str
@@ -86,8 +87,7 @@ class LinkFacts:
     mailed_at: datetime | None = None  # the latest invitation or reminder sent for this link
 
 
-@dataclass
-class ResponseFacts:
+class ResponseFacts(Struct):
     response_id: str
     qid: str
     answers: dict
@@ -743,7 +743,7 @@ def _rule_burst(links: list[LinkFacts], t: Thresholds) -> dict | None:
 # ---- the unit ------------------------------------------------------------------------------------------------------
 
 def evaluate(links: list[LinkFacts], responses: list[ResponseFacts], province_ips: set[str],
-             question_counts: dict[str, int], t: Thresholds = Thresholds(), national: dict | None = None) -> dict:
+             question_counts: dict[str, int], t: Thresholds = DEFAULT_THRESHOLDS, national: dict | None = None) -> dict:
     """Flags, a risk score (0–100) and the evidence for one unit.
 
     `national`: answer counts per questionnaire and question over the campaign (`answer_distribution`), the
@@ -904,8 +904,8 @@ def flagged(result: dict, threshold: int = 40) -> bool:
     return result["score"] >= threshold
 
 
-def thresholds_dict(t: Thresholds = Thresholds()) -> dict:
-    return asdict(t)
+def thresholds_dict(t: Thresholds = DEFAULT_THRESHOLDS) -> dict:
+    return msgspec.to_builtins(t)
 
 
 # ---- address changes after delivery (a rule of its own: its facts come from the address-change records) -----------
@@ -916,8 +916,7 @@ ADDRESS_CHANGES_MIN = 3  # requests in one unit: one or two are ordinary (a pers
 ADDRESS_CHANGES_WEIGHT = 25
 
 
-@dataclass(frozen=True)
-class AddressChangeFacts:
+class AddressChangeFacts(Struct, frozen=True):
     """One request to change a respondent's address after their invitation was delivered."""
     change: str  # the request's id
     state: str  # pending | approved | refused

@@ -5,7 +5,7 @@ says which SES event does what). Opening never consumes a
 link (mail scanners open links); only a submit does, once."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 STATES = ("issued", "sent", "opened", "submitted", "bounced", "failed")
 STATE_NAMES = {"issued": "Chưa gửi", "sent": "Đã gửi", "opened": "Đã mở", "submitted": "Đã trả lời",
@@ -41,8 +41,7 @@ def survey_url(site_url: str, token: str) -> str:
     return f"{site_url.rstrip('/')}/khao-sat/#{token}"
 
 
-@dataclass
-class Pace:
+class Pace(Struct):
     """A token bucket: at most `rate` sends per second on average, bursts of at most `burst`.
 
     Pure: the caller passes the time; `wait(now)` says how long to sleep before the next send may go."""

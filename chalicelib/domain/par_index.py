@@ -23,14 +23,13 @@ minimum the index reaches. Pure: everything is passed in.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from chalicelib.domain.framework import field_of, leaves, number
 
 
-@dataclass
-class UnitInput:
+class UnitInput(Struct):
     unit: str
     name: str
     items: dict[str, dict] = field(default_factory=dict)  # code -> {"score", "appraisal_score"} (numbers or None)

@@ -8,7 +8,7 @@ The ministry may extend a phase for everyone (a new campaign-wide close) or for 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -45,8 +45,7 @@ def concerns(phase: dict, kind: str) -> bool:
     return found == "all" or found == kind
 
 
-@dataclass(frozen=True)
-class PhaseWindow:
+class PhaseWindow(Struct, frozen=True):
     code: str
     name: str
     opens_at: datetime

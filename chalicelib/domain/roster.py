@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 
 from chalicelib.domain.text import clean, email_problem, fold, normalise_email, normalise_phone
 
@@ -56,8 +56,7 @@ def find_header(rows: list[list[object]]) -> tuple[int, dict[str, int]] | None:
     return None
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(Struct, frozen=True):
     code: str
     name: str
     questionnaires: tuple[str, ...]
@@ -191,8 +190,7 @@ class MinistryResolver:
 
 # ---- rows ---------------------------------------------------------------------------------------------
 
-@dataclass
-class RowResult:
+class RowResult(Struct):
     """One validated row: `record` is None when the row has errors."""
     row: int
     record: dict | None
@@ -276,8 +274,7 @@ def _managing_ministry(text: dict[str, str], resolver: MinistryResolver,
     return ministry, ministry_source
 
 
-@dataclass
-class Dedup:
+class Dedup(Struct):
     kept: list[dict]
     errors: list[tuple[int, str, str]]  # (row, column, message)
     warnings: list[tuple[int, str, str]]

@@ -59,15 +59,15 @@ A crash between steps 3 and 4 leaves the attempt counted as a failure: the safe 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, replace
+from msgspec import Struct
+from msgspec.structs import asdict, replace
 from datetime import datetime, timedelta
 
 MAX_COUNT = 1_000_000  # counts saturate here (a stored number, and every comparison, stays small)
 _MAX_SHIFT = 40  # the exponent of a doubling delay never exceeds this before the cap applies
 
 
-@dataclass(frozen=True)
-class ThrottlePolicy:
+class ThrottlePolicy(Struct, frozen=True):
     window_s: int = 1800
     pair_free: int = 3
     pair_base_s: int = 2
@@ -80,7 +80,7 @@ class ThrottlePolicy:
     spread_cap_s: int = 600
 
     def __post_init__(self) -> None:
-        for name, value in vars(self).items():
+        for name, value in asdict(self).items():
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer")
         if self.window_s < max(self.pair_cap_s, self.address_cap_s, self.spread_cap_s):
@@ -90,8 +90,7 @@ class ThrottlePolicy:
 LOGIN = ThrottlePolicy()
 
 
-@dataclass(frozen=True)
-class Counter:
+class Counter(Struct, frozen=True):
     failures: int = 0
     last_at: datetime | None = None
     next_at: datetime | None = None
@@ -101,8 +100,7 @@ class Counter:
         return self.last_at + timedelta(seconds=policy.window_s) if self.last_at else None
 
 
-@dataclass(frozen=True)
-class Admission:
+class Admission(Struct, frozen=True):
     allowed: bool
     wait_seconds: int  # 0 when allowed; the Retry-After (>= 1) when refused
     pair: Counter  # allowed: the states to write (conditioned on the versions read); refused: as read
@@ -183,8 +181,7 @@ def admit(policy: ThrottlePolicy, now: datetime, pair: Counter, address: Counter
         1 if first_from_here else 0)
 
 
-@dataclass(frozen=True)
-class Settlement:
+class Settlement(Struct, frozen=True):
     clear_pair: bool  # the pair counter starts afresh (the store may delete the item)
     address: Counter  # conditioned on admission.address.version
     account: Counter  # conditioned on admission.account.version (or ADD -account_refund with failures >= 1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from typing import Callable
 
 from chalicelib.domain import questionnaire as rules
@@ -56,8 +56,7 @@ HEADER_SCAN = 20
 MAX_UNZIPPED = 60 * 1024 * 1024
 
 
-@dataclass
-class ParsedQuestionnaire:
+class ParsedQuestionnaire(Struct):
     definition: dict
     locations: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # definition path -> (row, column)
     errors: list[dict] = field(default_factory=list)  # [{"row", "column", "field", "message"}]

@@ -11,7 +11,7 @@ import io
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from datetime import date, datetime
 
 from chalicelib.domain import vnencoding
@@ -39,8 +39,7 @@ ENCODING_NAMES = {"TCVN3": "TCVN3 (ABC)", "VNI": "VNI"}
 BROKEN = (zipfile.BadZipFile, zlib.error, EOFError, SyntaxError, ValueError, KeyError, IndexError)
 
 
-@dataclass
-class ParsedSheet:
+class ParsedSheet(Struct):
     rows: list[tuple[int, dict[str, object]]]  # (Excel row number, values by column key)
     header_row: int
     columns: dict[str, int]

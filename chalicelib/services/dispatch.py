@@ -6,7 +6,7 @@ already left is never mailed again by dispatch; one job per unit runs at a time 
 reads or writes takes `stores` and reaches storage only through it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
@@ -185,8 +185,7 @@ def _existing(unit_key: str, *, stores: Stores) -> dict[str, Link]:
     return {link.slot: link for link in stores.links.unit_links(unit_key)}
 
 
-@dataclass
-class _UnitJob:
+class _UnitJob(Struct):
     """What every chunk of one unit's dispatch job shares."""
     cid: str
     unit_code: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from msgspec import Struct
 from datetime import datetime
 from typing import Callable
 
@@ -47,8 +47,7 @@ TRACKED = ("invite", "reminder")  # mails that carry a survey link
 OWN = ("preflight", "notice")  # mails to a given address: a preflight's test message, a focal person's notice
 
 
-@dataclass(frozen=True)
-class _Clocks:
+class _Clocks(Struct, frozen=True):
     """A batch's clocks: the instant mails are recorded at, and the monotonic clock and sleep it paces with."""
     now: Callable[[], datetime]
     monotonic: Callable[[], float]

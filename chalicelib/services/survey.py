@@ -7,7 +7,7 @@ save) records the open with its time, IP and user agent; a submit consumes it, o
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -35,8 +35,7 @@ class LinkGoneError(DomainError):
     status, code = 404, "link_unknown"
 
 
-@dataclass
-class _Kept:
+class _Kept(Struct):
     """What the container keeps between requests, for one set of stores (the deployed wiring, or a test's):
     - `locked`: locked questionnaire versions, (cid, qid, version) -> definition. A version is locked when links for
       it go out and a locked questionnaire refuses every change (`QuestionnairesStore.put_version`), so a locked
@@ -83,8 +82,7 @@ def _questionnaire(cid: str, qid: str, version: int, *, stores: Stores) -> dict:
     return definition
 
 
-@dataclass(frozen=True)
-class _Found:
+class _Found(Struct, frozen=True):
     """A request's link with its campaign and unit: read together and fresh, or (`kept`) the copy kept for submits."""
     link: Link
     digest: str

@@ -5,7 +5,7 @@ itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/
 `tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -22,8 +22,7 @@ from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import AccountModel, SessionModel, ThrottleModel
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(Struct, frozen=True):
     username: str
     role: str  # "moha" | "province" | "ministry" (chalicelib/domain/access.py)
     unit: str | None
@@ -34,8 +33,7 @@ class Account:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class Session:
+class Session(Struct, frozen=True):
     """A login: stored under the hash of its bearer token, never the token itself."""
     token_hash: str
     username: str
@@ -49,8 +47,7 @@ class Session:
     last_seen_at: datetime | None = None  # the last request (recorded at most once a minute); None: created_at
 
 
-@dataclass(frozen=True)
-class LoginCounters:
+class LoginCounters(Struct, frozen=True):
     """The three counters one login attempt is decided on (chalicelib/domain/throttle.py), as read."""
     pair_key: str
     address_key: str

@@ -6,7 +6,8 @@ module itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib
 and `tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from msgspec import Struct
+from msgspec.structs import fields
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -19,8 +20,7 @@ from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import AddressChangeModel
 
 
-@dataclass(frozen=True)
-class AddressChange:
+class AddressChange(Struct, frozen=True):
     """One change of address (see AddressChangeModel for each field); `id` is "<UTC instant>-<random>", so a
     unit's changes sort in time order."""
     cid: str

@@ -11,7 +11,7 @@ module itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib
 and `tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 from datetime import datetime
 from typing import Protocol
 
@@ -28,8 +28,7 @@ from chalicelib.store.models import AssessmentItemModel, AssessmentModel, Framew
 SUBMITTED = ("approved", "locked")
 
 
-@dataclass(frozen=True)
-class Framework:
+class Framework(Struct, frozen=True):
     cid: str
     definition: dict  # normalised by domain/framework.py
     version: int
@@ -39,8 +38,7 @@ class Framework:
     kind: str = PROVINCE  # the kind of unit it scores: "province" | "ministry"
 
 
-@dataclass(frozen=True)
-class Assessment:
+class Assessment(Struct, frozen=True):
     """One unit's self-assessment as a whole (draft → approved, or locked at the deadline; reopened → draft)."""
     cid: str
     unit: str
@@ -55,8 +53,7 @@ class Assessment:
     updated_at: datetime | None
 
 
-@dataclass(frozen=True)
-class AssessmentItem:
+class AssessmentItem(Struct, frozen=True):
     """One line: the province's score, note, evidence or explanation, and the ministry's appraisal beside it."""
     unit_key: str
     code: str

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from msgspec import Struct
 from datetime import datetime, timezone
 from typing import Iterator, Protocol
 
@@ -19,8 +19,7 @@ from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import AuditModel, NotificationModel
 
 
-@dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(Struct, frozen=True):
     month: str  # "2026-11" (UTC): the partition
     sk: str  # "<ISO instant>#<suffix>": the entry's id
     at: datetime
@@ -34,8 +33,7 @@ class AuditEntry:
     details: dict | None
 
 
-@dataclass(frozen=True)
-class Notification:
+class Notification(Struct, frozen=True):
     unit_key: str  # "<cid>#<unit>"
     sk: str  # "<ISO instant>#<key>": the notification's id
     at: datetime

@@ -5,7 +5,7 @@ module itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib
 and `tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 from datetime import datetime
 from typing import Protocol
 
@@ -16,8 +16,7 @@ from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import CampaignModel, UnitModel
 
 
-@dataclass(frozen=True)
-class Campaign:
+class Campaign(Struct, frozen=True):
     cid: str
     name: str
     year: int
@@ -37,8 +36,7 @@ class Campaign:
     mail_guard: dict | None = None  # {"unit_bounce_rate", "unit_min_mails"}: when a unit's sending pauses
 
 
-@dataclass(frozen=True)
-class Unit:
+class Unit(Struct, frozen=True):
     cid: str
     unit: str
     name: str

@@ -7,7 +7,7 @@ itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/
 `tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -25,8 +25,7 @@ ACCOUNT = "account"
 EVENT_LIFE = timedelta(days=30)  # SNS redelivers within hours; an event key is kept well beyond that
 
 
-@dataclass(frozen=True)
-class Counters:
+class Counters(Struct, frozen=True):
     """A unit's, a mail domain's or the account's record: its counters and what came last."""
     scope: str
     key: str
@@ -39,8 +38,7 @@ class Counters:
     notified_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Stop:
+class Stop(Struct, frozen=True):
     """A unit's pause or the national breaker: when it stopped, why, and the ministry's resumption."""
     stopped_at: datetime | None
     reason: str | None
@@ -54,8 +52,7 @@ class Stop:
         return self.stopped_at is not None and (self.resumed_at is None or self.resumed_at < self.stopped_at)
 
 
-@dataclass(frozen=True)
-class Retry:
+class Retry(Struct, frozen=True):
     """A link's mail to send again at `at`, the `attempt`-th time, after a transient bounce."""
     at: datetime
     unit_key: str
@@ -65,8 +62,7 @@ class Retry:
     message_id: str
 
 
-@dataclass(frozen=True)
-class PreflightResult:
+class PreflightResult(Struct, frozen=True):
     """One test mail of a preflight and what became of it."""
     preflight: str
     address: str
@@ -76,8 +72,7 @@ class PreflightResult:
     at: datetime | None
 
 
-@dataclass(frozen=True)
-class Preflight:
+class Preflight(Struct, frozen=True):
     pid: str
     at: datetime
     by: str
@@ -176,8 +171,7 @@ def _get(scope: str, key: str) -> DeliveryModel | None:
 
 # --- events -------------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class EventRecord:
+class EventRecord(Struct, frozen=True):
     """What one event writes: its key, the unit, the mail domain, the counters it adds and what it says."""
     key: str
     message_id: str

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from dataclasses import dataclass, field, fields
+from msgspec import Struct, field
+from msgspec.structs import fields
 from datetime import datetime
 from typing import Protocol
 
@@ -22,8 +23,7 @@ from chalicelib.store.models import AuditModel, IntegrityModel, ResponseModel, U
 from chalicelib.store.survey import Response, response_of
 
 
-@dataclass(frozen=True)
-class IntegrityScan:
+class IntegrityScan(Struct, frozen=True):
     """The last integrity scan of a unit: flags, risk score and evidence."""
     cid: str
     unit: str

@@ -2,7 +2,8 @@
 state. Functions take and return the plain records below; the tables' models never leave this module."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from msgspec import Struct
+from msgspec.structs import fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -18,8 +19,7 @@ from chalicelib.store.models import DispatchModel, LinkModel, MailModel, StatsMo
 STATES = ("issued", "sent", "opened", "submitted", "bounced", "failed")
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(Struct, frozen=True):
     """One survey link: a respondent × a questionnaire purpose (see LinkModel for each field)."""
     unit_key: str
     slot: str
@@ -58,8 +58,7 @@ class Link:
     no_mail: bool | None = None
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(Struct, frozen=True):
     """A token's hash and the link it opens."""
     token_hash: str
     unit_key: str
@@ -69,8 +68,7 @@ class Token:
     expires_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Stats:
+class Stats(Struct, frozen=True):
     """A unit's counters of links by current state, for the unit ("all") or one "<group>#<purpose>"."""
     unit_key: str
     key: str
@@ -83,8 +81,7 @@ class Stats:
     reminders: int = 0
 
 
-@dataclass(frozen=True)
-class Mail:
+class Mail(Struct, frozen=True):
     """A message handed to the mail service, by its message id."""
     message_id: str
     unit_key: str
@@ -99,8 +96,7 @@ class Mail:
     preflight: str | None = None
 
 
-@dataclass(frozen=True)
-class DispatchRun:
+class DispatchRun(Struct, frozen=True):
     """One dispatch run started by the ministry, with its progress."""
     cid: str
     run: str
@@ -414,8 +410,7 @@ def count_issued(cid: str, unit: str, deltas: dict[str, dict[str, int]], asked: 
                 _count_once(unit_key, key, actions, once)
 
 
-@dataclass(frozen=True)
-class MinistryCount:
+class MinistryCount(Struct, frozen=True):
     """An assessed ministry's survey counters for one province's respondents of one group: the managing-ministry
     forms about the ministry they were given (`asked`) and sent back (`answered`)."""
     province: str

@@ -31,7 +31,8 @@ import hashlib
 import json
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from msgspec import Struct, field
+from msgspec.structs import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import quote, unquote, urlsplit
@@ -65,8 +66,7 @@ from chalicelib.store.stores import Stores
 from chalicelib.store.survey import Draft, Gate, Response
 
 
-@dataclass
-class _CounterItem:
+class _CounterItem(Struct):
     """One stored counter: `version` None is the attribute's absence (a counter never charged)."""
     failures: int = 0
     last_at: datetime | None = None
@@ -522,8 +522,7 @@ class MemoryAssessment:
             self._records[(cid, unit)] = replace(self._record(cid, unit), published_at=now, published_by=by)
 
 
-@dataclass(frozen=True)
-class _Object:
+class _Object(Struct, frozen=True):
     body: bytes
     content_type: str | None = None
     metadata: dict | None = None
@@ -1256,8 +1255,7 @@ class MemoryIntegrity:
             return True
 
 
-@dataclass
-class _DeliveryItem:
+class _DeliveryItem(Struct):
     """One record of the delivery table (see DeliveryModel): counters, what came last (`last`: the `last_*`
     attributes written so far, by name), a stop, a preflight's data."""
     counts: dict[str, int] = field(default_factory=dict)
@@ -1455,8 +1453,7 @@ class MemoryDelivery:
             item.last.update(last_kind="reject", last_at=now, last_diagnostic=reason[:500])
 
 
-@dataclass(frozen=True)
-class SentMail:
+class SentMail(Struct, frozen=True):
     """A message `MemoryMailer` was handed."""
     message_id: str
     sender: str
@@ -1506,8 +1503,7 @@ class MemoryMailer:
             return points
 
 
-@dataclass(frozen=True)
-class QueuedMessage:
+class QueuedMessage(Struct, frozen=True):
     """A message `MemoryQueues` was handed: its body as the queue carries it (JSON), and its delay in seconds."""
     body: dict
     delay: int

@@ -9,7 +9,7 @@ module itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib
 and `tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 from datetime import datetime
 from typing import Protocol
 
@@ -20,8 +20,7 @@ from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import QuestionnaireModel
 
 
-@dataclass(frozen=True)
-class Questionnaire:
+class Questionnaire(Struct, frozen=True):
     """One questionnaire of a campaign, its current version: qid = "<purpose>-<group>" ("locality-1")."""
     cid: str
     qid: str

@@ -7,7 +7,8 @@ itself is the object: `chalicelib/store/stores.py` wires it), `chalicelib/store/
 version, counts, status) is read through `CampaignsStore`'s units."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from msgspec import Struct
+from msgspec.structs import fields
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -26,8 +27,7 @@ NO_ROW = "Không tìm thấy người này trong danh sách (có thể đã bị
 NO_UNIT = "Không tìm thấy đơn vị “{unit}”."
 
 
-@dataclass(frozen=True)
-class Respondent:
+class Respondent(Struct, frozen=True):
     """One person on a unit's roster, in generation `sk` = "<generation>#<rid>" (see RespondentModel)."""
     unit_key: str
     sk: str

@@ -7,7 +7,7 @@ on to every service it calls; tests hand it `chalicelib/store/memory.stores()` i
 mypy checks each module below against its Protocol where `DYNAMODB` is built."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from chalicelib.store import (accounts, address_changes, assessment, audit, campaigns, delivery, files, integrity,
                               links, mailer, questionnaires, queues, responses, roster, survey)
@@ -28,8 +28,7 @@ from chalicelib.store.roster import RosterStore
 from chalicelib.store.survey import SurveyStore
 
 
-@dataclass(frozen=True)
-class Stores:
+class Stores(Struct, frozen=True, weakref=True):
     accounts: AccountsStore
     audit: AuditStore
     campaigns: CampaignsStore

@@ -5,7 +5,8 @@
 one (`MemorySurvey`), and `tests/unit/test_store_contract.py` runs the same cases against both."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from msgspec import Struct
+from msgspec.structs import fields
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -23,15 +24,13 @@ from chalicelib.store.models import (CampaignModel, DraftModel, LinkModel, Respo
                                      UnitModel)
 
 
-@dataclass(frozen=True)
-class Draft:
+class Draft(Struct, frozen=True):
     """Answers saved as the respondent goes."""
     answers: dict
     saved_at: datetime
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(Struct, frozen=True):
     """Submitted answers, stored apart from who gave them: no respondent id, name or e-mail."""
     unit_key: str
     response_id: str
@@ -53,8 +52,7 @@ def response_of(item: ResponseModel) -> Response:
     return Response(**_values(item, Response))
 
 
-@dataclass(frozen=True)
-class Gate:
+class Gate(Struct, frozen=True):
     """What a decision that the survey is open for a link's unit was made on: the campaign's version (its phases
     change only with a new version) and the unit's own survey extension. The submit transaction checks both, so a
     decision made on a copy kept between requests holds at the very moment the response is written."""

@@ -2,7 +2,7 @@
 and the lock once links have been sent."""
 import copy
 import io
-from dataclasses import replace
+from msgspec.structs import replace
 from datetime import timedelta
 
 import pytest

@@ -2,7 +2,7 @@
 official), what each side is told, and the views of a unit's and a campaign's changes. The re-issue of links that
 a direct correction makes through dispatch is tests/unit/test_dispatch_services.py's; filing a request and approving
 it stay with tests/api/test_address_changes.py on moto. Nothing here may reach AWS."""
-from dataclasses import replace
+from msgspec.structs import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest

@@ -4,7 +4,7 @@ milliseconds each. The stores honour the same contracts (tests/unit/test_store_c
 reach AWS."""
 import random
 import threading
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 from datetime import datetime, timedelta, timezone
 
 import botocore.client
@@ -19,8 +19,7 @@ T0 = datetime(2022, 1, 5, 3, 0, tzinfo=timezone.utc)
 WRONG = "Tên đăng nhập hoặc mật khẩu không đúng."
 
 
-@dataclass
-class Answer:
+class Answer(Struct):
     status: int
     message: str = ""
     details: list = field(default_factory=list)

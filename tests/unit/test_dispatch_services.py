@@ -3,7 +3,7 @@ invitation once; a job delivered again, whole or after dying midway, issues and 
 mails only who was not mailed, and not while an earlier invitation may still be on its way; managing-ministry forms
 count for the ministry; reminders reach only those who have not answered, once per interval; re-addressing gives a
 new only token and drops the old one and the draft; roles and phases are refused. Nothing here may reach AWS."""
-from dataclasses import replace
+from msgspec.structs import replace
 from datetime import timedelta
 
 import pytest

@@ -4,7 +4,7 @@ its counters moved, and the schedule scans while the survey is open and for a we
 exports, annuls (with a reason, once) and reinstates (only what is annulled). The answers are written as dispatch and
 the survey write them (tests/api/test_integrity.py checks the whole path on moto). Nothing here may reach AWS."""
 import io
-from dataclasses import replace
+from msgspec.structs import replace
 
 import pytest
 from memory_world import ADMIN, World, refuse_aws, unit_actor

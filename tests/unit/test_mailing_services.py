@@ -3,7 +3,7 @@ batch sent once and its link marked, mails no longer wanted dropped, refusals re
 breaker's mails held back, a bounce moving the link and scheduling its retry, a due retry re-issued once, the
 province told once per run that its invitations are out. The SES events are SES's published examples
 (tests/unit/ses_events). Nothing here may reach AWS."""
-from dataclasses import replace
+from msgspec.structs import replace
 from datetime import timedelta
 
 import pytest

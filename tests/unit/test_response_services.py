@@ -2,7 +2,7 @@
 in response-id order with their questionnaire's title and the group's name and no identity, every read audited.
 Writing the responses is the survey's submit (tests/api/test_survey.py); here they are stored as it stores them.
 Nothing here may reach AWS."""
-from dataclasses import replace
+from msgspec.structs import replace
 from datetime import timedelta
 
 import pytest

@@ -6,7 +6,7 @@ rules on the second (and on moto's SES and SQS for the mailer and the queues).""
 import base64
 import hashlib
 import json
-from dataclasses import replace
+from msgspec.structs import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -951,7 +951,7 @@ def stored_response(stores, response_id: str, unit_key="2021#01", qid="locality-
                                   purpose="locality", answers={"1.1": "4"}, scores={"1.1": 4.0}, submitted_at=T0),
                            **changes})
     if stores is DYNAMODB:
-        ResponseModel(**{name: getattr(response, name) for name in Response.__dataclass_fields__}).save()
+        ResponseModel(**{name: getattr(response, name) for name in Response.__struct_fields__}).save()
     else:
         stores.responses.add(response)
     return response

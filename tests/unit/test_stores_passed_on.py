@@ -55,7 +55,7 @@ def test_a_service_handed_stores_passes_them_on():
 def _contract_functions() -> set[tuple[str, str]]:
     """(store module, function) for every method of a store contract: what only `stores` may reach."""
     found = set()
-    for name in Stores.__dataclass_fields__:
+    for name in Stores.__struct_fields__:
         wired = getattr(DYNAMODB, name)
         for cls in vars(wired).values():
             if inspect.isclass(cls) and getattr(cls, "_is_protocol", False) and cls.__module__ == wired.__name__:

@@ -4,7 +4,7 @@ annulment refuse (423), also when the submit was decided on the campaign and uni
 unknown, malformed and revoked tokens get one answer and an address that keeps guessing gets 429; a token issued
 before tokens named their link is found by its record. The links are written as dispatch leaves them
 (tests/api/test_survey.py checks the whole path on moto). Nothing here may reach AWS."""
-from dataclasses import replace
+from msgspec.structs import replace
 
 import pytest
 from builders import survey_answers
