@@ -156,7 +156,7 @@ def queue_setting(queue: dict, stage: str) -> str:
     """The settings attribute (jobs_queue, …) whose value, in that stage, is this queue's name."""
     name = queue["Properties"]["QueueName"]
     cfg = settings()
-    found = [attr for attr in vars(cfg) if attr.endswith("_queue")
+    found = [attr for attr in cfg.__struct_fields__ if attr.endswith("_queue")
              and prefix_of(stage) + suffix(getattr(cfg, attr)) == name]
     assert len(found) == 1, (name, found)
     return found[0]
