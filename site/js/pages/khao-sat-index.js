@@ -55,6 +55,8 @@ let savedSeq = 0;
 let saving = false;
 let saveTimer = null;
 let retryIndex = 0;
+// When the server's draft, as this page last knew it, was saved (its own clock): the base of the answers changed since.
+let serverSavedAt = null;
 let submitting = false;
 let finished = false; // submitted, or the form was replaced by a page that ends it
 
@@ -151,7 +153,8 @@ function writeLocal(answers, savedAt, synced) {
   if (!draftKey) return;
   try {
     const closes = survey && survey.closes_at ? survey.closes_at : null;
-    local.setItem(draftKey, JSON.stringify({ v: 2, answers, saved_at: savedAt, closes_at: closes, synced }));
+    local.setItem(draftKey, JSON.stringify({ v: 2, answers, saved_at: savedAt, closes_at: closes, synced,
+      base: serverSavedAt }));
   } catch {
     /* storage full: the server copy still follows */
   }
@@ -658,6 +661,7 @@ async function saveNow({ keepalive = false } = {}) {
     savedSeq = Math.max(savedSeq, seq);
     retryIndex = 0;
     const at = (result && result.saved_at) || new Date(serverNow()).toISOString();
+    serverSavedAt = at;
     setSaveStatus('ok', `Đã lưu nháp lúc ${hhmm(at)}`);
     if (savedSeq === changeSeq) writeLocal(collectAnswers(), at, true);
   } catch (error) {
@@ -696,7 +700,9 @@ function changed(entry) {
   scheduleSave(SAVE_DELAY_MS);
 }
 
-/** The copy to start from: the newer of the server's draft and this browser's (if they differ). */
+/** The copy to start from: this browser's when it holds answers not yet sent on top of the server's draft as it
+ * still is (whatever the clocks say: the device's and the server's are never compared for that), else the newer of
+ * the two (another device saved meanwhile), the server's when they are the same. */
 function pickDraft(serverDraft, localCopy) {
   const server = serverDraft && serverDraft.answers && typeof serverDraft.answers === 'object'
     ? { answers: serverDraft.answers, at: Date.parse(serverDraft.saved_at) || 0,
@@ -706,8 +712,10 @@ function pickDraft(serverDraft, localCopy) {
     ? { answers: localCopy.answers, at: Date.parse(localCopy.saved_at) || 0,
       label: formatDateTime(localCopy.saved_at), source: 'local' }
     : null;
-  if (mine && (!server || mine.at > server.at) && !sameAnswers(mine.answers, server && server.answers)) return mine;
-  return server;
+  if (!mine || sameAnswers(mine.answers, server && server.answers)) return server;
+  if (!server || mine.at > server.at) return mine;
+  const base = localCopy.synced === false && localCopy.base ? Date.parse(localCopy.base) : NaN;
+  return server.at <= base ? mine : server; // unsent changes made on the server's current draft
 }
 
 function header(data) {
@@ -794,6 +802,7 @@ function watchForm(submit) {
 
 /** Where to start: the newer of the server's draft and this browser's copy. */
 function restoreDraft(data) {
+  serverSavedAt = data.draft ? data.draft.saved_at || null : null;
   const chosen = pickDraft(data.draft, readLocal());
   if (chosen) {
     applyAnswers(chosen.answers);
