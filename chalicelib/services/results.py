@@ -72,6 +72,11 @@ def _tallies(cid: str, units: list[str], scans: dict[str, IntegrityScan],
 def compute(cid: str, kind: str = PROVINCE, *, stores: Stores = DYNAMODB) -> dict:
     if kind == MINISTRY:
         return _ministries(cid, stores=stores)
+    return _provinces(cid, stores=stores)[0]
+
+
+def _provinces(cid: str, *, stores: Stores = DYNAMODB) -> tuple[dict, dict[str, dict]]:
+    """The provinces' results, and each province's responses tallied (which the ministries' results use too)."""
     campaign = stores.campaigns.get_campaign(cid)
     definition, version = framework_of(cid, stores=stores)
     grades = list(campaign.grades or DEFAULT_GRADES)
@@ -106,7 +111,7 @@ def compute(cid: str, kind: str = PROVINCE, *, stores: Stores = DYNAMODB) -> dic
         result["has_data"] = (answered > 0 and not annulled) or any(
             v["score"] is not None or v["appraisal_score"] is not None for v in lines.values())
         rows.append(result)
-    return _summary(cid, campaign.name, PROVINCE, definition, version, grades, minimum, par_index.rank(rows))
+    return _summary(cid, campaign.name, PROVINCE, definition, version, grades, minimum, par_index.rank(rows)), tallies
 
 
 def _summary(cid: str, name: str, kind: str, definition: dict | None, version: int | None, grades: list[dict],
@@ -125,11 +130,12 @@ def _summary(cid: str, name: str, kind: str, definition: dict | None, version: i
             "units": ranked}
 
 
-def _ministries(cid: str, *, stores: Stores = DYNAMODB) -> dict:
+def _ministries(cid: str, tallies: dict[str, dict] | None = None, *, stores: Stores = DYNAMODB) -> dict:
     """The assessed ministries' results under the ministries' framework: their lines (self-assessment, appraisal,
     imported parts) and their survey points from the managing-ministry answers of every province's department and
     division leaders who named them, an annulled province's answers counting for none. Ranked among the ranked
-    ministries; the others are listed with their index and no rank. A campaign without ministries has none."""
+    ministries; the others are listed with their index and no rank. A campaign without ministries has none.
+    `tallies`: each province's responses tallied, when the caller has read them already (the workbook)."""
     campaign = stores.campaigns.get_campaign(cid)
     grades = list(campaign.grades or DEFAULT_GRADES)
     minimum = campaign.min_responses or DEFAULT_MIN_RESPONSES
@@ -144,9 +150,10 @@ def _ministries(cid: str, *, stores: Stores = DYNAMODB) -> dict:
     # A ministry's respondents are spread over every province, and responses are stored by province: each
     # province's managing-ministry answers tallied per ministry (kept by the integrity scan, else read here), an
     # annulled province's too, to say how many answers it cost.
-    names = [p.unit for p in provinces]
-    tallies = _tallies(cid, names, {s.unit: s for s in stores.integrity.by_campaign(cid)},
-                       _counters(cid, names, [], stores=stores), stores=stores)
+    if tallies is None:
+        names = [p.unit for p in provinces]
+        tallies = _tallies(cid, names, {s.unit: s for s in stores.integrity.by_campaign(cid)},
+                           _counters(cid, names, [], stores=stores), stores=stores)
     counts = {m.unit: par_index.merge_tallies(t.get("ministry", {}).get(m.unit) or {}
                                               for p, t in tallies.items() if p not in annulled) for m in ministries}
     items = {m.unit: {line.code: {"score": line.score, "appraisal_score": line.appraisal_score}
@@ -184,11 +191,11 @@ def workbook(cid: str, now: datetime, *, stores: Stores = DYNAMODB) -> bytes:
     assesses ministries."""
     from chalicelib.formats import results_xlsx
 
-    data = compute(cid, stores=stores)
+    data, tallies = _provinces(cid, stores=stores)
     definition, _ = framework_of(cid, stores=stores)
     ministries = None
-    if stores.campaigns.list_units(cid, MINISTRY):
-        ministries = (compute(cid, MINISTRY, stores=stores), framework_of(cid, MINISTRY, stores=stores)[0])
+    if stores.campaigns.list_units(cid, MINISTRY):  # the provinces' tallies read once for both
+        ministries = (_ministries(cid, tallies, stores=stores), framework_of(cid, MINISTRY, stores=stores)[0])
     return results_xlsx.workbook(data, definition, local_datetime(now), ministries=ministries)
 
 
