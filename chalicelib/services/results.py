@@ -75,10 +75,12 @@ def compute(cid: str, kind: str = PROVINCE, *, stores: Stores = DYNAMODB) -> dic
     return _provinces(cid, stores=stores)[0]
 
 
-def _provinces(cid: str, *, stores: Stores = DYNAMODB) -> tuple[dict, dict[str, dict]]:
-    """The provinces' results, and each province's responses tallied (which the ministries' results use too)."""
+def _provinces(cid: str, framework: tuple[dict, int] | None = None, *,
+               stores: Stores = DYNAMODB) -> tuple[dict, dict[str, dict]]:
+    """The provinces' results, and each province's responses tallied (which the ministries' results use too).
+    `framework`: the provinces' (definition, version), when the caller has read it already (the workbook)."""
     campaign = stores.campaigns.get_campaign(cid)
-    definition, version = framework_of(cid, stores=stores)
+    definition, version = framework or framework_of(cid, stores=stores)
     grades = list(campaign.grades or DEFAULT_GRADES)
     best = _best(cid, stores=stores)
     states = {a.unit: a for a in stores.assessment.list_assessments(cid)}
@@ -130,12 +132,14 @@ def _summary(cid: str, name: str, kind: str, definition: dict | None, version: i
             "units": ranked}
 
 
-def _ministries(cid: str, tallies: dict[str, dict] | None = None, *, stores: Stores = DYNAMODB) -> dict:
+def _ministries(cid: str, tallies: dict[str, dict] | None = None, framework: tuple[dict, int] | None = None, *,
+                stores: Stores = DYNAMODB) -> dict:
     """The assessed ministries' results under the ministries' framework: their lines (self-assessment, appraisal,
     imported parts) and their survey points from the managing-ministry answers of every province's department and
     division leaders who named them, an annulled province's answers counting for none. Ranked among the ranked
     ministries; the others are listed with their index and no rank. A campaign without ministries has none.
-    `tallies`: each province's responses tallied, when the caller has read them already (the workbook)."""
+    `tallies` (each province's responses tallied) and `framework` (the ministries' definition and version): when the
+    caller has read them already (the workbook)."""
     campaign = stores.campaigns.get_campaign(cid)
     grades = list(campaign.grades or DEFAULT_GRADES)
     minimum = campaign.min_responses or DEFAULT_MIN_RESPONSES
@@ -144,7 +148,7 @@ def _ministries(cid: str, tallies: dict[str, dict] | None = None, *, stores: Sto
         found = stores.assessment.find_framework(cid, MINISTRY)
         return _summary(cid, campaign.name, MINISTRY, found.definition if found else None,
                         found.version if found else None, grades, minimum, [])
-    definition, version = framework_of(cid, MINISTRY, stores=stores)
+    definition, version = framework or framework_of(cid, MINISTRY, stores=stores)
     provinces = stores.campaigns.list_units(cid, PROVINCE)
     annulled = {p.unit for p in provinces if p.annulled_at}
     # A ministry's respondents are spread over every province, and responses are stored by province: each
@@ -191,12 +195,13 @@ def workbook(cid: str, now: datetime, *, stores: Stores = DYNAMODB) -> bytes:
     assesses ministries."""
     from chalicelib.formats import results_xlsx
 
-    data, tallies = _provinces(cid, stores=stores)
-    definition, _ = framework_of(cid, stores=stores)
+    framework = framework_of(cid, stores=stores)
+    data, tallies = _provinces(cid, framework, stores=stores)
     ministries = None
-    if stores.campaigns.list_units(cid, MINISTRY):  # the provinces' tallies read once for both
-        ministries = (_ministries(cid, tallies, stores=stores), framework_of(cid, MINISTRY, stores=stores)[0])
-    return results_xlsx.workbook(data, definition, local_datetime(now), ministries=ministries)
+    if stores.campaigns.list_units(cid, MINISTRY):  # each framework, and the provinces' tallies, read once
+        of_ministries = framework_of(cid, MINISTRY, stores=stores)
+        ministries = (_ministries(cid, tallies, of_ministries, stores=stores), of_ministries[0])
+    return results_xlsx.workbook(data, framework[0], local_datetime(now), ministries=ministries)
 
 
 def export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], bytes], *,
@@ -206,6 +211,6 @@ def export(actor: Actor, cid: str, now: datetime, random_bytes: Callable[[int], 
     require_moha(actor)
     content = workbook(cid, now, stores=stores)
     name = f"ket-qua-chi-so-cchc-{cid}.xlsx"
-    url = stores.files.put_export(f"exports/{cid}/results/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content, XLSX,
-                           name, expires=900)
+    url = stores.files.put_export(f"exports/{cid}/results/{utc_iso(now)}-{random_bytes(4).hex()}.xlsx", content,
+                                  XLSX, name, expires=900)
     return {"url": url, "filename": name, "size": len(content), "expires_in": 900}
