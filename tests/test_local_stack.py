@@ -159,6 +159,15 @@ def table_shape(ddb, name: str) -> dict:
 
 # ---------------------------------------------------------------------------------------------------- persistence
 
+def test_the_server_lists_motos_services_once_and_the_same_as_moto(moto):
+    from moto import backends
+
+    listed = backends.list_of_moto_modules
+    assert listed.listed_once and listed() == tuple(listed.original())  # the same names, the folder read once
+    assert {"dynamodb", "s3", "ses", "sqs", "events"} <= set(listed())
+    assert client("dynamodb", moto.url).list_tables()["TableNames"] == []  # 127.0.0.1 still finds its service
+
+
 def test_snapshot_and_restore_round_trip_tables_indexes_ttl_and_objects_through_a_moto_restart(
         moto, moto_process, tmp_path):
     ddb, s3 = client("dynamodb", moto.url), client("s3", moto.url)

@@ -56,7 +56,7 @@ def _tallies(cid: str, units: list[str], scans: dict[str, IntegrityScan],
     a unit whose counters moved and keeps their tally: that one is used while the unit's submit counter still
     equals the number of responses it counts (responses are written once, with the counter, and never removed, so
     the same number means the same responses); any other unit's responses are read here (one Query each, without
-    their answers)."""
+    their answers), except where the counter says there is none."""
     out: dict[str, dict] = {}
     for unit in units:
         submitted = counters.get((unit, "all"), {}).get("submitted", 0)
@@ -64,6 +64,8 @@ def _tallies(cid: str, units: list[str], scans: dict[str, IntegrityScan],
         kept = scan.score_counts if scan else None
         if kept and kept.get("n") == submitted:
             out[unit] = kept
+        elif not submitted:  # a response is only ever written with the counter's +1: none to read
+            out[unit] = par_index.unit_tally([])
         else:
             out[unit] = par_index.unit_tally(stores.integrity.response_scores(f"{cid}#{unit}"))
     return out

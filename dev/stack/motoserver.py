@@ -260,6 +260,25 @@ def serialise_dynamodb(app: Callable) -> Callable:
     return call
 
 
+def list_moto_services_once() -> None:
+    """moto's server asks, for every request whose host is no AWS endpoint (here 127.0.0.1), whether the host names
+    one of its service packages, by listing its package folder and testing each of its ~150 entries on disk. The
+    folder does not change while the server runs: it is listed once. Idempotent."""
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "listed_once", False):
+        return
+    original = backends.list_of_moto_modules
+    names = tuple(original())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return names
+
+    list_of_moto_modules.listed_once = True  # type: ignore[attr-defined]
+    list_of_moto_modules.original = original  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
+
+
 class MotoServer:
     """moto's ThreadedMotoServer on `host:port`, optionally behind a ChangeTracker.
 
@@ -272,6 +291,7 @@ class MotoServer:
 
         use_local_ses_rate()
         moto_patches.install()  # transactions back up the items they name, not whole tables
+        list_moto_services_once()
         self.host, self.port, self.tracker = host, port, tracker
         tracker_ref, counter_ref = tracker, counter
 

@@ -135,15 +135,21 @@ def test_a_campaign_without_ministries_has_no_ministries_framework_and_no_minist
 
 def stored_response(province: str, ministry: str, group: str, definition: dict, answers: dict) -> None:
     """A submitted managing-ministry form as the survey stores it: answers and their points per criterion, the
-    ministry unit it evaluates, nobody's identity. Written straight to the responses table: the 2021 campaign's
-    survey closed in 2022, so its forms cannot be answered now; the scores are the questionnaire's own, and the
-    last test of this file makes the same evaluations through the survey itself."""
-    from chalicelib.store.models import ResponseModel
+    ministry unit it evaluates, nobody's identity, with the counters the survey moves in the same transaction (the
+    province's submits, the ministry's answers). Written straight to the tables: the 2021 campaign's survey closed
+    in 2022, so its forms cannot be answered now; the scores are the questionnaire's own, and the last test of this
+    file makes the same evaluations through the survey itself."""
+    from chalicelib.store.links import ministry_counter
+    from chalicelib.store.models import ResponseModel, StatsModel
 
     ResponseModel(unit_key=f"2021#{province}", response_id=secrets.token_hex(16), qid=f"ministry-{group}",
                   q_version=1, group=group, purpose="ministry", answers=answers,
                   scores=q_rules.score(definition, answers), submitted_at=datetime(2022, 2, 10, 3, 0, tzinfo=VN),
                   ministry=ministry).save()
+    for key in ("all", f"{group}#ministry"):
+        StatsModel(unit_key=f"2021#{province}", key=key).update(actions=[StatsModel.submitted.add(1)])
+    unit_key, key = ministry_counter("2021", ministry, province, group)
+    StatsModel(unit_key=unit_key, key=key).update(actions=[StatsModel.answered.add(1)])
 
 
 def answers_at(definition: dict, level: int) -> dict:

@@ -236,8 +236,8 @@ def test_throttling_that_outlasts_the_retries_hands_the_batch_back_and_nothing_i
 
 # ---- 1b. a dispatch job that dies midway and is delivered again --------------------------------------------------
 
-CHUNK = 50  # respondents per round of the job (500 in the code; smaller here, moto copies every table per
-ROWS = 130  # transaction, and each mail sent is one): three rounds of 50, 50 and 30, links written 25 at a time
+CHUNK = 30  # respondents per round of the job (500 in the code; smaller here, each mail sent is a transaction):
+ROWS = 70  # three rounds of 30, 30 and 10, each chunk's links written 25 then 5, its mails queued in one message
 
 
 def _model_client(model):

@@ -127,9 +127,22 @@ def plans(role: str, ops: list) -> list[tuple]:
     return out
 
 
+# Each plan's cases, by (operation, mode, path parameters, examples): the province and the ministry run the same
+# plans, and derandomized generation draws the same cases for a plan every time, so they are drawn once.
+_GENERATED: dict[tuple, list] = {}
+
+
 def cases_of(plan: tuple) -> list:
     """The cases hypothesis generates for one plan: derandomized, and drawn without sending anything (no answer
-    steers the generation phase), so the same on every machine."""
+    steers the generation phase), so the same on every machine and for every caller."""
+    op, mode, path_parameters, examples = plan
+    key = (op.label, mode, tuple(sorted((path_parameters or {}).items())), path_parameters is None, examples)
+    if key not in _GENERATED:
+        _GENERATED[key] = _generate(plan)
+    return _GENERATED[key]
+
+
+def _generate(plan: tuple) -> list:
     op, mode, path_parameters, examples = plan
     found: list = []
 
