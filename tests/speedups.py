@@ -23,6 +23,11 @@ in a few milliseconds: an item's attributes are a dict that re-checks the item's
 given, so unpickling an item key by key costs the square of its size (most of a test's set-up); here the
 attributes are pickled as a plain dict and put back in one step, as moto's own deepcopy of an item does. moto's
 locks are copied as new, unlocked ones.
+
+5. DynamoDB's attribute values written by the JSON serializer directly: moto walks each one (every attribute of
+every item it returns) as a structure of ten members, asking its attribute picker for each; a value moto holds as a
+dict of one member ({"S": …}, {"M": {…}} …) is written as that walk writes it (strings by the serializer's string
+rule, blobs in base64, maps and lists member by member), anything else is walked as before.
 """
 from __future__ import annotations
 
@@ -51,7 +56,7 @@ def share_botocore_loader() -> None:
 
 
 def install_moto() -> None:
-    """2 and 3 above."""
+    """2, 3 and 5 above."""
     global _installed
     if _installed:
         return
@@ -59,6 +64,7 @@ def install_moto() -> None:
 
     moto_patches.install()
     _remember_possible_keys_for_dicts()
+    _attribute_values_directly()
     _installed = True
 
 
@@ -92,6 +98,59 @@ def _remember_possible_keys_for_dicts() -> None:
 
     call.original = original_call  # type: ignore[attr-defined]
     serialize.AttributePicker.__call__ = call  # type: ignore[method-assign]
+
+
+def _attribute_values_directly() -> None:
+    from moto.core import serialize
+
+    original = serialize.BaseJSONSerializer._serialize_type_structure
+
+    def text(value: Any) -> Any:  # the JSON serializer's string rule
+        return str(value) if value not in [None, {}, []] else value
+
+    def attribute_value(self: Any, value: dict, shape: Any) -> dict | None:
+        """What the generic walk writes for one AttributeValue dict of one member; None: walk it generically."""
+        (name, member), = value.items()
+        if member is None or name not in shape.members:
+            return None
+        if name in ("S", "N"):
+            return {name: text(member)}
+        if name in ("NULL", "BOOL"):
+            return {name: member}
+        if name == "B":
+            return {name: self._base64(member)}
+        if name in ("SS", "NS"):
+            return {name: [text(item) for item in member]}
+        if name == "BS":
+            return {name: [self._base64(item) for item in member]}
+        if name == "M":
+            items = shape.members["M"].value
+            out: dict = {}
+            for sub_key, sub_value in member.items():
+                if sub_value is not None:
+                    self._serialize(out, sub_value, items, sub_key)
+            return {name: out}
+        if name == "L":
+            items = shape.members["L"].member
+            listed = []
+            for item in member:
+                wrapper: dict = {}
+                self._serialize(wrapper, item, items, items.name)
+                listed.append(wrapper[items.name] if items.name in wrapper else item)
+            return {name: listed}
+        return None
+
+    def structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and type(value) is dict and len(value) == 1 and shape.name == "AttributeValue" \
+                and not getattr(self._value_picker, "response_transformers", None):
+            written = attribute_value(self, value, shape)
+            if written is not None:
+                self._default_serialize(serialized, written, shape, key)
+                return
+        original(self, serialized, value, shape, key)
+
+    structure.original = original  # type: ignore[attr-defined]
+    serialize.BaseJSONSerializer._serialize_type_structure = structure  # type: ignore[method-assign]
 
 
 def _limited_size_dict(attrs: dict) -> Any:

@@ -40,4 +40,42 @@ def test_the_serializer_with_remembered_keys_writes_what_moto_writes(seeded, mon
     remembered = answers()
     assert sum(len(a.get("Items", [])) for a in remembered) > 100
     monkeypatch.setattr(serialize.AttributePicker, "__call__", serialize.AttributePicker.__call__.original)
+    monkeypatch.setattr(serialize.BaseJSONSerializer, "_serialize_type_structure",
+                        serialize.BaseJSONSerializer._serialize_type_structure.original)
     assert answers() == remembered
+
+
+def test_attribute_values_written_directly_are_what_motos_walk_writes(seeded, monkeypatch):
+    """Every kind of DynamoDB attribute value, nested too, read back by each read and write that returns items."""
+    from moto.core import serialize
+
+    ddb = boto3.client("dynamodb")
+    ddb.create_table(TableName="speedups-kinds", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    every_kind = {"s": {"S": "Đánh giá"}, "empty": {"S": ""}, "n": {"N": "-12.50"}, "b": {"B": b"\x00\xffnh"},
+                  "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": [b"x", b"\x01"]},
+                  "null": {"NULL": True}, "yes": {"BOOL": True}, "no": {"BOOL": False}, "none": {"M": {}},
+                  "nothing": {"L": []},
+                  "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "3"}, {"M": {"deep": {"BOOL": False}}},
+                                              {"B": b"\x02"}, {"NULL": True}]}, "set": {"SS": ["z"]}}}}
+    for n in range(3):
+        ddb.put_item(TableName="speedups-kinds", Item={"pk": {"S": f"k{n}"}, **every_kind})
+
+    def answers() -> list:
+        key = {"pk": {"S": "k1"}}
+        out = [ddb.get_item(TableName="speedups-kinds", Key=key), ddb.scan(TableName="speedups-kinds"),
+               ddb.query(TableName="speedups-kinds", KeyConditionExpression="pk = :k",
+                         ExpressionAttributeValues={":k": {"S": "k2"}}),
+               ddb.batch_get_item(RequestItems={"speedups-kinds": {"Keys": [key, {"pk": {"S": "k0"}}]}}),
+               ddb.update_item(TableName="speedups-kinds", Key=key, UpdateExpression="SET n = :n",
+                               ExpressionAttributeValues={":n": {"N": "-12.50"}}, ReturnValues="ALL_NEW")]
+        for answer in out:
+            answer.pop("ResponseMetadata", None)
+        return out
+
+    direct = answers()
+    assert direct[0]["Item"] == {"pk": {"S": "k1"}, **every_kind}
+    monkeypatch.setattr(serialize.BaseJSONSerializer, "_serialize_type_structure",
+                        serialize.BaseJSONSerializer._serialize_type_structure.original)
+    assert answers() == direct
