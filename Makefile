@@ -17,10 +17,14 @@ run: $(STAMP)  ## the whole platform locally, in the foreground (Ctrl-C stops it
 	$(PY) dev/run_local.py
 
 # pytest-xdist runs the tests on TEST_WORKERS processes; tests/conftest.py keeps the tests of one file and the whole
-# browser suite on one worker (so the kill -9 fault cases run one after another, beside the other worker's tests).
+# browser suite on one worker (so the kill -9 fault cases run one after another, beside the other workers' tests).
+# Three on two cores: the browser and fault suites spend much of their time waiting (Chromium, restarted processes,
+# SQS redelivery), which a third worker fills (README, Tests).
 # The cases with a wall-clock budget (marker `serial`) run afterwards, alone, collected from the files that mark any
 # (collecting the whole tree again would take seconds).
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
+# make test-fast's tests only compute (no browser, no stack to wait on): one worker per core.
+FAST_WORKERS ?= 2
 SERIAL_FILES = $(shell grep -rl --include='*.py' '@pytest.mark.serial' tests)
 
 test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, browser (its measured time on 2 cores: README, Tests)
@@ -30,7 +34,7 @@ test: $(STAMP) test-deps  ## every test: domain, API on moto, local stack, brows
 	exit $$status
 
 test-fast: $(STAMP)  ## domain rules, services on the in-memory stores, the stores' contracts (README: Tests)
-	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow" tests/unit
+	$(PY) -m pytest -q -n $(FAST_WORKERS) -m "not slow" tests/unit
 
 # Debian packages the tests need: chromium (browser tests), LibreOffice Calc (the results workbook must open in it)
 # and SpamAssassin (the invitation is scored with its local rules). Installed with apt-get when missing (sudo when

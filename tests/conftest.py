@@ -289,7 +289,7 @@ def _xdist_scope(nodeid: str) -> str:
     return "tests/browser" if path.startswith("tests/browser/") else path
 
 
-# The longest scopes (minutes each on two cores; README, Tests), longest first: the first two start at once, one on
+# The longest scopes (minutes each on two cores; README, Tests), longest first: the first ones start at once, one on
 # each worker, and each of the others goes to the worker that is free first.
 _LONGEST = ("tests/reliability/test_faults.py", "tests/browser", "tests/reliability/test_fuzz_spec.py",
             "tests/test_rehearsal.py")
