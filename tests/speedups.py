@@ -100,6 +100,9 @@ def _remember_possible_keys_for_dicts() -> None:
     serialize.AttributePicker.__call__ = call  # type: ignore[method-assign]
 
 
+DYNAMODB = ("dynamodb", "dynamodbstreams")  # other services name other shapes AttributeValue (ds-data's N: a long)
+
+
 def _attribute_values_directly() -> None:
     from moto.core import serialize
 
@@ -123,14 +126,14 @@ def _attribute_values_directly() -> None:
             return {name: [text(item) for item in member]}
         if name == "BS":
             return {name: [self._base64(item) for item in member]}
-        if name == "M":
+        if name == "M" and type(member) is dict:
             items = shape.members["M"].value
             out: dict = {}
             for sub_key, sub_value in member.items():
                 if sub_value is not None:
                     self._serialize(out, sub_value, items, sub_key)
             return {name: out}
-        if name == "L":
+        if name == "L" and type(member) is list:
             items = shape.members["L"].member
             listed = []
             for item in member:
@@ -142,6 +145,7 @@ def _attribute_values_directly() -> None:
 
     def structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
         if key and type(value) is dict and len(value) == 1 and shape.name == "AttributeValue" \
+                and self.service_model.service_name in DYNAMODB \
                 and not getattr(self._value_picker, "response_transformers", None):
             written = attribute_value(self, value, shape)
             if written is not None:
