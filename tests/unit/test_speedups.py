@@ -1,7 +1,8 @@
 """The tests' moto (tests/speedups.py) keeps DynamoDB's rules with its cheaper copies: an item restored from the
 seeded copy each test starts from still refuses to grow past DynamoDB's 400 KB; responses serialized with the
-remembered keys are those moto's own serializer writes. (Its transactions' item-level rollback is the local stack's,
-dev/stack/moto_patches.py, checked by tests/unit/test_moto_transactions.py.)"""
+remembered keys, and with DynamoDB's attribute values written directly (every kind, nested), are those moto's own
+serializer writes. (Its transactions' item-level rollback is the local stack's, dev/stack/moto_patches.py,
+checked by tests/unit/test_moto_transactions.py.)"""
 import boto3
 import pytest
 from botocore.exceptions import ClientError
