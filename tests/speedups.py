@@ -130,8 +130,7 @@ def _attribute_values_directly() -> None:
             items = shape.members["M"].value
             out: dict = {}
             for sub_key, sub_value in member.items():
-                if sub_value is not None:
-                    self._serialize(out, sub_value, items, sub_key)
+                self._serialize(out, sub_value, items, sub_key)  # a None value is left out, as the walk does
             return {name: out}
         if name == "L" and type(member) is list:
             items = shape.members["L"].member

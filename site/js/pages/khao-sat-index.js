@@ -800,7 +800,7 @@ function watchForm(submit) {
   });
 }
 
-/** Where to start: the newer of the server's draft and this browser's copy. */
+/** Where to start: the server's draft or this browser's copy, as pickDraft decides; a copy not yet sent is sent. */
 function restoreDraft(data) {
   serverSavedAt = data.draft ? data.draft.saved_at || null : null;
   const chosen = pickDraft(data.draft, readLocal());
